@@ -1,0 +1,171 @@
+"""Exact gridding kernels (numba): arrays in, arrays out, no CRS and no units.
+
+Every kernel returns *pieces*: for each source, the cells it touches and how much of it
+falls there (a length in m for lines, an area in m2 for polygons), plus a representative
+coordinate of the piece (used to re-home pieces that fall outside their region). Cell
+indices are flat (row * nx + col); -1 marks a piece off the grid.
+
+Grid coordinates: ``u = (x - x0) / res`` (column), ``v = (y_top - y) / res`` (row).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_EPS = 1e-12
+
+
+# --------------------------------------------------------------------------- lines
+@njit(cache=True)
+def _segment_breaks(au, av, bu, bv):
+    """Sorted parameters t in [0, 1] where a segment crosses grid lines, with 0 and 1."""
+    n = 2
+    lo_u, hi_u = min(au, bu), max(au, bu)
+    lo_v, hi_v = min(av, bv), max(av, bv)
+    ku0, ku1 = int(np.floor(lo_u)) + 1, int(np.ceil(hi_u)) - 1
+    kv0, kv1 = int(np.floor(lo_v)) + 1, int(np.ceil(hi_v)) - 1
+    n += max(0, ku1 - ku0 + 1) + max(0, kv1 - kv0 + 1)
+    t = np.empty(n)
+    t[0], t[1] = 0.0, 1.0
+    i = 2
+    for k in range(ku0, ku1 + 1):
+        t[i] = (k - au) / (bu - au)
+        i += 1
+    for k in range(kv0, kv1 + 1):
+        t[i] = (k - av) / (bv - av)
+        i += 1
+    return np.sort(t)
+
+
+@njit(cache=True)
+def _line_piece_count(u, v, offsets):
+    total = 0
+    for i in range(offsets.size - 1):
+        for j in range(offsets[i], offsets[i + 1] - 1):
+            total += _segment_breaks(u[j], v[j], u[j + 1], v[j + 1]).size - 1
+    return total
+
+
+@njit(cache=True)
+def line_pieces(u, v, offsets, ny, nx, res):
+    """Split polylines at grid lines.
+
+    ``u, v`` are vertex coordinates in cell units, ``offsets[i]:offsets[i+1]`` the vertices
+    of line i. Returns (src, cell, length_m, mid_u, mid_v); lengths are exact (segment-cell
+    intersection), summing per line to the line's length.
+    """
+    m = _line_piece_count(u, v, offsets)
+    src = np.empty(m, np.int64)
+    cell = np.empty(m, np.int64)
+    length = np.empty(m)
+    mu = np.empty(m)
+    mv = np.empty(m)
+    k = 0
+    for i in range(offsets.size - 1):
+        for j in range(offsets[i], offsets[i + 1] - 1):
+            au, av, bu, bv = u[j], v[j], u[j + 1], v[j + 1]
+            seg = np.hypot(bu - au, bv - av) * res
+            t = _segment_breaks(au, av, bu, bv)
+            for q in range(t.size - 1):
+                tm = 0.5 * (t[q] + t[q + 1])
+                pu = au + tm * (bu - au)
+                pv = av + tm * (bv - av)
+                col, row = int(np.floor(pu)), int(np.floor(pv))
+                src[k] = i
+                cell[k] = row * nx + col if (0 <= row < ny and 0 <= col < nx) else -1
+                length[k] = seg * (t[q + 1] - t[q])
+                mu[k], mv[k] = pu, pv
+                k += 1
+    return src, cell, length, mu, mv
+
+
+# ------------------------------------------------------------------------ polygons
+@njit(cache=True)
+def _clip(xs, ys, n, bound, axis, keep_above):
+    """Sutherland-Hodgman clip of a ring against one axis-parallel half-plane."""
+    ox = np.empty(2 * n + 2)
+    oy = np.empty(2 * n + 2)
+    m = 0
+    for i in range(n):
+        j = i - 1 if i > 0 else n - 1  # buffers are longer than n: never index -1
+        px, py = xs[j], ys[j]
+        cx, cy = xs[i], ys[i]
+        pc = px if axis == 0 else py
+        cc = cx if axis == 0 else cy
+        p_in = pc >= bound if keep_above else pc <= bound
+        c_in = cc >= bound if keep_above else cc <= bound
+        if c_in != p_in:
+            t = (bound - pc) / (cc - pc)
+            ox[m] = px + t * (cx - px)
+            oy[m] = py + t * (cy - py)
+            m += 1
+        if c_in:
+            ox[m], oy[m] = cx, cy
+            m += 1
+    return ox, oy, m
+
+
+@njit(cache=True)
+def _area(xs, ys, n):
+    a = 0.0
+    for i in range(n):
+        j = i - 1 if i > 0 else n - 1
+        a += xs[j] * ys[i] - xs[i] * ys[j]
+    return abs(0.5 * a)
+
+
+@njit(cache=True)
+def polygon_pieces(u, v, offsets, ring_src, ring_sign, ny, nx, res, capacity):
+    """Exact area of each polygon ring inside each cell.
+
+    Rings are closed vertex runs ``offsets[r]:offsets[r+1]`` (last vertex may repeat the
+    first) in cell units; ``ring_sign`` is +1 for exteriors and -1 for holes. Each ring is
+    clipped to every row strip of its bounding box, then to every cell of the strip.
+    Returns (src, cell, area_m2, centre_u, centre_v); holes give negative areas that
+    cancel the exterior's share of the same cell. Off-grid parts get cell -1.
+    """
+    src = np.empty(capacity, np.int64)
+    cell = np.empty(capacity, np.int64)
+    area = np.empty(capacity)
+    cu = np.empty(capacity)
+    cv = np.empty(capacity)
+    k = 0
+    cell_m2 = res * res
+    for r in range(offsets.size - 1):
+        xs = u[offsets[r]:offsets[r + 1]]
+        ys = v[offsets[r]:offsets[r + 1]]
+        n = xs.size
+        if n > 1 and xs[0] == xs[n - 1] and ys[0] == ys[n - 1]:
+            n -= 1
+        r0, r1 = int(np.floor(ys[:n].min())), int(np.ceil(ys[:n].max()))
+        c0, c1 = int(np.floor(xs[:n].min())), int(np.ceil(xs[:n].max()))
+        for row in range(r0, r1):
+            sx, sy, sn = _clip(xs, ys, n, row, 1, True)
+            sx, sy, sn = _clip(sx, sy, sn, row + 1, 1, False)
+            if sn < 3:
+                continue
+            for col in range(c0, c1):
+                px, py, pn = _clip(sx, sy, sn, col, 0, True)
+                px, py, pn = _clip(px, py, pn, col + 1, 0, False)
+                if pn < 3:
+                    continue
+                a = _area(px, py, pn)
+                if a <= _EPS:
+                    continue
+                src[k] = ring_src[r]
+                cell[k] = row * nx + col if (0 <= row < ny and 0 <= col < nx) else -1
+                area[k] = ring_sign[r] * a * cell_m2
+                cu[k], cv[k] = col + 0.5, row + 0.5
+                k += 1
+    return src[:k], cell[:k], area[:k], cu[:k], cv[:k]
+
+
+# -------------------------------------------------------------------- accumulation
+@njit(cache=True)
+def accumulate(layer, cell, amount, n_layers, n_cells):
+    """Sum ``amount`` into a (n_layers, n_cells) array at (layer, cell); -1 cells skipped."""
+    out = np.zeros((n_layers, n_cells))
+    for i in range(cell.size):
+        if cell[i] >= 0:
+            out[layer[i], cell[i]] += amount[i]
+    return out
