@@ -123,12 +123,15 @@ class Grid:
                 "x": xr.DataArray(self.x, dims="x", attrs={"units": "m", "standard_name": "projection_x_coordinate"})}
 
     def nearest_region_cell(self, region_pos: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """Flat index of the cell of region ``region_pos`` nearest to (u, v) in cell units."""
+        """Flat index of the cell of region ``region_pos`` nearest to (u, v) in cell units.
+
+        ``region_pos = -1`` means the nearest cell of any region.
+        """
         tree = self._trees.get(region_pos)
         if tree is None:
             from scipy.spatial import cKDTree
 
-            rows, cols = np.nonzero(self.region_index == region_pos)
+            rows, cols = np.nonzero(self.inside if region_pos < 0 else self.region_index == region_pos)
             tree = (cKDTree(np.column_stack([cols + 0.5, rows + 0.5])), rows * self.shape[1] + cols)
             self._trees[region_pos] = tree
         _, k = tree[0].query(np.column_stack([u, v]))

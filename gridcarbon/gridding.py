@@ -47,12 +47,16 @@ def _to_cell_units(coords: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarr
 
 
 def _finish(src, cell, amount, pu, pv, region_pos, grid, n_sources) -> Coverage:
-    """Re-home foreign pieces, then normalise amounts to shares per source."""
+    """Re-home foreign pieces, then normalise amounts to shares per source.
+
+    A source with ``region_pos`` -1 has no region of its own: its pieces stay in whatever
+    region they land in, and only pieces outside every region move to the nearest cell.
+    """
     src = np.asarray(src, np.int64)
     cell = np.asarray(cell, np.int64).copy()
     own = np.asarray(region_pos, np.int64)[src]
     landed = np.where(cell >= 0, grid.region_index.ravel()[np.maximum(cell, 0)], -1)
-    foreign = landed != own
+    foreign = np.where(own >= 0, landed != own, landed < 0)
     for r in np.unique(own[foreign]):  # loop over regions with foreign pieces
         sel = foreign & (own == r)
         cell[sel] = grid.nearest_region_cell(int(r), pu[sel], pv[sel])

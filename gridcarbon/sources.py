@@ -27,30 +27,53 @@ VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".parquet", ".geoparque
 
 def read_sources(path: str | Path, kind: Kind, regions: gpd.GeoDataFrame, *, crs,
                  columns: Mapping[str, str] | None = None, region_field: str = "region") -> gpd.GeoDataFrame:
-    """Read, map, validate, reproject and region-join one source table.
+    """Read one source table from disk and :func:`prepare_sources` it.
 
-    ``regions`` holds one polygon per region (column ``region_field``); ``crs`` is the
-    grid CRS. ``columns`` maps source column names to contract names
+    ``columns`` maps source column names to contract names
     (e.g. ``{"lng": "lon", "co2_t": "emission_t"}``).
     """
     path = Path(path)
     frame = _read_table(path)
     if columns:
         frame = frame.rename(columns=dict(columns))
-    name = path.name
+    if not isinstance(frame, gpd.GeoDataFrame) and not frame.empty:
+        frame = _points_from_lonlat(frame, path.name)
+    return prepare_sources(frame, kind, regions, crs=crs, name=path.name, region_field=region_field)
+
+
+def prepare_sources(frame: gpd.GeoDataFrame, kind: Kind, regions: gpd.GeoDataFrame, *, crs, name: str,
+                    region_field: str = "region", join: bool | None = None) -> gpd.GeoDataFrame:
+    """Validate, reproject and region-join a source frame (``name`` labels errors).
+
+    ``regions`` holds one polygon per region (column ``region_field``); ``crs`` is the grid
+    CRS. Points get the ``region`` holding them; lines and areas (``join=False`` by
+    default) count in the regions of the cells they cross and need only touch a region.
+    """
     if frame.empty:
         raise SchemaError("table has no records", source=name)
-    if not isinstance(frame, gpd.GeoDataFrame):
-        frame = _points_from_lonlat(frame, name)
-    elif frame.crs is None:
+    if frame.crs is None:
         raise CRSError("layer has no CRS", source=name, hint="assign one (e.g. EPSG:4326) before use")
+    frame = frame.copy()
     _check_columns(frame, name)
     _check_ids(frame, name)
     _check_sectors(frame, name)
     _check_emissions(frame, name)
     _check_geometry(frame, kind, name)
     frame = frame.to_crs(crs)
-    return _join_regions(frame, regions.to_crs(crs), region_field, name)
+    regions = regions.to_crs(crs)
+    if join if join is not None else kind == "points":
+        return _join_regions(frame, regions, region_field, name)
+    _check_touches_regions(frame, regions, name)
+    return frame
+
+
+def _check_touches_regions(frame: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, name: str) -> None:
+    tree = shapely.STRtree(regions.geometry.values)
+    hit = np.zeros(len(frame), bool)
+    hit[tree.query(frame.geometry.values, predicate="intersects")[0]] = True
+    if not hit.all():
+        raise GeometryError("lies outside every region", source=name, record=_rid(frame, ~hit),
+                            hint="check the coordinates (swapped lon/lat? wrong CRS?) or drop the record")
 
 
 # ------------------------------------------------------------------ reading
@@ -180,7 +203,7 @@ def _check_geometry(frame: gpd.GeoDataFrame, kind: Kind, name: str) -> None:
 
 def _join_regions(frame: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, region_field: str,
                   name: str) -> gpd.GeoDataFrame:
-    """Fill ``region`` from geometry (largest overlap for lines and areas); reject orphans."""
+    """Fill ``region`` from the geometry's representative point; reject records outside all."""
     known = set(regions[region_field].astype(str))
     if "region" in frame.columns and frame["region"].notna().all():
         frame["region"] = frame["region"].astype(str)
@@ -189,18 +212,12 @@ def _join_regions(frame: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, region_fie
             raise SchemaError(f"unknown region {frame['region'][unknown].iloc[0]!r}", source=name,
                               record=_rid(frame, unknown), hint="use one of " + ", ".join(sorted(known)))
         return frame
-    probe = frame.geometry.representative_point() if frame.geom_type.iloc[0] != "Point" else frame.geometry
+    probe = frame.geometry.representative_point()
     tree = shapely.STRtree(regions.geometry.values)
-    src, reg = tree.query(probe.values, predicate="within")
+    src, reg = tree.query(probe.values, predicate="intersects")
     region = np.full(len(frame), None, dtype=object)
     region[src] = regions[region_field].astype(str).values[reg]
     orphan = pd.isna(region)
-    if orphan.any():
-        # lines and areas whose representative point falls outside may still overlap a region
-        s2, r2 = tree.query(frame.geometry.values[orphan], predicate="intersects")
-        fill = np.flatnonzero(orphan)[s2]
-        region[fill] = regions[region_field].astype(str).values[r2]
-        orphan = pd.isna(region)
     if orphan.any():
         raise GeometryError("lies outside every region", source=name, record=_rid(frame, orphan),
                             hint="check the coordinates (swapped lon/lat? wrong CRS?) or drop the record")
@@ -241,7 +258,6 @@ def read_gppd(path: str | Path, regions: gpd.GeoDataFrame, *, crs, region_field:
         "year_built": np.floor(pd.to_numeric(table.get("commissioning_year"), errors="coerce")),
     })
     points = _points_from_lonlat(table.reset_index(drop=True), path.name)
-    inside = points.within(shapely.union_all(regions.to_crs("EPSG:4326").geometry.values))
+    inside = points.intersects(shapely.union_all(regions.to_crs("EPSG:4326").geometry.values))
     points = points[inside.values].reset_index(drop=True)
-    _check_ids(points, path.name)
-    return _join_regions(points.to_crs(crs), regions.to_crs(crs), region_field, path.name)
+    return prepare_sources(points, "points", regions, crs=crs, name=path.name, region_field=region_field)

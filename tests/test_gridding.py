@@ -117,3 +117,12 @@ def test_mixed_geometries_are_rejected(grid):
 
     with pytest.raises(GeometryError, match="mixed"):
         coverage(gpd.GeoSeries([Point(1, 1), LineString([(0, 0), (1, 1)])]), grid, np.array([0, 0]))
+
+
+def test_lines_without_own_region_conserve_pieces_off_the_grid(grid):
+    """A line running off the grid keeps its full mass: the outside part is re-homed."""
+    line = LineString([(5_000, 5_500), (30_000, 5_500)])  # 15 km of its 25 km lie east of the grid
+    cov = line_coverage(gpd.GeoSeries([line]), grid, np.array([-1]))
+    layers = cov.spread(np.array([250.0]), grid)
+    assert layers.sum() == pytest.approx(250.0, rel=1e-12)
+    assert grid.region_sums(layers)[0][1] == pytest.approx(250.0 * 20 / 25, rel=1e-9)
