@@ -1,0 +1,88 @@
+"""Per-cell covariates for the suitability models, on any grid.
+
+Distances come from Euclidean distance transforms of rasterised features (one pass over
+the grid, no per-cell Python), densities from box filters. The same code serves 10 km
+and 1 km: neighbourhoods are given in km and converted to cells.
+"""
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import xarray as xr
+from rasterio import features as rfeatures
+from scipy import ndimage
+
+from .grid import Grid
+from .sectors import POINT_SECTORS
+
+#: radius (km) of the neighbourhood over which industrial density is summed
+DENSITY_RADIUS_KM = 25.0
+#: distance (km) reported where a feature does not exist on the grid (e.g. no coast)
+FAR_KM = 500.0
+
+
+def distance_km(geoms: gpd.GeoSeries, grid: Grid) -> np.ndarray:
+    """Distance (km) from each cell centre to the nearest cell touched by ``geoms``."""
+    geoms = geoms[~geoms.is_empty]
+    if len(geoms) == 0:
+        return np.full(grid.shape, FAR_KM)
+    hit = rfeatures.rasterize(((g, 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
+                              fill=0, dtype="uint8", all_touched=True)
+    if not hit.any():
+        return np.full(grid.shape, FAR_KM)
+    return ndimage.distance_transform_edt(hit == 0) * grid.res / 1000.0
+
+
+def neighbourhood_sum(values: np.ndarray, grid: Grid, radius_km: float = DENSITY_RADIUS_KM,
+                      *, exclude_centre: bool = False) -> np.ndarray:
+    """Sum of ``values`` over a square window of +-radius around each cell."""
+    k = max(1, int(round(radius_km * 1000.0 / grid.res)))
+    size = 2 * k + 1
+    total = ndimage.uniform_filter(values.astype(np.float64), size=size, mode="constant") * size * size
+    return total - values if exclude_centre else total
+
+
+def industrial_density(point_layers: dict[str, np.ndarray], grid: Grid) -> dict[str, np.ndarray]:
+    """log1p of point-source emissions (t/yr) within the neighbourhood, centre excluded."""
+    return {f"ind_{s}": np.log1p(np.maximum(neighbourhood_sum(v, grid, exclude_centre=True), 0.0))
+            for s, v in point_layers.items()}
+
+
+def build_covariates(grid: Grid, *, landscape: xr.Dataset, lines: gpd.GeoDataFrame,
+                     coast: gpd.GeoSeries, city_points: gpd.GeoSeries,
+                     point_layers: dict[str, np.ndarray]) -> xr.Dataset:
+    """Covariate stack (feature, y, x) as a Dataset of named layers.
+
+    ``lines`` carries ``kind`` (motorway, rail, waterway), ``coast`` and ``city_points`` are
+    in the grid CRS; ``point_layers`` maps point sectors to their base-year grids.
+    """
+    km2 = grid.cell_area_km2
+    by_kind = {k: lines.geometry[lines.kind == k] for k in ("motorway", "rail", "waterway")}
+    layers = {
+        "dist_coast_km": distance_km(coast, grid),
+        "dist_waterway_km": distance_km(by_kind["waterway"], grid),
+        "dist_motorway_km": distance_km(by_kind["motorway"], grid),
+        "dist_rail_km": distance_km(by_kind["rail"], grid),
+        "dist_city_km": distance_km(city_points, grid),
+        "log_pop_density": np.log1p(landscape.population.values / km2),
+        "log_gdp_density": np.log1p(landscape.gdp.values / km2 / 1e6),
+        "elevation_m": landscape.elevation_m.values,
+        "water": landscape.water.values,
+        "forest": landscape.forest.values,
+        "eco_reserve": landscape.eco_reserve.values,
+        "built_up": landscape.built_up.values,
+        **industrial_density({s: point_layers.get(s, np.zeros(grid.shape)) for s in POINT_SECTORS}, grid),
+    }
+    return xr.Dataset({k: (("y", "x"), np.asarray(v, np.float64)) for k, v in layers.items()},
+                      coords=grid.coords())
+
+
+def restricted(landscape: xr.Dataset, *, built_up: np.ndarray, urban_core_threshold: float,
+               relocate_from: list[str]) -> np.ndarray:
+    """Cells where large point sources may not stay or be built (urban cores, eco red lines, water)."""
+    mask = landscape.water.values > 0.5
+    if "urban_core" in relocate_from:
+        mask |= built_up >= urban_core_threshold
+    if "eco_reserve" in relocate_from:
+        mask |= landscape.eco_reserve.values > 0.3
+    return mask

@@ -1,0 +1,296 @@
+"""Bottom-up spatial evolution of the base-year grid, year by year (DESIGN section 5).
+
+:func:`evolve` moves *where* emissions sit for reasons a planner recognises (see the
+rule modules :mod:`.points`, :mod:`.lines`, :mod:`.areas`) and then imposes the allocated
+region x sector totals exactly, every year, reporting the residual.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import ndimage
+
+from ..covariates import build_covariates, restricted
+from ..grid import Grid
+from ..gridding import distribute
+from ..inventory import Inventory
+from ..sectors import GRIDDED, LINE_SECTORS, POINT_SECTORS
+from ..suitability import SuitabilityModel, fit_suitability
+from .areas import afforest, afforestable, built_demand, grow_urban, urban_allowed
+from .lines import Corridors, electrified_share
+from .points import Fleet, PointRules, point_layers, step_points
+
+#: years over which a storage basin's effective capacity is injected (capacity / years = t/yr;
+#: ASSUMPTION: 20-year injection campaigns, as in CCUS source-sink matching studies)
+INJECTION_YEARS = 20.0
+#: forest uptake used where a region had no forest sink in the base year (t CO2/km2/yr;
+#: ~3 t/ha/yr, subtropical plantation forests)
+DEFAULT_SINK_T_KM2 = 300.0
+#: built-up fraction that marks a cell as urban for the development-probability model
+URBAN_PRESENCE = 0.5
+#: covariates the urban model may use (not population or GDP: they are drawn from built-up)
+URBAN_FEATURES = ["dist_coast_km", "dist_waterway_km", "dist_motorway_km", "dist_rail_km",
+                  "dist_city_km", "elevation_m", "water", "forest", "eco_reserve"]
+
+
+@dataclass
+class EvolutionResult:
+    """Evolved layers per year (n_gridded, y, x, t CO2/yr/cell) and what happened."""
+
+    grid: Grid
+    layers: dict[int, np.ndarray]
+    fleet: Fleet
+    snapshots: dict[int, gpd.GeoDataFrame]
+    residuals: pd.DataFrame  # region, sector, year, allocated_t, gridded_t, residual_t
+    capacities: pd.DataFrame  # region, sector, year, capacity_t (magnitudes)
+    models: dict[str, SuitabilityModel]
+    built_up: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        worst = float((self.residuals.residual_t.abs() / self.residuals.allocated_t.abs().clip(lower=1.0)).max())
+        return {"facility_events": self.fleet.counts(),
+                "suitability": {k: m.summary() for k, m in self.models.items()},
+                "max_relative_residual": worst,
+                "facilities_active_end": int((self.fleet.table.status == "active").sum())}
+
+
+def fit_models(inv: Inventory, covariates: xr.Dataset, landscape: xr.Dataset, *, seed: int) -> dict:
+    """Suitability per point sector (presence of today's plants) plus the urban model."""
+    ncell = inv.grid.shape[0] * inv.grid.shape[1]
+    models = {}
+    for s in POINT_SECTORS:
+        cells = inv.facilities.cell[inv.facilities.sector == s].to_numpy(np.int64)
+        if cells.size >= 3:
+            presence = np.bincount(cells, minlength=ncell).reshape(inv.grid.shape) > 0
+            feats = [f for f in covariates.data_vars if f != "built_up"]
+            models[s] = fit_suitability(s, presence, covariates, inv.grid, seed=seed, features=feats)
+    urban = landscape.built_up.values >= URBAN_PRESENCE
+    models["urban"] = fit_suitability("urban", urban, covariates, inv.grid, seed=seed, features=URBAN_FEATURES)
+    return models
+
+
+def capacity_table(grid: Grid, landscape: xr.Dataset, built: dict[int, np.ndarray], forest: dict[int, np.ndarray],
+                   sink_rate: np.ndarray) -> pd.DataFrame:
+    """What the grid can hold per region and year: forest sink and geological storage (t/yr)."""
+    storage = grid.region_sums(landscape.storage_mt.values) * 1e6 / INJECTION_YEARS
+    rows = []
+    for year in sorted(built):
+        room = forest[year] + afforestable(landscape, built[year], forest[year])
+        sink = grid.region_sums(room) * grid.cell_area_km2 * sink_rate
+        rows += [(r, "forest_sink", year, float(sink[i])) for i, r in enumerate(grid.regions)]
+        rows += [(r, "beccs", year, float(storage[i])) for i, r in enumerate(grid.regions)]
+    return pd.DataFrame(rows, columns=["region", "sector", "year", "capacity_t"])
+
+
+def initial_capacities(inv: Inventory, landscape: xr.Dataset, years: list[int]) -> pd.DataFrame:
+    """Capacities of the base-year landscape, used before the first evolution."""
+    built = {y: landscape.built_up.values for y in years}
+    forest = {y: landscape.forest.values for y in years}
+    return capacity_table(inv.grid, landscape, built, forest, _sink_rate(inv, landscape))
+
+
+def _sink_rate(inv: Inventory, landscape: xr.Dataset) -> np.ndarray:
+    """Forest uptake per km2 of forest in each region (t/km2/yr, magnitude)."""
+    sink = -inv.grid.region_sums(inv.layer("forest_sink"))
+    area = inv.grid.region_sums(landscape.forest.values) * inv.grid.cell_area_km2
+    rate = np.where(area > 0, sink / np.maximum(area, 1e-12), 0.0)
+    return np.where(rate > 0, rate, DEFAULT_SINK_T_KM2)
+
+
+def _target_array(totals: pd.DataFrame, grid: Grid, years: list[int]) -> np.ndarray:
+    """(n_years, n_gridded, n_regions) allocated t/yr (removals negative)."""
+    cube = totals.pivot_table(index=["year", "sector"], columns="region", values="allocated_t", aggfunc="sum")
+    full = pd.MultiIndex.from_product([years, GRIDDED], names=["year", "sector"])
+    cube = cube.reindex(index=full, columns=list(grid.regions)).fillna(0.0)
+    return cube.to_numpy().reshape(len(years), len(GRIDDED), len(grid.regions))
+
+
+def _driver_ratios(drivers: pd.DataFrame, grid: Grid, years: list[int], base_year: int):
+    """GDP and population of each year over the base year, (n_years, n_regions) each."""
+    def ratio(col):
+        t = drivers.pivot_table(index="year", columns="region", values=col).reindex(columns=list(grid.regions))
+        t = t.reindex(sorted(set(t.index) | set(years))).interpolate().ffill().bfill()
+        return (t.loc[years] / t.loc[base_year]).to_numpy()
+    return ratio("gdp_yuan"), ratio("population")
+
+
+def _grow_proxy(base: np.ndarray, built0: np.ndarray, built: np.ndarray) -> np.ndarray:
+    """A people-like proxy that follows built-up growth: base x built / built0."""
+    return base * (built + 0.02) / (built0 + 0.02)
+
+
+def evolve(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame, drivers: pd.DataFrame, *,
+           spec, seed: int, end_year: int, snapshot_years: list[int] = (),
+           models: dict | None = None, city_points: gpd.GeoSeries | None = None,
+           coast: gpd.GeoSeries | None = None) -> EvolutionResult:
+    """Evolve ``inv`` from its base year to ``end_year`` under allocated ``totals``.
+
+    ``totals`` has region, sector, year, allocated_t; ``drivers`` region, year, population,
+    gdp_yuan; ``spec`` is the scenario's ``evolution`` section. Deterministic under ``seed``.
+    """
+    grid, base = inv.grid, inv.year
+    years = list(range(base, end_year + 1))
+    base_layers = inv.emissions["emission"].values
+    covariates = build_covariates(
+        grid, landscape=landscape, lines=inv.lines, coast=coast if coast is not None else gpd.GeoSeries([], crs=grid.crs),
+        city_points=city_points if city_points is not None else gpd.GeoSeries([], crs=grid.crs),
+        point_layers={s: base_layers[GRIDDED.index(s)] for s in POINT_SECTORS})
+    models = models or fit_models(inv, covariates, landscape, seed=seed)
+    ncell = grid.shape[0] * grid.shape[1]
+    suit = {s: models[s].predict(covariates, grid) if s in models else np.ones(grid.shape) * grid.inside
+            for s in POINT_SECTORS}
+    dev_prob = models["urban"].predict(covariates, grid)
+    targets = _target_array(totals, grid, years)
+    gdp_ratio, pop_ratio = _driver_ratios(drivers, grid, years, base)
+    rules = PointRules(spec.retire_utilisation, spec.build_utilisation, spec.min_spacing_km,
+                       spec.max_plants_per_cell, spec.transfer, spec.ccs_reach_km, spec.capture_rate,
+                       spec.siting_noise)
+    fleet = Fleet.from_facilities(inv.facilities, grid, base)
+    fleet_base = point_layers(fleet, grid, POINT_SECTORS)
+    corridors = Corridors.build(inv.lines, inv.line_coverage, grid, base) if len(inv.lines) else None
+    corridor_base = corridors.layers(base, grid, gdp_ratio=np.ones(len(grid.regions)),
+                                     pop_ratio=np.ones(len(grid.regions)), electrified=0.0,
+                                     electrified_base=0.0) if corridors else np.zeros_like(base_layers)
+
+    storage_cells = landscape.storage_mt.values > 0
+    reach = (ndimage.distance_transform_edt(~storage_cells) * grid.res / 1000.0 <= spec.ccs_reach_km
+             if storage_cells.any() else np.zeros(grid.shape, bool))
+    sink_rate = _sink_rate(inv, landscape)
+    allowed_urban = urban_allowed(landscape)
+    water = landscape.water.values
+    built0, forest0 = landscape.built_up.values, landscape.forest.values
+    built_r0 = grid.region_sums(built0)
+    elec0 = electrified_share(spec.electrification, base)
+
+    layers = {base: base_layers.copy()}
+    built, forest = {base: built0}, {base: forest0}
+    rows = []
+    snapshots = {}
+    for k, year in enumerate(years[1:], start=1):
+        rng = np.random.default_rng([seed, year])
+        # --- land: urban growth, then afforestation for the allocated sink
+        b = grow_urban(built[year - 1], built_demand(built_r0, gdp_ratio[k], pop_ratio[k]), dev_prob,
+                       allowed_urban, water, grid, rng=rng, noise=spec.siting_noise)
+        f = np.minimum(forest[year - 1], np.clip(1.0 - water - b, 0.0, 1.0))
+        sink_need = -targets[k, GRIDDED.index("forest_sink")] / sink_rate / grid.cell_area_km2
+        f = afforest(f, np.maximum(sink_need - grid.region_sums(f), 0.0) * grid.cell_area_km2,
+                     afforestable(landscape, b, f), grid)
+        built[year], forest[year] = b, f
+        # --- points: fleet rules, with the point share of each region x sector
+        point_share = _share(fleet_base, base_layers[[GRIDDED.index(s) for s in POINT_SECTORS]], grid)
+        tgt = {(r, s): targets[k, GRIDDED.index(s), r] * point_share[j, r]
+               for j, s in enumerate(POINT_SECTORS) for r in range(len(grid.regions)) if point_share[j, r] > 0}
+        beccs_need = -targets[k, GRIDDED.index("beccs")]
+        restrict = restricted(landscape, built_up=b, urban_core_threshold=spec.urban_core_threshold,
+                              relocate_from=list(spec.relocate_from))
+        step_points(fleet, year, targets=tgt, beccs=beccs_need, suitability=suit, restricted=restrict,
+                    storage_reach=reach, grid=grid, rules=rules, rng=rng)
+        raw = _raw_layers(base_layers, fleet, fleet_base, corridors, corridor_base, grid, landscape,
+                          year=year, b=b, b0=built0, f=f, f0=forest0, gdp_ratio=gdp_ratio[k], pop_ratio=pop_ratio[k],
+                          elec=electrified_share(spec.electrification, year), elec0=elec0, reach=reach)
+        layers[year] = _impose_totals(raw, targets[k], grid, fallback=suit)
+        rows.append(_residuals(layers[year], targets[k], grid, year))
+        if year in snapshot_years:
+            snapshots[year] = facility_snapshot(fleet, grid, inv.facilities, year)
+    if base in snapshot_years:
+        snapshots[base] = facility_snapshot(Fleet.from_facilities(inv.facilities, grid, base), grid,
+                                            inv.facilities, base)
+    residuals = pd.concat([_residuals(base_layers, targets[0], grid, base)] + rows, ignore_index=True)
+    caps = capacity_table(grid, landscape, built, forest, sink_rate)
+    return EvolutionResult(grid, layers, fleet, snapshots, residuals, caps, models, built)
+
+
+def _share(part: np.ndarray, whole: np.ndarray, grid: Grid) -> np.ndarray:
+    """Region share of ``part`` in ``whole`` per layer, (n_layers, n_regions), 0 where whole is 0."""
+    p, w = grid.region_sums(part), grid.region_sums(whole)
+    return np.where(w > 0, np.clip(p / np.where(w > 0, w, 1.0), 0.0, 1.0), 0.0)
+
+
+def _raw_layers(base_layers, fleet, fleet_base, corridors, corridor_base, grid, land, *, year, b, b0, f, f0,
+                gdp_ratio, pop_ratio, elec, elec0, reach) -> np.ndarray:
+    """Spatial pattern of every sector in ``year`` before totals are imposed."""
+    out = np.empty_like(base_layers)
+    pop0 = land.population.values
+    people = _grow_proxy(pop0, b0, b)
+    gdp = _grow_proxy(land.gdp.values, b0, b)
+    crop0 = np.clip(1.0 - land.water.values - b0 - f0, 0.0, 1.0)
+    crop = np.clip(1.0 - land.water.values - b - f, 0.0, 1.0)
+    # area-like change of each sector: base pattern x (proxy now / proxy then)
+    ratio = {"buildings": _safe_ratio(people, pop0), "transport_road": _safe_ratio(people, pop0),
+             "other_industry": _safe_ratio(gdp * (0.3 + b), land.gdp.values * (0.3 + b0)),
+             "agriculture": _safe_ratio(crop, crop0), "forest_sink": _safe_ratio(f, f0)}
+    points_now = point_layers(fleet, grid, POINT_SECTORS)
+    lines_now = (corridors.layers(year, grid, gdp_ratio=gdp_ratio, pop_ratio=pop_ratio, electrified=elec,
+                                  electrified_base=elec0) if corridors else np.zeros_like(base_layers))
+    for i, s in enumerate(GRIDDED):
+        rest = base_layers[i]
+        if s in POINT_SECTORS:
+            j = POINT_SECTORS.index(s)
+            rest = base_layers[i] - fleet_base[j]
+            out[i] = points_now[j] + np.clip(rest, 0.0, None)
+            continue
+        if s in LINE_SECTORS:
+            rest = base_layers[i] - corridor_base[i]
+            out[i] = lines_now[i] + rest * ratio.get(s, 1.0)
+            continue
+        out[i] = rest * ratio.get(s, 1.0)
+    out[GRIDDED.index("beccs")] = _beccs_pattern(fleet, grid, land, reach)
+    return out
+
+
+def _safe_ratio(now: np.ndarray, then: np.ndarray) -> np.ndarray:
+    eps = 0.01 * max(float(np.mean(then[then > 0])) if (then > 0).any() else 1.0, 1e-12)
+    return (now + eps) / (then + eps)
+
+
+def _beccs_pattern(fleet: Fleet, grid: Grid, land, reach) -> np.ndarray:
+    """Where stored CO2 is captured: CCS plants (by capture), else storage cells (by capacity)."""
+    t = fleet.table[(fleet.table.status == "active") & fleet.table.ccs]
+    out = np.zeros(grid.shape[0] * grid.shape[1])
+    np.add.at(out, t.cell.to_numpy(np.int64), -t.potential_t.to_numpy())
+    out = out.reshape(grid.shape)
+    store = -land.storage_mt.values * 1e-3  # tiny weight: used only where no plant captures
+    return np.where(grid.region_sums(out)[np.maximum(grid.region_index, 0)] < 0, out, store)
+
+
+def _impose_totals(raw: np.ndarray, target: np.ndarray, grid: Grid, *, fallback: dict) -> np.ndarray:
+    """Rescale each region x sector to its allocated total exactly.
+
+    Where a region's pattern is empty but its total is not, the total goes to the sector's
+    suitability surface (point sectors) or is spread evenly (others).
+    """
+    out = np.empty_like(raw)
+    for i, s in enumerate(GRIDDED):
+        proxy = np.abs(raw[i])
+        empty = grid.region_sums(proxy) <= 0
+        if empty.any() and s in fallback:
+            proxy = np.where(empty[np.maximum(grid.region_index, 0)], fallback[s], proxy)
+        out[i] = distribute(target[i][None, :], proxy, grid)[0]
+    return out
+
+
+def _residuals(layers: np.ndarray, target: np.ndarray, grid: Grid, year: int) -> pd.DataFrame:
+    got = grid.region_sums(layers)
+    return pd.DataFrame([(r, s, year, target[i, j], got[i, j], got[i, j] - target[i, j])
+                         for i, s in enumerate(GRIDDED) for j, r in enumerate(grid.regions)],
+                        columns=["region", "sector", "year", "allocated_t", "gridded_t", "residual_t"])
+
+
+def facility_snapshot(fleet: Fleet, grid: Grid, facilities: gpd.GeoDataFrame, year: int) -> gpd.GeoDataFrame:
+    """Facility table in ``year`` (grid CRS): original location unless moved or new (cell centre)."""
+    t = fleet.table.copy()
+    ny, nx = grid.shape
+    x = grid.x[t.cell.to_numpy() % nx]
+    y = grid.y[t.cell.to_numpy() // nx]
+    orig = facilities.set_index(facilities["id"].astype(str)).geometry
+    keep = t.origin.eq("base").to_numpy() & t.id.isin(orig.index).to_numpy()
+    gx = np.where(keep, orig.reindex(t.id).x.to_numpy(), x)
+    gy = np.where(keep, orig.reindex(t.id).y.to_numpy(), y)
+    t["region"] = np.asarray(grid.regions, dtype=object)[t.region_pos.to_numpy()]
+    t["year"] = year
+    t = t.drop(columns=["region_pos"])
+    return gpd.GeoDataFrame(t, geometry=gpd.points_from_xy(gx, gy), crs=grid.crs)

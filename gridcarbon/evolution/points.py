@@ -1,0 +1,215 @@
+"""Point-source evolution: a facility fleet that retires, retrofits, relocates and grows.
+
+Rules, applied each year to every region x point sector, in this order:
+
+1. **Relocate**: an active plant standing in a restricted cell (urban core, ecological red
+   line, water) moves, at its refurbishment age (:data:`RELOCATE_AGE` years), to the best
+   allowed cell of its region (any region when the scenario allows industrial transfer).
+2. **Retrofit CCS**: while the region's allocated BECCS/CCUS removals exceed the capture
+   of its retrofitted plants, the largest plant within ``ccs_reach_km`` of geological
+   storage is retrofitted; its fossil emissions fall by ``capture_rate``.
+3. **Retire** when the allocated total falls: while fleet utilisation (total / potential)
+   is below ``retire_utilisation``, the plant with the highest retirement score goes
+   (older, less efficient, less suitable first; CCS plants last).
+4. **Build** when the total rises: while utilisation exceeds ``build_utilisation``, a new
+   plant of the sector's median size is sited on the best-suited allowed cell, keeping
+   ``min_spacing_km`` from plants of the sector and at most ``max_plants_per_cell``.
+5. **Scale**: every active plant runs at the utilisation that makes the region x sector
+   sum equal the allocated total exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..grid import Grid
+from .siting import pick_sites, ranked_cells
+
+#: age (years) at which a plant in a restricted cell is rebuilt elsewhere rather than refurbished
+RELOCATE_AGE = 25
+#: weights of the retirement score: age / 40 yr, relative inefficiency, unsuitability
+RETIRE_WEIGHTS = (0.5, 0.25, 0.25)
+
+
+@dataclass
+class Fleet:
+    """Facility table through time; arrays indexed by facility."""
+
+    table: pd.DataFrame  # id, sector, region_pos, cell, potential_t, year_built, intensity, status, ccs, origin
+    events: list[tuple] = field(default_factory=list)  # (year, id, event, sector, region, from_cell, to_cell)
+
+    @classmethod
+    def from_facilities(cls, facilities: gpd.GeoDataFrame, grid: Grid, base_year: int) -> "Fleet":
+        region_pos = facilities.region.map({r: i for i, r in enumerate(grid.regions)}).to_numpy()
+        cap = pd.to_numeric(facilities.get("capacity"), errors="coerce") if "capacity" in facilities else None
+        potential = facilities.emission_t.to_numpy(float)
+        intensity = potential / cap.to_numpy(float) if cap is not None else np.ones(len(facilities))
+        intensity = np.where(np.isfinite(intensity) & (intensity > 0), intensity, np.nan)
+        rel = pd.Series(intensity).groupby(facilities.sector.values).transform(lambda v: v / np.nanmedian(v))
+        built = pd.to_numeric(facilities.get("year_built"), errors="coerce").fillna(base_year - 20)
+        table = pd.DataFrame({
+            "id": facilities["id"].astype(str).to_numpy(), "sector": facilities.sector.to_numpy(),
+            "region_pos": region_pos, "cell": facilities["cell"].to_numpy(np.int64),
+            "potential_t": potential, "year_built": built.to_numpy(int),
+            "inefficiency": rel.fillna(1.0).to_numpy(), "status": "active", "ccs": False,
+            "origin": "base", "emission_t": potential})
+        return cls(table)
+
+    def log(self, year, rows: pd.DataFrame, event: str, to_cell=None):
+        for r, (_, row) in enumerate(rows.iterrows()):  # one entry per event, not per cell
+            self.events.append((year, row.id, event, row.sector, int(row.region_pos), int(row.cell),
+                                int(row.cell if to_cell is None else to_cell[r])))
+
+    def counts(self) -> dict[str, int]:
+        ev = pd.DataFrame(self.events, columns=["year", "id", "event", "sector", "region", "from", "to"])
+        return {e: int((ev.event == e).sum()) for e in ("retired", "relocated", "retrofitted", "built")}
+
+
+@dataclass(frozen=True)
+class PointRules:
+    """Scenario knobs of the point model (see the scenario's ``evolution`` section)."""
+
+    retire_utilisation: float = 0.55
+    build_utilisation: float = 1.05
+    min_spacing_km: float = 30.0
+    max_plants_per_cell: int = 1
+    transfer: bool = False
+    ccs_reach_km: float = 100.0
+    capture_rate: float = 0.9
+    siting_noise: float = 0.0
+
+
+def step_points(fleet: Fleet, year: int, *, targets: dict[tuple[int, str], float],
+                beccs: np.ndarray, suitability: dict[str, np.ndarray], restricted: np.ndarray,
+                storage_reach: np.ndarray, grid: Grid, rules: PointRules,
+                rng: np.random.Generator) -> None:
+    """Advance the fleet one year so each (region_pos, sector) total equals ``targets``.
+
+    ``beccs`` holds the allocated removal magnitude (t/yr) per region; ``storage_reach``
+    marks cells within reach of geological storage.
+    """
+    _relocate(fleet, year, suitability, restricted, grid, rules, rng)
+    for r in range(len(grid.regions)):
+        _retrofit(fleet, year, r, beccs[r], storage_reach, rules)
+    for (r, sector), target in sorted(targets.items()):
+        _retire(fleet, year, _active(fleet, r, sector), target, suitability[sector], rules)
+        _build(fleet, year, r, sector, _active(fleet, r, sector), target, suitability[sector], restricted,
+               grid, rules, rng)
+        sel = _active(fleet, r, sector)
+        effective = _effective(fleet.table[sel], rules)
+        total = effective.sum()
+        fleet.table.loc[sel, "emission_t"] = effective * (target / total) if total > 0 else 0.0
+
+
+def _active(fleet: Fleet, region_pos: int, sector: str) -> pd.Series:
+    t = fleet.table
+    return (t.region_pos == region_pos) & (t.sector == sector) & (t.status == "active")
+
+
+def _effective(rows: pd.DataFrame, rules: PointRules) -> np.ndarray:
+    """Fossil potential after capture (t/yr)."""
+    return rows.potential_t.to_numpy() * np.where(rows.ccs, 1.0 - rules.capture_rate, 1.0)
+
+
+def _relocate(fleet, year, suitability, restricted, grid, rules, rng):
+    t = fleet.table
+    flat_restricted = restricted.ravel()
+    due = (t.status == "active") & flat_restricted[t.cell.to_numpy()] & (year - t.year_built >= RELOCATE_AGE)
+    for i in t.index[due]:  # loop over the (few) plants due, not over cells
+        row = t.loc[i]
+        allowed = ~restricted & (grid.inside if rules.transfer else grid.region_index == row.region_pos)
+        new = _site(t, row.sector, 1, suitability[row.sector], allowed, grid, rules, rng)
+        if new.size == 0:
+            continue
+        fleet.log(year, t.loc[[i]], "relocated", to_cell=new)
+        t.loc[i, ["cell", "year_built", "origin"]] = [int(new[0]), year, "relocated"]
+        t.loc[i, "region_pos"] = int(grid.region_index.ravel()[new[0]])
+
+
+def _retrofit(fleet, year, region_pos, need_t, storage_reach, rules):
+    t = fleet.table
+    active = (t.region_pos == region_pos) & (t.status == "active")
+    captured = (t.potential_t[active & t.ccs] * rules.capture_rate).sum()
+    cand = t[active & ~t.ccs & storage_reach.ravel()[t.cell.to_numpy()]].sort_values(
+        ["potential_t", "id"], ascending=[False, True])
+    for i, row in cand.iterrows():  # retrofit until capture covers the allocated removals
+        if captured >= need_t:
+            break
+        t.loc[i, "ccs"] = True
+        captured += row.potential_t * rules.capture_rate
+        fleet.log(year, t.loc[[i]], "retrofitted")
+
+
+def _retire(fleet, year, sel, target, suit, rules):
+    t = fleet.table
+    rows = t[sel]
+    potential = _effective(rows, rules).sum()
+    if potential <= 0:
+        return
+    if target <= 0:
+        order = rows.index
+    else:
+        if target / potential >= rules.retire_utilisation:
+            return
+        age = (year - rows.year_built) / 40.0
+        w = RETIRE_WEIGHTS
+        score = (w[0] * age + w[1] * rows.inefficiency + w[2] * (1 - suit.ravel()[rows.cell.to_numpy()])
+                 - 10.0 * rows.ccs)
+        order = rows.assign(score=score).sort_values(["score", "id"], ascending=[False, True]).index
+    eff = pd.Series(_effective(rows, rules), index=rows.index)
+    retired = []
+    for i in order:  # oldest / least efficient first, until utilisation recovers
+        if target > 0:
+            if target / potential >= rules.retire_utilisation or len(rows) - len(retired) <= 1:
+                break
+            if target / (potential - eff[i]) > rules.build_utilisation:
+                continue  # retiring this one would leave too little: try a smaller plant
+        retired.append(i)
+        potential -= eff[i]
+    if retired:
+        t.loc[retired, "status"] = "retired"
+        fleet.log(year, t.loc[retired], "retired")
+
+
+def _build(fleet, year, region_pos, sector, sel, target, suit, restricted, grid, rules, rng):
+    t = fleet.table
+    rows = t[sel]
+    potential = _effective(rows, rules).sum()
+    if target <= 0 or (potential > 0 and target / potential <= rules.build_utilisation):
+        return
+    same = t[t.sector == sector]
+    size = float(np.median(same.potential_t)) if len(same) else target
+    n = int(np.ceil((target - potential) / size))
+    allowed = ~restricted & (grid.region_index == region_pos)
+    cells = _site(t, sector, n, suit, allowed, grid, rules, rng)
+    if cells.size == 0:  # nowhere allowed: run the existing fleet harder instead
+        return
+    k = len(t)
+    new = pd.DataFrame({"id": [f"NEW-{sector}-{year}-{region_pos}-{j}" for j in range(cells.size)],
+                        "sector": sector, "region_pos": region_pos, "cell": cells, "potential_t": size,
+                        "year_built": year, "inefficiency": 0.8, "status": "active", "ccs": False,
+                        "origin": "new", "emission_t": 0.0}, index=range(k, k + cells.size))
+    fleet.table = pd.concat([t, new])
+    fleet.log(year, new, "built")
+
+
+def _site(t, sector, n, suit, allowed, grid, rules, rng):
+    """Best ``n`` allowed cells for a sector, away from its other active plants."""
+    order = ranked_cells(suit, allowed, rng, rules.siting_noise)
+    occupied = t.cell[(t.sector == sector) & (t.status == "active")].to_numpy(np.int64)
+    count = np.bincount(occupied, minlength=grid.shape[0] * grid.shape[1]).astype(np.int64)
+    spacing = rules.min_spacing_km * 1000.0 / grid.res
+    return pick_sites(order, grid.shape[1], occupied, count, n, spacing, rules.max_plants_per_cell)
+
+
+def point_layers(fleet: Fleet, grid: Grid, sectors: list[str]) -> np.ndarray:
+    """(len(sectors), y, x) t CO2/yr/cell of the active fleet."""
+    t = fleet.table[fleet.table.status == "active"]
+    out = np.zeros((len(sectors), grid.shape[0] * grid.shape[1]))
+    for k, s in enumerate(sectors):
+        rows = t[t.sector == s]
+        np.add.at(out[k], rows.cell.to_numpy(np.int64), rows.emission_t.to_numpy())
+    return out.reshape(len(sectors), *grid.shape)

@@ -1,0 +1,59 @@
+"""Greedy siting on a suitability surface with minimum spacing and a per-cell cap (numba)."""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def pick_sites(order, nx, occupied, count, n, spacing_cells, cap):
+    """Take up to ``n`` cells from ``order`` (flat indices, best first).
+
+    A cell is taken if it holds fewer than ``cap`` sources and lies at least
+    ``spacing_cells`` (Euclidean, in cells) from every cell in ``occupied`` and from the
+    cells already taken. ``count`` (per flat cell) is updated in place.
+    Returns the chosen flat indices (possibly fewer than n).
+    """
+    chosen = np.empty(n, np.int64)
+    k = 0
+    occ_r = np.empty(occupied.size + n, np.int64)
+    occ_c = np.empty(occupied.size + n, np.int64)
+    m = occupied.size
+    for i in range(m):
+        occ_r[i] = occupied[i] // nx
+        occ_c[i] = occupied[i] % nx
+    s2 = spacing_cells * spacing_cells
+    for idx in order:
+        if k == n:
+            break
+        if count[idx] >= cap:
+            continue
+        r, c = idx // nx, idx % nx
+        ok = True
+        for j in range(m):
+            dr, dc = r - occ_r[j], c - occ_c[j]
+            if (dr == 0 and dc == 0) or dr * dr + dc * dc >= s2:
+                continue
+            ok = False
+            break
+        if not ok:
+            continue
+        chosen[k] = idx
+        count[idx] += 1
+        occ_r[m], occ_c[m] = r, c
+        m += 1
+        k += 1
+    return chosen[:k]
+
+
+def ranked_cells(score: np.ndarray, allowed: np.ndarray, rng: np.random.Generator | None,
+                 noise: float) -> np.ndarray:
+    """Flat indices of allowed cells, best score first; Gumbel noise of scale ``noise`` if > 0.
+
+    Ties break by cell index, so the order is deterministic.
+    """
+    flat = score.ravel().astype(np.float64)
+    if noise > 0 and rng is not None:
+        flat = flat + noise * rng.gumbel(size=flat.size)
+    cand = np.flatnonzero(allowed.ravel())
+    return cand[np.lexsort((cand, -flat[cand]))]
