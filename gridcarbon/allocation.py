@@ -109,7 +109,7 @@ def allocate_scenario(name_or_path: str | os.PathLike | Scenario, baseline: pd.D
     """Load a scenario (and its drivers file unless given) and :func:`allocate`."""
     scenario = name_or_path if isinstance(name_or_path, Scenario) else load_scenario(name_or_path)
     if drivers is None:
-        drivers = read_drivers(_drivers_path(scenario))
+        drivers = read_drivers(drivers_path(scenario))
     return allocate(scenario, baseline, drivers, capacities)
 
 
@@ -186,7 +186,7 @@ def _require_columns(table: pd.DataFrame, columns: list[str], *, source: str | N
                           hint=f"expected {', '.join(columns)}")
 
 
-def _drivers_path(scenario: Scenario) -> str:
+def drivers_path(scenario: Scenario) -> str:
     if scenario.drivers:
         return scenario.drivers
     if scenario.region_set == "yrd":

@@ -100,20 +100,21 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     if n_pos < 3 or n_pos == y.size:
         raise InputError(f"too few presence cells ({n_pos}) to learn where {target} sources sit")
 
-    def estimator():
+    def estimator():  # trees are seeded one by one, so parallel fits are reproducible; threaded
+        # predict_proba is not (trees are summed in thread order), hence n_jobs=1 after fitting
         return ExtraTreesClassifier(n_estimators=120, min_samples_leaf=3, max_features="sqrt",
-                                    class_weight="balanced_subsample", n_jobs=1, random_state=seed)
+                                    class_weight="balanced_subsample", n_jobs=2, random_state=seed)
 
     oof = np.zeros(y.size)
     aucs = []
     n_splits = min(N_FOLDS, len(np.unique(groups[y == 1])))
     for train, test in GroupKFold(n_splits=n_splits).split(X, y, groups):
-        model = estimator().fit(X[train], y[train])
+        model = estimator().fit(X[train], y[train]).set_params(n_jobs=1)
         oof[test] = model.predict_proba(X[test])[:, 1]
         if 0 < y[test].sum() < test.size:
             aucs.append(float(roc_auc_score(y[test], oof[test])))
     auc = float(roc_auc_score(y, oof))
-    final = estimator().fit(X, y)
+    final = estimator().fit(X, y).set_params(n_jobs=1)  # see estimator(): predict serially
     importances = dict(zip(features, (float(v) for v in final.feature_importances_)))
     return SuitabilityModel(target, features, final, auc, aucs, importances, n_pos,
                             {"block_km": BLOCK_KM, "folds": n_splits, "seed": seed,

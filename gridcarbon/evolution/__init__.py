@@ -123,22 +123,31 @@ def _grow_proxy(base: np.ndarray, built0: np.ndarray, built: np.ndarray) -> np.n
     return base * (built + 0.02) / (built0 + 0.02)
 
 
+def inventory_covariates(inv: Inventory, landscape: xr.Dataset, *, city_points: gpd.GeoSeries | None = None,
+                         coast: gpd.GeoSeries | None = None) -> xr.Dataset:
+    """Covariates of an inventory's grid (empty city or coast layers mean 'far away')."""
+    empty = gpd.GeoSeries([], crs=inv.grid.crs)
+    layers = inv.emissions["emission"].values
+    return build_covariates(inv.grid, landscape=landscape, lines=inv.lines,
+                            coast=empty if coast is None else coast,
+                            city_points=empty if city_points is None else city_points,
+                            point_layers={s: layers[GRIDDED.index(s)] for s in POINT_SECTORS})
+
+
 def evolve(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame, drivers: pd.DataFrame, *,
            spec, seed: int, end_year: int, snapshot_years: list[int] = (),
-           models: dict | None = None, city_points: gpd.GeoSeries | None = None,
-           coast: gpd.GeoSeries | None = None) -> EvolutionResult:
+           models: dict | None = None, covariates: xr.Dataset | None = None) -> EvolutionResult:
     """Evolve ``inv`` from its base year to ``end_year`` under allocated ``totals``.
 
     ``totals`` has region, sector, year, allocated_t; ``drivers`` region, year, population,
-    gdp_yuan; ``spec`` is the scenario's ``evolution`` section. Deterministic under ``seed``.
+    gdp_yuan; ``spec`` is the scenario's ``evolution`` section. ``covariates`` default to
+    :func:`inventory_covariates` without city or coast layers; ``models`` are fitted when not
+    given. Deterministic under ``seed``.
     """
     grid, base = inv.grid, inv.year
     years = list(range(base, end_year + 1))
     base_layers = inv.emissions["emission"].values
-    covariates = build_covariates(
-        grid, landscape=landscape, lines=inv.lines, coast=coast if coast is not None else gpd.GeoSeries([], crs=grid.crs),
-        city_points=city_points if city_points is not None else gpd.GeoSeries([], crs=grid.crs),
-        point_layers={s: base_layers[GRIDDED.index(s)] for s in POINT_SECTORS})
+    covariates = covariates if covariates is not None else inventory_covariates(inv, landscape)
     models = models or fit_models(inv, covariates, landscape, seed=seed)
     ncell = grid.shape[0] * grid.shape[1]
     suit = {s: models[s].predict(covariates, grid) if s in models else np.ones(grid.shape) * grid.inside

@@ -49,7 +49,9 @@ class Fleet:
         intensity = potential / cap.to_numpy(float) if cap is not None else np.ones(len(facilities))
         intensity = np.where(np.isfinite(intensity) & (intensity > 0), intensity, np.nan)
         rel = pd.Series(intensity).groupby(facilities.sector.values).transform(lambda v: v / np.nanmedian(v))
-        built = pd.to_numeric(facilities.get("year_built"), errors="coerce").fillna(base_year - 20)
+        built = pd.to_numeric(facilities["year_built"], errors="coerce") if "year_built" in facilities \
+            else pd.Series(np.nan, index=facilities.index)  # optional in the points contract
+        built = built.fillna(base_year - 20)
         table = pd.DataFrame({
             "id": facilities["id"].astype(str).to_numpy(), "sector": facilities.sector.to_numpy(),
             "region_pos": region_pos, "cell": facilities["cell"].to_numpy(np.int64),
@@ -121,7 +123,8 @@ def _relocate(fleet, year, suitability, restricted, grid, rules, rng):
     for i in t.index[due]:  # loop over the (few) plants due, not over cells
         row = t.loc[i]
         allowed = ~restricted & (grid.inside if rules.transfer else grid.region_index == row.region_pos)
-        new = _site(t, row.sector, 1, suitability[row.sector], allowed, grid, rules, rng)
+        # the plant is leaving its cell: it must not keep its own spacing from the new site
+        new = _site(t.drop(index=i), row.sector, 1, suitability[row.sector], allowed, grid, rules, rng)
         if new.size == 0:
             continue
         fleet.log(year, t.loc[[i]], "relocated", to_cell=new)

