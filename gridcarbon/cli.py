@@ -18,7 +18,7 @@ from .errors import GridcarbonError, InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="CHRED-style CO2 emission rasters for China's carbon-peak and neutrality pathways.")
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fail(exc: BaseException) -> None:
