@@ -435,6 +435,25 @@ def test_afforest_adds_requested_area_in_proportion_to_potential(grid):
     assert np.allclose(full - forest, potential)
 
 
+def test_capacity_table_counts_forest_room_and_storage(grid):
+    from gridcarbon.evolution import INJECTION_YEARS, capacity_table
+    from gridcarbon.evolution.areas import AFFOREST_SHARE
+
+    elevation = np.where(grid.region_index == 0, 170.0, 0.0)  # A all hill land (factor 1), B flat (0.1)
+    storage = np.zeros(grid.shape)
+    storage[3, 3] = 2.0  # Mt, in A
+    land = xr.Dataset({"elevation_m": (("y", "x"), elevation), "water": (("y", "x"), np.zeros(grid.shape)),
+                       "storage_mt": (("y", "x"), storage)}, coords=grid.coords())
+    built, forest = {2030: np.full(grid.shape, 0.2)}, {2030: np.full(grid.shape, 0.3)}
+    rate = np.array([500.0, 300.0])
+    caps = capacity_table(grid, land, built, forest, rate).set_index(["region", "sector"]).capacity_t
+    room = 1.0 - 0.2 - 0.3  # per cell, before the afforestable share and the hill factor
+    assert caps["A", "forest_sink"] == pytest.approx(100 * (0.3 + AFFOREST_SHARE * room * 1.0) * 500.0)
+    assert caps["B", "forest_sink"] == pytest.approx(100 * (0.3 + AFFOREST_SHARE * room * 0.1) * 300.0)
+    assert caps["A", "beccs"] == pytest.approx(2.0e6 / INJECTION_YEARS)
+    assert caps["B", "beccs"] == 0.0
+
+
 # -- 11: corridors ------------------------------------------------------------------------------
 def test_corridors_electrification_opening_year_and_regional_growth(grid):
     lines = gpd.GeoDataFrame({

@@ -10,8 +10,9 @@ def pick_sites(order, nx, occupied, count, n, spacing_cells, cap):
     """Take up to ``n`` cells from ``order`` (flat indices, best first).
 
     A cell is taken if it holds fewer than ``cap`` sources and lies at least
-    ``spacing_cells`` (Euclidean, in cells) from every cell in ``occupied`` and from the
-    cells already taken. ``count`` (per flat cell) is updated in place.
+    ``spacing_cells`` (Euclidean, in cells) from every *other* cell in ``occupied`` and from
+    the cells already taken; sharing an occupied cell is governed by ``cap`` alone, which is
+    what makes a cap above 1 meaningful. ``count`` (per flat cell) is updated in place.
     Returns the chosen flat indices (possibly fewer than n).
     """
     chosen = np.empty(n, np.int64)
