@@ -1,10 +1,10 @@
-"""The built-in, illustrative CHRED-style baseline of the Yangtze River Delta.
+"""The built-in, illustrative CHRED-style baselines (the Yangtze River Delta and China).
 
-No open CHRED release exists, so the default inventory is assembled from the package's
-data files (see ``data/SOURCES.md``): real plants at real industrial sites, transport
-along real corridors, area sources on population, built-up and cropland proxies around
-real cities, forest sinks on forested hills. Sector totals are calibrated to the study
-figures in ``data/yrd_calibration.yaml``. Generation is deterministic: no random numbers.
+No open CHRED release exists, so the built-in inventories are assembled from the
+package's data files ``data/<set>_*.csv`` (see ``data/SOURCES.md``): real plants at real
+industrial sites, transport along real corridors, area sources on population, built-up
+and cropland proxies around real cities, forest sinks on forested hills. Sector totals
+are calibrated to ``data/<set>_calibration.yaml``. Generation is deterministic.
 """
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def read_data(name: str) -> pd.DataFrame:
         return pd.read_csv(f)
 
 
-def calibration() -> dict:
-    with data_path("yrd_calibration.yaml").open(encoding="utf-8") as f:
+def calibration(region_set: str) -> dict:
+    with data_path(f"{region_set}_calibration.yaml").open(encoding="utf-8") as f:
         return yaml.safe_load(f)
 
 
@@ -66,9 +66,11 @@ def plant_emissions(plants: pd.DataFrame, cal: dict) -> pd.Series:
     return pd.concat([v[plants.sector == s] for s, v in per_sector.items()]).reindex(plants.index)
 
 
-def yrd_points(grid: Grid, regions: gpd.GeoDataFrame, cal: dict, totals: dict) -> gpd.GeoDataFrame:
+def plant_points(region_set: str, grid: Grid, regions: gpd.GeoDataFrame, cal: dict,
+                 totals: dict) -> gpd.GeoDataFrame:
     """Plant list -> calibrated point sources (each sector scaled to its study total)."""
-    plants = read_data("yrd_plants.csv").copy()
+    name = f"{region_set}_plants.csv"
+    plants = read_data(name).copy()
     raw = plant_emissions(plants, cal)
     by_sector = raw.groupby(plants.sector).sum()
     scale = pd.Series({s: totals[s] / by_sector[s] for s in POINT_SECTORS})
@@ -78,12 +80,14 @@ def yrd_points(grid: Grid, regions: gpd.GeoDataFrame, cal: dict, totals: dict) -
     plants["region"] = plants.province_adcode.map(names)
     frame = gpd.GeoDataFrame(plants.drop(columns=["lon", "lat", "province_adcode"]),
                              geometry=gpd.points_from_xy(plants.lon, plants.lat), crs="EPSG:4326")
-    return prepare_sources(frame, "points", regions, crs=grid.crs, name="yrd_plants.csv")
+    return prepare_sources(frame, "points", regions, crs=grid.crs, name=name)
 
 
-def yrd_lines(grid: Grid, regions: gpd.GeoDataFrame, totals: dict, road_corridor_t: float) -> gpd.GeoDataFrame:
+def corridor_lines(region_set: str, grid: Grid, regions: gpd.GeoDataFrame, totals: dict,
+                   road_corridor_t: float) -> gpd.GeoDataFrame:
     """Corridors -> line sources: each sector's total spread by traffic weight x length."""
-    corr = read_data("yrd_corridors.csv").copy()
+    name = f"{region_set}_corridors.csv"
+    corr = read_data(name).copy()
     frame = gpd.GeoDataFrame(corr.drop(columns=["wkt"]), geometry=gpd.GeoSeries.from_wkt(corr.wkt),
                              crs="EPSG:4326")
     length = frame.to_crs(grid.crs).length.to_numpy()
@@ -92,51 +96,67 @@ def yrd_lines(grid: Grid, regions: gpd.GeoDataFrame, totals: dict, road_corridor
     share = activity / pd.Series(activity).groupby(frame.sector.values).transform("sum").to_numpy()
     frame["emission_t"] = share * frame.sector.map(target).to_numpy()
     frame["activity"] = activity
-    return prepare_sources(frame, "lines", regions, crs=grid.crs, name="yrd_corridors.csv", join=False)
+    return prepare_sources(frame, "lines", regions, crs=grid.crs, name=name, join=False)
 
 
 def build_yrd_baseline(*, res: float = 10_000) -> tuple[Inventory, "xr.Dataset"]:
-    """The built-in YRD inventory for 2024 on a grid of ``res`` metres, and its landscape."""
-    cal = calibration()
-    regions = load_regions("yrd")
+    """The default region's built-in inventory (see :func:`build_baseline`)."""
+    return build_baseline("yrd", res=res)
+
+
+def build_baseline(region_set: str, *, res: float = 10_000) -> tuple[Inventory, "xr.Dataset"]:
+    """A built-in inventory for its base year on a grid of ``res`` metres, and its landscape."""
+    cal = calibration(region_set)
+    regions = load_regions(region_set)
     grid = Grid.from_regions(regions, res=res)
     totals = sector_totals_t(cal)
 
-    points = yrd_points(grid, regions, cal, totals)
+    points = plant_points(region_set, grid, regions, cal, totals)
     road_urban = cal["road_urban_share"] * totals["transport_road"]
-    lines = yrd_lines(grid, regions, totals, totals["transport_road"] - road_urban)
-    landscape = yrd_landscape(grid)
+    lines = corridor_lines(region_set, grid, regions, totals, totals["transport_road"] - road_urban)
+    landscape = builtin_landscape(region_set, grid)
     point_layers, point_cov = grid_frame(points, grid, own_region=True)
     line_layers, line_cov = grid_frame(lines, grid, own_region=False)
     points["cell"] = point_cov.cell
     area_layers = _area_layers(grid, landscape, cal, totals, point_layers + line_layers, road_urban)
     layers = point_layers + line_layers + area_layers
 
-    indirect = pd.Series(cal["indirect_split"]) * cal["total_mt"] * cal["indirect_share"] * 1e6
+    indirect = pd.Series(cal["indirect_split"] or {}, dtype=float) * cal["total_mt"] * cal["indirect_share"] * 1e6
     ds, table = assemble(grid, cal["base_year"], layers, indirect=indirect,
-                         attrs={"inventory": "gridcarbon built-in YRD baseline (illustrative)"})
+                         attrs={"inventory": f"gridcarbon built-in {region_set} baseline (illustrative)"})
     expected = table[table.sector != "indirect"]
     by_sector = expected.groupby("sector").value_t.sum()
     for s in GRIDDED:  # calibration check: sector totals must equal the study figures
         if not np.isclose(by_sector[s], totals.get(s, 0.0), rtol=1e-9, atol=1.0):
             raise MassBalanceError(f"baseline {s}: {by_sector[s]:.6g} t, calibrated to {totals[s]:.6g} t")
-    history = [f"built-in YRD baseline {cal['base_year']} at {res:g} m: {len(points)} plants, "
-               f"{len(lines)} corridors; sector totals calibrated to data/yrd_calibration.yaml"]
+    history = [f"built-in {region_set} baseline {cal['base_year']} at {res:g} m: {len(points)} plants, "
+               f"{len(lines)} corridors; sector totals calibrated to data/{region_set}_calibration.yaml"]
     return Inventory(grid, cal["base_year"], ds, table, points, lines, line_cov, history), landscape
 
 
-def yrd_landscape(grid: Grid):
-    """Landscape layers of the YRD grid from the package data."""
-    cities = read_data("yrd_cities.csv")
-    feats = read_data("yrd_landscape.csv")
+def builtin_landscape(region_set: str, grid: Grid):
+    """Landscape layers of a built-in region set's grid, calibrated to its provinces."""
+    cities = read_data(f"{region_set}_cities.csv")
+    feats = read_data(f"{region_set}_landscape.csv")
     features = gpd.GeoDataFrame(feats.drop(columns=["wkt"]), geometry=gpd.GeoSeries.from_wkt(feats.wkt),
                                 crs="EPSG:4326").to_crs(grid.crs)
-    prefectures = load_regions("yrd", layer="cities").to_crs(grid.crs)
-    prov = read_data("yrd_provinces.csv").set_index("name")
-    region_totals = pd.DataFrame({"population": prov.population_2024_m * 1e6,
-                                  "gdp": prov.gdp_2024_bn_yuan * 1e9, "forest_cover": prov.forest_cover_frac})
+    prefectures = load_regions(region_set, layer="cities").to_crs(grid.crs)
     return build_landscape(grid, cities=cities, features=features, prefectures=prefectures,
-                           region_totals=region_totals)
+                           region_totals=region_totals(cities))
+
+
+def region_totals(cities: pd.DataFrame) -> pd.DataFrame:
+    """Population (persons), GDP (yuan/yr) and official forest cover per region id.
+
+    People and GDP are the sums of the prefecture rows of the cities table; forest cover
+    comes from ``china_provinces.csv`` (provincial forestry bulletins).
+    """
+    prov = read_data("china_provinces.csv").set_index("adcode")
+    pref = cities[cities.level == "prefecture"]
+    sums = pref.groupby("province_adcode")[["population_m", "gdp_bn_yuan"]].sum()
+    out = pd.DataFrame({"population": sums.population_m * 1e6, "gdp": sums.gdp_bn_yuan * 1e9})
+    out["forest_cover"] = prov.forest_cover_frac.reindex(out.index)
+    return out.set_index(prov.region.reindex(out.index).to_numpy())
 
 
 def _area_layers(grid: Grid, land, cal: dict, totals: dict, gridded_so_far: np.ndarray,
