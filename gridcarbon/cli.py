@@ -219,6 +219,21 @@ def compare(
 
 
 @app.command()
+def baseline(
+    region_set: str = typer.Argument("yrd", help="Built-in region set: yrd or china."),
+    out: Path = typer.Option(Path("output/baseline"), "--out", "-o", help="Folder to write."),
+    resolution: float = typer.Option(10_000, "--resolution", help="Cell size in metres."),
+) -> None:
+    """Write the built-in base-year inventory: COGs with .qml styles, NetCDF, totals and maps."""
+    try:
+        from .run import write_baseline
+
+        typer.echo(write_baseline(region_set, out, resolution=resolution))
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+
+
+@app.command()
 def boundaries(
     provinces: List[str] = typer.Argument(None, help="Province ids (e.g. Jiangsu Anhui); none = all of mainland China."),
     out: Path = typer.Option(..., "--out", "-o", help="GeoPackage to write."),

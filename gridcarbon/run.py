@@ -105,25 +105,25 @@ def resolve(scenario: str | Path | Scenario, *, years=None, resolution=None, see
 
 def prepare(scenario: Scenario) -> Context:
     """Inventory, landscape and map layers for a scenario (built-in or user inventory)."""
-    from .baseline import build_yrd_baseline, read_data
+    from .baseline import build_baseline, read_data
 
-    if scenario.region_set != "yrd":
-        raise InputError(f"region set {scenario.region_set!r} has no built-in inventory yet", record="region_set")
-    inv, landscape = build_yrd_baseline(res=scenario.resolution)
+    region_set = scenario.region_set
+    inv, landscape = build_baseline(region_set, res=scenario.resolution)
     if scenario.inventory is not None:
         inv = user_inventory(scenario, inv)
-    grid = inv.grid
-    cities = read_data("yrd_cities.csv")
+    cities = read_data(f"{region_set}_cities.csv")
     cities = cities[cities.level == "prefecture"]
-    city_points = gpd.GeoSeries(gpd.points_from_xy(cities.lon, cities.lat), crs="EPSG:4326").to_crs(grid.crs)
-    coast = load_regions("yrd", "coast").to_crs(grid.crs).geometry
-    return Context(inv, landscape, load_regions("yrd", "cities"), city_points, coast)
+    crs = inv.grid.crs
+    city_points = gpd.GeoSeries(gpd.points_from_xy(cities.lon, cities.lat), crs="EPSG:4326").to_crs(crs)
+    coast = load_regions(region_set, "coast").to_crs(crs).geometry
+    outlines = load_regions(region_set, "cities" if region_set == "yrd" else "provinces")
+    return Context(inv, landscape, outlines, city_points, coast)
 
 
 def user_inventory(scenario: Scenario, builtin: Inventory) -> Inventory:
     """The user's sources gridded on the built-in grid, replacing the built-in baseline."""
     spec, grid = scenario.inventory, builtin.grid
-    regions = load_regions("yrd")
+    regions = load_regions(scenario.region_set)
     layers = np.zeros((len(GRIDDED),) + grid.shape)
     facilities = builtin.facilities.iloc[0:0]
     lines, line_cov = builtin.lines.iloc[0:0], None
@@ -312,6 +312,42 @@ def _file_hashes(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in {".tif", ".nc", ".csv"}}
 
 
+def write_baseline(region_set: str, out: str | Path, *, resolution: float = 10_000) -> Path:
+    """Base-year inventory only: COG + .qml per sector, total and net, NetCDF and maps, atomically."""
+    from .baseline import build_baseline
+
+    inv, _ = build_baseline(region_set, res=resolution)
+    grid, year = inv.grid, inv.year
+    ds = inv.emissions.expand_dims(year=[year]).transpose("sector", "year", "y", "x")
+    manifest = {"gridcarbon": version("gridcarbon"), "scenario": f"{region_set}-baseline",
+                "scenario_hash": "none", "seed": "none", "base_year": year, "resolution_m": resolution,
+                "allocation": {"status": "not run"}, "inventory": inv.history}
+    # a label for the result, not a runnable scenario (no pathway, no exported years)
+    sc = Scenario.model_construct(name=f"{region_set}-baseline", region_set=region_set, base_year=year,
+                                  resolution=resolution, years=[])
+    outlines = load_regions(region_set, "cities" if region_set == "yrd" else "provinces")
+    result = RunResult(sc, grid, ds, inv.totals, gpd.GeoDataFrame(), pd.DataFrame(), manifest, outlines)
+    final = Path(out)
+    with atomic_dir(final) as tmp:
+        for name, values in layers_of_year(result, year).items():
+            path = tmp / f"{name}.tif"
+            kind = "diverging" if name == "net" or (name in SECTORS and SECTORS[name].removal) else "sequential"
+            export.write_cog(path, values, grid, description=f"{name} {year}, t CO2/yr/cell",
+                             tags=_tags(result, year, name))
+            vmin, vmax = styles.log_limits(values)
+            styles.write_qml(path.with_suffix(".qml"), kind=kind, vmin=vmin, vmax=vmax, label=name)
+        export.write_netcdf(tmp / "baseline.nc", ds, grid, attrs={"Conventions": "CF-1.8",
+                            "title": f"gridcarbon built-in {region_set} baseline {year} (illustrative)",
+                            "history": "; ".join(inv.history)})
+        inv.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.3f")
+        layers = layers_of_year(result, year)
+        maps.render_map(tmp / "total.png", layers["total"], grid, boundaries=outlines,
+                        title=f"{region_set.upper()} {year}: gross CO2 (illustrative baseline)")
+        maps.render_panel(tmp / "sectors.png", {s: layers[s] for s in GRIDDED}, grid, boundaries=outlines,
+                          title=f"{region_set.upper()} {year}: sectors")
+    return final
+
+
 # ------------------------------------------------------------------ reading back
 def load_run(folder: str | Path) -> RunResult:
     """A finished run from its folder (cube, totals, facilities, manifest) for maps and comparisons."""
@@ -326,8 +362,8 @@ def load_run(folder: str | Path) -> RunResult:
         emission = cube["emission"].load().fillna(0.0).astype(np.float64)
     ds = xr.Dataset({"emission": emission.drop_vars([c for c in emission.coords if c not in emission.dims])})
     totals = pd.read_csv(folder / "totals.csv")
-    return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(), pd.DataFrame(), manifest,
-                     load_regions(sc.region_set, "cities"), folder)
+    outlines = load_regions(sc.region_set, "cities" if sc.region_set == "yrd" else "provinces")
+    return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(), pd.DataFrame(), manifest, outlines, folder)
 
 
 def ensemble(scenario: str | Path | Scenario, members: int, *, out: str | Path, noise: float = 0.25,
