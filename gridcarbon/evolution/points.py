@@ -26,12 +26,15 @@ import numpy as np
 import pandas as pd
 
 from ..grid import Grid
+from ..sectors import POINT_SECTORS
 from .siting import pick_sites, ranked_cells
 
 #: age (years) at which a plant in a restricted cell is rebuilt elsewhere rather than refurbished
 RELOCATE_AGE = 25
 #: weights of the retirement score: age / 40 yr, relative inefficiency, unsuitability
 RETIRE_WEIGHTS = (0.5, 0.25, 0.25)
+_SECTOR_NAME = dict(enumerate(POINT_SECTORS))
+_SECTOR_CODE = {s: i for i, s in _SECTOR_NAME.items()}
 
 
 @dataclass
@@ -94,16 +97,44 @@ def step_points(fleet: Fleet, year: int, *, targets: dict[tuple[int, str], float
     marks cells within reach of geological storage.
     """
     _relocate(fleet, year, suitability, restricted, grid, rules, rng)
-    for r in range(len(grid.regions)):
-        _retrofit(fleet, year, r, beccs[r], storage_reach, rules)
+    for r in np.flatnonzero(np.asarray(beccs) > 0):
+        _retrofit(fleet, year, int(r), beccs[r], storage_reach, rules)
     for (r, sector), target in sorted(targets.items()):
+        if not _needs_rules(fleet, r, sector, target, rules):
+            continue
         _retire(fleet, year, _active(fleet, r, sector), target, suitability[sector], rules)
         _build(fleet, year, r, sector, _active(fleet, r, sector), target, suitability[sector], restricted,
                grid, rules, rng)
-        sel = _active(fleet, r, sector)
-        effective = _effective(fleet.table[sel], rules)
-        total = effective.sum()
-        fleet.table.loc[sel, "emission_t"] = effective * (target / total) if total > 0 else 0.0
+    _scale(fleet, targets, rules)
+
+
+def _group_keys(t: pd.DataFrame) -> np.ndarray:
+    """One integer per (region, sector) of each row."""
+    return t.region_pos.to_numpy(np.int64) * 1000 + t.sector.map(_SECTOR_CODE).to_numpy(np.int64)
+
+
+def _needs_rules(fleet: Fleet, region_pos: int, sector: str, target: float, rules: PointRules) -> bool:
+    """Whether retirement or building can apply: utilisation outside its band, or a zero target."""
+    sel = _active(fleet, region_pos, sector)
+    potential = _effective(fleet.table[sel], rules).sum()
+    if potential <= 0:
+        return target > 0
+    u = target / potential
+    return target <= 0 or u < rules.retire_utilisation or u > rules.build_utilisation
+
+
+def _scale(fleet: Fleet, targets: dict[tuple[int, str], float], rules: PointRules) -> None:
+    """Run every active plant at the utilisation that makes its group sum to the target."""
+    t = fleet.table
+    active = (t.status == "active").to_numpy()
+    eff = np.where(active, _effective(t, rules), 0.0)
+    keys = _group_keys(t)
+    uniq, inv = np.unique(keys, return_inverse=True)
+    sums = np.bincount(inv, weights=eff, minlength=uniq.size)
+    want = np.array([targets.get((int(k // 1000), _SECTOR_NAME[int(k % 1000)]), np.nan) for k in uniq])
+    factor = np.where((sums > 0) & np.isfinite(want), np.nan_to_num(want) / np.where(sums > 0, sums, 1.0), 0.0)
+    covered = np.isfinite(want)[inv]
+    t["emission_t"] = np.where(covered, eff * factor[inv], np.where(active, t.emission_t, 0.0))
 
 
 def _active(fleet: Fleet, region_pos: int, sector: str) -> pd.Series:
