@@ -189,8 +189,8 @@ def _require_columns(table: pd.DataFrame, columns: list[str], *, source: str | N
 def drivers_path(scenario: Scenario) -> str:
     if scenario.drivers:
         return scenario.drivers
-    if scenario.region_set == "yrd":
-        return str(DATA_DIR / "yrd_drivers.csv")
+    if scenario.region_set in ("yrd", "china"):
+        return str(DATA_DIR / f"{scenario.region_set}_drivers.csv")
     raise InputError(f"no built-in drivers for region set {scenario.region_set!r}", source=scenario.source,
                      record="drivers", hint="set drivers: to a csv with region, year, population, gdp_yuan")
 

@@ -96,7 +96,46 @@ def corridor_lines(region_set: str, grid: Grid, regions: gpd.GeoDataFrame, total
     share = activity / pd.Series(activity).groupby(frame.sector.values).transform("sum").to_numpy()
     frame["emission_t"] = share * frame.sector.map(target).to_numpy()
     frame["activity"] = activity
-    return prepare_sources(frame, "lines", regions, crs=grid.crs, name=name, join=False)
+    lines = prepare_sources(frame, "lines", regions, crs=grid.crs, name=name, join=False)
+    return split_by_region(lines, regions.to_crs(grid.crs))
+
+
+def split_by_region(lines: gpd.GeoDataFrame, regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Cut lines at region borders; each piece keeps the share of emission_t of its length.
+
+    Region totals of line sources then follow the geometry alone, not the grid, so they
+    are the same at every resolution. Pieces are named ``<id>@<region>``.
+    """
+    pieces = gpd.overlay(lines, regions[["region", "geometry"]], how="intersection", keep_geom_type=True)
+    pieces = pieces[pieces.length > 0].copy()
+    full = lines.set_index("id").length
+    pieces["emission_t"] *= pieces.length.to_numpy() / full.reindex(pieces["id"]).to_numpy()
+    pieces["activity"] *= pieces.length.to_numpy() / full.reindex(pieces["id"]).to_numpy()
+    pieces["id"] = pieces["id"] + "@" + pieces["region"]
+    # the share of a corridor beyond the simplified coast (bridges, ports) stays in its sector
+    kept = pieces.groupby("sector").emission_t.transform("sum")
+    pieces["emission_t"] *= pieces.sector.map(lines.groupby("sector").emission_t.sum()).to_numpy() / kept
+    return pieces.sort_values("id").reset_index(drop=True)
+
+
+#: resolution (m) on which the region x sector totals of area sectors are defined; finer or
+#: coarser grids redistribute exactly those totals, so runs agree across resolutions
+REFERENCE_RES = 10_000.0
+
+
+@lru_cache(maxsize=4)
+def _reference_area_totals(region_set: str) -> np.ndarray:
+    """(n_gridded, n_regions) region sums of the area-sector layers on the reference grid."""
+    cal = calibration(region_set)
+    regions = load_regions(region_set)
+    grid = Grid.from_regions(regions, res=REFERENCE_RES)
+    totals = sector_totals_t(cal)
+    points = plant_points(region_set, grid, regions, cal, totals)
+    road_urban = cal["road_urban_share"] * totals["transport_road"]
+    lines = corridor_lines(region_set, grid, regions, totals, totals["transport_road"] - road_urban)
+    gridded = grid_frame(points, grid, own_region=True)[0] + grid_frame(lines, grid, own_region=True)[0]
+    area = _area_layers(grid, builtin_landscape(region_set, grid), cal, totals, gridded, road_urban)
+    return grid.region_sums(area)
 
 
 def build_yrd_baseline(*, res: float = 10_000) -> tuple[Inventory, "xr.Dataset"]:
@@ -116,9 +155,11 @@ def build_baseline(region_set: str, *, res: float = 10_000) -> tuple[Inventory, 
     lines = corridor_lines(region_set, grid, regions, totals, totals["transport_road"] - road_urban)
     landscape = builtin_landscape(region_set, grid)
     point_layers, point_cov = grid_frame(points, grid, own_region=True)
-    line_layers, line_cov = grid_frame(lines, grid, own_region=False)
+    line_layers, line_cov = grid_frame(lines, grid, own_region=True)
     points["cell"] = point_cov.cell
     area_layers = _area_layers(grid, landscape, cal, totals, point_layers + line_layers, road_urban)
+    if res != REFERENCE_RES:  # region totals of area sectors are those of the reference grid
+        area_layers = distribute(_reference_area_totals(region_set), np.abs(area_layers), grid)
     layers = point_layers + line_layers + area_layers
 
     indirect = pd.Series(cal["indirect_split"] or {}, dtype=float) * cal["total_mt"] * cal["indirect_share"] * 1e6

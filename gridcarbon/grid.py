@@ -23,6 +23,9 @@ from .errors import CRSError, InputError
 CHINA_ALBERS = ("+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 "
                 "+datum=WGS84 +units=m +no_defs")
 OUTSIDE = -1  # region index of cells outside every region
+#: grid bounds snap to multiples of this (m) whenever the resolution divides it, so grids of
+#: 10 km, 5 km, 1 km ... over the same regions share one extent and nest exactly
+ALIGN_M = 10_000.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,8 +55,9 @@ class Grid:
         crs = CRS.from_user_input(crs)
         reg = regions.to_crs(crs)
         xmin, ymin, xmax, ymax = reg.total_bounds
-        bounds = (np.floor(xmin / res) * res, np.floor(ymin / res) * res,
-                  np.ceil(xmax / res) * res, np.ceil(ymax / res) * res)
+        step = ALIGN_M if res <= ALIGN_M and abs(ALIGN_M / res - round(ALIGN_M / res)) < 1e-9 else res
+        bounds = (np.floor(xmin / step) * step, np.floor(ymin / step) * step,
+                  np.ceil(xmax / step) * step, np.ceil(ymax / step) * step)
         ids = tuple(str(r) for r in reg[region_field])
         grid = cls(crs, float(res), tuple(float(b) for b in bounds), ids)
         shapes = ((geom, i) for i, geom in enumerate(reg.geometry))
@@ -164,15 +168,9 @@ def _give_small_regions_a_cell(index: np.ndarray, geoms: gpd.GeoSeries, grid: Gr
 def block_sum(values: np.ndarray, k: int) -> np.ndarray:
     """Aggregate (..., y, x) by k x k block sums (1 km -> 10 km with k = 10).
 
-    Shapes must be multiples of k: grids built by :meth:`Grid.from_regions` at nested
-    resolutions are, after padding with :func:`pad_to_multiple`.
+    Shapes must be multiples of k: grids built by :meth:`Grid.from_regions` at resolutions
+    dividing 10 km share the 10 km extent, so they are.
     """
     *lead, ny, nx = values.shape
     return values.reshape(*lead, ny // k, k, nx // k, k).sum(axis=(-3, -1))
 
-
-def region_table(grid: Grid, values: np.ndarray, sectors: list[str]) -> pd.DataFrame:
-    """Tidy region x sector sums of a (sector, y, x) array: columns region, sector, value_t."""
-    sums = grid.region_sums(values)
-    return pd.DataFrame([(r, s, sums[i, j]) for i, s in enumerate(sectors)
-                         for j, r in enumerate(grid.regions)], columns=["region", "sector", "value_t"])
