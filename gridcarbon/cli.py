@@ -62,6 +62,23 @@ def _run_one(scenario: str, out: str, years, resolution, seed, quiet: bool) -> s
     return str(result.out_dir)
 
 
+def _parallel(submit, names: list[str], args: tuple) -> list[str]:
+    """Run scenarios as tasks (process pool or dask); report every failure, exit 2 if any."""
+    from .run import run_to_folder
+
+    futures = [submit(run_to_folder, n, *args) for n in names]
+    folders, failures = [], 0
+    for name, fut in zip(names, futures):
+        try:
+            folders.append(fut.result())
+        except GridcarbonError as exc:
+            failures += 1
+            err.print(f"error: {name}: {exc}", markup=False)
+    if failures:
+        raise typer.Exit(2)
+    return folders
+
+
 @app.command("run")
 def run_cmd(
     scenarios: List[str] = typer.Argument(None, help="Built-in names, YAML files or folders (default: yrd-enhanced)."),
@@ -70,6 +87,8 @@ def run_cmd(
     resolution: Optional[float] = typer.Option(None, "--resolution", help="Cell size in metres (10000, 1000...)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the stochastic rules."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Run several scenarios in parallel worker processes."),
+    dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", envvar="GRIDCARBON_DASK_SCHEDULER",
+                                                 help="Address of a dask.distributed scheduler: run there."),
     ensemble: int = typer.Option(0, "--ensemble", min=0, help="Run N seeds and write per-cell mean / p05 / p95."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
@@ -86,23 +105,31 @@ def run_cmd(
                                       resolution=resolution, seed=seed)
                 typer.echo(folder)
             return
+        if dask_scheduler:
+            with _cluster_client(dask_scheduler) as client:
+                for folder in _parallel(lambda f, *a: client.submit(f, *a, pure=False), names, args):
+                    typer.echo(folder)
+            return
         if jobs > 1 and len(names) > 1:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = [pool.submit(_run_one, n, *args, quiet) for n in names]
-                failures = 0
-                for name, fut in zip(names, futures):
-                    try:
-                        typer.echo(fut.result())
-                    except GridcarbonError as exc:
-                        failures += 1
-                        err.print(f"error: {name}: {exc}", markup=False)
-                if failures:
-                    raise typer.Exit(2)
+                for folder in _parallel(pool.submit, names, args):
+                    typer.echo(folder)
             return
         for name in names:
             typer.echo(_run_one(name, *args, quiet))
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line and an exit code
         _fail(exc)
+
+
+def _cluster_client(address: str):
+    """A client of a dask.distributed scheduler; one task per scenario runs on its workers,
+    which must see the same file system as this process (they write the output folders)."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="10s")
+    except OSError as exc:
+        raise InputError(f"cannot reach the dask scheduler at {address} ({exc})", record="--dask-scheduler") from exc
 
 
 @app.command()

@@ -177,6 +177,11 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     return result
 
 
+def run_to_folder(scenario: str | Path, out: str | Path, years=None, resolution=None, seed=None) -> str:
+    """Run and write one scenario silently; returns the folder (a picklable task for workers)."""
+    return str(run(scenario, out=out, years=years, resolution=resolution, seed=seed).out_dir)
+
+
 def _result(sc: Scenario, ctx: Context, coupled, timings: dict) -> RunResult:
     evo, alloc, grid = coupled.evolution, coupled.allocation, ctx.inventory.grid
     years = sorted(evo.layers)
@@ -356,7 +361,9 @@ def load_run(folder: str | Path) -> RunResult:
     if not manifest_path.exists():
         raise InputError("not a gridcarbon run folder (no manifest.json)", source=str(folder))
     manifest = json.loads(manifest_path.read_text())
-    sc = Scenario.model_validate(manifest["scenario_resolved"])
+    # JSON mode: the manifest stores int-keyed maps (years) with string keys, which strict
+    # python-mode validation rejects
+    sc = Scenario.model_validate_json(json.dumps(manifest["scenario_resolved"]))
     grid = Grid.from_regions(load_regions(sc.region_set), res=sc.resolution)
     with xr.open_dataset(folder / "cube.nc") as cube:
         emission = cube["emission"].load().fillna(0.0).astype(np.float64)

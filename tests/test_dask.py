@@ -1,0 +1,34 @@
+"""Running on a dask.distributed cluster gives byte-identical rasters to the local run."""
+import hashlib
+import subprocess
+import sys
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+
+def _hashes(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*.tif"))}
+
+
+def test_run_through_scheduler_matches_local_run(default_run, tmp_path):
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        proc = subprocess.run([sys.executable, "-m", "gridcarbon.cli", "run", "--out", str(tmp_path),
+                               "--dask-scheduler", cluster.scheduler_address, "--quiet"],
+                              capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    remote = _hashes(tmp_path / "yrd-enhanced")
+    local = _hashes(default_run.out_dir)
+    assert remote and remote == local
+
+
+def test_unreachable_scheduler_is_an_input_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "gridcarbon.cli", "run", "--out", str(tmp_path),
+                           "--dask-scheduler", "tcp://127.0.0.1:9", "--quiet"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error:") and "dask scheduler" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
