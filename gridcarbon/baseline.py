@@ -8,6 +8,7 @@ are calibrated to ``data/<set>_calibration.yaml``. Generation is deterministic.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
@@ -123,19 +124,43 @@ def split_by_region(lines: gpd.GeoDataFrame, regions: gpd.GeoDataFrame) -> gpd.G
 REFERENCE_RES = 10_000.0
 
 
-@lru_cache(maxsize=4)
-def _reference_area_totals(region_set: str) -> np.ndarray:
-    """(n_gridded, n_regions) region sums of the area-sector layers on the reference grid."""
+@dataclass
+class _Parts:
+    """The gridded pieces of a built-in inventory before region totals are fixed."""
+
+    grid: Grid
+    cal: dict
+    totals: dict
+    points: gpd.GeoDataFrame
+    lines: gpd.GeoDataFrame
+    line_cov: object
+    landscape: object
+    point_layers: np.ndarray
+    line_layers: np.ndarray
+    area_layers: np.ndarray
+
+
+def _grid_parts(region_set: str, res: float) -> _Parts:
     cal = calibration(region_set)
     regions = load_regions(region_set)
-    grid = Grid.from_regions(regions, res=REFERENCE_RES)
+    grid = Grid.from_regions(regions, res=res)
     totals = sector_totals_t(cal)
     points = plant_points(region_set, grid, regions, cal, totals)
     road_urban = cal["road_urban_share"] * totals["transport_road"]
     lines = corridor_lines(region_set, grid, regions, totals, totals["transport_road"] - road_urban)
-    gridded = grid_frame(points, grid, own_region=True)[0] + grid_frame(lines, grid, own_region=True)[0]
-    area = _area_layers(grid, builtin_landscape(region_set, grid), cal, totals, gridded, road_urban)
-    return grid.region_sums(area)
+    landscape = builtin_landscape(region_set, grid)
+    point_layers, point_cov = grid_frame(points, grid, own_region=True)
+    line_layers, line_cov = grid_frame(lines, grid, own_region=True)
+    points["cell"] = point_cov.cell
+    area_layers = _area_layers(grid, landscape, cal, totals, point_layers + line_layers, road_urban)
+    return _Parts(grid, cal, totals, points, lines, line_cov, landscape, point_layers, line_layers, area_layers)
+
+
+@lru_cache(maxsize=4)
+def _reference_area_totals(region_set: str) -> np.ndarray:
+    """(n_gridded, n_regions) region sums of the area-sector layers on the reference grid."""
+    parts = _grid_parts(region_set, REFERENCE_RES)
+    return parts.grid.region_sums(parts.area_layers)
 
 
 def build_yrd_baseline(*, res: float = 10_000) -> tuple[Inventory, "xr.Dataset"]:
@@ -145,22 +170,12 @@ def build_yrd_baseline(*, res: float = 10_000) -> tuple[Inventory, "xr.Dataset"]
 
 def build_baseline(region_set: str, *, res: float = 10_000) -> tuple[Inventory, "xr.Dataset"]:
     """A built-in inventory for its base year on a grid of ``res`` metres, and its landscape."""
-    cal = calibration(region_set)
-    regions = load_regions(region_set)
-    grid = Grid.from_regions(regions, res=res)
-    totals = sector_totals_t(cal)
-
-    points = plant_points(region_set, grid, regions, cal, totals)
-    road_urban = cal["road_urban_share"] * totals["transport_road"]
-    lines = corridor_lines(region_set, grid, regions, totals, totals["transport_road"] - road_urban)
-    landscape = builtin_landscape(region_set, grid)
-    point_layers, point_cov = grid_frame(points, grid, own_region=True)
-    line_layers, line_cov = grid_frame(lines, grid, own_region=True)
-    points["cell"] = point_cov.cell
-    area_layers = _area_layers(grid, landscape, cal, totals, point_layers + line_layers, road_urban)
+    parts = _grid_parts(region_set, res)
+    grid, cal, totals, points, lines = parts.grid, parts.cal, parts.totals, parts.points, parts.lines
+    area_layers = parts.area_layers
     if res != REFERENCE_RES:  # region totals of area sectors are those of the reference grid
         area_layers = distribute(_reference_area_totals(region_set), np.abs(area_layers), grid)
-    layers = point_layers + line_layers + area_layers
+    layers = parts.point_layers + parts.line_layers + area_layers
 
     indirect = pd.Series(cal["indirect_split"] or {}, dtype=float) * cal["total_mt"] * cal["indirect_share"] * 1e6
     ds, table = assemble(grid, cal["base_year"], layers, indirect=indirect,
@@ -172,7 +187,7 @@ def build_baseline(region_set: str, *, res: float = 10_000) -> tuple[Inventory, 
             raise MassBalanceError(f"baseline {s}: {by_sector[s]:.6g} t, calibrated to {totals[s]:.6g} t")
     history = [f"built-in {region_set} baseline {cal['base_year']} at {res:g} m: {len(points)} plants, "
                f"{len(lines)} corridors; sector totals calibrated to data/{region_set}_calibration.yaml"]
-    return Inventory(grid, cal["base_year"], ds, table, points, lines, line_cov, history), landscape
+    return Inventory(grid, cal["base_year"], ds, table, points, lines, parts.line_cov, history), parts.landscape
 
 
 def builtin_landscape(region_set: str, grid: Grid):
