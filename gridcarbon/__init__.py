@@ -12,10 +12,10 @@ __version__ = _version("gridcarbon")
 
 
 def __getattr__(name):  # lazy: importing gridcarbon stays cheap for the CLI's --help
-    if name in {"run", "load_run", "ensemble", "RunResult"}:
-        from . import run as _run
+    if name in {"run", "load_run", "ensemble", "validate", "RunResult"}:
+        from . import job
 
-        return getattr(_run, name)
+        return getattr(job, name)
     if name in {"load_scenario", "validate_scenario", "list_scenarios"}:
         from . import scenario
 

@@ -59,6 +59,8 @@ FEAS_TOL = 1e-7         # Mt: tolerance of the pre-solve checks
 SLACK_TOL = 1e-6        # Mt: elastic slack above this marks a family as conflicting
 ZERO_TOL = 1e-9         # Mt: solver noise below this is rounded to zero
 REMOVAL_SHARE_PENALTY = 1.0  # yuan per t off the base-year sink share: a tie-breaker for the removal split
+SMOOTHING = 1.0         # yuan per t of year-on-year change: without it, costs linear in each year's level
+                        # leave the split across years open and solutions zig-zag within the ramps
 DRIVER_COLUMNS = ["region", "year", "population", "gdp_yuan"]
 
 
@@ -324,7 +326,9 @@ def _prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
     projection = pathway[pathway["kind"] == "projection"]
     shares = target_shares(table[EMITTING].sum(axis=1), drivers, scenario.principles.weights(),
                            base_year=scenario.base_year, end_year=scenario.end_year)
-    ramp_base = np.maximum(e0, RAMP_MIN_FRAC * e0.sum(axis=1, keepdims=True))
+    # sectors absent in a region's base year stay absent (no ramp room); others may move at least
+    # RAMP_MIN_FRAC of the region's gross a year
+    ramp_base = np.where(e0 > 0, np.maximum(e0, RAMP_MIN_FRAC * e0.sum(axis=1, keepdims=True)), 0.0)
     ramp = np.array([scenario.allocation.ramp_for(s) for s in EMITTING])[None, :] * ramp_base
     return _Problem(
         regions=regions, years=scenario.all_years, e0=e0, r0=r0,
@@ -714,13 +718,13 @@ def _build(p: _Problem, *, elastic: bool) -> _LP:
     lp = _LP(p, elastic=elastic)
     cost = _abatement(lp)
     _pathway_rows(lp)
-    _ramp_rows(lp)
+    smoothing = _ramp_rows(lp)
     _trajectory_rows(lp)
     if elastic:
         _limit_rows(lp)
         lp.model.objective = pyo.Objective(expr=_total(var for _, _, var in lp.slacks))
     else:
-        lp.model.objective = pyo.Objective(expr=cost + _removal_cost(lp) + _share_cost(lp))
+        lp.model.objective = pyo.Objective(expr=cost + _removal_cost(lp) + _share_cost(lp) + smoothing)
     return lp
 
 
@@ -787,12 +791,29 @@ def _pathway_rows(lp: _LP) -> None:
         lp.add(_total(lp.R[:, :, t].ravel()), p.removals[t], p.removals[t], family="removal pathway", year=t)
 
 
-def _ramp_rows(lp: _LP) -> None:
+def _ramp_rows(lp: _LP) -> LinearExpression | float:
+    """|E[t] - E[t-1]| <= ramp per cell; returns the smoothing cost of the changes.
+
+    The change is split into ``rise - fall`` with both bounded by the ramp, so the ramp is a
+    pair of variable bounds and the change can be priced (SMOOTHING). The elastic copy keeps
+    the ramps as relaxable rows instead.
+    """
     p = lp.p
-    for r, s, t in _cells(lp.E):
-        change = _with_minus([lp.E[r, s, t]], [lp.E[r, s, t - 1]]) if t > 1 else lp.E[r, s, t]
+    cells = _cells(lp.E)
+    if lp.elastic:
+        for r, s, t in cells:
+            change = _with_minus([lp.E[r, s, t]], [lp.E[r, s, t - 1]]) if t > 1 else lp.E[r, s, t]
+            start = 0.0 if t > 1 else p.e0[r, s]
+            lp.add(change, start - p.ramp[r, s], start + p.ramp[r, s], family="ramp limits", year=t)
+        return 0.0
+    limit = [(0.0, float(p.ramp[r, s])) for r, s, _ in cells]
+    lp.model.rise = pyo.Var(range(len(cells)), domain=pyo.NonNegativeReals, bounds=lambda _m, n: limit[n])
+    lp.model.fall = pyo.Var(range(len(cells)), domain=pyo.NonNegativeReals, bounds=lambda _m, n: limit[n])
+    for (r, s, t), rise, fall in zip(cells, lp.model.rise.values(), lp.model.fall.values()):
+        before = [lp.E[r, s, t - 1]] if t > 1 else []
         start = 0.0 if t > 1 else p.e0[r, s]
-        lp.add(change, start - p.ramp[r, s], start + p.ramp[r, s], family="ramp limits", year=t)
+        lp.add(_with_minus([lp.E[r, s, t], fall], [*before, rise]), start, start, family="ramp limits", year=t)
+    return _linear((SMOOTHING, v) for v in [*lp.model.rise.values(), *lp.model.fall.values()])
 
 
 def _trajectory_rows(lp: _LP) -> None:

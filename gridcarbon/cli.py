@@ -55,7 +55,7 @@ def _scenario_files(items: list[str]) -> list[str]:
 
 
 def _run_one(scenario: str, out: str, years, resolution, seed, quiet: bool) -> str:
-    from .run import run
+    from .job import run
 
     say = (lambda s: None) if quiet else (lambda s: err.print(f"[{Path(str(scenario)).stem}] {s}", markup=False))
     result = run(scenario, out=out, years=years, resolution=resolution, seed=seed, progress=say)
@@ -64,7 +64,7 @@ def _run_one(scenario: str, out: str, years, resolution, seed, quiet: bool) -> s
 
 def _parallel(submit, names: list[str], args: tuple) -> list[str]:
     """Run scenarios as tasks (process pool or dask); report every failure, exit 2 if any."""
-    from .run import run_to_folder
+    from .job import run_to_folder
 
     futures = [submit(run_to_folder, n, *args) for n in names]
     folders, failures = [], 0
@@ -97,7 +97,7 @@ def run_cmd(
         names = _scenario_files(scenarios or ["yrd-enhanced"])
         args = (str(out), years or None, resolution, seed)
         if ensemble:
-            from .run import ensemble as run_ensemble
+            from .job import ensemble as run_ensemble
 
             for name in names:
                 say = (lambda s: None) if quiet else (lambda s: err.print(f"[ensemble] {s}", markup=False))
@@ -141,7 +141,7 @@ def allocate(
     try:
         from .allocation import allocate as solve, drivers_path, read_drivers
         from .evolution import initial_capacities
-        from .run import prepare, resolve
+        from .job import prepare, resolve
 
         sc = resolve(scenario)
         ctx = prepare(sc)
@@ -166,11 +166,9 @@ def allocate(
 def validate(scenario: str = typer.Argument(..., help="Built-in name or YAML file.")) -> None:
     """Check a scenario and every input it names; report all problems at once."""
     try:
-        from .scenario import validate_scenario
+        from .job import validate as check
 
-        problems = validate_scenario(scenario)
-        if not problems:
-            problems = _validate_inputs(scenario)
+        problems = check(scenario)
         for p in problems:
             typer.echo(p)
         if problems:
@@ -178,35 +176,6 @@ def validate(scenario: str = typer.Argument(..., help="Built-in name or YAML fil
         typer.echo(f"{scenario}: ok")
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
-
-
-def _validate_inputs(scenario: str) -> list[str]:
-    """Read every inventory file the scenario names; one line per file that fails."""
-    from .regions import load_regions
-    from .run import resolve
-    from .sources import read_sources
-
-    sc = resolve(scenario)
-    if sc.inventory is None:
-        return []
-    regions = load_regions(sc.region_set)
-    problems = []
-    for kind in ("points", "lines", "areas"):
-        path = getattr(sc.inventory, kind)
-        if path:
-            try:
-                read_sources(path, kind, regions, crs="EPSG:4326", columns=sc.inventory.columns)
-            except InputError as exc:
-                problems.append(str(exc))
-    if sc.inventory.raster:
-        from .grid import Grid
-        from .inventory import regrid_raster
-
-        try:
-            regrid_raster(sc.inventory.raster, Grid.from_regions(regions, res=sc.resolution))
-        except InputError as exc:
-            problems.append(str(exc))
-    return problems
 
 
 @app.command()
@@ -222,7 +191,7 @@ def scenarios() -> None:
 def maps_cmd(folder: Path = typer.Argument(..., help="A finished run folder (OUT/<scenario>).")) -> None:
     """(Re)render the PNG maps of a finished run."""
     try:
-        from .run import load_run, write_maps
+        from .job import load_run, write_maps
 
         result = load_run(folder)
         write_maps(result, folder / "maps")
@@ -253,7 +222,7 @@ def baseline(
 ) -> None:
     """Write the built-in base-year inventory: COGs with .qml styles, NetCDF, totals and maps."""
     try:
-        from .run import write_baseline
+        from .job import write_baseline
 
         typer.echo(write_baseline(region_set, out, resolution=resolution))
     except Exception as exc:  # noqa: BLE001

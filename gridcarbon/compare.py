@@ -14,7 +14,7 @@ import pandas as pd
 from . import export, maps, styles
 from .errors import InputError
 from .outputs import atomic_dir
-from .run import load_run
+from .job import load_run
 
 
 def compare_runs(folders: list[Path], out: Path) -> Path:
@@ -24,6 +24,8 @@ def compare_runs(folders: list[Path], out: Path) -> Path:
     ref = runs[0]
     names = [f"{r.scenario.name}" if list(map(lambda x: x.scenario.name, runs)).count(r.scenario.name) == 1
              else Path(r.out_dir).parent.name + "-" + r.scenario.name for r in runs]
+    # the same folder given twice (or two same-named runs under same-named parents): number them
+    names = [f"{n}-{i + 1}" if names.count(n) > 1 else n for i, n in enumerate(names)]
     for r, name in zip(runs[1:], names[1:]):
         if r.grid.shape != ref.grid.shape or r.grid.bounds != ref.grid.bounds:
             raise InputError(f"{name} is on a different grid than {names[0]}", source=str(r.out_dir),

@@ -22,6 +22,16 @@ from .errors import CRSError, InputError
 #: Albers equal-area conic for China (DESIGN section 2).
 CHINA_ALBERS = ("+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 "
                 "+datum=WGS84 +units=m +no_defs")
+
+def _named_crs(definition: str, name: str) -> CRS:
+    """A CRS with a human name, so GIS tools show it instead of 'unknown'."""
+    spec = CRS.from_user_input(definition).to_json_dict()
+    spec["name"] = name
+    return CRS.from_json_dict(spec)
+
+
+#: the default grid CRS, written into every GeoTIFF and NetCDF as named WKT
+CHINA_ALBERS_CRS = _named_crs(CHINA_ALBERS, "China Albers Equal Area (gridcarbon)")
 OUTSIDE = -1  # region index of cells outside every region
 #: grid bounds snap to multiples of this (m) whenever the resolution divides it, so grids of
 #: 10 km, 5 km, 1 km ... over the same regions share one extent and nest exactly
@@ -46,7 +56,7 @@ class Grid:
     # -- construction -------------------------------------------------------------
     @classmethod
     def from_regions(cls, regions: gpd.GeoDataFrame, *, res: float = 10_000,
-                     crs: str | CRS = CHINA_ALBERS, region_field: str = "region") -> "Grid":
+                     crs: str | CRS = CHINA_ALBERS_CRS, region_field: str = "region") -> "Grid":
         """Grid covering ``regions`` (one polygon row per region) with centroid membership."""
         if regions.crs is None:
             raise CRSError("region boundaries have no CRS", hint="set one, e.g. EPSG:4326")

@@ -32,8 +32,10 @@ URBAN_SHARE = 0.72
 #: built-up fraction of rural cells (villages, roads): Chinese land-use surveys put rural
 #: settlement land at 3-8 % of the YRD's plains.
 RURAL_BUILT = 0.04
-#: elevation (m) at which the DEM alone starts to imply forest, and the span to full cover
+#: local relief (m above the lowest ground within RELIEF_RADIUS_KM) at which the DEM alone
+#: starts to imply forest, and the span to full cover: hills, not high plateaus, are forested
 FOREST_ELEV0_M, FOREST_ELEV_SPAN_M = 60.0, 450.0
+RELIEF_RADIUS_KM = 40.0
 
 
 def area_fraction(geoms: gpd.GeoSeries, grid: Grid, weights=None) -> np.ndarray:
@@ -86,6 +88,14 @@ def elevation(grid: Grid) -> np.ndarray:
                                      bounds_error=False, fill_value=0.0)
     lon, lat = cell_lonlat(grid)
     return np.maximum(interp(np.column_stack([lat.ravel(), lon.ravel()])).reshape(grid.shape), 0.0)
+
+
+def local_relief(elev: np.ndarray, grid: Grid) -> np.ndarray:
+    """Height (m) above the lowest ground within RELIEF_RADIUS_KM (0 on plains and plateaus)."""
+    from scipy import ndimage
+
+    size = max(3, 2 * int(round(RELIEF_RADIUS_KM * 1000.0 / grid.res)) + 1)
+    return elev - ndimage.minimum_filter(elev, size=size, mode="nearest")
 
 
 def _city_xy(cities: pd.DataFrame, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
@@ -176,8 +186,11 @@ def _prefecture_index(grid: Grid, prefectures: gpd.GeoDataFrame, adcodes: np.nda
     from rasterio import features as rfeatures
 
     pos = {int(a): i for i, a in enumerate(adcodes)}
-    # municipalities: the boundary file codes Shanghai's single city 310100, the table 310000
-    key = prefectures.adcode.astype(int).map(lambda a: pos.get(a, pos.get(a // 10000 * 10000, -1)))
+    # municipalities have one prefecture row in the table but one or two boundary codes
+    # (Shanghai 310100; Chongqing 500100 and 500200): match them by province
+    per_province = pd.Series(list(pos)).floordiv(10000).value_counts()
+    single = {a // 10000: i for a, i in pos.items() if per_province[a // 10000] == 1}
+    key = prefectures.adcode.astype(int).map(lambda a: pos.get(a, single.get(a // 10000, -1)))
     shapes = [(g, int(k)) for g, k in zip(prefectures.geometry, key) if k >= 0]
     return rfeatures.rasterize(shapes, out_shape=grid.shape, transform=grid.transform, fill=-1,
                                dtype="int32")
@@ -194,7 +207,7 @@ def _forest(grid, hills, elev, water, built, forest_cover):
     for value in sorted(hills.value.unique()):  # few distinct cover classes
         part = area_fraction(hills[hills.value == value].geometry, grid)
         cover_of_hills = np.maximum(cover_of_hills, part * value)
-    terrain = np.clip((elev - FOREST_ELEV0_M) / FOREST_ELEV_SPAN_M, 0.0, 0.85)
+    terrain = np.clip((local_relief(elev, grid) - FOREST_ELEV0_M) / FOREST_ELEV_SPAN_M, 0.0, 0.85)
     room = np.clip(1.0 - water - built, 0.0, 1.0)
     raw = np.minimum(np.maximum(cover_of_hills, terrain * (0.5 + 0.5 * (mapped > 0))), room)
     idx = grid.region_index

@@ -13,7 +13,7 @@ def default_run(tmp_path_factory):
     Returns the RunResult; ``result.out_dir`` is the written ``<out>/yrd-enhanced`` folder.
     Tests must not modify the folder: copy it first (``shutil.copytree``) if they need to.
     """
-    from gridcarbon.run import run
+    from gridcarbon.job import run
 
     return run("yrd-enhanced", out=tmp_path_factory.mktemp("default-run"))
 

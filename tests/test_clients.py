@@ -23,7 +23,7 @@ from pyproj import CRS
 from gridcarbon.export import NODATA, UNITS, write_cog
 from gridcarbon.grid import CHINA_ALBERS, Grid
 from gridcarbon.regions import load_regions
-from gridcarbon.run import layers_of_year
+from gridcarbon.job import layers_of_year
 from gridcarbon.sectors import SECTORS
 from gridcarbon.styles import log_limits, write_qml
 

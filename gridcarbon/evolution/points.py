@@ -31,6 +31,9 @@ from .siting import pick_sites, ranked_cells
 
 #: age (years) at which a plant in a restricted cell is rebuilt elsewhere rather than refurbished
 RELOCATE_AGE = 25
+#: how far (km) a relocating plant may move: industrial relocation in China mostly goes to a
+#: park in the same or a neighbouring prefecture (ASSUMPTION)
+RELOCATE_RADIUS_KM = 150.0
 #: weights of the retirement score: age / 40 yr, relative inefficiency, unsuitability
 RETIRE_WEIGHTS = (0.5, 0.25, 0.25)
 _SECTOR_NAME = dict(enumerate(POINT_SECTORS))
@@ -154,6 +157,7 @@ def _relocate(fleet, year, suitability, restricted, grid, rules, rng):
     for i in t.index[due]:  # loop over the (few) plants due, not over cells
         row = t.loc[i]
         allowed = ~restricted & (grid.inside if rules.transfer else grid.region_index == row.region_pos)
+        allowed &= _within(grid, int(row.cell), RELOCATE_RADIUS_KM)
         # the plant is leaving its cell: it must not keep its own spacing from the new site
         new = _site(t.drop(index=i), row.sector, 1, suitability[row.sector], allowed, grid, rules, rng)
         if new.size == 0:
@@ -161,6 +165,14 @@ def _relocate(fleet, year, suitability, restricted, grid, rules, rng):
         fleet.log(year, t.loc[[i]], "relocated", to_cell=new)
         t.loc[i, ["cell", "year_built", "origin"]] = [int(new[0]), year, "relocated"]
         t.loc[i, "region_pos"] = int(grid.region_index.ravel()[new[0]])
+
+
+def _within(grid: Grid, cell: int, radius_km: float) -> np.ndarray:
+    """Cells whose centres lie within ``radius_km`` of ``cell``'s centre."""
+    ny, nx = grid.shape
+    rows, cols = np.ogrid[:ny, :nx]
+    r0, c0 = divmod(cell, nx)
+    return (rows - r0) ** 2 + (cols - c0) ** 2 <= (radius_km * 1000.0 / grid.res) ** 2
 
 
 def _retrofit(fleet, year, region_pos, need_t, storage_reach, rules):

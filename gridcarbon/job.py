@@ -34,6 +34,8 @@ from .sectors import EMITTING, GRIDDED, SECTORS
 from .sources import read_sources
 
 Progress = Callable[[str], None]
+#: network kind assumed for user line sources that do not say (column ``kind``)
+DEFAULT_LINE_KIND = {"transport_road": "motorway", "transport_other": "rail"}
 
 
 @dataclass
@@ -67,8 +69,12 @@ class RunResult:
         sectors = [s for s in GRIDDED if net or not SECTORS[s].removal]
         return self.emissions["emission"].sel(year=year, sector=sectors).sum("sector")
 
-    def plot(self, year: int, sector: str = "total", *, ax=None):
-        """Quick look: one sector (or ``total`` / ``net``) of one year on a log scale."""
+    def plot(self, year: int, sector: str = "total", *, ax=None, vmin: float | None = None,
+             vmax: float | None = None):
+        """Quick look: one sector (or ``total`` / ``net``) of one year on a log scale.
+
+        ``vmin`` / ``vmax`` (t CO2/yr/cell, magnitudes) fix the scale, e.g. to compare years.
+        """
         import matplotlib.pyplot as plt
 
         if sector in ("total", "net"):
@@ -76,7 +82,8 @@ class RunResult:
         else:
             values = self.emissions["emission"].sel(year=year, sector=sector).values
         kind = "diverging" if (values < 0).any() else "sequential"
-        vmin, vmax = styles.log_limits(values)
+        auto = styles.log_limits(values)
+        vmin, vmax = vmin or auto[0], vmax or auto[1]
         ax = ax or plt.subplots(figsize=(6, 5))[1]
         shown = np.where(self.grid.inside, values, np.nan)
         extent = (self.grid.bounds[0], self.grid.bounds[2], self.grid.bounds[1], self.grid.bounds[3])
@@ -135,6 +142,8 @@ def user_inventory(scenario: Scenario, builtin: Inventory) -> Inventory:
         layers += part
     if spec.lines:
         lines = read_sources(spec.lines, "lines", **read)
+        if "kind" not in lines:  # the network kind drives covariates and electrification
+            lines["kind"] = lines.sector.map(DEFAULT_LINE_KIND)
         part, line_cov = grid_frame(lines, grid, own_region=False)
         layers += part
     if spec.areas:
@@ -146,6 +155,31 @@ def user_inventory(scenario: Scenario, builtin: Inventory) -> Inventory:
     names = [Path(p).name for p in (spec.points, spec.lines, spec.areas, spec.raster) if p]
     return Inventory(grid, scenario.base_year, ds, table, facilities, lines, line_cov,
                      [f"user inventory from {', '.join(names)}"])
+
+
+def validate(scenario: str | Path) -> list[str]:
+    """Every problem of a scenario and of the input files it names, one line each ([] if fine)."""
+    from .grid import Grid
+    from .scenario import validate_scenario
+
+    problems = validate_scenario(scenario)
+    if problems:
+        return problems
+    sc = resolve(scenario)
+    if sc.inventory is None:
+        return []
+    regions = load_regions(sc.region_set)
+    spec = sc.inventory
+    checks = [(lambda k=k: read_sources(getattr(spec, k), k, regions, crs="EPSG:4326", columns=spec.columns))
+              for k in ("points", "lines", "areas") if getattr(spec, k)]
+    if spec.raster:
+        checks.append(lambda: regrid_raster(spec.raster, Grid.from_regions(regions, res=sc.resolution)))
+    for check in checks:
+        try:
+            check()
+        except InputError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 # ------------------------------------------------------------------ the job
