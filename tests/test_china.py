@@ -13,8 +13,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def china_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("china")
-    proc = subprocess.run([sys.executable, "-m", "gridcarbon.cli", "run", "china-enhanced", "--years", "2030",
-                           "--years", "2060", "--out", str(out), "--quiet"],
+    proc = subprocess.run([sys.executable, "-m", "gridcarbon.cli", "run", "china-enhanced", "--years", "2060",
+                           "--out", str(out), "--quiet"],
                           capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr
     return out / "china-enhanced"

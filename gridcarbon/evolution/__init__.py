@@ -58,8 +58,34 @@ class EvolutionResult:
                 "facilities_active_end": int((self.fleet.table.status == "active").sum())}
 
 
+#: fitted models by a hash of everything they learn from (covariates, presence, seed):
+#: scenarios sharing a baseline and seed reuse them within a process (a fit is ~40 % of a run)
+_FITTED: dict[str, dict] = {}
+
+
 def fit_models(inv: Inventory, covariates: xr.Dataset, landscape: xr.Dataset, *, seed: int) -> dict:
     """Suitability per point sector (presence of today's plants) plus the urban model."""
+    key = _fit_key(inv, covariates, landscape, seed)
+    if key not in _FITTED:
+        _FITTED.clear()  # keep one set: grids can be large
+        _FITTED[key] = _fit(inv, covariates, landscape, seed=seed)
+    return dict(_FITTED[key])
+
+
+def _fit_key(inv: Inventory, covariates: xr.Dataset, landscape: xr.Dataset, seed: int) -> str:
+    import hashlib
+
+    h = hashlib.sha256(str(seed).encode())
+    for name in sorted(covariates.data_vars):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(covariates[name].values).tobytes())
+    h.update(np.ascontiguousarray(landscape.built_up.values).tobytes())
+    h.update(inv.facilities.sector.astype(str).str.cat(sep=",").encode())
+    h.update(np.ascontiguousarray(inv.facilities.cell.to_numpy(np.int64)).tobytes())
+    return h.hexdigest()
+
+
+def _fit(inv: Inventory, covariates: xr.Dataset, landscape: xr.Dataset, *, seed: int) -> dict:
     ncell = inv.grid.shape[0] * inv.grid.shape[1]
     models = {}
     for s in POINT_SECTORS:
