@@ -8,7 +8,9 @@ region of the cells they cross.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -97,35 +99,58 @@ def check_balance(expected: pd.DataFrame, layers: np.ndarray, grid: Grid, *, wha
     return float(resid.max()) if len(resid) else 0.0
 
 
+def grid_regions(grid: Grid):
+    """Polygons (grid CRS) of the cells inside regions, one per connected block of cells."""
+    import shapely
+    from rasterio import features
+
+    mask = grid.inside.astype(np.uint8)
+    return np.array([shapely.geometry.shape(g) for g, v in
+                     features.shapes(mask, mask=mask.astype(bool), transform=grid.transform) if v])
+
+
 def regrid_raster(path, grid: Grid, *, band_sectors: list[str] | None = None) -> np.ndarray:
     """Regrid a gridded inventory (GeoTIFF/NetCDF, any CRS, t CO2/yr per pixel) mass-conservingly.
 
-    Each non-zero pixel is a polygon whose value spreads by exact area share onto the
-    grid; pixels outside every region move to the nearest region cell, so the total is
-    conserved. Bands map to ``band_sectors`` (default: band descriptions as sector ids).
-    Returns (n_sectors, y, x) over GRIDDED.
+    Each non-zero pixel overlapping a region is a polygon whose value spreads by exact
+    area share onto the grid; the part of such a pixel outside every region moves to the
+    nearest region cell, so the total of these pixels is conserved. Pixels touching no
+    region are left out (a national raster on a regional grid keeps the study area's
+    share); a raster touching no region at all is an error (wrong CRS?). Bands map to
+    ``band_sectors`` (default: band descriptions as sector ids). Returns (n_sectors, y, x)
+    over GRIDDED.
     """
     import rasterio
     import shapely
 
-    name = getattr(path, "name", str(path))
+    name = Path(path).name if isinstance(path, (str, os.PathLike)) else getattr(path, "name", str(path))
     try:
         src = rasterio.open(path)
     except rasterio.errors.RasterioIOError as err:
-        raise RasterInputError(f"cannot be read as a raster ({str(err).splitlines()[0][:120]})", source=name) from err
+        raise RasterInputError(f"cannot be read as a raster ({str(err).splitlines()[0][:120]})", source=name,
+                               hint="give a complete GeoTIFF or NetCDF file") from err
     with src:
         if src.crs is None:
             raise RasterInputError("raster has no CRS", source=name, hint="assign one with gdal_edit.py -a_srs")
         sectors = band_sectors or [d or "" for d in src.descriptions]
         if len(sectors) != src.count:
-            raise RasterInputError(f"{src.count} bands but {len(sectors)} sectors given", source=name)
+            raise RasterInputError(f"{src.count} bands but {len(sectors)} sectors given", source=name,
+                                   hint="give one sector per band")
         for b, s in enumerate(sectors, start=1):
             if s not in SECTORS or not SECTORS[s].gridded:
-                raise RasterInputError(f"band {b} is not a gridded sector ({s!r})", source=name,
+                raise RasterInputError(f"not a gridded sector ({s!r})", source=name, record=f"band {b}",
                                        hint="set band descriptions to sector ids or pass band_sectors")
-        data = src.read(masked=True).astype(np.float64).filled(0.0)
-        if not np.isfinite(data).all():
-            raise RasterInputError("raster holds NaN or infinite values outside nodata", source=name)
+        try:
+            data = src.read(masked=True).astype(np.float64).filled(0.0)
+        except rasterio.errors.RasterioError as err:
+            raise RasterInputError(f"raster data cannot be read ({str(err).splitlines()[0][:120]})",
+                                   source=name, hint="the file may be truncated: export it again") from err
+        finite = np.isfinite(data)
+        if not finite.all():
+            band, row, col = (int(i[0]) for i in np.nonzero(~finite))
+            raise RasterInputError(f"raster holds NaN or infinite values outside nodata (row {row}, column {col})",
+                                   source=name, record=f"band {band + 1}",
+                                   hint="set those pixels to the nodata value or to 0")
         transform, crs = src.transform, src.crs
     out = np.zeros((len(GRIDDED),) + grid.shape)
     rows, cols = np.nonzero(np.any(data != 0, axis=0))
@@ -135,6 +160,12 @@ def regrid_raster(path, grid: Grid, *, band_sectors: list[str] | None = None) ->
     x1, y1 = transform * (cols + 1, rows + 1)
     pixels = gpd.GeoSeries(shapely.box(np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1),
                                        np.maximum(y0, y1)), crs=crs).to_crs(grid.crs)
+    touching = np.zeros(rows.size, bool)
+    touching[shapely.STRtree(pixels.values).query(grid_regions(grid), predicate="intersects")[1]] = True
+    if not touching.any():
+        raise RasterInputError("lies outside every region", source=name,
+                               hint="check the raster's CRS and extent")
+    rows, cols, pixels = rows[touching], cols[touching], pixels[touching]
     cov = coverage(pixels, grid, np.full(rows.size, -1, np.int64))
     for b, s in enumerate(sectors):
         out[GRIDDED.index(s)] += cov.spread(data[b, rows, cols], grid)[0]

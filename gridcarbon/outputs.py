@@ -64,15 +64,22 @@ def atomic_dir(final: Path):
     except OSError as err:
         raise _os_error(err, final.parent) from err
     with locked(final):
+        _clear_dead_writers(final)
         tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             tmp.mkdir()
             yield tmp
             old = final.parent / f".{final.name}.old-{os.getpid()}"
-            if final.exists():
+            kept = final.exists()
+            if kept:
                 os.replace(final, old)
-            os.replace(tmp, final)
+            try:
+                os.replace(tmp, final)
+            except OSError:
+                if kept:  # put the previous result back before reporting
+                    os.replace(old, final)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         except OSError as err:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -80,6 +87,27 @@ def atomic_dir(final: Path):
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+
+def _clear_dead_writers(final: Path) -> None:
+    """Undo what a writer killed midway (SIGKILL, power loss) left beside ``final``.
+
+    Runs under the lock, so no live writer owns these: a dead writer's ``.tmp-<pid>``
+    folder is removed; its ``.old-<pid>`` folder is the previous result, put back if the
+    writer died between its two renames (``final`` missing), else removed.
+    """
+    for kind in ("old", "tmp"):
+        for path in sorted(final.parent.glob(f".{final.name}.{kind}-*")):
+            pid = path.name.rsplit("-", 1)[-1]
+            if not pid.isdigit() or int(pid) == os.getpid() or _pid_alive(int(pid)):
+                continue
+            if kind == "old" and not final.exists():
+                try:
+                    os.replace(path, final)
+                except OSError as err:
+                    raise _os_error(err, final) from err
+            else:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def _os_error(err: OSError, where: Path) -> OutputError:

@@ -16,12 +16,17 @@ import pandas as pd
 import shapely
 
 from .errors import CRSError, GeometryError, InputError, SchemaError
+from .grid import CHINA_ALBERS
 from .sectors import SECTORS
 
 Kind = Literal["points", "lines", "areas"]
 REQUIRED = ("id", "sector", "emission_t")
 GEOM_TYPES = {"points": {"Point"}, "lines": {"LineString", "MultiLineString"},
               "areas": {"Polygon", "MultiPolygon"}}
+NEWLINE = b"\n"
+#: how far (m) outside every region polygon a source may lie and still count for the nearest
+#: region: piers, offshore platforms and plants on reclaimed land beyond a simplified coastline
+NEAR_REGION_M = 5_000.0
 VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb"}
 
 
@@ -50,7 +55,8 @@ def prepare_sources(frame: gpd.GeoDataFrame, kind: Kind, regions: gpd.GeoDataFra
     default) count in the regions of the cells they cross and need only touch a region.
     """
     if frame.empty:
-        raise SchemaError("table has no records", source=name)
+        raise SchemaError("table has no records", source=name,
+                          hint="add at least one record or remove the file from the scenario")
     if frame.crs is None:
         raise CRSError("layer has no CRS", source=name, hint="assign one (e.g. EPSG:4326) before use")
     frame = frame.copy()
@@ -67,10 +73,16 @@ def prepare_sources(frame: gpd.GeoDataFrame, kind: Kind, regions: gpd.GeoDataFra
     return frame
 
 
+def _in_metres(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Geometries for distance tests in metres: the grid CRS, or Albers when it is geographic."""
+    return (geoms.to_crs(CHINA_ALBERS) if geoms.crs is not None and geoms.crs.is_geographic else geoms).values
+
+
 def _check_touches_regions(frame: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, name: str) -> None:
-    tree = shapely.STRtree(regions.geometry.values)
+    """Every record must lie in, or within NEAR_REGION_M of, some region (distances in metres)."""
+    tree = shapely.STRtree(_in_metres(regions.geometry))
     hit = np.zeros(len(frame), bool)
-    hit[tree.query(frame.geometry.values, predicate="intersects")[0]] = True
+    hit[tree.query(_in_metres(frame.geometry), predicate="dwithin", distance=NEAR_REGION_M)[0]] = True
     if not hit.all():
         raise GeometryError("lies outside every region", source=name, record=_rid(frame, ~hit),
                             hint="check the coordinates (swapped lon/lat? wrong CRS?) or drop the record")
@@ -79,25 +91,53 @@ def _check_touches_regions(frame: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, n
 # ------------------------------------------------------------------ reading
 def _read_table(path: Path) -> pd.DataFrame:
     if not path.exists():
-        raise InputError("file not found", source=str(path))
+        raise InputError("file not found", source=str(path),
+                         hint="check the path (scenario paths are relative to the scenario file)")
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            return pd.read_csv(path, encoding="utf-8")
+            return _read_csv(path)
         if suffix in {".parquet", ".geoparquet"}:
             return gpd.read_parquet(path)
         if suffix in VECTOR_SUFFIXES:
             return gpd.read_file(path)
+    except InputError:
+        raise
     except UnicodeDecodeError as err:
-        raise InputError(f"not UTF-8 text (byte {err.start})", source=path.name,
-                         hint="re-save the file as UTF-8") from err
+        raise _not_utf8(path) from err
     except pd.errors.EmptyDataError as err:
-        raise SchemaError("file is empty", source=path.name) from err
+        raise SchemaError("file is empty", source=path.name,
+                          hint="write a header line and at least one record") from err
     except (ValueError, OSError, RuntimeError) as err:  # GDAL / pyarrow reading failures
         raise InputError(f"cannot be read: {_first_line(err)}", source=path.name,
                          hint="check the file is complete and in a supported format") from err
     raise InputError(f"unsupported format {suffix!r}", source=path.name,
                      hint="use CSV (lon/lat), GeoPackage, GeoParquet, GeoJSON or Shapefile")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, encoding="utf-8")
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas made the first column an index
+        raise SchemaError("the first record has more fields than the header", source=path.name,
+                          record="row 1", hint="check the separators and quoting of the CSV")
+    return frame
+
+
+def _not_utf8(path: Path) -> InputError:
+    """Name the line and byte of the first invalid UTF-8 sequence (pandas reports chunk offsets)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+        where, record = "", None
+    except UnicodeDecodeError as err:
+        where, record = f" (byte {err.start})", f"line {data.count(NEWLINE, 0, err.start) + 1}"
+    return InputError(f"not UTF-8 text{where}", source=path.name, record=record,
+                      hint="re-save the file as UTF-8")
+
+
+def _show(value: object) -> str:
+    """repr of a cell value without numpy's type wrapper (``1`` not ``np.int64(1)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _first_line(err: Exception) -> str:
@@ -114,7 +154,8 @@ def _points_from_lonlat(frame: pd.DataFrame, name: str) -> gpd.GeoDataFrame:
     lat = _numeric(frame, "lat", name)
     bad = ~np.isfinite(lon) | ~np.isfinite(lat)
     if bad.any():
-        raise GeometryError("lon/lat is missing or not finite", source=name, record=_rid(frame, bad))
+        raise GeometryError("lon/lat is missing or not finite", source=name, record=_rid(frame, bad),
+                            hint="give every record WGS84 lon/lat in degrees")
     out = (lon.abs() > 180) | (lat.abs() > 90)
     if out.any():
         swapped = (lat.abs() <= 180) & (lon.abs() <= 90)
@@ -128,8 +169,9 @@ def _numeric(frame: pd.DataFrame, col: str, name: str) -> pd.Series:
     values = pd.to_numeric(frame[col], errors="coerce")
     wrong = values.isna() & frame[col].notna()
     if wrong.any():
-        raise SchemaError(f"column {col!r} is not numeric ({frame[col][wrong].iloc[0]!r})",
-                          source=name, record=_rid(frame, wrong))
+        raise SchemaError(f"column {col!r} is not numeric ({_show(frame[col][wrong].iloc[0])})",
+                          source=name, record=_rid(frame, wrong),
+                          hint="use plain numbers: a dot as decimal separator, no units or text")
     return values.astype(float)
 
 
@@ -150,8 +192,10 @@ def _check_columns(frame: pd.DataFrame, name: str) -> None:
 
 
 def _check_ids(frame: pd.DataFrame, name: str) -> None:
-    if frame["id"].isna().any():
-        raise SchemaError("empty id", source=name, record=_rid(frame.assign(id=None), frame["id"].isna()))
+    empty = frame["id"].isna() | frame["id"].astype(str).str.strip().eq("")
+    if empty.any():
+        raise SchemaError("empty id", source=name, record=_rid(frame.assign(id=None), empty),
+                          hint="give every record a unique id")
     dup = frame["id"].astype(str).duplicated()
     if dup.any():
         raise SchemaError("duplicate id", source=name, record=frame["id"][dup].iloc[0],
@@ -161,7 +205,7 @@ def _check_ids(frame: pd.DataFrame, name: str) -> None:
 def _check_sectors(frame: pd.DataFrame, name: str) -> None:
     unknown = ~frame["sector"].isin(list(SECTORS)) | (frame["sector"] == "indirect")
     if unknown.any():
-        raise SchemaError(f"unknown sector {frame['sector'][unknown].iloc[0]!r}", source=name,
+        raise SchemaError(f"unknown sector {_show(frame['sector'][unknown].iloc[0])}", source=name,
                           record=_rid(frame, unknown),
                           hint="use one of " + ", ".join(s for s in SECTORS if s != "indirect"))
 
@@ -170,12 +214,15 @@ def _check_emissions(frame: pd.DataFrame, name: str) -> None:
     values = _numeric(frame, "emission_t", name)
     bad = ~np.isfinite(values)
     if bad.any():
-        raise SchemaError("emission_t is NaN or infinite", source=name, record=_rid(frame, bad))
+        raise SchemaError("emission_t is NaN or infinite", source=name, record=_rid(frame, bad),
+                          hint="give a finite emission in t CO2/yr or drop the record")
     removal = frame["sector"].map(lambda s: SECTORS[s].removal)
     wrong_sign = np.where(removal, values > 0, values < 0)
     if wrong_sign.any():
-        raise SchemaError("emission_t has the wrong sign (emissions >= 0, sinks <= 0)",
-                          source=name, record=_rid(frame, wrong_sign))
+        pos = int(np.flatnonzero(np.asarray(wrong_sign))[0])
+        raise SchemaError(f"emission_t {values.iloc[pos]:g} has the wrong sign for sector "
+                          f"{frame['sector'].iloc[pos]!r}", source=name, record=_rid(frame, wrong_sign),
+                          hint="emitting sectors need emission_t >= 0, removals (forest_sink, beccs) <= 0")
     frame["emission_t"] = values
 
 
@@ -183,7 +230,8 @@ def _check_geometry(frame: gpd.GeoDataFrame, kind: Kind, name: str) -> None:
     geoms = frame.geometry.values
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if empty.any():
-        raise GeometryError("empty or missing geometry", source=name, record=_rid(frame, empty))
+        raise GeometryError("empty or missing geometry", source=name, record=_rid(frame, empty),
+                            hint="give the record a geometry or drop it")
     types = pd.Series(shapely.get_type_id(geoms)).map(
         {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
          6: "MultiPolygon", 7: "GeometryCollection"}).fillna("other")
@@ -196,9 +244,12 @@ def _check_geometry(frame: gpd.GeoDataFrame, kind: Kind, name: str) -> None:
         reason = shapely.is_valid_reason(geoms[invalid][0])
         raise GeometryError(f"invalid geometry ({reason})", source=name, record=_rid(frame, invalid),
                             hint="repair it, e.g. with shapely.make_valid or QGIS 'Fix geometries'")
-    coords = shapely.get_coordinates(geoms)
-    if not np.isfinite(coords).all():
-        raise GeometryError("non-finite coordinates", source=name)
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = np.zeros(len(frame), bool)
+    bad[index[~np.isfinite(coords).all(axis=1)]] = True
+    if bad.any():
+        raise GeometryError("non-finite coordinates", source=name, record=_rid(frame, bad),
+                            hint="repair or drop the record")
 
 
 def _join_regions(frame: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, region_field: str,
@@ -209,8 +260,9 @@ def _join_regions(frame: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, region_fie
         frame["region"] = frame["region"].astype(str)
         unknown = ~frame["region"].isin(known)
         if unknown.any():
-            raise SchemaError(f"unknown region {frame['region'][unknown].iloc[0]!r}", source=name,
+            raise SchemaError(f"unknown region {_show(frame['region'][unknown].iloc[0])}", source=name,
                               record=_rid(frame, unknown), hint="use one of " + ", ".join(sorted(known)))
+        _check_touches_regions(frame, regions, name)  # a given region must not pull in far-away records
         return frame
     probe = frame.geometry.representative_point()
     tree = shapely.STRtree(regions.geometry.values)
@@ -218,6 +270,11 @@ def _join_regions(frame: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, region_fie
     region = np.full(len(frame), None, dtype=object)
     region[src] = regions[region_field].astype(str).values[reg]
     orphan = pd.isna(region)
+    if orphan.any():  # just outside (a pier, a simplified coast): the nearest region within reach
+        near_src, near_reg = shapely.STRtree(_in_metres(regions.geometry)).query_nearest(
+            _in_metres(probe[orphan]), max_distance=NEAR_REGION_M)
+        region[np.flatnonzero(orphan)[near_src]] = regions[region_field].astype(str).values[near_reg]
+        orphan = pd.isna(region)
     if orphan.any():
         raise GeometryError("lies outside every region", source=name, record=_rid(frame, orphan),
                             hint="check the coordinates (swapped lon/lat? wrong CRS?) or drop the record")
@@ -247,8 +304,12 @@ def read_gppd(path: str | Path, regions: gpd.GeoDataFrame, *, crs, region_field:
             f"estimated_generation_gwh_{year}"]
     missing = [c for c in need if c not in table.columns]
     if missing:
-        raise SchemaError(f"missing GPPD column(s) {missing}", source=path.name)
+        raise SchemaError(f"missing GPPD column(s) {missing}", source=path.name,
+                          hint="use the Global Power Plant Database column names")
     table = table[table.primary_fuel.isin(list(GPPD_EMISSION_FACTORS))].copy()
+    if table.empty:
+        raise SchemaError("no plant burns a fossil fuel", source=path.name,
+                          hint="primary_fuel must be one of " + ", ".join(GPPD_EMISSION_FACTORS))
     gen = _numeric(table, f"estimated_generation_gwh_{year}", path.name).fillna(0.0).clip(lower=0)
     table = pd.DataFrame({
         "id": table.gppd_idnr.astype(str), "name": table.get("name"), "sector": "power",
@@ -260,4 +321,7 @@ def read_gppd(path: str | Path, regions: gpd.GeoDataFrame, *, crs, region_field:
     points = _points_from_lonlat(table.reset_index(drop=True), path.name)
     inside = points.intersects(shapely.union_all(regions.to_crs("EPSG:4326").geometry.values))
     points = points[inside.values].reset_index(drop=True)
+    if points.empty:
+        raise GeometryError("no fossil-fuel plant lies inside the regions", source=path.name,
+                            hint="check latitude/longitude (WGS84) and the region set")
     return prepare_sources(points, "points", regions, crs=crs, name=path.name, region_field=region_field)
