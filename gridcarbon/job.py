@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -24,7 +25,7 @@ import xarray as xr
 from . import export, maps, styles
 from .allocation import drivers_path, read_drivers
 from .coupling import couple
-from .errors import InputError
+from .errors import InputError, OutputError
 from .grid import Grid
 from .inventory import Inventory, assemble, grid_frame, regrid_raster
 from .outputs import atomic_dir
@@ -201,13 +202,10 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     result = _result(sc, ctx, coupled, timings)
     if out is not None:
         say("export")
-        t2 = time.perf_counter()
-        result.out_dir = write_outputs(result, Path(out))
-        timings["export_s"] = time.perf_counter() - t2
-    timings["total_s"] = time.perf_counter() - t0
-    result.manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
-    if result.out_dir is not None:
-        (result.out_dir / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=_json))
+        result.out_dir = write_outputs(result, Path(out), started=t0)
+    else:
+        timings["total_s"] = time.perf_counter() - t0
+        result.manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
     return result
 
 
@@ -239,6 +237,7 @@ def _result(sc: Scenario, ctx: Context, coupled, timings: dict) -> RunResult:
         "conservation": {"max_abs_residual_t": float(evo.residuals.residual_t.abs().max()),
                          "max_relative_residual": evo.summary()["max_relative_residual"]},
         "versions": _versions(), "scenario_resolved": json.loads(sc.model_dump_json()),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
                      ctx.boundaries, models=evo.models)
@@ -268,9 +267,17 @@ def _json(value):
 
 
 # ------------------------------------------------------------------ writing
-def write_outputs(result: RunResult, out: Path) -> Path:
-    """Write the DESIGN section 7 layout into ``out/<scenario>/`` atomically; return that folder."""
-    final = out / result.scenario.name
+def write_outputs(result: RunResult, out: Path, *, started: float | None = None) -> Path:
+    """Write the DESIGN section 7 layout into ``out/<scenario>/`` atomically; return that folder.
+
+    The manifest is written last, inside the temporary folder, with the export's timing
+    (and the whole run's when ``started``, a ``time.perf_counter()`` value, is given).
+    """
+    name = result.scenario.name
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):  # never write outside ``out``
+        raise OutputError(f"unsafe scenario name {name!r} for an output folder")
+    final = out / name
+    t0 = time.perf_counter()
     with atomic_dir(final) as tmp:
         write_rasters(result, tmp)
         export.write_netcdf(tmp / "cube.nc", result.emissions, result.grid, attrs=_cube_attrs(result))
@@ -282,6 +289,10 @@ def write_outputs(result: RunResult, out: Path) -> Path:
         result.manifest["models"] = {k: {"file": f"models/{k}.pkl", "sha256": m.save(models_dir / f"{k}.pkl")}
                                      for k, m in sorted(result.models.items())}
         result.manifest["files"] = _file_hashes(tmp)
+        timings = result.manifest.setdefault("timings_s", {})
+        timings["export_s"] = round(time.perf_counter() - t0, 3)
+        if started is not None:
+            timings["total_s"] = round(time.perf_counter() - started, 3)
         (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=_json))
     return final
 

@@ -30,26 +30,28 @@ def _pid_alive(pid: int) -> bool:
 def locked(final: Path):
     """Hold ``.<name>.lock`` beside ``final`` for the duration; raise OutputError if taken."""
     lock = final.parent / f".{final.name}.lock"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            try:
-                owner = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                owner = 0
-            if owner and _pid_alive(owner):
-                raise OutputError(f"{final} is being written by another run (pid {owner})",
-                                  ) from None
-            lock.unlink(missing_ok=True)  # stale: its process is gone
-        except OSError as err:
-            raise _os_error(err, final) from err
-    else:  # pragma: no cover - lost a race twice
-        raise OutputError(f"cannot lock {final}")
+    mine = final.parent / f".{final.name}.lock-{os.getpid()}"
     try:
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
+        mine.write_text(str(os.getpid()))  # the lock appears with its owner already written
+        for _ in range(2):
+            try:
+                os.link(mine, lock)  # atomic: fails if another run holds the lock
+                break
+            except FileExistsError:
+                try:
+                    owner = int(lock.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    owner = 0
+                if owner and _pid_alive(owner):
+                    raise OutputError(f"{final} is being written by another run (pid {owner})") from None
+                lock.unlink(missing_ok=True)  # stale: its process is gone
+        else:  # pragma: no cover - lost a race for a stale lock twice
+            raise OutputError(f"cannot lock {final}: another run keeps taking it")
+    except OSError as err:
+        raise _os_error(err, final) from err
+    finally:
+        mine.unlink(missing_ok=True)
+    try:
         yield
     finally:
         lock.unlink(missing_ok=True)
