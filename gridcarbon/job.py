@@ -28,7 +28,7 @@ from .coupling import couple
 from .errors import InputError, OutputError
 from .grid import Grid
 from .inventory import Inventory, assemble, grid_frame, regrid_raster
-from .outputs import atomic_dir
+from .outputs import atomic_dir, check_unlocked
 from .regions import load_regions
 from .scenario import Scenario, load_scenario
 from .sectors import EMITTING, GRIDDED, SECTORS
@@ -191,6 +191,8 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     say = progress or (lambda s: None)
     timings, t0 = {}, time.perf_counter()
     sc = resolve(scenario, years=years, resolution=resolution, seed=seed)
+    if out is not None:
+        check_unlocked(Path(out) / sc.name)
     say("inventory")
     ctx = prepare(sc)
     drivers = read_drivers(drivers_path(sc))

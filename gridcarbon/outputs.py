@@ -57,6 +57,17 @@ def locked(final: Path):
         lock.unlink(missing_ok=True)
 
 
+def check_unlocked(final: Path) -> None:
+    """Fail early (before any computation) when a live run holds ``final``'s lock."""
+    lock = Path(final).parent / f".{Path(final).name}.lock"
+    try:
+        owner = int(lock.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return
+    if owner and _pid_alive(owner):
+        raise OutputError(f"{final} is being written by another run (pid {owner})")
+
+
 @contextmanager
 def atomic_dir(final: Path):
     """Yield a fresh temporary folder; on success it replaces ``final`` in one rename."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,12 +110,12 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     aucs = []
     n_splits = min(N_FOLDS, len(np.unique(groups[y == 1])))
     for train, test in GroupKFold(n_splits=n_splits).split(X, y, groups):
-        model = estimator().fit(X[train], y[train]).set_params(n_jobs=1)
+        model = fit(X[train], y[train]).set_params(n_jobs=1)
         oof[test] = model.predict_proba(X[test])[:, 1]
         if 0 < y[test].sum() < test.size:
             aucs.append(float(roc_auc_score(y[test], oof[test])))
     auc = float(roc_auc_score(y, oof))
-    final = estimator().fit(X, y).set_params(n_jobs=1)  # see estimator(): predict serially
+    final = fit(X, y).set_params(n_jobs=1)  # see estimator(): predict serially
     importances = dict(zip(features, (float(v) for v in final.feature_importances_)))
     return SuitabilityModel(target, features, final, auc, aucs, importances, n_pos,
                             {"block_km": BLOCK_KM, "folds": n_splits, "seed": seed,
