@@ -106,6 +106,12 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
         return ExtraTreesClassifier(n_estimators=120, min_samples_leaf=3, max_features="sqrt",
                                     class_weight="balanced_subsample", n_jobs=2, random_state=seed)
 
+    def fit(rows_x, rows_y):
+        # scikit-learn's worker threads reset the process-wide warning filters, which is not
+        # thread-safe before Python 3.14: keep the caller's filters around every fit
+        with warnings.catch_warnings():
+            return estimator().fit(rows_x, rows_y)
+
     oof = np.zeros(y.size)
     aucs = []
     n_splits = min(N_FOLDS, len(np.unique(groups[y == 1])))
