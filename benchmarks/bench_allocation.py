@@ -6,12 +6,16 @@ synthetic population/GDP drivers and removal capacities. Reports model build tim
 (pyomo model + translation to HiGHS) and HiGHS solve time separately, their ratio and the
 build cost per LP variable; writes the same as JSON under benchmarks/results/.
 
-Run: ``python benchmarks/bench_allocation.py [--repeat N]``. Target: build + solve < 5 s.
+Run: ``python benchmarks/bench_allocation.py [--repeat N] [--size full|tiny]``. Target:
+build + solve < 5 s. ``--size tiny`` (the smoke test's) solves the same problem for the 4 YRD
+provinces only, with the pathway scaled to their share; the target applies to full size.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -46,10 +50,24 @@ SCENARIO = {
 }
 
 
-def synthetic_inputs(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Baseline (t CO2/yr), drivers and removal capacities for the 31 provinces."""
+SIZES = {"full": "china", "tiny": "yrd"}  # size -> region set
+
+
+def scenario_spec(region_set: str = "china") -> dict:
+    """SCENARIO for a region set: the national pathway scaled to the set's share of 2019."""
+    spec = copy.deepcopy(SCENARIO)
+    spec["region_set"] = region_set
+    if region_set != "china":
+        share = sum(CEADS_2019_MT[r] for r in BUILTIN_REGIONS[region_set]) / sum(CEADS_2019_MT.values())
+        spec["name"] = f"{region_set}-bench"
+        spec["pathway"]["peak"]["level"] = SCENARIO["pathway"]["peak"]["level"] * share
+    return spec
+
+
+def synthetic_inputs(seed: int = 0, region_set: str = "china") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Baseline (t CO2/yr), drivers and removal capacities for the provinces of a region set."""
     rng = np.random.default_rng(seed)
-    regions = list(BUILTIN_REGIONS["china"])
+    regions = list(BUILTIN_REGIONS[region_set])
     totals = np.array([CEADS_2019_MT[r] for r in regions]) * DIRECT_2024_MT / sum(CEADS_2019_MT.values())
     mix = rng.dirichlet(np.array(list(NATIONAL_MIX.values())) * 60, size=len(regions))
     rows = [(r, s, totals[i] * mix[i, j] * 1e6) for i, r in enumerate(regions) for j, s in enumerate(EMITTING)]
@@ -69,10 +87,12 @@ def synthetic_inputs(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
     return baseline, drivers, capacities
 
 
-def run(repeat: int) -> dict:
+def run(repeat: int, size: str = "full") -> dict:
     """Solve the China-scale problem ``repeat`` times; keep the fastest run's timings."""
-    baseline, drivers, capacities = synthetic_inputs()
-    scenario = Scenario.model_validate(SCENARIO)
+    region_set = SIZES[size]
+    baseline, drivers, capacities = synthetic_inputs(region_set=region_set)
+    scenario = Scenario.model_validate(scenario_spec(region_set))
+    load_start = round(os.getloadavg()[0], 2)
     runs = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -80,24 +100,40 @@ def run(repeat: int) -> dict:
         runs.append((result, time.perf_counter() - start))
     result, wall = min(runs, key=lambda run: sum(run[0].timings.values()))
     build, solve = result.timings["build_s"], result.timings["solve_s"]
-    return {"problem": "31 regions x 12 sectors x 37 years", "lp_size": result.size, "status": result.status,
+    n_regions = len(BUILTIN_REGIONS[region_set])
+    return {"benchmark": "allocation", "size": size,
+            "problem": f"{n_regions} regions x 12 sectors x 37 years", "lp_size": result.size,
+            "status": result.status, "residual_rel": result.residual_rel,
             "build_s": round(build, 4), "solve_s": round(solve, 4), "build_plus_solve_s": round(build + solve, 4),
             "allocate_wall_s": round(wall, 4), "build_over_solve": round(build / solve, 3),
             "build_us_per_variable": round(1e6 * build / result.size["variables"], 3),
             "target_s": TARGET_S, "within_target": build + solve < TARGET_S, "repeat": repeat,
-            "python": platform.python_version(), "machine": platform.machine()}
+            "python": platform.python_version(), "machine": platform.machine(),
+            "load_1min": [load_start, round(os.getloadavg()[0], 2)]}
 
 
-def main() -> None:
+def main(size: str = "full", *, repeat: int | None = None, out: Path | None = None, verbose: bool = True) -> dict:
+    """Run at ``size`` ("full": China, "tiny": YRD, one run), write and return the JSON record."""
+    report = run(repeat if repeat is not None else (3 if size == "full" else 1), size)
+    path = Path(out or RESULTS)
+    if verbose:
+        for key, value in report.items():
+            print(f"{key}: {value}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    if verbose:
+        print(f"written: {path}")
+    return report
+
+
+def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs; the fastest is reported")
-    report = run(parser.parse_args().repeat)
-    for key, value in report.items():
-        print(f"{key}: {value}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"written: {RESULTS}")
+    parser.add_argument("--repeat", type=int, default=None, help="runs; the fastest is reported (default 3)")
+    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument("--out", type=Path, default=None, help=f"JSON path (default {RESULTS})")
+    args = parser.parse_args()
+    main(args.size, repeat=args.repeat, out=args.out)
 
 
 if __name__ == "__main__":
-    main()
+    cli()

@@ -1,0 +1,98 @@
+"""The benchmarks do not rot: each runs at its tiny size, conserves mass, writes its JSON keys.
+
+Loads ``benchmarks/*.py`` by file path (the folder is not a package) and calls each
+``main(size="tiny", out=...)`` into a temporary folder, so nothing is written under
+benchmarks/results/. Optional references (exactextract, emiproc) are used when installed
+and skipped otherwise; emiproc is never run at the tiny size.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+RTOL = 1e-9
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"_smoke_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Every benchmark's tiny record, as returned and as written to JSON.
+
+    The big-input benchmark's subprocess (mostly interpreter start-up and imports) runs in a
+    thread while the other two run here, so the fixture takes about the longest of them.
+    """
+    out = tmp_path_factory.mktemp("bench")
+    big = _load("bench_big_inputs")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(big.main, "tiny", out=out / "b.json", verbose=False)
+        records = {"allocation": _load("bench_allocation").main("tiny", out=out / "a.json", verbose=False),
+                   "gridding": _load("bench_gridding").main("tiny", out=out / "g.json", emiproc=False,
+                                                            verbose=False)}
+        records["big_inputs"] = pending.result()
+    written = {name: json.loads((out / f"{name[0]}.json").read_text()) for name in records}
+    return records, written
+
+
+def test_records_are_written_as_returned(tiny):
+    records, written = tiny
+    for name in records:
+        assert written[name] == json.loads(json.dumps(records[name], default=float)), name
+
+
+def test_allocation_tiny_solves_and_balances(tiny):
+    rec = tiny[1]["allocation"]
+    assert {"benchmark", "size", "problem", "lp_size", "status", "residual_rel", "build_s", "solve_s",
+            "build_plus_solve_s", "build_over_solve", "within_target", "load_1min"} <= rec.keys()
+    assert rec["status"] == "optimal" and rec["size"] == "tiny"
+    assert rec["residual_rel"] <= RTOL
+
+
+def test_gridding_tiny_conserves_mass_and_has_ratios(tiny):
+    rec = tiny[1]["gridding"]
+    assert {"benchmark", "size", "machine", "inputs", "exactextract", "emiproc", "cases", "load_1min_end"} <= rec.keys()
+    assert {c["kind"] for c in rec["cases"]} == {"points", "lines", "polygons"}
+    for case in rec["cases"]:
+        assert {"kind", "res_m", "grid_shape", "n_features", "methods", "ratios", "l1_vs_gridcarbon_kernel",
+                "load_1min"} <= case.keys()
+        for name in ("gridcarbon", "gridcarbon_kernel", "rasterize"):
+            m = case["methods"][name]
+            assert {"best_s", "median_s", "cpu_best_s", "runs", "load_1min", "mass_error"} <= m.keys()
+            assert m["best_s"] > 0
+        assert case["methods"]["gridcarbon"]["mass_error"] <= RTOL
+        assert case["methods"]["gridcarbon_kernel"]["mass_error"] <= RTOL
+        assert case["ratios"]["gridcarbon/rasterize"] > 0
+        if case["kind"] != "points":
+            acc = case["accuracy"]
+            assert acc["n_features"] > 0
+            assert acc["gridcarbon_kernel"]["max"] <= 1e-9  # exact: nothing misplaced
+            assert acc["rasterize"]["mean"] > acc["gridcarbon_kernel"]["mean"]
+    if rec["exactextract"]["available"]:
+        assert all("exactextract" in c["methods"] for c in rec["cases"] if c["kind"] != "points")
+
+
+def test_big_inputs_tiny_conserves_mass_in_a_subprocess(tiny):
+    rec = tiny[1]["big_inputs"]
+    assert {"benchmark", "size", "inputs", "limit_mib", "cases", "all_under_2gib"} <= rec.keys()
+    for case in rec["cases"]:
+        assert {"res_m", "peak_rss_mib", "under_2gib", "stages", "checks", "gridding_wall_s",
+                "process_wall_s", "mass_conserved", "load_1min"} <= case.keys()
+        assert case["mass_conserved"] and case["peak_rss_mib"] > 0
+        assert max(v for k, v in case["checks"].items() if k.endswith("error")) <= RTOL
+        assert case["checks"]["mass_outside_regions_t"] == 0
+
+
+def test_run_all_summarises_every_record(tiny):
+    rows = _load("run_all").summary_rows(tiny[1])
+    assert {r[0] for r in rows} == {"allocation", "gridding", "big_inputs"}
+    assert any(r[2] == "ratio gridcarbon / rasterize" for r in rows)
