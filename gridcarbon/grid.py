@@ -128,9 +128,6 @@ class Grid:
             out2[k] = np.bincount(idx[keep], weights=lead[k, keep], minlength=len(self.regions))
         return out
 
-    def region_mask(self, region: str) -> np.ndarray:
-        return self.region_index == self.regions.index(region)
-
     def coords(self) -> dict[str, xr.DataArray]:
         """x / y coordinates with CF attributes, for building DataArrays on this grid."""
         return {"y": xr.DataArray(self.y, dims="y", attrs={"units": "m", "standard_name": "projection_y_coordinate"}),

@@ -17,13 +17,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import MassBalanceError, RasterInputError
+from .errors import RasterInputError
 from .grid import Grid
 from .gridding import Coverage, coverage
 from .sectors import GRIDDED, SECTORS
 
 UNITS = "t CO2/yr/cell"
-RTOL = 1e-9
 
 
 @dataclass
@@ -76,27 +75,6 @@ def assemble(grid: Grid, year: int, layers: np.ndarray, *, indirect: pd.Series |
     ind = (indirect if indirect is not None else pd.Series(dtype=float)).reindex(list(grid.regions)).fillna(0.0)
     rows += [(r, "indirect", float(ind[r])) for r in grid.regions]
     return ds, pd.DataFrame(rows, columns=["region", "sector", "value_t"])
-
-
-def check_balance(expected: pd.DataFrame, layers: np.ndarray, grid: Grid, *, what: str,
-                  rtol: float = RTOL) -> float:
-    """Compare region x sector sums of ``layers`` with ``expected`` (region, sector, value_t).
-
-    Returns the largest absolute residual (t); raises :class:`MassBalanceError` when any
-    residual exceeds ``rtol`` of its total (aneris-style ``atol + rtol * |total|`` with atol 1 t).
-    """
-    sums = grid.region_sums(layers)
-    got = pd.DataFrame([(r, s, sums[i, j]) for i, s in enumerate(GRIDDED) for j, r in enumerate(grid.regions)],
-                       columns=["region", "sector", "got"])
-    table = expected.groupby(["region", "sector"], as_index=False)["value_t"].sum()
-    merged = got.merge(table, on=["region", "sector"], how="left").fillna({"value_t": 0.0})
-    resid = (merged.got - merged.value_t).abs()
-    bad = resid > 1.0 + rtol * merged.value_t.abs()
-    if bad.any():
-        row = merged[bad].iloc[0]
-        raise MassBalanceError(f"{what}: {row.region} x {row.sector} gridded {row.got:.6g} t "
-                               f"but expected {row.value_t:.6g} t")
-    return float(resid.max()) if len(resid) else 0.0
 
 
 def grid_regions(grid: Grid):

@@ -25,7 +25,7 @@ import xarray as xr
 from . import export, maps, styles
 from .allocation import drivers_path, read_drivers
 from .coupling import couple
-from .errors import InputError, OutputError
+from .errors import InputError, MassBalanceError, OutputError
 from .grid import Grid
 from .inventory import Inventory, assemble, grid_frame, regrid_raster
 from .outputs import atomic_dir, check_unlocked
@@ -216,8 +216,15 @@ def run_to_folder(scenario: str | Path, out: str | Path, years=None, resolution=
     return str(run(scenario, out=out, years=years, resolution=resolution, seed=seed).out_dir)
 
 
+#: largest relative residual of any region x sector x year tolerated in a result
+RESIDUAL_RTOL = 1e-6
+
+
 def _result(sc: Scenario, ctx: Context, coupled, timings: dict) -> RunResult:
     evo, alloc, grid = coupled.evolution, coupled.allocation, ctx.inventory.grid
+    worst = evo.summary()["max_relative_residual"]
+    if worst > RESIDUAL_RTOL:  # the grid must obey the top-down totals: fail loudly
+        raise MassBalanceError(f"{sc.name}: a region x sector x year total is off by {worst:.3g} (relative)")
     years = sorted(evo.layers)
     cube = np.stack([evo.layers[y] for y in years], axis=1)  # (sector, year, y, x)
     ds = xr.Dataset({"emission": (("sector", "year", "y", "x"), cube, {"units": export.UNITS})},

@@ -8,7 +8,6 @@ negligible at 10 km. Region ids are English province names (``data/china_provinc
 """
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -137,8 +136,3 @@ def write_boundaries(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> P
     for name, frame in layers.items():
         frame.to_file(path, layer=name, driver="GPKG")
     return path
-
-
-def cnmaps_version() -> str:
-    root = _cnmaps_root().parents[2]
-    return json.loads((root / "manifest.json").read_text(encoding="utf-8")).get("version", "unknown")
