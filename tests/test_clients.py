@@ -12,6 +12,7 @@ import math
 import os
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from functools import cache
 from pathlib import Path
@@ -50,8 +51,17 @@ needs_qgis_process = pytest.mark.skipif(
 
 
 def client_env() -> dict[str, str]:
+    """The environment of a system client: no venv variables and no venv (or pyenv) on PATH.
+
+    An activated virtual environment puts its bin/ first on PATH; QGIS's embedded Python
+    would then take that interpreter's standard library and fail to import qgis.
+    """
     env = {k: v for k, v in os.environ.items() if k not in LEAKY}
-    return env | {"QT_QPA_PLATFORM": "offscreen", "GDAL_PAM_ENABLED": "NO"}
+    prefixes = {sys.prefix, sys.base_prefix, os.environ.get("VIRTUAL_ENV", sys.prefix)}
+    path = [p for p in env.get("PATH", "").split(os.pathsep)
+            if p and not any(p.startswith(prefix) for prefix in prefixes) and ".pyenv" not in p]
+    return env | {"PATH": os.pathsep.join(path or ["/usr/bin", "/bin"]),
+                  "QT_QPA_PLATFORM": "offscreen", "GDAL_PAM_ENABLED": "NO"}
 
 
 @cache
