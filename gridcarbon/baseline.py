@@ -15,6 +15,7 @@ from importlib import resources
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import xarray as xr
 import yaml
 
 from .errors import MassBalanceError
@@ -163,12 +164,12 @@ def _reference_area_totals(region_set: str) -> np.ndarray:
     return parts.grid.region_sums(parts.area_layers)
 
 
-def build_yrd_baseline(*, res: float = 10_000) -> tuple[Inventory, "xr.Dataset"]:
+def build_yrd_baseline(*, res: float = 10_000) -> tuple[Inventory, xr.Dataset]:
     """The default region's built-in inventory (see :func:`build_baseline`)."""
     return build_baseline("yrd", res=res)
 
 
-def build_baseline(region_set: str, *, res: float = 10_000) -> tuple[Inventory, "xr.Dataset"]:
+def build_baseline(region_set: str, *, res: float = 10_000) -> tuple[Inventory, xr.Dataset]:
     """A built-in inventory for its base year on a grid of ``res`` metres, and its landscape."""
     parts = _grid_parts(region_set, res)
     grid, cal, totals, points, lines = parts.grid, parts.cal, parts.totals, parts.points, parts.lines

@@ -47,7 +47,7 @@ def couple(scenario, inv, landscape, drivers, *, city_points, coast, snapshot_ye
     models = fit_models(inv, covariates, landscape, seed=scenario.seed)
     iterations, previous = [], None
     tol = scenario.coupling.tolerance
-    evo = None
+    evo = evolved_against = None  # the last evolution and the allocation it was run against
     for it in range(1, scenario.coupling.max_iterations + 1):
         on_stage(f"allocation (iteration {it})")
         t0 = time.perf_counter()

@@ -11,7 +11,6 @@ from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import xarray as xr
 from affine import Affine
 from pyproj import CRS

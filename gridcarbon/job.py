@@ -31,7 +31,7 @@ from .inventory import Inventory, assemble, grid_frame, regrid_raster
 from .outputs import atomic_dir, check_unlocked
 from .regions import load_regions
 from .scenario import Scenario, load_scenario
-from .sectors import EMITTING, GRIDDED, SECTORS
+from .sectors import GRIDDED, SECTORS
 from .sources import read_sources
 
 Progress = Callable[[str], None]

@@ -175,7 +175,6 @@ def evolve(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame, drivers:
     base_layers = inv.emissions["emission"].values
     covariates = covariates if covariates is not None else inventory_covariates(inv, landscape)
     models = models or fit_models(inv, covariates, landscape, seed=seed)
-    ncell = grid.shape[0] * grid.shape[1]
     suit = {s: models[s].predict(covariates, grid) if s in models else np.ones(grid.shape) * grid.inside
             for s in POINT_SECTORS}
     dev_prob = models["urban"].predict(covariates, grid)
