@@ -375,6 +375,7 @@ def write_baseline(region_set: str, out: str | Path, *, resolution: float = 10_0
     """Base-year inventory only: COG + .qml per sector, total and net, NetCDF and maps, atomically."""
     from .baseline import build_baseline
 
+    resolution = float(resolution)  # tags read the same whether called from Python or the CLI
     inv, _ = build_baseline(region_set, res=resolution)
     grid, year = inv.grid, inv.year
     ds = inv.emissions.expand_dims(year=[year]).transpose("sector", "year", "y", "x")
