@@ -8,6 +8,7 @@ are calibrated to ``data/<set>_calibration.yaml``. Generation is deterministic.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -21,7 +22,7 @@ import yaml
 from .errors import MassBalanceError
 from .grid import Grid
 from .gridding import distribute
-from .inventory import Inventory, assemble, grid_frame
+from .inventory import Inventory, assemble, frame_coverage
 from .landscape import build_landscape
 from .regions import load_regions
 from .sectors import GRIDDED, POINT_SECTORS
@@ -127,18 +128,17 @@ REFERENCE_RES = 10_000.0
 
 @dataclass
 class _Parts:
-    """The gridded pieces of a built-in inventory before region totals are fixed."""
+    """The pieces of a built-in inventory on one grid, before its layers are formed."""
 
     grid: Grid
     cal: dict
     totals: dict
+    road_urban_t: float
     points: gpd.GeoDataFrame
     lines: gpd.GeoDataFrame
+    point_cov: object
     line_cov: object
     landscape: object
-    point_layers: np.ndarray
-    line_layers: np.ndarray
-    area_layers: np.ndarray
 
 
 def _grid_parts(region_set: str, res: float) -> _Parts:
@@ -150,18 +150,31 @@ def _grid_parts(region_set: str, res: float) -> _Parts:
     road_urban = cal["road_urban_share"] * totals["transport_road"]
     lines = corridor_lines(region_set, grid, regions, totals, totals["transport_road"] - road_urban)
     landscape = builtin_landscape(region_set, grid)
-    point_layers, point_cov = grid_frame(points, grid, own_region=True)
-    line_layers, line_cov = grid_frame(lines, grid, own_region=True)
+    point_cov = frame_coverage(points, grid, own_region=True)
+    line_cov = frame_coverage(lines, grid, own_region=True)
     points["cell"] = point_cov.cell
-    area_layers = _area_layers(grid, landscape, cal, totals, point_layers + line_layers, road_urban)
-    return _Parts(grid, cal, totals, points, lines, line_cov, landscape, point_layers, line_layers, area_layers)
+    return _Parts(grid, cal, totals, road_urban, points, lines, point_cov, line_cov, landscape)
+
+
+def _source_layer(parts: _Parts, sector: str) -> np.ndarray:
+    """(y, x) t CO2/yr/cell of the plants and corridors of one sector."""
+    out = np.zeros(parts.grid.shape)
+    for frame, cov in ((parts.points, parts.point_cov), (parts.lines, parts.line_cov)):
+        mine = frame.sector.to_numpy() == sector
+        if mine.any():
+            out += cov.spread(np.where(mine, frame.emission_t.to_numpy(), 0.0), parts.grid)[0]
+    return out
 
 
 @lru_cache(maxsize=4)
 def _reference_area_totals(region_set: str) -> np.ndarray:
     """(n_gridded, n_regions) region sums of the area-sector layers on the reference grid."""
     parts = _grid_parts(region_set, REFERENCE_RES)
-    return parts.grid.region_sums(parts.area_layers)
+    out = np.zeros((len(GRIDDED), len(parts.grid.regions)))
+    for k, _, area in _sector_layers(parts):
+        if area is not None:
+            out[k] = parts.grid.region_sums(area)
+    return out
 
 
 def build_yrd_baseline(*, res: float = 10_000) -> tuple[Inventory, xr.Dataset]:
@@ -171,12 +184,16 @@ def build_yrd_baseline(*, res: float = 10_000) -> tuple[Inventory, xr.Dataset]:
 
 def build_baseline(region_set: str, *, res: float = 10_000) -> tuple[Inventory, xr.Dataset]:
     """A built-in inventory for its base year on a grid of ``res`` metres, and its landscape."""
+    reference = _reference_area_totals(region_set) if res != REFERENCE_RES else None
     parts = _grid_parts(region_set, res)
     grid, cal, totals, points, lines = parts.grid, parts.cal, parts.totals, parts.points, parts.lines
-    area_layers = parts.area_layers
-    if res != REFERENCE_RES:  # region totals of area sectors are those of the reference grid
-        area_layers = distribute(_reference_area_totals(region_set), np.abs(area_layers), grid)
-    layers = parts.point_layers + parts.line_layers + area_layers
+    layers = np.zeros((len(GRIDDED),) + grid.shape)
+    for k, sources, area in _sector_layers(parts):
+        if area is not None and reference is not None:  # region totals of area sectors are the reference grid's
+            area = distribute(reference[k][None], np.abs(area, out=area), grid)[0]
+        layers[k] = sources
+        if area is not None:
+            layers[k] += area
 
     indirect = pd.Series(cal["indirect_split"] or {}, dtype=float) * cal["total_mt"] * cal["indirect_share"] * 1e6
     ds, table = assemble(grid, cal["base_year"], layers, indirect=indirect,
@@ -216,35 +233,64 @@ def region_totals(cities: pd.DataFrame) -> pd.DataFrame:
     return out.set_index(prov.region.reindex(out.index).to_numpy())
 
 
-def _area_layers(grid: Grid, land, cal: dict, totals: dict, gridded_so_far: np.ndarray,
-                 road_urban_t: float) -> np.ndarray:
-    """Area sectors: region totals from proxies, spread over the same proxies."""
-    cell_km2 = grid.cell_area_km2
-    proxies = {
-        "transport_road": land.population.values,
-        "buildings": land.population.values,
-        "agriculture": land.cropland.values * cell_km2,
-        "forest_sink": land.forest.values * cell_km2,
-        "other_industry": land.gdp.values * (0.3 + land.built_up.values),
-    }
-    amounts = {"transport_road": road_urban_t, **{s: totals[s] for s in proxies if s != "transport_road"}}
-    out = np.zeros((len(GRIDDED),) + grid.shape)
-    for sector, proxy in proxies.items():
-        if sector == "other_industry":
-            continue
-        share = grid.region_sums(proxy) / max(grid.region_sums(proxy).sum(), 1e-300)
-        out[GRIDDED.index(sector)] = distribute(share[None, :] * amounts[sector], proxy, grid)[0]
-    oi = _other_industry_split(grid, cal, totals["other_industry"], gridded_so_far + out)
-    out[GRIDDED.index("other_industry")] = distribute(oi[None, :], proxies["other_industry"], grid)[0]
-    return out
+def _area_proxy(land, sector: str, cell_km2: float) -> np.ndarray:
+    """(y, x) proxy over which an area sector is spread (and its region totals set)."""
+    if sector in ("transport_road", "buildings"):
+        return land.population.values
+    if sector == "agriculture":
+        return land.cropland.values * cell_km2
+    if sector == "forest_sink":
+        return land.forest.values * cell_km2
+    proxy = 0.3 + land.built_up.values  # other_industry: gdp x (0.3 + built-up)
+    proxy *= land.gdp.values
+    return proxy
 
 
-def _other_industry_split(grid: Grid, cal: dict, total_t: float, layers: np.ndarray) -> np.ndarray:
-    """Split other_industry over regions so region totals approach the CEADs 2019 shares."""
+def _sector_layers(parts: _Parts) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+    """Per gridded sector, one at a time: (position in GRIDDED, plants + corridors, area
+    sources or None), each (y, x) t CO2/yr/cell; the area layer is the caller's to reuse.
+
+    Area sectors get region totals from proxies and are spread over the same proxies;
+    other_industry comes last, filling the gaps the others leave to the CEADs shares.
+    """
+    grid, totals = parts.grid, parts.totals
+    amounts = {"transport_road": parts.road_urban_t, "buildings": totals["buildings"],
+               "agriculture": totals["agriculture"], "forest_sink": totals["forest_sink"]}
+    have = np.zeros(len(grid.regions))  # per region, t CO2/yr gridded so far
+    for k, sector in enumerate(GRIDDED):
+        sources = _source_layer(parts, sector)
+        area = _area_layer(parts, sector, amounts[sector]) if sector in amounts else None
+        have += _positive_sums(grid, sources, area)
+        if sector != "other_industry":
+            yield k, sources, area
+        del sources, area  # hold no 1 km layer (0.2 GB) while the next is made
+    oi = _other_industry_split(grid, parts.cal, totals["other_industry"], have)
+    yield (GRIDDED.index("other_industry"), _source_layer(parts, "other_industry"),
+           distribute(oi[None, :], _area_proxy(parts.landscape, "other_industry", grid.cell_area_km2), grid)[0])
+
+
+def _positive_sums(grid: Grid, sources: np.ndarray, area: np.ndarray | None) -> np.ndarray:
+    """Per region, t CO2/yr of the positive part of ``sources`` (+ ``area``)."""
+    gridded = sources.copy() if area is None else sources + area
+    return grid.region_sums(np.clip(gridded, 0, None, out=gridded))
+
+
+def _area_layer(parts: _Parts, sector: str, total_t: float) -> np.ndarray:
+    """(y, x) t CO2/yr/cell of an area sector: ``total_t`` split over regions and cells by its proxy."""
+    grid = parts.grid
+    proxy = _area_proxy(parts.landscape, sector, grid.cell_area_km2)
+    share = grid.region_sums(proxy) / max(grid.region_sums(proxy).sum(), 1e-300)
+    return distribute(share[None, :] * total_t, proxy, grid)[0]
+
+
+def _other_industry_split(grid: Grid, cal: dict, total_t: float, have: np.ndarray) -> np.ndarray:
+    """Split other_industry over regions so region totals approach the CEADs 2019 shares.
+
+    ``have``: per region, t CO2/yr already gridded in every sector.
+    """
     ceads = read_data("china_provinces.csv").set_index("region").ceads_2019_mt.reindex(list(grid.regions))
     direct = cal["total_mt"] * (1 - cal["indirect_share"]) * 1e6
     target = ceads.to_numpy() / ceads.sum() * direct
-    have = grid.region_sums(np.clip(layers, 0, None)).sum(axis=0)
     gap = np.maximum(target - have, 0.0)
     even = np.full(len(grid.regions), 1.0 / len(grid.regions))
     floor = cal["other_industry_min_share"]

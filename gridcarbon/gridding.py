@@ -91,8 +91,11 @@ def line_coverage(geoms: gpd.GeoSeries, grid: Grid, region_pos: np.ndarray) -> C
     return _finish(src, cell, length, pu, pv, region_pos, grid, len(geoms))
 
 
-def polygon_coverage(geoms: gpd.GeoSeries, grid: Grid, region_pos: np.ndarray) -> Coverage:
-    """Each polygon spreads by the exact fraction of its area inside each cell."""
+def polygon_pieces(geoms: gpd.GeoSeries, grid: Grid) -> tuple[np.ndarray, ...]:
+    """Exact area of each polygon in each cell: (src, cell, area_m2, centre_u, centre_v).
+
+    ``src`` is the position in ``geoms``; holes give negative areas; off-grid parts get cell -1.
+    """
     polys, pidx = shapely.get_parts(geoms.values, return_index=True)
     rings, ridx = shapely.get_rings(polys, return_index=True)
     first = np.r_[True, ridx[1:] != ridx[:-1]]  # first ring of each polygon is its exterior
@@ -103,10 +106,13 @@ def polygon_coverage(geoms: gpd.GeoSeries, grid: Grid, region_pos: np.ndarray) -
     span = ((np.ceil((b[:, 2] - grid.bounds[0]) / grid.res) - np.floor((b[:, 0] - grid.bounds[0]) / grid.res))
             * (np.ceil((grid.bounds[3] - b[:, 1]) / grid.res) - np.floor((grid.bounds[3] - b[:, 3]) / grid.res)))
     capacity = int(span.sum()) + len(rings)
-    src, cell, area, pu, pv = kernels.polygon_pieces(
-        u, v, offsets, pidx[ridx].astype(np.int64), np.where(first, 1.0, -1.0),
-        *grid.shape, grid.res, capacity)
-    return _finish(src, cell, area, pu, pv, region_pos, grid, len(geoms))
+    return kernels.polygon_pieces(u, v, offsets, pidx[ridx].astype(np.int64), np.where(first, 1.0, -1.0),
+                                  *grid.shape, grid.res, capacity)
+
+
+def polygon_coverage(geoms: gpd.GeoSeries, grid: Grid, region_pos: np.ndarray) -> Coverage:
+    """Each polygon spreads by the exact fraction of its area inside each cell."""
+    return _finish(*polygon_pieces(geoms, grid), region_pos, grid, len(geoms))
 
 
 def coverage(geoms: gpd.GeoSeries, grid: Grid, region_pos: np.ndarray) -> Coverage:
@@ -131,14 +137,9 @@ def distribute(totals: np.ndarray, proxy: np.ndarray, grid: Grid) -> np.ndarray:
     Returns (n_layers, y, x) t CO2/yr/cell summing per region to ``totals``.
     """
     totals = np.atleast_2d(np.asarray(totals, np.float64))
-    proxy = np.broadcast_to(np.asarray(proxy, np.float64), (totals.shape[0],) + grid.shape)
-    idx = grid.region_index
-    inside = idx >= 0
-    weights = np.where(inside, proxy, 0.0)
-    sums = grid.region_sums(weights)  # (n_layers, n_regions)
-    counts = np.bincount(idx[inside], minlength=len(grid.regions))
-    flat_even = sums <= 0
-    safe = np.where(flat_even, 1.0, sums)
-    w = np.where(flat_even[:, np.maximum(idx, 0)] & inside, 1.0 / np.maximum(counts[np.maximum(idx, 0)], 1),
-                 weights / safe[:, np.maximum(idx, 0)])
-    return np.where(inside, w * totals[:, np.maximum(idx, 0)], 0.0)
+    proxy = np.broadcast_to(proxy, (totals.shape[0],) + grid.shape)
+    region = grid.region_index.ravel()
+    out = np.empty(proxy.shape)
+    for k in range(len(out)):  # loop over layers, not cells
+        kernels.spread_by_proxy(region, np.asarray(proxy[k], np.float64).ravel(), totals[k], out[k].ravel())
+    return out

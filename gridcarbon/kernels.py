@@ -169,3 +169,106 @@ def accumulate(layer, cell, amount, n_layers, n_cells):
         if cell[i] >= 0:
             out[layer[i], cell[i]] += amount[i]
     return out
+
+
+# ------------------------------------------------------------- windowed grid sums
+@njit(cache=True)
+def _cells_before(i, r0, c0, h, w, nx):
+    """Number of cells of the h x w window at (r0, c0) whose flat index is below i."""
+    row, col = i // nx, i % nx
+    part = min(max(col - c0, 0), w) if r0 <= row < r0 + h else 0
+    return min(max(row - r0, 0), h) * w + part
+
+
+@njit(cache=True)
+def _window_value(win, r0, c0, nx, i):
+    """Value of flat cell i of the grid holding the window ``win`` at (r0, c0), else 0."""
+    row, col = i // nx - r0, i % nx - c0
+    if 0 <= row < win.shape[0] and 0 <= col < win.shape[1]:
+        return win[row, col]
+    return np.float32(0.0)
+
+
+@njit(cache=True)
+def _block_sum_f32(win, r0, c0, nx, lo, n):
+    """numpy's float32 sum of flat cells lo..lo+n-1 (n <= 128: 8 accumulators); 0 if none is in the window."""
+    h, w = win.shape
+    if _cells_before(lo + n, r0, c0, h, w, nx) == _cells_before(lo, r0, c0, h, w, nx):
+        return np.float32(0.0)
+    res = np.float32(0.0)
+    i = 0
+    if n >= 8:
+        acc = np.empty(8, np.float32)
+        for j in range(8):
+            acc[j] = _window_value(win, r0, c0, nx, lo + j)
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                acc[j] += _window_value(win, r0, c0, nx, lo + i + j)
+            i += 8
+        res = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    for k in range(lo + i, lo + n):
+        res += _window_value(win, r0, c0, nx, k)
+    return res
+
+
+@njit(cache=True)
+def window_grid_sum_f32(win, r0, c0, ny, nx):
+    """Float32 sum of a (ny, nx) grid that is 0 outside the window ``win`` at (r0, c0).
+
+    Bit-identical to numpy's ``sum`` of the whole grid: the same pairwise tree (halves cut
+    at multiples of 8 down to blocks of 128), walked with a stack and skipping blocks
+    outside the window (their sum is an exact 0), so the cost is the window's rows only.
+    """
+    h, w = win.shape
+    lo = np.zeros(64, np.int64)
+    n = np.zeros(64, np.int64)
+    step = np.zeros(64, np.int64)  # 0: not entered, 1: left half summed, 2: both halves summed
+    left = np.zeros(64, np.float32)
+    n[0] = ny * nx
+    res = np.float32(0.0)
+    d = 0
+    while d >= 0:
+        half = n[d] // 2 - (n[d] // 2) % 8
+        if step[d] == 0 and n[d] > 128 and (_cells_before(lo[d] + n[d], r0, c0, h, w, nx)
+                                            > _cells_before(lo[d], r0, c0, h, w, nx)):
+            step[d] = 1
+            lo[d + 1], n[d + 1], step[d + 1] = lo[d], half, 0
+            d += 1
+        elif step[d] == 1:
+            left[d], step[d] = res, 2
+            lo[d + 1], n[d + 1], step[d + 1] = lo[d] + half, n[d] - half, 0
+            d += 1
+        else:
+            res = left[d] + res if step[d] == 2 else _block_sum_f32(win, r0, c0, nx, lo[d], n[d])
+            d -= 1
+    return res
+
+
+# ---------------------------------------------------------------- region totals
+@njit(cache=True)
+def region_sums(region, values, n_regions):
+    """Sum (n_layers, n_cells) ``values`` per region of each cell (-1: skipped), in cell order."""
+    out = np.zeros((values.shape[0], n_regions))
+    for k in range(values.shape[0]):
+        for i in range(values.shape[1]):
+            if region[i] >= 0:
+                out[k, region[i]] += values[k, i]
+    return out
+
+
+@njit(cache=True)
+def spread_by_proxy(region, proxy, totals, out):
+    """Fill ``out`` with each cell's share of its region's total, in proportion to ``proxy``
+    (evenly where a region's proxy sums to <= 0); 0 outside regions (region -1)."""
+    sums = region_sums(region, proxy.reshape(1, -1), totals.size)[0]
+    counts = np.zeros(totals.size, np.int64)
+    for i in range(region.size):
+        if region[i] >= 0:
+            counts[region[i]] += 1
+    for i in range(region.size):
+        r = region[i]
+        if r < 0:
+            out[i] = 0.0
+        else:
+            out[i] = (1.0 / max(counts[r], 1) if sums[r] <= 0 else proxy[i] / sums[r]) * totals[r]

@@ -1,0 +1,62 @@
+"""The national baseline at 1 km (26.8 M cells) builds with windowed urban footprints and
+keeps the 10 km region x sector totals; the windowed sums match numpy's full-grid sums."""
+import numpy as np
+import pytest
+
+from gridcarbon.baseline import build_baseline, read_data, region_totals
+from gridcarbon.grid import Grid
+from gridcarbon.kernels import window_grid_sum_f32
+from gridcarbon.landscape import urban_kernels
+from gridcarbon.regions import load_regions
+
+
+@pytest.mark.parametrize("ny, nx", [(1, 7), (3, 50), (89, 80), (301, 257)])
+def test_window_sum_is_numpys_full_grid_float32_sum(ny, nx):
+    rng = np.random.default_rng(ny * nx)
+    for _ in range(40):
+        h, w = rng.integers(1, ny + 1), rng.integers(1, nx + 1)
+        r0, c0 = rng.integers(0, ny - h + 1), rng.integers(0, nx - w + 1)
+        win = (rng.random((h, w)) * 10.0 ** rng.integers(-3, 4)).astype(np.float32)
+        full = np.zeros((ny, nx), np.float32)
+        full[r0:r0 + h, c0:c0 + w] = win
+        assert window_grid_sum_f32(win, r0, c0, ny, nx) == full.sum()
+
+
+def test_urban_footprint_windows_sum_like_full_grid_layers():
+    grid = Grid.from_regions(load_regions("yrd"), res=10_000)
+    for rows, cols, k in urban_kernels(read_data("yrd_cities.csv"), grid):
+        full = np.zeros(grid.shape, np.float32)
+        full[rows, cols] = k
+        assert window_grid_sum_f32(k, rows.start, cols.start, *grid.shape) == full.sum() > 0
+
+
+@pytest.fixture(scope="module")
+def china_1km():
+    return build_baseline("china", res=1_000)
+
+
+@pytest.mark.slow
+def test_china_1km_keeps_the_10km_region_sector_totals(china_1km):
+    fine, _ = china_1km
+    coarse, _ = build_baseline("china", res=10_000)
+    assert fine.grid.coarsen_factor(coarse.grid) == 10 and fine.grid.shape == (5530, 4840)
+    a = coarse.totals.set_index(["region", "sector"]).value_t
+    b = fine.totals.set_index(["region", "sector"]).value_t.reindex(a.index)
+    np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=1e-9, atol=1.0)
+
+
+@pytest.mark.slow
+def test_china_1km_landscape_fractions_and_people(china_1km):
+    inv, land = china_1km
+    grid = inv.grid
+    for name in ("water", "forest", "eco_reserve", "built_up", "cropland"):
+        values = land[name].values
+        assert values.min() >= 0.0 and values.max() <= 1.0, name
+    built, land_share = land.built_up.values[grid.inside], 1.0 - land.water.values[grid.inside]
+    assert (built >= 0.0399 * land_share).all() and built.max() > 0.9  # rural floor; dense city cores
+    expected = region_totals(read_data("china_cities.csv")).reindex(list(grid.regions))
+    np.testing.assert_allclose(grid.region_sums(land.population.values), expected.population, rtol=1e-9)
+    np.testing.assert_allclose(grid.region_sums(land.gdp.values), expected.gdp, rtol=1e-9)
+    outside = ~grid.inside
+    assert not land.population.values[outside].any()
+    assert not inv.emissions["emission"].values[:, outside].any()
