@@ -32,6 +32,7 @@ returned in t. Solver output is suppressed.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -117,7 +118,8 @@ def allocate_scenario(name_or_path: str | os.PathLike | Scenario, baseline: pd.D
 
 def allocate(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
              capacities: pd.DataFrame | None = None, *,
-             mac_curves: dict[str, list[tuple[float, float]]] | None = None) -> AllocationResult:
+             mac_curves: dict[str, list[tuple[float, float]]] | None = None,
+             resolver: "Resolver | None" = None) -> AllocationResult:
     """Allocate the scenario's pathway to region x sector x year totals.
 
     ``baseline``: ``region, sector, value_t`` base-year t CO2/yr for every region (missing
@@ -125,13 +127,15 @@ def allocate(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
     gdp_yuan`` covering base..end. ``capacities``: optional ``region, sector, year,
     capacity_t`` upper limits (t CO2/yr, magnitudes for removals); scenario
     ``removals.capacity`` overrides it; with neither, removals are unbounded.
-    Raises :class:`InfeasibleAllocationError` naming the conflicting constraints.
+    Raises :class:`InfeasibleAllocationError` naming the conflicting constraints. A
+    :class:`Resolver` carried across calls (the coupling loop) re-solves the previous LP
+    with the new bounds when nothing else changed.
     """
     problem = _prepare(scenario, baseline, drivers, capacities, mac_curves or load_mac_curves())
     conflicts = diagnose(problem)
     if conflicts:
         raise InfeasibleAllocationError(conflicts, source=scenario.source)
-    solved = _solve(problem, elastic=False)
+    solved = _solve(problem, elastic=False, resolver=resolver)
     if solved.status != "optimal":
         raise InfeasibleAllocationError(_elastic_conflicts(problem), source=scenario.source)
     provenance = {"scenario": scenario.name, "scenario_hash": scenario.hash(), "solver": solved.solver}
@@ -672,13 +676,58 @@ def _total(variables) -> LinearExpression:
     return LinearExpression(list(variables))
 
 
-def _solve(p: _Problem, *, elastic: bool) -> _Solved:
-    """Build the LP (or its elastic copy), solve it with HiGHS and read the solution."""
-    start = time.perf_counter()
+class Resolver:
+    """The last LP of a sequence of allocations, re-solved warm when only bounds change.
+
+    Structure (pathway, shares, ramps, costs) is keyed by a hash; floors, capacities and
+    user bounds become new variable bounds of the kept model. One per coupling loop, so a
+    run's sequence of solves (and its result) does not depend on earlier runs.
+    """
+
+    def __init__(self):
+        self.key, self.lp, self.solver, self.bounds = None, None, None, {}
+
+    def model(self, p: _Problem) -> tuple["_LP", Highs]:
+        key = _structure_key(p)
+        if key != self.key:
+            self.lp, self.solver = _instance(p, elastic=False)
+            self.key, self.bounds = key, {on: p.bounds(on) for on in ("E", "R")}
+            return self.lp, self.solver
+        changed = []
+        for on, var in (("E", self.lp.E), ("R", self.lp.R)):
+            lo, hi = p.bounds(on)
+            old_lo, old_hi = self.bounds[on]
+            for cell in zip(*np.nonzero((lo != old_lo) | (hi != old_hi))):
+                if cell[2] > 0:
+                    var[cell].setlb(float(lo[cell]))
+                    var[cell].setub(None if np.isinf(hi[cell]) else float(hi[cell]))
+                    changed.append(var[cell])
+            self.bounds[on] = (lo, hi)
+        self.lp.p = p
+        self.solver.update_variables(changed)
+        return self.lp, self.solver
+
+
+def _structure_key(p: _Problem) -> str:
+    """Hash of everything in a problem except its bounds."""
+    h = hashlib.sha256(repr((p.regions, p.years, p.mac, p.share_penalty, sorted(p.trajectories))).encode())
+    for array in (p.e0, p.r0, p.gross, p.removals, p.ramp, p.shares, *p.trajectories.values()):
+        h.update(np.ascontiguousarray(array, dtype=float).tobytes())
+    return h.hexdigest()
+
+
+def _instance(p: _Problem, *, elastic: bool) -> tuple["_LP", Highs]:
     with PauseGC():  # the model is one large acyclic burst of objects: cyclic GC passes only cost time
         lp = _build(p, elastic=elastic)
         solver = _solver()
         solver.set_instance(lp.model)
+    return lp, solver
+
+
+def _solve(p: _Problem, *, elastic: bool, resolver: Resolver | None = None) -> _Solved:
+    """Build the LP (or its elastic copy, or re-bound the resolver's), solve it with HiGHS and read the solution."""
+    start = time.perf_counter()
+    lp, solver = resolver.model(p) if resolver is not None and not elastic else _instance(p, elastic=elastic)
     built = time.perf_counter()
     result = solver.solve(lp.model)
     timings = {"build_s": built - start, "solve_s": time.perf_counter() - built}
@@ -697,7 +746,10 @@ def _solve(p: _Problem, *, elastic: bool) -> _Solved:
 
 
 def _solver() -> Highs:
-    """HiGHS through pyomo's persistent interface, silent, no change tracking (one-shot models)."""
+    """HiGHS through pyomo's persistent interface, silent, no automatic change tracking.
+
+    Changes reach the solver only when pushed explicitly (:class:`Resolver`).
+    """
     solver = Highs(only_child_vars=True)
     solver.config.load_solution = False
     solver.config.stream_solver = False

@@ -1,11 +1,13 @@
-"""Coupling: allocate, evolve, measure what the grid can hold, tighten, repeat (DESIGN section 6).
+"""Coupling: allocate, evolve the land, measure what it can hold, tighten, repeat (DESIGN section 6).
 
-The solver's removal capacities start from the base-year landscape. After each evolution
-the grid reports, per region and year, the forest sink its land could hold (urban growth
-eats into afforestation room) and the storage it can inject; the capacities tighten to
-the smaller of the two and the pathway is re-allocated, until the allocated totals and
-the capacities change by less than the scenario's tolerance. A scenario whose targets the
-land cannot hold fails with the allocation's diagnosis, naming the shortfall.
+The solver's removal capacities start from the base-year landscape. After each allocation
+the land evolves under it (urban growth eats into afforestation room, afforestation meets
+the allocated sink) and reports, per region and year, the forest sink it could hold and
+the storage it can inject; the capacities tighten to the smaller of the two and the
+pathway is re-allocated, until tightening changes the capacities (or re-allocating the
+totals) by less than the scenario's tolerance. The full evolution (points, lines, areas;
+:func:`gridcarbon.evolution.evolve`) then runs once against the agreed allocation. A scenario whose targets the land cannot hold fails with the
+allocation's diagnosis, naming the shortfall.
 """
 from __future__ import annotations
 
@@ -16,14 +18,17 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .allocation import AllocationResult, allocate
-from .evolution import EvolutionResult, evolve, fit_models, initial_capacities, inventory_covariates
+from .allocation import AllocationResult, Resolver, allocate
+from .evolution import fit_models, initial_capacities, inventory_covariates, land_capacities, predict_surfaces
 
 
 @dataclass
-class CoupledResult:
+class Agreement:
+    """The allocation the land can hold, and the fitted models and surfaces the evolution uses."""
+
     allocation: AllocationResult
-    evolution: EvolutionResult
+    models: dict
+    surfaces: dict[str, np.ndarray]
     iterations: list[dict] = field(default_factory=list)
 
     def report(self) -> dict:
@@ -37,48 +42,43 @@ def _relative_change(new: pd.DataFrame, old: pd.DataFrame, key: list[str], col: 
     return float((merged[col] - merged[f"{col}_old"]).abs().max() / scale)
 
 
-def couple(scenario, inv, landscape, drivers, *, city_points, coast, snapshot_years,
-           on_stage: Callable[[str], None] = lambda s: None) -> CoupledResult:
-    """Run the allocate -> evolve -> capacities loop to agreement."""
+def agree(scenario, inv, landscape, drivers, *, city_points, coast,
+          on_stage: Callable[[str], None] = lambda s: None) -> Agreement:
+    """Run the allocate -> land -> capacities loop to agreement."""
     years = list(range(inv.year, scenario.end_year + 1))
     caps = initial_capacities(inv, landscape, years)
     on_stage("suitability models")
     covariates = inventory_covariates(inv, landscape, city_points=city_points, coast=coast)
     models = fit_models(inv, covariates, landscape, seed=scenario.seed)
-    iterations, previous = [], None
+    surfaces = predict_surfaces(models, covariates, inv.grid)
+    del covariates
+    land = dict(spec=scenario.evolution, seed=scenario.seed, end_year=scenario.end_year, surfaces=surfaces)
+    iterations, previous, resolver = [], None, Resolver()
     tol = scenario.coupling.tolerance
-    evo = evolved_against = None  # the last evolution and the allocation it was run against
+    key = ["region", "sector", "year"]
     for it in range(1, scenario.coupling.max_iterations + 1):
         on_stage(f"allocation (iteration {it})")
         t0 = time.perf_counter()
-        alloc = allocate(scenario, inv.totals, drivers, capacities=caps)
+        alloc = allocate(scenario, inv.totals, drivers, capacities=caps, resolver=resolver)
         t1 = time.perf_counter()
-        key = ["region", "sector", "year"]
-        tot_change = (_relative_change(alloc.totals, previous, key, "allocated_t")
+        tot_change = (_relative_change(alloc.totals, previous.totals, key, "allocated_t")
                       if previous is not None else float("nan"))
         record = {"iteration": it, "totals_change_rel": tot_change, "allocate_s": round(t1 - t0, 3)}
         if previous is not None and tot_change <= tol:
-            # the tightened bounds did not move the totals: the last evolution and the
-            # allocation it was run against still hold (their residuals stay exact)
-            iterations.append(record | {"capacity_change_rel": 0.0, "evolve_s": 0.0, "converged": True,
-                                        "max_residual_rel": evo.summary()["max_relative_residual"]})
-            alloc = evolved_against
+            # the tightened bounds did not move the totals: keep the allocation the land was
+            # last evolved against
+            iterations.append(record | {"capacity_change_rel": 0.0, "land_s": 0.0, "converged": True})
+            alloc = previous
             break
-        on_stage(f"evolution (iteration {it})")
-        evo = evolve(inv, landscape, alloc.totals, drivers, spec=scenario.evolution, seed=scenario.seed,
-                     end_year=scenario.end_year, snapshot_years=snapshot_years, models=models,
-                     covariates=covariates)
-        evolved_against = alloc
-        cap_change = _relative_change(evo.capacities, caps, key, "capacity_t")
-        converged = cap_change <= tol
-        iterations.append(record | {"capacity_change_rel": cap_change, "evolve_s": round(time.perf_counter() - t1, 3),
-                                    "max_residual_rel": evo.summary()["max_relative_residual"],
-                                    "converged": converged})
-        if converged:
-            break
-        previous = alloc.totals
-        merged = caps.merge(evo.capacities, on=key, suffixes=("", "_grid"))
+        grid_caps = land_capacities(inv, landscape, alloc.totals, drivers, **land)
+        merged = caps.merge(grid_caps, on=key, suffixes=("", "_grid"))
         merged["capacity_t"] = np.minimum(merged.capacity_t, merged.capacity_t_grid)
-        caps = merged[key + ["capacity_t"]]
-    return CoupledResult(alloc, evo, iterations)
-
+        tightened = merged[key + ["capacity_t"]]
+        cap_change = _relative_change(tightened, caps, key, "capacity_t")
+        converged = cap_change <= tol
+        iterations.append(record | {"capacity_change_rel": cap_change, "land_s": round(time.perf_counter() - t1, 3),
+                                    "converged": converged})
+        if converged:  # the land holds what was allocated
+            break
+        previous, caps = alloc, tightened
+    return Agreement(alloc, models, surfaces, iterations)

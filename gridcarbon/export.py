@@ -26,6 +26,8 @@ LONG_NAME = "CO2 emission per grid cell (t CO2/yr/cell)"
 NODATA = -9999.0
 CUBE_DIMS = ("sector", "year", "y", "x")
 BLOCK = 512  # COG internal tile edge (pixels), also the row stripe streamed to GDAL
+CUBE_CHUNK = 1024  # largest NetCDF chunk edge (cells): a 1 km national layer is 30 chunks
+CUBE_COMPLEVEL = 4  # zlib level of the cube
 
 #: GDAL COG creation options: lossless DEFLATE with the floating-point predictor,
 #: average-resampled overviews (nodata-aware), no timestamps (GDAL adds none unless asked).
@@ -87,46 +89,88 @@ def read_raster_band(path: str | Path) -> tuple[np.ndarray, dict[str, str]]:
 
 
 def write_netcdf(path: str | Path, ds: xr.Dataset, grid: Grid, *, attrs: dict[str, object]) -> Path:
-    """Write the (sector, year, y, x) ``emission`` cube as CF-1.8 NetCDF4, float32 + zlib.
-
-    Only ``emission`` (t CO2/yr/cell) is written, one compressed chunk per sector and year.
-    Outside cells get ``_FillValue``; a ``crs`` grid-mapping variable (CF Albers
-    parameters, ``crs_wkt``, ``spatial_ref``, ``GeoTransform``) lets xarray/rioxarray,
-    GDAL and QGIS place the grid. ``attrs`` become global attributes.
-    """
+    """Write an in-memory (sector, year, y, x) ``emission`` cube with :class:`CubeWriter`."""
     path = Path(path)
     if "emission" not in ds or set(ds["emission"].dims) != set(CUBE_DIMS):
         raise OutputError(f"{path}: need an 'emission' variable with dims {CUBE_DIMS}")
-    out = _cf_dataset(ds, grid, attrs)
-    ny, nx = grid.shape
-    encoding = {"emission": {"dtype": "float32", "zlib": True, "complevel": 4,
-                             "_FillValue": np.float32(NODATA), "chunksizes": (1, 1, ny, nx)},
-                "sector": {"dtype": str}, "year": {"dtype": "int32"}}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        out.to_netcdf(path, format="NETCDF4", engine="netcdf4", encoding=encoding)
-    except (OSError, RuntimeError) as exc:
-        raise OutputError(f"cannot write {path}: {exc}") from exc
+    emission = ds["emission"].transpose(*CUBE_DIMS)
+    years = [int(y) for y in ds["year"].values]
+    with CubeWriter(path, grid, sectors=[str(s) for s in ds["sector"].values], years=years, attrs=attrs) as cube:
+        for k, year in enumerate(years):
+            cube.write(year, emission.isel(year=k).values)
     return path
 
 
-def _cf_dataset(ds: xr.Dataset, grid: Grid, attrs: dict[str, object]) -> xr.Dataset:
-    """A copy of ``ds`` on the grid's coordinates with CF metadata; outside cells NaN."""
-    inside = xr.DataArray(grid.inside, dims=("y", "x"))
-    coords = grid.coords()
-    coords["x"].attrs.update(axis="X", long_name="x coordinate of cell centre")
-    coords["y"].attrs.update(axis="Y", long_name="y coordinate of cell centre")
-    emission = ds["emission"].reset_coords(drop=True).transpose(*CUBE_DIMS).assign_coords(
-        sector=[str(s) for s in ds["sector"].values], year=ds["year"].values.astype(np.int32),
-        **coords).where(inside)
-    emission.encoding = {}  # drop what a previous read left (the writer sets its own)
-    emission.attrs = {"units": CF_UNITS, "long_name": LONG_NAME, "cell_methods": "area: sum",
-                      "grid_mapping": "crs"}
-    out = xr.Dataset({"emission": emission}, coords={"crs": _grid_mapping(grid)})
-    out["sector"].attrs = {"long_name": "emission sector id"}
-    out["year"].attrs = {"long_name": "calendar year"}
-    out.attrs = {"Conventions": "CF-1.8", **{k: _attr(v) for k, v in attrs.items()}}
-    return out
+class CubeWriter:
+    """CF-1.8 NetCDF4 cube (sector, year, y, x) of t CO2/yr/cell written one year at a time.
+
+    float32 with shuffle + zlib, chunks of one sector and year and at most
+    :data:`CUBE_CHUNK` cells a side, ``_FillValue`` outside every region. A ``crs``
+    grid-mapping variable (CF Albers parameters, ``crs_wkt``, ``spatial_ref``,
+    ``GeoTransform``) lets xarray/rioxarray, GDAL and QGIS place the grid; ``attrs`` become
+    global attributes. Use as a context manager; years may come in any order.
+    """
+
+    def __init__(self, path: str | Path, grid: Grid, *, sectors: list[str], years: list[int],
+                 attrs: dict[str, object]):
+        import netCDF4
+
+        self.path, self.grid, self.years = Path(path), grid, list(years)
+        ny, nx = grid.shape
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.nc = netCDF4.Dataset(self.path, "w", format="NETCDF4")
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path}: {exc}") from exc
+        nc = self.nc
+        nc.setncatts({"Conventions": "CF-1.8", **{k: _attr(v) for k, v in attrs.items()}})
+        for name, size in (("sector", len(sectors)), ("year", len(self.years)), ("y", ny), ("x", nx)):
+            nc.createDimension(name, size)
+        sector = nc.createVariable("sector", str, ("sector",))
+        sector.long_name = "emission sector id"
+        sector[:] = np.array(sectors, dtype=object)
+        year = nc.createVariable("year", "i4", ("year",))
+        year.long_name = "calendar year"
+        year[:] = np.asarray(self.years, np.int32)
+        for axis, values in (("y", grid.y), ("x", grid.x)):
+            var = nc.createVariable(axis, "f8", (axis,))
+            var.setncatts({**grid.coords()[axis].attrs, "axis": axis.upper(),
+                           "long_name": f"{axis} coordinate of cell centre"})
+            var[:] = values
+        crs = nc.createVariable("crs", "i4", ())
+        crs.setncatts(_grid_mapping(grid).attrs)
+        chunks = (1, 1, min(ny, CUBE_CHUNK), min(nx, CUBE_CHUNK))
+        self.var = nc.createVariable("emission", "f4", CUBE_DIMS, zlib=True, complevel=CUBE_COMPLEVEL, shuffle=True,
+                                     chunksizes=chunks, fill_value=np.float32(NODATA))
+        self.var.setncatts({"units": CF_UNITS, "long_name": LONG_NAME, "cell_methods": "area: sum",
+                            "grid_mapping": "crs", "coordinates": "crs"})
+        self.var.set_auto_maskandscale(False)
+
+    def write(self, year: int, layers: np.ndarray) -> None:
+        """Write ``year``'s (n_sectors, y, x) layers; cells outside every region become fill."""
+        if year not in self.years:
+            raise OutputError(f"{self.path}: year {year} is not in the cube's years")
+        k = self.years.index(year)
+        try:
+            for i, layer in enumerate(layers):
+                self.var[i, k, :, :] = np.where(self.grid.inside, layer, NODATA).astype(np.float32)
+        except (OSError, RuntimeError) as exc:
+            raise OutputError(f"cannot write {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the file (again: no-op)."""
+        if not self.nc.isopen():
+            return
+        try:
+            self.nc.close()
+        except (OSError, RuntimeError) as exc:
+            raise OutputError(f"cannot write {self.path}: {exc}") from exc
+
+    def __enter__(self) -> "CubeWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _grid_mapping(grid: Grid) -> xr.DataArray:

@@ -24,7 +24,8 @@ import xarray as xr
 
 from . import export, maps, styles
 from .allocation import drivers_path, read_drivers
-from .coupling import couple
+from .coupling import agree
+from .evolution import evolve
 from .errors import InputError, MassBalanceError, OutputError
 from .grid import Grid
 from .inventory import Inventory, assemble, grid_frame, regrid_raster
@@ -184,30 +185,64 @@ def validate(scenario: str | Path) -> list[str]:
 
 
 # ------------------------------------------------------------------ the job
+#: largest (sector, year, y, x) float64 cube a run keeps in memory; bigger runs stream each
+#: year to ``cube.nc`` and their result reads the cube back lazily (dask)
+IN_MEMORY_BYTES = 2 * 2**30
+
+
 def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | None = None,
         years: list[int] | None = None, resolution: float | None = None, seed: int | None = None,
         progress: Progress | None = None) -> RunResult:
-    """Run a scenario end to end; with ``out`` write ``<out>/<scenario>/`` atomically."""
+    """Run a scenario end to end; with ``out`` write ``<out>/<scenario>/`` atomically.
+
+    Each year is written as soon as it is evolved (in a writer thread overlapping the next
+    year's evolution). A cube larger than :data:`IN_MEMORY_BYTES` is not kept in memory:
+    such runs need ``out``, and their ``emissions`` are read lazily from ``cube.nc``.
+    """
     say = progress or (lambda s: None)
     timings, t0 = {}, time.perf_counter()
     sc = resolve(scenario, years=years, resolution=resolution, seed=seed)
-    if out is not None:
-        check_unlocked(Path(out) / sc.name)
+    final = _final_dir(Path(out), sc.name) if out is not None else None
+    if final is not None:
+        check_unlocked(final)
+    in_memory = _cube_bytes(sc) <= IN_MEMORY_BYTES
+    if final is None and not in_memory:
+        raise InputError(f"a {_cube_bytes(sc) / 2**30:.0f} GiB emission cube does not fit in memory: "
+                         "give an output folder (out=, --out) to stream it to disk", record="resolution")
     say("inventory")
     ctx = prepare(sc)
     drivers = read_drivers(drivers_path(sc))
     timings["inventory_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    coupled = couple(sc, ctx.inventory, ctx.landscape, drivers, city_points=ctx.city_points, coast=ctx.coast,
-                     snapshot_years=[sc.base_year, *sc.years], on_stage=say)
-    timings["coupling_s"] = time.perf_counter() - t1
-    result = _result(sc, ctx, coupled, timings)
-    if out is not None:
-        say("export")
-        result.out_dir = write_outputs(result, Path(out), started=t0)
-    else:
+    agreed = agree(sc, ctx.inventory, ctx.landscape, drivers, city_points=ctx.city_points, coast=ctx.coast,
+                   on_stage=say)
+    timings["allocation_s"] = time.perf_counter() - t1
+    evolve_args = dict(spec=sc.evolution, seed=sc.seed, end_year=sc.end_year, models=agreed.models,
+                       surfaces=agreed.surfaces, snapshot_years=[sc.base_year, *sc.years],
+                       keep_years=None if in_memory else ())
+    if final is None:
+        say("evolution")
+        t2 = time.perf_counter()
+        evo = evolve(ctx.inventory, ctx.landscape, agreed.allocation.totals, drivers, **evolve_args)
+        timings["evolution_s"] = time.perf_counter() - t2
+        result = _result(sc, ctx, agreed, evo, timings)
         timings["total_s"] = time.perf_counter() - t0
         result.manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+        return result
+    with atomic_dir(final) as tmp:
+        say("evolution and export")
+        t2 = time.perf_counter()
+        writer = RunWriter(tmp, sc, ctx.inventory.grid, ctx.boundaries, status=agreed.allocation.status,
+                           history=ctx.inventory.history)
+        with writer:
+            evo = evolve(ctx.inventory, ctx.landscape, agreed.allocation.totals, drivers, on_year=writer.add,
+                         **evolve_args)
+            timings["evolution_s"] = time.perf_counter() - t2
+            result = _result(sc, ctx, agreed, evo, timings)
+            writer.finish(result, started=t0)
+    result.out_dir = final
+    if not in_memory:
+        result.emissions = open_cube(final / "cube.nc", ctx.inventory.grid)
     return result
 
 
@@ -220,16 +255,29 @@ def run_to_folder(scenario: str | Path, out: str | Path, years=None, resolution=
 RESIDUAL_RTOL = 1e-6
 
 
-def _result(sc: Scenario, ctx: Context, coupled, timings: dict) -> RunResult:
-    evo, alloc, grid = coupled.evolution, coupled.allocation, ctx.inventory.grid
+def _cube_bytes(sc: Scenario) -> int:
+    """Size of the scenario's float64 (sector, year, y, x) cube in memory."""
+    grid = Grid.from_regions(load_regions(sc.region_set), res=sc.resolution)
+    return len(GRIDDED) * (sc.end_year - sc.base_year + 1) * grid.shape[0] * grid.shape[1] * 8
+
+
+def _final_dir(out: Path, name: str) -> Path:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):  # never write outside ``out``
+        raise OutputError(f"unsafe scenario name {name!r} for an output folder")
+    return out / name
+
+
+def _result(sc: Scenario, ctx: Context, agreed, evo, timings: dict) -> RunResult:
+    alloc, grid = agreed.allocation, ctx.inventory.grid
     worst = evo.summary()["max_relative_residual"]
     if worst > RESIDUAL_RTOL:  # the grid must obey the top-down totals: fail loudly
         raise MassBalanceError(f"{sc.name}: a region x sector x year total is off by {worst:.3g} (relative)")
     years = sorted(evo.layers)
-    cube = np.stack([evo.layers[y] for y in years], axis=1)  # (sector, year, y, x)
-    ds = xr.Dataset({"emission": (("sector", "year", "y", "x"), cube, {"units": export.UNITS})},
-                    coords={"sector": list(GRIDDED), "year": years, **grid.coords()},
+    ds = xr.Dataset(coords={"sector": list(GRIDDED), "year": years, **grid.coords()},
                     attrs={"scenario": sc.name, "scenario_hash": sc.hash(), "seed": sc.seed})
+    if years:
+        cube = np.stack([evo.layers[y] for y in years], axis=1)  # (sector, year, y, x)
+        ds["emission"] = (("sector", "year", "y", "x"), cube, {"units": export.UNITS})
     ds = ds.rio.write_crs(grid.crs.to_wkt())
     indirect = alloc.totals[alloc.totals.sector == "indirect"].assign(gridded_t=np.nan, residual_t=np.nan)
     totals = pd.concat([evo.residuals, indirect[evo.residuals.columns]], ignore_index=True)
@@ -242,9 +290,9 @@ def _result(sc: Scenario, ctx: Context, coupled, timings: dict) -> RunResult:
         "scenario_file": sc.source, "seed": sc.seed, "base_year": sc.base_year, "years": sc.years,
         "resolution_m": sc.resolution, "grid": grid.describe() | {"crs": grid.crs.to_string()},
         "inventory": ctx.inventory.history, "allocation": alloc.summary(),
-        "coupling": coupled.report(), "evolution": evo.summary(),
+        "coupling": agreed.report(), "evolution": evo.summary(),
         "conservation": {"max_abs_residual_t": float(evo.residuals.residual_t.abs().max()),
-                         "max_relative_residual": evo.summary()["max_relative_residual"]},
+                         "max_relative_residual": worst},
         "versions": _versions(), "scenario_resolved": json.loads(sc.model_dump_json()),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
@@ -277,59 +325,124 @@ def _json(value):
 
 # ------------------------------------------------------------------ writing
 def write_outputs(result: RunResult, out: Path, *, started: float | None = None) -> Path:
-    """Write the DESIGN section 7 layout into ``out/<scenario>/`` atomically; return that folder.
+    """Write an in-memory result as the DESIGN section 7 layout into ``out/<scenario>/`` atomically.
 
     The manifest is written last, inside the temporary folder, with the export's timing
     (and the whole run's when ``started``, a ``time.perf_counter()`` value, is given).
     """
-    name = result.scenario.name
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):  # never write outside ``out``
-        raise OutputError(f"unsafe scenario name {name!r} for an output folder")
-    final = out / name
+    final = _final_dir(Path(out), result.scenario.name)
     t0 = time.perf_counter()
     with atomic_dir(final) as tmp:
-        write_rasters(result, tmp)
-        export.write_netcdf(tmp / "cube.nc", result.emissions, result.grid, attrs=_cube_attrs(result))
+        with RunWriter(tmp, result.scenario, result.grid, result.boundaries,
+                       status=result.manifest["allocation"]["status"],
+                       history=result.manifest["inventory"]) as writer:
+            emission = result.emissions["emission"].transpose("sector", "year", "y", "x")
+            for k, year in enumerate(result.emissions["year"].values):
+                writer.add(int(year), emission.isel(year=k).values)
+            result.manifest.setdefault("timings_s", {})["export_s"] = round(time.perf_counter() - t0, 3)
+            writer.finish(result, started=started)
+    return final
+
+
+def named_layers(layers: np.ndarray) -> dict[str, np.ndarray]:
+    """A year's (n_gridded, y, x) layers by name, plus ``total`` (gross) and ``net``."""
+    named = {s: layers[i] for i, s in enumerate(GRIDDED)}
+    named["total"] = layers[[i for i, s in enumerate(GRIDDED) if not SECTORS[s].removal]].sum(axis=0)
+    named["net"] = layers.sum(axis=0)
+    return named
+
+
+def layers_of_year(result: RunResult, year: int) -> dict[str, np.ndarray]:
+    """Every exported layer of a year: sectors, ``total`` (gross) and ``net``."""
+    return named_layers(result.emissions["emission"].sel(year=year).transpose("sector", "y", "x").values)
+
+
+def write_layers(root: Path, named: dict[str, np.ndarray], grid: Grid, *, year: int, meta: dict) -> None:
+    """COG + same-name QGIS style of every named layer of ``year`` into ``root``."""
+    for name, values in named.items():
+        kind = "diverging" if name == "net" or (name in SECTORS and SECTORS[name].removal) else "sequential"
+        label = SECTORS[name].label if name in SECTORS else ("Gross emissions" if name == "total" else "Net emissions")
+        export.write_cog(root / f"{name}.tif", values, grid, description=f"{label} {year}, t CO2/yr/cell",
+                         tags={"sector": name, "year": year, **meta})
+        vmin, vmax = styles.log_limits(values)
+        styles.write_qml(root / f"{name}.qml", kind=kind, vmin=vmin, vmax=vmax, label=label)
+
+
+class RunWriter:
+    """Writes a run folder as the years arrive (DESIGN section 7).
+
+    Every year goes into ``cube.nc``; exported years also get a COG + QML per layer and
+    their maps. Writing happens in one background thread, one year in flight, so it
+    overlaps the evolution of the next year; a writer error surfaces at the next
+    :meth:`add` or at :meth:`finish`. Use as a context manager.
+    """
+
+    def __init__(self, root: Path, sc: Scenario, grid: Grid, boundaries: gpd.GeoDataFrame, *, status: str,
+                 history: list[str]):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.root, self.sc, self.grid, self.boundaries = root, sc, grid, boundaries
+        self.exported = [sc.base_year, *sc.years]
+        self.meta = {"scenario": sc.name, "scenario_hash": sc.hash(), "seed": sc.seed, "base_year": sc.base_year,
+                     "gridcarbon_version": version("gridcarbon"), "solver_status": status,
+                     "resolution_m": sc.resolution}
+        attrs = {"title": f"gridcarbon emission cube: {sc.name}", "institution": "gridcarbon",
+                 "source": f"gridcarbon {self.meta['gridcarbon_version']}",
+                 "history": "; ".join(history + [f"coupled run, seed {sc.seed}"]),
+                 "scenario": sc.name, "scenario_hash": self.meta["scenario_hash"], "seed": sc.seed,
+                 "solver_status": status}
+        self.cube = export.CubeWriter(root / "cube.nc", grid, sectors=list(GRIDDED),
+                                      years=list(range(sc.base_year, sc.end_year + 1)), attrs=attrs)
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-writer")
+        self.pending = None
+        self.gross: dict[int, np.ndarray] = {}  # first and last exported years, for the change map
+
+    def add(self, year: int, layers: np.ndarray) -> None:
+        """Queue ``year``'s (n_gridded, y, x) layers (t CO2/yr/cell); they must not change afterwards."""
+        self._wait()
+        self.pending = self.pool.submit(self._write_year, year, layers)
+
+    def _wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def _write_year(self, year: int, layers: np.ndarray) -> None:
+        self.cube.write(year, layers)
+        if year not in self.exported:
+            return
+        named = named_layers(layers)
+        write_layers(self.root / str(year), named, self.grid, year=year, meta=self.meta)
+        render_year_maps(self.root / "maps", named, self.grid, boundaries=self.boundaries,
+                         name=self.sc.name, year=year)
+        if year in (self.exported[0], self.exported[-1]):
+            self.gross[year] = named["total"]
+
+    def finish(self, result: RunResult, *, started: float | None = None) -> None:
+        """After the last year: tables, facilities, change map, models, then the manifest."""
+        self._wait()
+        self.cube.close()
+        tmp, first, last = self.root, self.exported[0], self.exported[-1]
         result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
         write_facilities(result, tmp / "facilities.gpkg")
-        write_maps(result, tmp / "maps")
+        maps.render_change(tmp / "maps" / f"change_{first}_{last}.png", self.gross[first], self.gross[last],
+                           self.grid, boundaries=self.boundaries,
+                           title=f"{self.sc.name}: gross CO2 change {first}-{last}")
         models_dir = tmp / "models"
         models_dir.mkdir()
         result.manifest["models"] = {k: {"file": f"models/{k}.pkl", "sha256": m.save(models_dir / f"{k}.pkl")}
                                      for k, m in sorted(result.models.items())}
         result.manifest["files"] = _file_hashes(tmp)
-        timings = result.manifest.setdefault("timings_s", {})
-        timings["export_s"] = round(time.perf_counter() - t0, 3)
         if started is not None:
-            timings["total_s"] = round(time.perf_counter() - started, 3)
+            result.manifest.setdefault("timings_s", {})["total_s"] = round(time.perf_counter() - started, 3)
         (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=_json))
-    return final
 
+    def __enter__(self) -> "RunWriter":
+        return self
 
-def _tags(result: RunResult, year: int, sector: str) -> dict:
-    m = result.manifest
-    return {"sector": sector, "year": year, "scenario": m["scenario"], "scenario_hash": m["scenario_hash"],
-            "seed": m["seed"], "base_year": m["base_year"], "gridcarbon_version": m["gridcarbon"],
-            "solver_status": m["allocation"]["status"], "resolution_m": m["resolution_m"]}
-
-
-def layers_of_year(result: RunResult, year: int) -> dict[str, np.ndarray]:
-    """Every exported layer of a year: sectors, ``total`` (gross) and ``net``."""
-    layers = {s: result.emissions["emission"].sel(year=year, sector=s).values for s in GRIDDED}
-    layers["total"] = result.total(year).values
-    layers["net"] = result.total(year, net=True).values
-    return layers
-
-
-def write_rasters(result: RunResult, root: Path) -> None:
-    for year in [result.scenario.base_year, *result.scenario.years]:
-        for name, values in layers_of_year(result, year).items():
-            kind = "diverging" if name == "net" or (name in SECTORS and SECTORS[name].removal) else "sequential"
-            label = SECTORS[name].label if name in SECTORS else ("Gross emissions" if name == "total" else "Net emissions")
-            export.write_cog(root / str(year) / f"{name}.tif", values, result.grid,
-                             description=f"{label} {year}, t CO2/yr/cell", tags=_tags(result, year, name))
-            vmin, vmax = styles.log_limits(values)
-            styles.write_qml(root / str(year) / f"{name}.qml", kind=kind, vmin=vmin, vmax=vmax, label=label)
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.cube.close()
 
 
 def write_facilities(result: RunResult, path: Path) -> None:
@@ -339,31 +452,27 @@ def write_facilities(result: RunResult, path: Path) -> None:
     result.events.to_csv(path.with_name("facility_events.csv"), index=False)
 
 
+def render_year_maps(root: Path, named: dict[str, np.ndarray], grid: Grid, *, boundaries, name: str,
+                     year: int) -> None:
+    """Gross and net map and the sector panel of one year's named layers."""
+    maps.render_map(root / f"total_{year}.png", named["total"], grid, boundaries=boundaries,
+                    title=f"{name}: gross CO2 {year}")
+    maps.render_map(root / f"net_{year}.png", named["net"], grid, boundaries=boundaries,
+                    title=f"{name}: net CO2 {year}", kind="diverging")
+    maps.render_panel(root / f"sectors_{year}.png", {s: named[s] for s in GRIDDED}, grid, boundaries=boundaries,
+                      title=f"{name}: sectors {year}")
+
+
 def write_maps(result: RunResult, root: Path) -> None:
-    """Total and net per exported year, a sector panel per year, and the change map."""
-    root.mkdir(parents=True, exist_ok=True)
-    sc, grid, bnd = result.scenario, result.grid, result.boundaries
+    """Maps of every exported year and the change map, from a result (e.g. :func:`load_run`)."""
+    sc = result.scenario
     years = [sc.base_year, *sc.years]
     for year in years:
-        layers = layers_of_year(result, year)
-        maps.render_map(root / f"total_{year}.png", layers["total"], grid, boundaries=bnd,
-                        title=f"{sc.name}: gross CO2 {year}")
-        maps.render_map(root / f"net_{year}.png", layers["net"], grid, boundaries=bnd,
-                        title=f"{sc.name}: net CO2 {year}", kind="diverging")
-        maps.render_panel(root / f"sectors_{year}.png", {s: layers[s] for s in GRIDDED}, grid, boundaries=bnd,
-                          title=f"{sc.name}: sectors {year}")
+        render_year_maps(root, layers_of_year(result, year), result.grid, boundaries=result.boundaries,
+                         name=sc.name, year=year)
     maps.render_change(root / f"change_{years[0]}_{years[-1]}.png", result.total(years[0]).values,
-                       result.total(years[-1]).values, grid, boundaries=bnd,
+                       result.total(years[-1]).values, result.grid, boundaries=result.boundaries,
                        title=f"{sc.name}: gross CO2 change {years[0]}-{years[-1]}")
-
-
-def _cube_attrs(result: RunResult) -> dict:
-    m = result.manifest
-    return {"Conventions": "CF-1.8", "title": f"gridcarbon emission cube: {m['scenario']}",
-            "institution": "gridcarbon", "source": f"gridcarbon {m['gridcarbon']}",
-            "history": "; ".join(result.manifest["inventory"] + [f"coupled run, seed {m['seed']}"]),
-            "scenario": m["scenario"], "scenario_hash": m["scenario_hash"], "seed": m["seed"],
-            "solver_status": m["allocation"]["status"]}
 
 
 def _file_hashes(root: Path) -> dict[str, str]:
@@ -379,31 +488,20 @@ def write_baseline(region_set: str, out: str | Path, *, resolution: float = 10_0
     inv, _ = build_baseline(region_set, res=resolution)
     grid, year = inv.grid, inv.year
     ds = inv.emissions.expand_dims(year=[year]).transpose("sector", "year", "y", "x")
-    manifest = {"gridcarbon": version("gridcarbon"), "scenario": f"{region_set}-baseline",
-                "scenario_hash": "none", "seed": "none", "base_year": year, "resolution_m": resolution,
-                "allocation": {"status": "not run"}, "inventory": inv.history}
-    # a label for the result, not a runnable scenario (no pathway, no exported years)
-    sc = Scenario.model_construct(name=f"{region_set}-baseline", region_set=region_set, base_year=year,
-                                  resolution=resolution, years=[])
+    meta = {"scenario": f"{region_set}-baseline", "scenario_hash": "none", "seed": "none", "base_year": year,
+            "gridcarbon_version": version("gridcarbon"), "solver_status": "not run", "resolution_m": resolution}
     outlines = load_regions(region_set, "cities" if region_set == "yrd" else "provinces")
-    result = RunResult(sc, grid, ds, inv.totals, gpd.GeoDataFrame(), pd.DataFrame(), manifest, outlines)
+    named = named_layers(ds["emission"].isel(year=0).values)
     final = Path(out)
     with atomic_dir(final) as tmp:
-        for name, values in layers_of_year(result, year).items():
-            path = tmp / f"{name}.tif"
-            kind = "diverging" if name == "net" or (name in SECTORS and SECTORS[name].removal) else "sequential"
-            export.write_cog(path, values, grid, description=f"{name} {year}, t CO2/yr/cell",
-                             tags=_tags(result, year, name))
-            vmin, vmax = styles.log_limits(values)
-            styles.write_qml(path.with_suffix(".qml"), kind=kind, vmin=vmin, vmax=vmax, label=name)
-        export.write_netcdf(tmp / "baseline.nc", ds, grid, attrs={"Conventions": "CF-1.8",
-                            "title": f"gridcarbon built-in {region_set} baseline {year} (illustrative)",
-                            "history": "; ".join(inv.history)})
+        write_layers(tmp, named, grid, year=year, meta=meta)
+        export.write_netcdf(tmp / "baseline.nc", ds, grid, attrs={
+            "title": f"gridcarbon built-in {region_set} baseline {year} (illustrative)",
+            "history": "; ".join(inv.history)})
         inv.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.3f")
-        layers = layers_of_year(result, year)
-        maps.render_map(tmp / "total.png", layers["total"], grid, boundaries=outlines,
+        maps.render_map(tmp / "total.png", named["total"], grid, boundaries=outlines,
                         title=f"{region_set.upper()} {year}: gross CO2 (illustrative baseline)")
-        maps.render_panel(tmp / "sectors.png", {s: layers[s] for s in GRIDDED}, grid, boundaries=outlines,
+        maps.render_panel(tmp / "sectors.png", {s: named[s] for s in GRIDDED}, grid, boundaries=outlines,
                           title=f"{region_set.upper()} {year}: sectors")
     return final
 
@@ -420,12 +518,21 @@ def load_run(folder: str | Path) -> RunResult:
     # python-mode validation rejects
     sc = Scenario.model_validate_json(json.dumps(manifest["scenario_resolved"]))
     grid = Grid.from_regions(load_regions(sc.region_set), res=sc.resolution)
-    with xr.open_dataset(folder / "cube.nc") as cube:
-        emission = cube["emission"].load().fillna(0.0).astype(np.float64)
-    ds = xr.Dataset({"emission": emission.drop_vars([c for c in emission.coords if c not in emission.dims])})
+    ds = open_cube(folder / "cube.nc", grid)
     totals = pd.read_csv(folder / "totals.csv")
     outlines = load_regions(sc.region_set, "cities" if sc.region_set == "yrd" else "provinces")
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(), pd.DataFrame(), manifest, outlines, folder)
+
+
+def open_cube(path: Path, grid: Grid) -> xr.Dataset:
+    """A run's ``cube.nc`` as a lazy (dask) float64 ``emission`` cube, 0 outside regions, with its CRS."""
+    try:
+        cube = xr.open_dataset(path, chunks={"sector": 1, "year": 1})
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the emission cube: {exc}", source=str(path)) from exc
+    emission = cube["emission"].fillna(0.0).astype(np.float64)
+    ds = xr.Dataset({"emission": emission.drop_vars([c for c in emission.coords if c not in emission.dims])})
+    return ds.rio.write_crs(grid.crs.to_wkt())
 
 
 def ensemble(scenario: str | Path | Scenario, members: int, *, out: str | Path, noise: float = 0.25,

@@ -217,6 +217,21 @@ def test_capacity_table_limits_removals(baseline, drivers):
     assert float(removals.sel(year=2060).sum()) == pytest.approx(result.pathway.at[2060, "removals_t"] / 1e6)
 
 
+def test_resolver_rebounds_the_kept_lp_and_agrees_with_a_cold_solve(baseline, drivers):
+    from gridcarbon.allocation import Resolver
+
+    resolver = Resolver()
+    loose = allocate(variant(), baseline, drivers, generous_capacities(value_mt=60.0), resolver=resolver)
+    tight_caps = generous_capacities(value_mt=40.0)
+    warm = allocate(variant(), baseline, drivers, tight_caps, resolver=resolver)
+    cold = allocate(variant(), baseline, drivers, tight_caps)
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-7)
+    assert warm.objective > loose.objective  # tighter removal capacities cost more
+    removals = -warm.to_dataarray().sel(sector=REMOVALS, year=slice(2025, 2060)) / 1e6
+    assert float(removals.max()) <= 40 + 1e-6
+    assert warm.timings["build_s"] < 0.5 * cold.timings["build_s"]  # re-bounded, not rebuilt
+
+
 # -- infeasibility ------------------------------------------------------------------------------------------
 def diagnosis(scenario, baseline, drivers, capacities=None) -> str:
     with pytest.raises(InfeasibleAllocationError) as caught:

@@ -24,7 +24,7 @@ from gridcarbon.evolution.points import (RELOCATE_AGE, Fleet, PointRules, _effec
 from gridcarbon.evolution.siting import pick_sites, ranked_cells
 from gridcarbon.gridding import line_coverage
 from gridcarbon.grid import Grid
-from gridcarbon.sectors import GRIDDED, POINT_SECTORS
+from gridcarbon.sectors import GRIDDED, LINE_SECTORS, POINT_SECTORS
 from gridcarbon.suitability import fit_suitability, load_model, spatial_blocks
 
 NX = 20  # columns of the synthetic grid
@@ -490,7 +490,7 @@ def test_corridors_electrification_opening_year_and_regional_growth(grid):
     assert g / np.r_[base[:4], 60.0] == pytest.approx([1.0, 1.0, 1.0, 1.5, 2.0])
     # layers land in the corridor's sector
     full = cor.layers(2040, grid, gdp_ratio=np.ones(2), pop_ratio=np.ones(2), electrified=0.0, electrified_base=0.0)
-    road, other = GRIDDED.index("transport_road"), GRIDDED.index("transport_other")
+    road, other = LINE_SECTORS.index("transport_road"), LINE_SECTORS.index("transport_other")
     assert full[road].sum() == pytest.approx(240.0) and full[other].sum() == pytest.approx(90.0)
     assert ELECTRIFICATION_EFFECT["waterway"] == 0.0
 

@@ -293,12 +293,13 @@ def quick_writers(monkeypatch):
     """Stub the costly writers (rasters, maps) so a test reaches the end of write_outputs fast."""
     from gridcarbon import job
 
-    def fake_rasters(result, root):
-        (root / "2030").mkdir(parents=True)
-        (root / "2030" / "total.tif").write_bytes(b"new raster")
+    def fake_layers(root, named, grid, *, year, meta):
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "total.tif").write_bytes(b"new raster")
 
-    monkeypatch.setattr(job, "write_rasters", fake_rasters)
-    monkeypatch.setattr(job, "write_maps", lambda result, root: root.mkdir(parents=True, exist_ok=True))
+    monkeypatch.setattr(job, "write_layers", fake_layers)
+    monkeypatch.setattr(job, "render_year_maps", lambda root, *args, **kwargs: None)
+    monkeypatch.setattr(job.maps, "render_change", lambda path, *args, **kwargs: None)
 
 
 def test_write_outputs_full_disk_at_the_last_file(result, previous, quick_writers, monkeypatch):

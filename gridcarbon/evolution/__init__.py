@@ -6,7 +6,8 @@ region x sector totals exactly, every year, reporting the residual.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Callable, Iterable
 
 import geopandas as gpd
 import numpy as np
@@ -39,7 +40,7 @@ URBAN_FEATURES = ["dist_coast_km", "dist_waterway_km", "dist_motorway_km", "dist
 
 @dataclass
 class EvolutionResult:
-    """Evolved layers per year (n_gridded, y, x, t CO2/yr/cell) and what happened."""
+    """Evolved layers of the kept years (n_gridded, y, x, t CO2/yr/cell) and what happened."""
 
     grid: Grid
     layers: dict[int, np.ndarray]
@@ -48,7 +49,6 @@ class EvolutionResult:
     residuals: pd.DataFrame  # region, sector, year, allocated_t, gridded_t, residual_t
     capacities: pd.DataFrame  # region, sector, year, capacity_t (magnitudes)
     models: dict[str, SuitabilityModel]
-    built_up: dict[int, np.ndarray] = field(default_factory=dict)
 
     def summary(self) -> dict:
         worst = float((self.residuals.residual_t.abs() / self.residuals.allocated_t.abs().clip(lower=1.0)).max())
@@ -160,82 +160,138 @@ def inventory_covariates(inv: Inventory, landscape: xr.Dataset, *, city_points: 
                             point_layers={s: layers[GRIDDED.index(s)] for s in POINT_SECTORS})
 
 
+def predict_surfaces(models: dict[str, SuitabilityModel], covariates: xr.Dataset, grid: Grid) -> dict[str, np.ndarray]:
+    """Suitability (0..1) per point sector (uniform inside when a sector has no model) and ``urban``."""
+    surfaces = {s: models[s].predict(covariates, grid) if s in models else np.ones(grid.shape) * grid.inside
+                for s in POINT_SECTORS}
+    surfaces["urban"] = models["urban"].predict(covariates, grid)
+    return surfaces
+
+
+@dataclass
+class _Setting:
+    """What every year of an evolution reads: targets, driver ratios, surfaces and land rules."""
+
+    inv: Inventory
+    landscape: xr.Dataset
+    spec: object
+    seed: int
+    years: list[int]
+    targets: np.ndarray  # (n_years, n_gridded, n_regions) t/yr
+    gdp_ratio: np.ndarray  # (n_years, n_regions)
+    pop_ratio: np.ndarray
+    surfaces: dict[str, np.ndarray]
+    sink_rate: np.ndarray  # t/km2/yr per region
+
+    @classmethod
+    def build(cls, inv, landscape, totals, drivers, *, spec, seed, end_year, surfaces) -> "_Setting":
+        years = list(range(inv.year, end_year + 1))
+        gdp_ratio, pop_ratio = _driver_ratios(drivers, inv.grid, years, inv.year)
+        return cls(inv, landscape, spec, seed, years, _target_array(totals, inv.grid, years), gdp_ratio,
+                   pop_ratio, surfaces, _sink_rate(inv, landscape))
+
+
+def _land_steps(st: _Setting):
+    """Yield ``(k, year, rng, built, forest)`` for every year, the base year first (``rng`` None).
+
+    Urban growth first (the CA), then afforestation for the allocated sink. ``rng`` is the
+    year's generator, already used by the CA; the point rules continue drawing from it.
+    """
+    grid, land, spec = st.inv.grid, st.landscape, st.spec
+    allowed, water = urban_allowed(land), land.water.values
+    b, f = land.built_up.values, land.forest.values
+    built_r0 = grid.region_sums(b)
+    sink = GRIDDED.index("forest_sink")
+    yield 0, st.years[0], None, b, f
+    for k, year in enumerate(st.years[1:], start=1):
+        rng = np.random.default_rng([st.seed, year])
+        b = grow_urban(b, built_demand(built_r0, st.gdp_ratio[k], st.pop_ratio[k]), st.surfaces["urban"],
+                       allowed, water, grid, rng=rng, noise=spec.siting_noise)
+        f = np.minimum(f, np.clip(1.0 - water - b, 0.0, 1.0))
+        need_km2 = -st.targets[k, sink] / st.sink_rate / grid.cell_area_km2
+        f = afforest(f, np.maximum(need_km2 - grid.region_sums(f), 0.0) * grid.cell_area_km2,
+                     afforestable(land, b, f), grid)
+        yield k, year, rng, b, f
+
+
+def land_capacities(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame, drivers: pd.DataFrame, *,
+                    spec, seed: int, end_year: int, surfaces: dict[str, np.ndarray]) -> pd.DataFrame:
+    """What the evolved land can hold each year under ``totals`` (the coupling's feedback).
+
+    Runs only the land part of :func:`evolve` (urban growth and afforestation, identical
+    draws), which is all the capacities depend on.
+    """
+    st = _Setting.build(inv, landscape, totals, drivers, spec=spec, seed=seed, end_year=end_year,
+                        surfaces=surfaces)
+    return pd.concat([_capacities(st, year, b, f) for _, year, _, b, f in _land_steps(st)], ignore_index=True)
+
+
+def _capacities(st: _Setting, year: int, built: np.ndarray, forest: np.ndarray) -> pd.DataFrame:
+    return capacity_table(st.inv.grid, st.landscape, {year: built}, {year: forest}, st.sink_rate)
+
+
 def evolve(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame, drivers: pd.DataFrame, *,
            spec, seed: int, end_year: int, snapshot_years: list[int] = (),
-           models: dict | None = None, covariates: xr.Dataset | None = None) -> EvolutionResult:
+           models: dict | None = None, covariates: xr.Dataset | None = None,
+           surfaces: dict[str, np.ndarray] | None = None,
+           on_year: Callable[[int, np.ndarray], None] | None = None,
+           keep_years: Iterable[int] | None = None) -> EvolutionResult:
     """Evolve ``inv`` from its base year to ``end_year`` under allocated ``totals``.
 
     ``totals`` has region, sector, year, allocated_t; ``drivers`` region, year, population,
     gdp_yuan; ``spec`` is the scenario's ``evolution`` section. ``covariates`` default to
-    :func:`inventory_covariates` without city or coast layers; ``models`` are fitted when not
-    given. Deterministic under ``seed``.
+    :func:`inventory_covariates` without city or coast layers; ``models`` are fitted and
+    ``surfaces`` predicted when not given. Each year's (n_gridded, y, x) layers (t CO2/yr/cell)
+    go to ``on_year(year, layers)`` as they are made; the result keeps the layers of
+    ``keep_years`` (all years when None), so a national 1 km run holds one year at a time.
+    Deterministic under ``seed``.
     """
     grid, base = inv.grid, inv.year
-    years = list(range(base, end_year + 1))
+    if surfaces is None:
+        covariates = covariates if covariates is not None else inventory_covariates(inv, landscape)
+        models = models or fit_models(inv, covariates, landscape, seed=seed)
+        surfaces = predict_surfaces(models, covariates, grid)
+    st = _Setting.build(inv, landscape, totals, drivers, spec=spec, seed=seed, end_year=end_year, surfaces=surfaces)
+    keep = set(st.years if keep_years is None else keep_years)
+    suit = {s: surfaces[s] for s in POINT_SECTORS}
     base_layers = inv.emissions["emission"].values
-    covariates = covariates if covariates is not None else inventory_covariates(inv, landscape)
-    models = models or fit_models(inv, covariates, landscape, seed=seed)
-    suit = {s: models[s].predict(covariates, grid) if s in models else np.ones(grid.shape) * grid.inside
-            for s in POINT_SECTORS}
-    dev_prob = models["urban"].predict(covariates, grid)
-    targets = _target_array(totals, grid, years)
-    gdp_ratio, pop_ratio = _driver_ratios(drivers, grid, years, base)
     rules = PointRules(spec.retire_utilisation, spec.build_utilisation, spec.min_spacing_km,
                        spec.max_plants_per_cell, spec.transfer, spec.ccs_reach_km, spec.capture_rate,
                        spec.siting_noise)
     fleet = Fleet.from_facilities(inv.facilities, grid, base)
-    fleet_base = point_layers(fleet, grid, POINT_SECTORS)
     corridors = Corridors.build(inv.lines, inv.line_coverage, grid, base) if len(inv.lines) else None
-    corridor_base = corridors.layers(base, grid, gdp_ratio=np.ones(len(grid.regions)),
-                                     pop_ratio=np.ones(len(grid.regions)), electrified=0.0,
-                                     electrified_base=0.0) if corridors else np.zeros_like(base_layers)
-
+    rest, point_share = _unmoved(base_layers, fleet, corridors, grid, base)
     storage_cells = landscape.storage_mt.values > 0
     reach = (ndimage.distance_transform_edt(~storage_cells) * grid.res / 1000.0 <= spec.ccs_reach_km
              if storage_cells.any() else np.zeros(grid.shape, bool))
-    sink_rate = _sink_rate(inv, landscape)
-    allowed_urban = urban_allowed(landscape)
-    water = landscape.water.values
-    built0, forest0 = landscape.built_up.values, landscape.forest.values
-    built_r0 = grid.region_sums(built0)
     elec0 = electrified_share(spec.electrification, base)
 
-    layers = {base: base_layers.copy()}
-    built, forest = {base: built0}, {base: forest0}
-    rows = []
-    snapshots = {}
-    for k, year in enumerate(years[1:], start=1):
-        rng = np.random.default_rng([seed, year])
-        # --- land: urban growth, then afforestation for the allocated sink
-        b = grow_urban(built[year - 1], built_demand(built_r0, gdp_ratio[k], pop_ratio[k]), dev_prob,
-                       allowed_urban, water, grid, rng=rng, noise=spec.siting_noise)
-        f = np.minimum(forest[year - 1], np.clip(1.0 - water - b, 0.0, 1.0))
-        sink_need = -targets[k, GRIDDED.index("forest_sink")] / sink_rate / grid.cell_area_km2
-        f = afforest(f, np.maximum(sink_need - grid.region_sums(f), 0.0) * grid.cell_area_km2,
-                     afforestable(landscape, b, f), grid)
-        built[year], forest[year] = b, f
-        # --- points: fleet rules, with the point share of each region x sector
-        point_share = _share(fleet_base, base_layers[[GRIDDED.index(s) for s in POINT_SECTORS]], grid)
-        tgt = {(r, s): targets[k, GRIDDED.index(s), r] * point_share[j, r]
-               for j, s in enumerate(POINT_SECTORS) for r in range(len(grid.regions)) if point_share[j, r] > 0}
-        beccs_need = -targets[k, GRIDDED.index("beccs")]
-        restrict = restricted(landscape, built_up=b, urban_core_threshold=spec.urban_core_threshold,
-                              relocate_from=list(spec.relocate_from))
-        step_points(fleet, year, targets=tgt, beccs=beccs_need, suitability=suit, restricted=restrict,
-                    storage_reach=reach, grid=grid, rules=rules, rng=rng)
-        raw = _raw_layers(base_layers, fleet, fleet_base, corridors, corridor_base, grid, landscape,
-                          year=year, b=b, b0=built0, f=f, f0=forest0, gdp_ratio=gdp_ratio[k], pop_ratio=pop_ratio[k],
-                          elec=electrified_share(spec.electrification, year), elec0=elec0, reach=reach)
-        layers[year] = _impose_totals(raw, targets[k], grid, fallback=suit)
-        rows.append(_residuals(layers[year], targets[k], grid, year))
+    layers, snapshots, rows, caps = {}, {}, [], []
+    for k, year, rng, b, f in _land_steps(st):
+        caps.append(_capacities(st, year, b, f))
+        if k == 0:
+            now = base_layers
+        else:  # points: fleet rules, with the point share of each region x sector
+            tgt = {(r, s): st.targets[k, GRIDDED.index(s), r] * point_share[j, r]
+                   for j, s in enumerate(POINT_SECTORS) for r in range(len(grid.regions)) if point_share[j, r] > 0}
+            restrict = restricted(landscape, built_up=b, urban_core_threshold=spec.urban_core_threshold,
+                                  relocate_from=list(spec.relocate_from))
+            step_points(fleet, year, targets=tgt, beccs=-st.targets[k, GRIDDED.index("beccs")], suitability=suit,
+                        restricted=restrict, storage_reach=reach, grid=grid, rules=rules, rng=rng)
+            raw = _raw_layers(rest, fleet, corridors, grid, landscape, year=year, b=b, f=f, gdp_ratio=st.gdp_ratio[k], pop_ratio=st.pop_ratio[k],
+                              elec=electrified_share(spec.electrification, year), elec0=elec0, reach=reach)
+            now = _impose_totals(raw, st.targets[k], grid, fallback=suit)
+            del raw
+        rows.append(_residuals(now, st.targets[k], grid, year))
+        if on_year is not None:
+            on_year(year, now)
+        if year in keep:
+            layers[year] = now.copy() if k == 0 else now
         if year in snapshot_years:
             snapshots[year] = facility_snapshot(fleet, grid, inv.facilities, year)
-    if base in snapshot_years:
-        snapshots[base] = facility_snapshot(Fleet.from_facilities(inv.facilities, grid, base), grid,
-                                            inv.facilities, base)
-    residuals = pd.concat([_residuals(base_layers, targets[0], grid, base)] + rows, ignore_index=True)
-    caps = capacity_table(grid, landscape, built, forest, sink_rate)
-    return EvolutionResult(grid, layers, fleet, snapshots, residuals, caps, models, built)
+    models = models or {}
+    return EvolutionResult(grid, layers, fleet, snapshots, pd.concat(rows, ignore_index=True),
+                           pd.concat(caps, ignore_index=True), models)
 
 
 def _share(part: np.ndarray, whole: np.ndarray, grid: Grid) -> np.ndarray:
@@ -244,34 +300,58 @@ def _share(part: np.ndarray, whole: np.ndarray, grid: Grid) -> np.ndarray:
     return np.where(w > 0, np.clip(p / np.where(w > 0, w, 1.0), 0.0, 1.0), 0.0)
 
 
-def _raw_layers(base_layers, fleet, fleet_base, corridors, corridor_base, grid, land, *, year, b, b0, f, f0,
-                gdp_ratio, pop_ratio, elec, elec0, reach) -> np.ndarray:
-    """Spatial pattern of every sector in ``year`` before totals are imposed."""
-    out = np.empty_like(base_layers)
+def _unmoved(base_layers: np.ndarray, fleet: Fleet, corridors: Corridors | None, grid: Grid,
+             base_year: int) -> tuple[np.ndarray, np.ndarray]:
+    """What the fleet and corridor rules do not move, and the fleet's share of each point sector.
+
+    Returns the base layers minus the base fleet (point sectors, clipped at 0) and minus the
+    base corridors (line sectors), (n_gridded, y, x) t/yr/cell, and the fleet's region share
+    of each point sector, (n_point_sectors, n_regions).
+    """
+    rest = base_layers.copy()
+    fleet_base = point_layers(fleet, grid, POINT_SECTORS)
+    for j, s in enumerate(POINT_SECTORS):
+        i = GRIDDED.index(s)
+        rest[i] = np.clip(base_layers[i] - fleet_base[j], 0.0, None)
+    share = _share(fleet_base, base_layers[[GRIDDED.index(s) for s in POINT_SECTORS]], grid)
+    del fleet_base
+    if corridors is not None:
+        ones = np.ones(len(grid.regions))
+        lines = corridors.layers(base_year, grid, gdp_ratio=ones, pop_ratio=ones,
+                                 electrified=0.0, electrified_base=0.0)
+        for j, s in enumerate(LINE_SECTORS):
+            rest[GRIDDED.index(s)] -= lines[j]
+    return rest, share
+
+
+def _raw_layers(rest, fleet, corridors, grid, land, *, year, b, f, gdp_ratio, pop_ratio, elec, elec0,
+                reach) -> np.ndarray:
+    """Spatial pattern of every sector in ``year`` before totals are imposed (t/yr/cell)."""
+    out = np.empty_like(rest)
+    b0, f0 = land.built_up.values, land.forest.values
     pop0 = land.population.values
     people = _grow_proxy(pop0, b0, b)
     gdp = _grow_proxy(land.gdp.values, b0, b)
     crop0 = np.clip(1.0 - land.water.values - b0 - f0, 0.0, 1.0)
     crop = np.clip(1.0 - land.water.values - b - f, 0.0, 1.0)
-    # area-like change of each sector: base pattern x (proxy now / proxy then)
-    ratio = {"buildings": _safe_ratio(people, pop0), "transport_road": _safe_ratio(people, pop0),
+    # area-like change of each sector: unmoved pattern x (proxy now / proxy then)
+    people_ratio = _safe_ratio(people, pop0)
+    ratio = {"buildings": people_ratio, "transport_road": people_ratio,
              "other_industry": _safe_ratio(gdp * (0.3 + b), land.gdp.values * (0.3 + b0)),
              "agriculture": _safe_ratio(crop, crop0), "forest_sink": _safe_ratio(f, f0)}
+    del people, gdp, crop0, crop
     points_now = point_layers(fleet, grid, POINT_SECTORS)
     lines_now = (corridors.layers(year, grid, gdp_ratio=gdp_ratio, pop_ratio=pop_ratio, electrified=elec,
-                                  electrified_base=elec0) if corridors else np.zeros_like(base_layers))
+                                  electrified_base=elec0) if corridors else None)
     for i, s in enumerate(GRIDDED):
-        rest = base_layers[i]
         if s in POINT_SECTORS:
-            j = POINT_SECTORS.index(s)
-            rest = base_layers[i] - fleet_base[j]
-            out[i] = points_now[j] + np.clip(rest, 0.0, None)
-            continue
-        if s in LINE_SECTORS:
-            rest = base_layers[i] - corridor_base[i]
-            out[i] = lines_now[i] + rest * ratio.get(s, 1.0)
-            continue
-        out[i] = rest * ratio.get(s, 1.0)
+            out[i] = points_now[POINT_SECTORS.index(s)] + rest[i]
+        elif s in ratio:
+            np.multiply(rest[i], ratio[s], out=out[i])
+        else:
+            out[i] = rest[i]
+        if s in LINE_SECTORS and lines_now is not None:
+            out[i] += lines_now[LINE_SECTORS.index(s)]
     out[GRIDDED.index("beccs")] = _beccs_pattern(fleet, grid, land, reach)
     return out
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..grid import Grid
 from ..gridding import Coverage
-from ..sectors import GRIDDED
+from ..sectors import LINE_SECTORS
 
 #: elasticities of corridor traffic to regional GDP and population (ASSUMPTION, freight and
 #: passenger demand literature for China: GDP 0.4-0.7)
@@ -47,13 +47,16 @@ class Corridors:
 
     def layers(self, year: int, grid: Grid, *, gdp_ratio: np.ndarray, pop_ratio: np.ndarray,
                electrified: float, electrified_base: float) -> np.ndarray:
-        """(n_gridded, y, x) corridor emissions in ``year`` before rescaling (t/yr/cell)."""
+        """(n_line_sectors, y, x) corridor emissions in ``year`` before rescaling (t/yr/cell).
+
+        Layers follow :data:`~gridcarbon.sectors.LINE_SECTORS`.
+        """
         growth = self.region_share @ (gdp_ratio ** TRAFFIC_GDP_ELASTICITY * pop_ratio ** TRAFFIC_POP_ELASTICITY)
         effect = np.array([ELECTRIFICATION_EFFECT.get(k, 1.0) for k in self.kind])
         intensity = (1.0 - effect * electrified) / (1.0 - effect * electrified_base)
         weight = np.where(self.opened <= year, self.base_t * growth * intensity, 0.0)
-        layer = np.array([GRIDDED.index(s) for s in self.sector])
-        return self.coverage.spread(weight, grid, layer=layer, n_layers=len(GRIDDED))
+        layer = np.array([LINE_SECTORS.index(s) for s in self.sector])
+        return self.coverage.spread(weight, grid, layer=layer, n_layers=len(LINE_SECTORS))
 
 
 def electrified_share(schedule: dict[int, float], year: int) -> float:

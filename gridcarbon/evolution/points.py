@@ -102,8 +102,9 @@ def step_points(fleet: Fleet, year: int, *, targets: dict[tuple[int, str], float
     _relocate(fleet, year, suitability, restricted, grid, rules, rng)
     for r in np.flatnonzero(np.asarray(beccs) > 0):
         _retrofit(fleet, year, int(r), beccs[r], storage_reach, rules)
+    potential = _group_potential(fleet, rules)  # rules below only change their own group
     for (r, sector), target in sorted(targets.items()):
-        if not _needs_rules(fleet, r, sector, target, rules):
+        if not _needs_rules(potential.get((r, sector), 0.0), target, rules):
             continue
         _retire(fleet, year, _active(fleet, r, sector), target, suitability[sector], rules)
         _build(fleet, year, r, sector, _active(fleet, r, sector), target, suitability[sector], restricted,
@@ -116,10 +117,17 @@ def _group_keys(t: pd.DataFrame) -> np.ndarray:
     return t.region_pos.to_numpy(np.int64) * 1000 + t.sector.map(_SECTOR_CODE).to_numpy(np.int64)
 
 
-def _needs_rules(fleet: Fleet, region_pos: int, sector: str, target: float, rules: PointRules) -> bool:
+def _group_potential(fleet: Fleet, rules: PointRules) -> dict[tuple[int, str], float]:
+    """Fossil potential (t/yr) of the active plants of each (region_pos, sector)."""
+    t = fleet.table
+    eff = np.where((t.status == "active").to_numpy(), _effective(t, rules), 0.0)
+    uniq, inv = np.unique(_group_keys(t), return_inverse=True)
+    sums = np.bincount(inv, weights=eff, minlength=uniq.size)
+    return {(int(k // 1000), _SECTOR_NAME[int(k % 1000)]): float(v) for k, v in zip(uniq, sums)}
+
+
+def _needs_rules(potential: float, target: float, rules: PointRules) -> bool:
     """Whether retirement or building can apply: utilisation outside its band, or a zero target."""
-    sel = _active(fleet, region_pos, sector)
-    potential = _effective(fleet.table[sel], rules).sum()
     if potential <= 0:
         return target > 0
     u = target / potential
@@ -170,9 +178,14 @@ def _relocate(fleet, year, suitability, restricted, grid, rules, rng):
 def _within(grid: Grid, cell: int, radius_km: float) -> np.ndarray:
     """Cells whose centres lie within ``radius_km`` of ``cell``'s centre."""
     ny, nx = grid.shape
-    rows, cols = np.ogrid[:ny, :nx]
     r0, c0 = divmod(cell, nx)
-    return (rows - r0) ** 2 + (cols - c0) ** 2 <= (radius_km * 1000.0 / grid.res) ** 2
+    k = int(radius_km * 1000.0 / grid.res)
+    rows = slice(max(r0 - k, 0), min(r0 + k + 1, ny))
+    cols = slice(max(c0 - k, 0), min(c0 + k + 1, nx))
+    out = np.zeros(grid.shape, bool)
+    dr, dc = np.ogrid[rows, cols]
+    out[rows, cols] = (dr - r0) ** 2 + (dc - c0) ** 2 <= (radius_km * 1000.0 / grid.res) ** 2
+    return out
 
 
 def _retrofit(fleet, year, region_pos, need_t, storage_reach, rules):

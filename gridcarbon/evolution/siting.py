@@ -1,6 +1,8 @@
 """Greedy siting on a suitability surface with minimum spacing and a per-cell cap (numba)."""
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from numba import njit
 
@@ -51,10 +53,29 @@ def ranked_cells(score: np.ndarray, allowed: np.ndarray, rng: np.random.Generato
                  noise: float) -> np.ndarray:
     """Flat indices of allowed cells, best score first; Gumbel noise of scale ``noise`` if > 0.
 
-    Ties break by cell index, so the order is deterministic.
+    Ties break by cell index, so the order is deterministic. Without noise the order of all
+    cells is sorted once per ``score`` array (which must not change in place) and filtered,
+    so siting on a 1 km national grid does not sort millions of cells per plant.
     """
-    flat = score.ravel().astype(np.float64)
     if noise > 0 and rng is not None:
-        flat = flat + noise * rng.gumbel(size=flat.size)
-    cand = np.flatnonzero(allowed.ravel())
-    return cand[np.lexsort((cand, -flat[cand]))]
+        flat = score.ravel().astype(np.float64) + noise * rng.gumbel(size=score.size)
+        cand = np.flatnonzero(allowed.ravel())
+        return cand[np.lexsort((cand, -flat[cand]))]
+    order = _best_first(score)
+    return order[allowed.ravel()[order]]
+
+
+_ORDERS: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+
+
+def _best_first(score: np.ndarray) -> np.ndarray:
+    """All flat indices by descending score, ties by index (cached while ``score`` lives)."""
+    hit = _ORDERS.get(id(score))
+    if hit is not None and hit[0]() is score:
+        return hit[1]
+    for key in [k for k, (ref, _) in _ORDERS.items() if ref() is None]:
+        del _ORDERS[key]
+    flat = score.ravel().astype(np.float64)
+    order = np.lexsort((np.arange(flat.size), -flat))
+    _ORDERS[id(score)] = (weakref.ref(score), order)
+    return order

@@ -2,7 +2,7 @@
 <qgis version="3.28.0-Firenze" styleCategories="AllStyleCategories" hasScaleBasedVisibilityFlag="0" minScale="1e+08" maxScale="0">
   <customproperties>
     <Option type="Map">
-      <Option type="QString" name="gridcarbon/label" value="power" />
+      <Option type="QString" name="gridcarbon/label" value="Power and heat" />
       <Option type="QString" name="identify/format" value="Value" />
     </Option>
   </customproperties>

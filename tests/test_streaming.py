@@ -1,0 +1,76 @@
+"""Coupling to agreement, and runs too large for memory: streamed years, lazy result, same bytes."""
+import hashlib
+
+import numpy as np
+import pytest
+
+from gridcarbon import job
+from gridcarbon.errors import InputError
+
+pytestmark = pytest.mark.slow
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def streamed(tmp_path_factory):
+    """The default run with the in-memory limit at zero: every year streamed to disk."""
+    limit = job.IN_MEMORY_BYTES
+    job.IN_MEMORY_BYTES = 0
+    try:
+        return job.run("yrd-enhanced", out=tmp_path_factory.mktemp("streamed"))
+    finally:
+        job.IN_MEMORY_BYTES = limit
+
+
+def test_streamed_run_writes_the_same_bytes_as_an_in_memory_run(streamed, default_run):
+    names = ["cube.nc", "totals.csv", "2060/total.tif", "2035/power.tif", "2024/net.tif"]
+    for name in names:
+        assert _digest(streamed.out_dir / name) == _digest(default_run.out_dir / name), name
+
+
+def test_streamed_result_reads_the_cube_lazily_and_matches(streamed, default_run):
+    emission = streamed.emissions["emission"]
+    assert emission.chunks is not None  # dask-backed, read from cube.nc
+    assert emission.sizes == default_run.emissions["emission"].sizes
+    lazy = streamed.total(2060).values
+    exact = default_run.total(2060).values
+    np.testing.assert_allclose(lazy, exact, rtol=1e-6, atol=1e-3)  # float32 on disk
+
+
+def test_a_cube_too_large_for_memory_needs_an_output_folder(monkeypatch):
+    monkeypatch.setattr(job, "IN_MEMORY_BYTES", 0)
+    with pytest.raises(InputError, match="does not fit in memory"):
+        job.run("yrd-enhanced")
+
+
+def test_coupling_ends_with_an_allocation_the_land_can_hold(default_run):
+    """The allocated forest sink of every region and year fits the evolved land's capacity."""
+    from gridcarbon.allocation import drivers_path, read_drivers
+    from gridcarbon.evolution import (fit_models, initial_capacities, inventory_covariates, land_capacities,
+                                      predict_surfaces)
+
+    report = default_run.manifest["coupling"]
+    assert report["converged"] and report["iterations"] >= 1
+    assert report["history"][-1]["capacity_change_rel"] <= default_run.scenario.coupling.tolerance
+    sc = default_run.scenario
+    ctx = job.prepare(sc)
+
+    cov = inventory_covariates(ctx.inventory, ctx.landscape, city_points=ctx.city_points, coast=ctx.coast)
+    surfaces = predict_surfaces(fit_models(ctx.inventory, cov, ctx.landscape, seed=sc.seed), cov,
+                                ctx.inventory.grid)
+    totals = default_run.totals
+    caps = land_capacities(ctx.inventory, ctx.landscape, totals[totals.sector != "indirect"],
+                           read_drivers(drivers_path(sc)), spec=sc.evolution, seed=sc.seed,
+                           end_year=sc.end_year, surfaces=surfaces)
+    sink = totals[totals.sector == "forest_sink"].merge(caps[caps.sector == "forest_sink"],
+                                                        on=["region", "sector", "year"])
+    assert len(sink) == 4 * (sc.end_year - sc.base_year + 1)
+    slack = sink.capacity_t * (1 + 2 * sc.coupling.tolerance) - (-sink.allocated_t)
+    assert (slack >= -1.0).all(), sink[slack < -1.0]
+    # the feedback is the evolved land's, not the base landscape's: cities eat afforestation room
+    base = initial_capacities(ctx.inventory, ctx.landscape, sorted(sink.year.unique()))
+    moved = sink.merge(base[base.sector == "forest_sink"], on=["region", "sector", "year"], suffixes=("", "_base"))
+    assert (moved.capacity_t != moved.capacity_t_base).mean() > 0.9
