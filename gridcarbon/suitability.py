@@ -29,7 +29,7 @@ from .grid import Grid
 BLOCK_KM = 100.0
 N_FOLDS = 5
 MAX_BACKGROUND = 20_000
-#: cells per prediction chunk (a 16-feature float64 chunk is ~130 MB)
+#: cells per prediction chunk (a 16-feature float32 chunk is ~64 MB)
 PREDICT_CELLS = 1_000_000
 
 
@@ -90,8 +90,9 @@ def load_model(path: str | Path, *, sha256: str) -> SuitabilityModel:
     return pickle.loads(data)  # noqa: S301 - hash-checked above
 
 
-def _matrix(covariates: xr.Dataset, features: list[str]) -> np.ndarray:
-    return np.column_stack([covariates[f].values.ravel() for f in features])
+def _matrix(covariates: xr.Dataset, features: list[str], rows: np.ndarray) -> np.ndarray:
+    """(len(rows), n_features) covariates of the flat cells ``rows``."""
+    return np.column_stack([covariates[f].values.ravel()[rows] for f in features])
 
 
 def spatial_blocks(grid: Grid, block_km: float = BLOCK_KM) -> np.ndarray:
@@ -110,7 +111,7 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     """
     features = features or list(covariates.data_vars)
     rows = _training_cells(presence.ravel(), grid.inside.ravel(), seed)
-    X = _matrix(covariates, features)[rows]
+    X = _matrix(covariates, features, rows)
     y = presence.ravel()[rows].astype(int)
     groups = spatial_blocks(grid)[rows]
     n_pos = int(y.sum())

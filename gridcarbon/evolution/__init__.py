@@ -278,10 +278,10 @@ def evolve(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame, drivers:
                                   relocate_from=list(spec.relocate_from))
             step_points(fleet, year, targets=tgt, beccs=-st.targets[k, GRIDDED.index("beccs")], suitability=suit,
                         restricted=restrict, storage_reach=reach, grid=grid, rules=rules, rng=rng)
-            raw = _raw_layers(rest, fleet, corridors, grid, landscape, year=year, b=b, f=f, gdp_ratio=st.gdp_ratio[k], pop_ratio=st.pop_ratio[k],
+            raw = _raw_layers(rest, fleet, corridors, grid, landscape, year=year, b=b, f=f,
+                              gdp_ratio=st.gdp_ratio[k], pop_ratio=st.pop_ratio[k],
                               elec=electrified_share(spec.electrification, year), elec0=elec0, reach=reach)
             now = _impose_totals(raw, st.targets[k], grid, fallback=suit)
-            del raw
         rows.append(_residuals(now, st.targets[k], grid, year))
         if on_year is not None:
             on_year(year, now)
@@ -324,10 +324,12 @@ def _unmoved(base_layers: np.ndarray, fleet: Fleet, corridors: Corridors | None,
     return rest, share
 
 
-def _raw_layers(rest, fleet, corridors, grid, land, *, year, b, f, gdp_ratio, pop_ratio, elec, elec0,
-                reach) -> np.ndarray:
-    """Spatial pattern of every sector in ``year`` before totals are imposed (t/yr/cell)."""
-    out = np.empty_like(rest)
+def _raw_layers(rest, fleet, corridors, grid, land, *, year, b, f, gdp_ratio, pop_ratio, elec, elec0, reach):
+    """Spatial pattern of each sector in ``year`` before totals are imposed (t/yr/cell).
+
+    Yields one (y, x) layer per sector in GRIDDED order, so a year never holds a second
+    full (sector, y, x) stack.
+    """
     b0, f0 = land.built_up.values, land.forest.values
     pop0 = land.population.values
     people = _grow_proxy(pop0, b0, b)
@@ -344,16 +346,16 @@ def _raw_layers(rest, fleet, corridors, grid, land, *, year, b, f, gdp_ratio, po
     lines_now = (corridors.layers(year, grid, gdp_ratio=gdp_ratio, pop_ratio=pop_ratio, electrified=elec,
                                   electrified_base=elec0) if corridors else None)
     for i, s in enumerate(GRIDDED):
+        if s == "beccs":
+            yield _beccs_pattern(fleet, grid, land, reach)
+            continue
         if s in POINT_SECTORS:
-            out[i] = points_now[POINT_SECTORS.index(s)] + rest[i]
-        elif s in ratio:
-            np.multiply(rest[i], ratio[s], out=out[i])
+            layer = points_now[POINT_SECTORS.index(s)] + rest[i]
         else:
-            out[i] = rest[i]
+            layer = rest[i] * ratio[s] if s in ratio else rest[i].copy()
         if s in LINE_SECTORS and lines_now is not None:
-            out[i] += lines_now[LINE_SECTORS.index(s)]
-    out[GRIDDED.index("beccs")] = _beccs_pattern(fleet, grid, land, reach)
-    return out
+            layer += lines_now[LINE_SECTORS.index(s)]
+        yield layer
 
 
 def _safe_ratio(now: np.ndarray, then: np.ndarray) -> np.ndarray:
@@ -371,15 +373,15 @@ def _beccs_pattern(fleet: Fleet, grid: Grid, land, reach) -> np.ndarray:
     return np.where(grid.region_sums(out)[np.maximum(grid.region_index, 0)] < 0, out, store)
 
 
-def _impose_totals(raw: np.ndarray, target: np.ndarray, grid: Grid, *, fallback: dict) -> np.ndarray:
-    """Rescale each region x sector to its allocated total exactly.
+def _impose_totals(raw, target: np.ndarray, grid: Grid, *, fallback: dict) -> np.ndarray:
+    """Rescale each region x sector of ``raw`` (layers in GRIDDED order) to its allocated total exactly.
 
     Where a region's pattern is empty but its total is not, the total goes to the sector's
     suitability surface (point sectors) or is spread evenly (others).
     """
-    out = np.empty_like(raw)
-    for i, s in enumerate(GRIDDED):
-        proxy = np.abs(raw[i])
+    out = np.empty((len(GRIDDED),) + grid.shape)
+    for i, (s, layer) in enumerate(zip(GRIDDED, raw)):
+        proxy = np.abs(layer)
         empty = grid.region_sums(proxy) <= 0
         if empty.any() and s in fallback:
             proxy = np.where(empty[np.maximum(grid.region_index, 0)], fallback[s], proxy)
