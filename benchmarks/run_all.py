@@ -1,4 +1,4 @@
-"""Run every benchmark (allocation, gridding, big inputs) and print a summary table.
+"""Run every benchmark (allocation, gridding, big inputs, end to end) and print a summary table.
 
 Each benchmark runs in its own fresh Python process (``python benchmarks/bench_*.py``),
 printing its own detailed lines and writing its JSON record under
@@ -7,7 +7,9 @@ prints one table of the headline figures and ratios. See benchmarks/README.md fo
 each figure means.
 
 Run: ``python benchmarks/run_all.py [--size full|tiny] [--only gridding,big_inputs]
-[--no-emiproc] [--out-dir DIR]``.
+[--no-emiproc] [--out-dir DIR]``. At the full size ``end_to_end`` includes a national 1 km
+run (up to 15 minutes and 8 GiB); leave it out with ``--only``, or run its cheap cases alone
+with ``python benchmarks/bench_end_to_end.py --only yrd10,china10``.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ if str(HERE) not in sys.path:
 from _common import RESULTS_DIR, load_1min  # noqa: E402
 
 BENCHMARKS = {"allocation": "bench_allocation.py", "gridding": "bench_gridding.py",
-              "big_inputs": "bench_big_inputs.py"}
+              "big_inputs": "bench_big_inputs.py", "end_to_end": "bench_end_to_end.py"}
 
 
 def run_benchmark(name: str, size: str, out_dir: Path, extra: list[str]) -> tuple[dict, float]:
@@ -78,6 +80,28 @@ def summary_rows(records: dict[str, dict]) -> list[tuple[str, str, str, str]]:
                      ("big_inputs", case, "peak RSS / 2 GiB", _fmt(c["peak_over_limit"])),
                      ("big_inputs", case, "gridding wall s", _fmt(c["gridding_wall_s"])),
                      ("big_inputs", case, "mass conserved (1e-9)", _fmt(c["mass_conserved"]))]
+    e2e = records.get("end_to_end")
+    if e2e:
+        for c in e2e["cases"]:
+            case = f"{c['case']}: {c['scenario']} @ {c['res_m'] / 1000:g} km" + (
+                f" ({','.join(map(str, c['years']))})" if c.get("years") else "")
+            target = f" (target < {c['target_wall_s']:g} s)" if c.get("target_wall_s") is not None else ""
+            limit = f" (limit {c['limit_rss_mib']})" if c.get("limit_rss_mib") is not None else ""
+            if not c.get("ok"):
+                why = " timed out" if c.get("timed_out") else ""
+                rows.append(("end_to_end", case, "FAILED: exit code", f"{c.get('exit_code')}{why}"))
+            rows += [("end_to_end", case, "wall s" + target, _fmt(c.get("wall_s"), ".4g")),
+                     ("end_to_end", case, "peak RSS MiB" + limit, _fmt(c.get("peak_rss_mib"), ".1f"))]
+            if target:
+                rows.append(("end_to_end", case, "wall / target", _fmt(c.get("wall_over_target"))))
+            if limit:
+                rows.append(("end_to_end", case, "peak RSS / limit", _fmt(c.get("peak_over_limit"))))
+            rows += [("end_to_end", case, "within target", _fmt(c.get("within_target"))),
+                     ("end_to_end", case, "conserved (1e-6)", _fmt(c.get("conserved")))]
+        ran = {c["case"] for c in e2e["cases"]}
+        for name, value in (e2e.get("ratios") or {}).items():
+            if set(name.split("/")) <= ran:  # both cases were run (maybe failed: "-")
+                rows.append(("end_to_end", name.replace("/", " / "), "wall ratio (same run)", _fmt(value)))
     return rows
 
 

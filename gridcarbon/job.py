@@ -197,7 +197,8 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
 
     Each year is written as soon as it is evolved (in a writer thread overlapping the next
     year's evolution). A cube larger than :data:`IN_MEMORY_BYTES` is not kept in memory:
-    such runs need ``out``, and their ``emissions`` are read lazily from ``cube.nc``.
+    such runs need ``out``, evolve in float32 (what the files hold) and their ``emissions``
+    are read lazily from ``cube.nc``.
     """
     say = progress or (lambda s: None)
     timings, t0 = {}, time.perf_counter()
@@ -219,7 +220,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     timings["allocation_s"] = time.perf_counter() - t1
     evolve_args = dict(spec=sc.evolution, seed=sc.seed, end_year=sc.end_year, models=agreed.models,
                        surfaces=agreed.surfaces, snapshot_years=[sc.base_year, *sc.years],
-                       keep_years=None if in_memory else ())
+                       keep_years=None if in_memory else (), dtype=np.float64 if in_memory else np.float32)
     if final is None:
         say("evolution")
         t2 = time.perf_counter()
@@ -347,8 +348,9 @@ def write_outputs(result: RunResult, out: Path, *, started: float | None = None)
 def named_layers(layers: np.ndarray) -> dict[str, np.ndarray]:
     """A year's (n_gridded, y, x) layers by name, plus ``total`` (gross) and ``net``."""
     named = {s: layers[i] for i, s in enumerate(GRIDDED)}
-    named["total"] = layers[[i for i, s in enumerate(GRIDDED) if not SECTORS[s].removal]].sum(axis=0)
-    named["net"] = layers.sum(axis=0)
+    named["total"] = layers[[i for i, s in enumerate(GRIDDED) if not SECTORS[s].removal]].sum(axis=0,
+                                                                                          dtype=np.float64)
+    named["net"] = layers.sum(axis=0, dtype=np.float64)
     return named
 
 

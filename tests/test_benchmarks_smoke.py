@@ -3,7 +3,9 @@
 Loads ``benchmarks/*.py`` by file path (the folder is not a package) and calls each
 ``main(size="tiny", out=...)`` into a temporary folder, so nothing is written under
 benchmarks/results/. Optional references (exactextract, emiproc) are used when installed
-and skipped otherwise; emiproc is never run at the tiny size.
+and skipped otherwise; emiproc is never run at the tiny size. The end-to-end benchmark's
+tiny size is one whole ``gridcarbon run yrd-enhanced --years 2030`` job in a child process
+(about half a minute), in a fixture of its own so that it runs alone, after the others.
 """
 from __future__ import annotations
 
@@ -42,6 +44,14 @@ def tiny(tmp_path_factory):
         records["big_inputs"] = pending.result()
     written = {name: json.loads((out / f"{name[0]}.json").read_text()) for name in records}
     return records, written
+
+
+@pytest.fixture(scope="module")
+def e2e_tiny(tmp_path_factory):
+    """The end-to-end benchmark's tiny record (one CLI job), as returned and as written."""
+    out = tmp_path_factory.mktemp("bench_e2e") / "e.json"
+    record = _load("bench_end_to_end").main("tiny", out=out, verbose=False)
+    return record, json.loads(out.read_text())
 
 
 def test_records_are_written_as_returned(tiny):
@@ -92,7 +102,36 @@ def test_big_inputs_tiny_conserves_mass_in_a_subprocess(tiny):
         assert case["checks"]["mass_outside_regions_t"] == 0
 
 
-def test_run_all_summarises_every_record(tiny):
-    rows = _load("run_all").summary_rows(tiny[1])
-    assert {r[0] for r in rows} == {"allocation", "gridding", "big_inputs"}
+def test_end_to_end_tiny_runs_the_cli_and_conserves(e2e_tiny):
+    record, rec = e2e_tiny
+    assert rec == json.loads(json.dumps(record))
+    assert {"benchmark", "size", "machine", "rtol", "timeout_s", "cases", "ratios", "all_ok",
+            "all_conserved", "all_within_target", "load_1min_end"} <= rec.keys()
+    assert rec["benchmark"] == "end_to_end" and rec["size"] == "tiny"
+    assert [c["case"] for c in rec["cases"]] == ["yrd10"]
+    case = rec["cases"][0]
+    assert {"case", "scenario", "res_m", "years", "command", "exit_code", "ok", "timed_out", "wall_s", "cpu_s",
+            "peak_rss_mib", "load_1min", "timings_s", "max_relative_residual", "coupling_iterations", "grid",
+            "files_written", "files_in_manifest", "totals_rows_checked", "totals_max_relative_residual",
+            "conserved", "target_wall_s", "limit_rss_mib", "wall_over_target", "peak_over_limit",
+            "within_target"} <= case.keys()
+    assert case["exit_code"] == 0 and case["ok"] and not case["timed_out"], case.get("stderr_tail")
+    assert case["scenario"] == "yrd-enhanced" and case["res_m"] == 10_000 and case["years"] == [2030]
+    assert "--years 2030" in case["command"] and "--quiet" in case["command"]
+    assert case["wall_s"] > 0 and case["peak_rss_mib"] > 0 and len(case["load_1min"]) == 2
+    assert case["conserved"] is True and rec["all_conserved"] is True and rec["all_ok"] is True
+    assert case["totals_rows_checked"] > 0 and case["totals_max_relative_residual"] <= rec["rtol"]
+    assert case["max_relative_residual"] <= rec["rtol"]
+    assert case["coupling_iterations"] >= 1 and case["files_written"] > 0
+    assert len(case["grid"]["shape"]) == 2 and case["grid"]["res_m"] == 10_000
+    assert {"total_s"} <= case["timings_s"].keys() and case["timings_s"]["total_s"] > 0
+    assert case["within_target"] is None  # the reference case has no target
+    assert set(rec["ratios"]) == {"china10/yrd10", "china1k/china10"}
+
+
+def test_run_all_summarises_every_record(tiny, e2e_tiny):
+    rows = _load("run_all").summary_rows({**tiny[1], "end_to_end": e2e_tiny[1]})
+    assert {r[0] for r in rows} == {"allocation", "gridding", "big_inputs", "end_to_end"}
     assert any(r[2] == "ratio gridcarbon / rasterize" for r in rows)
+    assert {r[2] for r in rows if r[0] == "end_to_end"} >= {"wall s", "peak RSS MiB", "within target",
+                                                            "conserved (1e-6)"}

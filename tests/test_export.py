@@ -325,3 +325,21 @@ def test_map_of_an_all_zero_layer_renders(grid, tmp_path):
     path = render_change(tmp_path / "none.png", zeros, zeros, grid, boundaries=regions(),
                          title="no change")
     assert path.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_large_layers_are_drawn_as_block_means(grid, values, tmp_path, monkeypatch):
+    """A layer wider than MAX_DISPLAY cells (a 1 km national grid) is drawn reduced, mass per cell kept."""
+    from gridcarbon import maps
+
+    monkeypatch.setattr(maps, "MAX_DISPLAY", 30)
+    shown, inside = maps._display(values, grid.inside)
+    k = int(np.ceil(max(values.shape) / 30))
+    assert max(shown.shape) <= 30 and shown.shape == (-(-values.shape[0] // k), -(-values.shape[1] // k))
+    cells = np.pad(grid.inside, ((0, -values.shape[0] % k), (0, -values.shape[1] % k))).reshape(
+        shown.shape[0], k, shown.shape[1], k).sum(axis=(1, 3))
+    assert np.isclose((shown * cells).sum(), np.where(grid.inside, values, 0.0).sum(), rtol=1e-12)
+    assert inside.sum() == (cells > 0).sum()
+    path = render_map(tmp_path / "big.png", values, grid, boundaries=regions(), title="reduced")
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
+    monkeypatch.setattr(maps, "MAX_DISPLAY", 10_000)
+    assert maps._display(values, grid.inside)[0] is values  # small grids are drawn as they are

@@ -235,7 +235,7 @@ def evolve(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame, drivers:
            models: dict | None = None, covariates: xr.Dataset | None = None,
            surfaces: dict[str, np.ndarray] | None = None,
            on_year: Callable[[int, np.ndarray], None] | None = None,
-           keep_years: Iterable[int] | None = None) -> EvolutionResult:
+           keep_years: Iterable[int] | None = None, dtype=np.float64) -> EvolutionResult:
     """Evolve ``inv`` from its base year to ``end_year`` under allocated ``totals``.
 
     ``totals`` has region, sector, year, allocated_t; ``drivers`` region, year, population,
@@ -243,7 +243,8 @@ def evolve(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame, drivers:
     :func:`inventory_covariates` without city or coast layers; ``models`` are fitted and
     ``surfaces`` predicted when not given. Each year's (n_gridded, y, x) layers (t CO2/yr/cell)
     go to ``on_year(year, layers)`` as they are made; the result keeps the layers of
-    ``keep_years`` (all years when None), so a national 1 km run holds one year at a time.
+    ``keep_years`` (all years when None), so a national 1 km run holds one year at a time;
+    ``dtype`` float32 halves those layers (totals are imposed in float64, then stored).
     Deterministic under ``seed``.
     """
     grid, base = inv.grid, inv.year
@@ -281,7 +282,7 @@ def evolve(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame, drivers:
             raw = _raw_layers(rest, fleet, corridors, grid, landscape, year=year, b=b, f=f,
                               gdp_ratio=st.gdp_ratio[k], pop_ratio=st.pop_ratio[k],
                               elec=electrified_share(spec.electrification, year), elec0=elec0, reach=reach)
-            now = _impose_totals(raw, st.targets[k], grid, fallback=suit)
+            now = _impose_totals(raw, st.targets[k], grid, fallback=suit, dtype=dtype)
         rows.append(_residuals(now, st.targets[k], grid, year))
         if on_year is not None:
             on_year(year, now)
@@ -373,13 +374,13 @@ def _beccs_pattern(fleet: Fleet, grid: Grid, land, reach) -> np.ndarray:
     return np.where(grid.region_sums(out)[np.maximum(grid.region_index, 0)] < 0, out, store)
 
 
-def _impose_totals(raw, target: np.ndarray, grid: Grid, *, fallback: dict) -> np.ndarray:
+def _impose_totals(raw, target: np.ndarray, grid: Grid, *, fallback: dict, dtype=np.float64) -> np.ndarray:
     """Rescale each region x sector of ``raw`` (layers in GRIDDED order) to its allocated total exactly.
 
     Where a region's pattern is empty but its total is not, the total goes to the sector's
     suitability surface (point sectors) or is spread evenly (others).
     """
-    out = np.empty((len(GRIDDED),) + grid.shape)
+    out = np.empty((len(GRIDDED),) + grid.shape, dtype=dtype)
     for i, (s, layer) in enumerate(zip(GRIDDED, raw)):
         proxy = np.abs(layer)
         empty = grid.region_sums(proxy) <= 0
