@@ -217,7 +217,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     t1 = time.perf_counter()
     agreed = agree(sc, ctx.inventory, ctx.landscape, drivers, city_points=ctx.city_points, coast=ctx.coast,
                    on_stage=say)
-    timings["allocation_s"] = time.perf_counter() - t1
+    timings["coupling_s"] = time.perf_counter() - t1  # suitability models + allocate/land loop
     evolve_args = dict(spec=sc.evolution, seed=sc.seed, end_year=sc.end_year, models=agreed.models,
                        surfaces=agreed.surfaces, snapshot_years=[sc.base_year, *sc.years],
                        keep_years=None if in_memory else (), dtype=np.float64 if in_memory else np.float32)

@@ -288,8 +288,8 @@ def test_elastic_resolve_names_the_families_when_diagnosis_misses(baseline, driv
 def test_mass_balance_is_checked(baseline, drivers, monkeypatch):
     real = allocation._solve
 
-    def leaky(problem, *, elastic):
-        solved = real(problem, elastic=elastic)
+    def leaky(problem, **options):
+        solved = real(problem, **options)
         solved.E[0, 0, 5] += 1.0  # 1 Mt appears from nowhere
         return solved
     monkeypatch.setattr(allocation, "_solve", leaky)
