@@ -27,7 +27,8 @@ NODATA = -9999.0
 CUBE_DIMS = ("sector", "year", "y", "x")
 BLOCK = 512  # COG internal tile edge (pixels), also the row stripe streamed to GDAL
 CUBE_CHUNK = 1024  # largest NetCDF chunk edge (cells): a 1 km national layer is 30 chunks
-CUBE_COMPLEVEL = 4  # zlib level of the cube
+CUBE_COMPLEVEL = 1  # zlib level of the cube: half the time of level 4 for ~7 % more bytes
+#: (1 km national year: 6.7 s vs 13.1 s, 106 vs 99 MB); zlib, not zstd, so every netCDF reader opens it
 
 #: GDAL COG creation options: lossless DEFLATE with the floating-point predictor,
 #: average-resampled overviews (nodata-aware), no timestamps (GDAL adds none unless asked).

@@ -123,7 +123,9 @@ class Grid:
     # -- aggregation ---------------------------------------------------------------
     def region_sums(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` (..., y, x) per region -> (..., n_regions). Cells outside are ignored."""
-        values = np.asarray(values, dtype=np.float64)
+        values = np.asarray(values)
+        if values.dtype not in (np.float32, np.float64):  # float32 layers are summed in float64 without a copy
+            values = values.astype(np.float64)
         flat = values.reshape((-1, values.shape[-2] * values.shape[-1]))
         sums = kernels.region_sums(self.region_index.ravel(), flat, len(self.regions))
         return sums.reshape(values.shape[:-2] + (len(self.regions),))

@@ -128,18 +128,21 @@ def coverage(geoms: gpd.GeoSeries, grid: Grid, region_pos: np.ndarray) -> Covera
                         hint="split points, lines and polygons into separate tables")
 
 
-def distribute(totals: np.ndarray, proxy: np.ndarray, grid: Grid) -> np.ndarray:
-    """Spread region totals over cells in proportion to a proxy.
+def distribute(totals: np.ndarray, proxy: np.ndarray, grid: Grid, *, fallback: np.ndarray | None = None,
+               out: np.ndarray | None = None) -> np.ndarray:
+    """Spread region totals over cells in proportion to a proxy's magnitude.
 
-    ``totals`` is (n_layers, n_regions) t CO2/yr; ``proxy`` is (n_layers, y, x) or (y, x),
-    non-negative. The proxy is normalised to sum to one within each region (HERMES-style);
-    a region whose proxy is all zero gets its total spread evenly over its cells.
-    Returns (n_layers, y, x) t CO2/yr/cell summing per region to ``totals``.
+    ``totals`` is (n_layers, n_regions) t CO2/yr; ``proxy`` is (n_layers, y, x) or (y, x).
+    The proxy is normalised to sum to one within each region (HERMES-style); a region whose
+    proxy is all zero follows ``fallback`` (y, x, non-negative) if given and not all zero
+    there, else gets its total spread evenly over its cells. Returns (n_layers, y, x)
+    t CO2/yr/cell summing per region to ``totals``, in ``out`` when given (e.g. float32).
     """
     totals = np.atleast_2d(np.asarray(totals, np.float64))
     proxy = np.broadcast_to(proxy, (totals.shape[0],) + grid.shape)
+    backup = np.empty(0) if fallback is None else np.ravel(fallback)
     region = grid.region_index.ravel()
-    out = np.empty(proxy.shape)
+    out = np.empty(proxy.shape) if out is None else out
     for k in range(len(out)):  # loop over layers, not cells
-        kernels.spread_by_proxy(region, np.asarray(proxy[k], np.float64).ravel(), totals[k], out[k].ravel())
+        kernels.spread_by_proxy(region, np.ravel(proxy[k]), totals[k], out[k].reshape(-1), backup)
     return out

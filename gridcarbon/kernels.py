@@ -258,17 +258,63 @@ def region_sums(region, values, n_regions):
 
 
 @njit(cache=True)
-def spread_by_proxy(region, proxy, totals, out):
-    """Fill ``out`` with each cell's share of its region's total, in proportion to ``proxy``
-    (evenly where a region's proxy sums to <= 0); 0 outside regions (region -1)."""
-    sums = region_sums(region, proxy.reshape(1, -1), totals.size)[0]
-    counts = np.zeros(totals.size, np.int64)
+def spread_by_proxy(region, proxy, totals, out, fallback):
+    """Fill ``out`` with each cell's share of its region's total, in proportion to ``|proxy|``.
+
+    Where a region's proxy sums to <= 0 the share follows ``fallback`` (when it has cells),
+    else it is even; 0 outside regions (region -1). Sums run in cell order, as in
+    :func:`region_sums`; ``out`` may be float32 (values are computed in float64).
+    """
+    n = totals.size
+    sums, backup, counts = np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
     for i in range(region.size):
-        if region[i] >= 0:
-            counts[region[i]] += 1
+        r = region[i]
+        if r >= 0:
+            sums[r] += abs(proxy[i])
+            counts[r] += 1
+    if fallback.size:
+        for i in range(region.size):
+            r = region[i]
+            if r >= 0 and sums[r] <= 0:
+                backup[r] += fallback[i]
     for i in range(region.size):
         r = region[i]
         if r < 0:
             out[i] = 0.0
+        elif sums[r] > 0:
+            out[i] = (abs(proxy[i]) / sums[r]) * totals[r]
+        elif backup[r] > 0:
+            out[i] = (fallback[i] / backup[r]) * totals[r]
         else:
-            out[i] = (1.0 / max(counts[r], 1) if sums[r] <= 0 else proxy[i] / sums[r]) * totals[r]
+            out[i] = (1.0 / max(counts[r], 1)) * totals[r]
+
+
+# ------------------------------------------------------------------- land use
+@njit(cache=True)
+def fill_room(region, eligible, water, drive, out, need, passes):
+    """Add to ``out`` (fractions) so each region gains ``need`` (sum of fractions), in place.
+
+    Each pass gives a region's remaining need to its ``eligible`` cells in proportion to
+    ``drive x room`` (room = 1 - water - out, at least 0), never more than a cell's room;
+    what full cells could not take goes round again. Returns the need left per region.
+    """
+    n = need.size
+    need = need.copy()
+    for _ in range(passes):
+        norm = np.zeros(n)
+        for i in range(region.size):
+            r = region[i]
+            if r >= 0 and eligible[i]:
+                norm[r] += drive[i] * max(1.0 - water[i] - out[i], 0.0)
+        if not (need > 1e-12).any() or not (norm > 0).any():
+            break
+        added = np.zeros(n)
+        for i in range(region.size):
+            r = region[i]
+            if r >= 0 and eligible[i]:
+                room = max(1.0 - water[i] - out[i], 0.0)
+                add = min(drive[i] * room / max(norm[r], 1e-300) * need[r], room)
+                out[i] += add
+                added[r] += add
+        need -= added
+    return need

@@ -382,11 +382,7 @@ def _impose_totals(raw, target: np.ndarray, grid: Grid, *, fallback: dict, dtype
     """
     out = np.empty((len(GRIDDED),) + grid.shape, dtype=dtype)
     for i, (s, layer) in enumerate(zip(GRIDDED, raw)):
-        proxy = np.abs(layer)
-        empty = grid.region_sums(proxy) <= 0
-        if empty.any() and s in fallback:
-            proxy = np.where(empty[np.maximum(grid.region_index, 0)], fallback[s], proxy)
-        out[i] = distribute(target[i][None, :], proxy, grid)[0]
+        distribute(target[i][None, :], layer, grid, fallback=fallback.get(s), out=out[i:i + 1])
     return out
 
 

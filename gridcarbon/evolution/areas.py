@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .. import kernels
 from ..grid import Grid
 
 #: elasticity of regional built-up area to GDP and to population (ASSUMPTION: China's
@@ -42,24 +43,14 @@ def grow_urban(built: np.ndarray, demand_r: np.ndarray, probability: np.ndarray,
 
     Returns the new built-up fraction (y, x). Cells never exceed ``1 - water``.
     """
-    idx = grid.region_index
-    inside = idx >= 0
     need = np.maximum(demand_r - grid.region_sums(built), 0.0)
     out = built.copy()
-    neigh = ndimage.uniform_filter(built, size=3, mode="constant")
-    drive = probability * (0.3 + neigh)
+    drive = probability * (0.3 + ndimage.uniform_filter(built, size=3, mode="constant"))
     if noise > 0 and rng is not None:
         drive = drive * np.exp(noise * rng.gumbel(size=drive.shape))
-    for _ in range(3):  # redistribute what full cells could not take
-        room = np.where(inside & allowed, np.clip(1.0 - water - out, 0.0, None), 0.0)
-        potential = drive * room
-        norm = grid.region_sums(potential)
-        if not (need > 1e-12).any() or not (norm > 0).any():
-            break
-        share = np.where(inside, potential / np.maximum(norm, 1e-300)[np.maximum(idx, 0)], 0.0)
-        add = np.minimum(share * need[np.maximum(idx, 0)], room)
-        out += add
-        need = need - grid.region_sums(add)
+    eligible = grid.inside & allowed
+    kernels.fill_room(grid.region_index.ravel(), eligible.ravel(), np.ravel(water), drive.ravel(), out.reshape(-1),
+                      need, 3)  # three passes: redistribute what full cells could not take
     return out
 
 
