@@ -106,6 +106,18 @@ class Grid:
         return self.region_index >= 0
 
     @cached_property
+    def _cells(self) -> dict[int, np.ndarray]:
+        return {}
+
+    def cells_of(self, region_pos: int) -> np.ndarray:
+        """Flat indices (ascending) of the cells of region ``region_pos``; -1: of every region (cached)."""
+        cells = self._cells.get(region_pos)
+        if cells is None:
+            flat = self.region_index.ravel()
+            cells = self._cells[region_pos] = np.flatnonzero(flat >= 0 if region_pos < 0 else flat == region_pos)
+        return cells
+
+    @cached_property
     def region_boxes(self) -> list[tuple[slice, slice]]:
         """Per region, the (rows, cols) slices bounding its cells."""
         from scipy import ndimage

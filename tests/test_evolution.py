@@ -325,12 +325,7 @@ def test_pick_sites_spacing_cap_order_and_determinism():
     order = np.array([0, 1, 2, 22, 5, 50, 55, 99], np.int64)  # flat indices on a 10-wide grid
 
     def run(occupied, n, spacing, cap):
-        occupied = np.asarray(occupied, np.int64)
-        count = np.bincount(occupied, minlength=100).astype(np.int64)
-        before = count.copy()
-        out = pick_sites(order, nx, occupied, count, n, float(spacing), cap)
-        assert (count - before == np.bincount(out, minlength=100)).all()  # count updated in place
-        return list(out)
+        return list(pick_sites(order, nx, np.asarray(occupied, np.int64), n, float(spacing), cap))
 
     # no occupants, spacing 0: simply the first n of the order
     assert run([], 3, 0, 1) == [0, 1, 2]
@@ -349,7 +344,7 @@ def test_pick_sites_spacing_cap_order_and_determinism():
                 assert np.hypot(a // nx - b // nx, a % nx - b % nx) >= 3
     # deterministic, and the order matters
     assert run([0], 2, 3, 2) == run([0], 2, 3, 2)
-    rev = pick_sites(order[::-1].copy(), nx, np.empty(0, np.int64), np.zeros(100, np.int64), 1, 3.0, 1)
+    rev = pick_sites(order[::-1].copy(), nx, np.empty(0, np.int64), 1, 3.0, 1)
     assert list(rev) == [99]
 
 
@@ -359,6 +354,10 @@ def test_ranked_cells_orders_by_score_then_index_and_noise_is_seeded():
     # 0.9 (cell 1), 0.7 (cell 5), 0.5 tie -> cells 0 then 2, 0.1 (cell 3); cell 4 not allowed
     assert list(ranked_cells(score, allowed, None, 0.0)) == [1, 5, 0, 2, 3]
     assert list(ranked_cells(score, allowed, np.random.default_rng(1), 0.0)) == [1, 5, 0, 2, 3]
+    # candidates limited to some cells (a region's): same order, only those; 4 stays not allowed
+    some = np.array([0, 2, 4, 5])
+    assert list(ranked_cells(score, allowed, None, 0.0, cells=some)) == [5, 0, 2]
+    assert sorted(ranked_cells(score, allowed, np.random.default_rng(1), 0.5, cells=some)) == [0, 2, 5]
 
     big = np.linspace(0, 1, 400).reshape(20, 20)
     ok = np.ones_like(big, bool)

@@ -164,10 +164,10 @@ def _relocate(fleet, year, suitability, restricted, grid, rules, rng):
     due = (t.status == "active") & flat_restricted[t.cell.to_numpy()] & (year - t.year_built >= RELOCATE_AGE)
     for i in t.index[due]:  # loop over the (few) plants due, not over cells
         row = t.loc[i]
-        allowed = ~restricted & (grid.inside if rules.transfer else grid.region_index == row.region_pos)
-        allowed &= _within(grid, int(row.cell), RELOCATE_RADIUS_KM)
+        allowed = _within(grid, int(row.cell), RELOCATE_RADIUS_KM) & ~restricted
         # the plant is leaving its cell: it must not keep its own spacing from the new site
-        new = _site(t.drop(index=i), row.sector, 1, suitability[row.sector], allowed, grid, rules, rng)
+        new = _site(t.drop(index=i), row.sector, 1, suitability[row.sector], allowed, grid, rules, rng,
+                    region_pos=-1 if rules.transfer else int(row.region_pos))
         if new.size == 0:
             continue
         fleet.log(year, t.loc[[i]], "relocated", to_cell=new)
@@ -242,8 +242,7 @@ def _build(fleet, year, region_pos, sector, sel, target, suit, restricted, grid,
     same = t[t.sector == sector]
     size = float(np.median(same.potential_t)) if len(same) else target
     n = int(np.ceil((target - potential) / size))
-    allowed = ~restricted & (grid.region_index == region_pos)
-    cells = _site(t, sector, n, suit, allowed, grid, rules, rng)
+    cells = _site(t, sector, n, suit, ~restricted, grid, rules, rng, region_pos=region_pos)
     if cells.size == 0:  # nowhere allowed: run the existing fleet harder instead
         return
     k = len(t)
@@ -255,13 +254,12 @@ def _build(fleet, year, region_pos, sector, sel, target, suit, restricted, grid,
     fleet.log(year, new, "built")
 
 
-def _site(t, sector, n, suit, allowed, grid, rules, rng):
-    """Best ``n`` allowed cells for a sector, away from its other active plants."""
-    order = ranked_cells(suit, allowed, rng, rules.siting_noise)
+def _site(t, sector, n, suit, allowed, grid, rules, rng, *, region_pos: int):
+    """Best ``n`` allowed cells of a region (-1: any) for a sector, away from its other active plants."""
+    order = ranked_cells(suit, allowed, rng, rules.siting_noise, cells=grid.cells_of(region_pos))
     occupied = t.cell[(t.sector == sector) & (t.status == "active")].to_numpy(np.int64)
-    count = np.bincount(occupied, minlength=grid.shape[0] * grid.shape[1]).astype(np.int64)
     spacing = rules.min_spacing_km * 1000.0 / grid.res
-    return pick_sites(order, grid.shape[1], occupied, count, n, spacing, rules.max_plants_per_cell)
+    return pick_sites(order, grid.shape[1], occupied, n, spacing, rules.max_plants_per_cell)
 
 
 def point_layers(fleet: Fleet, grid: Grid, sectors: list[str]) -> np.ndarray:
