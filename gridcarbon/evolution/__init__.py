@@ -23,7 +23,7 @@ from ..sectors import GRIDDED, LINE_SECTORS, POINT_SECTORS
 from ..suitability import SuitabilityModel, fit_suitability
 from .areas import afforest, afforestable, built_demand, grow_urban, urban_allowed
 from .lines import Corridors, electrified_share
-from .points import Fleet, PointRules, point_layers, step_points
+from .points import Fleet, PointRules, point_cells, step_points
 
 #: years over which a storage basin's effective capacity is injected (capacity / years = t/yr;
 #: ASSUMPTION: 20-year injection campaigns, as in CCUS source-sink matching studies)
@@ -144,11 +144,6 @@ def _driver_ratios(drivers: pd.DataFrame, grid: Grid, years: list[int], base_yea
     return ratio("gdp_yuan"), ratio("population")
 
 
-def _grow_proxy(base: np.ndarray, built0: np.ndarray, built: np.ndarray) -> np.ndarray:
-    """A people-like proxy that follows built-up growth: base x built / built0."""
-    return base * (built + 0.02) / (built0 + 0.02)
-
-
 def inventory_covariates(inv: Inventory, landscape: xr.Dataset, *, city_points: gpd.GeoSeries | None = None,
                          coast: gpd.GeoSeries | None = None) -> xr.Dataset:
     """Covariates of an inventory's grid (empty city or coast layers mean 'far away')."""
@@ -262,6 +257,7 @@ def evolve(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame, drivers:
     fleet = Fleet.from_facilities(inv.facilities, grid, base)
     corridors = Corridors.build(inv.lines, inv.line_coverage, grid, base) if len(inv.lines) else None
     rest, point_share = _unmoved(base_layers, fleet, corridors, grid, base)
+    area = _AreaBase.of(landscape)
     storage_cells = landscape.storage_mt.values > 0
     reach = (ndimage.distance_transform_edt(~storage_cells) * grid.res / 1000.0 <= spec.ccs_reach_km
              if storage_cells.any() else np.zeros(grid.shape, bool))
@@ -279,7 +275,7 @@ def evolve(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame, drivers:
                                   relocate_from=list(spec.relocate_from))
             step_points(fleet, year, targets=tgt, beccs=-st.targets[k, GRIDDED.index("beccs")], suitability=suit,
                         restricted=restrict, storage_reach=reach, grid=grid, rules=rules, rng=rng)
-            raw = _raw_layers(rest, fleet, corridors, grid, landscape, year=year, b=b, f=f,
+            raw = _raw_layers(rest, fleet, corridors, grid, landscape, area, year=year, b=b, f=f,
                               gdp_ratio=st.gdp_ratio[k], pop_ratio=st.pop_ratio[k],
                               elec=electrified_share(spec.electrification, year), elec0=elec0, reach=reach)
             now = _impose_totals(raw, st.targets[k], grid, fallback=suit, dtype=dtype)
@@ -295,83 +291,125 @@ def evolve(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame, drivers:
                            pd.concat(caps, ignore_index=True), models)
 
 
-def _share(part: np.ndarray, whole: np.ndarray, grid: Grid) -> np.ndarray:
-    """Region share of ``part`` in ``whole`` per layer, (n_layers, n_regions), 0 where whole is 0."""
-    p, w = grid.region_sums(part), grid.region_sums(whole)
-    return np.where(w > 0, np.clip(p / np.where(w > 0, w, 1.0), 0.0, 1.0), 0.0)
-
-
 def _unmoved(base_layers: np.ndarray, fleet: Fleet, corridors: Corridors | None, grid: Grid,
-             base_year: int) -> tuple[np.ndarray, np.ndarray]:
+             base_year: int) -> tuple[list[np.ndarray], np.ndarray]:
     """What the fleet and corridor rules do not move, and the fleet's share of each point sector.
 
-    Returns the base layers minus the base fleet (point sectors, clipped at 0) and minus the
-    base corridors (line sectors), (n_gridded, y, x) t/yr/cell, and the fleet's region share
-    of each point sector, (n_point_sectors, n_regions).
+    Returns per gridded sector the base layer minus the base fleet (point sectors, clipped at
+    0) or minus the base corridors (line sectors), t/yr/cell (the base layer itself, not a
+    copy, for the others), and the fleet's region share of each point sector,
+    (n_point_sectors, n_regions).
     """
-    rest = base_layers.copy()
-    fleet_base = point_layers(fleet, grid, POINT_SECTORS)
+    rest = list(base_layers)
+    share = np.zeros((len(POINT_SECTORS), len(grid.regions)))
+    region = grid.region_index.ravel()
     for j, s in enumerate(POINT_SECTORS):
         i = GRIDDED.index(s)
-        rest[i] = np.clip(base_layers[i] - fleet_base[j], 0.0, None)
-    share = _share(fleet_base, base_layers[[GRIDDED.index(s) for s in POINT_SECTORS]], grid)
-    del fleet_base
+        cells, t = point_cells(fleet, s)
+        rest[i] = base_layers[i].copy()
+        rest[i].flat[cells] = np.clip(base_layers[i].flat[cells] - t, 0.0, None)
+        ours = region[cells] >= 0
+        fleet_r = np.bincount(region[cells][ours], weights=t[ours], minlength=len(grid.regions))
+        whole = grid.region_sums(base_layers[i])
+        share[j] = np.where(whole > 0, np.clip(fleet_r / np.where(whole > 0, whole, 1.0), 0.0, 1.0), 0.0)
     if corridors is not None:
         ones = np.ones(len(grid.regions))
         lines = corridors.layers(base_year, grid, gdp_ratio=ones, pop_ratio=ones,
                                  electrified=0.0, electrified_base=0.0)
         for j, s in enumerate(LINE_SECTORS):
-            rest[GRIDDED.index(s)] -= lines[j]
+            rest[GRIDDED.index(s)] = base_layers[GRIDDED.index(s)] - lines[j]
     return rest, share
 
 
-def _raw_layers(rest, fleet, corridors, grid, land, *, year, b, f, gdp_ratio, pop_ratio, elec, elec0, reach):
+@dataclass(frozen=True)
+class _AreaBase:
+    """Base-year proxies that area sources change against, with their ratio offsets."""
+
+    built: np.ndarray
+    forest: np.ndarray
+    water: np.ndarray
+    population: np.ndarray
+    gdp: np.ndarray
+    activity: np.ndarray  # GDP x (0.3 + built-up): where small industry sits
+    crop: np.ndarray  # land neither water, built-up nor forest
+    eps: dict[str, float]
+
+    @classmethod
+    def of(cls, land: xr.Dataset) -> "_AreaBase":
+        b0, f0, water = land.built_up.values, land.forest.values, land.water.values
+        activity = land.gdp.values * (0.3 + b0)
+        crop = np.clip(1.0 - water - b0 - f0, 0.0, 1.0)
+        then = {"population": land.population.values, "activity": activity, "crop": crop, "forest": f0}
+        return cls(b0, f0, water, land.population.values, land.gdp.values, activity, crop,
+                   {k: _ratio_eps(v) for k, v in then.items()})
+
+    def ratio(self, sector: str, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
+        """Change of an area-like sector's proxy since the base year (y, x), >= 0."""
+        if sector in ("buildings", "transport_road"):  # people follow built-up growth
+            return _safe_ratio(_grow_proxy(self.population, self.built, built), self.population,
+                               self.eps["population"])
+        if sector == "other_industry":
+            now = _grow_proxy(self.gdp, self.built, built) * (0.3 + built)
+            return _safe_ratio(now, self.activity, self.eps["activity"])
+        if sector == "agriculture":
+            crop = np.clip(1.0 - self.water - built - forest, 0.0, 1.0)
+            return _safe_ratio(crop, self.crop, self.eps["crop"])
+        return _safe_ratio(forest, self.forest, self.eps["forest"])
+
+
+#: sectors whose unmoved pattern scales with an area proxy (:meth:`_AreaBase.ratio`)
+AREA_CHANGE = ("other_industry", "transport_road", "buildings", "agriculture", "forest_sink")
+
+
+def _raw_layers(rest, fleet, corridors, grid, land, area: _AreaBase, *, year, b, f, gdp_ratio, pop_ratio,
+                elec, elec0, reach):
     """Spatial pattern of each sector in ``year`` before totals are imposed (t/yr/cell).
 
-    Yields one (y, x) layer per sector in GRIDDED order, so a year never holds a second
-    full (sector, y, x) stack.
+    Yields one (y, x) layer per sector in GRIDDED order, made when it is asked for, so a
+    year never holds a second full (sector, y, x) stack.
     """
-    b0, f0 = land.built_up.values, land.forest.values
-    pop0 = land.population.values
-    people = _grow_proxy(pop0, b0, b)
-    gdp = _grow_proxy(land.gdp.values, b0, b)
-    crop0 = np.clip(1.0 - land.water.values - b0 - f0, 0.0, 1.0)
-    crop = np.clip(1.0 - land.water.values - b - f, 0.0, 1.0)
-    # area-like change of each sector: unmoved pattern x (proxy now / proxy then)
-    people_ratio = _safe_ratio(people, pop0)
-    ratio = {"buildings": people_ratio, "transport_road": people_ratio,
-             "other_industry": _safe_ratio(gdp * (0.3 + b), land.gdp.values * (0.3 + b0)),
-             "agriculture": _safe_ratio(crop, crop0), "forest_sink": _safe_ratio(f, f0)}
-    del people, gdp, crop0, crop
-    points_now = point_layers(fleet, grid, POINT_SECTORS)
     lines_now = (corridors.layers(year, grid, gdp_ratio=gdp_ratio, pop_ratio=pop_ratio, electrified=elec,
                                   electrified_base=elec0) if corridors else None)
     for i, s in enumerate(GRIDDED):
         if s == "beccs":
             yield _beccs_pattern(fleet, grid, land, reach)
             continue
+        layer = rest[i] * area.ratio(s, b, f) if s in AREA_CHANGE else rest[i].copy()
         if s in POINT_SECTORS:
-            layer = points_now[POINT_SECTORS.index(s)] + rest[i]
-        else:
-            layer = rest[i] * ratio[s] if s in ratio else rest[i].copy()
+            cells, t = point_cells(fleet, s)
+            layer.flat[cells] += t
         if s in LINE_SECTORS and lines_now is not None:
             layer += lines_now[LINE_SECTORS.index(s)]
         yield layer
 
 
-def _safe_ratio(now: np.ndarray, then: np.ndarray) -> np.ndarray:
-    eps = 0.01 * max(float(np.mean(then[then > 0])) if (then > 0).any() else 1.0, 1e-12)
+def _grow_proxy(base: np.ndarray, built0: np.ndarray, built: np.ndarray) -> np.ndarray:
+    """A people-like proxy that follows built-up growth: base x built / built0."""
+    return base * (built + 0.02) / (built0 + 0.02)
+
+
+def _ratio_eps(then: np.ndarray) -> float:
+    """Offset of :func:`_safe_ratio`: 1 % of the mean positive base value."""
+    positive = then[then > 0]
+    return 0.01 * max(float(np.mean(positive)) if positive.size else 1.0, 1e-12)
+
+
+def _safe_ratio(now: np.ndarray, then: np.ndarray, eps: float) -> np.ndarray:
     return (now + eps) / (then + eps)
 
 
 def _beccs_pattern(fleet: Fleet, grid: Grid, land, reach) -> np.ndarray:
     """Where stored CO2 is captured: CCS plants (by capture), else storage cells (by capacity)."""
     t = fleet.table[(fleet.table.status == "active") & fleet.table.ccs]
-    out = np.zeros(grid.shape[0] * grid.shape[1])
-    np.add.at(out, t.cell.to_numpy(np.int64), -t.potential_t.to_numpy())
-    out = out.reshape(grid.shape)
-    store = -land.storage_mt.values * 1e-3  # tiny weight: used only where no plant captures
-    return np.where(grid.region_sums(out)[np.maximum(grid.region_index, 0)] < 0, out, store)
+    cells, pos = np.unique(t.cell.to_numpy(np.int64), return_inverse=True)
+    captured = np.bincount(pos, weights=-t.potential_t.to_numpy(float), minlength=cells.size)
+    region = grid.region_index.ravel()[cells]
+    ours = region >= 0
+    capturing = np.bincount(region[ours], weights=captured[ours], minlength=len(grid.regions)) < 0
+    by_plants = capturing[np.maximum(grid.region_index, 0)]
+    out = np.where(by_plants, 0.0, -land.storage_mt.values * 1e-3)  # tiny weight: only where no plant captures
+    out.flat[cells] = np.where(by_plants.flat[cells], captured, out.flat[cells])
+    return out
 
 
 def _impose_totals(raw, target: np.ndarray, grid: Grid, *, fallback: dict, dtype=np.float64) -> np.ndarray:

@@ -262,11 +262,18 @@ def _site(t, sector, n, suit, allowed, grid, rules, rng, *, region_pos: int):
     return pick_sites(order, grid.shape[1], occupied, n, spacing, rules.max_plants_per_cell)
 
 
+def point_cells(fleet: Fleet, sector: str) -> tuple[np.ndarray, np.ndarray]:
+    """Flat cells (ascending) holding a sector's active plants, and their emissions (t CO2/yr/cell)."""
+    t = fleet.table
+    rows = t[(t.status == "active") & (t.sector == sector)]
+    cells, pos = np.unique(rows.cell.to_numpy(np.int64), return_inverse=True)
+    return cells, np.bincount(pos, weights=rows.emission_t.to_numpy(float), minlength=cells.size)
+
+
 def point_layers(fleet: Fleet, grid: Grid, sectors: list[str]) -> np.ndarray:
     """(len(sectors), y, x) t CO2/yr/cell of the active fleet."""
-    t = fleet.table[fleet.table.status == "active"]
     out = np.zeros((len(sectors), grid.shape[0] * grid.shape[1]))
     for k, s in enumerate(sectors):
-        rows = t[t.sector == s]
-        np.add.at(out[k], rows.cell.to_numpy(np.int64), rows.emission_t.to_numpy())
+        cells, t = point_cells(fleet, s)
+        out[k, cells] = t
     return out.reshape(len(sectors), *grid.shape)
