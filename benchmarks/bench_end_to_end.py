@@ -149,6 +149,8 @@ def _kill_group(proc: subprocess.Popen, flag: dict) -> None:
 
 def run_case(name: str, spec: dict, *, timeout_s: float, work_dir: Path | None = None) -> dict:
     """Run one job in a child process; wall, peak RSS (os.wait4), manifest and totals figures."""
+    if work_dir is not None:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"gridcarbon_e2e_{name}_", dir=work_dir))
     out_dir = tmp / "out"
     cmd = command(spec, out_dir)
