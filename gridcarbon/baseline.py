@@ -187,16 +187,18 @@ def build_baseline(region_set: str, *, res: float = 10_000) -> tuple[Inventory, 
     reference = _reference_area_totals(region_set) if res != REFERENCE_RES else None
     parts = _grid_parts(region_set, res)
     grid, cal, totals, points, lines = parts.grid, parts.cal, parts.totals, parts.points, parts.lines
-    layers = np.zeros((len(GRIDDED),) + grid.shape)
-    for k, sources, area in _sector_layers(parts):
+    layers = np.zeros((len(GRIDDED),) + grid.shape, grid.storage_dtype)
+    sums = np.zeros((len(GRIDDED), len(grid.regions)))  # of the float64 layers, before storage
+    for k, layer, area in _sector_layers(parts):
         if area is not None and reference is not None:  # region totals of area sectors are the reference grid's
             area = distribute(reference[k][None], np.abs(area, out=area), grid)[0]
-        layers[k] = sources
         if area is not None:
-            layers[k] += area
+            layer += area
+        sums[k] = grid.region_sums(layer)
+        layers[k] = layer
 
     indirect = pd.Series(cal["indirect_split"] or {}, dtype=float) * cal["total_mt"] * cal["indirect_share"] * 1e6
-    ds, table = assemble(grid, cal["base_year"], layers, indirect=indirect,
+    ds, table = assemble(grid, cal["base_year"], layers, sums=sums, indirect=indirect,
                          attrs={"inventory": f"gridcarbon built-in {region_set} baseline (illustrative)"})
     expected = table[table.sector != "indirect"]
     by_sector = expected.groupby("sector").value_t.sum()
@@ -205,7 +207,10 @@ def build_baseline(region_set: str, *, res: float = 10_000) -> tuple[Inventory, 
             raise MassBalanceError(f"baseline {s}: {by_sector[s]:.6g} t, calibrated to {totals[s]:.6g} t")
     history = [f"built-in {region_set} baseline {cal['base_year']} at {res:g} m: {len(points)} plants, "
                f"{len(lines)} corridors; sector totals calibrated to data/{region_set}_calibration.yaml"]
-    return Inventory(grid, cal["base_year"], ds, table, points, lines, parts.line_cov, history), parts.landscape
+    landscape = parts.landscape  # float64 for the area layers above, then stored like them
+    if grid.storage_dtype is not np.float64:
+        landscape = landscape.astype(grid.storage_dtype)
+    return Inventory(grid, cal["base_year"], ds, table, points, lines, parts.line_cov, history), landscape
 
 
 def builtin_landscape(region_set: str, grid: Grid):

@@ -35,6 +35,9 @@ CUBE_COMPLEVEL = 1  # zlib level of the cube: half the time of level 4 for ~7 % 
 COG_OPTIONS = {"COMPRESS": "DEFLATE", "PREDICTOR": "FLOATING_POINT", "LEVEL": "6",
                "BLOCKSIZE": str(BLOCK), "OVERVIEW_RESAMPLING": "AVERAGE",
                "BIGTIFF": "IF_SAFER", "NUM_THREADS": "ALL_CPUS"}
+#: GDAL block cache while writing a COG (MB): GDAL's default (5 % of RAM) would hold another
+#: ~0.5 GB of a 1 km national layer's blocks; 128 MB writes as fast
+COG_CACHE_MB = 128
 
 
 def write_cog(path: str | Path, values: np.ndarray, grid: Grid, *, description: str,
@@ -55,7 +58,7 @@ def write_cog(path: str | Path, values: np.ndarray, grid: Grid, *, description: 
                "blockxsize": BLOCK, "blockysize": BLOCK}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with MemoryFile() as mem, mem.open(**profile) as staging:
+        with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB), MemoryFile() as mem, mem.open(**profile) as staging:
             _stream_rows(staging, values, grid.inside, nodata)
             staging.set_band_description(1, description)
             staging.set_band_unit(1, UNITS)

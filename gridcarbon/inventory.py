@@ -69,18 +69,22 @@ def grid_frame(frame: gpd.GeoDataFrame, grid: Grid, *, own_region: bool) -> tupl
     return cov.spread(frame["emission_t"].to_numpy(), grid, layer=layer, n_layers=len(GRIDDED)), cov
 
 
-def assemble(grid: Grid, year: int, layers: np.ndarray, *, indirect: pd.Series | None = None,
-             attrs: dict | None = None) -> tuple[xr.Dataset, pd.DataFrame]:
+def assemble(grid: Grid, year: int, layers: np.ndarray, *, sums: np.ndarray | None = None,
+             indirect: pd.Series | None = None, attrs: dict | None = None) -> tuple[xr.Dataset, pd.DataFrame]:
     """(n_sectors, y, x) layers -> emission Dataset and region x sector totals table.
 
-    Float64 ``layers`` are taken over, not copied (a 1 km national cube is 2.4 GB): cells
-    outside every region are set to 0 in place.
+    Float64 and float32 ``layers`` are taken over, not copied (a 1 km national cube is 2.4 GB
+    in float64): cells outside every region are set to 0 in place. ``sums`` (n_sectors,
+    n_regions, t CO2/yr) are the region sums of float64 layers that were stored in float32
+    (:attr:`Grid.storage_dtype`), so the totals stay exact; by default they are summed here.
     """
-    layers = np.asarray(layers, np.float64)
+    layers = np.asarray(layers)
+    if layers.dtype != np.float32:
+        layers = layers.astype(np.float64, copy=False)
     np.copyto(layers, 0.0, where=~grid.inside)
     ds = xr.Dataset({"emission": (("sector", "y", "x"), layers, {"units": UNITS})},
                     coords={"sector": list(GRIDDED), **grid.coords()}, attrs={"base_year": year, **(attrs or {})})
-    sums = grid.region_sums(layers)
+    sums = grid.region_sums(layers) if sums is None else sums
     rows = [(r, s, sums[i, j]) for i, s in enumerate(GRIDDED) for j, r in enumerate(grid.regions)]
     ind = (indirect if indirect is not None else pd.Series(dtype=float)).reindex(list(grid.regions)).fillna(0.0)
     rows += [(r, "indirect", float(ind[r])) for r in grid.regions]

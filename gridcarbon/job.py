@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import export, maps, styles
+from . import export, maps, memory, styles
 from .allocation import drivers_path, read_drivers
 from .coupling import agree
 from .evolution import evolve
@@ -153,7 +153,9 @@ def user_inventory(scenario: Scenario, builtin: Inventory) -> Inventory:
         layers += part
     if spec.raster:
         layers += regrid_raster(spec.raster, grid)
-    ds, table = assemble(grid, scenario.base_year, layers, attrs={"inventory": "user"})
+    sums = grid.region_sums(layers)
+    ds, table = assemble(grid, scenario.base_year, layers.astype(grid.storage_dtype, copy=False), sums=sums,
+                         attrs={"inventory": "user"})
     names = [Path(p).name for p in (spec.points, spec.lines, spec.areas, spec.raster) if p]
     return Inventory(grid, scenario.base_year, ds, table, facilities, lines, line_cov,
                      [f"user inventory from {', '.join(names)}"])
@@ -348,10 +350,18 @@ def write_outputs(result: RunResult, out: Path, *, started: float | None = None)
 def named_layers(layers: np.ndarray) -> dict[str, np.ndarray]:
     """A year's (n_gridded, y, x) layers by name, plus ``total`` (gross) and ``net``."""
     named = {s: layers[i] for i, s in enumerate(GRIDDED)}
-    named["total"] = layers[[i for i, s in enumerate(GRIDDED) if not SECTORS[s].removal]].sum(axis=0,
-                                                                                          dtype=np.float64)
-    named["net"] = layers.sum(axis=0, dtype=np.float64)
+    named["total"] = _layer_sum(layers, [i for i, s in enumerate(GRIDDED) if not SECTORS[s].removal])
+    named["net"] = _layer_sum(layers, range(len(GRIDDED)))
     return named
+
+
+def _layer_sum(layers: np.ndarray, which) -> np.ndarray:
+    """float64 sum of some of the (n, y, x) ``layers``, in order, without copying them
+    (what ``layers[which].sum(axis=0, dtype=float64)`` gives, without 1 GB of copies at 1 km)."""
+    out = np.zeros(layers.shape[1:])
+    for i in which:
+        out += layers[i]
+    return out
 
 
 def layers_of_year(result: RunResult, year: int) -> dict[str, np.ndarray]:
@@ -400,9 +410,16 @@ class RunWriter:
         self.gross: dict[int, np.ndarray] = {}  # first and last exported years, for the change map
 
     def add(self, year: int, layers: np.ndarray) -> None:
-        """Queue ``year``'s (n_gridded, y, x) layers (t CO2/yr/cell); they must not change afterwards."""
+        """Queue ``year``'s (n_gridded, y, x) layers (t CO2/yr/cell); they must not change afterwards.
+
+        On a large grid (:attr:`Grid.storage_dtype` float32) an exported year is written
+        before this returns: its COGs and maps need ~1 GB of temporaries at 1 km, which
+        would otherwise add to the next year's evolution.
+        """
         self._wait()
         self.pending = self.pool.submit(self._write_year, year, layers)
+        if year in self.exported and self.grid.storage_dtype is not np.float64:
+            self._wait()
 
     def _wait(self) -> None:
         if self.pending is not None:
@@ -410,6 +427,12 @@ class RunWriter:
             pending.result()
 
     def _write_year(self, year: int, layers: np.ndarray) -> None:
+        try:
+            self._write_layers(year, layers)
+        finally:  # a year's temporaries are freed: hand their pages back (gigabytes over a 1 km run)
+            memory.release()
+
+    def _write_layers(self, year: int, layers: np.ndarray) -> None:
         self.cube.write(year, layers)
         if year not in self.exported:
             return

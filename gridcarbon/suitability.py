@@ -47,7 +47,7 @@ class SuitabilityModel:
     meta: dict = field(default_factory=dict)
 
     def predict(self, covariates: xr.Dataset, grid: Grid) -> np.ndarray:
-        """Siting probability per cell (y, x); 0 outside every region.
+        """Siting probability per cell (y, x, :attr:`Grid.storage_dtype`); 0 outside every region.
 
         Computed per stripe of about :data:`PREDICT_CELLS` cells as a dask array on local
         threads (tree traversal releases the GIL), so a national 1 km grid never builds
@@ -56,14 +56,16 @@ class SuitabilityModel:
         import dask.array as da
 
         rows = max(1, PREDICT_CELLS // grid.shape[1])
-        stack = da.stack([da.from_array(np.asarray(covariates[f].values), chunks=(rows, -1))
+        # name=False: no hashing of 100 MB layers for a graph computed once
+        stack = da.stack([da.from_array(np.asarray(covariates[f].values), chunks=(rows, -1), name=False)
                           for f in self.features])
-        inside = da.from_array(grid.inside, chunks=(rows, -1))
-        prob = da.map_blocks(self._predict_block, stack, inside, drop_axis=0, dtype=np.float64)
+        inside = da.from_array(grid.inside, chunks=(rows, -1), name=False)
+        prob = da.map_blocks(self._predict_block, stack, inside, drop_axis=0, dtype=grid.storage_dtype,
+                             out_dtype=grid.storage_dtype)
         return prob.compute(scheduler="threads")
 
-    def _predict_block(self, features: np.ndarray, inside: np.ndarray) -> np.ndarray:
-        out = np.zeros(inside.shape)
+    def _predict_block(self, features: np.ndarray, inside: np.ndarray, out_dtype=np.float64) -> np.ndarray:
+        out = np.zeros(inside.shape, out_dtype)
         if inside.any():
             out[inside] = self.estimator.predict_proba(features[:, inside].T)[:, 1]
         return out
@@ -95,11 +97,12 @@ def _matrix(covariates: xr.Dataset, features: list[str], rows: np.ndarray) -> np
     return np.column_stack([covariates[f].values.ravel()[rows] for f in features])
 
 
-def spatial_blocks(grid: Grid, block_km: float = BLOCK_KM) -> np.ndarray:
-    """Tile id of each cell (flat): cells within the same block_km square share an id."""
+def spatial_blocks(grid: Grid, block_km: float = BLOCK_KM, *, cells: np.ndarray | None = None) -> np.ndarray:
+    """Tile id of each cell (flat), or of the flat ``cells``: cells within the same block_km square share an id."""
     k = max(1, int(round(block_km * 1000.0 / grid.res)))
-    rows, cols = np.indices(grid.shape)
-    return ((rows // k) * (grid.shape[1] // k + 1) + cols // k).ravel()
+    cells = np.arange(grid.shape[0] * grid.shape[1]) if cells is None else np.asarray(cells)
+    rows, cols = np.divmod(cells, grid.shape[1])
+    return (rows // k) * (grid.shape[1] // k + 1) + cols // k
 
 
 def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, grid: Grid, *,
@@ -113,7 +116,7 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     rows = _training_cells(presence.ravel(), grid.inside.ravel(), seed)
     X = _matrix(covariates, features, rows)
     y = presence.ravel()[rows].astype(int)
-    groups = spatial_blocks(grid)[rows]
+    groups = spatial_blocks(grid, cells=rows)
     n_pos = int(y.sum())
     if n_pos < 3 or n_pos == y.size:
         raise InputError(f"too few presence cells ({n_pos}) to learn where {target} sources sit")

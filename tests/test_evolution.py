@@ -416,6 +416,30 @@ def test_grow_urban_reaches_large_demand_when_room_allows(grid):
     assert (out[~allowed] == built[~allowed]).all()
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1), (2, 2), (7, 9), (61, 47)])
+def test_land_kernels_match_the_numpy_and_scipy_formulas_bit_for_bit(shape):
+    """The numba land-use kernels replace numpy / scipy expressions without changing a bit."""
+    from scipy import ndimage
+
+    from gridcarbon import kernels
+    from gridcarbon.evolution.areas import AFFOREST_SHARE, afforestable, hill_factor
+
+    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    values = rng.uniform(size=shape) * 10.0 ** rng.integers(-4, 4, size=shape)
+    assert np.array_equal(kernels.uniform3(values), ndimage.uniform_filter(values, size=3, mode="constant"))
+    water, built, forest = (rng.uniform(0, 0.6, size=shape) for _ in range(3))
+    land = xr.Dataset({"water": (("y", "x"), water), "elevation_m": (("y", "x"), rng.uniform(-5, 400, size=shape))})
+    hill = np.clip((land.elevation_m.values - 20.0) / 150.0, 0.1, 1.0)
+    assert np.array_equal(hill_factor(land), hill)
+    expected = AFFOREST_SHARE * np.clip(1.0 - water - built - forest, 0.0, 1.0) * hill
+    assert np.array_equal(afforestable(land, built, forest), expected)
+    assert np.array_equal(afforestable(land, built, forest, hill=hill), expected)
+    region = rng.integers(-1, 3, size=values.size)
+    frac = rng.uniform(size=3)
+    assert np.array_equal(kernels.add_region_share(region, forest.ravel(), values.ravel(), frac),
+                          forest.ravel() + np.where(region >= 0, values.ravel() * frac[np.maximum(region, 0)], 0.0))
+
+
 def test_afforest_adds_requested_area_in_proportion_to_potential(grid):
     potential = np.random.default_rng(5).uniform(0.0, 0.6, size=grid.shape)
     potential[:, 15:] = 0.0  # part of B cannot take forest
@@ -554,6 +578,8 @@ def test_spatial_blocks_group_neighbours(suit_setup):
     assert len(np.unique(blocks)) == (grid.shape[0] // k) * (grid.shape[1] // k)
     assert blocks[0, 0] == blocks[0, 1] == blocks[1, 0] == blocks[9, 9]
     assert blocks[0, 9] != blocks[0, 10] and blocks[9, 0] != blocks[10, 0]
+    some = np.array([0, 7, grid.shape[1] * 11 + 3, blocks.size - 1])
+    assert np.array_equal(spatial_blocks(grid, cells=some), blocks.ravel()[some])
 
 
 def test_fit_suitability_skill_importance_determinism_and_hash(suit_setup, tmp_path):

@@ -21,7 +21,7 @@ from ..gridding import distribute
 from ..inventory import Inventory
 from ..sectors import GRIDDED, LINE_SECTORS, POINT_SECTORS
 from ..suitability import SuitabilityModel, fit_suitability
-from .areas import afforest, afforestable, built_demand, grow_urban, urban_allowed
+from .areas import afforest, afforestable, built_demand, grow_urban, hill_factor, urban_allowed
 from .lines import Corridors, electrified_share
 from .points import Fleet, PointRules, point_cells, step_points
 
@@ -100,12 +100,16 @@ def _fit(inv: Inventory, covariates: xr.Dataset, landscape: xr.Dataset, *, seed:
 
 
 def capacity_table(grid: Grid, landscape: xr.Dataset, built: dict[int, np.ndarray], forest: dict[int, np.ndarray],
-                   sink_rate: np.ndarray) -> pd.DataFrame:
-    """What the grid can hold per region and year: forest sink and geological storage (t/yr)."""
+                   sink_rate: np.ndarray, *, hill: np.ndarray | None = None) -> pd.DataFrame:
+    """What the grid can hold per region and year: forest sink and geological storage (t/yr).
+
+    ``hill``: the landscape's :func:`~.areas.hill_factor`, computed when not given.
+    """
     storage = grid.region_sums(landscape.storage_mt.values) * 1e6 / INJECTION_YEARS
+    hill = hill_factor(landscape) if hill is None else hill
     rows = []
     for year in sorted(built):
-        room = forest[year] + afforestable(landscape, built[year], forest[year])
+        room = forest[year] + afforestable(landscape, built[year], forest[year], hill=hill)
         sink = grid.region_sums(room) * grid.cell_area_km2 * sink_rate
         rows += [(r, "forest_sink", year, float(sink[i])) for i, r in enumerate(grid.regions)]
         rows += [(r, "beccs", year, float(storage[i])) for i, r in enumerate(grid.regions)]
@@ -157,7 +161,7 @@ def inventory_covariates(inv: Inventory, landscape: xr.Dataset, *, city_points: 
 
 def predict_surfaces(models: dict[str, SuitabilityModel], covariates: xr.Dataset, grid: Grid) -> dict[str, np.ndarray]:
     """Suitability (0..1) per point sector (uniform inside when a sector has no model) and ``urban``."""
-    surfaces = {s: models[s].predict(covariates, grid) if s in models else np.ones(grid.shape) * grid.inside
+    surfaces = {s: models[s].predict(covariates, grid) if s in models else grid.inside.astype(grid.storage_dtype)
                 for s in POINT_SECTORS}
     surfaces["urban"] = models["urban"].predict(covariates, grid)
     return surfaces
@@ -177,13 +181,14 @@ class _Setting:
     pop_ratio: np.ndarray
     surfaces: dict[str, np.ndarray]
     sink_rate: np.ndarray  # t/km2/yr per region
+    hill: np.ndarray  # afforestation preference of the terrain (y, x)
 
     @classmethod
     def build(cls, inv, landscape, totals, drivers, *, spec, seed, end_year, surfaces) -> "_Setting":
         years = list(range(inv.year, end_year + 1))
         gdp_ratio, pop_ratio = _driver_ratios(drivers, inv.grid, years, inv.year)
         return cls(inv, landscape, spec, seed, years, _target_array(totals, inv.grid, years), gdp_ratio,
-                   pop_ratio, surfaces, _sink_rate(inv, landscape))
+                   pop_ratio, surfaces, _sink_rate(inv, landscape), hill_factor(landscape))
 
 
 def _land_steps(st: _Setting):
@@ -194,7 +199,8 @@ def _land_steps(st: _Setting):
     """
     grid, land, spec = st.inv.grid, st.landscape, st.spec
     allowed, water = urban_allowed(land), land.water.values
-    b, f = land.built_up.values, land.forest.values
+    # the CA and afforestation run in float64 whatever the landscape's storage dtype
+    b, f = (land[v].values.astype(np.float64, copy=False) for v in ("built_up", "forest"))
     built_r0 = grid.region_sums(b)
     sink = GRIDDED.index("forest_sink")
     yield 0, st.years[0], None, b, f
@@ -205,7 +211,7 @@ def _land_steps(st: _Setting):
         f = np.minimum(f, np.clip(1.0 - water - b, 0.0, 1.0))
         need_km2 = -st.targets[k, sink] / st.sink_rate / grid.cell_area_km2
         f = afforest(f, np.maximum(need_km2 - grid.region_sums(f), 0.0) * grid.cell_area_km2,
-                     afforestable(land, b, f), grid)
+                     afforestable(land, b, f, hill=st.hill), grid)
         yield k, year, rng, b, f
 
 
@@ -222,7 +228,7 @@ def land_capacities(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame,
 
 
 def _capacities(st: _Setting, year: int, built: np.ndarray, forest: np.ndarray) -> pd.DataFrame:
-    return capacity_table(st.inv.grid, st.landscape, {year: built}, {year: forest}, st.sink_rate)
+    return capacity_table(st.inv.grid, st.landscape, {year: built}, {year: forest}, st.sink_rate, hill=st.hill)
 
 
 def evolve(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame, drivers: pd.DataFrame, *,
@@ -291,33 +297,52 @@ def evolve(inv: Inventory, landscape: xr.Dataset, totals: pd.DataFrame, drivers:
                            pd.concat(caps, ignore_index=True), models)
 
 
+@dataclass(frozen=True)
+class _Unmoved:
+    """A sector's base layer with ``values`` in place of it at flat ``cells``: what the fleet
+    and corridor rules do not move (t CO2/yr/cell), without a second full layer."""
+
+    base: np.ndarray
+    cells: np.ndarray
+    values: np.ndarray
+
+    def layer(self, ratio: np.ndarray | None = None) -> np.ndarray:
+        """A new float64 (y, x) layer, times ``ratio`` (y, x) when given."""
+        if ratio is None:
+            out = self.base.astype(np.float64)
+            out.flat[self.cells] = self.values
+        else:
+            out = self.base * ratio
+            out.flat[self.cells] = self.values * ratio.flat[self.cells]
+        return out
+
+
 def _unmoved(base_layers: np.ndarray, fleet: Fleet, corridors: Corridors | None, grid: Grid,
-             base_year: int) -> tuple[list[np.ndarray], np.ndarray]:
+             base_year: int) -> tuple[list[_Unmoved], np.ndarray]:
     """What the fleet and corridor rules do not move, and the fleet's share of each point sector.
 
     Returns per gridded sector the base layer minus the base fleet (point sectors, clipped at
-    0) or minus the base corridors (line sectors), t/yr/cell (the base layer itself, not a
-    copy, for the others), and the fleet's region share of each point sector,
-    (n_point_sectors, n_regions).
+    0) or minus the base corridors (line sectors), and the fleet's region share of each
+    point sector, (n_point_sectors, n_regions).
     """
-    rest = list(base_layers)
+    none = np.zeros(0, np.int64)
+    rest = [_Unmoved(layer, none, none.astype(float)) for layer in base_layers]
     share = np.zeros((len(POINT_SECTORS), len(grid.regions)))
     region = grid.region_index.ravel()
     for j, s in enumerate(POINT_SECTORS):
         i = GRIDDED.index(s)
         cells, t = point_cells(fleet, s)
-        rest[i] = base_layers[i].copy()
-        rest[i].flat[cells] = np.clip(base_layers[i].flat[cells] - t, 0.0, None)
+        rest[i] = _Unmoved(base_layers[i], cells, np.clip(base_layers[i].flat[cells] - t, 0.0, None))
         ours = region[cells] >= 0
         fleet_r = np.bincount(region[cells][ours], weights=t[ours], minlength=len(grid.regions))
         whole = grid.region_sums(base_layers[i])
         share[j] = np.where(whole > 0, np.clip(fleet_r / np.where(whole > 0, whole, 1.0), 0.0, 1.0), 0.0)
     if corridors is not None:
         ones = np.ones(len(grid.regions))
-        lines = corridors.layers(base_year, grid, gdp_ratio=ones, pop_ratio=ones,
-                                 electrified=0.0, electrified_base=0.0)
-        for j, s in enumerate(LINE_SECTORS):
-            rest[GRIDDED.index(s)] = base_layers[GRIDDED.index(s)] - lines[j]
+        lines = corridors.cells(base_year, gdp_ratio=ones, pop_ratio=ones, electrified=0.0, electrified_base=0.0)
+        for s, (cells, t) in zip(LINE_SECTORS, lines):
+            i = GRIDDED.index(s)
+            rest[i] = _Unmoved(base_layers[i], cells, base_layers[i].flat[cells] - t)
     return rest, share
 
 
@@ -330,18 +355,23 @@ class _AreaBase:
     water: np.ndarray
     population: np.ndarray
     gdp: np.ndarray
-    activity: np.ndarray  # GDP x (0.3 + built-up): where small industry sits
-    crop: np.ndarray  # land neither water, built-up nor forest
     eps: dict[str, float]
 
     @classmethod
     def of(cls, land: xr.Dataset) -> "_AreaBase":
-        b0, f0, water = land.built_up.values, land.forest.values, land.water.values
-        activity = land.gdp.values * (0.3 + b0)
-        crop = np.clip(1.0 - water - b0 - f0, 0.0, 1.0)
-        then = {"population": land.population.values, "activity": activity, "crop": crop, "forest": f0}
-        return cls(b0, f0, water, land.population.values, land.gdp.values, activity, crop,
-                   {k: _ratio_eps(v) for k, v in then.items()})
+        base = cls(land.built_up.values, land.forest.values, land.water.values, land.population.values,
+                   land.gdp.values, {})
+        then = {"population": base.population, "activity": base.activity(), "crop": base.crop(), "forest": base.forest}
+        base.eps.update({k: _ratio_eps(v) for k, v in then.items()})
+        return base
+
+    def activity(self) -> np.ndarray:
+        """GDP x (0.3 + built-up): where small industry sits (made when asked: 1 km grids are large)."""
+        return self.gdp * (0.3 + self.built)
+
+    def crop(self) -> np.ndarray:
+        """Land neither water, built-up nor forest (fraction)."""
+        return np.clip(1.0 - self.water - self.built - self.forest, 0.0, 1.0)
 
     def ratio(self, sector: str, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
         """Change of an area-like sector's proxy since the base year (y, x), >= 0."""
@@ -349,11 +379,12 @@ class _AreaBase:
             return _safe_ratio(_grow_proxy(self.population, self.built, built), self.population,
                                self.eps["population"])
         if sector == "other_industry":
-            now = _grow_proxy(self.gdp, self.built, built) * (0.3 + built)
-            return _safe_ratio(now, self.activity, self.eps["activity"])
+            now = _grow_proxy(self.gdp, self.built, built)
+            now *= 0.3 + built
+            return _safe_ratio(now, self.activity(), self.eps["activity"])
         if sector == "agriculture":
             crop = np.clip(1.0 - self.water - built - forest, 0.0, 1.0)
-            return _safe_ratio(crop, self.crop, self.eps["crop"])
+            return _safe_ratio(crop, self.crop(), self.eps["crop"])
         return _safe_ratio(forest, self.forest, self.eps["forest"])
 
 
@@ -368,24 +399,31 @@ def _raw_layers(rest, fleet, corridors, grid, land, area: _AreaBase, *, year, b,
     Yields one (y, x) layer per sector in GRIDDED order, made when it is asked for, so a
     year never holds a second full (sector, y, x) stack.
     """
-    lines_now = (corridors.layers(year, grid, gdp_ratio=gdp_ratio, pop_ratio=pop_ratio, electrified=elec,
-                                  electrified_base=elec0) if corridors else None)
+    lines_now = (corridors.cells(year, gdp_ratio=gdp_ratio, pop_ratio=pop_ratio, electrified=elec,
+                                 electrified_base=elec0) if corridors else None)
     for i, s in enumerate(GRIDDED):
         if s == "beccs":
             yield _beccs_pattern(fleet, grid, land, reach)
             continue
-        layer = rest[i] * area.ratio(s, b, f) if s in AREA_CHANGE else rest[i].copy()
+        layer = rest[i].layer(area.ratio(s, b, f) if s in AREA_CHANGE else None)
         if s in POINT_SECTORS:
             cells, t = point_cells(fleet, s)
             layer.flat[cells] += t
         if s in LINE_SECTORS and lines_now is not None:
-            layer += lines_now[LINE_SECTORS.index(s)]
+            cells, t = lines_now[LINE_SECTORS.index(s)]
+            layer.flat[cells] += t
         yield layer
 
 
 def _grow_proxy(base: np.ndarray, built0: np.ndarray, built: np.ndarray) -> np.ndarray:
-    """A people-like proxy that follows built-up growth: base x built / built0."""
-    return base * (built + 0.02) / (built0 + 0.02)
+    """A people-like proxy that follows built-up growth: base x (built + 0.02) / (built0 + 0.02).
+
+    Computed in place in one new layer (the same bits as the plain expression).
+    """
+    out = built + 0.02
+    out *= base
+    out /= built0 + 0.02
+    return out
 
 
 def _ratio_eps(then: np.ndarray) -> float:
@@ -395,7 +433,10 @@ def _ratio_eps(then: np.ndarray) -> float:
 
 
 def _safe_ratio(now: np.ndarray, then: np.ndarray, eps: float) -> np.ndarray:
-    return (now + eps) / (then + eps)
+    """(now + eps) / (then + eps), in one new layer."""
+    out = now + eps
+    out /= then + eps
+    return out
 
 
 def _beccs_pattern(fleet: Fleet, grid: Grid, land, reach) -> np.ndarray:

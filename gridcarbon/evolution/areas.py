@@ -10,7 +10,6 @@ sink exceeds what today's forest absorbs.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from .. import kernels
 from ..grid import Grid
@@ -45,26 +44,39 @@ def grow_urban(built: np.ndarray, demand_r: np.ndarray, probability: np.ndarray,
     """
     need = np.maximum(demand_r - grid.region_sums(built), 0.0)
     out = built.copy()
-    drive = probability * (0.3 + ndimage.uniform_filter(built, size=3, mode="constant"))
+    drive = kernels.uniform3(np.asarray(built, np.float64))  # in place below: 1 km grids are large
+    drive += 0.3
+    drive *= probability
     if noise > 0 and rng is not None:
-        drive = drive * np.exp(noise * rng.gumbel(size=drive.shape))
+        draw = rng.gumbel(size=drive.shape)
+        draw *= noise
+        drive *= np.exp(draw, out=draw)
     eligible = grid.inside & allowed
     kernels.fill_room(grid.region_index.ravel(), eligible.ravel(), np.ravel(water), drive.ravel(), out.reshape(-1),
                       need, 3)  # three passes: redistribute what full cells could not take
     return out
 
 
-def afforestable(landscape, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
-    """Extra forest fraction each cell could hold: hill land first, never water or built-up."""
-    hill = np.clip((landscape.elevation_m.values - 20.0) / 150.0, 0.1, 1.0)
-    room = np.clip(1.0 - landscape.water.values - built - forest, 0.0, 1.0)
-    return AFFOREST_SHARE * room * hill
+def hill_factor(landscape) -> np.ndarray:
+    """Afforestation preference of each cell's terrain: 0.1 on plains up to 1 on hills (y, x)."""
+    return np.clip((landscape.elevation_m.values - 20.0) / 150.0, 0.1, 1.0)
+
+
+def afforestable(landscape, built: np.ndarray, forest: np.ndarray, *, hill: np.ndarray | None = None) -> np.ndarray:
+    """Extra forest fraction each cell could hold: hill land first, never water or built-up.
+
+    ``hill`` is :func:`hill_factor` of ``landscape``, computed when not given.
+    """
+    hill = hill_factor(landscape) if hill is None else hill
+    out = np.empty(np.shape(built))
+    kernels.afforestable(np.ravel(landscape.water.values), np.ravel(built), np.ravel(forest), np.ravel(hill),
+                         AFFOREST_SHARE, out.reshape(-1))
+    return out
 
 
 def afforest(forest: np.ndarray, need_km2_r: np.ndarray, potential: np.ndarray, grid: Grid) -> np.ndarray:
     """Add forest so each region gains ``need_km2_r`` km2, in proportion to ``potential``."""
-    idx = grid.region_index
-    inside = idx >= 0
     cap = grid.region_sums(potential) * grid.cell_area_km2
     frac = np.where(cap > 0, np.clip(need_km2_r / np.maximum(cap, 1e-300), 0.0, 1.0), 0.0)
-    return forest + np.where(inside, potential * frac[np.maximum(idx, 0)], 0.0)
+    added = kernels.add_region_share(grid.region_index.ravel(), np.ravel(forest), np.ravel(potential), frac)
+    return added.reshape(grid.shape)

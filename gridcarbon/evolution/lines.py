@@ -34,6 +34,9 @@ class Corridors:
     opened: np.ndarray
     coverage: Coverage
     region_share: np.ndarray  # (n_corridors, n_regions), rows sum to 1
+    #: per line sector: its coverage pieces, the flat cells they reach (ascending) and each
+    #: piece's position in those cells
+    pieces: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
 
     @classmethod
     def build(cls, lines, coverage: Coverage, grid: Grid, base_year: int) -> "Corridors":
@@ -43,20 +46,37 @@ class Corridors:
         np.add.at(share, (coverage.src, region_of_piece), coverage.share)
         kind = lines["kind"].to_numpy() if "kind" in lines else np.full(n, "motorway")
         opened = lines["opened"].fillna(base_year).to_numpy(int) if "opened" in lines else np.full(n, base_year)
-        return cls(lines.emission_t.to_numpy(float), kind, lines.sector.to_numpy(), opened, coverage, share)
+        sector = lines.sector.to_numpy()
+        pieces = []
+        for s in LINE_SECTORS:
+            sel = np.flatnonzero((sector[coverage.src] == s) & (coverage.cell >= 0))
+            cells, pos = np.unique(coverage.cell[sel], return_inverse=True)
+            pieces.append((sel, cells, pos))
+        return cls(lines.emission_t.to_numpy(float), kind, sector, opened, coverage, share, tuple(pieces))
 
-    def layers(self, year: int, grid: Grid, *, gdp_ratio: np.ndarray, pop_ratio: np.ndarray,
-               electrified: float, electrified_base: float) -> np.ndarray:
-        """(n_line_sectors, y, x) corridor emissions in ``year`` before rescaling (t/yr/cell).
-
-        Layers follow :data:`~gridcarbon.sectors.LINE_SECTORS`.
+    def cells(self, year: int, *, gdp_ratio: np.ndarray, pop_ratio: np.ndarray, electrified: float,
+              electrified_base: float) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per line sector (:data:`~gridcarbon.sectors.LINE_SECTORS` order), the flat cells
+        (ascending) the corridors reach and their emissions in ``year`` before rescaling
+        (t CO2/yr/cell): the sparse form of :meth:`layers`.
         """
         growth = self.region_share @ (gdp_ratio ** TRAFFIC_GDP_ELASTICITY * pop_ratio ** TRAFFIC_POP_ELASTICITY)
         effect = np.array([ELECTRIFICATION_EFFECT.get(k, 1.0) for k in self.kind])
         intensity = (1.0 - effect * electrified) / (1.0 - effect * electrified_base)
         weight = np.where(self.opened <= year, self.base_t * growth * intensity, 0.0)
-        layer = np.array([LINE_SECTORS.index(s) for s in self.sector])
-        return self.coverage.spread(weight, grid, layer=layer, n_layers=len(LINE_SECTORS))
+        amount = weight[self.coverage.src] * self.coverage.share
+        return [(cells, np.bincount(pos, weights=amount[sel], minlength=cells.size))
+                for sel, cells, pos in self.pieces]
+
+    def layers(self, year: int, grid: Grid, **drivers) -> np.ndarray:
+        """(n_line_sectors, y, x) corridor emissions in ``year`` before rescaling (t/yr/cell).
+
+        ``drivers`` are those of :meth:`cells`.
+        """
+        out = np.zeros((len(LINE_SECTORS), grid.shape[0] * grid.shape[1]))
+        for j, (cells, t) in enumerate(self.cells(year, **drivers)):
+            out[j, cells] = t
+        return out.reshape(len(LINE_SECTORS), *grid.shape)
 
 
 def electrified_share(schedule: dict[int, float], year: int) -> float:
