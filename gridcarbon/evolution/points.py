@@ -164,10 +164,12 @@ def _relocate(fleet, year, suitability, restricted, grid, rules, rng):
     due = (t.status == "active") & flat_restricted[t.cell.to_numpy()] & (year - t.year_built >= RELOCATE_AGE)
     for i in t.index[due]:  # loop over the (few) plants due, not over cells
         row = t.loc[i]
-        allowed = _within(grid, int(row.cell), RELOCATE_RADIUS_KM) & ~restricted
+        near = _within(grid, int(row.cell), RELOCATE_RADIUS_KM)
+        region = grid.region_index.ravel()[near]
+        near = near[region >= 0] if rules.transfer else near[region == int(row.region_pos)]
         # the plant is leaving its cell: it must not keep its own spacing from the new site
-        new = _site(t.drop(index=i), row.sector, 1, suitability[row.sector], allowed, grid, rules, rng,
-                    region_pos=-1 if rules.transfer else int(row.region_pos))
+        new = _site(t.drop(index=i), row.sector, 1, suitability[row.sector], ~restricted, grid, rules, rng,
+                    cells=near)
         if new.size == 0:
             continue
         fleet.log(year, t.loc[[i]], "relocated", to_cell=new)
@@ -176,16 +178,15 @@ def _relocate(fleet, year, suitability, restricted, grid, rules, rng):
 
 
 def _within(grid: Grid, cell: int, radius_km: float) -> np.ndarray:
-    """Cells whose centres lie within ``radius_km`` of ``cell``'s centre."""
+    """Flat indices (ascending) of the cells whose centres lie within ``radius_km`` of ``cell``'s centre."""
     ny, nx = grid.shape
     r0, c0 = divmod(cell, nx)
     k = int(radius_km * 1000.0 / grid.res)
     rows = slice(max(r0 - k, 0), min(r0 + k + 1, ny))
     cols = slice(max(c0 - k, 0), min(c0 + k + 1, nx))
-    out = np.zeros(grid.shape, bool)
     dr, dc = np.ogrid[rows, cols]
-    out[rows, cols] = (dr - r0) ** 2 + (dc - c0) ** 2 <= (radius_km * 1000.0 / grid.res) ** 2
-    return out
+    rr, cc = np.nonzero((dr - r0) ** 2 + (dc - c0) ** 2 <= (radius_km * 1000.0 / grid.res) ** 2)
+    return (rr + rows.start) * nx + (cc + cols.start)
 
 
 def _retrofit(fleet, year, region_pos, need_t, storage_reach, rules):
@@ -242,7 +243,7 @@ def _build(fleet, year, region_pos, sector, sel, target, suit, restricted, grid,
     same = t[t.sector == sector]
     size = float(np.median(same.potential_t)) if len(same) else target
     n = int(np.ceil((target - potential) / size))
-    cells = _site(t, sector, n, suit, ~restricted, grid, rules, rng, region_pos=region_pos)
+    cells = _site(t, sector, n, suit, ~restricted, grid, rules, rng, cells=grid.cells_of(region_pos))
     if cells.size == 0:  # nowhere allowed: run the existing fleet harder instead
         return
     k = len(t)
@@ -254,9 +255,9 @@ def _build(fleet, year, region_pos, sector, sel, target, suit, restricted, grid,
     fleet.log(year, new, "built")
 
 
-def _site(t, sector, n, suit, allowed, grid, rules, rng, *, region_pos: int):
-    """Best ``n`` allowed cells of a region (-1: any) for a sector, away from its other active plants."""
-    order = ranked_cells(suit, allowed, rng, rules.siting_noise, cells=grid.cells_of(region_pos))
+def _site(t, sector, n, suit, allowed, grid, rules, rng, *, cells: np.ndarray):
+    """Best ``n`` allowed ``cells`` (ascending flat indices) for a sector, away from its other active plants."""
+    order = ranked_cells(suit, allowed, rng, rules.siting_noise, cells=cells)
     occupied = t.cell[(t.sector == sector) & (t.status == "active")].to_numpy(np.int64)
     spacing = rules.min_spacing_km * 1000.0 / grid.res
     return pick_sites(order, grid.shape[1], occupied, n, spacing, rules.max_plants_per_cell)
