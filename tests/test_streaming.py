@@ -102,3 +102,22 @@ def test_the_writer_hands_freed_memory_back_after_every_year(default_run, tmp_pa
             writer.add(year, emission.sel(year=year).values)
         writer._wait()
     assert len(calls) == 3
+
+
+def test_written_years_are_not_kept_alive(default_run, tmp_path):
+    """Once written, a year's layer stack is freed (exported years too: their maps' reference
+    cycles are collected), so a 1 km run holds at most the year in flight and the next."""
+    import weakref
+
+    emission = default_run.emissions["emission"]
+    refs = {}
+    with job.RunWriter(tmp_path, default_run.scenario, default_run.grid, default_run.boundaries, status="ok",
+                       history=[]) as writer:
+        for year in (2029, 2030, 2031, 2035, 2036):  # 2030 and 2035 exported: COGs and maps
+            layers = np.array(emission.sel(year=year).values)
+            refs[year] = weakref.ref(layers)
+            writer.add(year, layers)
+            del layers
+            writer._wait()
+            assert [y for y, ref in refs.items() if ref() is not None] == [], year
+    assert (tmp_path / "2035" / "net.tif").exists() and (tmp_path / "maps" / "sectors_2030.png").exists()
