@@ -208,7 +208,7 @@ def build_baseline(region_set: str, *, res: float = 10_000) -> tuple[Inventory, 
     history = [f"built-in {region_set} baseline {cal['base_year']} at {res:g} m: {len(points)} plants, "
                f"{len(lines)} corridors; sector totals calibrated to data/{region_set}_calibration.yaml"]
     landscape = parts.landscape  # float64 for the area layers above, then stored like them
-    if grid.storage_dtype is not np.float64:
+    if grid.large:
         landscape = landscape.astype(grid.storage_dtype)
     return Inventory(grid, cal["base_year"], ds, table, points, lines, parts.line_cov, history), landscape
 

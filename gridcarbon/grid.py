@@ -102,9 +102,14 @@ class Grid:
         return self.bounds[3] - (np.arange(self.shape[0]) + 0.5) * self.res
 
     @property
+    def large(self) -> bool:
+        """More cells than :data:`LARGE_GRID_CELLS` (e.g. China at 1 km): memory rules apply."""
+        return self.shape[0] * self.shape[1] > LARGE_GRID_CELLS
+
+    @property
     def storage_dtype(self) -> type:
-        """dtype of static layers on this grid: float32 above :data:`LARGE_GRID_CELLS`, else float64."""
-        return np.float32 if self.shape[0] * self.shape[1] > LARGE_GRID_CELLS else np.float64
+        """dtype of static layers on this grid: float32 on a :attr:`large` grid, else float64."""
+        return np.float32 if self.large else np.float64
 
     @property
     def cell_area_km2(self) -> float:

@@ -412,13 +412,13 @@ class RunWriter:
     def add(self, year: int, layers: np.ndarray) -> None:
         """Queue ``year``'s (n_gridded, y, x) layers (t CO2/yr/cell); they must not change afterwards.
 
-        On a large grid (:attr:`Grid.storage_dtype` float32) an exported year is written
+        On a :attr:`~Grid.large` grid an exported year is written
         before this returns: its COGs and maps need ~1 GB of temporaries at 1 km, which
         would otherwise add to the next year's evolution.
         """
         self._wait()
         self.pending = self.pool.submit(self._write_year, year, layers)
-        if year in self.exported and self.grid.storage_dtype is not np.float64:
+        if year in self.exported and self.grid.large:
             self._wait()
 
     def _wait(self) -> None:

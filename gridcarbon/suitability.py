@@ -64,7 +64,7 @@ class SuitabilityModel:
                              out_dtype=grid.storage_dtype)
         return prob.compute(scheduler="threads")
 
-    def _predict_block(self, features: np.ndarray, inside: np.ndarray, out_dtype=np.float64) -> np.ndarray:
+    def _predict_block(self, features: np.ndarray, inside: np.ndarray, *, out_dtype: type) -> np.ndarray:
         out = np.zeros(inside.shape, out_dtype)
         if inside.any():
             out[inside] = self.estimator.predict_proba(features[:, inside].T)[:, 1]

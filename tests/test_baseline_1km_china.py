@@ -58,7 +58,7 @@ def test_china_1km_landscape_fractions_and_people(china_1km):
     assert (built >= 0.0399 * land_share - 1e-6).all() and built.max() > 0.9
     expected = region_totals(read_data("china_cities.csv")).reindex(list(grid.regions))
     # a 27 M-cell grid stores its static layers in float32 (Grid.storage_dtype): sums to float32 precision
-    assert grid.storage_dtype is np.float32 and land.population.dtype == inv.emissions["emission"].dtype == np.float32
+    assert grid.large and grid.storage_dtype is np.float32 and land.population.dtype == inv.emissions["emission"].dtype == np.float32
     np.testing.assert_allclose(grid.region_sums(land.population.values), expected.population, rtol=1e-6)
     np.testing.assert_allclose(grid.region_sums(land.gdp.values), expected.gdp, rtol=1e-6)
     # the stored sector layers sum to the exact (float64) inventory totals to float32 precision
