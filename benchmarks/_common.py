@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
-from gridcarbon.grid import CHINA_ALBERS, Grid
-from gridcarbon.regions import load_regions
+from gridcarbon.core.grid import CHINA_ALBERS, Grid
+from gridcarbon.inputs.regions import load_regions
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

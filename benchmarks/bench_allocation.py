@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gridcarbon.allocation import allocate
-from gridcarbon.scenario import BUILTIN_REGIONS, Scenario
-from gridcarbon.sectors import EMITTING
+from gridcarbon.allocation.lp import allocate
+from gridcarbon.config.scenario import BUILTIN_REGIONS, Scenario
+from gridcarbon.core.sectors import EMITTING
 
 RESULTS = Path(__file__).parent / "results" / "bench_allocation.json"
 TARGET_S = 5.0

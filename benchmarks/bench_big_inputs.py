@@ -66,8 +66,13 @@ def _maxrss_self() -> int:
 def make_points(n: int, seed: int):
     """``n`` clustered points inside the YRD provinces, with their province position."""
     import shapely
-
-    from _common import clustered_xy, emissions, inner_bbox, yrd_grid, yrd_provinces_metric
+    from _common import (
+        clustered_xy,
+        emissions,
+        inner_bbox,
+        yrd_grid,
+        yrd_provinces_metric,
+    )
 
     rng = np.random.default_rng(seed)
     provinces = yrd_provinces_metric().geometry.values
@@ -118,9 +123,9 @@ def child(res: float, n_points: int, n_lines: int, seed: int) -> dict:
 
     import geopandas as gpd
     import shapely
-
     from _common import yrd_grid
-    from gridcarbon.gridding import line_coverage, point_coverage
+
+    from gridcarbon.core.gridding import line_coverage, point_coverage
 
     grid = yrd_grid(res)
     stage("imports + grid")

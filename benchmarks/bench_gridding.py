@@ -67,11 +67,21 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from _common import (RESULTS_DIR, best_of, clustered_xy, emissions, inner_bbox,  # noqa: E402
-                     load_1min, machine, ratio, write_record, yrd_grid)
+from _common import (  # noqa: E402
+    RESULTS_DIR,
+    best_of,
+    clustered_xy,
+    emissions,
+    inner_bbox,
+    load_1min,
+    machine,
+    ratio,
+    write_record,
+    yrd_grid,
+)
 
-from gridcarbon import kernels  # noqa: E402
-from gridcarbon.gridding import line_coverage, point_coverage, polygon_coverage  # noqa: E402
+from gridcarbon.core import kernels  # noqa: E402
+from gridcarbon.core.gridding import line_coverage, point_coverage, polygon_coverage  # noqa: E402
 
 RESULTS = RESULTS_DIR / "bench_gridding.json"
 SIZES = {

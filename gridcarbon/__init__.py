@@ -13,19 +13,19 @@ __version__ = _version("gridcarbon")
 
 def __getattr__(name):  # lazy: importing gridcarbon stays cheap for the CLI's --help
     if name in {"run", "load_run", "ensemble", "validate", "RunResult"}:
-        from . import job
+        from gridcarbon import job
 
         return getattr(job, name)
     if name in {"load_scenario", "validate_scenario", "list_scenarios"}:
-        from . import scenario
+        from gridcarbon.config import scenario
 
         return getattr(scenario, name)
     if name in {"allocate", "allocate_scenario"}:
-        from . import allocation
+        from gridcarbon.allocation import lp as allocation
 
         return getattr(allocation, name)
     if name == "build_yrd_baseline":
-        from .baseline import build_yrd_baseline
+        from gridcarbon.inventory.builtin import build_yrd_baseline
 
         return build_yrd_baseline
     raise AttributeError(name)

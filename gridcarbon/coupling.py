@@ -18,8 +18,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .allocation import AllocationResult, Resolver, allocate
-from .evolution import fit_models, initial_capacities, inventory_covariates, land_capacities, predict_surfaces
+from gridcarbon.allocation.lp import AllocationResult, Resolver, allocate
+from gridcarbon.evolution import (
+    fit_models,
+    initial_capacities,
+    inventory_covariates,
+    land_capacities,
+    predict_surfaces,
+)
 
 
 @dataclass

@@ -22,18 +22,20 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import export, maps, memory, styles
-from .allocation import drivers_path, read_drivers
-from .coupling import agree
-from .evolution import evolve
-from .errors import InputError, MassBalanceError, OutputError
-from .grid import Grid
-from .inventory import Inventory, assemble, grid_frame, regrid_raster
-from .outputs import atomic_dir, check_unlocked
-from .regions import load_regions
-from .scenario import Scenario, load_scenario
-from .sectors import GRIDDED, SECTORS
-from .sources import read_sources
+from gridcarbon.allocation.lp import drivers_path, read_drivers
+from gridcarbon.config.scenario import Scenario, load_scenario
+from gridcarbon.core import memory
+from gridcarbon.core.errors import InputError, MassBalanceError, OutputError
+from gridcarbon.core.grid import Grid
+from gridcarbon.core.sectors import GRIDDED, SECTORS
+from gridcarbon.coupling import agree
+from gridcarbon.evolution import evolve
+from gridcarbon.inputs.data import read_table
+from gridcarbon.inputs.regions import load_regions
+from gridcarbon.inputs.sources import read_sources
+from gridcarbon.inventory.base import Inventory, assemble, grid_frame, regrid_raster
+from gridcarbon.output import export, maps, styles
+from gridcarbon.output.atomic import atomic_dir, check_unlocked
 
 Progress = Callable[[str], None]
 #: network kind assumed for user line sources that do not say (column ``kind``)
@@ -114,13 +116,13 @@ def resolve(scenario: str | Path | Scenario, *, years=None, resolution=None, see
 
 def prepare(scenario: Scenario) -> Context:
     """Inventory, landscape and map layers for a scenario (built-in or user inventory)."""
-    from .baseline import build_baseline, read_data
+    from gridcarbon.inventory.builtin import build_baseline
 
     region_set = scenario.region_set
     inv, landscape = build_baseline(region_set, res=scenario.resolution)
     if scenario.inventory is not None:
         inv = user_inventory(scenario, inv)
-    cities = read_data(f"{region_set}_cities.csv")
+    cities = read_table(f"{region_set}_cities.csv")
     cities = cities[cities.level == "prefecture"]
     crs = inv.grid.crs
     city_points = gpd.GeoSeries(gpd.points_from_xy(cities.lon, cities.lat), crs="EPSG:4326").to_crs(crs)
@@ -163,8 +165,8 @@ def user_inventory(scenario: Scenario, builtin: Inventory) -> Inventory:
 
 def validate(scenario: str | Path) -> list[str]:
     """Every problem of a scenario and of the input files it names, one line each ([] if fine)."""
-    from .grid import Grid
-    from .scenario import validate_scenario
+    from gridcarbon.config.scenario import validate_scenario
+    from gridcarbon.core.grid import Grid
 
     problems = validate_scenario(scenario)
     if problems:
@@ -512,7 +514,7 @@ def _file_hashes(root: Path) -> dict[str, str]:
 
 def write_baseline(region_set: str, out: str | Path, *, resolution: float = 10_000) -> Path:
     """Base-year inventory only: COG + .qml per sector, total and net, NetCDF and maps, atomically."""
-    from .baseline import build_baseline
+    from gridcarbon.inventory.builtin import build_baseline
 
     resolution = float(resolution)  # tags read the same whether called from Python or the CLI
     inv, _ = build_baseline(region_set, res=resolution)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from gridcarbon.allocation import DATA_DIR, read_drivers
+from gridcarbon.allocation.lp import read_drivers
+from gridcarbon.inputs.data import DATA_DIR
 
 TOTAL_MT = 2390.0
 INDIRECT_FRAC = 0.13                      # imported electricity, reported but not gridded

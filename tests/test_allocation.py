@@ -6,13 +6,29 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from allocation_fixtures import YRD, generous_capacities, regional_baseline_from_calibration, yrd_drivers
+from allocation_fixtures import (
+    YRD,
+    generous_capacities,
+    regional_baseline_from_calibration,
+    yrd_drivers,
+)
 
-from gridcarbon import allocation
-from gridcarbon.allocation import AllocationResult, allocate, allocate_scenario, load_mac_curves, target_shares
-from gridcarbon.errors import InfeasibleAllocationError, InputError, MassBalanceError, SchemaError
-from gridcarbon.scenario import Scenario, deep_merge, load_scenario
-from gridcarbon.sectors import EMITTING, REMOVALS, SECTORS
+from gridcarbon.allocation import lp as allocation
+from gridcarbon.allocation.lp import (
+    AllocationResult,
+    allocate,
+    allocate_scenario,
+    load_mac_curves,
+    target_shares,
+)
+from gridcarbon.config.scenario import Scenario, deep_merge, load_scenario
+from gridcarbon.core.errors import (
+    InfeasibleAllocationError,
+    InputError,
+    MassBalanceError,
+    SchemaError,
+)
+from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +234,7 @@ def test_capacity_table_limits_removals(baseline, drivers):
 
 
 def test_resolver_rebounds_the_kept_lp_and_agrees_with_a_cold_solve(baseline, drivers):
-    from gridcarbon.allocation import Resolver
+    from gridcarbon.allocation.lp import Resolver
 
     resolver = Resolver()
     loose = allocate(variant(), baseline, drivers, generous_capacities(value_mt=60.0), resolver=resolver)

@@ -27,13 +27,20 @@ import rasterio.shutil
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, Point, Polygon, box
 
-from gridcarbon.errors import (CRSError, GeometryError, InfeasibleAllocationError, InputError,
-                               RasterInputError, SchemaError, ScenarioError)
-from gridcarbon.grid import CHINA_ALBERS, Grid
-from gridcarbon.inventory import regrid_raster
-from gridcarbon.regions import load_regions
-from gridcarbon.scenario import load_scenario, validate_scenario
-from gridcarbon.sources import read_sources
+from gridcarbon.config.scenario import load_scenario, validate_scenario
+from gridcarbon.core.errors import (
+    CRSError,
+    GeometryError,
+    InfeasibleAllocationError,
+    InputError,
+    RasterInputError,
+    ScenarioError,
+    SchemaError,
+)
+from gridcarbon.core.grid import CHINA_ALBERS, Grid
+from gridcarbon.inputs.regions import load_regions
+from gridcarbon.inputs.sources import read_sources
+from gridcarbon.inventory.base import regrid_raster
 
 RES = 10_000  # the resolution `gridcarbon validate` checks rasters at (built-in scenarios)
 
@@ -395,7 +402,7 @@ removals:
 def test_api_infeasible_removals_are_named(tmp_path):
     from allocation_fixtures import regional_baseline_from_calibration, yrd_drivers
 
-    from gridcarbon.allocation import allocate
+    from gridcarbon.allocation.lp import allocate
 
     path = tmp_path / "tiny-sinks.yaml"
     path.write_text(INFEASIBLE)

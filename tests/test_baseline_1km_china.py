@@ -4,11 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridcarbon.baseline import build_baseline, read_data, region_totals
-from gridcarbon.grid import Grid
-from gridcarbon.kernels import window_grid_sum_f32
-from gridcarbon.landscape import urban_kernels
-from gridcarbon.regions import load_regions
+from gridcarbon.core.grid import Grid
+from gridcarbon.core.kernels import window_grid_sum_f32
+from gridcarbon.inputs.data import read_table
+from gridcarbon.inputs.regions import load_regions
+from gridcarbon.inventory.builtin import build_baseline, region_totals
+from gridcarbon.inventory.landscape import urban_kernels
 
 
 @pytest.mark.parametrize("ny, nx", [(1, 7), (3, 50), (89, 80), (301, 257)])
@@ -25,7 +26,7 @@ def test_window_sum_is_numpys_full_grid_float32_sum(ny, nx):
 
 def test_urban_footprint_windows_sum_like_full_grid_layers():
     grid = Grid.from_regions(load_regions("yrd"), res=10_000)
-    for rows, cols, k in urban_kernels(read_data("yrd_cities.csv"), grid):
+    for rows, cols, k in urban_kernels(read_table("yrd_cities.csv"), grid):
         full = np.zeros(grid.shape, np.float32)
         full[rows, cols] = k
         assert window_grid_sum_f32(k, rows.start, cols.start, *grid.shape) == full.sum() > 0
@@ -56,7 +57,7 @@ def test_china_1km_landscape_fractions_and_people(china_1km):
     built, land_share = land.built_up.values[grid.inside], 1.0 - land.water.values[grid.inside]
     # rural floor (to float32 resolution: 1 - water of a nearly all-water cell is coarse); dense city cores
     assert (built >= 0.0399 * land_share - 1e-6).all() and built.max() > 0.9
-    expected = region_totals(read_data("china_cities.csv")).reindex(list(grid.regions))
+    expected = region_totals(read_table("china_cities.csv")).reindex(list(grid.regions))
     # a 27 M-cell grid stores its static layers in float32 (Grid.storage_dtype): sums to float32 precision
     assert grid.large and grid.storage_dtype is np.float32 and land.population.dtype == inv.emissions["emission"].dtype == np.float32
     np.testing.assert_allclose(grid.region_sums(land.population.values), expected.population, rtol=1e-6)

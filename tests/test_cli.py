@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 import rasterio
 
-from gridcarbon.sectors import EMITTING, GRIDDED, SECTORS
+from gridcarbon.core.sectors import EMITTING, GRIDDED, SECTORS
 
 CLI = [sys.executable, "-m", "gridcarbon.cli"]
 ENV = {**os.environ, "MPLBACKEND": "Agg"}
@@ -522,7 +522,7 @@ def test_rerun_after_kill_takes_over_the_stale_lock(killed):
 
 def test_atomic_dir_recovers_what_a_killed_writer_left(tmp_path):
     """A writer killed between its two renames leaves the previous result in ``.old-<pid>``."""
-    from gridcarbon.outputs import atomic_dir
+    from gridcarbon.output.atomic import atomic_dir
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

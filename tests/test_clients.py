@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 from pyproj import CRS
 
-from gridcarbon.export import NODATA, UNITS, write_cog
-from gridcarbon.grid import CHINA_ALBERS, Grid
-from gridcarbon.regions import load_regions
+from gridcarbon.core.grid import CHINA_ALBERS, Grid
+from gridcarbon.core.sectors import SECTORS
+from gridcarbon.inputs.regions import load_regions
 from gridcarbon.job import layers_of_year
-from gridcarbon.sectors import SECTORS
-from gridcarbon.styles import log_limits, write_qml
+from gridcarbon.output.export import NODATA, UNITS, write_cog
+from gridcarbon.output.styles import log_limits, write_qml
 
 pytestmark = [pytest.mark.client, pytest.mark.slow]
 

@@ -8,24 +8,34 @@ determinism) at 10 km.
 """
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
-import geopandas as gpd
 import pytest
 import xarray as xr
 from shapely.geometry import LineString, Point, box
 
-from gridcarbon.errors import InputError
+from gridcarbon.core.errors import InputError
+from gridcarbon.core.grid import Grid
+from gridcarbon.core.gridding import line_coverage
+from gridcarbon.core.sectors import GRIDDED, LINE_SECTORS, POINT_SECTORS
 from gridcarbon.evolution import _impose_totals
 from gridcarbon.evolution.areas import afforest, grow_urban
-from gridcarbon.evolution.lines import ELECTRIFICATION_EFFECT, Corridors, electrified_share
-from gridcarbon.evolution.points import (RELOCATE_AGE, Fleet, PointRules, _effective, point_layers,
-                                         step_points)
+from gridcarbon.evolution.lines import (
+    ELECTRIFICATION_EFFECT,
+    Corridors,
+    electrified_share,
+)
+from gridcarbon.evolution.points import (
+    RELOCATE_AGE,
+    Fleet,
+    PointRules,
+    _effective,
+    point_layers,
+    step_points,
+)
 from gridcarbon.evolution.siting import pick_sites, ranked_cells
-from gridcarbon.gridding import line_coverage
-from gridcarbon.grid import Grid
-from gridcarbon.sectors import GRIDDED, LINE_SECTORS, POINT_SECTORS
-from gridcarbon.suitability import fit_suitability, load_model, spatial_blocks
+from gridcarbon.suitability.model import fit_suitability, load_model, spatial_blocks
 
 NX = 20  # columns of the synthetic grid
 
@@ -421,7 +431,7 @@ def test_land_kernels_match_the_numpy_and_scipy_formulas_bit_for_bit(shape):
     """The numba land-use kernels replace numpy / scipy expressions without changing a bit."""
     from scipy import ndimage
 
-    from gridcarbon import kernels
+    from gridcarbon.core import kernels
     from gridcarbon.evolution.areas import AFFOREST_SHARE, afforestable, hill_factor
 
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
@@ -619,10 +629,15 @@ def test_fit_suitability_refuses_too_few_presences(suit_setup):
 @pytest.fixture(scope="module")
 def yrd_pair():
     """The built-in YRD baseline at 10 km, allocated under yrd-enhanced, evolved twice to 2060."""
-    from gridcarbon.allocation import allocate, drivers_path, read_drivers
-    from gridcarbon.baseline import build_yrd_baseline
-    from gridcarbon.evolution import evolve, fit_models, initial_capacities, inventory_covariates
-    from gridcarbon.scenario import load_scenario
+    from gridcarbon.allocation.lp import allocate, drivers_path, read_drivers
+    from gridcarbon.config.scenario import load_scenario
+    from gridcarbon.evolution import (
+        evolve,
+        fit_models,
+        initial_capacities,
+        inventory_covariates,
+    )
+    from gridcarbon.inventory.builtin import build_yrd_baseline
 
     inv, land = build_yrd_baseline()
     sc = load_scenario("yrd-enhanced")

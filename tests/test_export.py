@@ -14,11 +14,11 @@ from pyproj import CRS
 from rio_cogeo.cogeo import cog_validate
 from shapely.geometry import box
 
-from gridcarbon.errors import OutputError, RasterInputError
-from gridcarbon.export import NODATA, read_raster_band, write_cog, write_netcdf
-from gridcarbon.grid import Grid
-from gridcarbon.maps import render_change, render_map, render_panel
-from gridcarbon.styles import log_limits, tonnes_label, write_qml
+from gridcarbon.core.errors import OutputError, RasterInputError
+from gridcarbon.core.grid import Grid
+from gridcarbon.output.export import NODATA, read_raster_band, write_cog, write_netcdf
+from gridcarbon.output.maps import render_change, render_map, render_panel
+from gridcarbon.output.styles import log_limits, tonnes_label, write_qml
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TAGS = {"sector": "power", "year": 2030, "scenario": "test-scenario", "scenario_hash": "abc123",
@@ -329,7 +329,7 @@ def test_map_of_an_all_zero_layer_renders(grid, tmp_path):
 
 def test_large_layers_are_drawn_as_block_means(grid, values, tmp_path, monkeypatch):
     """A layer wider than MAX_DISPLAY cells (a 1 km national grid) is drawn reduced, mass per cell kept."""
-    from gridcarbon import maps
+    from gridcarbon.output import maps
 
     monkeypatch.setattr(maps, "MAX_DISPLAY", 30)
     shown, inside = maps._display(values, grid.inside)

@@ -22,9 +22,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridcarbon import outputs
-from gridcarbon.errors import InputError, OutputError, ScenarioError
-from gridcarbon.outputs import atomic_dir, locked
+from gridcarbon.core.errors import InputError, OutputError, ScenarioError
+from gridcarbon.output import atomic as outputs
+from gridcarbon.output.atomic import atomic_dir, locked
 
 NAME = "yrd-enhanced"
 
@@ -57,7 +57,7 @@ def hold_lock(final: Path) -> subprocess.Popen:
     code = textwrap.dedent("""
         import sys
         from pathlib import Path
-        from gridcarbon.outputs import atomic_dir
+        from gridcarbon.output.atomic import atomic_dir
         with atomic_dir(Path(sys.argv[1])) as tmp:
             (tmp / "who.txt").write_text("first run")
             print("holding", flush=True)
@@ -278,8 +278,8 @@ def test_write_outputs_full_disk_in_a_raster(result, previous, monkeypatch):
 
 
 def test_write_outputs_full_disk_via_oserror(result, previous, monkeypatch):
-    from gridcarbon import export
     from gridcarbon.job import write_outputs
+    from gridcarbon.output import export
 
     final, before = previous
     monkeypatch.setattr(export, "write_cog", enospc)
@@ -367,7 +367,7 @@ def test_write_outputs_replaces_the_previous_result(result, previous, quick_writ
 @pytest.mark.parametrize("name", ["../evil", "..", "a/b", "/etc", "a\\b", ".hidden", "Evil", "", "-x",
                                   "evil\n", "x y"])
 def test_unsafe_scenario_names_are_rejected(tmp_path, name):
-    from gridcarbon.scenario import load_scenario
+    from gridcarbon.config.scenario import load_scenario
 
     path = tmp_path / "s.yaml"
     path.write_text(f"extends: yrd-enhanced\nname: {json.dumps(name)}\n")
@@ -379,7 +379,7 @@ def test_unsafe_scenario_names_are_rejected(tmp_path, name):
 @settings(deadline=None, max_examples=50)
 @given(name=st.from_regex(r"[a-z0-9][a-z0-9_-]*", fullmatch=True))
 def test_accepted_names_stay_inside_the_output_folder(name):
-    from gridcarbon.scenario import Scenario
+    from gridcarbon.config.scenario import Scenario
 
     sc = Scenario.model_validate({"name": name})
     out = Path("/srv/out")
@@ -388,7 +388,7 @@ def test_accepted_names_stay_inside_the_output_folder(name):
 
 
 def test_file_stems_become_safe_names(tmp_path):
-    from gridcarbon.scenario import load_scenario
+    from gridcarbon.config.scenario import load_scenario
 
     path = tmp_path / "..My Scenario!.yaml"
     path.write_text("extends: yrd-enhanced\n")
@@ -401,7 +401,7 @@ def test_file_stems_become_safe_names(tmp_path):
 def saved_model(tmp_path):
     from sklearn.ensemble import ExtraTreesClassifier
 
-    from gridcarbon.suitability import SuitabilityModel
+    from gridcarbon.suitability.model import SuitabilityModel
 
     rng = np.random.default_rng(0)
     X, y = rng.random((60, 3)), rng.random(60) > 0.5
@@ -412,7 +412,7 @@ def saved_model(tmp_path):
 
 
 def test_model_with_its_hash_loads(saved_model):
-    from gridcarbon.suitability import load_model
+    from gridcarbon.suitability.model import load_model
 
     path, digest, X = saved_model
     model = load_model(path, sha256=digest)
@@ -421,7 +421,7 @@ def test_model_with_its_hash_loads(saved_model):
 
 @pytest.mark.parametrize("where", [0, -1, "middle"])
 def test_tampered_model_is_refused_before_unpickling(saved_model, monkeypatch, where):
-    from gridcarbon import suitability
+    from gridcarbon.suitability import model as suitability
 
     path, digest, _ = saved_model
     data = bytearray(path.read_bytes())
@@ -439,7 +439,7 @@ def test_tampered_model_is_refused_before_unpickling(saved_model, monkeypatch, w
 
 
 def test_model_with_a_wrong_hash_is_refused(saved_model):
-    from gridcarbon.suitability import load_model
+    from gridcarbon.suitability.model import load_model
 
     path, digest, _ = saved_model
     assert len(digest) == 64
@@ -448,7 +448,7 @@ def test_model_with_a_wrong_hash_is_refused(saved_model):
 
 
 def test_models_of_a_run_load_with_the_manifest_hashes(default_run):
-    from gridcarbon.suitability import SuitabilityModel, load_model
+    from gridcarbon.suitability.model import SuitabilityModel, load_model
 
     folder = Path(default_run.out_dir)
     models = json.loads((folder / "manifest.json").read_text())["models"]

@@ -3,10 +3,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridcarbon.grid import Grid
-from gridcarbon.inventory import grid_frame
-from gridcarbon.regions import load_regions, province_table
-from gridcarbon.sources import read_gppd
+from gridcarbon.core.grid import Grid
+from gridcarbon.inputs.regions import load_regions, province_table
+from gridcarbon.inputs.sources import read_gppd
+from gridcarbon.inventory.base import grid_frame
 
 
 @pytest.fixture(scope="module")

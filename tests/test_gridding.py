@@ -3,11 +3,18 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, Polygon, box
 
-from gridcarbon.grid import Grid
-from gridcarbon.gridding import coverage, distribute, line_coverage, point_coverage, polygon_coverage
+from gridcarbon.core.grid import Grid
+from gridcarbon.core.gridding import (
+    coverage,
+    distribute,
+    line_coverage,
+    point_coverage,
+    polygon_coverage,
+)
 
 RES = 1000.0
 
@@ -117,7 +124,7 @@ def test_distribute_normalises_proxy_per_region(grid):
 
 
 def test_mixed_geometries_are_rejected(grid):
-    from gridcarbon.errors import GeometryError
+    from gridcarbon.core.errors import GeometryError
 
     with pytest.raises(GeometryError, match="mixed"):
         coverage(gpd.GeoSeries([Point(1, 1), LineString([(0, 0), (1, 1)])]), grid, np.array([0, 0]))

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gridcarbon.errors import ScenarioError
-from gridcarbon.pathway import annual_pathway
-from gridcarbon.scenario import PathwaySpec, load_scenario
+from gridcarbon.allocation.pathway import annual_pathway
+from gridcarbon.config.scenario import PathwaySpec, load_scenario
+from gridcarbon.core.errors import ScenarioError
 
 BASE_T = 2390e6
 SINK_T = 30e6

@@ -18,12 +18,20 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, box
 
-from gridcarbon.errors import InputError
-from gridcarbon.grid import Grid
-from gridcarbon.inventory import grid_frame
-from gridcarbon.regions import load_regions
-from gridcarbon.sectors import AREA_SECTORS, EMITTING, GRIDDED, LINE_SECTORS, POINT_SECTORS, REMOVALS, SECTORS
-from gridcarbon.sources import prepare_sources, read_sources
+from gridcarbon.core.errors import InputError
+from gridcarbon.core.grid import Grid
+from gridcarbon.core.sectors import (
+    AREA_SECTORS,
+    EMITTING,
+    GRIDDED,
+    LINE_SECTORS,
+    POINT_SECTORS,
+    REMOVALS,
+    SECTORS,
+)
+from gridcarbon.inputs.regions import load_regions
+from gridcarbon.inputs.sources import prepare_sources, read_sources
+from gridcarbon.inventory.base import grid_frame
 
 REGIONS = load_regions("yrd")
 REGION_IDS = list(REGIONS["region"])
@@ -287,7 +295,11 @@ def test_damaged_byte(rows, data):
 # ------------------------------------------------------------------ pathways and allocation
 @pytest.fixture(scope="module")
 def allocation_inputs():
-    from allocation_fixtures import generous_capacities, regional_baseline_from_calibration, yrd_drivers
+    from allocation_fixtures import (
+        generous_capacities,
+        regional_baseline_from_calibration,
+        yrd_drivers,
+    )
 
     return regional_baseline_from_calibration(), yrd_drivers(), generous_capacities()
 
@@ -315,8 +327,8 @@ def principle_weights(draw):
 @settings(deadline=None, max_examples=5, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pathway=milestone_pathways(), principles=principle_weights())
 def test_random_pathway_allocation_conserves_totals(pathway, principles, allocation_inputs):
-    from gridcarbon.allocation import allocate
-    from gridcarbon.scenario import Scenario, deep_merge, load_scenario
+    from gridcarbon.allocation.lp import allocate
+    from gridcarbon.config.scenario import Scenario, deep_merge, load_scenario
 
     baseline, drivers, capacities = allocation_inputs
     sc = Scenario.model_validate(deep_merge(load_scenario("yrd-enhanced").model_dump(),

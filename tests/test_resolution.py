@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from gridcarbon.baseline import build_yrd_baseline
-from gridcarbon.grid import block_sum
+from gridcarbon.core.grid import block_sum
+from gridcarbon.inventory.builtin import build_yrd_baseline
 
 
 @pytest.fixture(scope="module")

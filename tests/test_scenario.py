@@ -5,8 +5,14 @@ import textwrap
 
 import pytest
 
-from gridcarbon.errors import ScenarioError
-from gridcarbon.scenario import Scenario, deep_merge, list_scenarios, load_scenario, validate_scenario
+from gridcarbon.config.scenario import (
+    Scenario,
+    deep_merge,
+    list_scenarios,
+    load_scenario,
+    validate_scenario,
+)
+from gridcarbon.core.errors import ScenarioError
 
 
 def write(folder, text: str, name: str = "my.yaml"):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from gridcarbon import job
-from gridcarbon.errors import InputError
+from gridcarbon.core.errors import InputError
 
 pytestmark = pytest.mark.slow
 
@@ -56,9 +56,14 @@ def test_a_cube_too_large_for_memory_needs_an_output_folder(monkeypatch):
 
 def test_coupling_ends_with_an_allocation_the_land_can_hold(default_run):
     """The allocated forest sink of every region and year fits the evolved land's capacity."""
-    from gridcarbon.allocation import drivers_path, read_drivers
-    from gridcarbon.evolution import (fit_models, initial_capacities, inventory_covariates, land_capacities,
-                                      predict_surfaces)
+    from gridcarbon.allocation.lp import drivers_path, read_drivers
+    from gridcarbon.evolution import (
+        fit_models,
+        initial_capacities,
+        inventory_covariates,
+        land_capacities,
+        predict_surfaces,
+    )
 
     report = default_run.manifest["coupling"]
     assert report["converged"] and report["iterations"] >= 1
@@ -89,7 +94,7 @@ def test_the_writer_hands_freed_memory_back_after_every_year(default_run, tmp_pa
     otherwise creeps up by gigabytes of freed-but-kept heap pages over its 37 years."""
     import platform
 
-    from gridcarbon import memory
+    from gridcarbon.core import memory
 
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert memory.release() is True

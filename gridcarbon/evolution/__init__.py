@@ -15,15 +15,22 @@ import pandas as pd
 import xarray as xr
 from scipy import ndimage
 
-from ..covariates import build_covariates, restricted
-from ..grid import Grid
-from ..gridding import distribute
-from ..inventory import Inventory
-from ..sectors import GRIDDED, LINE_SECTORS, POINT_SECTORS
-from ..suitability import SuitabilityModel, fit_suitability
-from .areas import afforest, afforestable, built_demand, grow_urban, hill_factor, urban_allowed
-from .lines import Corridors, electrified_share
-from .points import Fleet, PointRules, point_cells, step_points
+from gridcarbon.core.grid import Grid
+from gridcarbon.core.gridding import distribute
+from gridcarbon.core.sectors import GRIDDED, LINE_SECTORS, POINT_SECTORS
+from gridcarbon.evolution.areas import (
+    afforest,
+    afforestable,
+    built_demand,
+    grow_urban,
+    hill_factor,
+    urban_allowed,
+)
+from gridcarbon.evolution.lines import Corridors, electrified_share
+from gridcarbon.evolution.points import Fleet, PointRules, point_cells, step_points
+from gridcarbon.inventory.base import Inventory
+from gridcarbon.suitability.covariates import build_covariates, restricted
+from gridcarbon.suitability.model import SuitabilityModel, fit_suitability
 
 #: years over which a storage basin's effective capacity is injected (capacity / years = t/yr;
 #: ASSUMPTION: 20-year injection campaigns, as in CCUS source-sink matching studies)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
-from ..grid import Grid
+from gridcarbon.core import kernels
+from gridcarbon.core.grid import Grid
 
 #: elasticity of regional built-up area to GDP and to population (ASSUMPTION: China's
 #: built-up land grew ~0.45 x GDP growth in 2000-2020; slowing, per urban planning targets)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..grid import Grid
-from ..gridding import Coverage
-from ..sectors import LINE_SECTORS
+from gridcarbon.core.grid import Grid
+from gridcarbon.core.gridding import Coverage
+from gridcarbon.core.sectors import LINE_SECTORS
 
 #: elasticities of corridor traffic to regional GDP and population (ASSUMPTION, freight and
 #: passenger demand literature for China: GDP 0.4-0.7)

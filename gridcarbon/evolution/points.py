@@ -25,9 +25,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..grid import Grid
-from ..sectors import POINT_SECTORS
-from .siting import pick_sites, ranked_cells
+from gridcarbon.core.grid import Grid
+from gridcarbon.core.sectors import POINT_SECTORS
+from gridcarbon.evolution.siting import pick_sites, ranked_cells
 
 #: age (years) at which a plant in a restricted cell is rebuilt elsewhere rather than refurbished
 RELOCATE_AGE = 25

@@ -11,38 +11,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import xarray as xr
-import yaml
 
-from .errors import MassBalanceError
-from .grid import Grid
-from .gridding import distribute
-from .inventory import Inventory, assemble, frame_coverage
-from .landscape import build_landscape
-from .regions import load_regions
-from .sectors import GRIDDED, POINT_SECTORS
-from .sources import prepare_sources
-
-
-def data_path(name: str):
-    return resources.files("gridcarbon.data").joinpath(name)
-
-
-@lru_cache(maxsize=None)
-def read_data(name: str) -> pd.DataFrame:
-    """A CSV data file of the package (cached; callers get a copy)."""
-    with data_path(name).open(encoding="utf-8") as f:
-        return pd.read_csv(f)
+from gridcarbon.core.errors import MassBalanceError
+from gridcarbon.core.grid import Grid
+from gridcarbon.core.gridding import distribute
+from gridcarbon.core.sectors import GRIDDED, POINT_SECTORS
+from gridcarbon.inputs.data import read_table, read_yaml
+from gridcarbon.inputs.regions import load_regions
+from gridcarbon.inputs.sources import prepare_sources
+from gridcarbon.inventory.base import Inventory, assemble, frame_coverage
+from gridcarbon.inventory.landscape import build_landscape
 
 
 def calibration(region_set: str) -> dict:
-    with data_path(f"{region_set}_calibration.yaml").open(encoding="utf-8") as f:
-        return yaml.safe_load(f)
+    """The region set's calibration figures (``data/<set>_calibration.yaml``)."""
+    return read_yaml(f"{region_set}_calibration.yaml")
 
 
 def sector_totals_t(cal: dict) -> dict[str, float]:
@@ -73,13 +61,13 @@ def plant_points(region_set: str, grid: Grid, regions: gpd.GeoDataFrame, cal: di
                  totals: dict) -> gpd.GeoDataFrame:
     """Plant list -> calibrated point sources (each sector scaled to its study total)."""
     name = f"{region_set}_plants.csv"
-    plants = read_data(name).copy()
+    plants = read_table(name).copy()
     raw = plant_emissions(plants, cal)
     by_sector = raw.groupby(plants.sector).sum()
     scale = pd.Series({s: totals[s] / by_sector[s] for s in POINT_SECTORS})
     plants["emission_t"] = raw * plants.sector.map(scale)
     plants["calibration_factor"] = plants.sector.map(scale)
-    names = read_data("china_provinces.csv").set_index("adcode").region
+    names = read_table("china_provinces.csv").set_index("adcode").region
     plants["region"] = plants.province_adcode.map(names)
     frame = gpd.GeoDataFrame(plants.drop(columns=["lon", "lat", "province_adcode"]),
                              geometry=gpd.points_from_xy(plants.lon, plants.lat), crs="EPSG:4326")
@@ -90,7 +78,7 @@ def corridor_lines(region_set: str, grid: Grid, regions: gpd.GeoDataFrame, total
                    road_corridor_t: float) -> gpd.GeoDataFrame:
     """Corridors -> line sources: each sector's total spread by traffic weight x length."""
     name = f"{region_set}_corridors.csv"
-    corr = read_data(name).copy()
+    corr = read_table(name).copy()
     frame = gpd.GeoDataFrame(corr.drop(columns=["wkt"]), geometry=gpd.GeoSeries.from_wkt(corr.wkt),
                              crs="EPSG:4326")
     length = frame.to_crs(grid.crs).length.to_numpy()
@@ -215,8 +203,8 @@ def build_baseline(region_set: str, *, res: float = 10_000) -> tuple[Inventory, 
 
 def builtin_landscape(region_set: str, grid: Grid):
     """Landscape layers of a built-in region set's grid, calibrated to its provinces."""
-    cities = read_data(f"{region_set}_cities.csv")
-    feats = read_data(f"{region_set}_landscape.csv")
+    cities = read_table(f"{region_set}_cities.csv")
+    feats = read_table(f"{region_set}_landscape.csv")
     features = gpd.GeoDataFrame(feats.drop(columns=["wkt"]), geometry=gpd.GeoSeries.from_wkt(feats.wkt),
                                 crs="EPSG:4326").to_crs(grid.crs)
     prefectures = load_regions(region_set, layer="cities").to_crs(grid.crs)
@@ -230,7 +218,7 @@ def region_totals(cities: pd.DataFrame) -> pd.DataFrame:
     People and GDP are the sums of the prefecture rows of the cities table; forest cover
     comes from ``china_provinces.csv`` (provincial forestry bulletins).
     """
-    prov = read_data("china_provinces.csv").set_index("adcode")
+    prov = read_table("china_provinces.csv").set_index("adcode")
     pref = cities[cities.level == "prefecture"]
     sums = pref.groupby("province_adcode")[["population_m", "gdp_bn_yuan"]].sum()
     out = pd.DataFrame({"population": sums.population_m * 1e6, "gdp": sums.gdp_bn_yuan * 1e9})
@@ -293,7 +281,7 @@ def _other_industry_split(grid: Grid, cal: dict, total_t: float, have: np.ndarra
 
     ``have``: per region, t CO2/yr already gridded in every sector.
     """
-    ceads = read_data("china_provinces.csv").set_index("region").ceads_2019_mt.reindex(list(grid.regions))
+    ceads = read_table("china_provinces.csv").set_index("region").ceads_2019_mt.reindex(list(grid.regions))
     direct = cal["total_mt"] * (1 - cal["indirect_share"]) * 1e6
     target = ceads.to_numpy() / ceads.sum() * direct
     gap = np.maximum(target - have, 0.0)

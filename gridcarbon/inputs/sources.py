@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import CRSError, GeometryError, InputError, SchemaError
-from .grid import CHINA_ALBERS
-from .sectors import SECTORS
+from gridcarbon.core.errors import CRSError, GeometryError, InputError, SchemaError
+from gridcarbon.core.grid import CHINA_ALBERS
+from gridcarbon.core.sectors import SECTORS
 
 Kind = Literal["points", "lines", "areas"]
 REQUIRED = ("id", "sector", "emission_t")

@@ -12,8 +12,8 @@ import xarray as xr
 from rasterio import features as rfeatures
 from scipy import ndimage
 
-from .grid import Grid
-from .sectors import POINT_SECTORS
+from gridcarbon.core.grid import Grid
+from gridcarbon.core.sectors import POINT_SECTORS
 
 #: radius (km) of the neighbourhood over which industrial density is summed
 DENSITY_RADIUS_KM = 25.0

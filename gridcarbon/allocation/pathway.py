@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .errors import ScenarioError
-from .scenario import Milestone, PathwaySpec
+from gridcarbon.config.scenario import Milestone, PathwaySpec
+from gridcarbon.core.errors import ScenarioError
 
 COLUMNS = ["gross_t", "removals_t", "net_t", "kind"]
 

@@ -21,9 +21,9 @@ import xarray as xr
 from pyproj import Transformer
 from scipy.interpolate import RegularGridInterpolator
 
-from . import kernels
-from .grid import Grid
-from .gridding import distribute, polygon_pieces
+from gridcarbon.core import kernels
+from gridcarbon.core.grid import Grid
+from gridcarbon.core.gridding import distribute, polygon_pieces
 
 #: share of a prefecture's residents living in its urban cores (YRD urbanisation ~ 0.70-0.89,
 #: statistical yearbooks 2023); the rest live in rural settlements spread over farmland.

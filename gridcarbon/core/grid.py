@@ -16,8 +16,8 @@ from affine import Affine
 from pyproj import CRS
 from rasterio import features
 
-from . import kernels
-from .errors import CRSError, InputError
+from gridcarbon.core import kernels
+from gridcarbon.core.errors import CRSError, InputError
 
 #: Albers equal-area conic for China (DESIGN section 2).
 CHINA_ALBERS = ("+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 "

@@ -19,9 +19,9 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
-from .errors import OutputError
-from .grid import Grid
-from .styles import Kind, colormap, log_limits, norm
+from gridcarbon.core.errors import OutputError
+from gridcarbon.core.grid import Grid
+from gridcarbon.output.styles import Kind, colormap, log_limits, norm
 
 UNITS = "t CO2/yr/cell"
 DPI = 100

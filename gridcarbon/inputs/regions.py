@@ -9,15 +9,15 @@ negligible at 10 km. Region ids are English province names (``data/china_provinc
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 
-from .errors import InputError
-from .grid import CHINA_ALBERS
+from gridcarbon.core.errors import InputError
+from gridcarbon.core.grid import CHINA_ALBERS
+from gridcarbon.inputs.data import boundary_dir, read_table
 
 #: simplification tolerance (m): well below a 1 km cell, keeps files small
 SIMPLIFY_M = 300.0
@@ -26,21 +26,14 @@ REGION_SETS = ("yrd", "china")
 
 def province_table() -> pd.DataFrame:
     """The 31 provincial regions: adcode, region (English id), name_zh, ceads_2019_mt, yrd."""
-    with resources.files("gridcarbon.data").joinpath("china_provinces.csv").open(encoding="utf-8") as f:
-        return pd.read_csv(f)
+    return read_table("china_provinces.csv")
 
 
 def boundary_file(region_set: str) -> Path:
     """Path of the shipped GeoPackage for a built-in region set."""
     if region_set not in REGION_SETS:
         raise InputError(f"unknown region set {region_set!r}", hint="use " + " or ".join(REGION_SETS))
-    return _boundary_dir() / f"{region_set}.gpkg"
-
-
-def _boundary_dir() -> Path:
-    """``gridcarbon/boundaries`` inside an installed wheel, else the checkout's ``boundaries/``."""
-    packaged = Path(str(resources.files("gridcarbon"))) / "boundaries"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "boundaries"
+    return boundary_dir() / f"{region_set}.gpkg"
 
 
 @lru_cache(maxsize=8)

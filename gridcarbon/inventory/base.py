@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import RasterInputError
-from .grid import Grid
-from .gridding import Coverage, coverage
-from .sectors import GRIDDED, SECTORS
+from gridcarbon.core.errors import RasterInputError
+from gridcarbon.core.grid import Grid
+from gridcarbon.core.gridding import Coverage, coverage
+from gridcarbon.core.sectors import GRIDDED, SECTORS
 
 UNITS = "t CO2/yr/cell"
 

@@ -29,12 +29,21 @@ from pathlib import Path, PurePath
 from typing import Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from .errors import ScenarioError
-from .sectors import EMITTING, REMOVALS, SECTORS
+from gridcarbon.core.errors import ScenarioError
+from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS
+from gridcarbon.inputs.data import SCENARIO_DIR
 
-BUILTIN_DIR = Path(__file__).parent / "data" / "scenarios"
+BUILTIN_DIR = SCENARIO_DIR
 
 #: Region ids of the built-in region sets (DESIGN section 9).
 BUILTIN_REGIONS: dict[str, tuple[str, ...]] = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import SchemaError
+from gridcarbon.core.errors import SchemaError
 
 SourceClass = Literal["point", "line", "area", "sink", "table"]
 

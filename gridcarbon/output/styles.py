@@ -17,7 +17,7 @@ from matplotlib import colormaps
 from matplotlib.colors import (Colormap, LinearSegmentedColormap, LogNorm, Normalize, SymLogNorm,
                                to_hex)
 
-from .errors import OutputError
+from gridcarbon.core.errors import OutputError
 
 Kind = Literal["sequential", "diverging"]
 

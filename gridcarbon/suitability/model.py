@@ -22,8 +22,8 @@ from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 
-from .errors import InputError
-from .grid import Grid
+from gridcarbon.core.errors import InputError
+from gridcarbon.core.grid import Grid
 
 #: side of the square cross-validation blocks (km): wider than the industrial-density window
 BLOCK_KM = 100.0

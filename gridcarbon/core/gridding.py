@@ -14,9 +14,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from . import kernels
-from .errors import GeometryError
-from .grid import Grid
+from gridcarbon.core import kernels
+from gridcarbon.core.errors import GeometryError
+from gridcarbon.core.grid import Grid
 
 
 @dataclass(frozen=True)

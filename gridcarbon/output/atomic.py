@@ -13,7 +13,7 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import OutputError
+from gridcarbon.core.errors import OutputError
 
 
 def _pid_alive(pid: int) -> bool:

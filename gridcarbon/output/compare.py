@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from . import export, maps, styles
-from .errors import InputError
-from .outputs import atomic_dir
-from .job import load_run
+from gridcarbon.output import export
+from gridcarbon.output import maps
+from gridcarbon.output import styles
+from gridcarbon.core.errors import InputError
+from gridcarbon.output.atomic import atomic_dir
+from gridcarbon.job import load_run
 
 
 def compare_runs(folders: list[Path], out: Path) -> Path:

@@ -47,12 +47,17 @@ from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
-from .errors import InfeasibleAllocationError, InputError, MassBalanceError, SchemaError
-from .pathway import annual_pathway
-from .scenario import Scenario, load_scenario
-from .sectors import EMITTING, REMOVALS, SECTORS, check_sector
+from gridcarbon.allocation.pathway import annual_pathway
+from gridcarbon.config.scenario import Scenario, load_scenario
+from gridcarbon.core.errors import (
+    InfeasibleAllocationError,
+    InputError,
+    MassBalanceError,
+    SchemaError,
+)
+from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS, check_sector
+from gridcarbon.inputs.data import DATA_DIR
 
-DATA_DIR = Path(__file__).parent / "data"
 MT = 1e6                # t per Mt: the LP's working unit
 RAMP_MIN_FRAC = 0.01    # ramp base is at least 1 % of the region's base-year gross (t CO2/yr)
 BALANCE_RTOL = 1e-6     # allowed relative residual of yearly sums against the pathway

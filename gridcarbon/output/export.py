@@ -17,8 +17,8 @@ from rasterio.errors import RasterioError
 from rasterio.io import DatasetWriter, MemoryFile
 from rasterio.windows import Window
 
-from .errors import OutputError, RasterInputError
-from .grid import Grid
+from gridcarbon.core.errors import OutputError, RasterInputError
+from gridcarbon.core.grid import Grid
 
 UNITS = "t CO2/yr/cell"
 CF_UNITS = "t yr-1"  # UDUNITS spelling of t CO2 / yr (per cell: see long_name)
