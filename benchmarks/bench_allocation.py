@@ -1,6 +1,6 @@
 """China-scale allocation benchmark: 31 regions x 12 sectors x 37 years (2024-2060).
 
-Inputs are synthetic but plausible: CEADs 2019 provincial shares (DESIGN section 9) scaled
+Inputs are synthetic but plausible: CEADs 2019 provincial shares (docs/architecture.md, "Calibration") scaled
 to about 11 Gt gross incl. indirect, a seeded random sector mix around a national one,
 synthetic population/GDP drivers and removal capacities. Reports model build time
 (pyomo model + translation to HiGHS) and HiGHS solve time separately, their ratio and the
@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gridcarbon.allocation.lp import allocate
-from gridcarbon.config.scenario import BUILTIN_REGIONS, Scenario
+from gridcarbon.allocation import allocate
+from gridcarbon.config import BUILTIN_REGIONS, Scenario
 from gridcarbon.core.sectors import EMITTING
 
 RESULTS = Path(__file__).parent / "results" / "bench_allocation.json"
 TARGET_S = 5.0
-CEADS_2019_MT = {  # DESIGN section 9; Tibet (not covered) taken as 10 Mt
+CEADS_2019_MT = {  # docs/architecture.md, "Calibration"; Tibet (not covered) taken as 10 Mt
     "Beijing": 89.2, "Tianjin": 158.5, "Hebei": 914.2, "Shanxi": 564.9, "Inner Mongolia": 794.3,
     "Liaoning": 533.4, "Jilin": 203.7, "Heilongjiang": 278.2, "Shanghai": 192.9, "Jiangsu": 804.6,
     "Zhejiang": 381.4, "Anhui": 408.1, "Fujian": 278.1, "Jiangxi": 242.3, "Shandong": 937.1,

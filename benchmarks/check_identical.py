@@ -8,12 +8,20 @@ that file and exits 1 naming every file that differs.
 
     python benchmarks/check_identical.py            # compare (about 1.5 min on 2 cores)
     python benchmarks/check_identical.py --record   # record from the current code
+
+``--reference-tree DIR`` (a checkout of the recorded commit, e.g. made with
+``git worktree add /tmp/ref <commit>``) also runs that code, with ``PYTHONPATH=DIR``, in the
+same benchmark run: each scenario ``--repeat`` times, reference and current in turn, and
+prints both wall times (median) and their ratio (current / reference), and checks that the
+reference's hashes are still the recorded ones.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,15 +53,35 @@ def hash_run(folder: Path) -> dict[str, str]:
     return hashes
 
 
-def run_all(work: Path) -> tuple[dict[str, dict[str, str]], dict[str, float]]:
-    """Run every scenario with the CLI into ``work``; hashes and wall seconds per scenario."""
-    hashes, walls = {}, {}
+def run_one(name: str, work: Path, tree: Path | None = None) -> float:
+    """Wall seconds of ``gridcarbon run NAME`` into ``work`` in a fresh process (the code of
+    ``tree`` when given, through ``PYTHONPATH``)."""
+    env = dict(os.environ) if tree is None else dict(os.environ, PYTHONPATH=str(tree))
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "gridcarbon.cli", "run", name, "--out", str(work), "--quiet"],
+                   check=True, env=env, cwd=work)
+    return round(time.perf_counter() - t0, 2)
+
+
+def run_all(work: Path, *, reference: Path | None = None,
+            repeat: int = 1) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, float]], dict]:
+    """Run every scenario into ``work`` (and the reference tree's code, in turn): hashes of the
+    current code's runs, hashes of the reference's, and median wall seconds of both."""
+    hashes, ref_hashes, walls = {}, {}, {}
     for name in SCENARIOS:
-        t0 = time.perf_counter()
-        subprocess.run(["gridcarbon", "run", name, "--out", str(work), "--quiet"], check=True)
-        walls[name] = round(time.perf_counter() - t0, 2)
-        hashes[name] = hash_run(work / name)
-    return hashes, walls
+        mine, theirs = [], []
+        for _ in range(repeat):
+            if reference is not None:
+                theirs.append(run_one(name, work / "reference", reference))
+            mine.append(run_one(name, work / "current"))
+        hashes[name] = hash_run(work / "current" / name)
+        if reference is not None:
+            ref_hashes[name] = hash_run(work / "reference" / name)
+        walls[name] = {"current_s": statistics.median(mine)}
+        if theirs:
+            walls[name] |= {"reference_s": statistics.median(theirs),
+                            "ratio": round(statistics.median(mine) / statistics.median(theirs), 3)}
+    return hashes, ref_hashes, walls
 
 
 def compare(recorded: dict, current: dict) -> list[str]:
@@ -71,9 +99,13 @@ def compare(recorded: dict, current: dict) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--record", action="store_true", help="record hashes from this code")
+    parser.add_argument("--reference-tree", type=Path, help="checkout of the recorded commit to time beside")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per scenario and code (median)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        hashes, walls = run_all(Path(tmp))
+        for sub in ("current", "reference"):
+            (Path(tmp) / sub).mkdir()
+        hashes, ref_hashes, walls = run_all(Path(tmp), reference=args.reference_tree, repeat=args.repeat)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                             cwd=HERE).stdout.strip()
     if args.record:
@@ -83,8 +115,11 @@ def main() -> int:
         return 0
     recorded = json.loads(RECORD.read_text())
     problems = compare(recorded, hashes)
-    print(f"recorded at {recorded['commit'][:10]} (wall {recorded['wall_s']}); "
-          f"now {commit[:10]} (wall {walls})")
+    if ref_hashes:
+        problems += [f"reference tree: {p}" for p in compare(recorded, ref_hashes)]
+    print(f"recorded at {recorded['commit'][:10]}; now {commit[:10]}")
+    for name, w in walls.items():
+        print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in w.items()))
     for line in problems:
         print("DIFFERS", line)
     print("byte-identical" if not problems else f"{len(problems)} differences")

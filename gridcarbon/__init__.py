@@ -1,31 +1,34 @@
 """gridcarbon: CHRED-style CO2 emission rasters for China's carbon-peak and neutrality pathways.
 
-Data flow: inventory -> allocation -> evolution -> coupling -> export. The notebook API:
+Data flow: inventory -> allocation <-> evolution (coupling) -> export (docs/architecture.md).
+The notebook API:
 
 >>> import gridcarbon
 >>> result = gridcarbon.run("yrd-enhanced")            # doctest: +SKIP
 >>> result.total(2060).sum()                           # doctest: +SKIP
 """
+from importlib import import_module
 from importlib.metadata import version as _version
 
+from gridcarbon.core.options import get_option, set_options
+
 __version__ = _version("gridcarbon")
+__all__ = ["RunResult", "allocate", "allocate_scenario", "build_yrd_baseline", "ensemble", "get_option",
+           "list_scenarios", "load_run", "load_scenario", "run", "set_options", "validate", "validate_scenario"]
+
+#: where each lazily imported public name lives (importing gridcarbon stays cheap for the CLI's --help)
+_LAZY = {
+    "run": "gridcarbon.job", "validate": "gridcarbon.job",
+    "RunResult": "gridcarbon.result", "load_run": "gridcarbon.result",
+    "ensemble": "gridcarbon.ensemble",
+    "load_scenario": "gridcarbon.config", "validate_scenario": "gridcarbon.config",
+    "list_scenarios": "gridcarbon.config",
+    "allocate": "gridcarbon.allocation", "allocate_scenario": "gridcarbon.allocation",
+    "build_yrd_baseline": "gridcarbon.inventory.builtin",
+}
 
 
-def __getattr__(name):  # lazy: importing gridcarbon stays cheap for the CLI's --help
-    if name in {"run", "load_run", "ensemble", "validate", "RunResult"}:
-        from gridcarbon import job
-
-        return getattr(job, name)
-    if name in {"load_scenario", "validate_scenario", "list_scenarios"}:
-        from gridcarbon.config import scenario
-
-        return getattr(scenario, name)
-    if name in {"allocate", "allocate_scenario"}:
-        from gridcarbon.allocation import lp as allocation
-
-        return getattr(allocation, name)
-    if name == "build_yrd_baseline":
-        from gridcarbon.inventory.builtin import build_yrd_baseline
-
-        return build_yrd_baseline
-    raise AttributeError(name)
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gridcarbon' has no attribute {name!r}")

@@ -1,13 +1,16 @@
-"""The ``gridcarbon`` command line (DESIGN section 10).
+"""The ``gridcarbon`` command line (docs/architecture.md, "Scenarios and the command line").
 
 Every command exits 0 on success, 2 with a one-line reason on bad input (a file, record
 or key to fix), 1 on an internal failure. Progress goes to stderr; ``--quiet`` silences it.
 """
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -54,12 +57,29 @@ def _scenario_files(items: list[str]) -> list[str]:
     return out
 
 
-def _run_one(scenario: str, out: str, years, resolution, seed, quiet: bool) -> str:
-    from gridcarbon.job import run
+class _StageLines(logging.Handler):
+    """The ``gridcarbon`` logger's records as ``[scenario] stage`` lines on stderr."""
 
-    say = (lambda s: None) if quiet else (lambda s: err.print(f"[{Path(str(scenario)).stem}] {s}", markup=False))
-    result = run(scenario, out=out, years=years, resolution=resolution, seed=seed, progress=say)
-    return str(result.out_dir)
+    def emit(self, record: logging.LogRecord) -> None:
+        scenario = getattr(record, "scenario", None)
+        err.print(f"[{scenario}] {record.getMessage()}" if scenario else record.getMessage(), markup=False)
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[None]:
+    """Show the run's stages on stderr for the duration of a command, unless ``quiet``."""
+    logger = logging.getLogger("gridcarbon")
+    if quiet:
+        yield
+        return
+    handler, level = _StageLines(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _parallel(submit, names: list[str], args: tuple) -> list[str]:
@@ -96,29 +116,36 @@ def run_cmd(
     try:
         names = _scenario_files(scenarios or ["yrd-enhanced"])
         args = (str(out), years or None, resolution, seed)
-        if ensemble:
-            from gridcarbon.job import ensemble as run_ensemble
-
-            for name in names:
-                say = (lambda s: None) if quiet else (lambda s: err.print(f"[ensemble] {s}", markup=False))
-                folder = run_ensemble(name, ensemble, out=out, progress=say, years=years or None,
-                                      resolution=resolution, seed=seed)
-                typer.echo(folder)
-            return
-        if dask_scheduler:
-            with _cluster_client(dask_scheduler) as client:
-                for folder in _parallel(lambda f, *a: client.submit(f, *a, pure=False), names, args):
-                    typer.echo(folder)
-            return
-        if jobs > 1 and len(names) > 1:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for folder in _parallel(pool.submit, names, args):
-                    typer.echo(folder)
-            return
-        for name in names:
-            typer.echo(_run_one(name, *args, quiet))
+        with _progress(quiet):
+            _run_all(names, args, ensemble=ensemble, dask_scheduler=dask_scheduler, jobs=jobs)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line and an exit code
         _fail(exc)
+
+
+def _run_all(names: list[str], args: tuple, *, ensemble: int, dask_scheduler: str | None, jobs: int) -> None:
+    """Run every scenario (in an ensemble, on a dask cluster, in worker processes or here) and
+    print each output folder."""
+    from gridcarbon.job import run_to_folder
+
+    out, years, resolution, seed = args
+    if ensemble:
+        from gridcarbon.ensemble import ensemble as run_ensemble
+
+        for name in names:
+            typer.echo(run_ensemble(name, ensemble, out=out, years=years, resolution=resolution, seed=seed))
+        return
+    if dask_scheduler:
+        with _cluster_client(dask_scheduler) as client:
+            for folder in _parallel(lambda f, *a: client.submit(f, *a, pure=False), names, args):
+                typer.echo(folder)
+        return
+    if jobs > 1 and len(names) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for folder in _parallel(pool.submit, names, args):
+                typer.echo(folder)
+        return
+    for name in names:
+        typer.echo(run_to_folder(name, *args))
 
 
 def _cluster_client(address: str):
@@ -139,15 +166,9 @@ def allocate(
 ) -> None:
     """Top-down totals only: region, sector, year, allocated_t (t CO2/yr; removals negative)."""
     try:
-        from gridcarbon.allocation.lp import allocate as solve
-        from gridcarbon.allocation.lp import drivers_path, read_drivers
-        from gridcarbon.evolution import initial_capacities
-        from gridcarbon.job import prepare, resolve
+        from gridcarbon.job import allocate_only
 
-        sc = resolve(scenario)
-        ctx = prepare(sc)
-        caps = initial_capacities(ctx.inventory, ctx.landscape, list(range(sc.base_year, sc.end_year + 1)))
-        result = solve(sc, ctx.inventory.totals, read_drivers(drivers_path(sc)), capacities=caps)
+        result = allocate_only(scenario)
         table = result.totals[["region", "sector", "year", "allocated_t"]]
         if out is None:
             table.to_csv(sys.stdout, index=False, float_format="%.3f")
@@ -182,7 +203,7 @@ def validate(scenario: str = typer.Argument(..., help="Built-in name or YAML fil
 @app.command()
 def scenarios() -> None:
     """List the built-in scenarios."""
-    from gridcarbon.config.scenario import list_scenarios
+    from gridcarbon.config import list_scenarios
 
     for name, description in list_scenarios():
         typer.echo(f"{name}\t{description}")
@@ -192,7 +213,8 @@ def scenarios() -> None:
 def maps_cmd(folder: Path = typer.Argument(..., help="A finished run folder (OUT/<scenario>).")) -> None:
     """(Re)render the PNG maps of a finished run."""
     try:
-        from gridcarbon.job import load_run, write_maps
+        from gridcarbon.output.run_folder import write_maps
+        from gridcarbon.result import load_run
 
         result = load_run(folder)
         write_maps(result, folder / "maps")
@@ -209,8 +231,9 @@ def compare(
     """Tables and maps of the differences between runs (each against the first)."""
     try:
         from gridcarbon.output.compare import compare_runs
+        from gridcarbon.result import load_run
 
-        typer.echo(compare_runs(folders, out))
+        typer.echo(compare_runs([load_run(f) for f in folders], out))
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
 
@@ -223,7 +246,7 @@ def baseline(
 ) -> None:
     """Write the built-in base-year inventory: COGs with .qml styles, NetCDF, totals and maps."""
     try:
-        from gridcarbon.job import write_baseline
+        from gridcarbon.output.baseline import write_baseline
 
         typer.echo(write_baseline(region_set, out, resolution=resolution))
     except Exception as exc:  # noqa: BLE001

@@ -1,40 +1,37 @@
-"""Coupling: allocate, evolve the land, measure what it can hold, tighten, repeat (DESIGN section 6).
+"""Coupling: allocate, evolve the land, measure what it can hold, tighten, repeat.
 
-The solver's removal capacities start from the base-year landscape. After each allocation
-the land evolves under it (urban growth eats into afforestation room, afforestation meets
-the allocated sink) and reports, per region and year, the forest sink it could hold and
-the storage it can inject; the capacities tighten to the smaller of the two and the
-pathway is re-allocated, until tightening changes the capacities (or re-allocating the
-totals) by less than the scenario's tolerance. The full evolution (points, lines, areas;
-:func:`gridcarbon.evolution.evolve`) then runs once against the agreed allocation. A scenario whose targets the land cannot hold fails with the
-allocation's diagnosis, naming the shortfall.
+See docs/architecture.md, "Coupling". The solver's removal capacities start from the
+base-year landscape. After each allocation the land evolves under it (urban growth eats into
+afforestation room, afforestation meets the allocated sink) and reports, per region and
+year, the forest sink it could hold and the storage it can inject; the capacities tighten to
+the smaller of the two and the pathway is re-allocated, until tightening changes the
+capacities (or re-allocating the totals) by less than the scenario's tolerance. The full
+evolution (points, lines, areas; :func:`gridcarbon.evolution.evolve`) then runs once against
+the agreed allocation, with the same :class:`~gridcarbon.evolution.EvolutionContext`. A
+scenario whose targets the land cannot hold fails with the allocation's diagnosis, naming
+the shortfall.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from gridcarbon.allocation.lp import AllocationResult, Resolver, allocate
-from gridcarbon.evolution import (
-    fit_models,
-    initial_capacities,
-    inventory_covariates,
-    land_capacities,
-    predict_surfaces,
-)
+from gridcarbon.allocation import AllocationResult, Resolver, allocate
+from gridcarbon.config import Scenario
+from gridcarbon.evolution import EvolutionContext, initial_capacities, land_capacities
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class Agreement:
-    """The allocation the land can hold, and the fitted models and surfaces the evolution uses."""
+    """The allocation the land can hold, and how the loop got there."""
 
     allocation: AllocationResult
-    models: dict
-    surfaces: dict[str, np.ndarray]
     iterations: list[dict] = field(default_factory=list)
 
     def report(self) -> dict:
@@ -48,24 +45,20 @@ def _relative_change(new: pd.DataFrame, old: pd.DataFrame, key: list[str], col: 
     return float((merged[col] - merged[f"{col}_old"]).abs().max() / scale)
 
 
-def agree(scenario, inv, landscape, drivers, *, city_points, coast,
-          on_stage: Callable[[str], None] = lambda s: None) -> Agreement:
-    """Run the allocate -> land -> capacities loop to agreement."""
-    years = list(range(inv.year, scenario.end_year + 1))
-    caps = initial_capacities(inv, landscape, years)
-    on_stage("suitability models")
-    covariates = inventory_covariates(inv, landscape, city_points=city_points, coast=coast)
-    models = fit_models(inv, covariates, landscape, seed=scenario.seed)
-    surfaces = predict_surfaces(models, covariates, inv.grid)
-    del covariates
-    land = dict(spec=scenario.evolution, seed=scenario.seed, end_year=scenario.end_year, surfaces=surfaces)
+def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame) -> Agreement:
+    """Run the allocate -> land -> capacities loop to agreement.
+
+    ``ctx`` is the run's evolution context (its inventory's totals are the allocation's
+    baseline); ``drivers`` has region, year, population, gdp_yuan.
+    """
+    caps = initial_capacities(ctx.inv, ctx.landscape, ctx.years)
     iterations, previous, resolver = [], None, Resolver()
     tol = scenario.coupling.tolerance
     key = ["region", "sector", "year"]
     for it in range(1, scenario.coupling.max_iterations + 1):
-        on_stage(f"allocation (iteration {it})")
+        log.info("allocation (iteration %d)", it, extra={"scenario": scenario.name})
         t0 = time.perf_counter()
-        alloc = allocate(scenario, inv.totals, drivers, capacities=caps, resolver=resolver)
+        alloc = allocate(scenario, ctx.inv.totals, drivers, capacities=caps, resolver=resolver)
         t1 = time.perf_counter()
         tot_change = (_relative_change(alloc.totals, previous.totals, key, "allocated_t")
                       if previous is not None else float("nan"))
@@ -76,7 +69,7 @@ def agree(scenario, inv, landscape, drivers, *, city_points, coast,
             iterations.append(record | {"capacity_change_rel": 0.0, "land_s": 0.0, "converged": True})
             alloc = previous
             break
-        grid_caps = land_capacities(inv, landscape, alloc.totals, drivers, **land)
+        grid_caps = land_capacities(ctx, alloc.totals)
         merged = caps.merge(grid_caps, on=key, suffixes=("", "_grid"))
         merged["capacity_t"] = np.minimum(merged.capacity_t, merged.capacity_t_grid)
         tightened = merged[key + ["capacity_t"]]
@@ -87,4 +80,4 @@ def agree(scenario, inv, landscape, drivers, *, city_points, coast,
         if converged:  # the land holds what was allocated
             break
         previous, caps = alloc, tightened
-    return Agreement(alloc, models, surfaces, iterations)
+    return Agreement(alloc, iterations)

@@ -1,6 +1,6 @@
 """Milestones -> annual gross, removals and net totals for the whole area (t CO2/yr).
 
-Rules (DESIGN section 4):
+Rules (``docs/architecture.md``, "Allocation"):
 
 - the base year holds the base total (``pathway.base_total`` or the baseline's total);
 - the peak and the milestones anchor values; ``rates`` compound annually from the previous
@@ -19,8 +19,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gridcarbon.config.scenario import Milestone, PathwaySpec
+from gridcarbon.config import Milestone, PathwaySpec
 from gridcarbon.core.errors import ScenarioError
+from gridcarbon.core.units import format_mt
 
 COLUMNS = ["gross_t", "removals_t", "net_t", "kind"]
 
@@ -133,7 +134,7 @@ def _removals(p: PathwaySpec, years: list[int], gross: np.ndarray, base_sink_t: 
     needed = gross[nz] - net_t
     if needed < 0:
         raise ScenarioError(
-            f"net {_mt(net_t)} in {p.net_zero.year} is above the gross pathway {_mt(gross[nz])}: "
+            f"net {format_mt(net_t)} in {p.net_zero.year} is above the gross pathway {format_mt(gross[nz])}: "
             "removals would be negative", source=source, record="pathway.net_zero.net")
     span = np.arange(start, nz + 1)
     removals[span] = base_sink_t + (needed - base_sink_t) * (span - start) / max(nz - start, 1)
@@ -146,10 +147,6 @@ def _check_non_negative(frame: pd.DataFrame, *, source: str | None) -> None:
     for column, what in (("gross_t", "gross total"), ("removals_t", "removals")):
         bad = projection.index[projection[column] < 0]
         if len(bad):
-            raise ScenarioError(f"{what} falls below zero in {bad[0]} ({_mt(projection.at[bad[0], column])})",
+            raise ScenarioError(f"{what} falls below zero in {bad[0]} ({format_mt(projection.at[bad[0], column])})",
                                 source=source, record="pathway")
 
-
-def _mt(t: float) -> str:
-    """Tonnes as a short Mt string."""
-    return f"{t / 1e6:,.1f} Mt"

@@ -1,8 +1,9 @@
 """The project grid: an equal-area raster whose origin snaps to multiples of the resolution.
 
 Values on the grid are t CO2 / yr / cell. A cell belongs to the region holding its
-centroid (DESIGN section 2); cells outside every region are nodata. Because origins snap
-to the resolution, 1 km cells nest exactly inside 10 km cells.
+centroid (docs/architecture.md, "The grid"); cells outside every region are nodata.
+Because origins snap to the resolution, 1 km cells nest exactly inside 10 km cells.
+Coordinates and resolutions are in metres (the CRS's unit).
 """
 from __future__ import annotations
 
@@ -18,10 +19,15 @@ from rasterio import features
 
 from gridcarbon.core import kernels
 from gridcarbon.core.errors import CRSError, InputError
+from gridcarbon.core.options import get_option
 
-#: Albers equal-area conic for China (DESIGN section 2).
+#: Albers equal-area conic for China (docs/architecture.md, "The grid"): standard
+#: parallels 25 and 47 degrees N, central meridian 105 degrees E, metres.
 CHINA_ALBERS = ("+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 "
                 "+datum=WGS84 +units=m +no_defs")
+#: default cell size (m): 10 km (docs/architecture.md, "The grid"); 1 km must work too
+DEFAULT_RES_M = 10_000
+
 
 def _named_crs(definition: str, name: str) -> CRS:
     """A CRS with a human name, so GIS tools show it instead of 'unknown'."""
@@ -32,22 +38,21 @@ def _named_crs(definition: str, name: str) -> CRS:
 
 #: the default grid CRS, written into every GeoTIFF and NetCDF as named WKT
 CHINA_ALBERS_CRS = _named_crs(CHINA_ALBERS, "China Albers Equal Area (gridcarbon)")
-OUTSIDE = -1  # region index of cells outside every region
+#: region index of cells outside every region
+OUTSIDE = -1
 #: grid bounds snap to multiples of this (m) whenever the resolution divides it, so grids of
 #: 10 km, 5 km, 1 km ... over the same regions share one extent and nest exactly
 ALIGN_M = 10_000.0
-#: grids with more cells than this keep their static layers (base-year inventory, landscape,
-#: suitability surfaces) in float32, the precision of the files: a national 1 km grid (27 M
-#: cells) then holds its 11 base-year sectors in 1.1 GB instead of 2.2 GB. Sums still run in
-#: float64, and base-year totals come from the float64 layers before they are stored.
-LARGE_GRID_CELLS = 10_000_000
+#: tolerance on a ratio of two resolutions that must be a whole number (e.g. 10000 / 1000):
+#: float noise, far below any real mismatch
+WHOLE_RATIO_TOL = 1e-9
 
 
 @dataclass(frozen=True, eq=False)
 class Grid:
     """A north-up raster grid with a region index.
 
-    ``bounds`` are (xmin, ymin, xmax, ymax) in ``crs`` units, multiples of ``res``.
+    ``bounds`` are (xmin, ymin, xmax, ymax) in ``crs`` units (m), multiples of ``res`` (m).
     ``region_index`` holds, per cell, the position of its region in ``regions`` or -1.
     """
 
@@ -59,9 +64,9 @@ class Grid:
 
     # -- construction -------------------------------------------------------------
     @classmethod
-    def from_regions(cls, regions: gpd.GeoDataFrame, *, res: float = 10_000,
+    def from_regions(cls, regions: gpd.GeoDataFrame, *, res: float = DEFAULT_RES_M,
                      crs: str | CRS = CHINA_ALBERS_CRS, region_field: str = "region") -> "Grid":
-        """Grid covering ``regions`` (one polygon row per region) with centroid membership."""
+        """Grid of ``res`` metres covering ``regions`` (one polygon row per region), centroid membership."""
         if regions.crs is None:
             raise CRSError("region boundaries have no CRS", hint="set one, e.g. EPSG:4326")
         if res <= 0:
@@ -69,7 +74,7 @@ class Grid:
         crs = CRS.from_user_input(crs)
         reg = regions.to_crs(crs)
         xmin, ymin, xmax, ymax = reg.total_bounds
-        step = ALIGN_M if res <= ALIGN_M and abs(ALIGN_M / res - round(ALIGN_M / res)) < 1e-9 else res
+        step = ALIGN_M if res <= ALIGN_M and abs(ALIGN_M / res - round(ALIGN_M / res)) < WHOLE_RATIO_TOL else res
         bounds = (np.floor(xmin / step) * step, np.floor(ymin / step) * step,
                   np.ceil(xmax / step) * step, np.ceil(ymax / step) * step)
         ids = tuple(str(r) for r in reg[region_field])
@@ -103,8 +108,14 @@ class Grid:
 
     @property
     def large(self) -> bool:
-        """More cells than :data:`LARGE_GRID_CELLS` (e.g. China at 1 km): memory rules apply."""
-        return self.shape[0] * self.shape[1] > LARGE_GRID_CELLS
+        """More cells than the ``large_grid_cells`` engine option (e.g. China at 1 km).
+
+        Large grids keep their static layers (base-year inventory, landscape, suitability
+        surfaces) in float32, the precision of the files: a national 1 km grid (27 M cells)
+        then holds its 11 base-year sectors in 1.1 GB instead of 2.2 GB. Sums still run in
+        float64, and base-year totals come from the float64 layers before they are stored.
+        """
+        return self.shape[0] * self.shape[1] > get_option("large_grid_cells")
 
     @property
     def storage_dtype(self) -> type:
@@ -113,6 +124,7 @@ class Grid:
 
     @property
     def cell_area_km2(self) -> float:
+        """Area of one cell (km2)."""
         return self.res * self.res / 1e6
 
     @cached_property
@@ -140,7 +152,7 @@ class Grid:
         return ndimage.find_objects(self.region_index + 1, max_label=len(self.regions))
 
     def cell_of(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Row and column of the cells holding points (x, y); -1 where off the grid."""
+        """Row and column of the cells holding points (x, y, m in the grid CRS); -1 where off the grid."""
         col = np.floor((np.asarray(x, float) - self.bounds[0]) / self.res).astype(np.int64)
         row = np.floor((self.bounds[3] - np.asarray(y, float)) / self.res).astype(np.int64)
         ny, nx = self.shape
@@ -149,7 +161,8 @@ class Grid:
 
     # -- aggregation ---------------------------------------------------------------
     def region_sums(self, values: np.ndarray) -> np.ndarray:
-        """Sum of ``values`` (..., y, x) per region -> (..., n_regions). Cells outside are ignored."""
+        """Sum of ``values`` (..., y, x) per region -> (..., n_regions), in the values' unit
+        (t CO2/yr/cell -> t CO2/yr). Cells outside are ignored."""
         values = np.asarray(values)
         if values.dtype not in (np.float32, np.float64):  # float32 layers are summed in float64 without a copy
             values = values.astype(np.float64)
@@ -188,7 +201,7 @@ class Grid:
     def coarsen_factor(self, other: "Grid") -> int:
         """Integer factor k such that ``other`` (coarser) cells hold k x k of ours."""
         k = other.res / self.res
-        if abs(k - round(k)) > 1e-9 or round(k) < 1:
+        if abs(k - round(k)) > WHOLE_RATIO_TOL or round(k) < 1:
             raise InputError(f"resolution {other.res} is not a multiple of {self.res}")
         return int(round(k))
 

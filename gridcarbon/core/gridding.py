@@ -2,9 +2,10 @@
 
 A :class:`Coverage` is a sparse table: source ``i`` puts ``share[k]`` of its value into
 flat cell ``cell[k]``; shares of a source sum to one. Sources are assigned to regions by
-their own geometry, cells by their centroid (DESIGN section 2), so a piece that lands in
-a cell of another region, or off the grid, is re-homed to the nearest cell of the
-source's own region. Sum over a region's cells then equals the sum of its sources exactly.
+their own geometry, cells by their centroid (docs/architecture.md, "The grid"), so a
+piece that lands in a cell of another region, or off the grid, is re-homed to the nearest
+cell of the source's own region. Sum over a region's cells then equals the sum of its
+sources exactly. Values are t CO2/yr per source and t CO2/yr/cell once gridded.
 """
 from __future__ import annotations
 
@@ -18,16 +19,27 @@ from gridcarbon.core import kernels
 from gridcarbon.core.errors import GeometryError
 from gridcarbon.core.grid import Grid
 
+#: shapely geometry type ids (:func:`shapely.get_type_id`) of each source class:
+#: Point / MultiPoint, LineString / MultiLineString, Polygon / MultiPolygon
+POINT_TYPES, LINE_TYPES, POLYGON_TYPES = {0, 4}, {1, 5}, {3, 6}
+#: guard against division by an all-zero amount (m, m2 or points summed over pieces)
+TINY = 1e-300
+
 
 @dataclass(frozen=True)
 class Coverage:
-    """Sparse source -> cell shares on one grid (shares per source sum to 1)."""
+    """Sparse source -> cell shares on one grid (shares per source sum to 1).
+
+    ``src``: source position; ``cell``: flat cell index (row * nx + col); ``share``: the
+    fraction of the source's value in that piece (a polygon hole's pieces are negative and
+    cancel the exterior's share of the same cell).
+    """
 
     src: np.ndarray
     cell: np.ndarray
     share: np.ndarray
     n_sources: int
-    rehomed_share: float = 0.0  # fraction of all pieces' weight moved to their own region
+    rehomed_share: float = 0.0  # fraction (0..1) of all pieces' weight moved to their own region
 
     def spread(self, values: np.ndarray, grid: Grid, *, layer: np.ndarray | None = None,
                n_layers: int = 1) -> np.ndarray:
@@ -62,12 +74,12 @@ def _finish(src, cell, amount, pu, pv, region_pos, grid, n_sources) -> Coverage:
         cell[sel] = grid.nearest_region_cell(int(r), pu[sel], pv[sel])
     totals = np.bincount(src, weights=amount, minlength=n_sources)
     share = amount / totals[src]
-    moved = float(np.abs(amount[foreign]).sum() / max(np.abs(amount).sum(), 1e-300))
+    moved = float(np.abs(amount[foreign]).sum() / max(np.abs(amount).sum(), TINY))
     return Coverage(src, cell, share, n_sources, moved)
 
 
 def point_coverage(geoms: gpd.GeoSeries, grid: Grid, region_pos: np.ndarray) -> Coverage:
-    """Each point puts all its value in the cell that holds it."""
+    """Each point puts all its value in the cell that holds it (``region_pos``: each point's region, -1: none)."""
     coords = shapely.get_coordinates(geoms.values)
     u, v = _to_cell_units(coords, grid)
     ny, nx = grid.shape
@@ -78,7 +90,7 @@ def point_coverage(geoms: gpd.GeoSeries, grid: Grid, region_pos: np.ndarray) -> 
 
 
 def line_coverage(geoms: gpd.GeoSeries, grid: Grid, region_pos: np.ndarray) -> Coverage:
-    """Each line spreads by the exact share of its length inside each cell."""
+    """Each line spreads by the exact share of its length (m) inside each cell."""
     parts, index = shapely.get_parts(geoms.values, return_index=True)
     coords, vidx = shapely.get_coordinates(parts, return_index=True)
     offsets = np.concatenate([[0], np.cumsum(np.bincount(vidx, minlength=len(parts)))])
@@ -111,18 +123,18 @@ def polygon_pieces(geoms: gpd.GeoSeries, grid: Grid) -> tuple[np.ndarray, ...]:
 
 
 def polygon_coverage(geoms: gpd.GeoSeries, grid: Grid, region_pos: np.ndarray) -> Coverage:
-    """Each polygon spreads by the exact fraction of its area inside each cell."""
+    """Each polygon spreads by the exact fraction of its area (m2) inside each cell."""
     return _finish(*polygon_pieces(geoms, grid), region_pos, grid, len(geoms))
 
 
 def coverage(geoms: gpd.GeoSeries, grid: Grid, region_pos: np.ndarray) -> Coverage:
     """Dispatch on geometry type: points, lines or polygons (one type per call)."""
     kinds = set(shapely.get_type_id(geoms.values))
-    if kinds <= {0, 4}:
+    if kinds <= POINT_TYPES:
         return point_coverage(geoms, grid, region_pos)
-    if kinds <= {1, 5}:
+    if kinds <= LINE_TYPES:
         return line_coverage(geoms, grid, region_pos)
-    if kinds <= {3, 6}:
+    if kinds <= POLYGON_TYPES:
         return polygon_coverage(geoms, grid, region_pos)
     raise GeometryError(f"mixed or unsupported geometry types {sorted(kinds)}",
                         hint="split points, lines and polygons into separate tables")

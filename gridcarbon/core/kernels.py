@@ -12,7 +12,24 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+#: area (cell units squared, i.e. fractions of a cell) at or below which a clipped polygon
+#: piece is dropped: degenerate slivers from edges that run along a grid line
 _EPS = 1e-12
+#: numpy's pairwise float32 summation, reproduced by :func:`window_grid_sum_f32`: blocks of
+#: at most 128 values summed with 8 accumulators, halves cut at multiples of 8 (numpy
+#: ``PW_BLOCKSIZE`` and the unrolled loop of its ``pairwise_sum``); 64 levels of halving
+#: cover any array that fits in memory
+_PW_BLOCK, _PW_UNROLL, _PW_DEPTH = 128, 8, 64
+#: remaining need (sum of fractions) below which :func:`fill_room` stops early: float noise
+_NEED_TOL = 1e-12
+#: guard against division by an all-zero normaliser
+_TINY = 1e-300
+
+
+@njit(cache=True)
+def _piece_buffers(m):
+    """Uninitialised outputs for ``m`` pieces: (src, cell, amount, u, v)."""
+    return np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m), np.empty(m), np.empty(m)
 
 
 # --------------------------------------------------------------------------- lines
@@ -54,12 +71,7 @@ def line_pieces(u, v, offsets, ny, nx, res):
     of line i. Returns (src, cell, length_m, mid_u, mid_v); lengths are exact (segment-cell
     intersection), summing per line to the line's length.
     """
-    m = _line_piece_count(u, v, offsets)
-    src = np.empty(m, np.int64)
-    cell = np.empty(m, np.int64)
-    length = np.empty(m)
-    mu = np.empty(m)
-    mv = np.empty(m)
+    src, cell, length, mu, mv = _piece_buffers(_line_piece_count(u, v, offsets))
     k = 0
     for i in range(offsets.size - 1):
         for j in range(offsets[i], offsets[i + 1] - 1):
@@ -124,11 +136,7 @@ def polygon_pieces(u, v, offsets, ring_src, ring_sign, ny, nx, res, capacity):
     Returns (src, cell, area_m2, centre_u, centre_v); holes give negative areas that
     cancel the exterior's share of the same cell. Off-grid parts get cell -1.
     """
-    src = np.empty(capacity, np.int64)
-    cell = np.empty(capacity, np.int64)
-    area = np.empty(capacity)
-    cu = np.empty(capacity)
-    cv = np.empty(capacity)
+    src, cell, area, cu, cv = _piece_buffers(capacity)
     k = 0
     cell_m2 = res * res
     for r in range(offsets.size - 1):
@@ -191,21 +199,22 @@ def _window_value(win, r0, c0, nx, i):
 
 @njit(cache=True)
 def _block_sum_f32(win, r0, c0, nx, lo, n):
-    """numpy's float32 sum of flat cells lo..lo+n-1 (n <= 128: 8 accumulators); 0 if none is in the window."""
+    """numpy's float32 sum of flat cells lo..lo+n-1 (n <= _PW_BLOCK: _PW_UNROLL accumulators); 0 if
+    none is in the window."""
     h, w = win.shape
     if _cells_before(lo + n, r0, c0, h, w, nx) == _cells_before(lo, r0, c0, h, w, nx):
         return np.float32(0.0)
     res = np.float32(0.0)
     i = 0
-    if n >= 8:
-        acc = np.empty(8, np.float32)
-        for j in range(8):
+    if n >= _PW_UNROLL:
+        acc = np.empty(_PW_UNROLL, np.float32)
+        for j in range(_PW_UNROLL):
             acc[j] = _window_value(win, r0, c0, nx, lo + j)
-        i = 8
-        while i < n - n % 8:
-            for j in range(8):
+        i = _PW_UNROLL
+        while i < n - n % _PW_UNROLL:
+            for j in range(_PW_UNROLL):
                 acc[j] += _window_value(win, r0, c0, nx, lo + i + j)
-            i += 8
+            i += _PW_UNROLL
         res = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
     for k in range(lo + i, lo + n):
         res += _window_value(win, r0, c0, nx, k)
@@ -217,21 +226,22 @@ def window_grid_sum_f32(win, r0, c0, ny, nx):
     """Float32 sum of a (ny, nx) grid that is 0 outside the window ``win`` at (r0, c0).
 
     Bit-identical to numpy's ``sum`` of the whole grid: the same pairwise tree (halves cut
-    at multiples of 8 down to blocks of 128), walked with a stack and skipping blocks
-    outside the window (their sum is an exact 0), so the cost is the window's rows only.
+    at multiples of 8 down to blocks of 128: :data:`_PW_UNROLL`, :data:`_PW_BLOCK`), walked
+    with a stack and skipping blocks outside the window (their sum is an exact 0), so the
+    cost is the window's rows only.
     """
     h, w = win.shape
-    lo = np.zeros(64, np.int64)
-    n = np.zeros(64, np.int64)
-    step = np.zeros(64, np.int64)  # 0: not entered, 1: left half summed, 2: both halves summed
-    left = np.zeros(64, np.float32)
+    lo = np.zeros(_PW_DEPTH, np.int64)
+    n = np.zeros(_PW_DEPTH, np.int64)
+    step = np.zeros(_PW_DEPTH, np.int64)  # 0: not entered, 1: left half summed, 2: both halves summed
+    left = np.zeros(_PW_DEPTH, np.float32)
     n[0] = ny * nx
     res = np.float32(0.0)
     d = 0
     while d >= 0:
-        half = n[d] // 2 - (n[d] // 2) % 8
-        if step[d] == 0 and n[d] > 128 and (_cells_before(lo[d] + n[d], r0, c0, h, w, nx)
-                                            > _cells_before(lo[d], r0, c0, h, w, nx)):
+        half = n[d] // 2 - (n[d] // 2) % _PW_UNROLL
+        if step[d] == 0 and n[d] > _PW_BLOCK and (_cells_before(lo[d] + n[d], r0, c0, h, w, nx)
+                                                  > _cells_before(lo[d], r0, c0, h, w, nx)):
             step[d] = 1
             lo[d + 1], n[d + 1], step[d + 1] = lo[d], half, 0
             d += 1
@@ -349,14 +359,14 @@ def fill_room(region, eligible, water, drive, out, need, passes):
             r = region[i]
             if r >= 0 and eligible[i]:
                 norm[r] += drive[i] * max(1.0 - water[i] - out[i], 0.0)
-        if not (need > 1e-12).any() or not (norm > 0).any():
+        if not (need > _NEED_TOL).any() or not (norm > 0).any():
             break
         added = np.zeros(n)
         for i in range(region.size):
             r = region[i]
             if r >= 0 and eligible[i]:
                 room = max(1.0 - water[i] - out[i], 0.0)
-                add = min(drive[i] * room / max(norm[r], 1e-300) * need[r], room)
+                add = min(drive[i] * room / max(norm[r], _TINY) * need[r], room)
                 out[i] += add
                 added[r] += add
         need -= added

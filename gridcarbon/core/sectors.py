@@ -1,7 +1,9 @@
 """Sector ids, their source class and how they are accounted.
 
 Emissions are t CO2 / yr; removal sectors carry non-positive values. ``indirect``
-(imported electricity) is reported in tables but never gridded (DESIGN section 9).
+(imported electricity) is reported in tables but never gridded (docs/architecture.md,
+"Calibration"). Sector ids and source classes: docs/architecture.md, "Sources and
+inventories".
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ SourceClass = Literal["point", "line", "area", "sink", "table"]
 
 @dataclass(frozen=True)
 class Sector:
+    """One sector: id, label, source class, whether it removes CO2 and whether it is gridded."""
+
     id: str
     label: str
     source_class: SourceClass

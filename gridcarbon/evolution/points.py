@@ -25,17 +25,31 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridcarbon.config import EvolutionSpec
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import POINT_SECTORS
-from gridcarbon.evolution.siting import pick_sites, ranked_cells
+from gridcarbon.evolution.siting import SiteOrders, pick_sites, ranked_cells
 
 #: age (years) at which a plant in a restricted cell is rebuilt elsewhere rather than refurbished
 RELOCATE_AGE = 25
 #: how far (km) a relocating plant may move: industrial relocation in China mostly goes to a
 #: park in the same or a neighbouring prefecture (ASSUMPTION)
 RELOCATE_RADIUS_KM = 150.0
-#: weights of the retirement score: age / 40 yr, relative inefficiency, unsuitability
+#: weights of the retirement score: age / RETIRE_AGE_SCALE, relative inefficiency, unsuitability
+#: (ASSUMPTION: age first, as China's capacity-replacement policies retire old units first)
 RETIRE_WEIGHTS = (0.5, 0.25, 0.25)
+#: age (years) that counts 1 in the retirement score: a typical coal unit or blast-furnace
+#: design life (ASSUMPTION: 30-40 years in the plant-life literature)
+RETIRE_AGE_SCALE = 40.0
+#: retirement-score penalty of a plant with CCS: retrofitted plants retire last (a large
+#: number against scores of order 1)
+CCS_RETIRE_PENALTY = 10.0
+#: age (years) of a plant whose build year is unknown (``year_built`` is optional in the
+#: points contract; ASSUMPTION: China's fleet is young, median coal unit ~15-20 years)
+UNKNOWN_PLANT_AGE = 20
+#: relative inefficiency of a new plant (the fleet median is 1; ASSUMPTION: new plants use
+#: best available technology, ~20 % less CO2 per unit of output than the median)
+NEW_PLANT_INEFFICIENCY = 0.8
 _SECTOR_NAME = dict(enumerate(POINT_SECTORS))
 _SECTOR_CODE = {s: i for i, s in _SECTOR_NAME.items()}
 
@@ -46,6 +60,7 @@ class Fleet:
 
     table: pd.DataFrame  # id, sector, region_pos, cell, potential_t, year_built, intensity, status, ccs, origin
     events: list[tuple] = field(default_factory=list)  # (year, id, event, sector, region, from_cell, to_cell)
+    orders: SiteOrders = field(default_factory=SiteOrders, repr=False)  # siting orders of this evolution
 
     @classmethod
     def from_facilities(cls, facilities: gpd.GeoDataFrame, grid: Grid, base_year: int) -> "Fleet":
@@ -57,7 +72,7 @@ class Fleet:
         rel = pd.Series(intensity).groupby(facilities.sector.values).transform(lambda v: v / np.nanmedian(v))
         built = pd.to_numeric(facilities["year_built"], errors="coerce") if "year_built" in facilities \
             else pd.Series(np.nan, index=facilities.index)  # optional in the points contract
-        built = built.fillna(base_year - 20)
+        built = built.fillna(base_year - UNKNOWN_PLANT_AGE)
         table = pd.DataFrame({
             "id": facilities["id"].astype(str).to_numpy(), "sector": facilities.sector.to_numpy(),
             "region_pos": region_pos, "cell": facilities["cell"].to_numpy(np.int64),
@@ -76,23 +91,9 @@ class Fleet:
         return {e: int((ev.event == e).sum()) for e in ("retired", "relocated", "retrofitted", "built")}
 
 
-@dataclass(frozen=True)
-class PointRules:
-    """Scenario knobs of the point model (see the scenario's ``evolution`` section)."""
-
-    retire_utilisation: float = 0.55
-    build_utilisation: float = 1.05
-    min_spacing_km: float = 30.0
-    max_plants_per_cell: int = 1
-    transfer: bool = False
-    ccs_reach_km: float = 100.0
-    capture_rate: float = 0.9
-    siting_noise: float = 0.0
-
-
 def step_points(fleet: Fleet, year: int, *, targets: dict[tuple[int, str], float],
                 beccs: np.ndarray, suitability: dict[str, np.ndarray], restricted: np.ndarray,
-                storage_reach: np.ndarray, grid: Grid, rules: PointRules,
+                storage_reach: np.ndarray, grid: Grid, rules: EvolutionSpec,
                 rng: np.random.Generator) -> None:
     """Advance the fleet one year so each (region_pos, sector) total equals ``targets``.
 
@@ -117,7 +118,7 @@ def _group_keys(t: pd.DataFrame) -> np.ndarray:
     return t.region_pos.to_numpy(np.int64) * 1000 + t.sector.map(_SECTOR_CODE).to_numpy(np.int64)
 
 
-def _group_potential(fleet: Fleet, rules: PointRules) -> dict[tuple[int, str], float]:
+def _group_potential(fleet: Fleet, rules: EvolutionSpec) -> dict[tuple[int, str], float]:
     """Fossil potential (t/yr) of the active plants of each (region_pos, sector)."""
     t = fleet.table
     eff = np.where((t.status == "active").to_numpy(), _effective(t, rules), 0.0)
@@ -126,7 +127,7 @@ def _group_potential(fleet: Fleet, rules: PointRules) -> dict[tuple[int, str], f
     return {(int(k // 1000), _SECTOR_NAME[int(k % 1000)]): float(v) for k, v in zip(uniq, sums)}
 
 
-def _needs_rules(potential: float, target: float, rules: PointRules) -> bool:
+def _needs_rules(potential: float, target: float, rules: EvolutionSpec) -> bool:
     """Whether retirement or building can apply: utilisation outside its band, or a zero target."""
     if potential <= 0:
         return target > 0
@@ -134,7 +135,7 @@ def _needs_rules(potential: float, target: float, rules: PointRules) -> bool:
     return target <= 0 or u < rules.retire_utilisation or u > rules.build_utilisation
 
 
-def _scale(fleet: Fleet, targets: dict[tuple[int, str], float], rules: PointRules) -> None:
+def _scale(fleet: Fleet, targets: dict[tuple[int, str], float], rules: EvolutionSpec) -> None:
     """Run every active plant at the utilisation that makes its group sum to the target."""
     t = fleet.table
     active = (t.status == "active").to_numpy()
@@ -153,7 +154,7 @@ def _active(fleet: Fleet, region_pos: int, sector: str) -> pd.Series:
     return (t.region_pos == region_pos) & (t.sector == sector) & (t.status == "active")
 
 
-def _effective(rows: pd.DataFrame, rules: PointRules) -> np.ndarray:
+def _effective(rows: pd.DataFrame, rules: EvolutionSpec) -> np.ndarray:
     """Fossil potential after capture (t/yr)."""
     return rows.potential_t.to_numpy() * np.where(rows.ccs, 1.0 - rules.capture_rate, 1.0)
 
@@ -168,7 +169,7 @@ def _relocate(fleet, year, suitability, restricted, grid, rules, rng):
         region = grid.region_index.ravel()[near]
         near = near[region >= 0] if rules.transfer else near[region == int(row.region_pos)]
         # the plant is leaving its cell: it must not keep its own spacing from the new site
-        new = _site(t.drop(index=i), row.sector, 1, suitability[row.sector], ~restricted, grid, rules, rng,
+        new = _site(None, t.drop(index=i), row.sector, 1, suitability[row.sector], ~restricted, grid, rules, rng,
                     cells=near)
         if new.size == 0:
             continue
@@ -214,10 +215,10 @@ def _retire(fleet, year, sel, target, suit, rules):
     else:
         if target / potential >= rules.retire_utilisation:
             return
-        age = (year - rows.year_built) / 40.0
+        age = (year - rows.year_built) / RETIRE_AGE_SCALE
         w = RETIRE_WEIGHTS
         score = (w[0] * age + w[1] * rows.inefficiency + w[2] * (1 - suit.ravel()[rows.cell.to_numpy()])
-                 - 10.0 * rows.ccs)
+                 - CCS_RETIRE_PENALTY * rows.ccs)
         order = rows.assign(score=score).sort_values(["score", "id"], ascending=[False, True]).index
     eff = pd.Series(_effective(rows, rules), index=rows.index)
     retired = []
@@ -243,21 +244,25 @@ def _build(fleet, year, region_pos, sector, sel, target, suit, restricted, grid,
     same = t[t.sector == sector]
     size = float(np.median(same.potential_t)) if len(same) else target
     n = int(np.ceil((target - potential) / size))
-    cells = _site(t, sector, n, suit, ~restricted, grid, rules, rng, cells=grid.cells_of(region_pos))
+    cells = _site(fleet.orders, t, sector, n, suit, ~restricted, grid, rules, rng, cells=grid.cells_of(region_pos))
     if cells.size == 0:  # nowhere allowed: run the existing fleet harder instead
         return
     k = len(t)
     new = pd.DataFrame({"id": [f"NEW-{sector}-{year}-{region_pos}-{j}" for j in range(cells.size)],
                         "sector": sector, "region_pos": region_pos, "cell": cells, "potential_t": size,
-                        "year_built": year, "inefficiency": 0.8, "status": "active", "ccs": False,
+                        "year_built": year, "inefficiency": NEW_PLANT_INEFFICIENCY, "status": "active", "ccs": False,
                         "origin": "new", "emission_t": 0.0}, index=range(k, k + cells.size))
     fleet.table = pd.concat([t, new])
     fleet.log(year, new, "built")
 
 
-def _site(t, sector, n, suit, allowed, grid, rules, rng, *, cells: np.ndarray):
-    """Best ``n`` allowed ``cells`` (ascending flat indices) for a sector, away from its other active plants."""
-    order = ranked_cells(suit, allowed, rng, rules.siting_noise, cells=cells)
+def _site(orders, t, sector, n, suit, allowed, grid, rules, rng, *, cells: np.ndarray):
+    """Best ``n`` allowed ``cells`` (ascending flat indices) for a sector, away from its other active plants.
+
+    ``orders`` (the fleet's :class:`SiteOrders`) keeps the sorted candidates of cell lists
+    that recur (a region's cells); None sorts afresh (a relocation's radius, used once).
+    """
+    order = ranked_cells(suit, allowed, rng, rules.siting_noise, cells=cells, orders=orders)
     occupied = t.cell[(t.sector == sector) & (t.status == "active")].to_numpy(np.int64)
     spacing = rules.min_spacing_km * 1000.0 / grid.res
     return pick_sites(order, grid.shape[1], occupied, n, spacing, rules.max_plants_per_cell)

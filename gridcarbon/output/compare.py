@@ -7,21 +7,24 @@ gross totals differ cell by cell.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-
-from gridcarbon.output import export
-from gridcarbon.output import maps
-from gridcarbon.output import styles
 from gridcarbon.core.errors import InputError
+from gridcarbon.output import maps
 from gridcarbon.output.atomic import atomic_dir
-from gridcarbon.job import load_run
+from gridcarbon.output.layers import write_styled_cog
+
+if TYPE_CHECKING:  # results are made above this layer; comparing only reads them
+    from gridcarbon.result import RunResult
 
 
-def compare_runs(folders: list[Path], out: Path) -> Path:
-    if len(folders) < 2:
+def compare_runs(runs: Sequence[RunResult], out: Path) -> Path:
+    """Write the comparison of finished ``runs`` (e.g. :func:`~gridcarbon.load_run` of run
+    folders; the first is the reference) to ``out`` atomically."""
+    if len(runs) < 2:
         raise InputError("compare needs at least two run folders")
-    runs = [load_run(f) for f in folders]
     ref = runs[0]
     names = [f"{r.scenario.name}" if list(map(lambda x: x.scenario.name, runs)).count(r.scenario.name) == 1
              else Path(r.out_dir).parent.name + "-" + r.scenario.name for r in runs]
@@ -47,12 +50,9 @@ def compare_runs(folders: list[Path], out: Path) -> Path:
             for year in exported:
                 diff = r.total(year).values - ref.total(year).values
                 label = f"{name}_minus_{names[0]}"
-                export.write_cog(tmp / str(year) / f"{label}.tif", diff, ref.grid,
+                write_styled_cog(tmp / str(year) / f"{label}.tif", diff, ref.grid, kind="diverging", label=label,
                                  description=f"Gross emissions {year}: {name} - {names[0]}, t CO2/yr/cell",
                                  tags={"year": year, "run": name, "reference": names[0]})
-                vmin, vmax = styles.log_limits(diff)
-                styles.write_qml(tmp / str(year) / f"{label}.qml", kind="diverging", vmin=vmin, vmax=vmax,
-                                 label=label)
                 maps.render_change(tmp / "maps" / f"{label}_{year}.png", ref.total(year).values,
                                    r.total(year).values, ref.grid, boundaries=ref.boundaries,
                                    title=f"{name} - {names[0]}, gross CO2 {year}")

@@ -1,8 +1,9 @@
 """Raster and cube writers: Cloud-Optimized GeoTIFF per layer, CF NetCDF for the cube.
 
 Values are t CO2 / yr / cell, float64 in memory and float32 on disk. Cells outside every
-region are nodata; a cell inside with no emission is 0 (DESIGN section 2). Writers are
-byte-deterministic: the same input gives the same file, so runs can be compared by hash.
+region are nodata; a cell inside with no emission is 0 (docs/architecture.md, "The
+grid"). Writers are byte-deterministic: the same input gives the same file, so runs can be
+compared by hash. The layout they fill is in docs/architecture.md, "Outputs".
 """
 from __future__ import annotations
 
@@ -19,20 +20,27 @@ from rasterio.windows import Window
 
 from gridcarbon.core.errors import OutputError, RasterInputError
 from gridcarbon.core.grid import Grid
+from gridcarbon.core.units import UNITS
+from gridcarbon.core.options import get_option
 
-UNITS = "t CO2/yr/cell"
-CF_UNITS = "t yr-1"  # UDUNITS spelling of t CO2 / yr (per cell: see long_name)
+#: UDUNITS spelling of t CO2 / yr (per cell: see LONG_NAME)
+CF_UNITS = "t yr-1"
 LONG_NAME = "CO2 emission per grid cell (t CO2/yr/cell)"
+#: value of cells outside every region (t CO2/yr/cell), in COGs and as the cube's _FillValue:
+#: a common nodata convention, far from any real cell value (removals included)
 NODATA = -9999.0
 CUBE_DIMS = ("sector", "year", "y", "x")
-BLOCK = 512  # COG internal tile edge (pixels), also the row stripe streamed to GDAL
-CUBE_CHUNK = 1024  # largest NetCDF chunk edge (cells): a 1 km national layer is 30 chunks
-CUBE_COMPLEVEL = 1  # zlib level of the cube: half the time of level 4 for ~7 % more bytes
-#: (1 km national year: 6.7 s vs 13.1 s, 106 vs 99 MB); zlib, not zstd, so every netCDF reader opens it
+#: COG internal tile edge (pixels), also the row stripe streamed to GDAL
+BLOCK = 512
+#: zlib level of the cube: half the time of level 4 for ~7 % more bytes (1 km national year:
+#: 6.7 s vs 13.1 s, 106 vs 99 MB); zlib, not zstd, so every netCDF reader opens it
+CUBE_COMPLEVEL = 1
+#: DEFLATE level of the COGs: zlib's default trade of time for size
+COG_DEFLATE_LEVEL = 6
 
 #: GDAL COG creation options: lossless DEFLATE with the floating-point predictor,
 #: average-resampled overviews (nodata-aware), no timestamps (GDAL adds none unless asked).
-COG_OPTIONS = {"COMPRESS": "DEFLATE", "PREDICTOR": "FLOATING_POINT", "LEVEL": "6",
+COG_OPTIONS = {"COMPRESS": "DEFLATE", "PREDICTOR": "FLOATING_POINT", "LEVEL": str(COG_DEFLATE_LEVEL),
                "BLOCKSIZE": str(BLOCK), "OVERVIEW_RESAMPLING": "AVERAGE",
                "BIGTIFF": "IF_SAFER", "NUM_THREADS": "ALL_CPUS"}
 #: GDAL block cache while writing a COG (MB): GDAL's default (5 % of RAM) would hold another
@@ -93,7 +101,7 @@ def read_raster_band(path: str | Path) -> tuple[np.ndarray, dict[str, str]]:
 
 
 def write_netcdf(path: str | Path, ds: xr.Dataset, grid: Grid, *, attrs: dict[str, object]) -> Path:
-    """Write an in-memory (sector, year, y, x) ``emission`` cube with :class:`CubeWriter`."""
+    """Write an in-memory (sector, year, y, x) ``emission`` cube (t CO2/yr/cell) with :class:`CubeWriter`."""
     path = Path(path)
     if "emission" not in ds or set(ds["emission"].dims) != set(CUBE_DIMS):
         raise OutputError(f"{path}: need an 'emission' variable with dims {CUBE_DIMS}")
@@ -109,7 +117,7 @@ class CubeWriter:
     """CF-1.8 NetCDF4 cube (sector, year, y, x) of t CO2/yr/cell written one year at a time.
 
     float32 with shuffle + zlib, chunks of one sector and year and at most
-    :data:`CUBE_CHUNK` cells a side, ``_FillValue`` outside every region. A ``crs``
+    ``cube_chunk_cells`` (an engine option) a side, ``_FillValue`` outside every region. A ``crs``
     grid-mapping variable (CF Albers parameters, ``crs_wkt``, ``spatial_ref``,
     ``GeoTransform``) lets xarray/rioxarray, GDAL and QGIS place the grid; ``attrs`` become
     global attributes. Use as a context manager; years may come in any order.
@@ -143,7 +151,8 @@ class CubeWriter:
             var[:] = values
         crs = nc.createVariable("crs", "i4", ())
         crs.setncatts(_grid_mapping(grid).attrs)
-        chunks = (1, 1, min(ny, CUBE_CHUNK), min(nx, CUBE_CHUNK))
+        edge = get_option("cube_chunk_cells")
+        chunks = (1, 1, min(ny, edge), min(nx, edge))
         self.var = nc.createVariable("emission", "f4", CUBE_DIMS, zlib=True, complevel=CUBE_COMPLEVEL, shuffle=True,
                                      chunksizes=chunks, fill_value=np.float32(NODATA))
         self.var.setncatts({"units": CF_UNITS, "long_name": LONG_NAME, "cell_methods": "area: sum",
@@ -151,7 +160,7 @@ class CubeWriter:
         self.var.set_auto_maskandscale(False)
 
     def write(self, year: int, layers: np.ndarray) -> None:
-        """Write ``year``'s (n_sectors, y, x) layers; cells outside every region become fill."""
+        """Write ``year``'s (n_sectors, y, x) layers (t CO2/yr/cell); cells outside every region become fill."""
         if year not in self.years:
             raise OutputError(f"{self.path}: year {year} is not in the cube's years")
         k = self.years.index(year)

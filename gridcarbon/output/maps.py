@@ -12,8 +12,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import shapely
-from matplotlib.collections import LineCollection
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.colors import Colormap, ListedColormap, Normalize, SymLogNorm
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
@@ -21,15 +21,15 @@ from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
 from gridcarbon.core.errors import OutputError
 from gridcarbon.core.grid import Grid
+from gridcarbon.core.options import get_option
+from gridcarbon.core.units import UNITS
 from gridcarbon.output.styles import Kind, colormap, log_limits, norm
 
-UNITS = "t CO2/yr/cell"
 DPI = 100
 MAP_SIZE_IN = (7.0, 6.0)  # single map, width x height (inches)
 PANEL_CELL_IN = (3.2, 3.0)  # one small multiple
 INSIDE_COLOUR = "#f0f0f0"  # cells inside a region with no emission
 BOUNDARY_STYLE = {"colors": "#333333", "linewidths": 0.6}
-MAX_DISPLAY = 1000  # largest layer side (cells) drawn as is
 
 
 def render_map(path: str | Path, values: np.ndarray, grid: Grid, *,
@@ -117,12 +117,12 @@ def _draw(ax: Axes, values: np.ndarray, grid: Grid, *, scale: Normalize, cmap: C
 
 
 def _display(values: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Layer and inside mask reduced to at most MAX_DISPLAY cells a side for drawing.
+    """Layer and inside mask reduced to at most ``max_display_cells`` (an engine option) a side for drawing.
 
     A map is ~700 pixels wide: a 1 km national layer (5530 x 4840) is shown as the mean
     t CO2/yr per original cell over k x k blocks of inside cells (smaller grids as they are).
     """
-    k = math.ceil(max(values.shape) / MAX_DISPLAY)
+    k = math.ceil(max(values.shape) / get_option("max_display_cells"))
     if k <= 1:
         return values, inside
     ny, nx = values.shape

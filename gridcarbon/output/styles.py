@@ -1,9 +1,10 @@
 """Colour scales shared by QGIS styles (.qml) and PNG maps, and the .qml writer.
 
-Emission cells span several orders of magnitude (1e2 to 1e6 t CO2/yr at 10 km, DESIGN
-section 9), so both scales are logarithmic: a sequential ramp for emitting layers and a
+Emission cells span several orders of magnitude (1e2 to 1e6 t CO2/yr at 10 km,
+docs/architecture.md, "Calibration"), so both scales are logarithmic: a sequential ramp for emitting layers and a
 symmetric-log diverging ramp (green removals, white zero, red emissions) for net and sinks.
 QGIS interpolates linearly between ramp items, so log-spaced items give a log scale.
+Values are t CO2/yr/cell (docs/architecture.md, "Outputs").
 """
 from __future__ import annotations
 
@@ -14,20 +15,33 @@ from typing import Literal
 
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.colors import (Colormap, LinearSegmentedColormap, LogNorm, Normalize, SymLogNorm,
-                               to_hex)
+from matplotlib.colors import (
+    Colormap,
+    LinearSegmentedColormap,
+    LogNorm,
+    Normalize,
+    SymLogNorm,
+    to_hex,
+)
 
 from gridcarbon.core.errors import OutputError
 
 Kind = Literal["sequential", "diverging"]
 
-#: Decades shown below the largest magnitude: 1e2..1e6 t at 10 km (DESIGN section 9).
+#: Decades shown below the largest magnitude: hotspot cells 1e5-1e6 t, most low-emission
+#: cells below 1e4 t at 10 km (docs/architecture.md, "Calibration"), so 1e2..1e6 t.
 DECADES = 4
-#: Limits (t CO2/yr/cell) used when a layer holds no non-zero value.
+#: Limits (t CO2/yr/cell) used when a layer holds no non-zero value: the same 1e2..1e6 t.
 FALLBACK_LIMITS = (1e2, 1e6)
-SEQUENTIAL_STOPS = 9  # log-spaced items vmin..vmax: half-decade steps over DECADES = 4
-DIVERGING_STOPS = 5  # log-spaced items on each side of zero: one per decade over DECADES = 4
-SEQUENTIAL_CMAP = "magma_r"  # perceptually uniform, light for small values
+#: log-spaced items vmin..vmax: half-decade steps over DECADES = 4
+SEQUENTIAL_STOPS = 9
+#: log-spaced items on each side of zero: one per decade over DECADES = 4
+DIVERGING_STOPS = 5
+#: matplotlib colour map of emitting layers: perceptually uniform, light for small values
+SEQUENTIAL_CMAP = "magma_r"
+#: width of the linear part of the diverging scale around zero, in decades (matplotlib
+#: ``SymLogNorm(linscale=...)``): each half, 0..+-vmin, takes as much of the ramp as a decade
+SYMLOG_LINSCALE = 1.0
 #: Green (removals) - white - red (emissions), ColorBrewer PRGn greens and RdBu reds.
 DIVERGING_COLOURS = ("#1b7837", "#5aae61", "#a6dba0", "#d9f0d3", "#f7f7f7",
                      "#fddbc7", "#f4a582", "#d6604d", "#b2182b")
@@ -54,7 +68,7 @@ def norm(kind: Kind, vmin: float, vmax: float) -> Normalize:
         raise ValueError(f"need 0 < vmin < vmax, got vmin={vmin}, vmax={vmax}")
     if kind == "sequential":
         return LogNorm(vmin=vmin, vmax=vmax)
-    return SymLogNorm(linthresh=vmin, linscale=1.0, vmin=-vmax, vmax=vmax, base=10)
+    return SymLogNorm(linthresh=vmin, linscale=SYMLOG_LINSCALE, vmin=-vmax, vmax=vmax, base=10)
 
 
 def log_limits(values: np.ndarray, *, decades: int = DECADES) -> tuple[float, float]:
@@ -90,7 +104,7 @@ def _ramp_stops(kind: Kind, vmin: float, vmax: float) -> list[tuple[float, str, 
 
 
 def tonnes_label(value: float) -> str:
-    """Short legend label in tonnes: 0 -> '0 t', 10000 -> '1e4 t', -31622.8 -> '-3.2e4 t'."""
+    """Short legend label for ``value`` (t CO2/yr/cell): 0 -> '0 t', 10000 -> '1e4 t', -31622.8 -> '-3.2e4 t'."""
     if value == 0:
         return "0 t"
     mantissa, exponent = f"{abs(value):.1e}".split("e")
@@ -100,6 +114,9 @@ def tonnes_label(value: float) -> str:
 
 def write_qml(path: str | Path, *, kind: Kind, vmin: float, vmax: float, label: str) -> Path:
     """Write a QGIS 3 singleband-pseudocolor style for band 1 of a t CO2/yr/cell raster.
+
+    The renderer's other elements (brightness, hue, resampling, min/max origin) carry the
+    values QGIS writes for a new style, so the file reads like one saved from QGIS.
 
     Save it beside the raster with the same base name (``total.tif`` -> ``total.qml``)
     and QGIS applies it on load. ``vmin``/``vmax`` are the log-scale magnitudes (see

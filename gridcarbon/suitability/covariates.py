@@ -14,11 +14,18 @@ from scipy import ndimage
 
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import POINT_SECTORS
+from gridcarbon.inventory.landscape import ECO_RESERVE_CELL, WATER_CELL
 
-#: radius (km) of the neighbourhood over which industrial density is summed
+#: radius (km) of the neighbourhood over which industrial density is summed. ASSUMPTION:
+#: the scale of an industrial cluster (a port or riverside chemical park and its suppliers);
+#: the cross-validation blocks (:data:`~gridcarbon.suitability.model.BLOCK_KM`) are wider
 DENSITY_RADIUS_KM = 25.0
-#: distance (km) reported where a feature does not exist on the grid (e.g. no coast)
+#: distance (km) reported where a feature does not exist on the grid (e.g. no coast).
+#: ASSUMPTION: any distance well beyond the tens of km over which a coast, river or road
+#: still matters for siting serves; every cell of such a grid then ranks as "far"
 FAR_KM = 500.0
+#: yuan per million yuan: ``log_gdp_density`` is log1p of million yuan / yr / km2
+YUAN_PER_MILLION = 1e6
 
 
 def distance_km(geoms: gpd.GeoSeries, grid: Grid) -> np.ndarray:
@@ -35,7 +42,7 @@ def distance_km(geoms: gpd.GeoSeries, grid: Grid) -> np.ndarray:
 
 def neighbourhood_sum(values: np.ndarray, grid: Grid, radius_km: float = DENSITY_RADIUS_KM,
                       *, exclude_centre: bool = False) -> np.ndarray:
-    """Sum of ``values`` over a square window of +-radius around each cell."""
+    """Sum of ``values`` over a square window of +-``radius_km`` (km) around each cell (values' unit)."""
     k = max(1, int(round(radius_km * 1000.0 / grid.res)))
     size = 2 * k + 1
     total = ndimage.uniform_filter(values.astype(np.float64), size=size, mode="constant") * size * size
@@ -43,7 +50,10 @@ def neighbourhood_sum(values: np.ndarray, grid: Grid, radius_km: float = DENSITY
 
 
 def industrial_density(point_layers: dict[str, np.ndarray], grid: Grid) -> dict[str, np.ndarray]:
-    """log1p of point-source emissions (t/yr) within the neighbourhood, centre excluded."""
+    """log1p of point-source emissions (t CO2/yr) within :data:`DENSITY_RADIUS_KM`, centre excluded.
+
+    ``point_layers`` maps sectors to (y, x) t CO2/yr/cell; keys of the result are ``ind_<sector>``.
+    """
     return {f"ind_{s}": np.log1p(np.maximum(neighbourhood_sum(v, grid, exclude_centre=True), 0.0))
             for s, v in point_layers.items()}
 
@@ -54,7 +64,10 @@ def build_covariates(grid: Grid, *, landscape: xr.Dataset, lines: gpd.GeoDataFra
     """Covariate stack (feature, y, x) as a Dataset of named float32 layers.
 
     ``lines`` carries ``kind`` (motorway, rail, waterway), ``coast`` and ``city_points`` are
-    in the grid CRS; ``point_layers`` maps point sectors to their base-year grids.
+    in the grid CRS; ``point_layers`` maps point sectors to their base-year grids
+    (t CO2/yr/cell). Units are in the layer names: distances in km, ``log_pop_density``
+    log1p(persons / km2), ``log_gdp_density`` log1p(million yuan / yr / km2), elevation in
+    m, land-cover layers fractions 0..1, ``ind_*`` as :func:`industrial_density`.
     """
     km2 = grid.cell_area_km2
     by_kind = {k: lines.geometry[lines.kind == k] for k in ("motorway", "rail", "waterway")}
@@ -65,7 +78,7 @@ def build_covariates(grid: Grid, *, landscape: xr.Dataset, lines: gpd.GeoDataFra
         "dist_rail_km": distance_km(by_kind["rail"], grid),
         "dist_city_km": distance_km(city_points, grid),
         "log_pop_density": np.log1p(landscape.population.values / km2),
-        "log_gdp_density": np.log1p(landscape.gdp.values / km2 / 1e6),
+        "log_gdp_density": np.log1p(landscape.gdp.values / km2 / YUAN_PER_MILLION),
         "elevation_m": landscape.elevation_m.values,
         "water": landscape.water.values,
         "forest": landscape.forest.values,
@@ -80,10 +93,16 @@ def build_covariates(grid: Grid, *, landscape: xr.Dataset, lines: gpd.GeoDataFra
 
 def restricted(landscape: xr.Dataset, *, built_up: np.ndarray, urban_core_threshold: float,
                relocate_from: list[str]) -> np.ndarray:
-    """Cells where large point sources may not stay or be built (urban cores, eco red lines, water)."""
-    mask = landscape.water.values > 0.5
+    """Cells where large point sources may not stay or be built (urban cores, eco red lines, water).
+
+    Water cells (above :data:`~gridcarbon.inventory.landscape.WATER_CELL`) always; cells with
+    a built-up fraction ``built_up`` (0..1) of at least ``urban_core_threshold`` (0..1) and
+    cells above :data:`~gridcarbon.inventory.landscape.ECO_RESERVE_CELL` of reserve when
+    ``relocate_from`` names them. Returns a boolean (y, x) mask.
+    """
+    mask = landscape.water.values > WATER_CELL
     if "urban_core" in relocate_from:
         mask |= built_up >= urban_core_threshold
     if "eco_reserve" in relocate_from:
-        mask |= landscape.eco_reserve.values > 0.3
+        mask |= landscape.eco_reserve.values > ECO_RESERVE_CELL
     return mask

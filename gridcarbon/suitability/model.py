@@ -3,10 +3,12 @@
 Per sector a scikit-learn ExtraTrees classifier learns presence of today's sources from
 the cell covariates (on the YRD it scored higher blocked-CV AUC than HistGradientBoosting
 and RandomForest, and fits in a fraction of the time). Background cells are subsampled to
-at most :data:`MAX_BACKGROUND`, so a 1 km grid trains as fast as a 10 km one. Skill is measured with *spatially blocked* cross
-validation (GroupKFold over square tiles, never a random split of neighbouring cells),
-and reported as AUC with feature importances (mean decrease in impurity of the trees). Models are deterministic under
-the scenario seed and can be saved and reloaded; a loaded model's sha256 is checked.
+at most :data:`MAX_BACKGROUND`, so a 1 km grid trains as fast as a 10 km one. Skill is
+measured with *spatially blocked* cross validation (GroupKFold over square tiles of
+:data:`BLOCK_KM`, never a random split of neighbouring cells), and reported as AUC with
+feature importances (mean decrease in impurity of the trees) (docs/architecture.md,
+"Evolution"). Models are deterministic under the scenario seed and can be saved and
+reloaded; a loaded model's sha256 is checked. Predictions are siting probabilities 0..1.
 """
 from __future__ import annotations
 
@@ -24,13 +26,48 @@ from sklearn.model_selection import GroupKFold
 
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import Grid
+from gridcarbon.core.options import get_option
 
+# -- spatially blocked cross-validation ----------------------------------------------------
 #: side of the square cross-validation blocks (km): wider than the industrial-density window
+#: (2 x :data:`~gridcarbon.suitability.covariates.DENSITY_RADIUS_KM` = 50 km), so a test
+#: cell's density covariate does not see the plants of the training blocks around it
 BLOCK_KM = 100.0
+#: cross-validation folds (at most; fewer when fewer blocks hold presences). ASSUMPTION: the
+#: common 5-fold split: each model is trained on 80 % of the blocks
 N_FOLDS = 5
+#: fewest presence cells a model is fitted from: fewer cannot fill several folds
+MIN_PRESENCE_CELLS = 3
+
+# -- training sample -----------------------------------------------------------------------
+#: most background (absence) cells drawn for training, seeded. ASSUMPTION: a sample this
+#: size covers the background's covariate space; more cells only cost time (a 1 km national
+#: grid has some 9.6 M cells inside)
 MAX_BACKGROUND = 20_000
-#: cells per prediction chunk (a 16-feature float32 chunk is ~64 MB)
-PREDICT_CELLS = 1_000_000
+
+# -- ExtraTrees settings -------------------------------------------------------------------
+#: trees per forest. ASSUMPTION: about a hundred trees give stable probabilities while a fit
+#: on :data:`MAX_BACKGROUND` cells takes seconds; no tuning record is kept
+N_ESTIMATORS = 120
+#: fewest training cells per leaf (scikit-learn's default is 1). ASSUMPTION: leaves of a few
+#: cells smooth the probabilities, so no leaf isolates a single plant's cell
+MIN_SAMPLES_LEAF = 3
+#: features tried per split: scikit-learn's classification default sqrt(n_features)
+MAX_FEATURES = "sqrt"
+#: class weights inversely proportional to class frequency, per tree's sample (ExtraTrees
+#: draws no bootstrap, so as "balanced"): presences are a few hundred cells among
+#: :data:`MAX_BACKGROUND` background cells, and an unweighted forest would lean to absence
+CLASS_WEIGHT = "balanced_subsample"
+#: trees are not depth-limited (scikit-learn's default ``max_depth=None``): leaves stop at
+#: :data:`MIN_SAMPLES_LEAF`
+MAX_DEPTH = None
+#: worker threads of a fit (trees are seeded one by one, so the result does not depend on
+#: them); prediction runs with 1 (see :func:`fit_suitability`)
+FIT_JOBS = 2
+
+# -- prediction ----------------------------------------------------------------------------
+#: features listed in :meth:`SuitabilityModel.summary`, and its rounding (decimals)
+SUMMARY_TOP, SUMMARY_DIGITS = 5, 4
 
 
 @dataclass
@@ -49,13 +86,13 @@ class SuitabilityModel:
     def predict(self, covariates: xr.Dataset, grid: Grid) -> np.ndarray:
         """Siting probability per cell (y, x, :attr:`Grid.storage_dtype`); 0 outside every region.
 
-        Computed per stripe of about :data:`PREDICT_CELLS` cells as a dask array on local
+        Computed per stripe of about ``predict_chunk_cells`` (an engine option) cells as a dask array on local
         threads (tree traversal releases the GIL), so a national 1 km grid never builds
         its whole feature matrix; each cell's value does not depend on the chunking.
         """
         import dask.array as da
 
-        rows = max(1, PREDICT_CELLS // grid.shape[1])
+        rows = max(1, get_option("predict_chunk_cells") // grid.shape[1])
         # name=False: no hashing of 100 MB layers for a graph computed once
         stack = da.stack([da.from_array(np.asarray(covariates[f].values), chunks=(rows, -1), name=False)
                           for f in self.features])
@@ -71,9 +108,11 @@ class SuitabilityModel:
         return out
 
     def summary(self) -> dict:
-        top = sorted(self.importances.items(), key=lambda kv: -kv[1])[:5]
-        return {"auc_blocked_cv": round(self.auc, 4), "auc_folds": [round(a, 4) for a in self.auc_folds],
-                "presence_cells": self.n_presence, "top_features": {k: round(v, 4) for k, v in top}}
+        """AUC (0..1), fold AUCs, presence cells and the top feature importances (0..1)."""
+        top = sorted(self.importances.items(), key=lambda kv: -kv[1])[:SUMMARY_TOP]
+        return {"auc_blocked_cv": round(self.auc, SUMMARY_DIGITS),
+                "auc_folds": [round(a, SUMMARY_DIGITS) for a in self.auc_folds],
+                "presence_cells": self.n_presence, "top_features": {k: round(v, SUMMARY_DIGITS) for k, v in top}}
 
     def save(self, path: str | Path) -> str:
         """Pickle to ``path``; returns the file's sha256 (recorded in the run manifest)."""
@@ -98,7 +137,8 @@ def _matrix(covariates: xr.Dataset, features: list[str], rows: np.ndarray) -> np
 
 
 def spatial_blocks(grid: Grid, block_km: float = BLOCK_KM, *, cells: np.ndarray | None = None) -> np.ndarray:
-    """Tile id of each cell (flat), or of the flat ``cells``: cells within the same block_km square share an id."""
+    """Tile id of each cell (flat), or of the flat ``cells``: cells within the same ``block_km`` (km)
+    square share an id."""
     k = max(1, int(round(block_km * 1000.0 / grid.res)))
     cells = np.arange(grid.shape[0] * grid.shape[1]) if cells is None else np.asarray(cells)
     rows, cols = np.divmod(cells, grid.shape[1])
@@ -110,7 +150,8 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     """Fit a presence model with spatially blocked CV.
 
     ``presence`` is a boolean (y, x) mask of cells holding the target today; every other
-    cell inside the regions is background.
+    cell inside the regions is background (at most :data:`MAX_BACKGROUND` of them are used).
+    AUCs are 0..1; ``meta`` records the block size (km), folds, seed and background cells.
     """
     features = features or list(covariates.data_vars)
     rows = _training_cells(presence.ravel(), grid.inside.ravel(), seed)
@@ -118,13 +159,14 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     y = presence.ravel()[rows].astype(int)
     groups = spatial_blocks(grid, cells=rows)
     n_pos = int(y.sum())
-    if n_pos < 3 or n_pos == y.size:
+    if n_pos < MIN_PRESENCE_CELLS or n_pos == y.size:
         raise InputError(f"too few presence cells ({n_pos}) to learn where {target} sources sit")
 
     def estimator():  # trees are seeded one by one, so parallel fits are reproducible; threaded
         # predict_proba is not (trees are summed in thread order), hence n_jobs=1 after fitting
-        return ExtraTreesClassifier(n_estimators=120, min_samples_leaf=3, max_features="sqrt",
-                                    class_weight="balanced_subsample", n_jobs=2, random_state=seed)
+        return ExtraTreesClassifier(n_estimators=N_ESTIMATORS, max_depth=MAX_DEPTH,
+                                    min_samples_leaf=MIN_SAMPLES_LEAF, max_features=MAX_FEATURES,
+                                    class_weight=CLASS_WEIGHT, n_jobs=FIT_JOBS, random_state=seed)
 
     def fit(rows_x, rows_y):
         # scikit-learn's worker threads reset the process-wide warning filters, which is not

@@ -1,24 +1,15 @@
-"""Scenario schema, loading, extends and validation: every listed error has a test."""
+"""Scenario files: built-ins, ``extends``, paths, and every problem reported with file and key."""
 from __future__ import annotations
-
-import textwrap
 
 import pytest
 
-from gridcarbon.config.scenario import (
-    Scenario,
+from gridcarbon.config import (
     deep_merge,
     list_scenarios,
     load_scenario,
     validate_scenario,
 )
 from gridcarbon.core.errors import ScenarioError
-
-
-def write(folder, text: str, name: str = "my.yaml"):
-    path = folder / name
-    path.write_text(textwrap.dedent(text))
-    return path
 
 
 def only_problem(path) -> str:
@@ -34,7 +25,7 @@ def test_builtins_are_listed_with_descriptions():
     assert "2.43 Gt" in listed["yrd-enhanced"]
 
 
-@pytest.mark.parametrize("name", ["yrd-enhanced", "yrd-policy"])
+@pytest.mark.parametrize("name", ["yrd-enhanced", "yrd-policy", "china-enhanced", "china-policy"])
 def test_builtins_validate_clean(name):
     assert validate_scenario(name) == []
 
@@ -48,19 +39,8 @@ def test_policy_extends_enhanced_and_overrides_the_pathway():
     assert policy.regions == ("Shanghai", "Jiangsu", "Zhejiang", "Anhui")
 
 
-def test_hash_is_stable_and_tracks_content(tmp_path):
-    enhanced = load_scenario("yrd-enhanced")
-    assert enhanced.hash() == load_scenario("yrd-enhanced").hash()
-    assert len(enhanced.hash()) == 12 and int(enhanced.hash(), 16) >= 0
-    changed = write(tmp_path, "name: yrd-enhanced\nextends: yrd-enhanced\nseed: 7\n")
-    assert load_scenario(changed).hash() != enhanced.hash()
-    description = dict(list_scenarios())["yrd-enhanced"]
-    same = write(tmp_path, f"name: yrd-enhanced\ndescription: '{description}'\nextends: yrd-enhanced\n", "same.yaml")
-    assert load_scenario(same).hash() == enhanced.hash()  # extends itself is not content
-
-
-def test_defaults_fill_a_minimal_file(tmp_path):
-    scenario = load_scenario(write(tmp_path, "pathway: {peak: {year: 2030, level: 100}}\n", "Minimal Run.yaml"))
+def test_defaults_fill_a_minimal_file(scenario_file):
+    scenario = load_scenario(scenario_file("pathway: {peak: {year: 2030, level: 100}}\n", "Minimal Run.yaml"))
     assert scenario.name == "minimal-run"
     assert scenario.allocation.ramp_for("power") == 0.25
     assert scenario.principles.weights() == {"grandfather": 0.4, "per_capita": 0.2, "ability_to_pay": 0.2,
@@ -69,18 +49,18 @@ def test_defaults_fill_a_minimal_file(tmp_path):
 
 
 # -- extends and paths --------------------------------------------------------------------------------
-def test_extends_chain_of_files_and_paths_relative_to_each_file(tmp_path):
+def test_extends_chain_of_files_and_paths_relative_to_each_file(tmp_path, scenario_file):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "drivers.csv").write_text("region,year,population,gdp_yuan\n")
-    write(tmp_path / "data", "extends: yrd-enhanced\ndrivers: drivers.csv\nseed: 3\n", "base.yaml")
-    child = load_scenario(write(tmp_path, "extends: data/base.yaml\nresolution: 1000\n", "child.yaml"))
+    scenario_file("extends: yrd-enhanced\ndrivers: drivers.csv\nseed: 3\n", "base.yaml", folder=tmp_path / "data")
+    child = load_scenario(scenario_file("extends: data/base.yaml\nresolution: 1000\n", "child.yaml"))
     assert child.drivers == str(tmp_path / "data" / "drivers.csv")
     assert (child.seed, child.resolution, child.pathway.peak.year) == (3, 1000, 2027)
     assert child.source == str((tmp_path / "child.yaml").resolve())
 
 
-def test_series_override_replaces_inherited_milestones(tmp_path):
-    scenario = load_scenario(write(tmp_path, """
+def test_series_override_replaces_inherited_milestones(scenario_file):
+    scenario = load_scenario(scenario_file("""
         extends: yrd-enhanced
         pathway: {series: {2024: 2390, 2060: 300}}
         """))
@@ -91,6 +71,13 @@ def test_series_override_replaces_inherited_milestones(tmp_path):
 def test_deep_merge_merges_mappings_and_replaces_lists():
     merged = deep_merge({"a": {"x": 1, "y": [1, 2]}, "b": 1}, {"a": {"y": [3]}, "c": 2})
     assert merged == {"a": {"x": 1, "y": [3]}, "b": 1, "c": 2}
+
+
+def test_deep_merge_keeps_one_pathway_form():
+    base = {"pathway": {"unit": "Mt", "peak": {"year": 2030, "level": 1}, "rates": [1]}}
+    assert deep_merge(base, {"pathway": {"series": {2030: 1}}}) == {"pathway": {"unit": "Mt", "series": {2030: 1}}}
+    back = deep_merge({"pathway": {"series": {2030: 1}}}, {"pathway": {"milestones": [2]}})
+    assert back == {"pathway": {"milestones": [2]}}
 
 
 # -- every validation error ------------------------------------------------------------------------------
@@ -142,8 +129,12 @@ ERRORS = {
     "missing referenced file": ("extends: yrd-enhanced\ndrivers: nowhere.csv\n", "drivers: file not found:"),
     "path traversal with ..": ("extends: yrd-enhanced\ninventory: {points: ../../secret.csv}\n",
                                "inventory.points: path '../../secret.csv' escapes the scenario's folder"),
-    "path into a system location": ("extends: yrd-enhanced\nboundaries: /etc/passwd\n",
-                                    "boundaries: path '/etc/passwd' points into a system location"),
+    "path into a system location": ("extends: yrd-enhanced\ndrivers: /etc/passwd\n",
+                                    "drivers: path '/etc/passwd' points into a system location"),
+    "custom boundaries": ("extends: yrd-enhanced\nboundaries: areas.gpkg\n",
+                          "my.yaml: boundaries: custom study areas are not supported yet"),
+    "custom region field": ("extends: yrd-enhanced\nregion_field: NAME\n",
+                            "my.yaml: region_field: custom study areas are not supported yet"),
     "unknown extends target": ("extends: yrd-enhanced-v2\n", "my.yaml: extends: unknown scenario 'yrd-enhanced-v2'"),
     "malformed yaml": ("name: x\npathway:\n  peak: {year: 2027\n  level: 1\n", "my.yaml: YAML syntax error at line"),
     "empty file": ("", "my.yaml: the file is empty"),
@@ -152,8 +143,8 @@ ERRORS = {
 
 
 @pytest.mark.parametrize("text, expected", list(ERRORS.values()), ids=list(ERRORS))
-def test_each_error_is_reported_with_file_and_key(tmp_path, text, expected):
-    path = write(tmp_path, text)
+def test_each_error_is_reported_with_file_and_key(scenario_file, text, expected):
+    path = scenario_file(text)
     problem = only_problem(path)
     assert expected in problem
     assert problem.startswith("my.yaml: ")
@@ -163,20 +154,20 @@ def test_each_error_is_reported_with_file_and_key(tmp_path, text, expected):
     assert "\n" not in str(caught.value)
 
 
-def test_malformed_yaml_names_the_line(tmp_path):
-    path = write(tmp_path, "name: x\nseed: 1\npathway: [unclosed\nyears: [2030]\n")
+def test_malformed_yaml_names_the_line(scenario_file):
+    path = scenario_file("name: x\nseed: 1\npathway: [unclosed\nyears: [2030]\n")
     assert "line 4" in only_problem(path)
 
 
-def test_extends_cycle_is_detected(tmp_path):
-    write(tmp_path, "extends: b.yaml\n", "a.yaml")
-    write(tmp_path, "extends: a.yaml\n", "b.yaml")
+def test_extends_cycle_is_detected(tmp_path, scenario_file):
+    scenario_file("extends: b.yaml\n", "a.yaml")
+    scenario_file("extends: a.yaml\n", "b.yaml")
     problem = only_problem(tmp_path / "a.yaml")
     assert "extends cycle: a.yaml -> b.yaml -> a.yaml" in problem
 
 
-def test_all_problems_are_collected_not_just_the_first(tmp_path):
-    path = write(tmp_path, """
+def test_all_problems_are_collected_not_just_the_first(scenario_file):
+    path = scenario_file("""
         extends: yrd-enhanced
         seed: x
         resolution: 5
@@ -187,8 +178,8 @@ def test_all_problems_are_collected_not_just_the_first(tmp_path):
     assert keys == {"seed", "resolution", "coupling.max_iterations", "coupling.tol"}
 
 
-def test_cross_field_problems_are_all_collected(tmp_path):
-    path = write(tmp_path, """
+def test_cross_field_problems_are_all_collected(scenario_file):
+    path = scenario_file("""
         extends: yrd-enhanced
         years: [2020]
         allocation: {floors: {steal: 0.1}, bounds: [{region: Tokyo, sector: power, years: [2030, 2031], max: 1}]}
@@ -197,14 +188,14 @@ def test_cross_field_problems_are_all_collected(tmp_path):
     assert keys == {"years[0]", "allocation.floors.steal", "allocation.bounds[0].region"}
 
 
-def test_path_problems_are_collected_with_schema_problems(tmp_path):
-    path = write(tmp_path, "extends: yrd-enhanced\ndrivers: missing.csv\nboundaries: /etc/x.gpkg\nseed: x\n")
+def test_path_problems_are_collected_with_schema_problems(scenario_file):
+    path = scenario_file("extends: yrd-enhanced\ndrivers: missing.csv\ninventory: {points: /etc/x.csv}\nseed: x\n")
     keys = {line.split(": ")[1] for line in validate_scenario(path)}
-    assert keys == {"drivers", "boundaries", "seed"}
+    assert keys == {"drivers", "inventory.points", "seed"}
 
 
-def test_load_raises_with_record_and_count_of_further_problems(tmp_path):
-    path = write(tmp_path, "extends: yrd-enhanced\nseed: x\nresolution: 5\n")
+def test_load_raises_with_record_and_count_of_further_problems(scenario_file):
+    path = scenario_file("extends: yrd-enhanced\nseed: x\nresolution: 5\n")
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
     assert caught.value.record == "resolution" or caught.value.record == "seed"
@@ -214,17 +205,3 @@ def test_load_raises_with_record_and_count_of_further_problems(tmp_path):
 def test_unknown_builtin_name_lists_the_builtins():
     with pytest.raises(ScenarioError, match="unknown scenario 'nope'.*yrd-enhanced"):
         load_scenario("nope")
-
-
-@pytest.mark.parametrize("bad, message", [
-    ({"milestones": [{"year": 2030, "level": 1, "change_from_base": -0.1}]}, "exactly one of"),
-    ({"rates": [{"start": 2040, "end": 2030, "annual": -0.1}]}, "start 2040 is after end 2030"),
-    ({"rates": [{"start": 2030, "end": 2040, "annual": -0.1}, {"start": 2035, "end": 2045, "annual": -0.1}]},
-     "overlap"),
-    ({"milestones": [{"year": 2035, "level": 5}], "rates": [{"start": 2030, "end": 2040, "annual": -0.1}]},
-     "inside the rate period"),
-    ({"milestones": [{"year": 2035, "change_from_peak": -0.1}]}, "no peak is given"),
-])
-def test_pathway_consistency_checks(bad, message):
-    with pytest.raises(ValueError, match=message):
-        Scenario.model_validate({"name": "x", "pathway": bad})

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gridcarbon.allocation.pathway import annual_pathway
-from gridcarbon.config.scenario import PathwaySpec, load_scenario
+from gridcarbon.allocation import annual_pathway
+from gridcarbon.config import PathwaySpec, load_scenario
 from gridcarbon.core.errors import ScenarioError
 
 BASE_T = 2390e6

@@ -1,0 +1,106 @@
+"""Cross-field checks of a scenario: the rules that need several sections at once.
+
+Years against the base and end years, sector names in the allocation tables and trajectories,
+regions against the region set, the peak against the net-zero year. They run on a scenario the
+schema accepted and report every problem, not just the first.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gridcarbon.config.problems import Problem
+from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS
+
+if TYPE_CHECKING:
+    from gridcarbon.config.schema import Scenario
+
+
+def cross_field_problems(scenario: Scenario, *, source: str | None) -> list[Problem]:
+    """Checks spanning several sections; every problem, not just the first.
+
+    With the base year not before the end year, the year-range checks are skipped: each
+    would only repeat that one problem.
+    """
+    s = scenario
+    if s.base_year >= s.end_year:
+        found = [("base_year", f"base year {s.base_year} must be before end year {s.end_year}")]
+    else:
+        found = _year_problems(s) + _pathway_year_problems(s) + _sector_year_problems(s)
+    found += _sector_problems(s) + _region_problems(s)
+    return [Problem(source, key, message) for key, message in found]
+
+
+def _year_problems(s: Scenario) -> list[tuple[str, str]]:
+    return [(f"years[{i}]", f"exported year {y} is outside {s.base_year + 1}..{s.end_year}")
+            for i, y in enumerate(s.years) if not s.base_year < y <= s.end_year]
+
+
+def _pathway_year_problems(s: Scenario) -> list[tuple[str, str]]:
+    p, first, last = s.pathway, s.base_year, s.end_year
+    found = [(f"pathway.history[{y}]", f"history year {y} must be before the base year {first}")
+             for y in p.history if y >= first]
+    if p.peak and not first < p.peak.year <= last:
+        found.append(("pathway.peak.year", f"peak year {p.peak.year} is outside {first + 1}..{last}"
+                      " (the base year holds the base total; without a later peak, omit it)"))
+    found += [(f"pathway.milestones[{i}].year", f"milestone year {m.year} is outside {first + 1}..{last}"
+               + (" (milestones come after the base year)" if m.year <= first else ""))
+              for i, m in enumerate(p.milestones) if not first < m.year <= last]
+    found += [(f"pathway.rates[{i}]", f"rate period {r.start}-{r.end} is outside {first + 1}..{last}")
+              for i, r in enumerate(p.rates) if r.start <= first or r.end > last]
+    found += [(f"pathway.series[{y}]", f"series year {y} is outside {first}..{last}")
+              for y in p.series or {} if not first <= y <= last]
+    return found + _net_zero_problems(s)
+
+
+def _net_zero_problems(s: Scenario) -> list[tuple[str, str]]:
+    p = s.pathway
+    found = []
+    if p.removals_start is not None and not s.base_year <= p.removals_start <= s.end_year:
+        found.append(("pathway.removals_start", f"{p.removals_start} is outside {s.base_year}..{s.end_year}"))
+    if p.net_zero is None:
+        return found
+    year = p.net_zero.year
+    if not s.base_year < year <= s.end_year:
+        found.append(("pathway.net_zero.year", f"net-zero year {year} is outside {s.base_year + 1}..{s.end_year}"))
+    if p.peak and p.peak.year > year:
+        found.append(("pathway.peak.year", f"peak year {p.peak.year} is after the net-zero year {year}"))
+    if p.removals_start is not None and p.removals_start > year:
+        found.append(("pathway.removals_start", f"removals start {p.removals_start} is after the net-zero year {year}"))
+    return found
+
+
+def _sector_problems(s: Scenario) -> list[tuple[str, str]]:
+    a, p = s.allocation, s.pathway
+    found = [(f"allocation.{table}.{name}", _sector_message(name, EMITTING, kind="emitting sector"))
+             for table, names in (("floors", a.floors), ("ramp", a.ramp)) for name in names
+             if name not in EMITTING]
+    found += [(f"pathway.sectors.{name}", _sector_message(name, SECTORS)) for name in p.sectors if name not in SECTORS]
+    found += [(f"pathway.sectors.{name}[{y}]", "removal sector totals are <= 0 (removals are negative)"
+               if name in REMOVALS else "emitting sector totals must be >= 0")
+              for name, values in p.sectors.items() if name in SECTORS
+              for y, v in values.items() if (v > 0 if name in REMOVALS else v < 0)]
+    found += [(f"allocation.bounds[{i}].sector", _sector_message(b.sector, SECTORS))
+              for i, b in enumerate(a.bounds) if b.sector not in SECTORS]
+    return found
+
+
+def _sector_year_problems(s: Scenario) -> list[tuple[str, str]]:
+    """Years of sector trajectories and bounds outside base..end."""
+    found = [(f"pathway.sectors.{name}[{y}]", f"year {y} is outside {s.base_year}..{s.end_year}")
+             for name, values in s.pathway.sectors.items() for y in values if not s.base_year <= y <= s.end_year]
+    found += [(f"allocation.bounds[{i}].years", f"years {b.years} are outside {s.base_year}..{s.end_year}")
+              for i, b in enumerate(s.allocation.bounds) if b.years[0] < s.base_year or b.years[1] > s.end_year]
+    return found
+
+
+def _sector_message(name: str, allowed, *, kind: str = "sector") -> str:
+    return f"unknown {kind} {name!r} (use one of {', '.join(allowed)})"
+
+
+def _region_problems(s: Scenario) -> list[tuple[str, str]]:
+    regions = s.regions
+    message = f"unknown region {{!r}} for region set {s.region_set!r} (use one of {', '.join(regions)})"
+    found = [(f"allocation.bounds[{i}].region", message.format(b.region))
+             for i, b in enumerate(s.allocation.bounds) if b.region not in regions]
+    found += [(f"removals.capacity.{r}", message.format(r)) for r in s.removals.capacity if r not in regions]
+    return found

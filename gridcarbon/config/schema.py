@@ -1,0 +1,171 @@
+"""The root of a scenario: :class:`Scenario`, its identity (source file, hash) and changed copies.
+
+A scenario is a YAML file (``docs/architecture.md``, section "Scenarios and the command line");
+its sections are the models of :mod:`gridcarbon.config.sections`. :func:`build_scenario` is the
+one way a mapping becomes a scenario: the schema (pydantic, strict types), then the cross-field
+checks of :mod:`gridcarbon.config.checks`. Loading a file and :meth:`Scenario.with_overrides`
+both go through it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from gridcarbon.config.checks import cross_field_problems
+from gridcarbon.config.merge import deep_merge
+from gridcarbon.config.problems import Problem, pydantic_problems
+from gridcarbon.config.sections import (
+    AllocationSpec,
+    CouplingSpec,
+    EvolutionSpec,
+    InventorySpec,
+    PathwaySpec,
+    Principles,
+    RemovalsSpec,
+    StrictModel,
+)
+from gridcarbon.core.errors import InputError, ScenarioError
+
+#: Region ids of the built-in region sets (``docs/architecture.md``, section "Calibration").
+BUILTIN_REGIONS: dict[str, tuple[str, ...]] = {
+    "yrd": ("Shanghai", "Jiangsu", "Zhejiang", "Anhui"),
+    "china": ("Beijing", "Tianjin", "Hebei", "Shanxi", "Inner Mongolia", "Liaoning", "Jilin",
+              "Heilongjiang", "Shanghai", "Jiangsu", "Zhejiang", "Anhui", "Fujian", "Jiangxi",
+              "Shandong", "Henan", "Hubei", "Hunan", "Guangdong", "Guangxi", "Hainan",
+              "Chongqing", "Sichuan", "Guizhou", "Yunnan", "Tibet", "Shaanxi", "Gansu",
+              "Qinghai", "Ningxia", "Xinjiang"),
+}
+
+#: The region id column of the built-in boundaries, the only one accepted for now.
+DEFAULT_REGION_FIELD = "region"
+
+
+def _no_custom_area(key: str) -> str:
+    return f"custom study areas are not supported yet: remove {key!r} and use region_set (yrd or china)"
+
+
+class Scenario(StrictModel):
+    """One resolved scenario (after ``extends``); paths are absolute strings.
+
+    ``boundaries`` and ``region_field`` are reserved for custom study areas: they keep their
+    place in the schema (and in :meth:`hash`) but any other value than the default is refused.
+    """
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    description: str = ""
+    extends: str | None = None
+    region_set: Literal["yrd", "china"] = "yrd"
+    boundaries: str | None = None
+    region_field: str = DEFAULT_REGION_FIELD
+    base_year: int = 2024
+    end_year: int = 2060
+    years: list[int] = Field(default_factory=lambda: [2030, 2035, 2060])
+    resolution: float = Field(default=10_000, ge=100, le=100_000)  # metres
+    seed: int = 42
+    drivers: str | None = None
+    inventory: InventorySpec | None = None
+    pathway: PathwaySpec = Field(default_factory=PathwaySpec)
+    principles: Principles = Field(default_factory=lambda: Principles(
+        grandfather=0.4, per_capita=0.2, ability_to_pay=0.2, efficiency=0.2))
+    allocation: AllocationSpec = Field(default_factory=AllocationSpec)
+    removals: RemovalsSpec = Field(default_factory=RemovalsSpec)
+    evolution: EvolutionSpec = Field(default_factory=EvolutionSpec)
+    coupling: CouplingSpec = Field(default_factory=CouplingSpec)
+
+    _source: str | None = PrivateAttr(default=None)
+
+    @field_validator("boundaries", mode="before")
+    @classmethod
+    def _builtin_boundaries(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError(_no_custom_area("boundaries"))
+        return value
+
+    @field_validator("region_field", mode="before")
+    @classmethod
+    def _builtin_region_field(cls, value: Any) -> Any:
+        if value != DEFAULT_REGION_FIELD:
+            raise ValueError(_no_custom_area("region_field"))
+        return value
+
+    @field_validator("years")
+    @classmethod
+    def _sorted_unique(cls, years: list[int]) -> list[int]:
+        if not years:
+            raise ValueError("give at least one exported year")
+        if years != sorted(set(years)):
+            raise ValueError(f"years must be sorted and unique, got {years}")
+        return years
+
+    @model_validator(mode="after")
+    def _remember_source(self, info: ValidationInfo) -> Scenario:
+        """The file the mapping came from, passed by :func:`build_scenario` as context."""
+        if info.context:
+            self._source = info.context.get("source")
+        return self
+
+    @property
+    def source(self) -> str | None:
+        """The file this scenario was loaded from (None when built in memory)."""
+        return self._source
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """Region ids of the study area (a built-in region set)."""
+        return BUILTIN_REGIONS[self.region_set]
+
+    @property
+    def all_years(self) -> list[int]:
+        """Every simulated year, base to end."""
+        return list(range(self.base_year, self.end_year + 1))
+
+    def hash(self) -> str:
+        """First 12 hex digits of the sha256 of the canonical resolved JSON (``extends`` left out)."""
+        canonical = json.dumps(self.model_dump(mode="json", exclude={"extends"}), sort_keys=True,
+                               separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    def with_overrides(self, **changes: Any) -> Scenario:
+        """A copy with some keys changed (e.g. command-line options), validated as a file is.
+
+        Changes combine with this scenario as a file extending it would (a mapping merges into
+        the section it changes, other values replace); a change given as None is no change (an
+        option left out); paths are taken as given. The copy keeps :attr:`source`. Changed
+        ``years`` outside base_year+1..end_year raise :class:`InputError` with record
+        ``--years``; any other problem raises :class:`ScenarioError` naming the key.
+        """
+        changes = {key: value for key, value in changes.items() if value is not None}
+        if not changes:
+            return self
+        where = Path(self.source).name if self.source else None
+        new, problems = build_scenario(deep_merge(self.model_dump(), changes), path=self.source, where=where)
+        outside = [y for y in new.years if not new.base_year < y <= new.end_year] if new else []
+        if "years" in changes and outside:
+            raise InputError(f"years {outside} outside {new.base_year + 1}..{new.end_year}", record="--years")
+        if problems:
+            first = problems[0]
+            raise ScenarioError(first.message, source=first.source, record=first.key)
+        return new
+
+
+def build_scenario(data: dict, *, path: str | None, where: str | None) -> tuple[Scenario | None, list[Problem]]:
+    """The scenario ``data`` describes (None when the schema refuses it) and all its problems.
+
+    ``path`` becomes :attr:`Scenario.source`; problems are reported at ``where`` (a file name).
+    """
+    try:
+        scenario = Scenario.model_validate(data, context={"source": path})
+    except ValidationError as err:
+        return None, pydantic_problems(err, source=where, model=Scenario)
+    return scenario, cross_field_problems(scenario, source=where)
