@@ -30,10 +30,11 @@ from gridcarbon.inputs.data import SCENARIO_DIR
 
 BUILTIN_DIR = SCENARIO_DIR
 
-#: Keys holding file paths, resolved relative to the file that sets them (``boundaries`` is
-#: refused by the schema until custom study areas exist, so it is not resolved).
+#: Keys holding file paths, resolved relative to the file that sets them (``boundaries`` and
+#: ``evolution.new_corridors`` are refused by the schema until they are read, so they are not
+#: resolved).
 PATH_KEYS = (("drivers",), ("inventory", "points"), ("inventory", "lines"), ("inventory", "areas"),
-             ("inventory", "raster"), ("evolution", "new_corridors"))
+             ("inventory", "raster"))
 
 #: Absolute locations a scenario may never point into.
 SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/root", "/run", "/sbin",

@@ -9,7 +9,7 @@ default of their own. Pathway values are in ``pathway.unit`` (t, kt, Mt or Gt CO
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -230,20 +230,43 @@ class InventorySpec(StrictModel):
 
 
 class EvolutionSpec(StrictModel):
-    """Settings of the spatial evolution (:mod:`gridcarbon.evolution`); the one home of their defaults."""
+    """Settings of the spatial evolution (:mod:`gridcarbon.evolution`); the one home of their defaults.
 
+    Every default is an ASSUMPTION of the built-in scenarios (reasoning beside each); a
+    scenario file may change any of them.
+    """
+
+    #: plants may relocate to, and be built in, other regions (off: provinces keep their industry)
     transfer: bool = False
+    #: fleet utilisation (allocated total / fossil potential) below which plants retire
+    #: (ASSUMPTION: Chinese coal units ran at ~50 % load factor in 2023; below 55 % the
+    #: oldest units close rather than all running less)
     retire_utilisation: float = Field(default=0.55, gt=0, le=1)
+    #: utilisation above which new plants are built (ASSUMPTION: 5 % headroom before building)
     build_utilisation: float = Field(default=1.05, gt=0)
+    #: least distance (km) between plants of one sector when siting (ASSUMPTION: industrial
+    #: parks of a prefecture lie some 30 km apart)
     min_spacing_km: float = Field(default=30.0, ge=0)
+    #: most plants of one sector per cell
     max_plants_per_cell: int = Field(default=1, ge=1)
+    #: built-up fraction above which a cell is urban core, where plants must not stay
+    #: (ASSUMPTION: the cores of China's relocation-out-of-city policies)
     urban_core_threshold: float = Field(default=0.6, ge=0, le=1)
+    #: restrictions a plant relocates from at its refurbishment age
     relocate_from: list[Literal["urban_core", "eco_reserve"]] = Field(
         default_factory=lambda: ["urban_core", "eco_reserve"])
+    #: electrified share of transport activity by year, linear in between (ASSUMPTION: 3 % of
+    #: road activity electric in 2024, a third by 2035, 90 % by 2060 on a neutrality pathway)
     electrification: dict[int, float] = Field(default_factory=lambda: {2024: 0.03, 2035: 0.35, 2060: 0.9})
+    #: a file of corridors opening in later years: reserved, refused until the corridor rules read it
     new_corridors: str | None = None
+    #: scale of the Gumbel noise on suitability when siting (0: deterministic best sites)
     siting_noise: float = Field(default=0.0, ge=0)
+    #: how far (km) a plant may be from geological storage to be retrofitted with CCS
+    #: (ASSUMPTION: ~100 km of CO2 pipeline, as in CCUS source-sink matching studies of China)
     ccs_reach_km: float = Field(default=100.0, ge=0)
+    #: share of a retrofitted plant's CO2 that is captured (ASSUMPTION: 90 %, the usual design
+    #: rate of post-combustion capture)
     capture_rate: float = Field(default=0.9, ge=0, le=1)
 
     @field_validator("electrification")
@@ -253,6 +276,14 @@ class EvolutionSpec(StrictModel):
         if bad:
             raise ValueError(f"electrified shares are fractions in [0, 1], got {bad}")
         return shares
+
+    @field_validator("new_corridors", mode="before")
+    @classmethod
+    def _no_new_corridors(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError("new corridors are not read yet: remove 'new_corridors' (corridors come from the "
+                             "inventory's lines)")
+        return value
 
 
 class CouplingSpec(StrictModel):
