@@ -26,7 +26,7 @@ Cases (``--only`` picks a subset):
 A case that fails (non-zero exit, killed by the out-of-memory killer, or over
 ``--timeout``) is recorded with its exit code and stderr tail, and the next case runs.
 ``--size tiny`` runs ``yrd10`` for the year 2030 only (``--years 2030``): what
-tests/test_benchmarks_smoke.py runs, about half a minute.
+tests/end_to_end/test_benchmarks_smoke.py runs, about half a minute.
 
 Run: ``python benchmarks/bench_end_to_end.py [--size full|tiny] [--only yrd10,china10]
 [--timeout SECONDS] [--work-dir DIR] [--out FILE]``; results in

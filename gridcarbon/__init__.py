@@ -20,7 +20,7 @@ __all__ = ["RunResult", "allocate", "allocate_scenario", "build_yrd_baseline", "
 _LAZY = {
     "run": "gridcarbon.job", "validate": "gridcarbon.job",
     "RunResult": "gridcarbon.result", "load_run": "gridcarbon.result",
-    "ensemble": "gridcarbon.ensemble",
+    "ensemble": "gridcarbon.ensembles",
     "load_scenario": "gridcarbon.config", "validate_scenario": "gridcarbon.config",
     "list_scenarios": "gridcarbon.config",
     "allocate": "gridcarbon.allocation", "allocate_scenario": "gridcarbon.allocation",

@@ -129,7 +129,7 @@ def _run_all(names: list[str], args: tuple, *, ensemble: int, dask_scheduler: st
 
     out, years, resolution, seed = args
     if ensemble:
-        from gridcarbon.ensemble import ensemble as run_ensemble
+        from gridcarbon.ensembles import ensemble as run_ensemble
 
         for name in names:
             typer.echo(run_ensemble(name, ensemble, out=out, years=years, resolution=resolution, seed=seed))

@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, Polygon, box
 
-from gridcarbon.core.grid import Grid
 from gridcarbon.core.gridding import (
     coverage,
     distribute,
@@ -15,6 +14,7 @@ from gridcarbon.core.gridding import (
     point_coverage,
     polygon_coverage,
 )
+from gridcarbon.testing import regular_grid
 
 RES = 1000.0
 
@@ -22,17 +22,13 @@ RES = 1000.0
 @pytest.fixture(scope="module")
 def grid():
     """Two regions side by side in a metric CRS, 20 x 12 cells of 1 km."""
-    regions = gpd.GeoDataFrame({"region": ["west", "east"]},
-                               geometry=[box(0, 0, 10_000, 12_000), box(10_000, 0, 20_000, 12_000)],
-                               crs="EPSG:3857")
-    return Grid.from_regions(regions, res=RES, crs="EPSG:3857")
+    return regular_grid({"west": (0, 0, 10_000, 12_000), "east": (10_000, 0, 20_000, 12_000)}, res=RES)
 
 
 @pytest.fixture(scope="module")
 def single():
     """One 20 x 12 km region: every piece stays where the geometry puts it."""
-    regions = gpd.GeoDataFrame({"region": ["all"]}, geometry=[box(0, 0, 20_000, 12_000)], crs="EPSG:3857")
-    return Grid.from_regions(regions, res=RES, crs="EPSG:3857")
+    return regular_grid({"all": (0, 0, 20_000, 12_000)}, res=RES)
 
 
 def _cells_shapely(geom, grid, measure):

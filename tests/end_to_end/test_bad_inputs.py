@@ -27,7 +27,7 @@ import rasterio.shutil
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, Point, Polygon, box
 
-from gridcarbon.config.scenario import load_scenario, validate_scenario
+from gridcarbon.config import load_scenario, validate_scenario
 from gridcarbon.core.errors import (
     CRSError,
     GeometryError,
@@ -37,10 +37,11 @@ from gridcarbon.core.errors import (
     ScenarioError,
     SchemaError,
 )
-from gridcarbon.core.grid import CHINA_ALBERS, Grid
+from gridcarbon.core.grid import CHINA_ALBERS
 from gridcarbon.inputs.regions import load_regions
 from gridcarbon.inputs.sources import read_sources
 from gridcarbon.inventory.base import regrid_raster
+from gridcarbon.testing import yrd_grid
 
 RES = 10_000  # the resolution `gridcarbon validate` checks rasters at (built-in scenarios)
 
@@ -51,8 +52,8 @@ def regions():
 
 
 @pytest.fixture(scope="module")
-def grid(regions):
-    return Grid.from_regions(regions, res=RES)
+def grid():
+    return yrd_grid(RES)
 
 
 # ------------------------------------------------------------------ valid base data + factories
@@ -400,9 +401,12 @@ removals:
 
 
 def test_api_infeasible_removals_are_named(tmp_path):
-    from allocation_fixtures import regional_baseline_from_calibration, yrd_drivers
+    from allocation.allocation_fixtures import (
+        regional_baseline_from_calibration,
+        yrd_drivers,
+    )
 
-    from gridcarbon.allocation.lp import allocate
+    from gridcarbon.allocation import allocate
 
     path = tmp_path / "tiny-sinks.yaml"
     path.write_text(INFEASIBLE)

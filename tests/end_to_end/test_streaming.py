@@ -5,8 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import gridcarbon
 from gridcarbon import job
 from gridcarbon.core.errors import InputError
+from gridcarbon.output.run_folder import RunWriter
 
 pytestmark = pytest.mark.slow
 
@@ -18,12 +20,8 @@ def _digest(path) -> str:
 @pytest.fixture(scope="module")
 def streamed(tmp_path_factory):
     """The default run with the in-memory limit at zero: every year streamed to disk."""
-    limit = job.IN_MEMORY_BYTES
-    job.IN_MEMORY_BYTES = 0
-    try:
+    with gridcarbon.set_options(in_memory_bytes=0):
         return job.run("yrd-enhanced", out=tmp_path_factory.mktemp("streamed"))
-    finally:
-        job.IN_MEMORY_BYTES = limit
 
 
 def test_streamed_run_writes_the_same_sector_bytes_as_an_in_memory_run(streamed, default_run):
@@ -48,43 +46,31 @@ def test_streamed_result_reads_the_cube_lazily_and_matches(streamed, default_run
     np.testing.assert_allclose(lazy, exact, rtol=1e-6, atol=1e-3)  # float32 on disk
 
 
-def test_a_cube_too_large_for_memory_needs_an_output_folder(monkeypatch):
-    monkeypatch.setattr(job, "IN_MEMORY_BYTES", 0)
-    with pytest.raises(InputError, match="does not fit in memory"):
-        job.run("yrd-enhanced")
+def test_a_cube_too_large_for_memory_needs_an_output_folder():
+    with gridcarbon.set_options(in_memory_bytes=0):
+        with pytest.raises(InputError, match="does not fit in memory"):
+            job.run("yrd-enhanced")
 
 
 def test_coupling_ends_with_an_allocation_the_land_can_hold(default_run):
     """The allocated forest sink of every region and year fits the evolved land's capacity."""
-    from gridcarbon.allocation.lp import drivers_path, read_drivers
-    from gridcarbon.evolution import (
-        fit_models,
-        initial_capacities,
-        inventory_covariates,
-        land_capacities,
-        predict_surfaces,
-    )
+    from gridcarbon.evolution import initial_capacities, land_capacities
 
     report = default_run.manifest["coupling"]
     assert report["converged"] and report["iterations"] >= 1
     assert report["history"][-1]["capacity_change_rel"] <= default_run.scenario.coupling.tolerance
     sc = default_run.scenario
-    ctx = job.prepare(sc)
-
-    cov = inventory_covariates(ctx.inventory, ctx.landscape, city_points=ctx.city_points, coast=ctx.coast)
-    surfaces = predict_surfaces(fit_models(ctx.inventory, cov, ctx.landscape, seed=sc.seed), cov,
-                                ctx.inventory.grid)
+    prep = job.prepare(sc)
+    inv, landscape = prep.area.inventory, prep.area.landscape
     totals = default_run.totals
-    caps = land_capacities(ctx.inventory, ctx.landscape, totals[totals.sector != "indirect"],
-                           read_drivers(drivers_path(sc)), spec=sc.evolution, seed=sc.seed,
-                           end_year=sc.end_year, surfaces=surfaces)
+    caps = land_capacities(prep.context, totals[totals.sector != "indirect"])
     sink = totals[totals.sector == "forest_sink"].merge(caps[caps.sector == "forest_sink"],
                                                         on=["region", "sector", "year"])
     assert len(sink) == 4 * (sc.end_year - sc.base_year + 1)
     slack = sink.capacity_t * (1 + 2 * sc.coupling.tolerance) - (-sink.allocated_t)
     assert (slack >= -1.0).all(), sink[slack < -1.0]
     # the feedback is the evolved land's, not the base landscape's: cities eat afforestation room
-    base = initial_capacities(ctx.inventory, ctx.landscape, sorted(sink.year.unique()))
+    base = initial_capacities(inv, landscape, sorted(sink.year.unique()))
     moved = sink.merge(base[base.sector == "forest_sink"], on=["region", "sector", "year"], suffixes=("", "_base"))
     assert (moved.capacity_t != moved.capacity_t_base).mean() > 0.9
 
@@ -101,7 +87,7 @@ def test_the_writer_hands_freed_memory_back_after_every_year(default_run, tmp_pa
     calls = []
     monkeypatch.setattr(memory, "release", lambda cycles=False: calls.append(cycles) or True)
     emission = default_run.emissions["emission"]
-    with job.RunWriter(tmp_path, default_run.scenario, default_run.grid, default_run.boundaries, status="ok",
+    with RunWriter(tmp_path, default_run.scenario, default_run.grid, default_run.boundaries, status="ok",
                        history=[]) as writer:
         for year in (2026, 2027, 2028, 2030):  # 2030 exported: COGs and maps, whose cycles are collected
             writer.add(year, emission.sel(year=year).values)
@@ -116,7 +102,7 @@ def test_written_years_are_not_kept_alive(default_run, tmp_path):
 
     emission = default_run.emissions["emission"]
     refs = {}
-    with job.RunWriter(tmp_path, default_run.scenario, default_run.grid, default_run.boundaries, status="ok",
+    with RunWriter(tmp_path, default_run.scenario, default_run.grid, default_run.boundaries, status="ok",
                        history=[]) as writer:
         for year in (2029, 2030, 2031, 2035, 2036):  # 2030 and 2035 exported: COGs and maps
             layers = np.array(emission.sel(year=year).values)

@@ -268,7 +268,7 @@ def previous(default_run, tmp_path):
 def test_write_outputs_full_disk_in_a_raster(result, previous, monkeypatch):
     import rasterio.shutil
 
-    from gridcarbon.job import write_outputs
+    from gridcarbon.output.run_folder import write_outputs
 
     final, before = previous
     monkeypatch.setattr(rasterio.shutil, "copy", enospc)  # GDAL's COG copy inside export.write_cog
@@ -278,8 +278,8 @@ def test_write_outputs_full_disk_in_a_raster(result, previous, monkeypatch):
 
 
 def test_write_outputs_full_disk_via_oserror(result, previous, monkeypatch):
-    from gridcarbon.job import write_outputs
     from gridcarbon.output import export
+    from gridcarbon.output.run_folder import write_outputs
 
     final, before = previous
     monkeypatch.setattr(export, "write_cog", enospc)
@@ -291,19 +291,19 @@ def test_write_outputs_full_disk_via_oserror(result, previous, monkeypatch):
 @pytest.fixture
 def quick_writers(monkeypatch):
     """Stub the costly writers (rasters, maps) so a test reaches the end of write_outputs fast."""
-    from gridcarbon import job
+    from gridcarbon.output import run_folder
 
     def fake_layers(root, named, grid, *, year, meta):
         root.mkdir(parents=True, exist_ok=True)
         (root / "total.tif").write_bytes(b"new raster")
 
-    monkeypatch.setattr(job, "write_layers", fake_layers)
-    monkeypatch.setattr(job, "render_year_maps", lambda root, *args, **kwargs: None)
-    monkeypatch.setattr(job.maps, "render_change", lambda path, *args, **kwargs: None)
+    monkeypatch.setattr(run_folder, "write_layers", fake_layers)
+    monkeypatch.setattr(run_folder, "render_year_maps", lambda root, *args, **kwargs: None)
+    monkeypatch.setattr(run_folder.maps, "render_change", lambda path, *args, **kwargs: None)
 
 
 def test_write_outputs_full_disk_at_the_last_file(result, previous, quick_writers, monkeypatch):
-    from gridcarbon.job import write_outputs
+    from gridcarbon.output.run_folder import write_outputs
 
     final, before = previous
     real_write_text = Path.write_text
@@ -321,21 +321,21 @@ def test_write_outputs_full_disk_at_the_last_file(result, previous, quick_writer
 
 
 def test_write_outputs_crash_keeps_the_previous_result(result, previous, quick_writers, monkeypatch):
-    from gridcarbon import job
+    from gridcarbon.output import run_folder
 
     final, before = previous
 
     def crash(*args, **kwargs):
         raise RuntimeError("facility writer crashed")
 
-    monkeypatch.setattr(job, "write_facilities", crash)
+    monkeypatch.setattr(run_folder, "write_facilities", crash)
     with pytest.raises(RuntimeError, match="facility writer crashed"):
-        job.write_outputs(result, final.parent)
+        run_folder.write_outputs(result, final.parent)
     assert snapshot(final) == before and leftovers(final) == []
 
 
 def test_write_outputs_refused_while_another_run_writes(result, previous):
-    from gridcarbon.job import write_outputs
+    from gridcarbon.output.run_folder import write_outputs
 
     final, before = previous
     first = hold_lock(final)
@@ -348,7 +348,7 @@ def test_write_outputs_refused_while_another_run_writes(result, previous):
 
 
 def test_write_outputs_replaces_the_previous_result(result, previous, quick_writers):
-    from gridcarbon.job import write_outputs
+    from gridcarbon.output.run_folder import write_outputs
 
     final, before = previous
     (final / "stale-from-an-old-version.txt").write_text("x")
@@ -367,7 +367,7 @@ def test_write_outputs_replaces_the_previous_result(result, previous, quick_writ
 @pytest.mark.parametrize("name", ["../evil", "..", "a/b", "/etc", "a\\b", ".hidden", "Evil", "", "-x",
                                   "evil\n", "x y"])
 def test_unsafe_scenario_names_are_rejected(tmp_path, name):
-    from gridcarbon.config.scenario import load_scenario
+    from gridcarbon.config import load_scenario
 
     path = tmp_path / "s.yaml"
     path.write_text(f"extends: yrd-enhanced\nname: {json.dumps(name)}\n")
@@ -379,7 +379,7 @@ def test_unsafe_scenario_names_are_rejected(tmp_path, name):
 @settings(deadline=None, max_examples=50)
 @given(name=st.from_regex(r"[a-z0-9][a-z0-9_-]*", fullmatch=True))
 def test_accepted_names_stay_inside_the_output_folder(name):
-    from gridcarbon.config.scenario import Scenario
+    from gridcarbon.config import Scenario
 
     sc = Scenario.model_validate({"name": name})
     out = Path("/srv/out")
@@ -388,7 +388,7 @@ def test_accepted_names_stay_inside_the_output_folder(name):
 
 
 def test_file_stems_become_safe_names(tmp_path):
-    from gridcarbon.config.scenario import load_scenario
+    from gridcarbon.config import load_scenario
 
     path = tmp_path / "..My Scenario!.yaml"
     path.write_text("extends: yrd-enhanced\n")

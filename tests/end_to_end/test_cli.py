@@ -1,4 +1,5 @@
-"""End-to-end tests of the command line and the run folder (DESIGN sections 7 and 10).
+"""End-to-end tests of the command line and the run folder (docs/architecture.md, "Outputs" and
+"Scenarios and the command line").
 
 Costly runs are shared: the session's ``default_run`` (read-only, copied when a test needs to
 change it), one kill-and-rerun of the default scenario whose rerun also checks that a second
@@ -186,13 +187,15 @@ def test_folder_argument_expands_to_its_yaml_files(tmp_path, monkeypatch):
     for name in ("b.yaml", "a.yaml", "c.yml"):
         write_yaml(folder / name, f"name: {Path(name).stem}\nextends: yrd-enhanced\nyears: [2030]\n")
     write_yaml(folder / "notes.txt", "not a scenario")
+    from gridcarbon import job
+
     calls = []
 
-    def fake_run_one(scenario, out, years, resolution, seed, quiet):
+    def fake_run_to_folder(scenario, out, years=None, resolution=None, seed=None):
         calls.append(scenario)
         return str(Path(out) / Path(scenario).stem)
 
-    monkeypatch.setattr(cli_module, "_run_one", fake_run_one)
+    monkeypatch.setattr(job, "run_to_folder", fake_run_to_folder)
     res = CliRunner().invoke(cli_module.app, ["run", str(folder), "--out", str(tmp_path / "out"), "-q"])
     assert res.exit_code == 0, res.output
     assert calls == [str(folder / "a.yaml"), str(folder / "b.yaml"), str(folder / "c.yml")]
@@ -320,8 +323,12 @@ def test_run_is_callable_from_the_package_root(default_run):
     assert gridcarbon.run is run
     home = importlib.import_module(run.__module__)
     assert home.run is run and home.RunResult is type(default_run)
-    for name in ("load_run", "ensemble", "RunResult"):
-        assert getattr(gridcarbon, name) is getattr(home, name)
+    homes = {"load_run": "gridcarbon.result", "ensemble": "gridcarbon.ensembles", "RunResult": "gridcarbon.result"}
+    for name, module in homes.items():
+        first = getattr(gridcarbon, name)
+        assert first is getattr(importlib.import_module(module), name), name
+        # still the API's object once its home module is imported (a submodule of the same name would replace it)
+        assert getattr(gridcarbon, name) is first, f"gridcarbon.{name} is now {getattr(gridcarbon, name)!r}"
 
 
 def test_python_api(default_run):

@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 from pyproj import CRS
 
-from gridcarbon.core.grid import CHINA_ALBERS, Grid
+from gridcarbon.core.grid import CHINA_ALBERS
 from gridcarbon.core.sectors import SECTORS
-from gridcarbon.inputs.regions import load_regions
-from gridcarbon.job import layers_of_year
-from gridcarbon.output.export import NODATA, UNITS, write_cog
+from gridcarbon.core.units import UNITS
+from gridcarbon.output.export import NODATA, write_cog
 from gridcarbon.output.styles import log_limits, write_qml
+from gridcarbon.testing import random_layer, yrd_grid
 
 pytestmark = [pytest.mark.client, pytest.mark.slow]
 
@@ -103,27 +103,25 @@ def rasters(default_run, tmp_path_factory) -> dict[str, dict]:
     """Copies of the default run's YEAR layers and base-year total, with expected values."""
     dest = tmp_path_factory.mktemp("client-rasters")
     inside = default_run.grid.inside
-    wanted = [(YEAR, name) for name in layers_of_year(default_run, YEAR)] + [BASE_TOTAL]
+    wanted = [(YEAR, name) for name in default_run.layers(YEAR)] + [BASE_TOTAL]
     out = {}
     for year, name in wanted:
-        values = layers_of_year(default_run, year)[name]
+        values = default_run.layers(year)[name]
         folder = dest / str(year)
         folder.mkdir(exist_ok=True)
         for suffix in (".tif", ".qml"):
             shutil.copy2(default_run.out_dir / str(year) / f"{name}{suffix}", folder)
         out[f"{year}/{name}"] = {"path": folder / f"{name}.tif", "year": year, "sector": name,
                                  "stats": expected_stats(values, inside), "total_cells": inside.size}
-    assert len(out) == len(layers_of_year(default_run, YEAR)) + 1
+    assert len(out) == len(default_run.layers(YEAR)) + 1
     return out
 
 
 @pytest.fixture(scope="module")
 def cog_1km(tmp_path_factory) -> dict:
     """A 1 km YRD layer written by write_cog: big enough (> one 512 px tile) for overviews."""
-    grid = Grid.from_regions(load_regions("yrd"), res=1000)
-    rng = np.random.default_rng(7)
-    values = rng.lognormal(mean=6.0, sigma=2.0, size=grid.shape)
-    values[rng.random(grid.shape) < 0.3] = 0.0
+    grid = yrd_grid(1000)
+    values = random_layer(grid, seed=7, mean=6.0)  # 123 outside the regions: nodata once written
     path = tmp_path_factory.mktemp("cog-1km") / "synthetic.tif"
     write_cog(path, values, grid, description="Synthetic 1 km layer",
               tags={"sector": "synthetic", "year": 2030, "scenario": "synthetic-1km"})

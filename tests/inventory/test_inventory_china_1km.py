@@ -4,28 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridcarbon.core.grid import Grid
 from gridcarbon.core.kernels import window_grid_sum_f32
 from gridcarbon.inputs.data import read_table
-from gridcarbon.inputs.regions import load_regions
 from gridcarbon.inventory.builtin import build_baseline, region_totals
 from gridcarbon.inventory.landscape import urban_kernels
-
-
-@pytest.mark.parametrize("ny, nx", [(1, 7), (3, 50), (89, 80), (301, 257)])
-def test_window_sum_is_numpys_full_grid_float32_sum(ny, nx):
-    rng = np.random.default_rng(ny * nx)
-    for _ in range(40):
-        h, w = rng.integers(1, ny + 1), rng.integers(1, nx + 1)
-        r0, c0 = rng.integers(0, ny - h + 1), rng.integers(0, nx - w + 1)
-        win = (rng.random((h, w)) * 10.0 ** rng.integers(-3, 4)).astype(np.float32)
-        full = np.zeros((ny, nx), np.float32)
-        full[r0:r0 + h, c0:c0 + w] = win
-        assert window_grid_sum_f32(win, r0, c0, ny, nx) == full.sum()
+from gridcarbon.testing import yrd_grid
 
 
 def test_urban_footprint_windows_sum_like_full_grid_layers():
-    grid = Grid.from_regions(load_regions("yrd"), res=10_000)
+    grid = yrd_grid(10_000)
     for rows, cols, k in urban_kernels(read_table("yrd_cities.csv"), grid):
         full = np.zeros(grid.shape, np.float32)
         full[rows, cols] = k

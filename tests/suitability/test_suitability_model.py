@@ -1,0 +1,69 @@
+"""Suitability models (gridcarbon.suitability.model): spatial blocks, blocked-CV fits, saved models."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from gridcarbon.core.errors import InputError
+from gridcarbon.suitability.model import fit_suitability, load_model, spatial_blocks
+from gridcarbon.testing import two_region_grid
+
+
+@pytest.fixture(scope="module")
+def suit_setup():
+    grid = two_region_grid(20, res=10_000.0)  # 20 x 40 cells of 10 km: 2 x 4 blocks of 100 km
+    rng = np.random.default_rng(11)
+    layers = {"signal": rng.uniform(size=grid.shape), "noise1": rng.uniform(size=grid.shape),
+              "noise2": rng.normal(size=grid.shape), "noise3": rng.uniform(size=grid.shape)}
+    cov = xr.Dataset({k: (("y", "x"), v) for k, v in layers.items()}, coords=grid.coords())
+    presence = layers["signal"] > 0.85
+    return grid, cov, presence
+
+
+def test_spatial_blocks_group_neighbours(suit_setup):
+    grid = suit_setup[0]
+    blocks = spatial_blocks(grid).reshape(grid.shape)
+    k = 10  # 100 km / 10 km
+    for r0 in range(0, grid.shape[0], k):
+        for c0 in range(0, grid.shape[1], k):
+            tile = blocks[r0:r0 + k, c0:c0 + k]
+            assert (tile == tile[0, 0]).all()
+    assert len(np.unique(blocks)) == (grid.shape[0] // k) * (grid.shape[1] // k)
+    assert blocks[0, 0] == blocks[0, 1] == blocks[1, 0] == blocks[9, 9]
+    assert blocks[0, 9] != blocks[0, 10] and blocks[9, 0] != blocks[10, 0]
+    some = np.array([0, 7, grid.shape[1] * 11 + 3, blocks.size - 1])
+    assert np.array_equal(spatial_blocks(grid, cells=some), blocks.ravel()[some])
+
+
+def test_fit_suitability_skill_importance_determinism_and_hash(suit_setup, tmp_path):
+    grid, cov, presence = suit_setup
+    model = fit_suitability("power", presence, cov, grid, seed=3)
+    assert model.auc > 0.8
+    assert max(model.importances, key=model.importances.get) == "signal"
+    assert model.n_presence == int(presence.sum())
+    assert model.meta["folds"] == 5 and len(model.auc_folds) >= 1
+    pred = model.predict(cov, grid)
+    again = fit_suitability("power", presence, cov, grid, seed=3).predict(cov, grid)
+    assert np.array_equal(pred, again)
+    # bit-identical on repeat too (threaded tree sums would differ in the last bit)
+    assert all(np.array_equal(pred, model.predict(cov, grid)) for _ in range(3))
+    assert pred[presence].mean() > pred[~presence].mean()
+    path = tmp_path / "power.pkl"
+    digest = model.save(path)
+    loaded = load_model(path, sha256=digest)
+    assert np.array_equal(loaded.predict(cov, grid), pred)
+    assert loaded.auc == model.auc and loaded.features == model.features
+    with pytest.raises(InputError, match="hash mismatch"):
+        load_model(path, sha256="0" * 64)
+    path.write_bytes(path.read_bytes() + b"tampered")
+    with pytest.raises(InputError):
+        load_model(path, sha256=digest)
+
+
+def test_fit_suitability_refuses_too_few_presences(suit_setup):
+    grid, cov, presence = suit_setup
+    few = np.zeros_like(presence)
+    few[0, 0] = few[5, 5] = True
+    with pytest.raises(InputError, match="too few presence"):
+        fit_suitability("cement", few, cov, grid, seed=0)
