@@ -28,6 +28,7 @@ import pandas as pd
 from gridcarbon.config import EvolutionSpec
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import POINT_SECTORS
+from gridcarbon.inputs.facility_co2 import operating_in
 from gridcarbon.evolution.siting import SiteOrders, pick_sites, ranked_cells
 
 #: age (years) at which a plant in a restricted cell is rebuilt elsewhere rather than refurbished
@@ -50,6 +51,10 @@ UNKNOWN_PLANT_AGE = 20
 #: relative inefficiency of a new plant (the fleet median is 1; ASSUMPTION: new plants use
 #: best available technology, ~20 % less CO2 per unit of output than the median)
 NEW_PLANT_INEFFICIENCY = 0.8
+#: fleet status of a facility not operating in the base year (construction, permitted, announced,
+#: shelved, mothballed, or a later start year): carried for the rules that will build or cancel
+#: it, never active in this version
+PIPELINE = "pipeline"
 _SECTOR_NAME = dict(enumerate(POINT_SECTORS))
 _SECTOR_CODE = {s: i for i, s in _SECTOR_NAME.items()}
 
@@ -73,12 +78,13 @@ class Fleet:
         built = pd.to_numeric(facilities["year_built"], errors="coerce") if "year_built" in facilities \
             else pd.Series(np.nan, index=facilities.index)  # optional in the points contract
         built = built.fillna(base_year - UNKNOWN_PLANT_AGE)
+        active = base_year_active(facilities, base_year)
         table = pd.DataFrame({
             "id": facilities["id"].astype(str).to_numpy(), "sector": facilities.sector.to_numpy(),
             "region_pos": region_pos, "cell": facilities["cell"].to_numpy(np.int64),
             "potential_t": potential, "year_built": built.to_numpy(int),
-            "inefficiency": rel.fillna(1.0).to_numpy(), "status": "active", "ccs": False,
-            "origin": "base", "emission_t": potential})
+            "inefficiency": rel.fillna(1.0).to_numpy(), "status": np.where(active, "active", PIPELINE),
+            "ccs": False, "origin": "base", "emission_t": np.where(active, potential, 0.0)})
         return cls(table)
 
     def log(self, year, rows: pd.DataFrame, event: str, to_cell=None):
@@ -89,6 +95,14 @@ class Fleet:
     def counts(self) -> dict[str, int]:
         ev = pd.DataFrame(self.events, columns=["year", "id", "event", "sector", "region", "from", "to"])
         return {e: int((ev.event == e).sum()) for e in ("retired", "relocated", "retrofitted", "built")}
+
+
+def base_year_active(facilities: pd.DataFrame, base_year: int) -> np.ndarray:
+    """Which facilities operate in ``base_year``: all of a table without ``status``, else those
+    :func:`~gridcarbon.inputs.facility_co2.operating_in` the year (status operating, started)."""
+    if "status" not in facilities:
+        return np.ones(len(facilities), bool)
+    return operating_in(facilities.assign(status=facilities["status"].fillna("operating")), base_year).to_numpy()
 
 
 def step_points(fleet: Fleet, year: int, *, targets: dict[tuple[int, str], float],
@@ -241,7 +255,7 @@ def _build(fleet, year, region_pos, sector, sel, target, suit, restricted, grid,
     potential = _effective(rows, rules).sum()
     if target <= 0 or (potential > 0 and target / potential <= rules.build_utilisation):
         return
-    same = t[t.sector == sector]
+    same = t[(t.sector == sector) & (t.status != PIPELINE)]  # pipeline rows have no size yet
     size = float(np.median(same.potential_t)) if len(same) else target
     n = int(np.ceil((target - potential) / size))
     cells = _site(fleet.orders, t, sector, n, suit, ~restricted, grid, rules, rng, cells=grid.cells_of(region_pos))

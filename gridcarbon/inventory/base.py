@@ -37,6 +37,8 @@ class Inventory:
     ``totals``: region, sector, value_t for every sector incl. the non-gridded ``indirect``.
     ``facilities``: point sources (grid CRS) with their ``cell`` (flat index).
     ``lines``: line sources (grid CRS); ``line_coverage`` their exact cell shares.
+    ``calibration``: built-in baselines: per region x sector, the point sources' physical-activity
+    total ``raw_t``, the ``calibrated_t`` total and their ratio ``factor``.
     """
 
     grid: Grid
@@ -47,6 +49,14 @@ class Inventory:
     lines: gpd.GeoDataFrame
     line_coverage: Coverage | None
     history: list[str] = field(default_factory=list)
+    calibration: pd.DataFrame | None = None  # region, sector, facilities, raw_t, calibrated_t, factor
+
+    def calibration_records(self) -> list[dict]:
+        """The calibration factors per region x sector as JSON-ready records (empty when none)."""
+        if self.calibration is None:
+            return []
+        return [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in r.items()}
+                for r in self.calibration.astype(object).to_dict("records")]
 
     def layer(self, sector: str) -> np.ndarray:
         """(y, x) t CO2/yr/cell of one gridded sector."""

@@ -1,10 +1,11 @@
-"""The built-in, illustrative CHRED-style baselines (the Yangtze River Delta and China).
+"""The built-in CHRED-style baselines (the Yangtze River Delta and China).
 
 No open CHRED release exists, so the built-in inventories are assembled from the
-package's data files ``data/<set>_*.csv`` (see ``data/SOURCES.md``): real plants at real
-industrial sites, transport along real corridors, area sources on population, built-up
-and cropland proxies around real cities, forest sinks on forested hills. Sector totals
-are calibrated to ``data/<set>_calibration.yaml``. Generation is deterministic.
+package's data (see ``data/SOURCES.md``): the real coal units, gas plants, steel and cement
+plants of ``data/facilities/`` (:mod:`gridcarbon.inventory.facilities`) and illustrative
+chemical sites, transport along real corridors, area sources on population, built-up and
+MODIS cropland proxies around real cities, forest sinks on MODIS forest. Sector totals are
+calibrated to ``data/<set>_calibration.yaml``. Generation is deterministic.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from gridcarbon.inputs.data import read_table, read_yaml
 from gridcarbon.inputs.regions import load_regions
 from gridcarbon.inputs.sources import prepare_sources
 from gridcarbon.inventory.base import Inventory, assemble, frame_coverage
+from gridcarbon.inventory.facilities import calibration_table, facility_points
 from gridcarbon.inventory.landscape import build_landscape
 from gridcarbon.inventory.proxies import activity_proxy
 
@@ -43,41 +45,16 @@ def sector_totals_t(cal: dict) -> dict[str, float]:
     return totals
 
 
-def plant_emissions(plants: pd.DataFrame, cal: dict) -> pd.Series:
-    """Uncalibrated t CO2/yr of each plant from capacity and technology factors."""
-    def factor(table: dict, key: pd.Series) -> pd.Series:
-        return key.map(table).fillna(table["default"])
-
-    power = (plants.capacity * factor(cal["power_hours"], plants.fuel)
-             * factor(cal["power_intensity"], plants.technology.where(plants.fuel != "gas", "gas")))
-    per_sector = {
-        "power": power,  # MW x h = MWh; x t/MWh
-        "steel": plants.capacity * T_PER_MT * factor(cal["steel_intensity"], plants.technology),
-        "cement": plants.capacity * T_PER_MT * factor(cal["cement_intensity"], plants.technology),
-        "chemical": plants.capacity * T_PER_MT * factor(cal["chemical_intensity"], plants.technology),
-    }
-    return pd.concat([v[plants.sector == s] for s, v in per_sector.items()]).reindex(plants.index)
-
-
 def plant_points(region_set: str, grid: Grid, regions: gpd.GeoDataFrame, cal: dict,
                  totals: dict) -> gpd.GeoDataFrame:
-    """Plant list -> calibrated point sources (each sector scaled to its study total).
+    """Real facilities (and the illustrative chemical sites) -> calibrated point sources.
 
-    ``totals``: t CO2/yr per sector (:func:`sector_totals_t`); the frame's ``emission_t`` is
-    t CO2/yr and ``calibration_factor`` the sector's scale (dimensionless).
+    ``totals``: t CO2/yr per sector (:func:`sector_totals_t`); ``emission_t`` is t CO2/yr,
+    ``raw_t`` the physical-activity estimate and ``calibration_factor`` the sector's scale
+    (:mod:`gridcarbon.inventory.facilities`). Pipeline rows carry ``emission_t`` 0.
     """
-    name = f"{region_set}_plants.csv"
-    plants = read_table(name).copy()
-    raw = plant_emissions(plants, cal)
-    by_sector = raw.groupby(plants.sector).sum()
-    scale = pd.Series({s: totals[s] / by_sector[s] for s in POINT_SECTORS})
-    plants["emission_t"] = raw * plants.sector.map(scale)
-    plants["calibration_factor"] = plants.sector.map(scale)
-    names = read_table("china_provinces.csv").set_index("adcode").region
-    plants["region"] = plants.province_adcode.map(names)
-    frame = gpd.GeoDataFrame(plants.drop(columns=["lon", "lat", "province_adcode"]),
-                             geometry=gpd.points_from_xy(plants.lon, plants.lat), crs="EPSG:4326")
-    return prepare_sources(frame, "points", regions, crs=grid.crs, name=name)
+    frame = facility_points(region_set, list(regions.region), cal, {s: totals[s] for s in POINT_SECTORS})
+    return prepare_sources(frame, "points", regions, crs=grid.crs, name=f"{region_set} facilities")
 
 
 def corridor_lines(region_set: str, grid: Grid, regions: gpd.GeoDataFrame, totals: dict,
@@ -210,17 +187,33 @@ def build_baseline(region_set: str, *, grid: Grid | None = None,
 
     indirect = pd.Series(cal["indirect_split"] or {}, dtype=float) * cal["total_mt"] * cal["indirect_share"] * T_PER_MT
     ds, table = assemble(grid, cal["base_year"], layers, sums=sums, indirect=indirect,
-                         attrs={"inventory": f"gridcarbon built-in {region_set} baseline (illustrative)"})
+                         attrs={"inventory": f"gridcarbon built-in {region_set} baseline (real facilities)"})
     expected = table[table.sector != "indirect"]
     by_sector = expected.groupby("sector").value_t.sum()
     for s in GRIDDED:  # calibration check: sector totals must equal the study figures
         if not np.isclose(by_sector[s], totals.get(s, 0.0), rtol=CALIBRATION_RTOL, atol=CALIBRATION_ATOL_T):
             raise MassBalanceError(f"baseline {s}: {by_sector[s]:.6g} t, calibrated to {totals[s]:.6g} t")
-    history = [f"built-in {region_set} baseline {cal['base_year']} at {res:g} m: {len(points)} plants, "
-               f"{len(lines)} corridors; sector totals calibrated to data/{region_set}_calibration.yaml"]
+    history = _history(region_set, cal, res, points, lines)
     # float64 for the area layers above, then stored like them
     landscape = parts.landscape.astype(grid.storage_dtype, copy=False)
-    return Inventory(grid, cal["base_year"], ds, table, points, lines, parts.line_cov, history), landscape
+    return Inventory(grid, cal["base_year"], ds, table, points, lines, parts.line_cov, history,
+                     calibration=calibration_table(points)), landscape
+
+
+def _history(region_set: str, cal: dict, res: float, points: gpd.GeoDataFrame, lines: gpd.GeoDataFrame) -> list[str]:
+    """The inventory's history lines: what the sources are and how they were calibrated."""
+    live = points[points.emission_t > 0]
+    pipeline = points[~points.active.astype(bool)]
+    chem = int((live.sector == "chemical").sum())
+    return [f"built-in {region_set} baseline {cal['base_year']} at {res:g} m: {len(live)} point facilities "
+            f"emitting in {cal['base_year']} (real GEM coal units, GPPD gas plants, GEM steel blocks and "
+            f"clinker-making cement plants; {chem} chemical sites illustrative), {len(pipeline)} pipeline "
+            f"facilities (emitting 0), {len(lines)} corridors",
+            "point CO2 from physical activity (gridcarbon.inputs.facility_co2), each sector scaled by one factor "
+            f"to its total in data/{region_set}_calibration.yaml (factors per province x sector: "
+            "Inventory.calibration, manifest inventory.calibration)",
+            "landscape: MODIS MCD12C1 2019 land cover, ERA5 precipitation, Koppen-Geiger arid share, "
+            "Xing et al. 2021 county CO2 storage; population, GDP and built-up from the city table"]
 
 
 def builtin_landscape(region_set: str, grid: Grid) -> xr.Dataset:
