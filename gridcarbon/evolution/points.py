@@ -99,10 +99,14 @@ class Fleet:
 
 def base_year_active(facilities: pd.DataFrame, base_year: int) -> np.ndarray:
     """Which facilities operate in ``base_year``: all of a table without ``status``, else those
-    :func:`~gridcarbon.inputs.facility_co2.operating_in` the year (status operating, started)."""
+    :func:`~gridcarbon.inputs.facility_co2.operating_in` the year (status operating, started by
+    ``start_year``, else ``year_built``)."""
     if "status" not in facilities:
         return np.ones(len(facilities), bool)
-    return operating_in(facilities.assign(status=facilities["status"].fillna("operating")), base_year).to_numpy()
+    frame = facilities.assign(status=facilities["status"].fillna("operating"))
+    if "start_year" not in frame and "year_built" in frame:  # the points contract's build year
+        frame["start_year"] = pd.to_numeric(frame["year_built"], errors="coerce")
+    return operating_in(frame, base_year).to_numpy()
 
 
 def step_points(fleet: Fleet, year: int, *, targets: dict[tuple[int, str], float],

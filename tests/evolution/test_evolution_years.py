@@ -154,3 +154,28 @@ def test_default_evolution_is_deterministic_exact_and_really_moves(yrd_pair):
     assert suitability.summary()["power"]["auc_blocked_cv"] >= 0.7
     assert suitability.summary()["urban"]["auc_blocked_cv"] >= 0.7
     assert summary["max_relative_residual"] <= 1e-9
+
+
+def test_pipeline_facilities_never_change_the_evolution(toy_base, toy_evolution):
+    """Facilities not operating in the base year (construction, announced, a later start) ride
+    along in the fleet as ``pipeline`` and leave every layer and every event unchanged."""
+    from dataclasses import replace
+
+    from gridcarbon.evolution.points import PIPELINE
+    from gridcarbon.testing import plant, toy_facilities
+
+    inv, land, suitability = toy_base
+    ctx0, totals, (a, _) = toy_evolution
+    extra = toy_facilities(inv.grid, [plant("U1", 0, emission=0.0, capacity=600.0, built=2027),
+                                      plant("U2", 9 * 20 + 19, region="B", emission=0.0, built=2026),
+                                      plant("U3", 3 * 20 + 3, sector="steel", emission=0.0, built=2030)])
+    extra["status"] = ["construction", "operating", "announced"]
+    facilities = pd.concat([inv.facilities.assign(status="operating"), extra], ignore_index=True)
+    with_pipeline = replace(inv, facilities=facilities)
+    ctx = EvolutionContext.build(with_pipeline, land, toy_drivers(inv.grid, YEARS, gdp_growth=0.03), suitability,
+                                 spec=EvolutionSpec(min_spacing_km=3.0), seed=5, end_year=YEARS[-1])
+    b = evolve(ctx, totals, snapshot_years=[2030])
+    assert all(np.array_equal(a.layers[y], b.layers[y]) for y in YEARS)
+    assert a.fleet.events == b.fleet.events
+    pipe = b.fleet.table.set_index("id").loc[["U1", "U2", "U3"]]
+    assert (pipe.status == PIPELINE).all() and (pipe.emission_t == 0).all()
