@@ -1,0 +1,204 @@
+"""The run folder (docs/architecture.md, "Outputs"): written as the years arrive, atomically.
+
+``<out>/<scenario>/`` holds per exported year a styled COG per sector plus ``total`` and
+``net``, the maps, ``cube.nc`` with every simulated year, ``totals.csv``, the facility
+tables, the fitted models and ``manifest.json`` (written last, with every file's sha256).
+The folder appears complete or not at all (:func:`~gridcarbon.output.atomic.atomic_dir`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+
+from gridcarbon.core import memory
+from gridcarbon.core.errors import OutputError
+from gridcarbon.core.grid import Grid
+from gridcarbon.core.sectors import GRIDDED
+from gridcarbon.output import export, maps
+from gridcarbon.output.atomic import atomic_dir
+from gridcarbon.output.layers import named_layers, write_layers
+
+if TYPE_CHECKING:  # the result is made above this layer; the writer only reads it
+    from gridcarbon.config import Scenario
+    from gridcarbon.result import RunResult
+
+
+def final_dir(out: Path, name: str) -> Path:
+    """``out/name``, refusing names that could write outside ``out``."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
+        raise OutputError(f"unsafe scenario name {name!r} for an output folder")
+    return out / name
+
+
+def run_meta(sc: Scenario, status: str) -> dict:
+    """Tags every file of a run carries: scenario, hash, seed, base year, version, solver status, resolution."""
+    return {"scenario": sc.name, "scenario_hash": sc.hash(), "seed": sc.seed, "base_year": sc.base_year,
+            "gridcarbon_version": version("gridcarbon"), "solver_status": status, "resolution_m": sc.resolution}
+
+
+class RunWriter:
+    """Writes a run folder as the years arrive.
+
+    Every year goes into ``cube.nc``; exported years also get a COG + QML per layer and
+    their maps. Writing happens in one background thread, one year in flight, so it
+    overlaps the evolution of the next year; a writer error surfaces at the next
+    :meth:`add` or at :meth:`finish`. Use as a context manager.
+    """
+
+    def __init__(self, root: Path, sc: Scenario, grid: Grid, boundaries: gpd.GeoDataFrame, *, status: str,
+                 history: list[str]):
+        self.root, self.sc, self.grid, self.boundaries = root, sc, grid, boundaries
+        self.exported = [sc.base_year, *sc.years]
+        self.meta = run_meta(sc, status)
+        attrs = {"title": f"gridcarbon emission cube: {sc.name}", "institution": "gridcarbon",
+                 "source": f"gridcarbon {self.meta['gridcarbon_version']}",
+                 "history": "; ".join(history + [f"coupled run, seed {sc.seed}"]),
+                 "scenario": sc.name, "scenario_hash": self.meta["scenario_hash"], "seed": sc.seed,
+                 "solver_status": status}
+        self.cube = export.CubeWriter(root / "cube.nc", grid, sectors=list(GRIDDED),
+                                      years=list(range(sc.base_year, sc.end_year + 1)), attrs=attrs)
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-writer")
+        self.pending = None
+        self.gross: dict[int, np.ndarray] = {}  # first and last exported years, for the change map
+
+    def add(self, year: int, layers: np.ndarray) -> None:
+        """Queue ``year``'s (n_gridded, y, x) layers (t CO2/yr/cell); they must not change afterwards.
+
+        On a :attr:`~Grid.large` grid an exported year is written before this returns: its
+        COGs and maps need ~1 GB of temporaries at 1 km, which would otherwise add to the
+        next year's evolution.
+        """
+        self._wait()
+        self.pending = self.pool.submit(self._write_year, year, layers)
+        if year in self.exported and self.grid.large:
+            self._wait()
+
+    def _wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def _write_year(self, year: int, layers: np.ndarray) -> None:
+        try:
+            self._write_layers(year, layers)
+        finally:  # a year's temporaries are freed: hand their pages back (gigabytes over a 1 km run);
+            # an exported year's maps leave reference cycles that hold its layers: collect them
+            memory.release(cycles=year in self.exported)
+
+    def _write_layers(self, year: int, layers: np.ndarray) -> None:
+        self.cube.write(year, layers)
+        if year not in self.exported:
+            return
+        named = named_layers(layers)
+        write_layers(self.root / str(year), named, self.grid, year=year, meta=self.meta)
+        render_year_maps(self.root / "maps", named, self.grid, boundaries=self.boundaries,
+                         name=self.sc.name, year=year)
+        if year in (self.exported[0], self.exported[-1]):
+            self.gross[year] = named["total"]
+
+    def finish(self, result: RunResult, *, started: float | None = None) -> None:
+        """After the last year: tables, facilities, change map, models, then the manifest.
+
+        ``started`` (a ``time.perf_counter()`` value) adds the whole run's wall time.
+        """
+        self._wait()
+        self.cube.close()
+        tmp, first, last = self.root, self.exported[0], self.exported[-1]
+        result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
+        write_facilities(result, tmp / "facilities.gpkg")
+        maps.render_change(tmp / "maps" / f"change_{first}_{last}.png", self.gross[first], self.gross[last],
+                           self.grid, boundaries=self.boundaries,
+                           title=f"{self.sc.name}: gross CO2 change {first}-{last}")
+        models_dir = tmp / "models"
+        models_dir.mkdir()
+        result.manifest["models"] = {k: {"file": f"models/{k}.pkl", "sha256": m.save(models_dir / f"{k}.pkl")}
+                                     for k, m in sorted(result.models.items())}
+        result.manifest["files"] = file_hashes(tmp)
+        if started is not None:
+            result.manifest.setdefault("timings_s", {})["total_s"] = round(time.perf_counter() - started, 3)
+        (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=_json))
+
+    def __enter__(self) -> "RunWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.cube.close()
+
+
+def write_outputs(result: RunResult, out: Path, *, started: float | None = None) -> Path:
+    """Write an in-memory result as a run folder ``out/<scenario>/``, atomically.
+
+    The manifest is written last, inside the temporary folder, with the export's timing
+    (and the whole run's when ``started``, a ``time.perf_counter()`` value, is given).
+    """
+    final = final_dir(Path(out), result.scenario.name)
+    t0 = time.perf_counter()
+    with atomic_dir(final) as tmp:
+        with RunWriter(tmp, result.scenario, result.grid, result.boundaries,
+                       status=result.manifest["allocation"]["status"],
+                       history=result.manifest["inventory"]) as writer:
+            emission = result.emissions["emission"].transpose("sector", "year", "y", "x")
+            for k, year in enumerate(result.emissions["year"].values):
+                writer.add(int(year), emission.isel(year=k).values)
+            result.manifest.setdefault("timings_s", {})["export_s"] = round(time.perf_counter() - t0, 3)
+            writer.finish(result, started=started)
+    return final
+
+
+def write_facilities(result: RunResult, path: Path) -> None:
+    """The facility table of every exported year as layers ``facilities_<year>`` of a GeoPackage,
+    and the facility events as ``facility_events.csv`` beside it."""
+    fac = result.facilities.copy()
+    for year, part in fac.groupby("year"):
+        part.drop(columns=["year"]).to_file(path, layer=f"facilities_{year}", driver="GPKG")
+    result.events.to_csv(path.with_name("facility_events.csv"), index=False)
+
+
+def render_year_maps(root: Path, named: dict[str, np.ndarray], grid: Grid, *, boundaries, name: str,
+                     year: int) -> None:
+    """Gross and net map and the sector panel of one year's named layers."""
+    maps.render_map(root / f"total_{year}.png", named["total"], grid, boundaries=boundaries,
+                    title=f"{name}: gross CO2 {year}")
+    maps.render_map(root / f"net_{year}.png", named["net"], grid, boundaries=boundaries,
+                    title=f"{name}: net CO2 {year}", kind="diverging")
+    maps.render_panel(root / f"sectors_{year}.png", {s: named[s] for s in GRIDDED}, grid, boundaries=boundaries,
+                      title=f"{name}: sectors {year}")
+
+
+def file_hashes(root: Path) -> dict[str, str]:
+    """sha256 of every raster, cube and table under ``root``, read in blocks (a 1 km cube is 4 GB)."""
+    def digest(path: Path) -> str:
+        with path.open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    return {str(p.relative_to(root)): digest(p)
+            for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in {".tif", ".nc", ".csv"}}
+
+
+def _json(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    return str(value)
+
+
+def write_maps(result: RunResult, root: Path) -> None:
+    """Maps of every exported year and the change map, from a result (e.g. :func:`~gridcarbon.load_run`)."""
+    sc = result.scenario
+    years = [sc.base_year, *sc.years]
+    for year in years:
+        render_year_maps(root, result.layers(year), result.grid, boundaries=result.boundaries,
+                         name=sc.name, year=year)
+    maps.render_change(root / f"change_{years[0]}_{years[-1]}.png", result.total(years[0]).values,
+                       result.total(years[-1]).values, result.grid, boundaries=result.boundaries,
+                       title=f"{sc.name}: gross CO2 change {years[0]}-{years[-1]}")

@@ -1,0 +1,194 @@
+"""Raster and cube export (gridcarbon.output.export): COG rasters and the CF NetCDF cube."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+from pyproj import CRS
+from rio_cogeo.cogeo import cog_validate
+
+from gridcarbon.core.errors import OutputError, RasterInputError
+from gridcarbon.core.grid import Grid
+from gridcarbon.output.export import NODATA, read_raster_band, write_cog, write_netcdf
+from gridcarbon.testing import lonlat_regions, random_layer
+
+TAGS = {"sector": "power", "year": 2030, "scenario": "test-scenario", "scenario_hash": "abc123",
+        "seed": 42, "gridcarbon_version": "0.1.0"}
+
+
+@pytest.fixture(scope="module")
+def cog(grid, values, tmp_path_factory):
+    path = tmp_path_factory.mktemp("cog") / "power.tif"
+    return write_cog(path, values, grid, description="Power and heat 2030", tags=TAGS)
+
+
+@pytest.fixture(scope="module")
+def cube(grid) -> xr.Dataset:
+    sectors, years = ["power", "buildings", "forest_sink"], [2024, 2030, 2060]
+    data = np.stack([np.stack([random_layer(grid, seed=10 * i + j) for j in range(len(years))])
+                     for i in range(len(sectors))])
+    data[2] *= -0.01  # a removal sector
+    return xr.Dataset({"emission": (("sector", "year", "y", "x"), data)},
+                      coords={"sector": sectors, "year": years, **grid.coords()})
+
+
+@pytest.fixture(scope="module")
+def netcdf(grid, cube, tmp_path_factory):
+    path = tmp_path_factory.mktemp("nc") / "cube.nc"
+    attrs = {"title": "gridcarbon test cube", "scenario": "test-scenario", "seed": 42,
+             "history": "written by test_export"}
+    return write_netcdf(path, cube, grid, attrs=attrs)
+
+
+# -- Cloud-Optimized GeoTIFF ---------------------------------------------------------
+def test_fixture_grid_has_inside_and_outside_cells(grid):
+    assert grid.inside.any() and (~grid.inside).any()
+
+
+def test_cog_is_valid_tiled_deflate_float32(cog):
+    is_valid, errors, _warnings = cog_validate(cog)
+    assert is_valid and errors == []
+    with rasterio.open(cog) as src:
+        assert src.dtypes == ("float32",)
+        assert src.profile["tiled"] and src.block_shapes[0] == (512, 512)
+        assert src.compression.name.lower() == "deflate"
+        assert src.tags(ns="IMAGE_STRUCTURE")["PREDICTOR"] == "3"  # floating point
+        assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+
+
+def test_cog_larger_than_a_tile_has_average_overviews(tmp_path):
+    fine = Grid.from_regions(lonlat_regions(), res=200)  # > 512 rows, so GDAL must build overviews
+    path = write_cog(tmp_path / "fine.tif", random_layer(fine), fine, description="fine", tags={})
+    assert cog_validate(path)[:2] == (True, [])
+    with rasterio.open(path) as src:
+        assert src.overviews(1)
+        full = src.read(1, masked=True)
+        half = src.read(1, masked=True, out_shape=(src.height // 2, src.width // 2))
+    assert not half.mask.all()
+    assert np.ma.max(half) <= np.ma.max(full)  # averages, never beyond the data
+    assert np.ma.min(half) >= 0  # nodata (-9999) is not averaged into inside cells
+
+
+def test_cog_georeferencing_matches_grid(cog, grid):
+    with rasterio.open(cog) as src:
+        assert CRS.from_wkt(src.crs.to_wkt()).equals(grid.crs)
+        assert src.transform.almost_equals(grid.transform)
+        assert tuple(src.bounds) == pytest.approx(grid.bounds)
+        assert (src.height, src.width) == grid.shape
+
+
+def test_cog_nodata_outside_and_zero_inside(cog, grid, values):
+    with rasterio.open(cog) as src:
+        raw = src.read(1)
+        assert src.nodata == NODATA
+    assert np.all(raw[~grid.inside] == NODATA)
+    zero_inside = grid.inside & (values == 0)
+    assert zero_inside.any() and np.all(raw[zero_inside] == 0.0)
+    assert np.all(raw[grid.inside] >= 0)
+
+
+def test_cog_description_and_tags(cog):
+    with rasterio.open(cog) as src:
+        tags = src.tags()
+        assert src.descriptions == ("Power and heat 2030",)
+        assert src.units == ("t CO2/yr/cell",)
+    assert tags["units"] == "t CO2/yr/cell"
+    assert {k: tags[k] for k in TAGS} == {k: str(v) for k, v in TAGS.items()}
+    assert not any("DATETIME" in key.upper() for key in tags)
+
+
+def test_cog_values_round_trip_within_float32(cog, grid, values):
+    back, tags = read_raster_band(cog)
+    assert np.all(np.isnan(back[~grid.inside]))
+    np.testing.assert_allclose(back[grid.inside], values[grid.inside], rtol=1e-7, atol=0)
+    assert np.nansum(back) == pytest.approx(values[grid.inside].sum(), rel=1e-6)
+    assert tags["description"] == "Power and heat 2030" and tags["sector"] == "power"
+
+
+def test_cog_writes_are_byte_identical(grid, values, tmp_path):
+    first = write_cog(tmp_path / "a.tif", values, grid, description="d", tags=TAGS)
+    second = write_cog(tmp_path / "b.tif", values, grid, description="d", tags=TAGS)
+    assert first.read_bytes() == second.read_bytes()
+    assert b"DateTime" not in first.read_bytes()
+
+
+def test_cog_rejects_a_layer_of_another_shape(grid, tmp_path):
+    with pytest.raises(OutputError, match="shape"):
+        write_cog(tmp_path / "x.tif", np.zeros((3, 3)), grid, description="d", tags={})
+
+
+def test_cog_unwritable_path_is_an_output_error(grid, values, tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(OutputError):
+        write_cog(tmp_path / "file" / "x.tif", values, grid, description="d", tags={})
+
+
+def test_read_raster_band_of_a_missing_file_is_an_input_error(tmp_path):
+    with pytest.raises(RasterInputError):
+        read_raster_band(tmp_path / "missing.tif")
+
+
+# -- NetCDF cube ---------------------------------------------------------------------
+def test_netcdf_crs_and_transform_read_back(netcdf, grid):
+    with xr.open_dataset(netcdf) as ds:
+        assert CRS.from_wkt(ds.rio.crs.to_wkt()).equals(grid.crs)
+        assert ds["emission"].rio.transform().almost_equals(grid.transform)
+        np.testing.assert_allclose(ds["x"], grid.x)
+        np.testing.assert_allclose(ds["y"], grid.y)
+
+
+def test_netcdf_sums_per_sector_and_year_match(netcdf, cube, grid):
+    with xr.open_dataset(netcdf) as ds:
+        assert list(ds["sector"].values) == list(cube["sector"].values)
+        assert list(ds["year"].values) == [2024, 2030, 2060]
+        sums = ds["emission"].sum(("y", "x")).values
+        outside = ds["emission"].values[..., ~grid.inside]
+        inside = ds["emission"].values[..., grid.inside]
+    expected = cube["emission"].values[..., grid.inside].sum(axis=-1)
+    np.testing.assert_allclose(sums, expected, rtol=1e-6)
+    assert np.isnan(outside).all()
+    assert (inside == 0).any() and not np.isnan(inside).any()
+
+
+def test_netcdf_cf_metadata_and_encoding(netcdf, grid):
+    with xr.open_dataset(netcdf) as ds:
+        emission, crs = ds["emission"], ds["crs"]
+        assert ds.attrs["Conventions"] == "CF-1.8"
+        assert ds.attrs["title"] == "gridcarbon test cube"
+        assert ds.attrs["scenario"] == "test-scenario"
+        assert emission.attrs["units"] == "t yr-1"
+        assert emission.attrs["long_name"] == "CO2 emission per grid cell (t CO2/yr/cell)"
+        assert emission.attrs["cell_methods"] == "area: sum"
+        assert emission.attrs["grid_mapping"] == "crs"
+        assert emission.encoding["dtype"] == np.float32 and emission.encoding["zlib"]
+        assert emission.encoding["chunksizes"] == (1, 1, *grid.shape)
+        assert emission.encoding["_FillValue"] == NODATA
+        assert crs.attrs["grid_mapping_name"] == "albers_conical_equal_area"
+        assert crs.attrs["longitude_of_central_meridian"] == 105.0
+        assert list(crs.attrs["standard_parallel"]) == [25.0, 47.0]
+        assert CRS.from_wkt(crs.attrs["spatial_ref"]).equals(grid.crs)
+        assert ds["x"].attrs["standard_name"] == "projection_x_coordinate"
+
+
+def test_netcdf_gdal_places_the_grid(netcdf, grid):
+    with rasterio.open(f"netcdf:{netcdf}:emission") as src:
+        assert CRS.from_wkt(src.crs.to_wkt()).equals(grid.crs)
+        assert src.transform.almost_equals(grid.transform)
+        assert src.count == 9
+
+
+def test_netcdf_reread_and_transposed_cube_writes_the_same_values(netcdf, grid, tmp_path):
+    with xr.open_dataset(netcdf) as ds:
+        again = write_netcdf(tmp_path / "again.nc", ds.transpose("year", "sector", "y", "x"), grid,
+                             attrs={"title": "again"})
+        with xr.open_dataset(again) as back:
+            assert back["emission"].dims == ("sector", "year", "y", "x")
+            np.testing.assert_array_equal(back["emission"].values, ds["emission"].values)
+            assert CRS.from_wkt(back.rio.crs.to_wkt()).equals(grid.crs)
+
+
+def test_netcdf_needs_the_emission_cube(grid, cube, tmp_path):
+    with pytest.raises(OutputError, match="emission"):
+        write_netcdf(tmp_path / "x.nc", cube.rename(emission="other"), grid, attrs={})

@@ -1,0 +1,63 @@
+"""PNG maps (gridcarbon.output.maps): valid, deterministic, reduced for large grids."""
+from __future__ import annotations
+
+import matplotlib.image as mpimg
+import numpy as np
+
+import gridcarbon
+from gridcarbon.output import maps
+from gridcarbon.output.maps import render_change, render_map, render_panel
+from gridcarbon.testing import lonlat_regions, random_layer
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def render_all(folder, grid, values) -> list:
+    net = values - 2 * random_layer(grid, seed=5)
+    return [
+        render_map(folder / "map.png", values, grid, boundaries=lonlat_regions(), title="Power 2030",
+                   kind="sequential"),
+        render_map(folder / "net.png", net, grid, boundaries=lonlat_regions(), title="Net 2030",
+                   kind="diverging"),
+        render_panel(folder / "panel.png", {"power": values, "sink": -0.1 * values}, grid,
+                     boundaries=lonlat_regions(), title="Sectors 2030"),
+        render_change(folder / "change.png", values, 0.5 * values, grid, boundaries=None,
+                      title="2060 - 2030"),
+    ]
+
+
+def test_maps_are_valid_deterministic_pngs(grid, values, tmp_path):
+    (tmp_path / "a").mkdir()
+    first = render_all(tmp_path / "a", grid, values)
+    second = render_all(tmp_path / "b", grid, values)
+    for one, two in zip(first, second):
+        data = one.read_bytes()
+        assert data.startswith(PNG_SIGNATURE)
+        assert b"Software" not in data and b"matplotlib" not in data
+        image = mpimg.imread(one)
+        assert image.ndim == 3 and image.shape[0] > 100
+        assert len(np.unique(image.reshape(-1, image.shape[-1]), axis=0)) > 10  # not blank
+        assert data == two.read_bytes(), one.name
+
+
+def test_map_of_an_all_zero_layer_renders(grid, tmp_path):
+    zeros = np.where(grid.inside, 0.0, np.nan)
+    path = render_change(tmp_path / "none.png", zeros, zeros, grid, boundaries=lonlat_regions(),
+                         title="no change")
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_large_layers_are_drawn_as_block_means(grid, values, tmp_path):
+    """A layer wider than ``max_display_cells`` (a 1 km national grid) is drawn reduced, mass per cell kept."""
+    with gridcarbon.set_options(max_display_cells=30):
+        shown, inside = maps._display(values, grid.inside)
+        k = int(np.ceil(max(values.shape) / 30))
+        assert max(shown.shape) <= 30 and shown.shape == (-(-values.shape[0] // k), -(-values.shape[1] // k))
+        cells = np.pad(grid.inside, ((0, -values.shape[0] % k), (0, -values.shape[1] % k))).reshape(
+            shown.shape[0], k, shown.shape[1], k).sum(axis=(1, 3))
+        assert np.isclose((shown * cells).sum(), np.where(grid.inside, values, 0.0).sum(), rtol=1e-12)
+        assert inside.sum() == (cells > 0).sum()
+        path = render_map(tmp_path / "big.png", values, grid, boundaries=lonlat_regions(), title="reduced")
+        assert path.read_bytes().startswith(PNG_SIGNATURE)
+    with gridcarbon.set_options(max_display_cells=10_000):
+        assert maps._display(values, grid.inside)[0] is values  # small grids are drawn as they are
