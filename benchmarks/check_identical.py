@@ -59,7 +59,7 @@ def run_one(name: str, work: Path, tree: Path | None = None) -> float:
     env = dict(os.environ) if tree is None else dict(os.environ, PYTHONPATH=str(tree))
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "gridcarbon.cli", "run", name, "--out", str(work), "--quiet"],
-                   check=True, env=env, cwd=work)
+                   check=True, env=env)
     return round(time.perf_counter() - t0, 2)
 
 

@@ -43,15 +43,22 @@ def _debug() -> bool:
 
 
 def _scenario_files(items: list[str]) -> list[str]:
-    """Expand folders into the YAML files they hold; names and files pass through."""
+    """Expand folders into the YAML files they hold; names and files pass through.
+
+    A built-in name stays a name even where a folder of that name exists (a previous run's
+    output folder in the working directory, say), unless that folder holds scenario files.
+    """
+    from gridcarbon.config import list_scenarios
+
+    builtins = {name for name, _ in list_scenarios()}
     out = []
     for item in items:
         path = Path(item)
-        if path.is_dir():
-            files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
-            if not files:
-                raise InputError("folder holds no scenario files (*.yaml)", source=item)
+        files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else []
+        if files:
             out += [str(f) for f in files]
+        elif path.is_dir() and item not in builtins:
+            raise InputError("folder holds no scenario files (*.yaml)", source=item)
         else:
             out.append(item)
     return out

@@ -149,3 +149,21 @@ def test_no_docstring_or_comment_mentions_design_sections():
             if tok.type == tokenize.COMMENT and STALE_REFERENCE.search(tok.string):
                 found.append(f"{rel(path)}:{tok.start[0]}: comment {tok.string.strip()!r}")
     assert found == [], "stale 'DESIGN section' references (point at docs/architecture.md):\n" + "\n".join(found)
+
+
+def test_every_package_folder_ships_and_its_data_with_it():
+    """The wheel lists every package folder of the source tree (a folder left out installs
+    without its modules), and the installed package finds its boundaries and data files."""
+    import tomllib
+
+    from gridcarbon.inputs.data import boundary_dir, data_path
+
+    repo = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {init.parent.relative_to(repo).as_posix().replace("/", ".")
+               for init in (repo / "gridcarbon").rglob("__init__.py")}
+    assert folders <= listed, f"not in pyproject's packages: {sorted(folders - listed)}"
+    assert (boundary_dir() / "yrd.gpkg").is_file() and (boundary_dir() / "china.gpkg").is_file()
+    for name in ("yrd_plants.csv", "scenarios/yrd-enhanced.yaml", "facilities/coal_units.csv",
+                 "layers/mcd12c1_2019_igbp_0p05deg.tif", "layers/county_storage.csv"):
+        assert data_path(name).is_file(), name

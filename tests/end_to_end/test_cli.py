@@ -170,6 +170,18 @@ def test_validate_names_the_typo_key(tmp_path):
     assert "ok" in good.output
 
 
+def test_a_builtin_name_stays_a_name_beside_a_folder_of_that_name(tmp_path, monkeypatch):
+    """Running ``gridcarbon run yrd-enhanced --out .`` twice: the second run's argument names the
+    built-in scenario, not the first run's output folder of the same name."""
+    from gridcarbon.cli import _scenario_files
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "yrd-enhanced").mkdir()
+    assert _scenario_files(["yrd-enhanced"]) == ["yrd-enhanced"]
+    (tmp_path / "yrd-enhanced" / "a.yaml").write_text("name: a\nextends: yrd-enhanced\n")
+    assert _scenario_files(["yrd-enhanced"]) == [str(Path("yrd-enhanced") / "a.yaml")]
+
+
 def test_empty_scenario_folder_is_an_input_error(tmp_path):
     (tmp_path / "empty").mkdir()
     res = cli("run", tmp_path / "empty", "--out", tmp_path / "out", "-q", cwd=tmp_path)
