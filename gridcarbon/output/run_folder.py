@@ -146,7 +146,7 @@ def write_outputs(result: RunResult, out: Path, *, started: float | None = None)
     with atomic_dir(final) as tmp:
         with RunWriter(tmp, result.scenario, result.grid, result.boundaries,
                        status=result.manifest["allocation"]["status"],
-                       history=result.manifest["inventory"]) as writer:
+                       history=result.manifest["inventory"]["history"]) as writer:
             emission = result.emissions["emission"].transpose("sector", "year", "y", "x")
             for k, year in enumerate(result.emissions["year"].values):
                 writer.add(int(year), emission.isel(year=k).values)
