@@ -49,6 +49,12 @@ from gridcarbon.suitability.fitting import Suitability, fit_suitability_surfaces
 log = logging.getLogger(__name__)
 #: largest relative residual of any region x sector x year tolerated in a result
 RESIDUAL_RTOL = 1e-6
+#: landscape layers a run reads (covariates, land steps, patterns, capacities). The other
+#: layers of the built landscape (MODIS grassland, shrub, wetland, barren, snow/ice and urban,
+#: precipitation, the arid share) wait for the evolution's sink rules; a run does not carry
+#: them (0.86 GB at 1 km for China)
+RUN_LANDSCAPE = ("elevation_m", "water", "forest", "eco_reserve", "storage_mt", "built_up", "population",
+                 "gdp", "cropland")
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,7 @@ def study_area(sc: Scenario, grid: Grid, regions: gpd.GeoDataFrame) -> StudyArea
     cities = cities[cities.level == "prefecture"]
     city_points = gpd.GeoSeries(gpd.points_from_xy(cities.lon, cities.lat), crs="EPSG:4326").to_crs(grid.crs)
     coast = load_regions(sc.region_set, "coast").to_crs(grid.crs).geometry
-    return StudyArea(grid, inv, landscape, map_outlines(sc.region_set), city_points, coast)
+    return StudyArea(grid, inv, landscape[list(RUN_LANDSCAPE)], map_outlines(sc.region_set), city_points, coast)
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ import pandas as pd
 from gridcarbon.config import EvolutionSpec
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import POINT_SECTORS
-from gridcarbon.inputs.facility_co2 import operating_in
 from gridcarbon.evolution.siting import SiteOrders, pick_sites, ranked_cells
+from gridcarbon.inputs.facility_co2 import operating_in
 
 #: age (years) at which a plant in a restricted cell is rebuilt elsewhere rather than refurbished
 RELOCATE_AGE = 25

@@ -24,8 +24,12 @@ import pandas as pd
 from gridcarbon.core.units import T_PER_MT
 from gridcarbon.inputs import facility_co2 as co2
 from gridcarbon.inputs.data import read_table
-from gridcarbon.inputs.facilities import (read_cement_plants, read_coal_units, read_gas_plants,
-                                          read_steel_plants)
+from gridcarbon.inputs.facilities import (
+    read_cement_plants,
+    read_coal_units,
+    read_gas_plants,
+    read_steel_plants,
+)
 
 #: columns of the facility point frame, beyond geometry
 COLUMNS = ["id", "name", "sector", "region", "capacity", "capacity_unit", "year_built", "fuel", "technology",

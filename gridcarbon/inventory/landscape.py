@@ -37,7 +37,12 @@ from scipy.interpolate import RegularGridInterpolator
 from gridcarbon.core import kernels
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.gridding import distribute, polygon_pieces
-from gridcarbon.inputs.layers import annual_precipitation, arid_share, county_storage, land_cover_fractions
+from gridcarbon.inputs.layers import (
+    annual_precipitation,
+    arid_share,
+    county_storage,
+    land_cover_fractions,
+)
 
 # -- land-cover thresholds shared by the evolution rules -------------------------------------
 #: water fraction (0..1 of the cell) above which a cell counts as water: large point sources

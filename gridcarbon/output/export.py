@@ -20,8 +20,8 @@ from rasterio.windows import Window
 
 from gridcarbon.core.errors import OutputError, RasterInputError
 from gridcarbon.core.grid import Grid
-from gridcarbon.core.units import UNITS
 from gridcarbon.core.options import get_option
+from gridcarbon.core.units import UNITS
 
 #: UDUNITS spelling of t CO2 / yr (per cell: see LONG_NAME)
 CF_UNITS = "t yr-1"

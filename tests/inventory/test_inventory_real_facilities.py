@@ -12,7 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridcarbon.inputs.facilities import read_cement_plants, read_coal_units, read_steel_plants
+from gridcarbon.inputs.facilities import (
+    read_cement_plants,
+    read_coal_units,
+    read_steel_plants,
+)
 from gridcarbon.inputs.facility_co2 import operating_in
 from gridcarbon.inventory.base import frame_coverage
 from gridcarbon.inventory.builtin import build_baseline, calibration, sector_totals_t
