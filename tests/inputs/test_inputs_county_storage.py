@@ -78,8 +78,6 @@ def test_counties_of_other_regions_are_left_out(monkeypatch, table, yrd_grid):
 # --------------------------------------------------------------- rebuild from shared/data
 @pytest.fixture(scope="module")
 def rebuilt(shared_data, tmp_path_factory):
-    pytest.importorskip("openpyxl", reason="openpyxl reads the Xing et al. workbook")
-    pytest.importorskip("pypinyin", reason="pypinyin spells Chinese county names in pinyin")
     from gridcarbon.inputs.layer_files import build_layer_files
 
     return build_layer_files(shared_data, tmp_path_factory.mktemp("layers"))
@@ -91,8 +89,6 @@ def test_packaged_layer_files_regenerate_byte_for_byte(rebuilt):
 
 
 def test_every_county_with_storage_is_matched(shared_data):
-    pytest.importorskip("openpyxl", reason="openpyxl reads the Xing et al. workbook")
-    pytest.importorskip("pypinyin", reason="pypinyin spells Chinese county names in pinyin")
     from gridcarbon.inputs.layer_files import STORAGE_SRC, match_counties
 
     matched = match_counties(shared_data / STORAGE_SRC)
