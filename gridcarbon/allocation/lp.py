@@ -2,7 +2,10 @@
 
 :func:`solve` builds the model (:func:`gridcarbon.allocation.model.build`) or re-bounds the
 one a :class:`Resolver` keeps, solves it through pyomo's persistent HiGHS interface with
-solver output suppressed, and reads the solution back (Mt) as a :class:`Solved`.
+solver output suppressed, and reads the solution back (Mt) as a :class:`Solved`, with the
+prices: HiGHS' row duals (``Highs.get_duals``) of the caps and of the abatement rows, divided
+by each year's discount factor, are the carbon price and the marginal abatement costs in
+yuan per t of that year.
 """
 from __future__ import annotations
 
@@ -22,13 +25,16 @@ from gridcarbon.core.units import T_PER_MT
 
 @dataclass
 class Solved:
-    """What one solve returned: status, objective (yuan), E and R (Mt) and elastic slack by family/year."""
+    """What one solve returned: status, objective (yuan), E and R (Mt), elastic slack by family/year,
+    and (not for the elastic copy) ``price`` (R, T) and ``mac`` (R, S, T), yuan per t, 0 in the base year."""
 
     status: str
     objective: float = float("nan")
     E: np.ndarray | None = None
     R: np.ndarray | None = None
     slack: dict[str, dict[int, float]] = field(default_factory=dict)
+    price: np.ndarray | None = None
+    mac: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
     size: dict[str, int] = field(default_factory=dict)
     solver: str = ""
@@ -69,8 +75,9 @@ class Resolver:
 
 def _structure_key(p: Problem) -> str:
     """Hash of everything in a problem except its bounds."""
-    h = hashlib.sha256(repr((p.regions, p.years, p.mac, p.share_penalty, sorted(p.trajectories))).encode())
-    for array in (p.e0, p.r0, p.gross, p.removals, p.ramp, p.shares, *p.trajectories.values()):
+    h = hashlib.sha256(repr((p.regions, p.years, p.mac, p.trade, sorted(p.trajectories))).encode())
+    for array in (p.e0, p.r0, p.gross, p.removals, p.ramp, p.shares, p.bau, p.widths, p.costs, p.discount,
+                  *p.trajectories.values()):
         h.update(np.ascontiguousarray(array, dtype=float).tobytes())
     return h.hexdigest()
 
@@ -99,9 +106,33 @@ def solve(p: Problem, *, elastic: bool, resolver: Resolver | None = None) -> Sol
     for family, year, var in lp.slacks:
         per_year = slack.setdefault(family, {})
         per_year[year] = per_year.get(year, 0.0) + var.value
+    price, mac = (None, None) if elastic else _prices(lp, solver)
     return Solved(status="optimal", objective=result.best_feasible_objective * T_PER_MT,
                   E=lp.values(lp.E, p.e0), R=lp.values(lp.R, p.r0), slack=slack, timings=timings, size=size,
-                  solver=name)
+                  solver=name, price=price, mac=mac)
+
+
+def _prices(lp: LP, solver: Highs) -> tuple[np.ndarray, np.ndarray]:
+    """Carbon price per region and year (R, T) and marginal abatement cost (R, S, T), yuan/t of that year.
+
+    A cap row's dual is the change of the (discounted) cost per Mt more allowed, so the price
+    is minus the dual over the year's discount factor; an abatement row's dual is the cost of
+    one more Mt of BAU to abate (0 where the cell emits above BAU).
+    """
+    p = lp.p
+    duals = solver.get_duals([row for *_, row in lp.caps] + list(lp.abatement_rows.values()))
+    price = np.zeros((len(p.regions), len(p.years)))
+    for r, t, row in lp.caps:
+        price[slice(None) if r is None else r, t] = -duals[row] / p.discount[t]
+    mac = np.zeros(p.bau.shape)
+    for (r, s, t), row in lp.abatement_rows.items():
+        mac[r, s, t] = duals[row] / p.discount[t]
+    return _clean(price), _clean(mac)
+
+
+def _clean(values: np.ndarray) -> np.ndarray:
+    """Prices rounded to 1e-6 yuan/t: solver noise off, and -0.0 made 0."""
+    return np.round(values, 6) + 0.0
 
 
 def _solver() -> Highs:

@@ -6,24 +6,28 @@ Decisions, each for region r and year t after the base year up to the end year:
 - ``R[r, k, t] >= 0`` removal magnitudes of k in (forest_sink, beccs), Mt CO2/yr.
 
 The base year is fixed to the baseline. Constraints: the yearly sums meet the gross and
-removal pathways; ramp limits ``|E[t] - E[t-1]| <= ramp_s * max(E0, 1 % of the region's
+removal pathways; with ``allocation.trade`` off, each region's gross meets its allowance
+(its target share of the gross pathway) instead; ramp limits ``|E[t] - E[t-1]| <= ramp_s * max(E0, 1 % of the region's
 base-year gross)`` for sectors present in the base year (absent ones stay at zero, see
 :data:`gridcarbon.allocation.problem.RAMP_MIN_FRAC`); hard-to-abate floors
 ``E >= floor_s * E0``; capacities (removals, and emitting sectors when the table holds
 them); optional sector trajectories and user bounds.
 
-Objective (yuan, undiscounted: every year's cost counts the same; the model holds it in
-million yuan, as its variables are in Mt):
+Objective (yuan, each year's costs discounted to the base year at ``allocation.discount_rate``;
+the model holds it in million yuan, as its variables are in Mt):
 
-- abatement ``E0 - E`` priced by convex piecewise-linear marginal abatement cost curves
-  (:func:`gridcarbon.inputs.mac_curves.load_mac_curves`, segment widths as fractions of E0;
-  growth above E0 is free but ramp-limited);
+- abatement ``BAU - E`` priced by convex piecewise-linear marginal abatement cost curves per
+  region and sector (:mod:`gridcarbon.allocation.supply`: the shipped national curves made
+  regional by distance to storage and scrap; widths as fractions of business-as-usual
+  emissions; emitting above BAU is free but ramp-limited);
 - removals priced per tonne by kind;
-- ``share_penalty`` per tonne of deviation of a region's gross from its target share of the
-  gross pathway (see :func:`gridcarbon.allocation.target_shares`);
 - :data:`REMOVAL_SHARE_PENALTY` per tonne of deviation of a region's removals from its share
   of the base-year sink;
 - :data:`SMOOTHING` per tonne of year-on-year change.
+
+Where emissions fall is chosen by cost alone: the principles set allowances, not emissions.
+The duals of the cap rows (``LP.caps``) are the carbon price, those of the abatement rows
+(``LP.abatement_rows``) each cell's marginal abatement cost (:mod:`gridcarbon.allocation.lp`).
 
 The elastic copy (:mod:`gridcarbon.allocation.diagnosis`) keeps the same rows, adds two
 slack variables per row of a relaxable family, turns bounds into rows and minimises the
@@ -67,6 +71,8 @@ class LP:
         self.model.rows = pyo.ConstraintList()
         self.model.slack = pyo.VarList(domain=pyo.NonNegativeReals)
         self.slacks: list[tuple[str, int, object]] = []
+        self.caps: list[tuple[int | None, int, object]] = []       # (region or None for all, t, row)
+        self.abatement_rows: dict[tuple[int, int, int], object] = {}  # (r, s, t) -> E + sum A >= BAU
         self.E = self.variables("E", *((None, None) if elastic else p.bounds("E")), shape=p.e0.shape)
         self.R = self.variables("R", *((None, None) if elastic else p.bounds("R")), shape=p.r0.shape)
 
@@ -83,13 +89,13 @@ class LP:
             out[cell] = data
         return out
 
-    def add(self, expr, lo: float | None, hi: float | None, *, family: str | None = None, year: int = 0) -> None:
-        """Add a row; ``family`` None marks a row that always holds (never relaxed)."""
+    def add(self, expr, lo: float | None, hi: float | None, *, family: str | None = None, year: int = 0):
+        """Add a row and return it; ``family`` None marks a row that always holds (never relaxed)."""
         if self.elastic and family is not None:
             up, down = self.model.slack.add(), self.model.slack.add()
             expr = expr + up - down
             self.slacks += [(family, year, up), (family, year, down)]
-        self.model.rows.add((_float(lo), expr, _float(hi)))
+        return self.model.rows.add((_float(lo), expr, _float(hi)))
 
     def values(self, var: np.ndarray, base: np.ndarray) -> np.ndarray:
         """Solution values (Mt) of ``self.E`` or ``self.R``, the base year filled from ``base``."""
@@ -115,7 +121,7 @@ def build(p: Problem, *, elastic: bool) -> LP:
         _limit_rows(lp)
         lp.model.objective = pyo.Objective(expr=_total(var for _, _, var in lp.slacks))
     else:
-        lp.model.objective = pyo.Objective(expr=cost + _removal_cost(lp) + _share_cost(lp) + smoothing)
+        lp.model.objective = pyo.Objective(expr=cost + _removal_cost(lp) + _removal_split_cost(lp) + smoothing)
     return lp
 
 
@@ -144,60 +150,61 @@ def _cells(array: np.ndarray) -> list[tuple[int, int, int]]:
 
 
 def _abatement(lp: LP) -> LinearExpression:
-    """Segment variables A (Mt) with E + sum(A) >= E0, and their cost (million yuan)."""
+    """Segment variables A (Mt) with E + sum(A) >= BAU, and their discounted cost (million yuan)."""
     p = lp.p
-    curves = [p.mac[s] for s in EMITTING]
-    cells = [c for c in _cells(lp.E) if p.e0[c[:2]] > 0]
-    segments = [(c, j) for c in cells for j in range(len(curves[c[1]]))]
-    widths = [(0.0, float(curves[c[1]][j][0] * p.e0[c[:2]])) for c, j in segments]
+    cells = [c for c in _cells(lp.E) if p.bau[c] > 0]
+    segments = [(c, j) for c in cells for j in np.flatnonzero(p.widths[c[:2]] > 0)]
+    widths = [(0.0, float(p.widths[c[:2]][j] * p.bau[c])) for c, j in segments]
     lp.model.A = pyo.Var(range(len(segments)), domain=pyo.NonNegativeReals, bounds=lambda _m, n: widths[n])
     by_cell: dict[tuple, list] = {}
     for (cell, _), var in zip(segments, lp.model.A.values()):
         by_cell.setdefault(cell, []).append(var)
     for cell in cells:
-        lp.add(LinearExpression([lp.E[cell], *by_cell[cell]]), p.e0[cell[:2]], None)
-    return _linear((curves[c[1]][j][1], var) for (c, j), var in zip(segments, lp.model.A.values()))
+        lp.abatement_rows[cell] = lp.add(LinearExpression([lp.E[cell], *by_cell[cell]]), p.bau[cell], None)
+    return _linear((float(p.costs[c[:2]][j] * p.discount[c[2]]), var)
+                   for (c, j), var in zip(segments, lp.model.A.values()))
 
 
 def _removal_cost(lp: LP) -> LinearExpression:
-    return _linear((lp.p.mac[REMOVALS[k]][0][1], lp.R[r, k, t]) for r, k, t in _cells(lp.R))
+    p = lp.p
+    return _linear((p.mac[REMOVALS[k]][0][1] * p.discount[t], lp.R[r, k, t]) for r, k, t in _cells(lp.R))
 
 
-def _share_cost(lp: LP) -> LinearExpression | float:
-    """Priced deviations from the target shares: of the gross pathway, and of the removals.
+def _removal_split_cost(lp: LP) -> LinearExpression:
+    """Priced deviations of each region's removals from its share of the base-year sink.
 
     Removals follow each region's share of the base-year sink (equal shares without one)
     wherever costs and capacities leave their split open; the small
-    :data:`REMOVAL_SHARE_PENALTY` only breaks ties.
+    :data:`REMOVAL_SHARE_PENALTY` (yuan/t, discounted) only breaks ties.
     """
     p = lp.p
     sink = p.r0.sum(axis=1)
-    sink_share = sink / sink.sum() if sink.sum() > 0 else np.full(len(sink), 1 / len(sink))
-    return (_deviation_cost(lp, "gross", lp.E, p.shares * p.gross[None, :], penalty=p.share_penalty)
-            + _deviation_cost(lp, "removals", lp.R, sink_share[:, None] * p.removals[None, :],
-                              penalty=REMOVAL_SHARE_PENALTY))
-
-
-def _deviation_cost(lp: LP, name: str, var: np.ndarray, target: np.ndarray, *,
-                    penalty: float) -> LinearExpression | float:
-    """``penalty`` (yuan/t) x |sum over sectors of ``var`` - ``target``| per region and year (Mt)."""
-    if penalty == 0:
-        return 0.0
-    cells = [(r, t) for r in range(var.shape[0]) for t in range(1, var.shape[2])]
+    share = sink / sink.sum() if sink.sum() > 0 else np.full(len(sink), 1 / len(sink))
+    cells = [(r, t) for r in range(lp.R.shape[0]) for t in range(1, lp.R.shape[2])]
     over = pyo.Var(range(len(cells)), domain=pyo.NonNegativeReals)
     under = pyo.Var(range(len(cells)), domain=pyo.NonNegativeReals)
-    lp.model.add_component(f"{name}_over", over)
-    lp.model.add_component(f"{name}_under", under)
+    lp.model.add_component("removals_over", over)
+    lp.model.add_component("removals_under", under)
     for (r, t), up, down in zip(cells, over.values(), under.values()):
-        row = _with_minus([*var[r, :, t], down], [up])
-        lp.add(row, target[r, t], target[r, t])
-    return _linear((penalty, v) for v in [*over.values(), *under.values()])
+        target = share[r] * p.removals[t]
+        lp.add(_with_minus([*lp.R[r, :, t], down], [up]), target, target)
+    weights = [REMOVAL_SHARE_PENALTY * p.discount[t] for _, t in cells]
+    return _linear((w, v) for w, v in zip(weights * 2, [*over.values(), *under.values()]))
 
 
 def _pathway_rows(lp: LP) -> None:
+    """The caps: the gross pathway for the area (trade) or each region's allowance; the removal pathway."""
     p = lp.p
+    allowance = p.allowance
     for t in range(1, len(p.years)):
-        lp.add(_total(lp.E[:, :, t].ravel()), p.gross[t], p.gross[t], family="gross pathway", year=t)
+        if p.trade:
+            row = lp.add(_total(lp.E[:, :, t].ravel()), p.gross[t], p.gross[t], family="gross pathway", year=t)
+            lp.caps.append((None, t, row))
+        else:
+            for r in range(len(p.regions)):
+                row = lp.add(_total(lp.E[r, :, t]), allowance[r, t], allowance[r, t],
+                             family="regional allowances", year=t)
+                lp.caps.append((r, t, row))
         lp.add(_total(lp.R[:, :, t].ravel()), p.removals[t], p.removals[t], family="removal pathway", year=t)
 
 
@@ -223,7 +230,8 @@ def _ramp_rows(lp: LP) -> LinearExpression | float:
         before = [lp.E[r, s, t - 1]] if t > 1 else []
         start = 0.0 if t > 1 else p.e0[r, s]
         lp.add(_with_minus([lp.E[r, s, t], fall], [*before, rise]), start, start, family="ramp limits", year=t)
-    return _linear((SMOOTHING, v) for v in [*lp.model.rise.values(), *lp.model.fall.values()])
+    weights = [SMOOTHING * p.discount[t] for _, _, t in cells]
+    return _linear((w, v) for w, v in zip(weights * 2, [*lp.model.rise.values(), *lp.model.fall.values()]))
 
 
 def _trajectory_rows(lp: LP) -> None:

@@ -14,7 +14,12 @@ import numpy as np
 import pandas as pd
 
 from gridcarbon.allocation.pathway import annual_pathway
-from gridcarbon.allocation.shares import target_shares
+from gridcarbon.allocation.shares import driver_arrays, target_shares
+from gridcarbon.allocation.supply import (
+    business_as_usual,
+    regional_curves,
+    supply_facts,
+)
 from gridcarbon.config import Scenario
 from gridcarbon.core.errors import InputError, SchemaError
 from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS, check_sector
@@ -51,12 +56,21 @@ class Problem:
     ramp: np.ndarray               # (R, S) max annual change
     limits: list[Limit]
     trajectories: dict[str, np.ndarray]   # sector -> (T,) sum over regions (magnitude), NaN = free
-    shares: np.ndarray             # (R, T) phased-in target shares
+    shares: np.ndarray             # (R, T) phased-in target shares; allowance = shares x gross
     mac: dict[str, list[tuple[float, float]]]
-    share_penalty: float           # yuan per t
+    bau: np.ndarray                # (R, S, T) business-as-usual emissions, abatement is measured from it
+    widths: np.ndarray             # (R, S, J) cost segment widths, fractions of BAU
+    costs: np.ndarray              # (R, S, J) cost segment prices, yuan per t
+    trade: bool                    # one area cap (True) or one cap per region
+    discount: np.ndarray           # (T,) discount factor of each year's costs, 1 in the base year
     net_zero_year: int | None
     pathway: pd.DataFrame          # t CO2/yr, for the result
     target_shares: pd.DataFrame
+
+    @property
+    def allowance(self) -> np.ndarray:
+        """Each region's allowance (Mt, (R, T)): its principle-blend target share of the gross pathway."""
+        return self.shares * self.gross[None, :]
 
     def bounds(self, on: str) -> tuple[np.ndarray, np.ndarray]:
         """Combined lower and upper bounds over all families for ``on`` ("E" or "R")."""
@@ -73,8 +87,13 @@ class Problem:
 
 
 def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
-            capacities: pd.DataFrame | None, mac: dict[str, list[tuple[float, float]]]) -> Problem:
-    """The scenario's allocation problem for ``baseline`` (see :func:`gridcarbon.allocation.allocate`)."""
+            capacities: pd.DataFrame | None, mac: dict[str, list[tuple[float, float]]],
+            supply: pd.DataFrame | None = None) -> Problem:
+    """The scenario's allocation problem for ``baseline`` (see :func:`gridcarbon.allocation.allocate`).
+
+    ``supply``: province facts of :func:`gridcarbon.allocation.supply.supply_facts` (default
+    the shipped facilities) that make the cost curves regional.
+    """
     table = _baseline_table(baseline)
     regions = list(table.index)
     _check_regions(regions, scenario)
@@ -86,12 +105,16 @@ def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
                            base_year=scenario.base_year, end_year=scenario.end_year)
     ramp_base = np.where(e0 > 0, np.maximum(e0, RAMP_MIN_FRAC * e0.sum(axis=1, keepdims=True)), 0.0)
     ramp = np.array([scenario.allocation.ramp_for(s) for s in EMITTING])[None, :] * ramp_base
+    _, gdp = driver_arrays(drivers, regions, scenario.all_years)
+    widths, costs = regional_curves(mac, regions, supply_facts() if supply is None else supply)
+    years = np.arange(len(scenario.all_years))
     return Problem(
         regions=regions, years=scenario.all_years, e0=e0, r0=r0,
         gross=projection["gross_t"].to_numpy() / T_PER_MT, removals=projection["removals_t"].to_numpy() / T_PER_MT,
         ramp=ramp, limits=_limits(scenario, regions, e0, capacities), trajectories=_trajectories(scenario),
         shares=shares["target"].to_numpy().reshape(len(regions), -1), mac=mac,
-        share_penalty=scenario.allocation.share_penalty,
+        bau=business_as_usual(e0, gdp), widths=widths, costs=costs, trade=scenario.allocation.trade,
+        discount=(1 + scenario.allocation.discount_rate) ** -years.astype(float),
         net_zero_year=scenario.pathway.net_zero.year if scenario.pathway.net_zero else None,
         pathway=pathway, target_shares=shares)
 

@@ -36,6 +36,12 @@ class AllocationResult:
     seconds, ``build_s`` (pyomo model and its translation to HiGHS) and ``solve_s``
     (HiGHS). ``target_shares``: per region and year, each principle's share, their blend
     and the phased-in target. ``provenance``: scenario name and hash, solver and version.
+    ``market``: per region and year ``allowance_t`` (target share x gross pathway),
+    ``emissions_t`` (allocated gross), ``permits_bought_t`` (emissions - allowance; negative:
+    sold), ``transfer_payment_yuan`` (permits bought x price; negative: received) and
+    ``carbon_price_yuan_per_t`` (dual of the cap, yuan of that year). ``mac``: ``region,
+    sector, year, mac_yuan_per_t``, the marginal abatement cost of each cell.
+    ``trade``: whether regions traded (one area cap) or each met its own allowance.
     """
 
     totals: pd.DataFrame
@@ -47,6 +53,17 @@ class AllocationResult:
     residual_rel: float = 0.0
     size: dict[str, int] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)
+    market: pd.DataFrame = field(default_factory=pd.DataFrame)
+    mac: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trade: bool = True
+    discount_rate: float = 0.0
+
+    def carbon_price(self) -> pd.Series:
+        """Carbon price per year (yuan/t of that year): the area's, or with ``trade`` off the
+        allowance-weighted mean of the regions' own prices."""
+        m = self.market
+        weighted = (m["carbon_price_yuan_per_t"] * m["allowance_t"]).groupby(m["year"]).sum()
+        return (weighted / m.groupby("year")["allowance_t"].sum()).rename("carbon_price_yuan_per_t")
 
     def to_dataarray(self) -> xr.DataArray:
         """Totals as a DataArray (region, sector, year) named ``allocated_t``."""
@@ -62,7 +79,16 @@ class AllocationResult:
                 "timings_s": {k: round(v, 4) for k, v in self.timings.items()},
                 "mass_balance_residual_rel": float(self.residual_rel), "lp_size": dict(self.size),
                 "regions": sorted(self.totals["region"].unique().tolist()),
-                "years": [int(self.totals["year"].min()), int(self.totals["year"].max())]}
+                "years": [int(self.totals["year"].min()), int(self.totals["year"].max())],
+                "market": self.market_summary()}
+
+    def market_summary(self) -> dict:
+        """Trade mode, discount rate, the carbon price path and the permits traded, for the manifest."""
+        m = self.market
+        traded = m[m["permits_bought_t"] > 0].groupby("year")["permits_bought_t"].sum()
+        return {"trade": self.trade, "discount_rate": self.discount_rate,
+                "carbon_price_yuan_per_t": {int(y): round(float(v), 3) for y, v in self.carbon_price().items()},
+                "permits_traded_t": {int(y): round(float(traded.get(y, 0.0)), 1) for y in sorted(m["year"].unique())}}
 
 
 def build_result(p: Problem, solved: Solved, *, provenance: dict[str, str]) -> AllocationResult:
@@ -74,9 +100,25 @@ def build_result(p: Problem, solved: Solved, *, provenance: dict[str, str]) -> A
                          coords={"region": p.regions, "sector": names, "year": p.years})
     totals = (array.sel(sector=list(SECTORS)).to_dataframe(name="allocated_t").reset_index()
               [["region", "sector", "year", "allocated_t"]])
+    mac = xr.DataArray(solved.mac, dims=("region", "sector", "year"),
+                       coords={"region": p.regions, "sector": EMITTING, "year": p.years})
     return AllocationResult(totals=totals, pathway=p.pathway, status=solved.status, objective=solved.objective,
                             timings=solved.timings, target_shares=p.target_shares, residual_rel=residual,
-                            size=solved.size, provenance=provenance)
+                            size=solved.size, provenance=provenance, market=market_table(p, solved),
+                            mac=mac.to_dataframe(name="mac_yuan_per_t").reset_index(), trade=p.trade,
+                            discount_rate=float(1 / p.discount[1] - 1) if len(p.years) > 1 else 0.0)
+
+
+def market_table(p: Problem, solved: Solved) -> pd.DataFrame:
+    """Allowance, emissions, permits bought and the transfer payment per region and year (t, yuan)."""
+    allowance, emissions = p.allowance * T_PER_MT, solved.E.sum(axis=1) * T_PER_MT
+    bought = emissions - allowance
+    bought[np.abs(bought) < BALANCE_RTOL * np.abs(allowance)] = 0.0   # below the mass-balance tolerance
+    index = pd.MultiIndex.from_product([p.regions, p.years], names=["region", "year"])
+    return pd.DataFrame({"allowance_t": allowance.ravel(), "emissions_t": emissions.ravel(),
+                         "permits_bought_t": bought.ravel(),
+                         "transfer_payment_yuan": (bought * solved.price).ravel(),
+                         "carbon_price_yuan_per_t": solved.price.ravel()}, index=index).reset_index()
 
 
 def mass_balance(p: Problem, solved: Solved) -> float:

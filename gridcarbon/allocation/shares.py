@@ -3,7 +3,7 @@
 Four principles (``docs/architecture.md``, "Allocation") each give shares summing to one per
 year; the scenario's ``principles`` weights blend them, and the target phases in linearly
 from pure grandfathering at the base year to the blend at the end year. The LP prices
-deviations from the target (``allocation.share_penalty``), see :mod:`gridcarbon.allocation.model`.
+its target times the gross pathway as its allowance (permits), see :mod:`gridcarbon.allocation.model`.
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def target_shares(base_gross: pd.Series, drivers: pd.DataFrame, weights: dict[st
     Columns: region, year, one per principle, blend, target.
     """
     regions, years = list(base_gross.index), list(range(base_year, end_year + 1))
-    population, gdp = _driver_arrays(drivers, regions, years)
+    population, gdp = driver_arrays(drivers, regions, years)
     shares = {name: rule(base_gross.to_numpy(float), population, gdp) for name, rule in SHARE_RULES.items()}
     blend = sum(weights.get(name, 0.0) * share for name, share in shares.items())
     phase = (np.array(years) - base_year) / (end_year - base_year)
@@ -66,7 +66,7 @@ def target_shares(base_gross: pd.Series, drivers: pd.DataFrame, weights: dict[st
     return pd.DataFrame({k: v.ravel() for k, v in columns.items()}, index=index).reset_index()
 
 
-def _driver_arrays(drivers: pd.DataFrame, regions: list[str], years: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def driver_arrays(drivers: pd.DataFrame, regions: list[str], years: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Population and GDP as (region, year) arrays; every pair must be present and positive."""
     require_columns(drivers, DRIVER_COLUMNS, source="drivers")
     numeric = drivers[DRIVER_COLUMNS[1:]].apply(pd.to_numeric, errors="coerce")

@@ -21,6 +21,11 @@ MILESTONE_FORM = ("peak", "milestones", "rates")
 
 DEFAULT_RAMP = 0.25  # max annual change, fraction of the base-year value
 WEIGHT_TOLERANCE = 1e-6
+#: ASSUMPTION: 5 %/yr, between the 8 % social discount rate of China's project appraisal rules
+#: (NDRC & Ministry of Construction 2006, "Methods and Parameters for Economic Evaluation of
+#: Construction Projects", 3rd ed.) and the 1.4-3 % of climate-policy cost-benefit studies
+#: (Stern Review 2006; Nordhaus DICE-2016R 4-5 % market rate)
+DEFAULT_DISCOUNT_RATE = 0.05
 
 
 class StrictModel(BaseModel):
@@ -178,7 +183,11 @@ class Bound(StrictModel):
 class AllocationSpec(StrictModel):
     """Settings of the allocation LP (see :mod:`gridcarbon.allocation`)."""
 
-    share_penalty: float = Field(default=200.0, ge=0)  # yuan per t of deviation from the target share
+    #: regions trade permits (True: one cap on the area, each region's allowance is its target
+    #: share, the difference is bought or sold); False: each region meets its own allowance
+    trade: bool = True
+    #: annual discount rate of the abatement costs (see DEFAULT_DISCOUNT_RATE)
+    discount_rate: float = Field(default=DEFAULT_DISCOUNT_RATE, ge=0, lt=1)
     ramp: dict[str, float] = Field(default_factory=dict)
     floors: dict[str, float] = Field(default_factory=lambda: {"steel": 0.12, "cement": 0.12, "chemical": 0.15})
     bounds: list[Bound] = Field(default_factory=list)

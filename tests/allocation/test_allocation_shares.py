@@ -1,4 +1,8 @@
-"""Burden-sharing principles: the target shares, and their effect on the allocated gross."""
+"""Burden-sharing principles: the target shares, and their effect on the allocated gross.
+
+The principles set allowances; without trade (``allocation.trade: false``) each region emits
+exactly its allowance, so these tests read the principles' effect on the allocated gross there.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -12,13 +16,13 @@ from gridcarbon.core.sectors import EMITTING
 
 @pytest.fixture(scope="module")
 def shares_with(baseline, drivers):
-    """Regional shares of the allocated gross for principle weights (solved once per weighting)."""
+    """Regional shares of the allocated gross without trade for principle weights (solved once per weighting)."""
     solved: dict[tuple, AllocationResult] = {}
 
     def shares(weights: dict, year: int = 2060) -> pd.Series:
         key = tuple(sorted(weights.items()))
         if key not in solved:
-            scenario = variant(principles={k: weights.get(k, 0.0) for k in SHARE_RULES})
+            scenario = variant(principles={k: weights.get(k, 0.0) for k in SHARE_RULES}, allocation={"trade": False})
             solved[key] = allocate(scenario, baseline, drivers, generous_capacities())
         return regional_shares(solved[key], year)
     return shares
