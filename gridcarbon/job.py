@@ -42,6 +42,7 @@ from gridcarbon.inventory.base import Inventory
 from gridcarbon.inventory.builtin import build_baseline, builtin_landscape
 from gridcarbon.inventory.user import input_problems, user_inventory
 from gridcarbon.output.atomic import atomic_dir, check_unlocked
+from gridcarbon.output.market import market_tables
 from gridcarbon.output.run_folder import RunWriter, final_dir
 from gridcarbon.result import RunResult, open_cube
 from gridcarbon.suitability.fitting import Suitability, fit_suitability_surfaces
@@ -221,7 +222,7 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     events["region"] = np.asarray(grid.regions, dtype=object)[events.region.to_numpy(int)] if len(events) else []
     manifest = _manifest(sc, area, agreed, suitability, evo, timings)
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
-                     area.boundaries, models=suitability.models)
+                     area.boundaries, models=suitability.models, market=market_tables(alloc))
 
 
 def _manifest(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suitability, evo: EvolutionResult,

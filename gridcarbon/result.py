@@ -33,6 +33,7 @@ class RunResult:
     boundaries: gpd.GeoDataFrame
     out_dir: Path | None = None
     models: dict = field(default_factory=dict, repr=False)
+    market: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # file -> allocation market table
 
     def total(self, year: int, *, net: bool = False) -> xr.DataArray:
         """Gross (emitting sectors) or net (with removals) t CO2/yr/cell in ``year``."""

@@ -119,14 +119,14 @@ def _prices(lp: LP, solver: Highs) -> tuple[np.ndarray, np.ndarray]:
     is minus the dual over the year's discount factor; an abatement row's dual is the cost of
     one more Mt of BAU to abate (0 where the cell emits above BAU).
     """
-    p = lp.p
+    p, discount = lp.p, lp.p.discount
     duals = solver.get_duals([row for *_, row in lp.caps] + list(lp.abatement_rows.values()))
     price = np.zeros((len(p.regions), len(p.years)))
     for r, t, row in lp.caps:
-        price[slice(None) if r is None else r, t] = -duals[row] / p.discount[t]
+        price[slice(None) if r is None else r, t] = -duals[row] / discount[t]
     mac = np.zeros(p.bau.shape)
     for (r, s, t), row in lp.abatement_rows.items():
-        mac[r, s, t] = duals[row] / p.discount[t]
+        mac[r, s, t] = duals[row] / discount[t]
     return _clean(price), _clean(mac)
 
 

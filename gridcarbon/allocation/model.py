@@ -161,13 +161,14 @@ def _abatement(lp: LP) -> LinearExpression:
         by_cell.setdefault(cell, []).append(var)
     for cell in cells:
         lp.abatement_rows[cell] = lp.add(LinearExpression([lp.E[cell], *by_cell[cell]]), p.bau[cell], None)
-    return _linear((float(p.costs[c[:2]][j] * p.discount[c[2]]), var)
+    discount = p.discount
+    return _linear((float(p.costs[c[:2]][j] * discount[c[2]]), var)
                    for (c, j), var in zip(segments, lp.model.A.values()))
 
 
 def _removal_cost(lp: LP) -> LinearExpression:
-    p = lp.p
-    return _linear((p.mac[REMOVALS[k]][0][1] * p.discount[t], lp.R[r, k, t]) for r, k, t in _cells(lp.R))
+    p, discount = lp.p, lp.p.discount
+    return _linear((p.mac[REMOVALS[k]][0][1] * discount[t], lp.R[r, k, t]) for r, k, t in _cells(lp.R))
 
 
 def _removal_split_cost(lp: LP) -> LinearExpression:
@@ -188,7 +189,8 @@ def _removal_split_cost(lp: LP) -> LinearExpression:
     for (r, t), up, down in zip(cells, over.values(), under.values()):
         target = share[r] * p.removals[t]
         lp.add(_with_minus([*lp.R[r, :, t], down], [up]), target, target)
-    weights = [REMOVAL_SHARE_PENALTY * p.discount[t] for _, t in cells]
+    discount = p.discount
+    weights = [REMOVAL_SHARE_PENALTY * discount[t] for _, t in cells]
     return _linear((w, v) for w, v in zip(weights * 2, [*over.values(), *under.values()]))
 
 
@@ -230,7 +232,8 @@ def _ramp_rows(lp: LP) -> LinearExpression | float:
         before = [lp.E[r, s, t - 1]] if t > 1 else []
         start = 0.0 if t > 1 else p.e0[r, s]
         lp.add(_with_minus([lp.E[r, s, t], fall], [*before, rise]), start, start, family="ramp limits", year=t)
-    weights = [SMOOTHING * p.discount[t] for _, _, t in cells]
+    discount = p.discount
+    weights = [SMOOTHING * discount[t] for _, _, t in cells]
     return _linear((w, v) for w, v in zip(weights * 2, [*lp.model.rise.values(), *lp.model.fall.values()]))
 
 

@@ -62,10 +62,15 @@ class Problem:
     widths: np.ndarray             # (R, S, J) cost segment widths, fractions of BAU
     costs: np.ndarray              # (R, S, J) cost segment prices, yuan per t
     trade: bool                    # one area cap (True) or one cap per region
-    discount: np.ndarray           # (T,) discount factor of each year's costs, 1 in the base year
+    discount_rate: float           # per year
     net_zero_year: int | None
     pathway: pd.DataFrame          # t CO2/yr, for the result
     target_shares: pd.DataFrame
+
+    @property
+    def discount(self) -> np.ndarray:
+        """Discount factor of each year's costs, (T,), 1 in the base year."""
+        return (1 + self.discount_rate) ** -np.arange(len(self.years), dtype=float)
 
     @property
     def allowance(self) -> np.ndarray:
@@ -107,14 +112,13 @@ def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
     ramp = np.array([scenario.allocation.ramp_for(s) for s in EMITTING])[None, :] * ramp_base
     _, gdp = driver_arrays(drivers, regions, scenario.all_years)
     widths, costs = regional_curves(mac, regions, supply_facts() if supply is None else supply)
-    years = np.arange(len(scenario.all_years))
     return Problem(
         regions=regions, years=scenario.all_years, e0=e0, r0=r0,
         gross=projection["gross_t"].to_numpy() / T_PER_MT, removals=projection["removals_t"].to_numpy() / T_PER_MT,
         ramp=ramp, limits=_limits(scenario, regions, e0, capacities), trajectories=_trajectories(scenario),
         shares=shares["target"].to_numpy().reshape(len(regions), -1), mac=mac,
         bau=business_as_usual(e0, gdp), widths=widths, costs=costs, trade=scenario.allocation.trade,
-        discount=(1 + scenario.allocation.discount_rate) ** -years.astype(float),
+        discount_rate=scenario.allocation.discount_rate,
         net_zero_year=scenario.pathway.net_zero.year if scenario.pathway.net_zero else None,
         pathway=pathway, target_shares=shares)
 

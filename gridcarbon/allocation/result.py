@@ -106,7 +106,7 @@ def build_result(p: Problem, solved: Solved, *, provenance: dict[str, str]) -> A
                             timings=solved.timings, target_shares=p.target_shares, residual_rel=residual,
                             size=solved.size, provenance=provenance, market=market_table(p, solved),
                             mac=mac.to_dataframe(name="mac_yuan_per_t").reset_index(), trade=p.trade,
-                            discount_rate=float(1 / p.discount[1] - 1) if len(p.years) > 1 else 0.0)
+                            discount_rate=p.discount_rate)
 
 
 def market_table(p: Problem, solved: Solved) -> pd.DataFrame:
