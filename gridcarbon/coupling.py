@@ -45,11 +45,13 @@ def _relative_change(new: pd.DataFrame, old: pd.DataFrame, key: list[str], col: 
     return float((merged[col] - merged[f"{col}_old"]).abs().max() / scale)
 
 
-def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame) -> Agreement:
+def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
+          parent: pd.DataFrame | None = None) -> Agreement:
     """Run the allocate -> land -> capacities loop to agreement.
 
     ``ctx`` is the run's evolution context (its inventory's totals are the allocation's
-    baseline); ``drivers`` has region, year, population, gdp_yuan.
+    baseline); ``drivers`` has region, year, population, gdp_yuan; ``parent`` the totals of
+    the allocation ``pathway.from`` names (nesting), if any.
     """
     caps = initial_capacities(ctx.inv, ctx.landscape, ctx.years)
     iterations, previous, resolver = [], None, Resolver()
@@ -58,7 +60,7 @@ def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame) -> A
     for it in range(1, scenario.coupling.max_iterations + 1):
         log.info("allocation (iteration %d)", it, extra={"scenario": scenario.name})
         t0 = time.perf_counter()
-        alloc = allocate(scenario, ctx.inv.totals, drivers, capacities=caps, resolver=resolver)
+        alloc = allocate(scenario, ctx.inv.totals, drivers, capacities=caps, resolver=resolver, parent=parent)
         t1 = time.perf_counter()
         tot_change = (_relative_change(alloc.totals, previous.totals, key, "allocated_t")
                       if previous is not None else float("nan"))

@@ -159,7 +159,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     timings |= prep.timings
     area, ctx = prep.area, prep.context
     t2 = time.perf_counter()
-    agreed = agree(sc, ctx, prep.drivers)
+    agreed = agree(sc, ctx, prep.drivers, parent=parent_totals(sc))
     timings["coupling_s"] = time.perf_counter() - t2  # the allocate / land loop
     evolve_args = dict(snapshot_years=[sc.base_year, *sc.years], keep_years=None if in_memory else (),
                        dtype=np.float64 if in_memory else np.float32)
@@ -192,7 +192,16 @@ def allocate_only(scenario: str | Path | Scenario) -> AllocationResult:
     regions = load_regions(sc.region_set)
     area = study_area(sc, Grid.from_regions(regions, res=sc.resolution), regions)
     caps = initial_capacities(area.inventory, area.landscape, list(range(sc.base_year, sc.end_year + 1)))
-    return allocate(sc, area.inventory.totals, read_drivers(drivers_path(sc)), capacities=caps)
+    return allocate(sc, area.inventory.totals, read_drivers(drivers_path(sc)), capacities=caps,
+                    parent=parent_totals(sc))
+
+
+def parent_totals(sc: Scenario) -> pd.DataFrame | None:
+    """The totals of the allocation ``pathway.from`` names (allocated alone, as :func:`allocate_only`)."""
+    if sc.pathway.parent is None:
+        return None
+    log.info("allocation of the parent %s", sc.pathway.parent, extra={"scenario": sc.name})
+    return allocate_only(sc.pathway.parent).totals
 
 
 def run_to_folder(scenario: str | Path, out: str | Path, years=None, resolution=None, seed=None) -> str:

@@ -32,7 +32,7 @@ def allocate_scenario(name_or_path: str | os.PathLike | Scenario, baseline: pd.D
 def allocate(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
              capacities: pd.DataFrame | None = None, *,
              mac_curves: dict[str, list[tuple[float, float]]] | None = None,
-             resolver: Resolver | None = None) -> AllocationResult:
+             resolver: Resolver | None = None, parent: pd.DataFrame | None = None) -> AllocationResult:
     """Allocate the scenario's pathway to region x sector x year totals.
 
     ``baseline``: ``region, sector, value_t`` base-year t CO2/yr for every region (missing
@@ -44,14 +44,16 @@ def allocate(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
     (default: the shipped curves).
     Raises :class:`InfeasibleAllocationError` naming the conflicting constraints. A
     :class:`Resolver` carried across calls (the coupling loop) re-solves the previous LP
-    with the new bounds when nothing else changed.
+    with the new bounds when nothing else changed. ``parent``: the ``region, sector, year,
+    allocated_t`` totals of the allocation the scenario's ``pathway.from`` names (nesting).
     """
-    problem = prepare(scenario, baseline, drivers, capacities, mac_curves or load_mac_curves())
+    problem = prepare(scenario, baseline, drivers, capacities, mac_curves or load_mac_curves(), parent=parent)
     conflicts = diagnose(problem)
     if conflicts:
         raise InfeasibleAllocationError(conflicts, source=scenario.source)
     solved = solve(problem, elastic=False, resolver=resolver)
     if solved.status != "optimal":
         raise InfeasibleAllocationError(elastic_conflicts(problem), source=scenario.source)
-    provenance = {"scenario": scenario.name, "scenario_hash": scenario.hash(), "solver": solved.solver}
+    provenance = {"scenario": scenario.name, "scenario_hash": scenario.hash(), "solver": solved.solver,
+                  **({"pathway_from": scenario.pathway.parent} if scenario.pathway.parent else {})}
     return build_result(problem, solved, provenance=provenance)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gridcarbon.allocation.nesting import nested_pathway
 from gridcarbon.allocation.pathway import annual_pathway
 from gridcarbon.allocation.shares import driver_arrays, target_shares
 from gridcarbon.allocation.supply import (
@@ -93,18 +94,18 @@ class Problem:
 
 def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
             capacities: pd.DataFrame | None, mac: dict[str, list[tuple[float, float]]],
-            supply: pd.DataFrame | None = None) -> Problem:
+            supply: pd.DataFrame | None = None, parent: pd.DataFrame | None = None) -> Problem:
     """The scenario's allocation problem for ``baseline`` (see :func:`gridcarbon.allocation.allocate`).
 
     ``supply``: province facts of :func:`gridcarbon.allocation.supply.supply_facts` (default
-    the shipped facilities) that make the cost curves regional.
+    the shipped facilities) that make the cost curves regional. ``parent``: the totals of the
+    allocation named by ``pathway.from`` (:mod:`gridcarbon.allocation.nesting`).
     """
     table = _baseline_table(baseline)
     regions = list(table.index)
     _check_regions(regions, scenario)
     e0, r0 = table[EMITTING].to_numpy(float) / T_PER_MT, -table[REMOVALS].to_numpy(float) / T_PER_MT
-    pathway = annual_pathway(scenario.pathway, scenario.base_year, scenario.end_year, e0.sum() * T_PER_MT,
-                             base_removals_t=r0.sum() * T_PER_MT, source=scenario.source)
+    pathway = _pathway(scenario, regions, e0.sum() * T_PER_MT, r0.sum() * T_PER_MT, parent)
     projection = pathway[pathway["kind"] == "projection"]
     shares = target_shares(table[EMITTING].sum(axis=1), drivers, scenario.principles.weights(),
                            base_year=scenario.base_year, end_year=scenario.end_year)
@@ -121,6 +122,20 @@ def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
         discount_rate=scenario.allocation.discount_rate,
         net_zero_year=scenario.pathway.net_zero.year if scenario.pathway.net_zero else None,
         pathway=pathway, target_shares=shares)
+
+
+def _pathway(scenario: Scenario, regions: list[str], base_gross_t: float, base_removals_t: float,
+             parent: pd.DataFrame | None) -> pd.DataFrame:
+    """The scenario's own pathway, or the one its ``pathway.from`` allocation gives these regions."""
+    name = scenario.pathway.parent
+    if name is None:
+        return annual_pathway(scenario.pathway, scenario.base_year, scenario.end_year, base_gross_t,
+                              base_removals_t=base_removals_t, source=scenario.source)
+    if parent is None:
+        raise InputError(f"the pathway comes from the allocation of {name!r}, which was not given",
+                         source=scenario.source, record="pathway.from",
+                         hint="run it through gridcarbon.job (it allocates the parent first) or pass parent=")
+    return nested_pathway(parent, regions, scenario.all_years, base_gross_t, parent=name)
 
 
 def _baseline_table(baseline: pd.DataFrame) -> pd.DataFrame:

@@ -81,7 +81,11 @@ class NetZero(StrictModel):
 
 
 class PathwaySpec(StrictModel):
-    """Gross total pathway for the whole area, in ``unit`` per year (see :mod:`gridcarbon.allocation.pathway`)."""
+    """Gross total pathway for the whole area, in ``unit`` per year (see :mod:`gridcarbon.allocation.pathway`).
+
+    ``from`` (field ``parent``) names a scenario whose allocation gives this one's totals
+    instead: its regions' yearly gross and removals (:mod:`gridcarbon.allocation.nesting`).
+    """
 
     unit: Literal["t", "kt", "Mt", "Gt"] = "Mt"
     history: dict[int, float] = Field(default_factory=dict)
@@ -93,6 +97,15 @@ class PathwaySpec(StrictModel):
     net_zero: NetZero | None = None
     removals_start: int | None = None
     sectors: dict[str, dict[int, float]] = Field(default_factory=dict)
+    parent: str | None = None   # written ``from`` in a scenario file
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_is_parent(cls, data: object) -> object:
+        """``from`` (the scenario file's key) overrides ``parent`` (the field, as dumps write it)."""
+        if isinstance(data, dict) and "from" in data:
+            data = {k: v for k, v in data.items() if k != "from"} | {"parent": data["from"]}
+        return data
 
     @property
     def factor_t(self) -> float:
@@ -112,6 +125,10 @@ class PathwaySpec(StrictModel):
         milestone_form = [k for k in MILESTONE_FORM if getattr(self, k)]
         if self.series is not None and milestone_form:
             raise ValueError(f"series cannot be combined with {', '.join(milestone_form)}")
+        own = [k for k in (*MILESTONE_FORM, "series", "net_zero") if getattr(self, k)]
+        if self.parent is not None and own:
+            raise ValueError(f"'from: {self.parent}' takes the totals from that scenario's allocation: "
+                             f"leave out {', '.join(own)} (set them to null / [])")
         if any(m.change_from_peak is not None for m in self.milestones) and self.peak is None:
             raise ValueError("a milestone uses change_from_peak but no peak is given")
         problems = _anchor_problems(self.anchor_years(), self.rates)
