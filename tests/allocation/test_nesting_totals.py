@@ -4,7 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from allocation.allocation_fixtures import YRD, regional_baseline_from_calibration, variant
+from allocation.allocation_fixtures import (
+    YRD,
+    regional_baseline_from_calibration,
+    variant,
+)
 
 from gridcarbon.allocation import allocate
 from gridcarbon.config import load_scenario
