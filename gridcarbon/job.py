@@ -22,6 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from gridcarbon.allocation import AllocationResult, allocate
+from gridcarbon.allocation.quotas import quota_tables
 from gridcarbon.config import Scenario, load_scenario, validate_scenario
 from gridcarbon.core.errors import InputError, MassBalanceError
 from gridcarbon.core.grid import Grid
@@ -231,7 +232,16 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     events["region"] = np.asarray(grid.regions, dtype=object)[events.region.to_numpy(int)] if len(events) else []
     manifest = _manifest(sc, area, agreed, suitability, evo, timings)
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
-                     area.boundaries, models=suitability.models, market=market_tables(alloc))
+                     area.boundaries, models=suitability.models, market=market_tables(alloc) | quotas(sc, area, alloc))
+
+
+def quotas(sc: Scenario, area: StudyArea, alloc: AllocationResult) -> dict[str, pd.DataFrame]:
+    """City and facility quotas of an allocation (:func:`gridcarbon.allocation.quotas.quota_tables`)."""
+    inv = area.inventory
+    base = inv.emissions["emission"].sel(sector=list(GRIDDED)).values
+    return quota_tables(alloc.totals, base, inv.facilities, area.grid, read_table(f"{sc.region_set}_cities.csv"),
+                        read_table("china_provinces.csv"), sc.principles.weights(), base_year=sc.base_year,
+                        end_year=sc.end_year)
 
 
 def _manifest(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suitability, evo: EvolutionResult,

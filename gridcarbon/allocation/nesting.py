@@ -4,7 +4,7 @@ With ``pathway: {from: <scenario>}`` the gross and removal totals of every year 
 allocation's totals summed over this run's regions, scaled by the ratio of this run's
 base-year gross to the parent's for the same regions (1 when both start from the same
 inventory, so the totals are reproduced exactly; otherwise the parent's path in relative
-terms). ``docs/architecture.md``, "Allocation".
+terms). The base year keeps this run's own baseline. ``docs/architecture.md``, "Allocation".
 """
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ from gridcarbon.core.sectors import EMITTING, REMOVALS
 from gridcarbon.inputs.columns import require_columns
 
 
-def nested_pathway(parent_totals: pd.DataFrame, regions: list[str], years: list[int], base_gross_t: float, *,
-                   parent: str) -> pd.DataFrame:
+def nested_pathway(parent_totals: pd.DataFrame, regions: list[str], years: list[int], base_gross_t: float,
+                   base_removals_t: float, *, parent: str) -> pd.DataFrame:
     """The pathway (t CO2/yr, columns as :func:`~gridcarbon.allocation.annual_pathway`) for
-    ``regions`` and ``years`` from the parent's ``region, sector, year, allocated_t`` totals."""
+    ``regions`` and ``years`` from the parent's ``region, sector, year, allocated_t`` totals.
+
+    The base year holds this run's own base-year gross and removals (``base_gross_t``,
+    ``base_removals_t``: the baseline's, fixed in the LP)."""
     require_columns(parent_totals, ["region", "sector", "year", "allocated_t"], source=f"allocation of {parent}")
     missing = sorted(set(regions) - set(parent_totals["region"]))
     if missing:
@@ -38,6 +41,7 @@ def nested_pathway(parent_totals: pd.DataFrame, regions: list[str], years: list[
                          record="pathway.from")
     frame = pd.DataFrame({"gross_t": gross * scale, "removals_t": removals.fillna(0.0) * scale},
                          index=pd.Index(years, name="year"))
+    frame.iloc[0, :2] = base_gross_t, base_removals_t
     frame["net_t"] = frame["gross_t"] - frame["removals_t"]
     frame["kind"] = "projection"
     return frame[COLUMNS]

@@ -135,7 +135,7 @@ def _pathway(scenario: Scenario, regions: list[str], base_gross_t: float, base_r
         raise InputError(f"the pathway comes from the allocation of {name!r}, which was not given",
                          source=scenario.source, record="pathway.from",
                          hint="run it through gridcarbon.job (it allocates the parent first) or pass parent=")
-    return nested_pathway(parent, regions, scenario.all_years, base_gross_t, parent=name)
+    return nested_pathway(parent, regions, scenario.all_years, base_gross_t, base_removals_t, parent=name)
 
 
 def _baseline_table(baseline: pd.DataFrame) -> pd.DataFrame:

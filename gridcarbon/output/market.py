@@ -35,6 +35,7 @@ def write_market(root: Path, tables: dict[str, pd.DataFrame], *, name: str, year
     if not tables:
         return
     for file, table in tables.items():
+        (root / file).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(root / file, index=False, float_format="%.6f")
     market = tables["market.csv"]
     (root / "maps").mkdir(exist_ok=True)
