@@ -24,6 +24,9 @@ BALANCE_RTOL = 1e-6
 #: ASSUMPTION: residuals are relative to at least 1 t, so years with a zero pathway (no
 #: removals) are compared in absolute terms instead of dividing by zero
 BALANCE_FLOOR_T = 1.0
+#: ASSUMPTION: a value within 1e-6 Mt (1 t) of its bound sits on it (HiGHS' primal feasibility
+#: tolerance is 1e-7 per row; values of order 1e3 Mt)
+BINDING_TOL_MT = 1e-6
 
 
 @dataclass
@@ -57,6 +60,7 @@ class AllocationResult:
     mac: pd.DataFrame = field(default_factory=pd.DataFrame)
     trade: bool = True
     discount_rate: float = 0.0
+    binding: list[dict] = field(default_factory=list)
 
     def carbon_price(self) -> pd.Series:
         """Carbon price per year (yuan/t of that year): the area's, or with ``trade`` off the
@@ -80,7 +84,7 @@ class AllocationResult:
                 "mass_balance_residual_rel": float(self.residual_rel), "lp_size": dict(self.size),
                 "regions": sorted(self.totals["region"].unique().tolist()),
                 "years": [int(self.totals["year"].min()), int(self.totals["year"].max())],
-                "market": self.market_summary()}
+                "market": self.market_summary(), "binding_limits": self.binding}
 
     def market_summary(self) -> dict:
         """Trade mode, discount rate, the carbon price path and the permits traded, for the manifest."""
@@ -106,7 +110,26 @@ def build_result(p: Problem, solved: Solved, *, provenance: dict[str, str]) -> A
                             timings=solved.timings, target_shares=p.target_shares, residual_rel=residual,
                             size=solved.size, provenance=provenance, market=market_table(p, solved),
                             mac=mac.to_dataframe(name="mac_yuan_per_t").reset_index(), trade=p.trade,
-                            discount_rate=p.discount_rate)
+                            discount_rate=p.discount_rate, binding=binding_limits(p, solved))
+
+
+def binding_limits(p: Problem, solved: Solved) -> list[dict]:
+    """Bounds the solution sits on, per constraint family, bound side and sector: how many
+    region-years, the first and last year, the regions and the Mt held at the bound."""
+    found = []
+    for limit in p.limits:
+        values = solved.E if limit.on == "E" else solved.R
+        names = EMITTING if limit.on == "E" else REMOVALS
+        for side, bound, active in (("lower", limit.lo, limit.lo > 0), ("upper", limit.hi, np.isfinite(limit.hi))):
+            on = active & (np.abs(values - np.where(active, bound, 0.0)) <= BINDING_TOL_MT)
+            on[:, :, 0] = False                       # the base year is fixed, not bound
+            for s in np.flatnonzero(on.any(axis=(0, 2))):
+                r, t = np.nonzero(on[:, s, :])
+                found.append({"family": limit.family, "bound": side, "sector": names[s], "cells": int(len(t)),
+                              "years": [p.years[int(t.min())], p.years[int(t.max())]],
+                              "regions": sorted({p.regions[i] for i in r}),
+                              "held_mt": round(float(values[:, s, :][on[:, s, :]].sum()), 3)})
+    return found
 
 
 def market_table(p: Problem, solved: Solved) -> pd.DataFrame:
