@@ -125,7 +125,7 @@ def binding_limits(p: Problem, solved: Solved) -> list[dict]:
             on[:, :, 0] = False                       # the base year is fixed, not bound
             for s in np.flatnonzero(on.any(axis=(0, 2))):
                 r, t = np.nonzero(on[:, s, :])
-                found.append({"family": limit.family, "bound": side, "sector": names[s], "cells": int(len(t)),
+                found.append({"family": limit.family, "bound": side, "sector": names[s], "cells": len(t),
                               "years": [p.years[int(t.min())], p.years[int(t.max())]],
                               "regions": sorted({p.regions[i] for i in r}),
                               "held_mt": round(float(values[:, s, :][on[:, s, :]].sum()), 3)})
