@@ -4,12 +4,16 @@
 flows through them:
 
 - :mod:`~gridcarbon.allocation.pathway`: milestones -> the annual pathway of the whole area;
-- :mod:`~gridcarbon.allocation.shares`: burden-sharing principles -> target shares per region;
+- :mod:`~gridcarbon.allocation.nesting`: or the pathway a parent (national) allocation gives;
+- :mod:`~gridcarbon.allocation.shares`: burden-sharing principles -> target shares (allowances);
+- :mod:`~gridcarbon.allocation.supply`: business-as-usual emissions and regional cost curves;
 - :mod:`~gridcarbon.allocation.problem`: scenario, baseline, drivers, capacities -> the problem in Mt;
 - :mod:`~gridcarbon.allocation.diagnosis`: conflicts explained in numbers (before and after solving);
 - :mod:`~gridcarbon.allocation.model`: the LP formulation (variables, rows, objective);
 - :mod:`~gridcarbon.allocation.lp`: solving with HiGHS, warm re-solves (:class:`Resolver`);
-- :mod:`~gridcarbon.allocation.result`: :class:`AllocationResult` and the mass balance;
+- :mod:`~gridcarbon.allocation.result`: :class:`AllocationResult`, the market table, binding
+  limits and the mass balance;
+- :mod:`~gridcarbon.allocation.quotas`: city and facility quotas below the regions;
 - :mod:`~gridcarbon.allocation.api`: :func:`allocate` and :func:`allocate_scenario`.
 
 The drivers and cost-curve readers live in :mod:`gridcarbon.inputs.drivers` and
