@@ -88,8 +88,8 @@ def regional_curves(mac: dict[str, list[tuple[float, float]]], regions: list[str
         costs[:, i, len(c):] = c[-1]
     known = np.array([r in facts.index for r in regions])
     if known.any():
-        _regionalise(widths, costs, known, facts.reindex([r for r in regions if r in facts.index]),
-                     facts.attrs["national_ccs_distance_km"])
+        national_km = facts.attrs.get("national_ccs_distance_km", float(facts["ccs_distance_km"].mean()))
+        _regionalise(widths, costs, known, facts.reindex([r for r in regions if r in facts.index]), national_km)
     return _substeps(widths, costs)
 
 
@@ -119,12 +119,18 @@ def _regionalise(widths: np.ndarray, costs: np.ndarray, known: np.ndarray, rows:
     widths[known, steel, EAF_SEGMENT] = new
 
 
-@lru_cache(maxsize=1)
 def supply_facts() -> pd.DataFrame:
     """Per province: ``ccs_distance_km`` (capacity-weighted km from cement and steel plants to
     the nearest storage hub), ``eaf_share`` (EAF share of crude steel capacity), ``scrap_frac``
     (long-run scrap / crude steel capacity, <= 1) and ``eaf_room_frac`` (share of BF-BOF output
-    scrap could still move to EAF). ``attrs['national_ccs_distance_km']``: the national mean."""
+    scrap could still move to EAF). ``attrs['national_ccs_distance_km']``: the national mean.
+    A fresh copy of a table computed once per process."""
+    return _supply_facts().copy()
+
+
+@lru_cache(maxsize=1)
+def _supply_facts() -> pd.DataFrame:
+    """:func:`supply_facts`, computed from the shipped facility and storage tables."""
     storage = read_storage_table()
     hubs = storage[storage["storage_mt"] >= STORAGE_HUB_MT][["lon", "lat"]].to_numpy(float)
     cement = read_cement_plants()
