@@ -221,7 +221,7 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     events["region"] = np.asarray(grid.regions, dtype=object)[events.region.to_numpy(int)] if len(events) else []
     manifest = _manifest(sc, area, agreed, suitability, evo, timings)
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
-                     area.boundaries, models=suitability.models)
+                     area.boundaries, models=suitability.models, storage=evo.storage)
 
 
 def _manifest(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suitability, evo: EvolutionResult,
