@@ -13,8 +13,8 @@ from gridcarbon.evolution import (
     evolve,
     impose_totals,
     land_capacities,
+    relocation,
 )
-from gridcarbon.evolution import relocation
 from gridcarbon.testing import toy_drivers
 
 YEARS = list(range(2024, 2031))
