@@ -6,7 +6,9 @@ is described in :mod:`.fleet`):
 1. **Relocate** (:mod:`.relocation`): plants in restricted cells past their refurbishment
    age move with a yearly hazard, at most once, within a yearly cap per sector from China's
    relocation programmes.
-2. **Capture**: CCS plants capture while their storage site has room (:mod:`.storage`).
+2. **Life cycles** (:mod:`.lifecycle`): coal units retire by an age hazard calibrated on GEM's
+   retired units, plants past their planned retirement close, stale pipeline rows are cancelled.
+   CCS plants capture while their storage site has room (:mod:`.storage`).
 3. **Utilisation first**: a target between ``retire_utilisation`` and ``build_utilisation``
    times the fleet's potential is met by running the plants harder or softer (step 6).
 4. **Retrofit, then retire** when the target falls below ``retire_utilisation`` x potential
@@ -14,8 +16,9 @@ is described in :mod:`.fleet`):
    room take CCS (:mod:`.capture`); then plants retire (older, less efficient, less suitable
    first; CCS plants last).
 5. **Build** only when the target exceeds ``build_utilisation`` x the fleet's pre-capture
-   potential (its throughput): a plant of the sector's median size on the best-suited allowed
-   cell, keeping ``min_spacing_km`` from plants of the sector and at most ``max_plants_per_cell``.
+   potential (its throughput): first the region's due pipeline rows (earliest first), then
+   plants of the sector's median size on the best-suited allowed cells, keeping
+   ``min_spacing_km`` from plants of the sector and at most ``max_plants_per_cell``.
    Capture never lowers throughput, so a retrofit never causes a build.
 6. **Dispatch** (:func:`.capture.dispatch`): one utilisation per region x sector, capture
    throttled only if needed, so the region x sector sum equals the target exactly; the
@@ -39,6 +42,11 @@ from gridcarbon.evolution.capture import (
     retrofit,
 )
 from gridcarbon.evolution.fleet import PIPELINE, Fleet, point_cells, point_layers
+from gridcarbon.evolution.lifecycle import (
+    cancel_stale,
+    retire_by_age_and_plan,
+    take_pipeline,
+)
 from gridcarbon.evolution.relocation import relocate
 from gridcarbon.evolution.siting import pick_sites, ranked_cells
 from gridcarbon.evolution.storage import Storage
@@ -81,6 +89,8 @@ def step_points(fleet: Fleet, year: int, targets: dict[tuple[int, str], float], 
     site = partial(_site_one, fleet, inputs, rng)
     relocate(fleet, year, caps=inputs.caps, restricted=inputs.restricted, built=inputs.built, site=site, grid=grid,
              rules=rules, rng=rng)
+    cancel_stale(fleet, year)
+    retire_by_age_and_plan(fleet, year, rng)
     room = reserve_capture(fleet, inputs.storage, year, rules)
     for (r, sector), target in sorted(targets.items()):
         sel = fleet.active(r, sector)
@@ -144,10 +154,14 @@ def _build(fleet, year, region_pos, sector, sel, target, inputs: YearInputs, rng
     potential = t.potential_t[sel].sum()
     if target <= 0 or (potential > 0 and target / potential <= rules.build_utilisation):
         return
-    same = t[(t.sector == sector) & (t.status != PIPELINE)]  # pipeline rows have no size yet
+    short = take_pipeline(fleet, year, region_pos, sector, target - potential)
+    if short <= 0:
+        return
+    t = fleet.table
+    same = t[(t.sector == sector) & ~t.status.isin([PIPELINE, "cancelled"])]  # plants that ran
     size = float(np.median(same.potential_t)) if len(same) else target
     capacity = float(np.nanmedian(same.capacity)) if same.capacity.notna().any() else np.nan
-    n = int(np.ceil((target - potential) / size))
+    n = int(np.ceil(short / size))
     cells = _site(fleet.orders, t, sector, n, inputs.suitability[sector], ~inputs.restricted, grid, rules, rng,
                   cells=grid.cells_of(region_pos))
     if cells.size == 0:  # nowhere allowed: run the existing fleet harder instead
@@ -156,7 +170,8 @@ def _build(fleet, year, region_pos, sector, sel, target, inputs: YearInputs, rng
     new = pd.DataFrame({"id": [f"NEW-{sector}-{year}-{region_pos}-{j}" for j in range(cells.size)],
                         "sector": sector, "region_pos": region_pos, "cell": cells, "capacity": capacity,
                         "potential_t": size, "year_built": year, "inefficiency": NEW_PLANT_INEFFICIENCY,
-                        "status": "active", "origin": "new", "ccs": False, "capturing": False, "site": -1,
+                        "status": "active", "fuel": "", "technology": "", "planned_retirement": np.nan,
+                        "planned_year": np.nan, "origin": "new", "ccs": False, "capturing": False, "site": -1,
                         "moved_from": -1, "moved_year": -1, "utilisation": 0.0, "emission_t": 0.0,
                         "captured_t": 0.0}, index=range(k, k + cells.size))
     fleet.table = pd.concat([t, new])

@@ -164,16 +164,16 @@ def test_default_evolution_is_deterministic_exact_and_really_moves(yrd_pair):
     assert summary["max_relative_residual"] <= 1e-9
 
 
-def test_pipeline_facilities_never_change_the_evolution(toy_base, toy_evolution):
-    """Facilities not operating in the base year (construction, announced, a later start) ride
-    along in the fleet as ``pipeline`` and leave every layer and every event unchanged."""
+def test_pipeline_is_built_when_needed_and_waits_otherwise(toy_base, toy_evolution):
+    """Pipeline rows (construction, a later start, announced) are what the build rule takes
+    first when a target needs throughput; where the target falls they wait in the pipeline."""
     from dataclasses import replace
 
     from gridcarbon.evolution.points import PIPELINE
     from gridcarbon.testing import plant, toy_facilities
 
     inv, land, suitability = toy_base
-    ctx0, totals, (a, _) = toy_evolution
+    _, totals, _ = toy_evolution
     extra = toy_facilities(inv.grid, [plant("U1", 0, emission=0.0, capacity=600.0, built=2027),
                                       plant("U2", 9 * 20 + 19, region="B", emission=0.0, built=2026),
                                       plant("U3", 3 * 20 + 3, sector="steel", emission=0.0, built=2030)])
@@ -182,8 +182,18 @@ def test_pipeline_facilities_never_change_the_evolution(toy_base, toy_evolution)
     with_pipeline = replace(inv, facilities=facilities)
     ctx = EvolutionContext.build(with_pipeline, land, toy_drivers(inv.grid, YEARS, gdp_growth=0.03), suitability,
                                  spec=EvolutionSpec(min_spacing_km=3.0), seed=5, end_year=YEARS[-1])
-    b = evolve(ctx, totals, snapshot_years=[2030])
-    assert all(np.array_equal(a.layers[y], b.layers[y]) for y in YEARS)
-    assert a.fleet.events == b.fleet.events
-    pipe = b.fleet.table.set_index("id").loc[["U1", "U2", "U3"]]
-    assert (pipe.status == PIPELINE).all() and (pipe.emission_t == 0).all()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(relocation, "PROGRAMME_YEARS", 1)
+        mp.setattr(relocation, "RELOCATION_CAP_SHARE", dict.fromkeys(POINT_SECTORS, 1.0))
+        b = evolve(ctx, totals, snapshot_years=[2030])
+    ev = pd.DataFrame(b.fleet.events, columns=["year", "id", "event", "sector", "region", "from", "to"])
+    built = ev[ev.event == "built"]
+    # B's power needs a plant in 2025 (U2 not due before 2026: a new one) and in 2028: U2,
+    # due since 2026 and 100 t like B's plants (capacity 100 x 1 t per unit), is taken first
+    assert list(zip(built.year, built.id.str.startswith("NEW"))) == [(2025, True), (2028, False)]
+    assert built.id.iloc[1] == "U2"
+    pipe = b.fleet.table.set_index("id")
+    assert pipe.loc["U2", "status"] == "active" and pipe.loc["U2", "cell"] == 9 * 20 + 19
+    # A's power falls: U1 (due 2027) waits; U3 is steel in A, which has no steel target
+    assert (pipe.loc[["U1", "U3"], "status"] == PIPELINE).all()
+    assert b.summary()["max_relative_residual"] <= 1e-9
