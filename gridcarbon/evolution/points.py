@@ -118,6 +118,9 @@ def _site_one(fleet: Fleet, inputs: YearInputs, rng, sector: str, cells: np.ndar
 
 
 def _retire(fleet, year, sel, target, suit, rules):
+    """Retire plants of ``sel`` (highest retirement score first) while the utilisation after
+    capture, ``target`` (t CO2/yr) over potential, is below ``retire_utilisation``; all of them
+    when the target is 0. ``suit`` is the sector's suitability (y, x, 0..1)."""
     t = fleet.table
     rows = t[sel]
     potential = effective(rows, rules).sum()
