@@ -232,7 +232,8 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     events["region"] = np.asarray(grid.regions, dtype=object)[events.region.to_numpy(int)] if len(events) else []
     manifest = _manifest(sc, area, agreed, suitability, evo, timings)
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
-                     area.boundaries, models=suitability.models, market=market_tables(alloc) | quotas(sc, area, alloc))
+                     area.boundaries, models=suitability.models, market=market_tables(alloc) | quotas(sc, area, alloc),
+                     storage=evo.storage)
 
 
 def quotas(sc: Scenario, area: StudyArea, alloc: AllocationResult) -> dict[str, pd.DataFrame]:

@@ -34,6 +34,7 @@ class RunResult:
     out_dir: Path | None = None
     models: dict = field(default_factory=dict, repr=False)
     market: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # file -> allocation market table
+    storage: pd.DataFrame | None = None  # site, region, year, beccs_t, captured_t, injected_t, cumulative_t, capacity_t, fill
 
     def total(self, year: int, *, net: bool = False) -> xr.DataArray:
         """Gross (emitting sectors) or net (with removals) t CO2/yr/cell in ``year``."""

@@ -24,11 +24,8 @@ from gridcarbon.evolution.areas import (
     urban_allowed,
 )
 from gridcarbon.evolution.context import EvolutionContext, forest_sink_rate
+from gridcarbon.evolution.storage import T_PER_MT
 from gridcarbon.inventory.base import Inventory
-
-#: years over which a storage basin's effective capacity is injected (capacity / years = t/yr;
-#: ASSUMPTION: 20-year injection campaigns, as in CCUS source-sink matching studies)
-INJECTION_YEARS = 20.0
 
 
 def land_steps(ctx: EvolutionContext, targets: np.ndarray) -> Iterator[tuple]:
@@ -69,7 +66,8 @@ def land_capacities(ctx: EvolutionContext, totals: pd.DataFrame) -> pd.DataFrame
 
 def year_capacities(ctx: EvolutionContext, year: int, built: np.ndarray, forest: np.ndarray) -> pd.DataFrame:
     """:func:`capacity_table` of one year's land."""
-    return capacity_table(ctx.grid, ctx.landscape, {year: built}, {year: forest}, ctx.sink_rate, hill=ctx.hill)
+    return capacity_table(ctx.grid, ctx.landscape, {year: built}, {year: forest}, ctx.sink_rate, hill=ctx.hill,
+                          injection_years=len(ctx.years))
 
 
 def initial_capacities(inv: Inventory, landscape: xr.Dataset, years: list[int]) -> pd.DataFrame:
@@ -77,18 +75,19 @@ def initial_capacities(inv: Inventory, landscape: xr.Dataset, years: list[int]) 
     built = {y: landscape.built_up.values for y in years}
     forest = {y: landscape.forest.values for y in years}
     return capacity_table(inv.grid, landscape, built, forest, forest_sink_rate(inv, landscape),
-                          hill=hill_factor(landscape))
+                          hill=hill_factor(landscape), injection_years=len(years))
 
 
 def capacity_table(grid: Grid, landscape: xr.Dataset, built: dict[int, np.ndarray], forest: dict[int, np.ndarray],
-                   sink_rate: np.ndarray, *, hill: np.ndarray) -> pd.DataFrame:
+                   sink_rate: np.ndarray, *, hill: np.ndarray, injection_years: int) -> pd.DataFrame:
     """What the grid can hold per region and year: forest sink and geological storage.
 
     ``built`` and ``forest`` are fractions (y, x) by year; ``sink_rate`` t CO2/km2/yr per
-    region; ``hill`` the terrain's afforestation preference. Returns region, sector
+    region; ``hill`` the terrain's afforestation preference; ``injection_years`` the years over
+    which storage is used (the run's years: capacity / years = t/yr). Returns region, sector
     (``forest_sink`` or ``beccs``), year, capacity_t (t CO2/yr, magnitudes).
     """
-    storage = grid.region_sums(landscape.storage_mt.values) * 1e6 / INJECTION_YEARS
+    storage = grid.region_sums(landscape.storage_mt.values) * T_PER_MT / injection_years
     rows = []
     for year in sorted(built):
         room = forest[year] + afforestable(landscape, built[year], forest[year], hill=hill)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from scipy import ndimage
 
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED, LINE_SECTORS, POINT_SECTORS
@@ -29,7 +28,7 @@ RURAL_BUILT_FRACTION = 0.02
 #: offset of proxy ratios as a share of the mean positive base value, so cells whose proxy
 #: was zero can gain emissions without dividing by zero (ASSUMPTION: 1 %)
 RATIO_OFFSET_SHARE = 0.01
-#: weight per Mt of storage capacity of a storage cell in a region where no plant captures
+#: weight per Mt of storage capacity of a storage cell in the ``beccs`` pattern
 #: (t CO2/yr/cell per Mt): tiny, only the shape matters, rescaled to the allocated removal
 STORAGE_WEIGHT_PER_MT = 1e-3
 
@@ -101,15 +100,13 @@ class Patterns:
     """The base-year pieces every year's patterns are made from (built once per evolution).
 
     ``point_share`` is the fleet's share of each point sector per region
-    (n_point_sectors, n_regions); ``reach`` marks cells within the scenario's CCS reach of
-    geological storage (y, x); ``elec0`` is the base year's electrified share.
+    (n_point_sectors, n_regions); ``elec0`` is the base year's electrified share.
     """
 
     rest: list[Unmoved]
     point_share: np.ndarray
     area: AreaBase
     corridors: Corridors | None
-    reach: np.ndarray
     elec0: float
 
     @classmethod
@@ -117,10 +114,7 @@ class Patterns:
         inv, grid = ctx.inv, ctx.grid
         corridors = Corridors.build(inv.lines, inv.line_coverage, grid, inv.year) if len(inv.lines) else None
         rest, share = _unmoved(inv.emissions["emission"].values, fleet, corridors, grid, inv.year)
-        storage_cells = ctx.landscape.storage_mt.values > 0
-        reach = (ndimage.distance_transform_edt(~storage_cells) * grid.res / 1000.0 <= ctx.spec.ccs_reach_km
-                 if storage_cells.any() else np.zeros(grid.shape, bool))
-        return cls(rest, share, AreaBase.of(ctx.landscape), corridors, reach,
+        return cls(rest, share, AreaBase.of(ctx.landscape), corridors,
                    electrified_share(ctx.spec.electrification, inv.year))
 
     def raw_layers(self, ctx: EvolutionContext, fleet: Fleet, k: int, year: int, built: np.ndarray,
@@ -137,7 +131,7 @@ class Patterns:
                      if self.corridors else None)
         for i, s in enumerate(GRIDDED):
             if s == "beccs":
-                yield _beccs_pattern(fleet, ctx.grid, ctx.landscape)
+                yield _beccs_pattern(ctx.landscape)
                 continue
             layer = self.rest[i].layer(self.area.ratio(s, built, forest) if s in AREA_CHANGE else None)
             if s in POINT_SECTORS:
@@ -203,15 +197,8 @@ def _safe_ratio(now: np.ndarray, then: np.ndarray, eps: float) -> np.ndarray:
     return out
 
 
-def _beccs_pattern(fleet: Fleet, grid: Grid, land: xr.Dataset) -> np.ndarray:
-    """Where stored CO2 is captured: CCS plants (by capture), else storage cells (by capacity)."""
-    t = fleet.table[(fleet.table.status == "active") & fleet.table.ccs]
-    cells, pos = np.unique(t.cell.to_numpy(np.int64), return_inverse=True)
-    captured = np.bincount(pos, weights=-t.potential_t.to_numpy(float), minlength=cells.size)
-    region = grid.region_index.ravel()[cells]
-    ours = region >= 0
-    capturing = np.bincount(region[ours], weights=captured[ours], minlength=len(grid.regions)) < 0
-    by_plants = capturing[np.maximum(grid.region_index, 0)]
-    out = np.where(by_plants, 0.0, -land.storage_mt.values * STORAGE_WEIGHT_PER_MT)
-    out.flat[cells] = np.where(by_plants.flat[cells], captured, out.flat[cells])
-    return out
+def _beccs_pattern(land: xr.Dataset) -> np.ndarray:
+    """Where the ``beccs`` removal is stored: storage cells by capacity (the BECCS share of
+    each storage site, :mod:`.storage`); fossil capture at CCS plants is no removal and lowers
+    their own point-sector emissions instead."""
+    return -land.storage_mt.values * STORAGE_WEIGHT_PER_MT

@@ -20,7 +20,9 @@ from gridcarbon.core.sectors import GRIDDED, POINT_SECTORS
 from gridcarbon.evolution.context import EvolutionContext
 from gridcarbon.evolution.land import land_steps, year_capacities
 from gridcarbon.evolution.patterns import Patterns
-from gridcarbon.evolution.points import Fleet, step_points
+from gridcarbon.evolution.points import Fleet, YearInputs, step_points
+from gridcarbon.evolution.relocation import relocation_caps
+from gridcarbon.evolution.storage import Storage
 from gridcarbon.suitability.covariates import restricted
 
 
@@ -34,12 +36,15 @@ class EvolutionResult:
     snapshots: dict[int, gpd.GeoDataFrame]
     residuals: pd.DataFrame  # region, sector, year, allocated_t, gridded_t, residual_t
     capacities: pd.DataFrame  # region, sector, year, capacity_t (magnitudes)
+    storage: pd.DataFrame  # site, region, year, beccs_t, captured_t, injected_t, cumulative_t, capacity_t, fill
 
     def summary(self) -> dict:
         worst = float((self.residuals.residual_t.abs() / self.residuals.allocated_t.abs().clip(lower=1.0)).max())
         return {"facility_events": self.fleet.counts(),
                 "max_relative_residual": worst,
-                "facilities_active_end": int((self.fleet.table.status == "active").sum())}
+                "facilities_active_end": int((self.fleet.table.status == "active").sum()),
+                "captured_t": float(self.storage.captured_t.sum()),
+                "storage_fill_max": float(self.storage.fill.max()) if len(self.storage) else 0.0}
 
 
 def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Iterable[int] = (),
@@ -59,13 +64,16 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
     keep = set(ctx.years if keep_years is None else keep_years)
     fleet = Fleet.from_facilities(inv.facilities, grid, inv.year)
     patterns = Patterns.build(ctx, fleet)
-    layers, snapshots, rows, caps = {}, {}, [], []
+    storage = Storage.build(ctx.landscape.storage_mt.values, grid, reach_km=ctx.spec.ccs_reach_km,
+                            removals=-targets[:, GRIDDED.index("beccs")], years=ctx.years)
+    caps = relocation_caps(fleet)
+    layers, snapshots, rows, held = {}, {}, [], []
     for k, year, rng, b, f in land_steps(ctx, targets):
-        caps.append(year_capacities(ctx, year, b, f))
+        held.append(year_capacities(ctx, year, b, f))
         if k == 0:
             now = inv.emissions["emission"].values
         else:
-            _step_fleet(ctx, fleet, patterns, targets[k], year, rng, b)
+            _step_fleet(ctx, fleet, patterns, targets[k], year, rng, b, storage, caps)
             raw = patterns.raw_layers(ctx, fleet, k, year, b, f)
             now = impose_totals(raw, targets[k], grid, fallback=ctx.surfaces, dtype=dtype)
         rows.append(_residuals(now, targets[k], grid, year))
@@ -76,22 +84,22 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
         if year in snapshot_years:
             snapshots[year] = facility_snapshot(fleet, grid, inv.facilities, year)
     return EvolutionResult(grid, layers, fleet, snapshots, pd.concat(rows, ignore_index=True),
-                           pd.concat(caps, ignore_index=True))
+                           pd.concat(held, ignore_index=True), storage.table(list(grid.regions)))
 
 
 def _step_fleet(ctx: EvolutionContext, fleet: Fleet, patterns: Patterns, target: np.ndarray, year: int,
-                rng: np.random.Generator, built: np.ndarray) -> None:
+                rng: np.random.Generator, built: np.ndarray, storage: Storage, caps: dict[str, float]) -> None:
     """One year of the point rules, with the fleet's share of each region x point sector's
-    allocated total (``target``: n_gridded x n_regions, t CO2/yr)."""
+    allocated total (``target``: n_gridded x n_regions, t CO2/yr), the run's ``storage``
+    account and the yearly relocation ``caps`` (t CO2/yr per sector)."""
     spec, regions = ctx.spec, range(len(ctx.grid.regions))
     share = patterns.point_share
     tgt = {(r, s): target[GRIDDED.index(s), r] * share[j, r]
            for j, s in enumerate(POINT_SECTORS) for r in regions if share[j, r] > 0}
     restrict = restricted(ctx.landscape, built_up=built, urban_core_threshold=spec.urban_core_threshold,
                           relocate_from=list(spec.relocate_from))
-    step_points(fleet, year, targets=tgt, beccs=-target[GRIDDED.index("beccs")],
-                suitability={s: ctx.surfaces[s] for s in POINT_SECTORS}, restricted=restrict,
-                storage_reach=patterns.reach, grid=ctx.grid, rules=spec, rng=rng)
+    inputs = YearInputs({s: ctx.surfaces[s] for s in POINT_SECTORS}, restrict, built, storage, caps, ctx.grid, spec)
+    step_points(fleet, year, tgt, inputs, rng)
 
 
 def impose_totals(raw: Iterable[np.ndarray], target: np.ndarray, grid: Grid, *, fallback: dict,
@@ -116,16 +124,30 @@ def _residuals(layers: np.ndarray, target: np.ndarray, grid: Grid, year: int) ->
 
 
 def facility_snapshot(fleet: Fleet, grid: Grid, facilities: gpd.GeoDataFrame, year: int) -> gpd.GeoDataFrame:
-    """Facility table in ``year`` (grid CRS): original location unless moved or new (cell centre)."""
+    """Facility table in ``year`` (grid CRS): original location unless moved or new (cell centre).
+
+    Columns: the fleet's (:mod:`.fleet`; ``utilisation``, ``emission_t`` and ``captured_t`` of
+    ``year``, t CO2/yr), ``region``, ``year``, and ``moved_from_x`` / ``moved_from_y`` (grid CRS,
+    m): where a relocated plant stood (its original site), NaN for plants that never moved.
+    """
     t = fleet.table.copy()
-    ny, nx = grid.shape
-    x = grid.x[t.cell.to_numpy() % nx]
-    y = grid.y[t.cell.to_numpy() // nx]
     orig = facilities.set_index(facilities["id"].astype(str)).geometry
     keep = t.origin.eq("base").to_numpy() & t.id.isin(orig.index).to_numpy()
-    gx = np.where(keep, orig.reindex(t.id).x.to_numpy(), x)
-    gy = np.where(keep, orig.reindex(t.id).y.to_numpy(), y)
+    ox, oy = orig.reindex(t.id).x.to_numpy(), orig.reindex(t.id).y.to_numpy()
+    cx, cy = _centres(grid, t.cell.to_numpy(np.int64))
+    moved = (t.moved_from >= 0).to_numpy()
+    gx = np.where(keep & ~moved, ox, cx)
+    gy = np.where(keep & ~moved, oy, cy)
+    fx, fy = _centres(grid, np.maximum(t.moved_from.to_numpy(np.int64), 0))
+    t["moved_from_x"] = np.where(moved, np.where(keep, ox, fx), np.nan)
+    t["moved_from_y"] = np.where(moved, np.where(keep, oy, fy), np.nan)
     t["region"] = np.asarray(grid.regions, dtype=object)[t.region_pos.to_numpy()]
     t["year"] = year
     t = t.drop(columns=["region_pos"])
     return gpd.GeoDataFrame(t, geometry=gpd.points_from_xy(gx, gy), crs=grid.crs)
+
+
+def _centres(grid: Grid, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x and y (grid CRS, m) of the centres of flat ``cells``."""
+    nx = grid.shape[1]
+    return grid.x[cells % nx], grid.y[cells // nx]

@@ -159,11 +159,14 @@ def write_outputs(result: RunResult, out: Path, *, started: float | None = None)
 
 def write_facilities(result: RunResult, path: Path) -> None:
     """The facility table of every exported year as layers ``facilities_<year>`` of a GeoPackage,
-    and the facility events as ``facility_events.csv`` beside it."""
+    the facility events as ``facility_events.csv`` and the storage account (when the run has
+    one) as ``storage.csv`` beside it."""
     fac = result.facilities.copy()
     for year, part in fac.groupby("year"):
         part.drop(columns=["year"]).to_file(path, layer=f"facilities_{year}", driver="GPKG")
     result.events.to_csv(path.with_name("facility_events.csv"), index=False)
+    if result.storage is not None:
+        result.storage.to_csv(path.with_name("storage.csv"), index=False, float_format="%.6f")
 
 
 def render_year_maps(root: Path, named: dict[str, np.ndarray], grid: Grid, *, boundaries, name: str,

@@ -16,13 +16,10 @@ from shapely.geometry import Point
 from gridcarbon.config import EvolutionSpec
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import POINT_SECTORS
-from gridcarbon.evolution.points import (
-    RELOCATE_AGE,
-    Fleet,
-    _effective,
-    point_layers,
-    step_points,
-)
+from gridcarbon.evolution import relocation
+from gridcarbon.evolution.points import Fleet, YearInputs, point_layers, step_points
+from gridcarbon.evolution.relocation import RELOCATE_AGE
+from gridcarbon.evolution.storage import Storage
 from gridcarbon.testing import plant, toy_fleet
 
 NX = 20  # columns of the two-region grid
@@ -33,14 +30,21 @@ def cell(row: int, col: int) -> int:
     return row * NX + col
 
 
-def step(fleet, grid, year, *, targets, rules, suit=None, restricted=None, reach=None, beccs=None, seed=0):
+def step(fleet, grid, year, *, targets, rules, suit=None, restricted=None, seed=0):
+    """One year of the point rules without storage and with unlimited relocation caps."""
     suit = suit if suit is not None else np.ones(grid.shape)
-    step_points(fleet, year, targets=targets,
-                beccs=np.zeros(len(grid.regions)) if beccs is None else np.asarray(beccs, float),
-                suitability={s: suit for s in POINT_SECTORS},
-                restricted=np.zeros(grid.shape, bool) if restricted is None else restricted,
-                storage_reach=np.zeros(grid.shape, bool) if reach is None else reach,
-                grid=grid, rules=rules, rng=np.random.default_rng(seed))
+    storage = Storage.build(np.zeros(grid.shape), grid, reach_km=rules.ccs_reach_km,
+                            removals=np.zeros((1, len(grid.regions))), years=[year])
+    inputs = YearInputs({s: suit for s in POINT_SECTORS},
+                        np.zeros(grid.shape, bool) if restricted is None else restricted, np.zeros(grid.shape),
+                        storage, dict.fromkeys(POINT_SECTORS, np.inf), grid, rules)
+    step_points(fleet, year, targets, inputs, np.random.default_rng(seed))
+
+
+@pytest.fixture
+def certain_moves(monkeypatch):
+    """A due plant moves in the year it becomes due (hazard 1)."""
+    monkeypatch.setattr(relocation, "PROGRAMME_YEARS", 1)
 
 
 def row_of(fleet: Fleet, id_: str) -> pd.Series:
@@ -164,7 +168,7 @@ def test_zero_target_retires_whole_region_sector(grid):
 
 
 # -- relocation ----------------------------------------------------------------------------
-def test_old_plant_in_restricted_zone_moves_to_best_allowed_cell(grid):
+def test_old_plant_in_restricted_zone_moves_to_best_allowed_cell(grid, certain_moves):
     restricted = np.zeros(grid.shape, bool)
     restricted[0:2, 0:2] = True  # an urban core in A's NW corner
     suit = ramp(grid, bonus_b=1.0)  # B is better everywhere, but the plant must stay in A
@@ -180,8 +184,9 @@ def test_old_plant_in_restricted_zone_moves_to_best_allowed_cell(grid):
     assert expected == cell(2, 0)  # rank key row + 1.1 col: (2,0)=2.0 beats (0,2)=2.2
     old, young = row_of(fleet, "OLD"), row_of(fleet, "YOUNG")
     assert old.cell == expected and old.region_pos == 0
-    assert old.origin == "relocated" and old.year_built == 2030 and old.status == "active"
-    assert young.cell == cell(0, 0) and young.origin == "base"  # too young: refurbished in place
+    assert old.moved_from == cell(1, 1) and old.moved_year == 2030 and old.year_built == 2030
+    assert old.status == "active" and old.origin == "base"
+    assert young.cell == cell(0, 0) and young.moved_from == -1  # too young: refurbished in place
     ev = events(fleet)
     assert len(ev) == 1
     assert tuple(ev.iloc[0]) == (2030, "OLD", "relocated", "power", 0, cell(1, 1), expected)
@@ -195,7 +200,7 @@ def test_old_plant_in_restricted_zone_moves_to_best_allowed_cell(grid):
 
 
 @pytest.mark.parametrize("transfer", [False, True])
-def test_transfer_flag_controls_crossing_regions(grid, transfer):
+def test_transfer_flag_controls_crossing_regions(grid, transfer, certain_moves):
     restricted = np.zeros(grid.shape, bool)
     restricted[0:2, 0:2] = True
     rows, cols = np.indices(grid.shape)
@@ -255,35 +260,3 @@ def test_build_gives_up_where_nothing_is_allowed(grid):
          rules=EvolutionSpec(min_spacing_km=0.0))
     assert len(fleet.table) == 1
     assert row_of(fleet, "E").emission_t == pytest.approx(300.0, rel=1e-12)  # runs harder instead
-
-
-# -- CCS retrofit -------------------------------------------------------------------------
-def test_ccs_retrofit_only_within_storage_reach(grid):
-    reach = np.zeros(grid.shape, bool)
-    reach[:, 0:5] = True  # storage reachable from A's western half only
-    fleet = toy_fleet(grid, [plant("NEAR_BIG", cell(2, 1), emission=200.0, capacity=200.0),
-                              plant("NEAR_SMALL", cell(6, 3)),
-                              plant("FAR_HUGE", cell(5, 8), emission=300.0, capacity=300.0),
-                              plant("B1", cell(4, 14), region="B", emission=200.0, capacity=200.0)])
-    rules = EvolutionSpec(min_spacing_km=0.0, capture_rate=0.9)
-    # A needs 150 t of removals: the largest plant in reach (NEAR_BIG, captures 180) suffices;
-    # FAR_HUGE is larger but beyond reach. B needs removals too but has no storage in reach.
-    targets = {(0, "power"): 400.0, (1, "power"): 200.0}
-    step(fleet, grid, 2030, targets=targets, rules=rules, reach=reach, beccs=[150.0, 150.0])
-    t = fleet.table.set_index("id")
-    assert t.ccs.to_dict() == {"NEAR_BIG": True, "NEAR_SMALL": False, "FAR_HUGE": False, "B1": False}
-    ev = events(fleet)
-    assert list(zip(ev.id, ev.event, ev.year)) == [("NEAR_BIG", "retrofitted", 2030)]
-    eff = pd.Series(_effective(fleet.table, rules), index=fleet.table.id)
-    assert eff["NEAR_BIG"] == pytest.approx(200.0 * (1 - 0.9), rel=1e-12)
-    assert eff["FAR_HUGE"] == 300.0
-    # fossil potential 20 + 100 + 300 = 420, utilisation 400/420: no retirement, shares by potential
-    assert (t.status == "active").all()
-    assert t.loc["NEAR_BIG", "emission_t"] == pytest.approx(400.0 * 20.0 / 420.0, rel=1e-12)
-    assert t.loc[["NEAR_BIG", "NEAR_SMALL", "FAR_HUGE"], "emission_t"].sum() == pytest.approx(400.0, rel=1e-12)
-    # more removals next year: the next plant in reach follows; never the far one
-    # (A's target 300 over fossil potential 20 + 10 + 300: no retirement, no new build)
-    step(fleet, grid, 2031, targets={(0, "power"): 300.0, (1, "power"): 200.0}, rules=rules, reach=reach,
-         beccs=[1e6, 1e6])
-    t = fleet.table.set_index("id")
-    assert t.ccs.to_dict() == {"NEAR_BIG": True, "NEAR_SMALL": True, "FAR_HUGE": False, "B1": False}

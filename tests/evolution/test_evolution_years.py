@@ -13,6 +13,7 @@ from gridcarbon.evolution import (
     evolve,
     impose_totals,
     land_capacities,
+    relocation,
 )
 from gridcarbon.testing import toy_drivers
 
@@ -65,12 +66,16 @@ def toy_totals(inv) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def toy_evolution(toy_base):
-    """The toy base year evolved twice to 2030 under :func:`toy_totals` (GDP +3 %/yr, 3 km spacing)."""
+    """The toy base year evolved twice to 2030 under :func:`toy_totals` (GDP +3 %/yr, 3 km spacing),
+    with a relocation hazard of 1 and no relocation cap (a due plant moves in the year it is due)."""
     inv, land, suitability = toy_base
     ctx = EvolutionContext.build(inv, land, toy_drivers(inv.grid, YEARS, gdp_growth=0.03), suitability,
                                  spec=EvolutionSpec(min_spacing_km=3.0), seed=5, end_year=YEARS[-1])
     totals = toy_totals(inv)
-    return ctx, totals, [evolve(ctx, totals, snapshot_years=[2030]) for _ in range(2)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(relocation, "PROGRAMME_YEARS", 1)
+        mp.setattr(relocation, "RELOCATION_CAP_SHARE", dict.fromkeys(POINT_SECTORS, 1.0))
+        return ctx, totals, [evolve(ctx, totals, snapshot_years=[2030]) for _ in range(2)]
 
 
 def test_toy_evolution_imposes_every_total_and_keeps_the_base_year(toy_evolution):
@@ -93,16 +98,19 @@ def test_toy_evolution_follows_the_fleet_rules_deterministically(toy_evolution):
     # (25) in 2025: it moves to the best allowed cell of A, the NW corner
     assert list(ev[ev.event == "relocated"].itertuples(index=False, name=None)) == [
         (2025, "P1", "relocated", "power", 0, 2 * 20 + 2, 0)]
-    # A's power falls linearly from 200 t: utilisation 100 / 200 < 0.55 first in 2029, when
-    # the oldest plant (P2, 1990) retires
-    assert list(ev[ev.event == "retired"][["year", "id"]].itertuples(index=False, name=None)) == [(2029, "P2")]
+    # A's power falls linearly from 200 t: utilisation below 0.55 first in 2029. P1, rebuilt in
+    # 2025 and within reach of B's storage, is retrofitted with CCS rather than anything retiring:
+    # potential after capture 10 + 100 t keeps utilisation <= 1
+    assert list(ev[ev.event == "retrofitted"][["year", "id"]].itertuples(index=False, name=None)) == [(2029, "P1")]
+    assert not (ev.event == "retired").any()
     # B's power rises from 100 t: 133 t in 2025 and 233 t on 200 t of plants in 2028 exceed
     # 1.05 utilisation, each time one plant of the median size (100 t) is built in B
     new = ev[ev.event == "built"]
     assert list(new.year) == [2025, 2028] and (new.region == 1).all() and (new.sector == "power").all()
     assert (ctx.grid.region_index.ravel()[new["to"].to_numpy()] == 1).all()
     end = a.snapshots[2030].set_index("id")
-    assert end.loc["P2", "status"] == "retired" and end.loc["P1", "origin"] == "relocated"
+    assert end.loc["P1", "ccs"] and end.loc["P1", "moved_from"] == 2 * 20 + 2
+    assert end.loc["P1", "captured_t"] == pytest.approx(0.9 * end.loc["P1", "utilisation"] * 100.0, rel=1e-9)
 
 
 def test_toy_land_capacities_are_the_evolved_lands(toy_evolution):
@@ -156,16 +164,16 @@ def test_default_evolution_is_deterministic_exact_and_really_moves(yrd_pair):
     assert summary["max_relative_residual"] <= 1e-9
 
 
-def test_pipeline_facilities_never_change_the_evolution(toy_base, toy_evolution):
-    """Facilities not operating in the base year (construction, announced, a later start) ride
-    along in the fleet as ``pipeline`` and leave every layer and every event unchanged."""
+def test_pipeline_is_built_when_needed_and_waits_otherwise(toy_base, toy_evolution):
+    """Pipeline rows (construction, a later start, announced) are what the build rule takes
+    first when a target needs throughput; where the target falls they wait in the pipeline."""
     from dataclasses import replace
 
     from gridcarbon.evolution.points import PIPELINE
     from gridcarbon.testing import plant, toy_facilities
 
     inv, land, suitability = toy_base
-    ctx0, totals, (a, _) = toy_evolution
+    _, totals, _ = toy_evolution
     extra = toy_facilities(inv.grid, [plant("U1", 0, emission=0.0, capacity=600.0, built=2027),
                                       plant("U2", 9 * 20 + 19, region="B", emission=0.0, built=2026),
                                       plant("U3", 3 * 20 + 3, sector="steel", emission=0.0, built=2030)])
@@ -174,8 +182,18 @@ def test_pipeline_facilities_never_change_the_evolution(toy_base, toy_evolution)
     with_pipeline = replace(inv, facilities=facilities)
     ctx = EvolutionContext.build(with_pipeline, land, toy_drivers(inv.grid, YEARS, gdp_growth=0.03), suitability,
                                  spec=EvolutionSpec(min_spacing_km=3.0), seed=5, end_year=YEARS[-1])
-    b = evolve(ctx, totals, snapshot_years=[2030])
-    assert all(np.array_equal(a.layers[y], b.layers[y]) for y in YEARS)
-    assert a.fleet.events == b.fleet.events
-    pipe = b.fleet.table.set_index("id").loc[["U1", "U2", "U3"]]
-    assert (pipe.status == PIPELINE).all() and (pipe.emission_t == 0).all()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(relocation, "PROGRAMME_YEARS", 1)
+        mp.setattr(relocation, "RELOCATION_CAP_SHARE", dict.fromkeys(POINT_SECTORS, 1.0))
+        b = evolve(ctx, totals, snapshot_years=[2030])
+    ev = pd.DataFrame(b.fleet.events, columns=["year", "id", "event", "sector", "region", "from", "to"])
+    built = ev[ev.event == "built"]
+    # B's power needs a plant in 2025 (U2 not due before 2026: a new one) and in 2028: U2,
+    # due since 2026 and 100 t like B's plants (capacity 100 x 1 t per unit), is taken first
+    assert list(zip(built.year, built.id.str.startswith("NEW"))) == [(2025, True), (2028, False)]
+    assert built.id.iloc[1] == "U2"
+    pipe = b.fleet.table.set_index("id")
+    assert pipe.loc["U2", "status"] == "active" and pipe.loc["U2", "cell"] == 9 * 20 + 19
+    # A's power falls: U1 (due 2027) waits; U3 is steel in A, which has no steel target
+    assert (pipe.loc[["U1", "U3"], "status"] == PIPELINE).all()
+    assert b.summary()["max_relative_residual"] <= 1e-9

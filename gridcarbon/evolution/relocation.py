@@ -1,0 +1,106 @@
+"""Relocation of plants out of restricted cells at the rate China's relocation programmes achieved.
+
+A plant is *due* when it stands in a restricted cell (urban core above
+``urban_core_threshold`` built-up, ecological red line, water), has reached its refurbishment
+age (:data:`RELOCATE_AGE`; a large integrated works :data:`LARGE_WORKS_LEAD_YEARS` later:
+the years between the decision and the first output of the new works) and has never moved.
+A due plant moves in a given year with probability 1 / :data:`PROGRAMME_YEARS` (drawn from
+the year's generator), in order of its hazard (how far the city has grown around it, then
+age), while the sector's relocated capacity of the year stays within its cap,
+:data:`RELOCATION_CAP_SHARE` of the sector's base-year fleet (potential, t CO2/yr) in the
+region set; a plant larger than what is left of the cap waits, and one larger than the whole
+cap is upgraded in place. The destination is the best-suited allowed cell within
+:data:`RELOCATE_RADIUS_KM` (own region unless the scenario allows transfer).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gridcarbon.config import EvolutionSpec
+from gridcarbon.core.grid import Grid
+from gridcarbon.evolution.fleet import Fleet
+
+#: age (years) at which a plant in a restricted cell is rebuilt elsewhere rather than refurbished
+#: (ASSUMPTION: a blast furnace campaign / a coal unit's major overhaul comes at ~25 years)
+RELOCATE_AGE = 25
+#: how far (km) a relocating plant may move: industrial relocation in China mostly goes to a
+#: park in the same or a neighbouring prefecture (ASSUMPTION)
+RELOCATE_RADIUS_KM = 150.0
+#: yearly cap on relocated capacity per sector, as a share of the sector's base-year fleet
+#: (potential t CO2/yr) in the region set. Steel: Hebei's 2018 plan ordered nine city-centre
+#: mills, 34.9 Mt/yr of capacity, to close and relocate by 2020 (Reuters, 11 Sep 2018,
+#: "Factbox: China's Hebei orders steel mills to relocate in anti-smog drive"): ~12 Mt/yr a year
+#: against Hebei's ~240 Mt of crude steel, 5 % a year, at the height of China's most intense
+#: urban steel relocation programme. Other sectors: ASSUMPTION, the same rate (the State
+#: Council's 2017 programme for hazardous-chemical plants in dense urban areas, Guobanfa
+#: [2017] No. 77, gave them 2018-2025; no capacity figures are published for cement or power)
+RELOCATION_CAP_SHARE = {"steel": 0.05, "chemical": 0.05, "cement": 0.05, "power": 0.05}
+#: potential (t CO2/yr) from which a plant counts as a large integrated works: ASSUMPTION,
+#: ~2.5 Mt of crude steel at ~2 t CO2/t (a works with its own blast furnaces and coke ovens)
+LARGE_WORKS_T = 5e6
+#: extra years a large integrated works needs before its relocation completes: Shougang's
+#: move to Caofeidian was approved in 2005 and the Beijing works stopped in 2010 (5 years)
+LARGE_WORKS_LEAD_YEARS = 5
+#: years a relocation programme gives the plants it names: the State Council's programme for
+#: hazardous-chemical plants in dense urban areas (Guobanfa [2017] No. 77) set 2018-2025, 8
+#: years; a due plant's yearly chance of moving is its inverse (ASSUMPTION for other sectors)
+PROGRAMME_YEARS = 8
+#: years of age worth one unit of built-up fraction in the relocation hazard: ASSUMPTION,
+#: encroachment by the city ranks first (the programmes name urban-core plants), age breaks ties
+HAZARD_AGE_YEARS = 100.0
+
+
+def relocation_caps(fleet: Fleet) -> dict[str, float]:
+    """Yearly relocatable potential (t CO2/yr) per sector from the base-year active fleet."""
+    t = fleet.table
+    base = t[t.status == "active"].groupby("sector").potential_t.sum()
+    return {s: float(base.get(s, 0.0)) * share for s, share in RELOCATION_CAP_SHARE.items()}
+
+
+def relocate(fleet: Fleet, year: int, *, caps: dict[str, float], restricted: np.ndarray, built: np.ndarray,
+             site, grid: Grid, rules: EvolutionSpec, rng: np.random.Generator) -> None:
+    """Move the due plants of ``year`` that draw a move, within each sector's cap (module docstring).
+
+    ``built`` is the year's built-up fraction (y, x); ``site(sector, cells, without)`` picks the
+    best allowed cell among ``cells`` for a plant of ``sector``, ignoring the plant ``without``.
+    """
+    t = fleet.table
+    due = _due(t, year, restricted.ravel()) & (rng.random(len(t)) < 1.0 / PROGRAMME_YEARS)
+    if not due.any():
+        return
+    hazard = built.ravel()[t.cell.to_numpy(np.int64)] + (year - t.year_built.to_numpy()) / HAZARD_AGE_YEARS
+    order = t[due].assign(hazard=hazard[due.to_numpy()]).sort_values(["hazard", "id"], ascending=[False, True])
+    left = dict(caps)
+    for i, row in order.iterrows():
+        if row.potential_t > left.get(row.sector, 0.0):
+            continue
+        near = _within(grid, int(row.cell), RELOCATE_RADIUS_KM)
+        region = grid.region_index.ravel()[near]
+        near = near[region >= 0] if rules.transfer else near[region == int(row.region_pos)]
+        new = site(row.sector, near, i)
+        if new.size == 0:
+            continue
+        left[row.sector] -= row.potential_t
+        fleet.log(year, t.loc[[i]], "relocated", to_cell=new)
+        t.loc[i, ["moved_from", "moved_year", "cell", "year_built"]] = [int(row.cell), year, int(new[0]), year]
+        t.loc[i, "region_pos"] = int(grid.region_index.ravel()[new[0]])
+
+
+def _due(t: pd.DataFrame, year: int, restricted: np.ndarray) -> pd.Series:
+    """Active, never moved plants in restricted cells past their relocation age (and lead time)."""
+    age = RELOCATE_AGE + np.where(t.potential_t >= LARGE_WORKS_T, LARGE_WORKS_LEAD_YEARS, 0)
+    return ((t.status == "active") & (t.moved_from < 0) & restricted[t.cell.to_numpy(np.int64)]
+            & (year - t.year_built >= age))
+
+
+def _within(grid: Grid, cell: int, radius_km: float) -> np.ndarray:
+    """Flat indices (ascending) of the cells whose centres lie within ``radius_km`` of ``cell``'s centre."""
+    ny, nx = grid.shape
+    r0, c0 = divmod(cell, nx)
+    k = int(radius_km * 1000.0 / grid.res)
+    rows = slice(max(r0 - k, 0), min(r0 + k + 1, ny))
+    cols = slice(max(c0 - k, 0), min(c0 + k + 1, nx))
+    dr, dc = np.ogrid[rows, cols]
+    rr, cc = np.nonzero((dr - r0) ** 2 + (dc - c0) ** 2 <= (radius_km * 1000.0 / grid.res) ** 2)
+    return (rr + rows.start) * nx + (cc + cols.start)

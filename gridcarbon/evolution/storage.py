@@ -1,0 +1,109 @@
+"""Geological storage sites and their account: every stored tonne has a site, and no site overfills.
+
+Sites: the landscape's storage layer (``storage_mt``, Mt CO2 per cell, Xing et al. 2021's
+county storage spread over county land) cut into blocks of :data:`SITE_KM` x
+:data:`SITE_KM` per region; a site's capacity is the sum of its cells. Two streams fill them:
+
+- **BECCS** (the allocation's ``beccs`` removal of a region, t CO2/yr): injected into the
+  region's sites in proportion to their capacity, the same shape as the ``beccs`` layer
+  (storage cells by capacity). The allocation caps a region's yearly BECCS at its storage
+  over the run's years (:func:`.land.capacity_table`), so BECCS alone never overfills a site.
+- **Fossil capture** (:mod:`.capture`): a CCS plant sends its CO2 to the site of the storage
+  cell nearest to it, within ``ccs_reach_km``. Each year it captures only if that site's room
+  (capacity less everything injected so far, less the BECCS the allocation will still send
+  there in later years) holds its largest possible capture of the year; otherwise capture
+  stops at that plant. Cumulative injection therefore never exceeds a site's capacity.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from gridcarbon.core.grid import Grid
+
+#: side (km) of the block a storage site covers: ASSUMPTION, ~50 km is the extent of one
+#: saline-aquifer storage complex / a county's share of a basin in Xing et al. 2021's
+#: county-level assessment, and half the default CO2 pipeline reach
+SITE_KM = 50.0
+#: tonnes per Mt
+T_PER_MT = 1e6
+
+
+@dataclass
+class Storage:
+    """Storage sites of a grid and their injections through the run's years.
+
+    ``site_cell`` (flat cells) -> site of a storage cell (-1 none); ``reach_site`` (flat
+    cells) -> site receiving the CO2 of a plant in that cell (-1: no storage within reach);
+    per site ``capacity_t`` (t), ``region_pos``; ``beccs_t`` (n_years, n_sites) BECCS
+    injection of each year (t/yr); ``captured_t`` (n_years, n_sites) fossil capture booked.
+    """
+
+    years: list[int]
+    site_cell: np.ndarray
+    reach_site: np.ndarray
+    capacity_t: np.ndarray
+    region_pos: np.ndarray
+    beccs_t: np.ndarray
+    captured_t: np.ndarray
+
+    @classmethod
+    def build(cls, storage_mt: np.ndarray, grid: Grid, *, reach_km: float, removals: np.ndarray,
+              years: list[int]) -> "Storage":
+        """Sites of ``storage_mt`` (y, x, Mt CO2) on ``grid``; ``removals`` (n_years, n_regions)
+        the allocated BECCS magnitudes (t/yr) of ``years``."""
+        region = grid.region_index.ravel()
+        stored = (storage_mt.ravel() > 0) & (region >= 0)
+        k = max(1, round(SITE_KM * 1000.0 / grid.res))
+        rows, cols = np.divmod(np.arange(region.size), grid.shape[1])
+        block = (rows // k) * (grid.shape[1] // k + 1) + cols // k
+        key = region.astype(np.int64) * (block.max() + 1) + block
+        uniq, inv = np.unique(key[stored], return_inverse=True)
+        site_cell = np.full(region.size, -1, np.int64)
+        site_cell[stored] = inv
+        capacity = np.bincount(inv, weights=storage_mt.ravel()[stored] * T_PER_MT, minlength=uniq.size)
+        site_region = (uniq // (block.max() + 1)).astype(np.int64)
+        reach_site = _reach(site_cell.reshape(grid.shape), grid, reach_km)
+        region_cap = np.bincount(site_region, weights=capacity, minlength=len(grid.regions))
+        share = capacity / np.where(region_cap[site_region] > 0, region_cap[site_region], 1.0)
+        beccs = np.asarray(removals, float)[:, site_region] * share[None, :]
+        return cls(list(years), site_cell, reach_site, capacity, site_region, beccs, np.zeros_like(beccs))
+
+    def room(self, year: int) -> np.ndarray:
+        """What each site can still take from fossil capture in ``year`` (t): capacity less
+        fossil capture booked before ``year`` and all the BECCS of the run (past, this year's
+        and what the allocation sends in later years)."""
+        k = self.years.index(year)
+        used = self.captured_t[:k].sum(axis=0) + self.beccs_t.sum(axis=0)
+        return np.maximum(self.capacity_t - used, 0.0)
+
+    def book(self, year: int, site: np.ndarray, captured_t: np.ndarray) -> None:
+        """Record ``captured_t`` (t) of plants sending to ``site`` in ``year``."""
+        k = self.years.index(year)
+        self.captured_t[k] = np.bincount(site, weights=captured_t, minlength=self.capacity_t.size)
+
+    def table(self, regions: list[str]) -> pd.DataFrame:
+        """site, region, year, beccs_t, captured_t, injected_t, cumulative_t, capacity_t, fill
+        (cumulative over capacity) of every site and year (t, t/yr)."""
+        injected = self.beccs_t + self.captured_t
+        cumulative = np.cumsum(injected, axis=0)
+        n_y, n_s = injected.shape
+        return pd.DataFrame({
+            "site": np.tile(np.arange(n_s), n_y), "region": np.asarray(regions, dtype=object)[np.tile(self.region_pos, n_y)],
+            "year": np.repeat(self.years, n_s), "beccs_t": self.beccs_t.ravel(), "captured_t": self.captured_t.ravel(),
+            "injected_t": injected.ravel(), "cumulative_t": cumulative.ravel(),
+            "capacity_t": np.tile(self.capacity_t, n_y),
+            "fill": (cumulative / np.where(self.capacity_t > 0, self.capacity_t, 1.0)[None, :]).ravel()})
+
+
+def _reach(site_cell: np.ndarray, grid: Grid, reach_km: float) -> np.ndarray:
+    """Flat cells -> site of the nearest storage cell within ``reach_km`` (-1 beyond reach)."""
+    stored = site_cell >= 0
+    if not stored.any():
+        return np.full(site_cell.size, -1, np.int64)
+    dist, (iy, ix) = ndimage.distance_transform_edt(~stored, return_indices=True)
+    nearest = site_cell[iy, ix]
+    return np.where(dist * grid.res / 1000.0 <= reach_km, nearest, -1).ravel().astype(np.int64)
