@@ -118,7 +118,7 @@ def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
         gross=projection["gross_t"].to_numpy() / T_PER_MT, removals=projection["removals_t"].to_numpy() / T_PER_MT,
         ramp=ramp, limits=_limits(scenario, regions, e0, capacities), trajectories=_trajectories(scenario),
         shares=shares["target"].to_numpy().reshape(len(regions), -1), mac=mac,
-        bau=business_as_usual(e0, gdp), widths=widths, costs=costs, trade=scenario.allocation.trade,
+        bau=business_as_usual(e0, gdp, EMITTING), widths=widths, costs=costs, trade=scenario.allocation.trade,
         discount_rate=scenario.allocation.discount_rate,
         net_zero_year=scenario.pathway.net_zero.year if scenario.pathway.net_zero else None,
         pathway=pathway, target_shares=shares)

@@ -52,6 +52,11 @@ EAF_ABATEMENT_FRAC = 0.85
 #: 4 %/yr in 2005-2020 with active policy, 48.4 % in 15 years, MEE 2021): BAU = E0 x GDP growth
 #: x 0.97^years
 AUTONOMOUS_INTENSITY_DECLINE = 0.03
+#: sectors where China allows no net new capacity: a new steel or cement line must replace
+#: retired capacity at 1.25:1 or more in key regions (MIIT, Implementation Measures for
+#: Capacity Replacement in the Iron and Steel Industry, 2021; ... in the Cement and Glass
+#: Industries, 2021), so their BAU emissions do not grow with GDP
+CAPACITY_REPLACEMENT = ("steel", "cement")
 #: year of the national GDP shares that apportion the scrap (the shipped drivers' base year)
 SCRAP_GDP_YEAR = 2024
 #: ASSUMPTION: the shipped cost of a segment is the marginal cost at its end; within a segment
@@ -65,12 +70,17 @@ RUNNING = ("operating", "operating pre-retirement")
 EARTH_RADIUS_KM = 6371.0
 
 
-def business_as_usual(e0: np.ndarray, gdp: np.ndarray) -> np.ndarray:
+def business_as_usual(e0: np.ndarray, gdp: np.ndarray, sectors: list[str]) -> np.ndarray:
     """BAU emissions (Mt, (R, S, T)): base-year emissions grown with the region's GDP, less
-    :data:`AUTONOMOUS_INTENSITY_DECLINE`. ``e0`` (R, S) Mt; ``gdp`` (R, T) yuan, base year first."""
+    :data:`AUTONOMOUS_INTENSITY_DECLINE`, and never above the base year in the
+    :data:`CAPACITY_REPLACEMENT` sectors. ``e0`` (R, S) Mt of ``sectors``; ``gdp`` (R, T) yuan,
+    base year first."""
     years = np.arange(gdp.shape[1])
     factor = gdp / gdp[:, :1] * (1 - AUTONOMOUS_INTENSITY_DECLINE) ** years[None, :]
-    return e0[:, :, None] * factor[:, None, :]
+    bau = e0[:, :, None] * factor[:, None, :]
+    capped = np.isin(sectors, CAPACITY_REPLACEMENT)
+    bau[:, capped] = np.minimum(bau[:, capped], e0[:, capped, None])
+    return bau
 
 
 def regional_curves(mac: dict[str, list[tuple[float, float]]], regions: list[str],
