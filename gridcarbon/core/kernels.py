@@ -326,11 +326,14 @@ def uniform3(values):
 
 
 @njit(cache=True)
-def afforestable(water, built, forest, hill, share, out):
-    """``out = share x clip(1 - water - built - forest, 0, 1) x hill`` cell by cell (fractions)."""
+def forest_room(room0, forest0, water, built, forest, out):
+    """Room for new forest cell by cell (fractions): the base year's ``room0`` less the forest
+    added since (``forest - forest0``, if positive), never more than the free land
+    ``1 - water - built - forest``, at least 0."""
     for i in range(out.size):
-        room = min(max(1.0 - water[i] - built[i] - forest[i], 0.0), 1.0)
-        out[i] = share * room * hill[i]
+        added = max(forest[i] - forest0[i], 0.0)
+        free = 1.0 - water[i] - built[i] - forest[i]
+        out[i] = max(min(room0[i] - added, free), 0.0)
 
 
 @njit(cache=True)
