@@ -326,14 +326,14 @@ def uniform3(values):
 
 
 @njit(cache=True)
-def forest_room(room0, forest0, water, built, forest, out):
-    """Room for new forest cell by cell (fractions): the base year's ``room0`` less the forest
-    added since (``forest - forest0``, if positive), never more than the free land
-    ``1 - water - built - forest``, at least 0."""
+def forest_room(open_share, forest0, water, built, forest, out):
+    """Room for new forest cell by cell (fractions): ``open_share`` of the land neither water,
+    built-up nor base-year forest (``forest0``) still standing, less the forest added since
+    (``forest - forest0``, if positive), at least 0."""
     for i in range(out.size):
+        kept = min(forest[i], forest0[i])
         added = max(forest[i] - forest0[i], 0.0)
-        free = 1.0 - water[i] - built[i] - forest[i]
-        out[i] = max(min(room0[i] - added, free), 0.0)
+        out[i] = max(open_share[i] * (1.0 - water[i] - built[i] - kept) - added, 0.0)
 
 
 @njit(cache=True)

@@ -3,7 +3,8 @@
 New forest is planted only where trees grow (docs/architecture.md, "Evolution"):
 
 - **Land cover.** On MODIS grassland (incl. savanna) and shrubland, never on cropland, built-up
-  land, water, wetland, barren land or snow and ice; a share :data:`AFFOREST_SHARE` of it.
+  land, water, wetland, barren land or snow and ice; a share :data:`AFFOREST_SHARE` of it. Urban
+  growth takes open land and farmland alike: the room shrinks with the cell's free land.
 - **Water.** Not below the 400 mm/yr isohyet (the ``semi_arid`` zone of
   ``data/forest_uptake.csv``), and only on the non-arid share of a cell's land (Koppen-Geiger
   group B, Beck et al. 2018, is left out).
@@ -134,7 +135,8 @@ class ForestLand:
     """What the forest rules read of a run's base year (built once, :meth:`build`).
 
     ``forest0`` base-year forest fraction (y, x); ``base_sink`` the base-year sink per region
-    (t CO2/yr, magnitude); ``room0`` :func:`base_room` (y, x); ``zone_region`` each cell's
+    (t CO2/yr, magnitude); ``open_share`` the share (0..1, y, x) of each cell's base-year free
+    land (neither water, built-up nor forest) that is :func:`base_room`; ``zone_region`` each cell's
     ``region x n_zones + zone`` (int32, -1 outside or beyond the table); ``uptake`` each
     zone's peak uptake (t CO2/km2/yr); ``ramp_years`` each zone's ramp (years).
     """
@@ -142,7 +144,7 @@ class ForestLand:
     base_year: int
     forest0: np.ndarray
     base_sink: np.ndarray
-    room0: np.ndarray
+    open_share: np.ndarray
     zone_region: np.ndarray
     uptake: np.ndarray
     ramp_years: np.ndarray
@@ -155,14 +157,17 @@ class ForestLand:
         zone = climate_zone(landscape.precipitation_mm.values, table)
         n = len(table)
         zone_region = np.where((grid.region_index >= 0) & (zone >= 0), grid.region_index * n + zone, -1)
+        free = 1.0 - landscape.water.values - landscape.built_up.values - landscape.forest.values
+        room = base_room(landscape, grid, zone, table)
+        share = np.where(free > 0, np.clip(room / np.maximum(free, 1e-300), 0.0, 1.0), 0.0)
         return cls(inv.year, landscape.forest.values, -grid.region_sums(inv.layer("forest_sink")),
-                   base_room(landscape, grid, zone, table), zone_region.astype(np.int32),
+                   share, zone_region.astype(np.int32),
                    table.peak_uptake_t_co2_ha_yr.to_numpy() * HA_PER_KM2, table.ramp_years.to_numpy(np.float64))
 
     def room(self, water: np.ndarray, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
         """Room for new forest left on this land (fraction, y, x): :func:`kernels.forest_room`."""
         out = np.empty(np.shape(forest))
-        kernels.forest_room(self.room0.ravel(), np.ravel(self.forest0), np.ravel(water), np.ravel(built),
+        kernels.forest_room(self.open_share.ravel(), np.ravel(self.forest0), np.ravel(water), np.ravel(built),
                             np.ravel(forest), out.reshape(-1))
         return out
 

@@ -21,7 +21,7 @@ from gridcarbon.testing import toy_drivers, toy_inventory, toy_landscape
 
 def test_capacity_table_counts_forest_room_and_storage(grid):
     """Forest: the base-year sink plus every open cell's new-stand room at full growth (by
-    2060 all ramps are done); storage: the basins' capacity over the injection years."""
+    2060 all ramps are done), less what built-up land took; storage: the basins' capacity over the injection years."""
     storage = np.zeros(grid.shape)
     storage[3, 3] = 2.0  # Mt, in A
     forest0 = np.full(grid.shape, 0.3)
@@ -35,8 +35,9 @@ def test_capacity_table_counts_forest_room_and_storage(grid):
     caps = capacity_table(grid, land, built, forest, forest_land).set_index(["region", "sector"]).capacity_t
     uptake = read_uptake().set_index("zone").peak_uptake_t_co2_ha_yr * 100.0  # t CO2/km2/yr
     base = 100 * 0.3 * 300.0  # 100 cells of 1 km2
-    assert caps["A", "forest_sink"] == pytest.approx(base + 100 * AFFOREST_SHARE * 0.5 * uptake["humid"])
-    assert caps["B", "forest_sink"] == pytest.approx(base + 100 * AFFOREST_SHARE * 0.5 * uptake["semi_humid"])
+    room = AFFOREST_SHARE * 0.5 * (1.0 - 0.2 - 0.3) / (1.0 - 0.3)  # built-up 0.2 took its share of open land
+    assert caps["A", "forest_sink"] == pytest.approx(base + 100 * room * uptake["humid"])
+    assert caps["B", "forest_sink"] == pytest.approx(base + 100 * room * uptake["semi_humid"])
     assert caps["A", "beccs"] == pytest.approx(2.0e6 / INJECTION_YEARS)
     assert caps["B", "beccs"] == 0.0
 

@@ -147,7 +147,7 @@ def test_planting_meets_the_sink_ahead_and_stands_saturate(grid, humid):
     assert supply[~grown, 0].max() > base[0]  # young stands already take up some CO2
     added = forest - land.forest.values
     assert added[:, 10:].max() == 0.0 and (added[:, :10] > 0).all()
-    assert (added <= fl.room0 + 1e-12).all()
+    assert (added <= fl.room(land.water.values, land.built_up.values, land.forest.values) + 1e-12).all()
     uptake = read_uptake().set_index("zone").peak_uptake_t_co2_ha_yr["humid"] * 100.0  # t CO2/km2/yr
     new_sink = supply[-1, 0] - base[0]
     assert new_sink == pytest.approx(added[:, :10].sum() * grid.cell_area_km2 * uptake, rel=1e-9)  # at peak rate
@@ -163,9 +163,11 @@ def test_capacity_is_all_room_planted_at_once_and_a_demand_beyond_it_plants_all_
     ramp_years = uptake.ramp_years["humid"]
     np.testing.assert_allclose(caps[:, 0], fl.base_sink[0] + full * np.clip(np.arange(36) / ramp_years, 0, 1))
     assert caps[-1, 0] == caps[int(ramp_years), 0]  # saturated: no growth without bound
-    towns = np.where(np.indices(grid.shape)[1] < 5, 0.8, 0.0)  # towns leave A's west less free land than room
+    towns = np.where(np.indices(grid.shape)[1] < 5, 0.5, 0.0)  # towns take open land and farmland alike
+    shrunk = fl.room(water, towns, forest0)
+    np.testing.assert_allclose(shrunk[:, :5], 0.24 * (1.0 - 0.5 - 0.1) / 0.9)  # room x free land now / then
     assert fl.capacity(grid, water, towns, forest0, 2060)[0] < caps[-1, 0]
     demand = np.tile(fl.base_sink + 10 * full, (37, 1))
     _, forest, supply = _plant(land, fl, grid, demand)
-    np.testing.assert_allclose(forest - forest0, fl.room0, rtol=1e-12)
+    np.testing.assert_allclose(forest - forest0, fl.room(water, built, forest0), rtol=1e-12)
     np.testing.assert_allclose(supply[-1], caps[-1], rtol=1e-9)
