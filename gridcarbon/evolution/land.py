@@ -30,8 +30,8 @@ def land_steps(ctx: EvolutionContext, targets: np.ndarray) -> Iterator[tuple]:
 
     ``targets`` is :meth:`EvolutionContext.targets` of the allocation. Urban growth first
     (the CA), then afforestation for the allocated sink (:class:`~.forest.Planting`).
-    ``rng`` is the year's generator, already used by the CA; the point rules continue drawing from it. ``built`` and
-    ``forest`` are fractions of each cell (y, x).
+    ``rng`` is the year's generator, already used by the CA; the point rules continue
+    drawing from it. ``built`` and ``forest`` are fractions of each cell (y, x).
     """
     grid, land, spec = ctx.grid, ctx.landscape, ctx.spec
     allowed, water = urban_allowed(land), land.water.values
