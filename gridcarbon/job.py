@@ -51,12 +51,12 @@ from gridcarbon.suitability.fitting import Suitability, fit_suitability_surfaces
 log = logging.getLogger(__name__)
 #: largest relative residual of any region x sector x year tolerated in a result
 RESIDUAL_RTOL = 1e-6
-#: landscape layers a run reads (covariates, land steps, patterns, capacities). The other
-#: layers of the built landscape (MODIS grassland, shrub, wetland, barren, snow/ice and urban,
-#: precipitation, the arid share) wait for the evolution's sink rules; a run does not carry
-#: them (0.86 GB at 1 km for China)
+#: landscape layers a run reads (covariates, land steps, patterns, capacities; grassland,
+#: shrub, precipitation and the arid share for the afforestation room of
+#: :mod:`gridcarbon.evolution.forest`). The other layers of the built landscape (MODIS
+#: wetland, barren, snow/ice and urban) are not carried (0.43 GB at 1 km for China)
 RUN_LANDSCAPE = ("elevation_m", "water", "forest", "eco_reserve", "storage_mt", "built_up", "population",
-                 "gdp", "cropland")
+                 "gdp", "cropland", "grassland", "shrub", "precipitation_mm", "arid_share")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from gridcarbon.inventory.base import Inventory, assemble
 
 #: the static layers of a landscape (:func:`~gridcarbon.inventory.landscape.build_landscape`)
 LANDSCAPE_LAYERS = ("elevation_m", "water", "forest", "eco_reserve", "storage_mt", "built_up", "population",
-                    "gdp", "cropland")
+                    "gdp", "cropland", "grassland", "shrub", "precipitation_mm", "arid_share")
 #: columns of a facility table made by :func:`toy_facilities`
 PLANT_COLUMNS = ["id", "sector", "region", "cell", "emission_t", "capacity", "year_built"]
 
@@ -115,9 +115,10 @@ def random_layer(grid: Grid, *, seed: int = 0, mean: float = 9.0, zero_share: fl
 def toy_landscape(grid: Grid, **layers: np.ndarray) -> xr.Dataset:
     """A landscape on ``grid``: the :data:`LANDSCAPE_LAYERS`, each 0 unless given in ``layers`` (y, x).
 
-    Fractions of a cell (water, forest, eco_reserve, built_up, cropland) except elevation_m
-    (m), storage_mt (Mt CO2 of geological storage), population (persons) and gdp (yuan/yr).
-    All zero is a flat, dry, bare, unpeopled land.
+    Fractions of a cell (water, forest, eco_reserve, built_up, cropland, grassland, shrub,
+    arid_share) except elevation_m (m), storage_mt (Mt CO2 of geological storage), population
+    (persons), gdp (yuan/yr) and precipitation_mm (mm/yr). All zero is a flat, rainless, bare,
+    unpeopled land.
     """
     unknown = sorted(set(layers) - set(LANDSCAPE_LAYERS))
     if unknown:

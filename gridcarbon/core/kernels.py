@@ -326,11 +326,14 @@ def uniform3(values):
 
 
 @njit(cache=True)
-def afforestable(water, built, forest, hill, share, out):
-    """``out = share x clip(1 - water - built - forest, 0, 1) x hill`` cell by cell (fractions)."""
+def forest_room(open_share, forest0, water, built, forest, out):
+    """Room for new forest cell by cell (fractions): ``open_share`` of the land neither water,
+    built-up nor base-year forest (``forest0``) still standing, less the forest added since
+    (``forest - forest0``, if positive), at least 0."""
     for i in range(out.size):
-        room = min(max(1.0 - water[i] - built[i] - forest[i], 0.0), 1.0)
-        out[i] = share * room * hill[i]
+        kept = min(forest[i], forest0[i])
+        added = max(forest[i] - forest0[i], 0.0)
+        out[i] = max(open_share[i] * (1.0 - water[i] - built[i] - kept) - added, 0.0)
 
 
 @njit(cache=True)

@@ -1,12 +1,11 @@
-"""Area-source evolution: urban growth, afforestation, and proxies that follow them.
+"""Area-source evolution: urban growth, and proxies that follow it.
 
 Urban expansion is a cellular automaton on built-up *fractions* in the spirit of PLUS /
 FLUS: each region's built-up area demand follows its GDP and population; the yearly
 increment goes to cells in proportion to ``development probability x (URBAN_DRIVE_OFFSET +
 neighbourhood built-up) x room``, never to constrained cells (water, ecological reserves,
-high land). Forest sinks grow by afforestation of the most forest-suitable room when the
-allocated sink exceeds what today's forest absorbs (docs/architecture.md, "Evolution").
-Built-up, forest, water and room are fractions 0..1 of a cell's area.
+high land). Afforestation is :mod:`.forest`'s (docs/architecture.md, "Evolution").
+Built-up, water and room are fractions 0..1 of a cell's area.
 """
 from __future__ import annotations
 
@@ -35,14 +34,6 @@ URBAN_DRIVE_OFFSET = 0.3
 #: take is redistributed twice more. ASSUMPTION: a small fixed number bounds the cost; what
 #: is still unplaced carries over, as the next step's need is recomputed from demand
 URBAN_FILL_PASSES = 3
-#: share (0..1) of remaining non-built, non-water room that can become forest on hill land.
-#: ASSUMPTION: farmland, orchards and villages keep the rest
-AFFOREST_SHARE = 0.6
-#: afforestation preference of terrain, ``clip((elevation - HILL_ELEV0_M) / HILL_ELEV_SPAN_M,
-#: HILL_MIN_FACTOR, 1)``: rises from plains at 20 m to full preference on hills 170 m and up,
-#: and plains keep a tenth (shelter belts, riverside plantations). ASSUMPTION: afforestation
-#: goes to marginal hill land first, as in China's sloping-land conversion programme
-HILL_ELEV0_M, HILL_ELEV_SPAN_M, HILL_MIN_FACTOR = 20.0, 150.0, 0.1
 
 
 def urban_allowed(landscape) -> np.ndarray:
@@ -85,32 +76,3 @@ def grow_urban(built: np.ndarray, demand_r: np.ndarray, probability: np.ndarray,
     kernels.fill_room(grid.region_index.ravel(), eligible.ravel(), np.ravel(water), drive.ravel(), out.reshape(-1),
                       need, URBAN_FILL_PASSES)
     return out
-
-
-def hill_factor(landscape) -> np.ndarray:
-    """Afforestation preference of each cell's terrain: :data:`HILL_MIN_FACTOR` on plains up
-    to 1 on hills (dimensionless, y, x)."""
-    return np.clip((landscape.elevation_m.values - HILL_ELEV0_M) / HILL_ELEV_SPAN_M, HILL_MIN_FACTOR, 1.0)
-
-
-def afforestable(landscape, built: np.ndarray, forest: np.ndarray, *, hill: np.ndarray | None = None) -> np.ndarray:
-    """Extra forest fraction (0..1) each cell could hold: hill land first, never water or built-up.
-
-    ``hill`` is :func:`hill_factor` of ``landscape``, computed when not given.
-    """
-    hill = hill_factor(landscape) if hill is None else hill
-    out = np.empty(np.shape(built))
-    kernels.afforestable(np.ravel(landscape.water.values), np.ravel(built), np.ravel(forest), np.ravel(hill),
-                         AFFOREST_SHARE, out.reshape(-1))
-    return out
-
-
-def afforest(forest: np.ndarray, need_km2_r: np.ndarray, potential: np.ndarray, grid: Grid) -> np.ndarray:
-    """Add forest so each region gains ``need_km2_r`` km2, in proportion to ``potential``.
-
-    ``forest`` and ``potential`` are fractions 0..1 (y, x); returns the new forest fraction.
-    """
-    cap = grid.region_sums(potential) * grid.cell_area_km2
-    frac = np.where(cap > 0, np.clip(need_km2_r / np.maximum(cap, 1e-300), 0.0, 1.0), 0.0)
-    added = kernels.add_region_share(grid.region_index.ravel(), np.ravel(forest), np.ravel(potential), frac)
-    return added.reshape(grid.shape)

@@ -15,13 +15,9 @@ import xarray as xr
 from gridcarbon.config import EvolutionSpec
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED
-from gridcarbon.evolution.areas import hill_factor
+from gridcarbon.evolution.forest import ForestLand
 from gridcarbon.inventory.base import Inventory
 from gridcarbon.suitability.fitting import Suitability
-
-#: forest uptake used where a region had no forest sink in the base year (t CO2/km2/yr;
-#: ~3 t/ha/yr, subtropical plantation forests)
-DEFAULT_SINK_T_KM2 = 300.0
 
 
 @dataclass(frozen=True)
@@ -29,8 +25,8 @@ class EvolutionContext:
     """The base year, its land, the rules, the drivers and the suitability of one run.
 
     Arrays: ``gdp_ratio`` and ``pop_ratio`` (n_years, n_regions), each year's driver over
-    the base year's; ``sink_rate`` (n_regions) t CO2/km2/yr of forest; ``hill`` (y, x) the
-    terrain's afforestation preference.
+    the base year's; ``forest`` the base-year forest, its sink and the room and uptake of
+    new stands (:class:`~gridcarbon.evolution.forest.ForestLand`).
     """
 
     inv: Inventory
@@ -41,8 +37,7 @@ class EvolutionContext:
     suitability: Suitability
     gdp_ratio: np.ndarray
     pop_ratio: np.ndarray
-    sink_rate: np.ndarray
-    hill: np.ndarray
+    forest: ForestLand
 
     @property
     def grid(self) -> Grid:
@@ -60,7 +55,7 @@ class EvolutionContext:
         years = list(range(inv.year, end_year + 1))
         gdp_ratio, pop_ratio = _driver_ratios(drivers, inv.grid, years, inv.year)
         return cls(inv, landscape, spec, seed, years, suitability, gdp_ratio, pop_ratio,
-                   forest_sink_rate(inv, landscape), hill_factor(landscape))
+                   ForestLand.build(inv, landscape))
 
     def targets(self, totals: pd.DataFrame) -> np.ndarray:
         """Allocated ``totals`` (region, sector, year, allocated_t) as a (n_years, n_gridded,
@@ -69,14 +64,6 @@ class EvolutionContext:
         full = pd.MultiIndex.from_product([self.years, GRIDDED], names=["year", "sector"])
         cube = cube.reindex(index=full, columns=list(self.grid.regions)).fillna(0.0)
         return cube.to_numpy().reshape(len(self.years), len(GRIDDED), len(self.grid.regions))
-
-
-def forest_sink_rate(inv: Inventory, landscape: xr.Dataset) -> np.ndarray:
-    """Forest uptake per km2 of forest in each region (t/km2/yr, magnitude)."""
-    sink = -inv.grid.region_sums(inv.layer("forest_sink"))
-    area = inv.grid.region_sums(landscape.forest.values) * inv.grid.cell_area_km2
-    rate = np.where(area > 0, sink / np.maximum(area, 1e-12), 0.0)
-    return np.where(rate > 0, rate, DEFAULT_SINK_T_KM2)
 
 
 def _driver_ratios(drivers: pd.DataFrame, grid: Grid, years: list[int], base_year: int):

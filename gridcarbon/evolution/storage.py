@@ -23,13 +23,12 @@ import pandas as pd
 from scipy import ndimage
 
 from gridcarbon.core.grid import Grid
+from gridcarbon.core.units import T_PER_MT
 
 #: side (km) of the block a storage site covers: ASSUMPTION, ~50 km is the extent of one
 #: saline-aquifer storage complex / a county's share of a basin in Xing et al. 2021's
 #: county-level assessment, and half the default CO2 pipeline reach
 SITE_KM = 50.0
-#: tonnes per Mt
-T_PER_MT = 1e6
 
 
 @dataclass

@@ -1,12 +1,11 @@
-"""Area-source evolution (gridcarbon.evolution.areas): the urban automaton, afforestation and
-the numba land-use kernels, on the two-region grid of ``conftest.py``."""
+"""Area-source evolution (gridcarbon.evolution.areas): the urban automaton and the numba
+land-use kernels, on the two-region grid of ``conftest.py`` (afforestation: test_forest_*.py)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import xarray as xr
 
-from gridcarbon.evolution.areas import afforest, grow_urban
+from gridcarbon.evolution.areas import grow_urban
 
 
 def test_grow_urban_follows_probability_and_respects_constraints(grid):
@@ -60,37 +59,12 @@ def test_land_kernels_match_the_numpy_and_scipy_formulas_bit_for_bit(shape):
     from scipy import ndimage
 
     from gridcarbon.core import kernels
-    from gridcarbon.evolution.areas import AFFOREST_SHARE, afforestable, hill_factor
 
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
     values = rng.uniform(size=shape) * 10.0 ** rng.integers(-4, 4, size=shape)
     assert np.array_equal(kernels.uniform3(values), ndimage.uniform_filter(values, size=3, mode="constant"))
-    water, built, forest = (rng.uniform(0, 0.6, size=shape) for _ in range(3))
-    land = xr.Dataset({"water": (("y", "x"), water), "elevation_m": (("y", "x"), rng.uniform(-5, 400, size=shape))})
-    hill = np.clip((land.elevation_m.values - 20.0) / 150.0, 0.1, 1.0)
-    assert np.array_equal(hill_factor(land), hill)
-    expected = AFFOREST_SHARE * np.clip(1.0 - water - built - forest, 0.0, 1.0) * hill
-    assert np.array_equal(afforestable(land, built, forest), expected)
-    assert np.array_equal(afforestable(land, built, forest, hill=hill), expected)
+    forest = rng.uniform(0, 0.6, size=shape)
     region = rng.integers(-1, 3, size=values.size)
     frac = rng.uniform(size=3)
     assert np.array_equal(kernels.add_region_share(region, forest.ravel(), values.ravel(), frac),
                           forest.ravel() + np.where(region >= 0, values.ravel() * frac[np.maximum(region, 0)], 0.0))
-
-
-def test_afforest_adds_requested_area_in_proportion_to_potential(grid):
-    potential = np.random.default_rng(5).uniform(0.0, 0.6, size=grid.shape)
-    potential[:, 15:] = 0.0  # part of B cannot take forest
-    forest = np.full(grid.shape, 0.1)
-    need = np.array([12.5, 3.0])  # km2 per region; cell area is 1 km2
-    out = afforest(forest, need, potential, grid)
-    added = out - forest
-    assert grid.region_sums(added) * grid.cell_area_km2 == pytest.approx(need, rel=1e-12)
-    for r in (0, 1):
-        sel = (grid.region_index == r) & (potential > 0)
-        k = added[sel] / potential[sel]
-        assert k == pytest.approx(np.full(k.shape, k[0]), rel=1e-12)
-    assert (added[:, 15:] == 0).all()
-    # more than the potential holds: every cell takes all its potential, no more
-    full = afforest(forest, np.array([1e6, 1e6]), potential, grid)
-    assert np.allclose(full - forest, potential)

@@ -14,22 +14,30 @@ from gridcarbon.evolution import (
     initial_capacities,
     land_capacities,
 )
-from gridcarbon.evolution.areas import AFFOREST_SHARE, hill_factor
-from gridcarbon.testing import toy_drivers, toy_landscape
+from gridcarbon.evolution.forest import AFFOREST_SHARE, ForestLand, read_uptake
+from gridcarbon.testing import toy_drivers, toy_inventory, toy_landscape
 
 
 def test_capacity_table_counts_forest_room_and_storage(grid):
-    elevation = np.where(grid.region_index == 0, 170.0, 0.0)  # A all hill land (factor 1), B flat (0.1)
+    """Forest: the base-year sink plus every open cell's new-stand room at full growth (by
+    2060 all ramps are done), less what built-up land took; storage: the basins' capacity over the injection years."""
     storage = np.zeros(grid.shape)
     storage[3, 3] = 2.0  # Mt, in A
-    land = toy_landscape(grid, elevation_m=elevation, storage_mt=storage)  # dry, bare land
-    built, forest = {2030: np.full(grid.shape, 0.2)}, {2030: np.full(grid.shape, 0.3)}
-    rate = np.array([500.0, 300.0])
-    caps = capacity_table(grid, land, built, forest, rate, hill=hill_factor(land), injection_years=37)
+    forest0 = np.full(grid.shape, 0.3)
+    wet = np.where(grid.region_index == 0, 1000.0, 500.0)  # A humid, B semi-humid
+    land = toy_landscape(grid, storage_mt=storage, forest=forest0, grassland=np.full(grid.shape, 0.5),
+                         precipitation_mm=wet)
+    layers = np.zeros((len(GRIDDED),) + grid.shape)
+    layers[GRIDDED.index("forest_sink")] = -300.0 * forest0 * grid.cell_area_km2
+    forest_land = ForestLand.build(toy_inventory(grid, layers=layers), land)
+    built, forest = {2060: np.full(grid.shape, 0.2)}, {2060: forest0}
+    caps = capacity_table(grid, land, built, forest, forest_land, injection_years=37)
     caps = caps.set_index(["region", "sector"]).capacity_t
-    room = 1.0 - 0.2 - 0.3  # per cell, before the afforestable share and the hill factor
-    assert caps["A", "forest_sink"] == pytest.approx(100 * (0.3 + AFFOREST_SHARE * room * 1.0) * 500.0)
-    assert caps["B", "forest_sink"] == pytest.approx(100 * (0.3 + AFFOREST_SHARE * room * 0.1) * 300.0)
+    uptake = read_uptake().set_index("zone").peak_uptake_t_co2_ha_yr * 100.0  # t CO2/km2/yr
+    base = 100 * 0.3 * 300.0  # 100 cells of 1 km2
+    room = AFFOREST_SHARE * 0.5 * (1.0 - 0.2 - 0.3) / (1.0 - 0.3)  # built-up 0.2 took its share of open land
+    assert caps["A", "forest_sink"] == pytest.approx(base + 100 * room * uptake["humid"])
+    assert caps["B", "forest_sink"] == pytest.approx(base + 100 * room * uptake["semi_humid"])
     assert caps["A", "beccs"] == pytest.approx(2.0e6 / 37)  # storage spread over the 37 years
     assert caps["B", "beccs"] == 0.0
 
