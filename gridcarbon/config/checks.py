@@ -25,7 +25,7 @@ def cross_field_problems(scenario: Scenario, *, source: str | None) -> list[Prob
     if s.base_year >= s.end_year:
         found = [("base_year", f"base year {s.base_year} must be before end year {s.end_year}")]
     else:
-        found = _year_problems(s) + _pathway_year_problems(s) + _sector_year_problems(s)
+        found = _year_problems(s) + _pathway_year_problems(s) + _sector_year_problems(s) + _corridor_year_problems(s)
     found += _sector_problems(s) + _region_problems(s)
     return [Problem(source, key, message) for key, message in found]
 
@@ -91,6 +91,14 @@ def _sector_year_problems(s: Scenario) -> list[tuple[str, str]]:
     found += [(f"allocation.bounds[{i}].years", f"years {b.years} are outside {s.base_year}..{s.end_year}")
               for i, b in enumerate(s.allocation.bounds) if b.years[0] < s.base_year or b.years[1] > s.end_year]
     return found
+
+
+def _corridor_year_problems(s: Scenario) -> list[tuple[str, str]]:
+    """Opening years of new corridors outside base + 1..end (a base-year corridor belongs in the inventory)."""
+    return [(f"evolution.new_corridors[{i}].opened",
+             f"corridor {c.id!r} opens in {c.opened}, outside {s.base_year + 1}..{s.end_year}"
+             + (" (corridors open in the base year belong in the inventory's lines)" if c.opened <= s.base_year else ""))
+            for i, c in enumerate(s.evolution.new_corridors) if not s.base_year < c.opened <= s.end_year]
 
 
 def _sector_message(name: str, allowed, *, kind: str = "sector") -> str:
