@@ -3,6 +3,8 @@ cells, industrial land grows next to existing clusters, and road CO2 stays on th
 as urban passenger traffic electrifies first (toy scenarios and the default run)."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -46,6 +48,23 @@ def test_buildings_and_industry_follow_the_urban_growth_into_new_cells(growing_t
         assert now[new].sum() / now.sum() > then[new].sum() / then.sum() + 0.05, s
     assert res.summary()["max_relative_residual"] <= 1e-6
     assert all(np.array_equal(res.layers[y], again.layers[y]) for y in YEARS)
+
+
+def test_a_new_town_decorrelates_the_buildings_pattern(toy_base):
+    """Where the land suited to building lies away from today's towns (a new district), the
+    buildings of 2045 follow it: r(2045, 2024) <= 0.97."""
+    inv, land, suitability = toy_base
+    rows, cols = np.indices(inv.grid.shape)
+    surfaces = dict(suitability.surfaces, urban=np.where((rows >= 5) & (cols % 10 >= 5), 0.9, 0.02))
+    base = inv.totals[inv.totals.sector.isin(GRIDDED)]
+    totals = pd.concat([base.assign(year=y, allocated_t=base.value_t) for y in YEARS]).drop(columns="value_t")
+    ctx = EvolutionContext.build(inv, land, toy_drivers(inv.grid, YEARS, gdp_growth=0.08),
+                                 dataclasses.replace(suitability, surfaces=surfaces),
+                                 spec=EvolutionSpec(min_spacing_km=3.0), seed=3, end_year=YEARS[-1])
+    res = evolve(ctx, totals, keep_years=[2024, 2045])
+    bld = GRIDDED.index("buildings")
+    assert _corr(res.layers[2045][bld], res.layers[2024][bld]) <= 0.97
+    assert res.summary()["max_relative_residual"] <= 1e-6
 
 
 def test_industrial_land_is_drawn_to_existing_clusters():
