@@ -239,6 +239,18 @@ def _check_schedule(shares: dict[int, float]) -> dict[int, float]:
     return shares
 
 
+def electrified_share(schedule: dict[int, float], year: int) -> float:
+    """Share (0..1) of activity electrified in ``year``, linear between the schedule's years
+    (constant beyond them)."""
+    years = sorted(schedule)
+    if year <= years[0] or year >= years[-1]:
+        return float(schedule[years[0] if year <= years[0] else years[-1]])
+    after = next(y for y in years if y >= year)
+    before = max(y for y in years if y < year)
+    w = (year - before) / (after - before)
+    return float(schedule[before] + w * (schedule[after] - schedule[before]))
+
+
 class ElectrificationSpec(StrictModel):
     """Electrified share (0..1) of road activity by year, linear in between, held beyond.
 

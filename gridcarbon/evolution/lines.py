@@ -21,7 +21,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridcarbon.config.sections import ElectrificationSpec, NewCorridor
+from gridcarbon.config.sections import (
+    ElectrificationSpec,
+    NewCorridor,
+    electrified_share,
+)
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.gridding import Coverage, line_coverage
@@ -44,13 +48,6 @@ DEFAULT_ELECTRIFICATION_EFFECT = ELECTRIFICATION_EFFECT["motorway"]
 DEFAULT_KIND = "motorway"
 #: the line sector whose pieces split into urban passenger and freight traffic by built-up land
 ROAD = "transport_road"
-
-
-def electrified_share(schedule: dict[int, float], year: int) -> float:
-    """Share (0..1) of activity electrified in ``year``, linear between the schedule's years
-    (constant beyond them)."""
-    years = sorted(schedule)
-    return float(np.interp(year, years, [schedule[y] for y in years]))
 
 
 def relative_intensity(schedule: dict[int, float], year: int, base_year: int, effect: float = 1.0) -> float:
@@ -123,16 +120,17 @@ class Corridors:
     def _piece_intensity(self, year: int, electrification: ElectrificationSpec,
                          built: np.ndarray | None) -> np.ndarray:
         """Each coverage piece's emission intensity relative to the base year (dimensionless)."""
-        effect = {k: ELECTRIFICATION_EFFECT.get(k, DEFAULT_ELECTRIFICATION_EFFECT) for k in np.unique(self.kind)}
-        freight = {k: relative_intensity(electrification.freight, year, self.base_year, e) for k, e in effect.items()}
-        urban = {k: relative_intensity(electrification.urban_passenger, year, self.base_year, e)
-                 for k, e in effect.items()}
-        kind = self.kind[self.coverage.src]
-        out = np.vectorize(freight.get, otypes=[float])(kind)
+        kinds, code = np.unique(self.kind, return_inverse=True)
+        effect = [ELECTRIFICATION_EFFECT.get(k, DEFAULT_ELECTRIFICATION_EFFECT) for k in kinds]
+        freight = np.array([relative_intensity(electrification.freight, year, self.base_year, e) for e in effect])
+        urban = np.array([relative_intensity(electrification.urban_passenger, year, self.base_year, e)
+                          for e in effect])
+        piece_kind = code[self.coverage.src]
+        out = freight[piece_kind]
         road = self.sector[self.coverage.src] == ROAD
         if built is not None and road.any():
             b = np.clip(np.ravel(built)[np.maximum(self.coverage.cell[road], 0)], 0.0, 1.0)
-            out[road] = b * np.vectorize(urban.get, otypes=[float])(kind[road]) + (1.0 - b) * out[road]
+            out[road] = b * urban[piece_kind[road]] + (1.0 - b) * out[road]
         return out
 
     def layers(self, year: int, grid: Grid, **drivers) -> np.ndarray:

@@ -57,6 +57,8 @@ def test_repeated_corridor_ids_and_bad_schedules_are_refused(tmp_path):
     assert "evolution.new_corridors" in twice and "G99" in twice
     (share,) = _problems(tmp_path, electrification={"urban_passenger": {2024: 1.2}, "freight": {2024: 0.0}})
     assert "evolution.electrification.urban_passenger" in share and "[0, 1]" in share
+    (full,) = _problems(tmp_path, electrification={"urban_passenger": {2024: 1.0}, "freight": {2024: 0.0}})
+    assert full.startswith("corridors.yaml: evolution.electrification.urban_passenger: ") and "base year 2024" in full
     with pytest.raises(ValueError, match="at least one year"):  # a file's {} merges with what it extends
         EvolutionSpec(electrification={"urban_passenger": {}, "freight": {2024: 0.0}})
 
