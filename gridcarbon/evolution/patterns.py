@@ -26,7 +26,7 @@ from gridcarbon.evolution.points import Fleet, point_cells
 #: sectors whose unmoved pattern scales with an area proxy (:meth:`AreaBase.ratio`)
 AREA_CHANGE = ("transport_road", "agriculture", "forest_sink")
 #: sectors that keep their base-year stock and add new stock on land the urban CA builds up
-#: (:func:`new_stock_weights`)
+#: (:class:`NewStock`)
 URBAN_GROWTH = ("buildings", "other_industry")
 #: rural population relative to the base year (dimensionless), linear in between, held beyond:
 #: the base-year stock of buildings keeps its built-up share of a cell and loses the rest at
@@ -117,8 +117,8 @@ class Patterns:
 
     ``point_share`` is the fleet's share of each point sector per region
     (n_point_sectors, n_regions); ``reach`` marks cells within the scenario's CCS reach of
-    geological storage (y, x); ``stock`` holds, per :data:`URBAN_GROWTH` sector, the new
-    stock per unit of added built-up fraction (t CO2/yr/cell, :func:`new_stock_weights`).
+    geological storage (y, x); ``stock`` holds the :class:`NewStock` of each
+    :data:`URBAN_GROWTH` sector.
     """
 
     rest: list[Unmoved]
@@ -126,7 +126,7 @@ class Patterns:
     area: AreaBase
     corridors: Corridors | None
     reach: np.ndarray
-    stock: dict[str, np.ndarray]
+    stock: dict[str, NewStock]
 
     @classmethod
     def build(cls, ctx: EvolutionContext, fleet: Fleet) -> "Patterns":
@@ -138,7 +138,7 @@ class Patterns:
         reach = (ndimage.distance_transform_edt(~storage_cells) * grid.res / 1000.0 <= ctx.spec.ccs_reach_km
                  if storage_cells.any() else np.zeros(grid.shape, bool))
         area = AreaBase.of(ctx.landscape)
-        stock = {s: new_stock_weights(rest[GRIDDED.index(s)].base, area.built, grid, clustered=s == "other_industry")
+        stock = {s: NewStock.of(rest[GRIDDED.index(s)].base, area.built, grid, clustered=s == "other_industry")
                  for s in URBAN_GROWTH}
         return cls(rest, share, area, corridors, reach, stock)
 
@@ -163,9 +163,7 @@ class Patterns:
             if s == "transport_road":  # urban traffic: the passenger schedule
                 layer *= relative_intensity(elec.urban_passenger, year, ctx.inv.year)
             if s in URBAN_GROWTH:
-                added = built - self.area.built
-                added *= self.stock[s]
-                layer += added
+                layer += self.stock[s].layer(built - self.area.built, ctx.grid)
             if s in POINT_SECTORS:
                 cells, t = point_cells(fleet, s)
                 layer.flat[cells] += t
@@ -175,23 +173,44 @@ class Patterns:
             yield layer
 
 
-def new_stock_weights(base: np.ndarray, built0: np.ndarray, grid: Grid, *, clustered: bool) -> np.ndarray:
-    """Emissions of new stock per unit of added built-up fraction (t CO2/yr/cell), (y, x).
+@dataclass(frozen=True)
+class NewStock:
+    """Emissions of the stock built on land the urban CA adds (t CO2/yr/cell).
 
-    New buildings emit, per unit of built-up land, what the region's base-year stock does
-    (``base`` over built-up ``built0``, region sums; ASSUMPTION: no better figure for the
-    direct emissions of new districts). ``clustered``: new industrial land is drawn to
-    existing industry, the weight scaled by the base layer's mean within
-    :data:`PARK_RADIUS_KM` over its regional mean (dimensionless, mean ~1).
+    New stock emits, per unit of added built-up fraction, what the region's base-year stock
+    does per unit of built-up (``per_built``, t CO2/yr per unit fraction, per region;
+    ASSUMPTION: no better figure for the direct emissions of new districts), so a region's
+    new stock is its built-up growth share of the sector. ``cluster`` (y, x, dimensionless
+    or None) places it within the region's new land: new industrial land goes where the base
+    layer's mean within :data:`PARK_RADIUS_KM` is high, next to existing clusters.
     """
-    per_built = grid.region_sums(base) / np.maximum(grid.region_sums(built0), 1e-12)
-    out = np.where(grid.inside, per_built[np.maximum(grid.region_index, 0)], 0.0)
-    if clustered:
+
+    per_built: np.ndarray
+    cluster: np.ndarray | None
+
+    @classmethod
+    def of(cls, base: np.ndarray, built0: np.ndarray, grid: Grid, *, clustered: bool) -> "NewStock":
+        """From a sector's ``base`` layer (t CO2/yr/cell) and the base year's built-up ``built0``."""
+        per_built = grid.region_sums(base) / np.maximum(grid.region_sums(built0), 1e-12)
+        if not clustered:
+            return cls(per_built, None)
         size = 2 * round(PARK_RADIUS_KM * 1000.0 / grid.res) + 1
         near = ndimage.uniform_filter(np.asarray(base, np.float64), size=size, mode="constant")
-        mean = grid.region_sums(near) / np.maximum(grid.region_sums(grid.inside.astype(float)), 1.0)
-        out *= near / np.where(grid.inside, np.maximum(mean[np.maximum(grid.region_index, 0)], 1e-300), 1.0)
-    return out.astype(grid.storage_dtype, copy=False)
+        return cls(per_built, near.astype(grid.storage_dtype, copy=False))
+
+    def layer(self, added: np.ndarray, grid: Grid) -> np.ndarray:
+        """New stock on ``added`` built-up (fractions >= 0, y, x), t CO2/yr/cell: per region
+        ``per_built`` x the added built-up, spread over the added land by ``cluster``
+        (by the added land alone in a region whose new land is far from any cluster)."""
+        added = np.maximum(added, 0.0)
+        weight = added if self.cluster is None else added * self.cluster
+        have = grid.region_sums(weight)
+        if self.cluster is not None and (have <= 0).any():
+            weight = np.where((have <= 0)[np.maximum(grid.region_index, 0)], added, weight)
+            have = grid.region_sums(weight)
+        scale = np.where(have > 0, self.per_built * grid.region_sums(added) / np.maximum(have, 1e-300), 0.0)
+        weight *= np.where(grid.inside, scale[np.maximum(grid.region_index, 0)], 0.0)
+        return weight
 
 
 def _unmoved(base_layers: np.ndarray, fleet: Fleet, corridors: Corridors | None, grid: Grid,

@@ -14,7 +14,7 @@ from gridcarbon.config import EvolutionSpec
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.evolution import EvolutionContext, evolve
 from gridcarbon.evolution.land import land_steps
-from gridcarbon.evolution.patterns import PARK_RADIUS_KM, new_stock_weights
+from gridcarbon.evolution.patterns import PARK_RADIUS_KM, NewStock
 from gridcarbon.testing import toy_drivers, two_region_grid
 
 YEARS = list(range(2024, 2046))
@@ -73,14 +73,21 @@ def test_industrial_land_is_drawn_to_existing_clusters():
     base = np.zeros(grid.shape)
     base[1, 1] = 100.0  # one industrial cluster in A's NW corner
     base[:, 10:] = 1.0  # B's industry spread evenly
-    built0 = np.full(grid.shape, 0.1)
-    plain = new_stock_weights(base, built0, grid, clustered=False)
-    parks = new_stock_weights(base, built0, grid, clustered=True)
-    # per unit of built-up, new stock emits the region's base-year average
-    assert plain[:, :10] == pytest.approx(np.full((10, 10), 100.0 / 10.0))
-    # parks near A's cluster, none beyond the radius; even industry stays even away from the edges
-    assert parks[3, 3] > plain[3, 3] and parks[0, 0] > 0 and (parks[:, 4:8] == 0).all()  # B draws cols 8-9
+    built0, added = np.full(grid.shape, 0.1), np.full(grid.shape, 0.05)
+    plain = NewStock.of(base, built0, grid, clustered=False).layer(added, grid)
+    parks = NewStock.of(base, built0, grid, clustered=True).layer(added, grid)
+    # per unit of added built-up, new stock emits the region's base-year average: 100 t / 10
+    assert plain[:, :10] == pytest.approx(np.full((10, 10), 100.0 / 10.0 * 0.05))
+    # the same regional amount, placed next to A's cluster, none beyond the radius
+    assert grid.region_sums(parks) == pytest.approx(grid.region_sums(plain))
+    assert parks[1, 1] > 4 * plain[1, 1] and parks[3, 3] > 0 and (parks[:, 4:8] == 0).all()
+    # B's even industry draws new land evenly away from its edges
     assert parks[4:6, 14:16] == pytest.approx(np.full((2, 2), parks[5, 15]))
+    # a region whose new land is far from any industry still gets its share, on the new land
+    far = np.zeros(grid.shape)
+    far[9, 9] = 0.2
+    alone = NewStock.of(base, built0, grid, clustered=True).layer(far, grid)
+    assert alone[9, 9] == pytest.approx(100.0 / 10.0 * 0.2) and alone.sum() == pytest.approx(alone[9, 9])
 
 
 # -- the default run ------------------------------------------------------------------------------
