@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gridcarbon.config.problems import Problem
-from gridcarbon.config.sections import electrified_share
+from gridcarbon.config.sections import schedule_at
 from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS
 
 if TYPE_CHECKING:
@@ -105,10 +105,10 @@ def _corridor_year_problems(s: Scenario) -> list[tuple[str, str]]:
 def _electrification_problems(s: Scenario) -> list[tuple[str, str]]:
     """A schedule fully electric in the base year leaves no direct emissions to scale from."""
     e = s.evolution.electrification
-    return [(f"evolution.electrification.{name}", f"electrified share {electrified_share(schedule, s.base_year):g} in "
+    return [(f"evolution.electrification.{name}", f"electrified share {schedule_at(schedule, s.base_year):g} in "
              f"the base year {s.base_year}: base-year road emissions need a share below 1")
             for name, schedule in (("urban_passenger", e.urban_passenger), ("freight", e.freight))
-            if electrified_share(schedule, s.base_year) >= 1.0]
+            if schedule_at(schedule, s.base_year) >= 1.0]
 
 
 def _sector_message(name: str, allowed, *, kind: str = "sector") -> str:

@@ -239,9 +239,9 @@ def _check_schedule(shares: dict[int, float]) -> dict[int, float]:
     return shares
 
 
-def electrified_share(schedule: dict[int, float], year: int) -> float:
-    """Share (0..1) of activity electrified in ``year``, linear between the schedule's years
-    (constant beyond them)."""
+def schedule_at(schedule: dict[int, float], year: int) -> float:
+    """Value of a ``{year: value}`` schedule in ``year`` (e.g. an electrified share, 0..1),
+    linear between the schedule's years, constant beyond them."""
     years = sorted(schedule)
     if year <= years[0] or year >= years[-1]:
         return float(schedule[years[0] if year <= years[0] else years[-1]])

@@ -24,7 +24,7 @@ import shapely
 from gridcarbon.config.sections import (
     ElectrificationSpec,
     NewCorridor,
-    electrified_share,
+    schedule_at,
 )
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import Grid
@@ -53,8 +53,8 @@ ROAD = "transport_road"
 def relative_intensity(schedule: dict[int, float], year: int, base_year: int, effect: float = 1.0) -> float:
     """Direct emissions per unit of activity in ``year`` over the base year's (dimensionless):
     ``(1 - effect x share(year)) / (1 - effect x share(base_year))``."""
-    return ((1.0 - effect * electrified_share(schedule, year))
-            / (1.0 - effect * electrified_share(schedule, base_year)))
+    return ((1.0 - effect * schedule_at(schedule, year))
+            / (1.0 - effect * schedule_at(schedule, base_year)))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
+from gridcarbon.config.sections import schedule_at
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED, LINE_SECTORS, POINT_SECTORS
 from gridcarbon.evolution.context import EvolutionContext
@@ -94,8 +95,7 @@ class AreaBase:
     def settled(self, year: int) -> np.ndarray:
         """Occupied share of the base-year building stock in ``year`` (y, x, 0..1): its
         built-up share stays, the rest follows :data:`RURAL_POPULATION` (from 2024 on)."""
-        years = sorted(RURAL_POPULATION)
-        rural = float(np.interp(year, years, [RURAL_POPULATION[y] for y in years]))
+        rural = schedule_at(RURAL_POPULATION, year)
         out = self.built * (1.0 - rural)
         out += rural
         return out

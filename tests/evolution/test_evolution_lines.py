@@ -8,13 +8,10 @@ import pytest
 from shapely.geometry import LineString
 
 from gridcarbon.config import EvolutionSpec
+from gridcarbon.config.sections import schedule_at
 from gridcarbon.core.gridding import line_coverage
 from gridcarbon.core.sectors import LINE_SECTORS
-from gridcarbon.evolution.lines import (
-    ELECTRIFICATION_EFFECT,
-    Corridors,
-    electrified_share,
-)
+from gridcarbon.evolution.lines import ELECTRIFICATION_EFFECT, Corridors
 
 
 def test_corridors_electrification_opening_year_and_regional_growth(grid):
@@ -59,9 +56,9 @@ def test_corridors_electrification_opening_year_and_regional_growth(grid):
     assert ELECTRIFICATION_EFFECT["waterway"] == 0.0
 
 
-def test_electrified_share_interpolates_linearly():
+def test_schedule_at_interpolates_linearly():
     sched = {2024: 0.03, 2035: 0.35, 2060: 0.9}
-    assert electrified_share(sched, 2024) == pytest.approx(0.03)
-    assert electrified_share(sched, 2030) == pytest.approx(0.03 + 0.32 * 6 / 11)
-    assert electrified_share(sched, 2060) == pytest.approx(0.9)
-    assert electrified_share(sched, 2070) == pytest.approx(0.9)  # held after the last year
+    assert schedule_at(sched, 2024) == pytest.approx(0.03)
+    assert schedule_at(sched, 2030) == pytest.approx(0.03 + 0.32 * 6 / 11)
+    assert schedule_at(sched, 2060) == pytest.approx(0.9)
+    assert schedule_at(sched, 2070) == pytest.approx(0.9)  # held after the last year
