@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gridcarbon.config.problems import Problem
+from gridcarbon.config.sections import schedule_at
 from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ def cross_field_problems(scenario: Scenario, *, source: str | None) -> list[Prob
     if s.base_year >= s.end_year:
         found = [("base_year", f"base year {s.base_year} must be before end year {s.end_year}")]
     else:
-        found = _year_problems(s) + _pathway_year_problems(s) + _sector_year_problems(s)
-    found += _sector_problems(s) + _region_problems(s)
+        found = _year_problems(s) + _pathway_year_problems(s) + _sector_year_problems(s) + _corridor_year_problems(s)
+    found += _sector_problems(s) + _region_problems(s) + _electrification_problems(s)
     return [Problem(source, key, message) for key, message in found]
 
 
@@ -91,6 +92,23 @@ def _sector_year_problems(s: Scenario) -> list[tuple[str, str]]:
     found += [(f"allocation.bounds[{i}].years", f"years {b.years} are outside {s.base_year}..{s.end_year}")
               for i, b in enumerate(s.allocation.bounds) if b.years[0] < s.base_year or b.years[1] > s.end_year]
     return found
+
+
+def _corridor_year_problems(s: Scenario) -> list[tuple[str, str]]:
+    """Opening years of new corridors outside base + 1..end (a base-year corridor belongs in the inventory)."""
+    return [(f"evolution.new_corridors[{i}].opened",
+             f"corridor {c.id!r} opens in {c.opened}, outside {s.base_year + 1}..{s.end_year}"
+             + (" (corridors open in the base year belong in the inventory's lines)" if c.opened <= s.base_year else ""))
+            for i, c in enumerate(s.evolution.new_corridors) if not s.base_year < c.opened <= s.end_year]
+
+
+def _electrification_problems(s: Scenario) -> list[tuple[str, str]]:
+    """A schedule fully electric in the base year leaves no direct emissions to scale from."""
+    e = s.evolution.electrification
+    return [(f"evolution.electrification.{name}", f"electrified share {schedule_at(schedule, s.base_year):g} in "
+             f"the base year {s.base_year}: base-year road emissions need a share below 1")
+            for name, schedule in (("urban_passenger", e.urban_passenger), ("freight", e.freight))
+            if schedule_at(schedule, s.base_year) >= 1.0]
 
 
 def _sector_message(name: str, allowed, *, kind: str = "sector") -> str:

@@ -2,8 +2,11 @@
 
 A sector's pattern is what the rules leave untouched (the base layer minus its plants or
 corridors), scaled by the change of its area proxy where it has one, plus the evolved
-plants (points) and corridors (lines). Patterns are raw weights in t CO2/yr/cell; the
-year loop rescales them to the allocated region x sector totals.
+plants (points) and corridors (lines). Buildings and other industry keep their base-year
+stock and add new stock where the urban CA adds built-up land (other industry as parks next
+to its existing clusters); urban road traffic follows people and electrifies on the urban
+passenger schedule. Patterns are raw weights in t CO2/yr/cell; the year loop rescales them
+to the allocated region x sector totals.
 """
 from __future__ import annotations
 
@@ -12,16 +15,31 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
+from scipy import ndimage
 
+from gridcarbon.config.sections import schedule_at
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED, LINE_SECTORS, POINT_SECTORS
 from gridcarbon.evolution.context import EvolutionContext
-from gridcarbon.evolution.lines import Corridors, electrified_share
+from gridcarbon.evolution.lines import Corridors, relative_intensity
 from gridcarbon.evolution.points import Fleet, point_cells
-from gridcarbon.inventory.proxies import ACTIVITY_OFFSET, activity_proxy
 
 #: sectors whose unmoved pattern scales with an area proxy (:meth:`AreaBase.ratio`)
-AREA_CHANGE = ("other_industry", "transport_road", "buildings", "agriculture", "forest_sink")
+AREA_CHANGE = ("transport_road", "agriculture", "forest_sink")
+#: sectors that keep their base-year stock and add new stock on land the urban CA builds up
+#: (:class:`NewStock`)
+URBAN_GROWTH = ("buildings", "other_industry")
+#: rural population relative to the base year (dimensionless), linear in between, held beyond:
+#: the base-year stock of buildings keeps its built-up share of a cell and loses the rest at
+#: this pace as villages empty. ASSUMPTION from China's record and projections: the rural
+#: population fell from 630 M (2013) to 477 M (2023), -2.7 %/yr (NBS Statistical Yearbook);
+#: the UN World Urbanization Prospects 2018 project 80 % urban by 2050 (~0.27 bn rural, 0.57
+#: of 2023); the YRD, already more urban, is given the national pace
+RURAL_POPULATION = {2024: 1.0, 2035: 0.78, 2050: 0.6, 2060: 0.55}
+#: radius (km) around existing small industry within which new industrial land is drawn to it.
+#: ASSUMPTION: China's new industrial parks mostly extend existing development zones of the
+#: same county or prefecture (a ~20 km radius), rather than opening on green fields
+PARK_RADIUS_KM = 20.0
 #: built-up fraction added to both sides of the people-follow-built-up ratio, so cells with
 #: no built-up land keep their people (ASSUMPTION: 2 % stands for scattered rural settlement)
 RURAL_BUILT_FRACTION = 0.02
@@ -61,34 +79,32 @@ class AreaBase:
     forest: np.ndarray
     water: np.ndarray
     population: np.ndarray
-    gdp: np.ndarray
     eps: dict[str, float]
 
     @classmethod
     def of(cls, land: xr.Dataset) -> "AreaBase":
-        base = cls(land.built_up.values, land.forest.values, land.water.values, land.population.values,
-                   land.gdp.values, {})
-        then = {"population": base.population, "activity": base.activity(), "crop": base.crop(), "forest": base.forest}
+        base = cls(land.built_up.values, land.forest.values, land.water.values, land.population.values, {})
+        then = {"population": base.population, "crop": base.crop(), "forest": base.forest}
         base.eps.update({k: _ratio_eps(v) for k, v in then.items()})
         return base
-
-    def activity(self) -> np.ndarray:
-        """The base year's small-industry activity proxy (made when asked: 1 km grids are large)."""
-        return activity_proxy(self.gdp, self.built)
 
     def crop(self) -> np.ndarray:
         """Land neither water, built-up nor forest (fraction)."""
         return np.clip(1.0 - self.water - self.built - self.forest, 0.0, 1.0)
 
+    def settled(self, year: int) -> np.ndarray:
+        """Occupied share of the base-year building stock in ``year`` (y, x, 0..1): its
+        built-up share stays, the rest follows :data:`RURAL_POPULATION` (from 2024 on)."""
+        rural = schedule_at(RURAL_POPULATION, year)
+        out = self.built * (1.0 - rural)
+        out += rural
+        return out
+
     def ratio(self, sector: str, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
         """Change of an area-like sector's proxy since the base year (y, x), >= 0."""
-        if sector in ("buildings", "transport_road"):  # people follow built-up growth
+        if sector == "transport_road":  # people follow built-up growth
             return _safe_ratio(_grow_proxy(self.population, self.built, built), self.population,
                                self.eps["population"])
-        if sector == "other_industry":
-            now = _grow_proxy(self.gdp, self.built, built)
-            now *= ACTIVITY_OFFSET + built  # in place: keeps now's dtype (activity_proxy may not)
-            return _safe_ratio(now, self.activity(), self.eps["activity"])
         if sector == "agriculture":
             crop = np.clip(1.0 - self.water - built - forest, 0.0, 1.0)
             return _safe_ratio(crop, self.crop(), self.eps["crop"])
@@ -100,22 +116,26 @@ class Patterns:
     """The base-year pieces every year's patterns are made from (built once per evolution).
 
     ``point_share`` is the fleet's share of each point sector per region
-    (n_point_sectors, n_regions); ``elec0`` is the base year's electrified share.
+    (n_point_sectors, n_regions); ``stock`` holds the :class:`NewStock` of each
+    :data:`URBAN_GROWTH` sector.
     """
 
     rest: list[Unmoved]
     point_share: np.ndarray
     area: AreaBase
     corridors: Corridors | None
-    elec0: float
+    stock: dict[str, NewStock]
 
     @classmethod
     def build(cls, ctx: EvolutionContext, fleet: Fleet) -> "Patterns":
-        inv, grid = ctx.inv, ctx.grid
-        corridors = Corridors.build(inv.lines, inv.line_coverage, grid, inv.year) if len(inv.lines) else None
+        inv, grid, new = ctx.inv, ctx.grid, ctx.spec.new_corridors
+        corridors = (Corridors.build(inv.lines, inv.line_coverage, grid, inv.year, new)
+                     if len(inv.lines) or new else None)
         rest, share = _unmoved(inv.emissions["emission"].values, fleet, corridors, grid, inv.year)
-        return cls(rest, share, AreaBase.of(ctx.landscape), corridors,
-                   electrified_share(ctx.spec.electrification, inv.year))
+        area = AreaBase.of(ctx.landscape)
+        stock = {s: NewStock.of(rest[GRIDDED.index(s)].base, area.built, grid, clustered=s == "other_industry")
+                 for s in URBAN_GROWTH}
+        return cls(rest, share, area, corridors, stock)
 
     def raw_layers(self, ctx: EvolutionContext, fleet: Fleet, k: int, year: int, built: np.ndarray,
                    forest: np.ndarray) -> Iterator[np.ndarray]:
@@ -125,15 +145,20 @@ class Patterns:
         Yields one (y, x) layer per sector in GRIDDED order, made when it is asked for, so a
         year never holds a second full (sector, y, x) stack.
         """
-        elec = electrified_share(ctx.spec.electrification, year)
+        elec = ctx.spec.electrification
         lines_now = (self.corridors.cells(year, gdp_ratio=ctx.gdp_ratio[k], pop_ratio=ctx.pop_ratio[k],
-                                          electrified=elec, electrified_base=self.elec0)
+                                          electrification=elec, built=built)
                      if self.corridors else None)
         for i, s in enumerate(GRIDDED):
             if s == "beccs":
                 yield _beccs_pattern(ctx.landscape)
                 continue
-            layer = self.rest[i].layer(self.area.ratio(s, built, forest) if s in AREA_CHANGE else None)
+            layer = self.rest[i].layer(self.area.ratio(s, built, forest) if s in AREA_CHANGE
+                                       else self.area.settled(year) if s == "buildings" else None)
+            if s == "transport_road":  # urban traffic: the passenger schedule
+                layer *= relative_intensity(elec.urban_passenger, year, ctx.inv.year)
+            if s in URBAN_GROWTH:
+                layer += self.stock[s].layer(built - self.area.built, ctx.grid)
             if s in POINT_SECTORS:
                 cells, t = point_cells(fleet, s)
                 layer.flat[cells] += t
@@ -141,6 +166,46 @@ class Patterns:
                 cells, t = lines_now[LINE_SECTORS.index(s)]
                 layer.flat[cells] += t
             yield layer
+
+
+@dataclass(frozen=True)
+class NewStock:
+    """Emissions of the stock built on land the urban CA adds (t CO2/yr/cell).
+
+    New stock emits, per unit of added built-up fraction, what the region's base-year stock
+    does per unit of built-up (``per_built``, t CO2/yr per unit fraction, per region;
+    ASSUMPTION: no better figure for the direct emissions of new districts), so a region's
+    new stock is its built-up growth share of the sector. ``cluster`` (y, x, dimensionless
+    or None) places it within the region's new land: new industrial land goes where the base
+    layer's mean within :data:`PARK_RADIUS_KM` is high, next to existing clusters.
+    """
+
+    per_built: np.ndarray
+    cluster: np.ndarray | None
+
+    @classmethod
+    def of(cls, base: np.ndarray, built0: np.ndarray, grid: Grid, *, clustered: bool) -> "NewStock":
+        """From a sector's ``base`` layer (t CO2/yr/cell) and the base year's built-up ``built0``."""
+        per_built = grid.region_sums(base) / np.maximum(grid.region_sums(built0), 1e-12)
+        if not clustered:
+            return cls(per_built, None)
+        size = 2 * round(PARK_RADIUS_KM * 1000.0 / grid.res) + 1
+        near = ndimage.uniform_filter(np.asarray(base, np.float64), size=size, mode="constant")
+        return cls(per_built, near.astype(grid.storage_dtype, copy=False))
+
+    def layer(self, added: np.ndarray, grid: Grid) -> np.ndarray:
+        """New stock on ``added`` built-up (fractions >= 0, y, x), t CO2/yr/cell: per region
+        ``per_built`` x the added built-up, spread over the added land by ``cluster``
+        (by the added land alone in a region whose new land is far from any cluster)."""
+        added = np.maximum(added, 0.0)
+        weight = added if self.cluster is None else added * self.cluster
+        have = grid.region_sums(weight)
+        if self.cluster is not None and (have <= 0).any():
+            weight = np.where((have <= 0)[np.maximum(grid.region_index, 0)], added, weight)
+            have = grid.region_sums(weight)
+        scale = np.where(have > 0, self.per_built * grid.region_sums(added) / np.maximum(have, 1e-300), 0.0)
+        weight *= np.where(grid.inside, scale[np.maximum(grid.region_index, 0)], 0.0)
+        return weight
 
 
 def _unmoved(base_layers: np.ndarray, fleet: Fleet, corridors: Corridors | None, grid: Grid,
@@ -165,7 +230,7 @@ def _unmoved(base_layers: np.ndarray, fleet: Fleet, corridors: Corridors | None,
         share[j] = np.where(whole > 0, np.clip(fleet_r / np.where(whole > 0, whole, 1.0), 0.0, 1.0), 0.0)
     if corridors is not None:
         ones = np.ones(len(grid.regions))
-        lines = corridors.cells(base_year, gdp_ratio=ones, pop_ratio=ones, electrified=0.0, electrified_base=0.0)
+        lines = corridors.cells(base_year, gdp_ratio=ones, pop_ratio=ones)
         for s, (cells, t) in zip(LINE_SECTORS, lines):
             i = GRIDDED.index(s)
             rest[i] = Unmoved(base_layers[i], cells, base_layers[i].flat[cells] - t)

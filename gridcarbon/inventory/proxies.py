@@ -1,9 +1,9 @@
-"""Spatial proxies of area sectors that more than one stage computes.
+"""Spatial proxies of area sectors.
 
 The built-in baseline spreads ``other_industry`` over :func:`activity_proxy`
-(:mod:`gridcarbon.inventory.builtin`), and the evolution moves it with the same proxy as
-built-up land grows (docs/architecture.md, "Evolution"). Both must use one formula, so it
-lives here.
+(:mod:`gridcarbon.inventory.builtin`); the evolution keeps that base-year stock and adds
+industrial land where built-up land grows (:mod:`gridcarbon.evolution.patterns`,
+docs/architecture.md, "Evolution").
 """
 from __future__ import annotations
 

@@ -7,13 +7,11 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString
 
+from gridcarbon.config import EvolutionSpec
+from gridcarbon.config.sections import schedule_at
 from gridcarbon.core.gridding import line_coverage
 from gridcarbon.core.sectors import LINE_SECTORS
-from gridcarbon.evolution.lines import (
-    ELECTRIFICATION_EFFECT,
-    Corridors,
-    electrified_share,
-)
+from gridcarbon.evolution.lines import ELECTRIFICATION_EFFECT, Corridors
 
 
 def test_corridors_electrification_opening_year_and_regional_growth(grid):
@@ -32,14 +30,16 @@ def test_corridors_electrification_opening_year_and_regional_growth(grid):
     cor = Corridors.build(lines, cov, grid, 2024)
     assert cor.region_share[3] == pytest.approx([0.5, 0.5])
 
-    def per_line(year, gdp, elec, elec0=0.0):
-        lay = cor.layers(year, grid, gdp_ratio=np.asarray(gdp, float), pop_ratio=np.ones(2), electrified=elec,
-                         electrified_base=elec0).sum(axis=0)  # each line sits in its own row
+    def per_line(year, gdp, elec):
+        sched = EvolutionSpec(electrification={"urban_passenger": {2024: 0.0}, "freight": {2024: 0.0, 2035: elec}})
+        lay = cor.layers(year, grid, gdp_ratio=np.asarray(gdp, float), pop_ratio=np.ones(2),
+                         electrification=sched.electrification).sum(axis=0)  # each line sits in its own row
         return lay.sum(axis=1)[[0, 2, 4, 6, 8]]
 
     base = per_line(2024, [1, 1], 0.0)
     assert base == pytest.approx([100.0, 50.0, 40.0, 80.0, 0.0])  # not yet open
-    # half the activity electrified: motorway x 0.5, rail x 0.75, waterway x 1
+    # half the freight activity electrified (no built-up given: all freight):
+    # motorway x 0.5, rail x 0.75, waterway x 1
     e = per_line(2035, [1, 1], 0.5)
     assert e[:4] / base[:4] == pytest.approx([0.5, 1.0, 0.75, 0.5])
     assert e[0] / e[1] < base[0] / base[1]  # motorway falls relative to waterway
@@ -50,15 +50,15 @@ def test_corridors_electrification_opening_year_and_regional_growth(grid):
     g = per_line(2040, [1, 4], 0.0)
     assert g / np.r_[base[:4], 60.0] == pytest.approx([1.0, 1.0, 1.0, 1.5, 2.0])
     # layers land in the corridor's sector
-    full = cor.layers(2040, grid, gdp_ratio=np.ones(2), pop_ratio=np.ones(2), electrified=0.0, electrified_base=0.0)
+    full = cor.layers(2040, grid, gdp_ratio=np.ones(2), pop_ratio=np.ones(2))
     road, other = LINE_SECTORS.index("transport_road"), LINE_SECTORS.index("transport_other")
     assert full[road].sum() == pytest.approx(240.0) and full[other].sum() == pytest.approx(90.0)
     assert ELECTRIFICATION_EFFECT["waterway"] == 0.0
 
 
-def test_electrified_share_interpolates_linearly():
+def test_schedule_at_interpolates_linearly():
     sched = {2024: 0.03, 2035: 0.35, 2060: 0.9}
-    assert electrified_share(sched, 2024) == pytest.approx(0.03)
-    assert electrified_share(sched, 2030) == pytest.approx(0.03 + 0.32 * 6 / 11)
-    assert electrified_share(sched, 2060) == pytest.approx(0.9)
-    assert electrified_share(sched, 2070) == pytest.approx(0.9)  # held after the last year
+    assert schedule_at(sched, 2024) == pytest.approx(0.03)
+    assert schedule_at(sched, 2030) == pytest.approx(0.03 + 0.32 * 6 / 11)
+    assert schedule_at(sched, 2060) == pytest.approx(0.9)
+    assert schedule_at(sched, 2070) == pytest.approx(0.9)  # held after the last year
