@@ -42,6 +42,7 @@ from gridcarbon.inventory.base import Inventory
 from gridcarbon.inventory.builtin import build_baseline, builtin_landscape
 from gridcarbon.inventory.user import input_problems, user_inventory
 from gridcarbon.output.atomic import atomic_dir, check_unlocked
+from gridcarbon.output.energy import energy_manifest, energy_tables
 from gridcarbon.output.run_folder import RunWriter, final_dir
 from gridcarbon.result import RunResult, open_cube
 from gridcarbon.suitability.fitting import Suitability, fit_suitability_surfaces
@@ -220,8 +221,10 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     events = pd.DataFrame(evo.fleet.events, columns=["year", "id", "event", "sector", "region", "from_cell", "to_cell"])
     events["region"] = np.asarray(grid.regions, dtype=object)[events.region.to_numpy(int)] if len(events) else []
     manifest = _manifest(sc, area, agreed, suitability, evo, timings)
+    energy = energy_tables(alloc)
+    manifest["energy"] = energy_manifest(energy, [sc.base_year, *sc.years])
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
-                     area.boundaries, models=suitability.models)
+                     area.boundaries, models=suitability.models, energy=energy)
 
 
 def _manifest(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suitability, evo: EvolutionResult,

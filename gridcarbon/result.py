@@ -33,6 +33,7 @@ class RunResult:
     boundaries: gpd.GeoDataFrame
     out_dir: Path | None = None
     models: dict = field(default_factory=dict, repr=False)
+    energy: dict = field(default_factory=dict, repr=False)  # energy.csv / energy_summary.csv tables
 
     def total(self, year: int, *, net: bool = False) -> xr.DataArray:
         """Gross (emitting sectors) or net (with removals) t CO2/yr/cell in ``year``."""

@@ -15,7 +15,8 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 
-from gridcarbon.allocation.model import LP, build
+from gridcarbon.allocation.model import LP, ZERO_TOL, build
+from gridcarbon.allocation.power import PowerSolution, read_power
 from gridcarbon.allocation.problem import Problem
 from gridcarbon.core.units import T_PER_MT
 
@@ -32,6 +33,7 @@ class Solved:
     timings: dict[str, float] = field(default_factory=dict)
     size: dict[str, int] = field(default_factory=dict)
     solver: str = ""
+    power: PowerSolution | None = None
 
 
 class Resolver:
@@ -101,7 +103,7 @@ def solve(p: Problem, *, elastic: bool, resolver: Resolver | None = None) -> Sol
         per_year[year] = per_year.get(year, 0.0) + var.value
     return Solved(status="optimal", objective=result.best_feasible_objective * T_PER_MT,
                   E=lp.values(lp.E, p.e0), R=lp.values(lp.R, p.r0), slack=slack, timings=timings, size=size,
-                  solver=name)
+                  solver=name, power=read_power(lp.power, ZERO_TOL) if lp.power is not None else None)
 
 
 def _solver() -> Highs:

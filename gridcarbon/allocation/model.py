@@ -38,6 +38,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
+from gridcarbon.allocation.power import add_power
 from gridcarbon.allocation.problem import Problem
 from gridcarbon.core.sectors import EMITTING, REMOVALS
 
@@ -67,6 +68,7 @@ class LP:
         self.model.rows = pyo.ConstraintList()
         self.model.slack = pyo.VarList(domain=pyo.NonNegativeReals)
         self.slacks: list[tuple[str, int, object]] = []
+        self.power = None   # the power block's variables (gridcarbon.allocation.power), if any
         self.E = self.variables("E", *((None, None) if elastic else p.bounds("E")), shape=p.e0.shape)
         self.R = self.variables("R", *((None, None) if elastic else p.bounds("R")), shape=p.r0.shape)
 
@@ -111,6 +113,7 @@ def build(p: Problem, *, elastic: bool) -> LP:
     _pathway_rows(lp)
     smoothing = _ramp_rows(lp)
     _trajectory_rows(lp)
+    cost += add_power(lp) if p.power is not None else 0.0
     if elastic:
         _limit_rows(lp)
         lp.model.objective = pyo.Objective(expr=_total(var for _, _, var in lp.slacks))

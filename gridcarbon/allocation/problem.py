@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from gridcarbon.allocation.pathway import annual_pathway
+from gridcarbon.allocation.power_data import PowerSystem
+from gridcarbon.allocation.power_inputs import power_system
 from gridcarbon.allocation.shares import target_shares
 from gridcarbon.config import Scenario
 from gridcarbon.core.errors import InputError, SchemaError
@@ -57,6 +59,7 @@ class Problem:
     net_zero_year: int | None
     pathway: pd.DataFrame          # t CO2/yr, for the result
     target_shares: pd.DataFrame
+    power: PowerSystem | None = None   # the provincial power system (provinces only), see allocation.power
 
     def bounds(self, on: str) -> tuple[np.ndarray, np.ndarray]:
         """Combined lower and upper bounds over all families for ``on`` ("E" or "R")."""
@@ -93,7 +96,8 @@ def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
         shares=shares["target"].to_numpy().reshape(len(regions), -1), mac=mac,
         share_penalty=scenario.allocation.share_penalty,
         net_zero_year=scenario.pathway.net_zero.year if scenario.pathway.net_zero else None,
-        pathway=pathway, target_shares=shares)
+        pathway=pathway, target_shares=shares,
+        power=power_system(regions, scenario.all_years, e0, drivers, scenario.evolution.electrification))
 
 
 def _baseline_table(baseline: pd.DataFrame) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from gridcarbon.allocation.lp import Solved
+from gridcarbon.allocation.power import PowerSolution
 from gridcarbon.allocation.problem import Problem
 from gridcarbon.core.errors import MassBalanceError
 from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS
@@ -47,6 +48,7 @@ class AllocationResult:
     residual_rel: float = 0.0
     size: dict[str, int] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)
+    power: PowerSolution | None = None   # the solved power system (gridcarbon.allocation.power)
 
     def to_dataarray(self) -> xr.DataArray:
         """Totals as a DataArray (region, sector, year) named ``allocated_t``."""
@@ -76,7 +78,7 @@ def build_result(p: Problem, solved: Solved, *, provenance: dict[str, str]) -> A
               [["region", "sector", "year", "allocated_t"]])
     return AllocationResult(totals=totals, pathway=p.pathway, status=solved.status, objective=solved.objective,
                             timings=solved.timings, target_shares=p.target_shares, residual_rel=residual,
-                            size=solved.size, provenance=provenance)
+                            size=solved.size, provenance=provenance, power=solved.power)
 
 
 def mass_balance(p: Problem, solved: Solved) -> float:

@@ -25,6 +25,7 @@ from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.output import export, maps
 from gridcarbon.output.atomic import atomic_dir
+from gridcarbon.output.energy import write_energy
 from gridcarbon.output.layers import named_layers, write_layers
 
 if TYPE_CHECKING:  # the result is made above this layer; the writer only reads it
@@ -115,6 +116,7 @@ class RunWriter:
         tmp, first, last = self.root, self.exported[0], self.exported[-1]
         result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
         write_facilities(result, tmp / "facilities.gpkg")
+        write_energy(result.energy, tmp)
         maps.render_change(tmp / "maps" / f"change_{first}_{last}.png", self.gross[first], self.gross[last],
                            self.grid, boundaries=self.boundaries,
                            title=f"{self.sc.name}: gross CO2 change {first}-{last}")
