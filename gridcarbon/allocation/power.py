@@ -22,11 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 from gridcarbon.allocation.power_data import HOURS_TWH, TECHNOLOGIES, PowerSystem
 from gridcarbon.core.sectors import EMITTING
+from gridcarbon.core.units import T_PER_MT
 
 FAMILY = "power system"
 #: ASSUMPTION: levelised cost of generation, yuan/MWh (orders of magnitude of CEC / IEA 2023 China
@@ -157,3 +159,27 @@ def read_power(pv: PowerVars, zero_tol: float) -> PowerSolution:
     base = {"I": ps.imports0, "X": ps.exports0, "Ti": np.maximum(ps.trade0, 0), "To": np.maximum(-ps.trade0, 0)}
     flows = {k: values(v, base[k]) for k, v in pv.flows.items()}
     return PowerSolution(ps, capacity, generation, generation * ps.factor, flows)
+
+
+def unit_generation(solution: PowerSolution, year: int) -> pd.DataFrame:
+    """Generation (TWh) and CO2 (t) of every fossil generator in ``year``.
+
+    Coal per real unit (``id``): the region's coal generation shared by the operating units
+    in proportion to capacity, each at its own emission factor (their sum is the region's coal
+    CO2, as the fleet factor is their capacity-weighted mean). Other fossil technologies as one
+    row per region (``id`` = ``region/technology``).
+    """
+    s, t = solution.system, solution.system.years.index(year)
+    units = s.coal_units[(s.coal_units["start"] <= year) & (s.coal_units["retire"] > year)]
+    coal = TECHNOLOGIES.index("coal")
+    by_region = dict(zip(s.regions, solution.generation[:, coal, t]))
+    share = units["capacity_mw"] / units.groupby("region")["capacity_mw"].transform("sum")
+    gen = units["region"].map(by_region) * share
+    rows = [pd.DataFrame({"id": units["id"], "region": units["region"], "technology": "coal",
+                          "generation_twh": gen, "emissions_t": gen * units["factor_t_per_mwh"] * T_PER_MT})]
+    for g in np.flatnonzero(s.fossil):
+        if TECHNOLOGIES[g] != "coal":
+            rows.append(pd.DataFrame({"id": [f"{r}/{TECHNOLOGIES[g]}" for r in s.regions], "region": s.regions,
+                                      "technology": TECHNOLOGIES[g], "generation_twh": solution.generation[:, g, t],
+                                      "emissions_t": solution.emissions[:, g, t] * T_PER_MT}))
+    return pd.concat(rows, ignore_index=True)

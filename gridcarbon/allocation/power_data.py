@@ -23,9 +23,9 @@ TECHNOLOGIES = ["coal", "gas", "nuclear", "hydro", "onshore_wind", "offshore_win
 HOURS_TWH = 8.76
 #: btu -> TJ (1 btu = 1055.06 J), for the coal units' heat rates (GEM coal plant tracker)
 TJ_PER_BTU = 1.05506e-9
-#: ASSUMPTION: a coal unit retires after 45 years (GEM ``planned_retirement_year`` first); units
-#: already older retire no earlier than 3 years after the base year (a phase-out, not a cliff)
-COAL_LIFETIME, RETIRE_GRACE = 45, 3
+#: ASSUMPTION: coal units already past their lifetime (``technologies.csv``) retire no earlier than
+#: 3 years after the base year (a phase-out, not a cliff)
+RETIRE_GRACE = 3
 #: ASSUMPTION: electricity demand grows with GDP at an elasticity of 0.45 (China 2015-2024: demand
 #: +70 % against GDP +75 % at constant prices, elasticity near 1; falling with the service share)
 DEMAND_GDP_ELASTICITY = 0.3
@@ -87,8 +87,8 @@ class PowerSystem:
     coal_units: pd.DataFrame  # real coal units: region, id, capacity_mw, factor_t_per_mwh, start, retire
 
 
-def _table(name: str, columns: list[str]) -> pd.DataFrame:
-    path = resources.files("gridcarbon") / "data" / "power" / name
+def _table(name: str, columns: list[str], path=None) -> pd.DataFrame:
+    path = path or resources.files("gridcarbon") / "data" / "power" / name
     frame = pd.read_csv(path)
     require_columns(frame, columns, source=str(path))
     numeric = [c for c in columns if c not in ("region", "technology")]
@@ -101,23 +101,30 @@ def _table(name: str, columns: list[str]) -> pd.DataFrame:
     return frame.assign(**values)
 
 
-def provinces() -> pd.DataFrame:
-    """``provinces.csv``: region, demand_2024_twh, area_km2, coastal, offshore_wind_potential_gw."""
+def provinces(path=None) -> pd.DataFrame:
+    """``provinces.csv`` (or ``path``): region, demand_2024_twh, area_km2, coastal, offshore_wind_potential_gw.
+
+    Offshore wind potential only in coastal provinces.
+    """
     frame = _table("provinces.csv", ["region", "demand_2024_twh", "area_km2", "coastal",
-                                     "offshore_wind_potential_gw"])
+                                     "offshore_wind_potential_gw"], path)
+    inland = (frame["coastal"] == 0) & (frame["offshore_wind_potential_gw"] > 0)
+    if inland.any():
+        raise SchemaError("offshore wind potential in an inland province", source=str(path or "power/provinces.csv"),
+                          record=frame.loc[inland, "region"].iloc[0])
     return frame.set_index("region")
 
 
-def technologies() -> pd.DataFrame:
-    """``technologies.csv``, one row per technology of :data:`TECHNOLOGIES` in that order."""
+def technologies(path=None) -> pd.DataFrame:
+    """``technologies.csv`` (or ``path``), one row per technology of :data:`TECHNOLOGIES` in that order."""
     frame = _table("technologies.csv", ["technology", "fossil", "dispatchable", "capacity_factor",
                                         "max_capacity_factor", "emission_factor_t_per_mwh", "firm_fraction",
                                         "lifetime_years", "national_2024_gw", "first_build_year",
-                                        "build_gw_per_year_per_100twh"]).set_index("technology")
+                                        "build_gw_per_year_per_100twh"], path).set_index("technology")
     unknown = sorted(set(frame.index) ^ set(TECHNOLOGIES))
     if unknown:
         raise SchemaError(f"technologies must be exactly {TECHNOLOGIES}, differ in {unknown}",
-                          source="power/technologies.csv")
+                          source=str(path or "power/technologies.csv"), record=unknown[0])
     return frame.loc[TECHNOLOGIES]
 
 

@@ -16,7 +16,6 @@ import pandas as pd
 
 from gridcarbon.allocation.power_data import (
     BIOMASS_POTENTIAL_X,
-    COAL_LIFETIME,
     PIPELINE,
     RENEWABLE_BUILD_FRAC,
     RETIRE_GRACE,
@@ -49,11 +48,11 @@ def _facilities(name: str, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def coal_units(base_year: int) -> pd.DataFrame:
+def coal_units(base_year: int, lifetime: float) -> pd.DataFrame:
     """Operating and committed coal units: id, region, capacity_mw, factor_t_per_mwh, start, retire.
 
     Factor = heat rate (btu/kWh) x fuel emission factor (kg/TJ), in t CO2/MWh. Retire year:
-    GEM's planned retirement, else start + :data:`COAL_LIFETIME`, not before base + grace.
+    GEM's planned retirement, else start + ``lifetime`` (years), not before base + grace.
     """
     units = _facilities("coal_units.csv", ["id", "region", "status", "start_year", "planned_retirement_year",
                                            "capacity_mw", "heat_rate_btu_per_kwh", "emission_factor_kg_per_tj"])
@@ -66,7 +65,7 @@ def coal_units(base_year: int) -> pd.DataFrame:
     committed = units["status"] != "operating"
     start = units["start_year"].fillna(base_year + COMMITTED_DELAY)
     start = np.where(committed, np.maximum(start, base_year + 1), np.minimum(start, base_year))
-    retire = units["planned_retirement_year"].fillna(pd.Series(start + COAL_LIFETIME, index=units.index))
+    retire = units["planned_retirement_year"].fillna(pd.Series(start + lifetime, index=units.index))
     retire = np.maximum(retire, base_year + RETIRE_GRACE)
     return pd.DataFrame({"id": units["id"], "region": units["region"], "capacity_mw": units["capacity_mw"],
                          "factor_t_per_mwh": factor, "start": start.astype(int),
@@ -99,7 +98,8 @@ def fleet(regions: list[str], years: list[int], tech: pd.DataFrame, prov: pd.Dat
     """Existing capacity (R, G, T) GW, coal fleet factor (R, T) t/MWh and the coal units.
 
     Non-coal plants do not retire within the horizon unless a lifetime is given (wind and solar
-    are repowered at their sites: ASSUMPTION); coal follows its units; listed capacity is topped
+    are repowered at their sites: ASSUMPTION); with one (gas) today's fleet declines linearly
+    over it; coal follows its units; listed capacity is topped
     up to the national 2024 statistics (:data:`UNLISTED_KEY`).
     """
     base = years[0]
@@ -112,7 +112,7 @@ def fleet(regions: list[str], years: list[int], tech: pd.DataFrame, prov: pd.Dat
         missing = max(national[g] - listed_gw[g].sum(), 0.0)
         weight = demand_share if key == "demand" or listed_gw[g].sum() == 0 else listed_gw[g] / listed_gw[g].sum()
         now[g] = listed_gw[g] + missing * weight
-    units = coal_units(base)
+    units = coal_units(base, tech.loc["coal", "lifetime_years"])
     units = units[units["region"].isin(regions)]
     existing = np.zeros((len(regions), len(TECHNOLOGIES), len(years)))
     factor = np.zeros((len(regions), len(years)))
@@ -120,8 +120,8 @@ def fleet(regions: list[str], years: list[int], tech: pd.DataFrame, prov: pd.Dat
     for r, region in enumerate(regions):
         for g, name in enumerate(TECHNOLOGIES):
             life = tech.loc[name, "lifetime_years"]
-            keep = np.ones(len(years)) if name not in ("gas",) or life == 0 else \
-                np.clip(1 - (yr - base) / life, 0, 1)  # gas fleet of mixed age: linear retirement
+            # a fleet of mixed age retires linearly over one lifetime (coal: per unit, below)
+            keep = np.clip(1 - (yr - base) / life, 0, 1) if life > 0 else np.ones(len(years))
             existing[r, g] = now.loc[region, name] * keep
         mine = units[units["region"] == region]
         alive = (mine["start"].to_numpy()[:, None] <= yr) & (mine["retire"].to_numpy()[:, None] > yr)

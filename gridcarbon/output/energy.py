@@ -40,6 +40,10 @@ CCS_HEAT_RATE = {"coal_ccs": 0.39, "gas_ccs": 0.26}
 #: ASSUMPTION: imports from outside are fossil in proportion to intensity / 0.85 t/MWh (the
 #: intensity of coal-dominated fossil generation of the sending grids)
 FOSSIL_IMPORT_FACTOR = 0.85
+#: figure colours per technology (and imports), fixed so that every run's plots read alike
+COLOURS = {"coal": "#3d3d3d", "gas": "#9e7b5a", "nuclear": "#8e44ad", "hydro": "#1f77b4", "onshore_wind": "#2ca02c",
+           "offshore_wind": "#17becf", "solar": "#f2c200", "biomass": "#6b8e23", "coal_ccs": "#7f7f7f",
+           "gas_ccs": "#d2b48c", "imports": "#e377c2"}
 #: ASSUMPTION: t CO2 per tce of each non-power sector's fuel mix (IPCC factors, coal 2.77, oil 2.15,
 #: gas 1.64): steel coal and coke; cement 2.77 / 0.4 as about 60 % of its CO2 is from the process,
 #: not fuel; chemical a coal/oil/gas mix with some process CO2; transport oil; buildings gas and
@@ -137,11 +141,11 @@ def plot_mix(energy: pd.DataFrame, path: Path) -> None:
         ax = fig.add_subplot(-(-len(regions) // cols), cols, k + 1)
         table = energy[energy["region"] == region].pivot(index="year", columns="technology", values="generation_twh")
         table = table[[*TECHNOLOGIES, "imports"]].clip(lower=0)
-        ax.stackplot(table.index, table.T.to_numpy(), labels=table.columns)
+        ax.stackplot(table.index, table.T.to_numpy(), labels=table.columns, colors=[COLOURS[c] for c in table.columns])
         ax.set_title(region, fontsize=8)
         ax.tick_params(labelsize=6)
     fig.axes[0].legend(fontsize=5, loc="upper left")
-    fig.suptitle("Electricity supply by technology (TWh/yr)", fontsize=9)
+    fig.suptitle("Electricity supply by technology, imports = net inflow (TWh/yr)", fontsize=9, y=0.995)
     fig.savefig(path, metadata={"Software": None})
 
 
