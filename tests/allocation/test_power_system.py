@@ -83,3 +83,26 @@ def test_summary_shares_are_fractions(tables):
     np.testing.assert_allclose(by_year.to_numpy(), total.reindex(by_year.index).to_numpy())
     share = summary[summary.region == "total"].set_index("year")["non_fossil_share_primary"]
     assert share[2060] > share[2035] > share[2024]
+
+
+def test_firm_capacity_covers_the_peak(enhanced):
+    """In every region and year the firm capacity meets the peak requirement (after the base year)."""
+    ps = enhanced.power
+    firm = np.einsum("g,rgt->rt", ps.system.firm, ps.capacity)
+    assert (firm[:, 1:] >= ps.system.peak[:, 1:] - 1e-6).all()
+    assert (ps.system.peak[:, -1] > ps.system.peak[:, 1]).any()
+
+
+def test_demand_grows_with_electrification(enhanced):
+    """Demand exceeds the GDP-driven path once road transport and buildings electrify."""
+    from gridcarbon.allocation.power_data import DEMAND_GDP_ELASTICITY, provinces
+    from gridcarbon.config import load_scenario
+    from gridcarbon.inputs.drivers import drivers_path, read_drivers
+
+    s = enhanced.power.system
+    drivers = read_drivers(drivers_path(load_scenario("yrd-enhanced")))
+    gdp = drivers.pivot_table(index="region", columns="year", values="gdp_yuan").loc[s.regions, [2024, 2060]]
+    gdp_only = provinces().loc[s.regions, "demand_2024_twh"] * (gdp[2060] / gdp[2024]) ** DEMAND_GDP_ELASTICITY
+    extra = s.demand[:, -1] - gdp_only.to_numpy()
+    assert (extra > 0).all()
+    np.testing.assert_allclose(s.demand[:, 0], provinces().loc[s.regions, "demand_2024_twh"].to_numpy())
