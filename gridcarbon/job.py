@@ -222,7 +222,7 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     events["region"] = np.asarray(grid.regions, dtype=object)[events.region.to_numpy(int)] if len(events) else []
     manifest = _manifest(sc, area, agreed, suitability, evo, timings)
     energy = energy_tables(alloc)
-    manifest["energy"] = energy_manifest(energy, [sc.base_year, *sc.years])
+    manifest["energy"] = energy_manifest(alloc, energy, [sc.base_year, *sc.years])
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
                      area.boundaries, models=suitability.models, energy=energy)
 

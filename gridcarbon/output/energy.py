@@ -128,8 +128,20 @@ def write_energy(tables: dict[str, pd.DataFrame], root: Path) -> None:
     tables["energy"].to_csv(root / "energy.csv", index=False, float_format="%.6f")
     tables["energy_summary"].to_csv(root / "energy_summary.csv", index=False, float_format="%.6f")
     (root / "maps").mkdir(exist_ok=True)
-    plot_mix(tables["energy"], root / "maps" / "generation_mix.png")
-    plot_shares(tables["energy_summary"], root / "maps" / "non_fossil_shares.png")
+    plot_energy(tables, root / "maps")
+
+
+def plot_energy(tables: dict[str, pd.DataFrame], maps: Path) -> None:
+    """``generation_mix.png`` and ``non_fossil_shares.png`` in the folder ``maps``."""
+    plot_mix(tables["energy"], maps / "generation_mix.png")
+    plot_shares(tables["energy_summary"], maps / "non_fossil_shares.png")
+
+
+def replot_energy(folder: Path, maps: Path) -> None:
+    """Redraw the energy figures of a written run ``folder`` into ``maps`` (nothing without its tables)."""
+    if (folder / "energy.csv").is_file() and (folder / "energy_summary.csv").is_file():
+        plot_energy({"energy": pd.read_csv(folder / "energy.csv"),
+                     "energy_summary": pd.read_csv(folder / "energy_summary.csv")}, maps)
 
 
 def plot_mix(energy: pd.DataFrame, path: Path) -> None:
@@ -172,13 +184,17 @@ def energy_tables(allocation) -> dict[str, pd.DataFrame]:
             "energy_summary": summary_table(allocation.power, allocation.totals)}
 
 
-def energy_manifest(tables: dict[str, pd.DataFrame], years: list[int]) -> dict:
-    """The study area's non-fossil shares (%) in ``years``, and the method, for a run's manifest."""
+def energy_manifest(allocation, tables: dict[str, pd.DataFrame], years: list[int]) -> dict:
+    """The study area's non-fossil shares (%) in ``years``, the method and the base-year calibration."""
     if not tables:
         return {}
     total = tables["energy_summary"].set_index(["region", "year"]).loc["total"]
+    s = allocation.power.system
     return {"non_fossil_share_primary_pct": {int(y): round(100 * total.loc[y, "non_fossil_share_primary"], 2)
                                              for y in years},
             "non_fossil_share_electricity_pct": {int(y): round(100 * total.loc[y, "non_fossil_share_electricity"], 2)
                                                  for y in years},
-            "method": f"coal-equivalent, {COAL_EQUIVALENT} tce/MWh for non-fossil electricity"}
+            "method": f"coal-equivalent, {COAL_EQUIVALENT} tce/MWh for non-fossil electricity",
+            "base_year": {"demand_twh": round(float(s.demand[:, 0].sum()), 3),
+                          "imports_twh": round(float(s.imports0.sum()), 3),
+                          "import_intensity_t_per_mwh": round(float(s.intensity[0]), 4)}}
