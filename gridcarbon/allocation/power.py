@@ -3,7 +3,7 @@
 :func:`add_power` adds, for every region r, technology g and year t after the base year:
 
 - ``N[r, g, t]`` new capacity built since the base year, GW, ``0 <= N <= headroom`` (potential
-  minus the existing fleet) and ``N[t] - N[t-1] <= build rate``;
+  minus the existing fleet) and ``0 <= N[t] - N[t-1] <= build rate`` (what is built stays);
 - ``G[r, g, t]`` generation of dispatchable technologies (fossil, with and without capture),
   TWh, ``G <= max cf x 8.76 x (existing + N)``; must-run technologies (nuclear, hydro, wind,
   solar, biomass) generate ``cf x 8.76 x (existing + N)``, substituted into the rows;
@@ -98,7 +98,7 @@ def _region_rows(lp, pv: PowerVars, t: int) -> None:
             scale, new, run = ps.cf[r, g] * HOURS_TWH, pv.N[r, g, t], pv.G[r, g, t]
             if new is not None:
                 before = [(-1.0, pv.N[r, g, t - 1])] if t > 1 else []
-                lp.add(_linear([(1.0, new), *before]), None, ps.build_rate[r, g], family=FAMILY, year=t)
+                lp.add(_linear([(1.0, new), *before]), 0.0, ps.build_rate[r, g], family=FAMILY, year=t)
             if ps.dispatchable[g]:
                 if run is not None:
                     lp.add(_linear([(1.0, run), *([(-scale, new)] if new is not None else [])]),

@@ -44,12 +44,13 @@ def test_indirect_emissions_follow_the_imports(enhanced, tables):
 
 
 def test_builds_respect_potentials_and_rates(enhanced):
-    """New capacity stays within headroom and yearly build rates; no offshore wind inland, no new coal."""
+    """New capacity grows within headroom and yearly build rates; no offshore wind inland, no new coal."""
     ps = enhanced.power
     s = ps.system
     new = ps.capacity - s.existing
     assert (new <= s.headroom + 1e-6).all()
     assert (np.diff(new, axis=2) <= s.build_rate[:, :, None] + 1e-6).all()
+    assert (np.diff(new, axis=2) >= -1e-6).all()   # what is built stays
     anhui = s.regions.index("Anhui")
     assert ps.capacity[anhui, TECHNOLOGIES.index("offshore_wind")].max() == 0
     assert (new[:, TECHNOLOGIES.index("coal")] <= 1e-9).all()
