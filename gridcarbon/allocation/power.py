@@ -110,10 +110,10 @@ def _region_rows(lp, pv: PowerVars, t: int) -> None:
         f = pv.flows
         balance += [(1.0, f["I"][r, t]), (-1.0, f["X"][r, t]), (1.0, f["Ti"][r, t]), (-1.0, f["To"][r, t])]
         lp.add(_linear(balance), ps.demand[r, t] - fixed, ps.demand[r, t] - fixed, family=FAMILY, year=t)
-        have = float(ps.firm @ ps.existing[r, :, t])
-        lp.add(_linear((ps.firm[g], pv.N[r, g, t]) for g in range(len(TECHNOLOGIES))
-                       if ps.firm[g] > 0 and pv.N[r, g, t] is not None),
-               ps.peak[r, t] - have, None, family=FAMILY, year=t)
+        short = ps.peak[r, t] - float(ps.firm @ ps.existing[r, :, t])
+        if short > 0:   # the existing fleet alone may already cover the peak
+            lp.add(_linear((ps.firm[g], pv.N[r, g, t]) for g in range(len(TECHNOLOGIES))
+                           if ps.firm[g] > 0 and pv.N[r, g, t] is not None), short, None, family=FAMILY, year=t)
         power = [(1.0, lp.E[r, EMITTING.index("power"), t]),
                  *((-ps.factor[r, g, t], pv.G[r, g, t]) for g in range(len(TECHNOLOGIES))
                    if ps.fossil[g] and pv.G[r, g, t] is not None)]
