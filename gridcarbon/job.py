@@ -43,6 +43,7 @@ from gridcarbon.inventory.base import Inventory
 from gridcarbon.inventory.builtin import build_baseline, builtin_landscape
 from gridcarbon.inventory.user import input_problems, user_inventory
 from gridcarbon.output.atomic import atomic_dir, check_unlocked
+from gridcarbon.output.energy import energy_manifest, energy_tables
 from gridcarbon.output.market import market_tables
 from gridcarbon.output.run_folder import RunWriter, final_dir
 from gridcarbon.result import RunResult, open_cube
@@ -231,9 +232,11 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     events = pd.DataFrame(evo.fleet.events, columns=["year", "id", "event", "sector", "region", "from_cell", "to_cell"])
     events["region"] = np.asarray(grid.regions, dtype=object)[events.region.to_numpy(int)] if len(events) else []
     manifest = _manifest(sc, area, agreed, suitability, evo, timings)
+    energy = energy_tables(alloc)
+    manifest["energy"] = energy_manifest(alloc, energy, [sc.base_year, *sc.years])
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
                      area.boundaries, models=suitability.models, market=market_tables(alloc) | quotas(sc, area, alloc),
-                     storage=evo.storage)
+                     storage=evo.storage, energy=energy)
 
 
 def quotas(sc: Scenario, area: StudyArea, alloc: AllocationResult) -> dict[str, pd.DataFrame]:

@@ -18,7 +18,8 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 
-from gridcarbon.allocation.model import LP, build
+from gridcarbon.allocation.model import LP, ZERO_TOL, build
+from gridcarbon.allocation.power import PowerSolution, read_power
 from gridcarbon.allocation.problem import Problem
 from gridcarbon.core.units import T_PER_MT
 
@@ -38,6 +39,7 @@ class Solved:
     timings: dict[str, float] = field(default_factory=dict)
     size: dict[str, int] = field(default_factory=dict)
     solver: str = ""
+    power: PowerSolution | None = None
 
 
 class Resolver:
@@ -109,7 +111,8 @@ def solve(p: Problem, *, elastic: bool, resolver: Resolver | None = None) -> Sol
     price, mac = (None, None) if elastic else _prices(lp, solver)
     return Solved(status="optimal", objective=result.best_feasible_objective * T_PER_MT,
                   E=lp.values(lp.E, p.e0), R=lp.values(lp.R, p.r0), slack=slack, timings=timings, size=size,
-                  solver=name, price=price, mac=mac)
+                  solver=name, price=price, mac=mac,
+                  power=read_power(lp.power, ZERO_TOL) if lp.power is not None else None)
 
 
 def _prices(lp: LP, solver: Highs) -> tuple[np.ndarray, np.ndarray]:

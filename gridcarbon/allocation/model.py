@@ -42,6 +42,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
+from gridcarbon.allocation.power import add_power
 from gridcarbon.allocation.problem import Problem
 from gridcarbon.core.sectors import EMITTING, REMOVALS
 
@@ -73,6 +74,7 @@ class LP:
         self.slacks: list[tuple[str, int, object]] = []
         self.caps: list[tuple[int | None, int, object]] = []       # (region or None for all, t, row)
         self.abatement_rows: dict[tuple[int, int, int], object] = {}  # (r, s, t) -> E + sum A >= BAU
+        self.power = None   # the power block's variables (gridcarbon.allocation.power), if any
         self.E = self.variables("E", *((None, None) if elastic else p.bounds("E")), shape=p.e0.shape)
         self.R = self.variables("R", *((None, None) if elastic else p.bounds("R")), shape=p.r0.shape)
 
@@ -117,6 +119,7 @@ def build(p: Problem, *, elastic: bool) -> LP:
     _pathway_rows(lp)
     smoothing = _ramp_rows(lp)
     _trajectory_rows(lp)
+    cost += add_power(lp) if p.power is not None else 0.0
     if elastic:
         _limit_rows(lp)
         lp.model.objective = pyo.Objective(expr=_total(var for _, _, var in lp.slacks))

@@ -15,6 +15,8 @@ import pandas as pd
 
 from gridcarbon.allocation.nesting import nested_pathway
 from gridcarbon.allocation.pathway import annual_pathway
+from gridcarbon.allocation.power_data import PowerSystem
+from gridcarbon.allocation.power_inputs import power_system
 from gridcarbon.allocation.shares import driver_arrays, target_shares
 from gridcarbon.allocation.supply import (
     business_as_usual,
@@ -67,6 +69,7 @@ class Problem:
     net_zero_year: int | None
     pathway: pd.DataFrame          # t CO2/yr, for the result
     target_shares: pd.DataFrame
+    power: PowerSystem | None = None   # the provincial power system (provinces only), see allocation.power
 
     @property
     def discount(self) -> np.ndarray:
@@ -121,7 +124,9 @@ def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
         bau=business_as_usual(e0, gdp, EMITTING), widths=widths, costs=costs, trade=scenario.allocation.trade,
         discount_rate=scenario.allocation.discount_rate,
         net_zero_year=scenario.pathway.net_zero.year if scenario.pathway.net_zero else None,
-        pathway=pathway, target_shares=shares)
+        pathway=pathway, target_shares=shares,
+        power=power_system(regions, scenario.all_years, e0, drivers,
+                           scenario.evolution.electrification.blended()))
 
 
 def _pathway(scenario: Scenario, regions: list[str], base_gross_t: float, base_removals_t: float,

@@ -12,6 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from gridcarbon.allocation.lp import Solved
+from gridcarbon.allocation.power import PowerSolution
 from gridcarbon.allocation.problem import Problem
 from gridcarbon.core.errors import MassBalanceError
 from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS
@@ -61,6 +62,7 @@ class AllocationResult:
     trade: bool = True
     discount_rate: float = 0.0
     binding: list[dict] = field(default_factory=list)
+    power: PowerSolution | None = None   # the solved power system (gridcarbon.allocation.power)
 
     def carbon_price(self) -> pd.Series:
         """Carbon price per year (yuan/t of that year): the area's, or with ``trade`` off the
@@ -110,7 +112,7 @@ def build_result(p: Problem, solved: Solved, *, provenance: dict[str, str]) -> A
                             timings=solved.timings, target_shares=p.target_shares, residual_rel=residual,
                             size=solved.size, provenance=provenance, market=market_table(p, solved),
                             mac=mac.to_dataframe(name="mac_yuan_per_t").reset_index(), trade=p.trade,
-                            discount_rate=p.discount_rate, binding=binding_limits(p, solved))
+                            discount_rate=p.discount_rate, binding=binding_limits(p, solved), power=solved.power)
 
 
 def binding_limits(p: Problem, solved: Solved) -> list[dict]:

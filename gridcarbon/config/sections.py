@@ -277,6 +277,11 @@ def schedule_at(schedule: dict[int, float], year: int) -> float:
     return float(schedule[before] + w * (schedule[after] - schedule[before]))
 
 
+#: share of road CO2 that is urban passenger traffic in the built-in baselines (urban road area
+#: source against corridor lines, 40 / 60), weighting the two schedules into one
+URBAN_ROAD_SHARE = 0.4
+
+
 class ElectrificationSpec(StrictModel):
     """Electrified share (0..1) of road activity by year, linear in between, held beyond.
 
@@ -303,6 +308,13 @@ class ElectrificationSpec(StrictModel):
     @classmethod
     def _shares(cls, shares: dict[int, float]) -> dict[int, float]:
         return _check_schedule(shares)
+
+    def blended(self) -> dict[int, float]:
+        """One schedule (year -> share, 0..1) for the electricity the power system must supply:
+        the two weighted by :data:`URBAN_ROAD_SHARE`, at every year either names."""
+        years = sorted(set(self.urban_passenger) | set(self.freight))
+        return {y: URBAN_ROAD_SHARE * schedule_at(self.urban_passenger, y)
+                + (1 - URBAN_ROAD_SHARE) * schedule_at(self.freight, y) for y in years}
 
 
 #: corridor kinds a scenario may open, and the sector each belongs to

@@ -25,6 +25,7 @@ from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.output import export, maps
 from gridcarbon.output.atomic import atomic_dir
+from gridcarbon.output.energy import replot_energy, write_energy
 from gridcarbon.output.layers import named_layers, write_layers
 from gridcarbon.output.market import write_market
 
@@ -117,6 +118,7 @@ class RunWriter:
         result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
         write_facilities(result, tmp / "facilities.gpkg")
         write_market(tmp, result.market, name=self.sc.name, years=self.exported[1:])
+        write_energy(result.energy, tmp)
         maps.render_change(tmp / "maps" / f"change_{first}_{last}.png", self.gross[first], self.gross[last],
                            self.grid, boundaries=self.boundaries,
                            title=f"{self.sc.name}: gross CO2 change {first}-{last}")
@@ -207,3 +209,5 @@ def write_maps(result: RunResult, root: Path) -> None:
     maps.render_change(root / f"change_{years[0]}_{years[-1]}.png", result.total(years[0]).values,
                        result.total(years[-1]).values, result.grid, boundaries=result.boundaries,
                        title=f"{sc.name}: gross CO2 change {years[0]}-{years[-1]}")
+    if result.out_dir is not None:  # the energy figures come from the run folder's tables
+        replot_energy(Path(result.out_dir), root)

@@ -1,0 +1,28 @@
+"""Every run with provinces writes the energy tables and figures (issue 16)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def test_run_writes_energy_tables_and_plots(default_run):
+    out = Path(default_run.out_dir)
+    energy = pd.read_csv(out / "energy.csv")
+    summary = pd.read_csv(out / "energy_summary.csv")
+    assert list(energy.columns) == ["region", "year", "technology", "capacity_gw", "generation_twh", "emissions_t"]
+    assert list(summary.columns) == ["region", "year", "electricity_demand_twh", "non_fossil_share_electricity",
+                                     "primary_energy_mtce", "non_fossil_share_primary"]
+    assert {"imports", "coal", "offshore_wind", "solar"} <= set(energy.technology)
+    assert set(summary.region) == {"Shanghai", "Jiangsu", "Zhejiang", "Anhui", "total"}
+    for name in ("generation_mix.png", "non_fossil_shares.png"):
+        assert (out / "maps" / name).stat().st_size > 10_000
+    # the power rows of energy.csv carry the allocated power emissions, the imports the indirect ones
+    totals = pd.read_csv(out / "totals.csv")
+    for sector, rows in (("power", energy.technology != "imports"), ("indirect", energy.technology == "imports")):
+        got = energy[rows].groupby(["region", "year"])["emissions_t"].sum()
+        want = totals[totals.sector == sector].set_index(["region", "year"])["allocated_t"]
+        np.testing.assert_allclose(got.reindex(want.index).to_numpy(), want.to_numpy(), rtol=1e-5, atol=10.0)
+    shares = default_run.manifest["energy"]["non_fossil_share_primary_pct"]
+    assert shares[2060] > shares[2024] > 0
