@@ -12,6 +12,7 @@ Modules, each with one job:
 
 Callers import from here: ``from gridcarbon.config import Scenario, load_scenario``.
 """
+from gridcarbon.config.evolution import EvolutionSpec
 from gridcarbon.config.loading import list_scenarios, load_scenario, validate_scenario
 from gridcarbon.config.merge import deep_merge
 from gridcarbon.config.schema import BUILTIN_REGIONS, Scenario
@@ -20,7 +21,6 @@ from gridcarbon.config.sections import (
     AllocationSpec,
     Bound,
     CouplingSpec,
-    EvolutionSpec,
     InventorySpec,
     Milestone,
     NetZero,

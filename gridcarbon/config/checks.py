@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gridcarbon.config.evolution import schedule_at
 from gridcarbon.config.problems import Problem
-from gridcarbon.config.sections import schedule_at
 from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS
 
 if TYPE_CHECKING:

@@ -23,12 +23,12 @@ from pydantic import (
 )
 
 from gridcarbon.config.checks import cross_field_problems
+from gridcarbon.config.evolution import EvolutionSpec
 from gridcarbon.config.merge import deep_merge
 from gridcarbon.config.problems import Problem, pydantic_problems
 from gridcarbon.config.sections import (
     AllocationSpec,
     CouplingSpec,
-    EvolutionSpec,
     InventorySpec,
     PathwaySpec,
     Principles,

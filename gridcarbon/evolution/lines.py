@@ -21,11 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridcarbon.config.sections import (
-    ElectrificationSpec,
-    NewCorridor,
-    schedule_at,
-)
+from gridcarbon.config.evolution import ElectrificationSpec, NewCorridor, schedule_at
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.gridding import Coverage, line_coverage

@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
-from gridcarbon.config.sections import schedule_at
+from gridcarbon.config.evolution import schedule_at
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED, LINE_SECTORS, POINT_SECTORS
 from gridcarbon.evolution.context import EvolutionContext

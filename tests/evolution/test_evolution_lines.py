@@ -8,7 +8,7 @@ import pytest
 from shapely.geometry import LineString
 
 from gridcarbon.config import EvolutionSpec
-from gridcarbon.config.sections import schedule_at
+from gridcarbon.config.evolution import schedule_at
 from gridcarbon.core.gridding import line_coverage
 from gridcarbon.core.sectors import LINE_SECTORS
 from gridcarbon.evolution.lines import ELECTRIFICATION_EFFECT, Corridors
