@@ -34,7 +34,11 @@ from gridcarbon.core.sectors import POINT_SECTORS
 from gridcarbon.core.units import T_PER_MT
 from gridcarbon.inputs import facility_co2 as co2
 from gridcarbon.inputs.data import read_table
-from gridcarbon.inputs.facilities import read_cement_plants, read_coal_units, read_steel_plants
+from gridcarbon.inputs.facilities import (
+    read_cement_plants,
+    read_coal_units,
+    read_steel_plants,
+)
 from gridcarbon.inputs.regions import load_regions
 from gridcarbon.inventory.base import frame_coverage
 from gridcarbon.inventory.builtin import build_baseline, calibration
@@ -92,12 +96,13 @@ def plant_history(table: str, grid: Grid, year: int, base_year: int) -> pd.DataF
 
 
 def backtest(region_set: str = "yrd", *, year: int = DEFAULT_YEAR, res: float = 10_000.0,
-             seed: int = 42) -> pd.DataFrame:
+             seed: int = 42, features: list[str] | None = None) -> pd.DataFrame:
     """One row per sector (power, steel, cement) x method (:data:`METHODS`): see the module
     docstring. Columns: region_set, year, base_year, sector, method, train_plants,
     train_cells, new_units, new_cells, auc, auc_greenfield, top10_share (0..1),
     median_km_to_top (km), cv_auc (the model's blocked-CV AUC on ``year``'s plants; NaN for
-    the baselines). Deterministic under ``seed``.
+    the baselines). ``features``: the models' covariates (default: a run's,
+    :func:`~gridcarbon.suitability.fitting.point_features`). Deterministic under ``seed``.
     """
     base_year = int(calibration(region_set)["base_year"])
     if not EARLIEST_YEAR <= year < base_year:
@@ -107,12 +112,13 @@ def backtest(region_set: str = "yrd", *, year: int = DEFAULT_YEAR, res: float = 
     inv, landscape = build_baseline(region_set, grid=grid)
     history = {s: plant_history(s, grid, year, base_year) for s in TABLES}
     covariates = _past_covariates(region_set, grid, inv.lines, landscape, history, year)
+    features = features or point_features(covariates)
     rows = []
     for sector, plants in history.items():
         plants = plants[plants.cell >= 0]
         past_layer = _layer(plants[plants.past], grid)
         model = fit_suitability(sector, past_layer > 0, covariates, grid, seed=seed,
-                                features=point_features(covariates), own=(f"ind_{sector}", past_layer))
+                                features=features, own=(f"ind_{sector}", past_layer))
         scores = {"suitability": model.predict(covariates, grid).astype(np.float64),
                   "population_density": landscape.population.values.astype(np.float64),
                   "distance_to_plants": -ndimage.distance_transform_edt(past_layer <= 0) * grid.res / 1e3}

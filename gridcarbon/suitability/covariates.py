@@ -102,6 +102,7 @@ def build_covariates(grid: Grid, *, landscape: xr.Dataset, lines: gpd.GeoDataFra
         "elevation_m": landscape.elevation_m.values,
         "water": landscape.water.values,
         "forest": landscape.forest.values,
+        "cropland": landscape.cropland.values,
         "eco_reserve": landscape.eco_reserve.values,
         "built_up": landscape.built_up.values,
         **industrial_density({s: point_layers.get(s, np.zeros(grid.shape)) for s in POINT_SECTORS}, grid),
