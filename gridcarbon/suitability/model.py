@@ -205,10 +205,13 @@ class _FoldFeature:
 
     def __init__(self, grid: Grid, rows: np.ndarray, col: int, layer: np.ndarray):
         self.grid, self.rows, self.col, self.layer = grid, rows, col, layer
-        self.blocks = spatial_blocks(grid).reshape(grid.shape)
+        # int32 block ids: a 1 km national grid has 27 M cells but only a few thousand blocks
+        self.blocks = spatial_blocks(grid).astype(np.int32).reshape(grid.shape)
 
     def __call__(self, X: np.ndarray, test_blocks: np.ndarray) -> np.ndarray:
-        kept = np.where(np.isin(self.blocks, test_blocks), 0.0, self.layer)
+        in_test = np.zeros(int(self.blocks.max()) + 1, bool)
+        in_test[test_blocks] = True
+        kept = np.where(in_test[self.blocks], 0.0, self.layer)
         out = X.copy()
         out[:, self.col] = cluster_density(kept, self.grid).ravel()[self.rows]
         return out
