@@ -5,9 +5,10 @@ the cell covariates (on the YRD it scored higher blocked-CV AUC than HistGradien
 and RandomForest, and fits in a fraction of the time). Background cells are subsampled to
 at most :data:`MAX_BACKGROUND`, so a 1 km grid trains as fast as a 10 km one. Skill is
 measured with *spatially blocked* cross validation (GroupKFold over square tiles of
-:data:`BLOCK_KM`, never a random split of neighbouring cells), and reported as AUC with
-feature importances (mean decrease in impurity of the trees) (docs/architecture.md,
-"Evolution"). Models are deterministic under the scenario seed and can be saved and
+:data:`BLOCK_KM`, never a random split of neighbouring cells; a sector's own cluster density
+is recomputed per fold without the test blocks' plants), and reported as AUC with feature
+importances (mean decrease in impurity of the trees) (docs/architecture.md, "Evolution"). The
+temporal counterpart is :mod:`gridcarbon.suitability.backtest`. Models are deterministic under the scenario seed and can be saved and
 reloaded; a loaded model's sha256 is checked. Predictions are siting probabilities 0..1.
 """
 from __future__ import annotations
