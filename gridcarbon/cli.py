@@ -246,6 +246,29 @@ def compare(
 
 
 @app.command()
+def backtest(
+    scenario: str = typer.Argument("yrd-enhanced", help="Built-in name or YAML file (its region set, resolution, seed)."),
+    year: int = typer.Option(2010, "--year", help="Past year whose operating plants train the models."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV file (default: print to stdout)."),
+) -> None:
+    """Siting backtest: models fitted on the plants of YEAR, scored on the units built since."""
+    try:
+        from gridcarbon.config import load_scenario
+        from gridcarbon.suitability.backtest import backtest as run_backtest
+
+        sc = load_scenario(scenario)
+        table = run_backtest(sc.region_set, year=year, res=sc.resolution, seed=sc.seed)
+        if out is None:
+            table.to_csv(sys.stdout, index=False, float_format="%.4f")
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            table.to_csv(out, index=False, float_format="%.4f")
+            err.print(f"backtest {sc.region_set} {year} -> {out}")
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+
+
+@app.command()
 def baseline(
     region_set: str = typer.Argument("yrd", help="Built-in region set: yrd or china."),
     out: Path = typer.Option(Path("output/baseline"), "--out", "-o", help="Folder to write."),

@@ -24,6 +24,12 @@ DENSITY_RADIUS_KM = 25.0
 #: ASSUMPTION: any distance well beyond the tens of km over which a coast, river or road
 #: still matters for siting serves; every cell of such a grid then ranks as "far"
 FAR_KM = 500.0
+#: name prefixes of the corridor table's waterways that carry sea-going and 3,000 t bulk ships:
+#: the two east-west trunks ("two horizontals") of the Ministry of Communications' National
+#: Inland Waterway and Port Layout Plan (2007): the Yangtze trunk (12.5 m deep-water channel
+#: up to Nanjing since 2019) and the Xijiang trunk. The Grand Canal (the plan's "one vertical",
+#: class II: 2,000 t barges) and smaller rivers do not count
+TRUNK_WATERWAYS = ("Yangtze River", "Xi River")
 #: yuan per million yuan: ``log_gdp_density`` is log1p of million yuan / yr / km2
 YUAN_PER_MILLION = 1e6
 
@@ -49,13 +55,25 @@ def neighbourhood_sum(values: np.ndarray, grid: Grid, radius_km: float = DENSITY
     return total - values if exclude_centre else total
 
 
-def industrial_density(point_layers: dict[str, np.ndarray], grid: Grid) -> dict[str, np.ndarray]:
-    """log1p of point-source emissions (t CO2/yr) within :data:`DENSITY_RADIUS_KM`, centre excluded.
+def cluster_density(values: np.ndarray, grid: Grid) -> np.ndarray:
+    """log1p of the emissions ``values`` (t CO2/yr/cell) within :data:`DENSITY_RADIUS_KM`, centre excluded."""
+    return np.log1p(np.maximum(neighbourhood_sum(values, grid, exclude_centre=True), 0.0))
 
-    ``point_layers`` maps sectors to (y, x) t CO2/yr/cell; keys of the result are ``ind_<sector>``.
-    """
-    return {f"ind_{s}": np.log1p(np.maximum(neighbourhood_sum(v, grid, exclude_centre=True), 0.0))
-            for s, v in point_layers.items()}
+
+def industrial_density(point_layers: dict[str, np.ndarray], grid: Grid) -> dict[str, np.ndarray]:
+    """:func:`cluster_density` per sector: ``point_layers`` maps sectors to (y, x) t CO2/yr/cell;
+    keys of the result are ``ind_<sector>``."""
+    return {f"ind_{s}": cluster_density(v, grid) for s, v in point_layers.items()}
+
+
+def port_distance_km(lines: gpd.GeoDataFrame, coast_km: np.ndarray, grid: Grid) -> np.ndarray:
+    """Distance (km) to the nearest coast (``coast_km``, km per cell) or trunk waterway
+    (:data:`TRUNK_WATERWAYS`): where bulk carriers land iron ore, coal and clinker. Lines
+    without a ``name`` column are no trunk waterway."""
+    if "name" not in lines.columns:
+        return coast_km
+    trunk = (lines.kind == "waterway") & lines["name"].fillna("").str.startswith(TRUNK_WATERWAYS)
+    return np.minimum(coast_km, distance_km(lines.geometry[trunk.to_numpy()], grid))
 
 
 def build_covariates(grid: Grid, *, landscape: xr.Dataset, lines: gpd.GeoDataFrame,
@@ -63,16 +81,18 @@ def build_covariates(grid: Grid, *, landscape: xr.Dataset, lines: gpd.GeoDataFra
                      point_layers: dict[str, np.ndarray]) -> xr.Dataset:
     """Covariate stack (feature, y, x) as a Dataset of named float32 layers.
 
-    ``lines`` carries ``kind`` (motorway, rail, waterway), ``coast`` and ``city_points`` are
-    in the grid CRS; ``point_layers`` maps point sectors to their base-year grids
+    ``lines`` carries ``kind`` (motorway, rail, waterway) and optionally ``name``; ``lines``,
+    ``coast`` and ``city_points`` are in the grid CRS; ``point_layers`` maps point sectors to their base-year grids
     (t CO2/yr/cell). Units are in the layer names: distances in km, ``log_pop_density``
     log1p(persons / km2), ``log_gdp_density`` log1p(million yuan / yr / km2), elevation in
     m, land-cover layers fractions 0..1, ``ind_*`` as :func:`industrial_density`.
     """
     km2 = grid.cell_area_km2
     by_kind = {k: lines.geometry[lines.kind == k] for k in ("motorway", "rail", "waterway")}
+    coast_km = distance_km(coast, grid)
     layers = {
-        "dist_coast_km": distance_km(coast, grid),
+        "dist_coast_km": coast_km,
+        "dist_port_km": port_distance_km(lines, coast_km, grid),
         "dist_waterway_km": distance_km(by_kind["waterway"], grid),
         "dist_motorway_km": distance_km(by_kind["motorway"], grid),
         "dist_rail_km": distance_km(by_kind["rail"], grid),
@@ -82,6 +102,7 @@ def build_covariates(grid: Grid, *, landscape: xr.Dataset, lines: gpd.GeoDataFra
         "elevation_m": landscape.elevation_m.values,
         "water": landscape.water.values,
         "forest": landscape.forest.values,
+        "cropland": landscape.cropland.values,
         "eco_reserve": landscape.eco_reserve.values,
         "built_up": landscape.built_up.values,
         **industrial_density({s: point_layers.get(s, np.zeros(grid.shape)) for s in POINT_SECTORS}, grid),

@@ -70,16 +70,22 @@ def fit_models(inv: Inventory, covariates: xr.Dataset, landscape: xr.Dataset, *,
                seed: int) -> dict[str, SuitabilityModel]:
     """Suitability per point sector (presence of today's plants) plus the urban model."""
     ncell = inv.grid.shape[0] * inv.grid.shape[1]
+    layers = inv.emissions["emission"].values
     models = {}
     for s in POINT_SECTORS:
         cells = inv.facilities.cell[inv.facilities.sector == s].to_numpy(np.int64)
         if cells.size >= MIN_PRESENCE:
             presence = np.bincount(cells, minlength=ncell).reshape(inv.grid.shape) > 0
-            feats = [f for f in covariates.data_vars if f != "built_up"]
-            models[s] = fit_suitability(s, presence, covariates, inv.grid, seed=seed, features=feats)
+            models[s] = fit_suitability(s, presence, covariates, inv.grid, seed=seed, features=point_features(covariates),
+                                        own=(f"ind_{s}", layers[GRIDDED.index(s)]))
     urban = landscape.built_up.values >= URBAN_PRESENCE
     models["urban"] = fit_suitability("urban", urban, covariates, inv.grid, seed=seed, features=URBAN_FEATURES)
     return models
+
+
+def point_features(covariates: xr.Dataset) -> list[str]:
+    """Covariates of the point-sector models: all but ``built_up`` (population and GDP carry it)."""
+    return [f for f in covariates.data_vars if f != "built_up"]
 
 
 def predict_surfaces(models: dict[str, SuitabilityModel], covariates: xr.Dataset,

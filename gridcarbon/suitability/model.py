@@ -5,9 +5,10 @@ the cell covariates (on the YRD it scored higher blocked-CV AUC than HistGradien
 and RandomForest, and fits in a fraction of the time). Background cells are subsampled to
 at most :data:`MAX_BACKGROUND`, so a 1 km grid trains as fast as a 10 km one. Skill is
 measured with *spatially blocked* cross validation (GroupKFold over square tiles of
-:data:`BLOCK_KM`, never a random split of neighbouring cells), and reported as AUC with
-feature importances (mean decrease in impurity of the trees) (docs/architecture.md,
-"Evolution"). Models are deterministic under the scenario seed and can be saved and
+:data:`BLOCK_KM`, never a random split of neighbouring cells; a sector's own cluster density
+is recomputed per fold without the test blocks' plants), and reported as AUC with feature
+importances (mean decrease in impurity of the trees) (docs/architecture.md, "Evolution"). The
+temporal counterpart is :mod:`gridcarbon.suitability.backtest`. Models are deterministic under the scenario seed and can be saved and
 reloaded; a loaded model's sha256 is checked. Predictions are siting probabilities 0..1.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sklearn.model_selection import GroupKFold
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.options import get_option
+from gridcarbon.suitability.covariates import cluster_density
 
 # -- spatially blocked cross-validation ----------------------------------------------------
 #: side of the square cross-validation blocks (km): wider than the industrial-density window
@@ -146,12 +148,17 @@ def spatial_blocks(grid: Grid, block_km: float = BLOCK_KM, *, cells: np.ndarray 
 
 
 def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, grid: Grid, *,
-                    seed: int, features: list[str] | None = None) -> SuitabilityModel:
+                    seed: int, features: list[str] | None = None,
+                    own: tuple[str, np.ndarray] | None = None) -> SuitabilityModel:
     """Fit a presence model with spatially blocked CV.
 
     ``presence`` is a boolean (y, x) mask of cells holding the target today; every other
     cell inside the regions is background (at most :data:`MAX_BACKGROUND` of them are used).
-    AUCs are 0..1; ``meta`` records the block size (km), folds, seed and background cells.
+    ``own`` = (feature, layer) names the covariate that is the :func:`cluster_density` of the
+    target's own sources ``layer`` (t CO2/yr/cell): each fold recomputes it without the
+    sources of its test blocks, so no test cell's covariates are derived from the plants it
+    is scored on (the final model uses the full layer). AUCs are 0..1; ``meta`` records the
+    block size (km), folds, seed and background cells.
     """
     features = features or list(covariates.data_vars)
     rows = _training_cells(presence.ravel(), grid.inside.ravel(), seed)
@@ -161,6 +168,8 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     n_pos = int(y.sum())
     if n_pos < MIN_PRESENCE_CELLS or n_pos == y.size:
         raise InputError(f"too few presence cells ({n_pos}) to learn where {target} sources sit")
+    own = own if own is not None and own[0] in features else None
+    fold_X = _FoldFeature(grid, rows, features.index(own[0]), own[1]) if own else None
 
     def estimator():  # trees are seeded one by one, so parallel fits are reproducible; threaded
         # predict_proba is not (trees are summed in thread order), hence n_jobs=1 after fitting
@@ -178,8 +187,9 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     aucs = []
     n_splits = min(N_FOLDS, len(np.unique(groups[y == 1])))
     for train, test in GroupKFold(n_splits=n_splits).split(X, y, groups):
-        model = fit(X[train], y[train]).set_params(n_jobs=1)
-        oof[test] = model.predict_proba(X[test])[:, 1]
+        Xf = fold_X(X, np.unique(groups[test])) if fold_X else X
+        model = fit(Xf[train], y[train]).set_params(n_jobs=1)
+        oof[test] = model.predict_proba(Xf[test])[:, 1]
         if 0 < y[test].sum() < test.size:
             aucs.append(float(roc_auc_score(y[test], oof[test])))
     auc = float(roc_auc_score(y, oof))
@@ -188,6 +198,24 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     return SuitabilityModel(target, features, final, auc, aucs, importances, n_pos,
                             {"block_km": BLOCK_KM, "folds": n_splits, "seed": seed,
                              "background_cells": int(y.size - n_pos)})
+
+
+class _FoldFeature:
+    """Training matrix of one fold with column ``col`` recomputed as the :func:`cluster_density`
+    of ``layer`` (t CO2/yr/cell) without the cells of the fold's test blocks."""
+
+    def __init__(self, grid: Grid, rows: np.ndarray, col: int, layer: np.ndarray):
+        self.grid, self.rows, self.col, self.layer = grid, rows, col, layer
+        # int32 block ids: a 1 km national grid has 27 M cells but only a few thousand blocks
+        self.blocks = spatial_blocks(grid).astype(np.int32).reshape(grid.shape)
+
+    def __call__(self, X: np.ndarray, test_blocks: np.ndarray) -> np.ndarray:
+        in_test = np.zeros(int(self.blocks.max()) + 1, bool)
+        in_test[test_blocks] = True
+        kept = np.where(in_test[self.blocks], 0.0, self.layer)
+        out = X.copy()
+        out[:, self.col] = cluster_density(kept, self.grid).ravel()[self.rows]
+        return out
 
 
 def _training_cells(presence: np.ndarray, inside: np.ndarray, seed: int) -> np.ndarray:

@@ -67,3 +67,24 @@ def test_fit_suitability_refuses_too_few_presences(suit_setup):
     few[0, 0] = few[5, 5] = True
     with pytest.raises(InputError, match="too few presence"):
         fit_suitability("cement", few, cov, grid, seed=0)
+
+
+def test_own_cluster_density_does_not_leak_into_the_cv():
+    """A sector's own cluster density, recomputed per fold without the test blocks' plants, cannot
+    vouch for the test cells; computed once from all plants (the leak) it would."""
+    from gridcarbon.suitability.covariates import cluster_density
+
+    grid = two_region_grid(20, res=10_000.0)
+    rng = np.random.default_rng(5)
+    presence = np.zeros(grid.shape, bool)
+    for r, c in zip(rng.integers(1, 19, 14), rng.integers(1, 39, 14)):
+        presence[r - 1:r + 2, c - 1:c + 2] = True  # clusters of 3 x 3 cells
+    layer = presence * 1e6  # t CO2/yr/cell
+    cov = xr.Dataset({"ind_x": (("y", "x"), cluster_density(layer, grid)),
+                      "noise": (("y", "x"), rng.uniform(size=grid.shape))}, coords=grid.coords())
+    leaky = fit_suitability("x", presence, cov, grid, seed=1)
+    honest = fit_suitability("x", presence, cov, grid, seed=1, own=("ind_x", layer))
+    assert leaky.auc > 0.9
+    assert honest.auc < leaky.auc - 0.15
+    # the fitted model is the same: only the CV's test cells lose their own plants
+    assert np.array_equal(leaky.predict(cov, grid), honest.predict(cov, grid))
