@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 #: Tonnes of CO2 per pathway unit.
 UNIT_T = {"t": 1.0, "kt": 1e3, "Mt": 1e6, "Gt": 1e9}
@@ -97,15 +97,9 @@ class PathwaySpec(StrictModel):
     net_zero: NetZero | None = None
     removals_start: int | None = None
     sectors: dict[str, dict[int, float]] = Field(default_factory=dict)
-    parent: str | None = None   # written ``from`` in a scenario file
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_is_parent(cls, data: object) -> object:
-        """``from`` (the scenario file's key) overrides ``parent`` (the field, as dumps write it)."""
-        if isinstance(data, dict) and "from" in data:
-            data = {k: v for k, v in data.items() if k != "from"} | {"parent": data["from"]}
-        return data
+    #: written ``from`` in a scenario file, ``parent`` in dumps (an alias, not a before-validator:
+    #: that would turn JSON input into Python input, where strict mode refuses the year keys)
+    parent: str | None = Field(default=None, validation_alias=AliasChoices("from", "parent"))
 
     @property
     def factor_t(self) -> float:
