@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 #: Tonnes of CO2 per pathway unit.
 UNIT_T = {"t": 1.0, "kt": 1e3, "Mt": 1e6, "Gt": 1e9}
@@ -87,6 +87,9 @@ class PathwaySpec(StrictModel):
     instead: its regions' yearly gross and removals (:mod:`gridcarbon.allocation.nesting`).
     """
 
+    # ``from`` is a Python keyword: the field is ``parent``, read and written as ``from``
+    model_config = ConfigDict(extra="forbid", strict=True, serialize_by_alias=True, validate_by_name=True)
+
     unit: Literal["t", "kt", "Mt", "Gt"] = "Mt"
     history: dict[int, float] = Field(default_factory=dict)
     base_total: float | None = Field(default=None, gt=0)
@@ -97,9 +100,9 @@ class PathwaySpec(StrictModel):
     net_zero: NetZero | None = None
     removals_start: int | None = None
     sectors: dict[str, dict[int, float]] = Field(default_factory=dict)
-    #: written ``from`` in a scenario file, ``parent`` in dumps (an alias, not a before-validator:
-    #: that would turn JSON input into Python input, where strict mode refuses the year keys)
-    parent: str | None = Field(default=None, validation_alias=AliasChoices("from", "parent"))
+    #: an alias, not a before-validator: that would turn JSON input into Python input, where
+    #: strict mode refuses the year keys
+    parent: str | None = Field(default=None, alias="from")
 
     @property
     def factor_t(self) -> float:

@@ -37,10 +37,20 @@ def write_market(root: Path, tables: dict[str, pd.DataFrame], *, name: str, year
     for file, table in tables.items():
         (root / file).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(root / file, index=False, float_format="%.6f")
-    market = tables["market.csv"]
     (root / "maps").mkdir(exist_ok=True)
-    _plot_price(root / "maps" / "carbon_price.png", market, name=name)
-    _plot_permits(root / "maps" / "permits.png", market, name=name, years=years)
+    plot_market(root / "maps", tables["market.csv"], name=name, years=years)
+
+
+def plot_market(maps: Path, market: pd.DataFrame, *, name: str, years: list[int]) -> None:
+    """``carbon_price.png`` and ``permits.png`` (``years``: the permits plot's) in the folder ``maps``."""
+    _plot_price(maps / "carbon_price.png", market, name=name)
+    _plot_permits(maps / "permits.png", market, name=name, years=years)
+
+
+def replot_market(folder: Path, maps: Path, *, name: str, years: list[int]) -> None:
+    """Redraw the market figures of a written run ``folder`` into ``maps`` (nothing without its table)."""
+    if (folder / "market.csv").is_file():
+        plot_market(maps, pd.read_csv(folder / "market.csv"), name=name, years=years)
 
 
 def _plot_price(path: Path, market: pd.DataFrame, *, name: str) -> None:

@@ -27,7 +27,7 @@ from gridcarbon.output import export, maps
 from gridcarbon.output.atomic import atomic_dir
 from gridcarbon.output.energy import replot_energy, write_energy
 from gridcarbon.output.layers import named_layers, write_layers
-from gridcarbon.output.market import write_market
+from gridcarbon.output.market import replot_market, write_market
 
 if TYPE_CHECKING:  # the result is made above this layer; the writer only reads it
     from gridcarbon.config import Scenario
@@ -209,5 +209,6 @@ def write_maps(result: RunResult, root: Path) -> None:
     maps.render_change(root / f"change_{years[0]}_{years[-1]}.png", result.total(years[0]).values,
                        result.total(years[-1]).values, result.grid, boundaries=result.boundaries,
                        title=f"{sc.name}: gross CO2 change {years[0]}-{years[-1]}")
-    if result.out_dir is not None:  # the energy figures come from the run folder's tables
+    if result.out_dir is not None:  # the energy and market figures come from the run folder's tables
         replot_energy(Path(result.out_dir), root)
+        replot_market(Path(result.out_dir), root, name=sc.name, years=list(sc.years))

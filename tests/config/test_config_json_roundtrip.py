@@ -17,3 +17,10 @@ def test_builtin_scenarios_round_trip_through_json(name):
     again = Scenario.model_validate_json(json.dumps(json.loads(scenario.model_dump_json())))
     assert again.model_dump() == scenario.model_dump()
     assert again.pathway.history == scenario.pathway.history
+
+
+def test_pathway_from_is_read_and_written_as_from():
+    nested = load_scenario("yrd-nested")
+    assert nested.pathway.parent == "china-enhanced"
+    dumped = nested.model_dump()["pathway"]
+    assert dumped["from"] == "china-enhanced" and "parent" not in dumped

@@ -417,7 +417,8 @@ def batch(tmp_path_factory):
     a = write_yaml(root / "scen" / "a.yaml", "name: batch-a\nextends: yrd-enhanced\nyears: [2030]\n")
     b = write_yaml(root / "scen" / "b.yaml",
                    "name: batch-b\nextends: yrd-enhanced\nyears: [2030]\n"
-                   "principles: {grandfather: 0.1, per_capita: 0.5, ability_to_pay: 0.2, efficiency: 0.2}\n")
+                   "principles: {grandfather: 0.1, per_capita: 0.5, ability_to_pay: 0.2, efficiency: 0.2}\n"
+                   "allocation: {trade: false}\n")  # without trade the principles set each region's cap
     out = root / "out"
     res = cli("run", a, b, "--out", out, "--jobs", "2", "-q", cwd=root)
     return {"res": res, "out": out, "a": out / "batch-a", "b": out / "batch-b"}
@@ -444,6 +445,9 @@ def test_batch_runs_two_scenarios_in_parallel(batch):
     ta = pd.read_csv(batch["a"] / "totals.csv").set_index(["region", "sector", "year"]).allocated_t
     tb = pd.read_csv(batch["b"] / "totals.csv").set_index(["region", "sector", "year"]).allocated_t
     assert not np.allclose(ta.loc[:, :, 2030], tb.loc[:, :, 2030], rtol=1e-6)  # the weights took effect
+    ma, mb = (pd.read_csv(batch[k] / "market.csv").set_index(["region", "year"]) for k in "ab")
+    assert not np.allclose(ma.allowance_t.loc[:, 2030], mb.allowance_t.loc[:, 2030], rtol=1e-6)
+    assert (mb.permits_bought_t == 0).all()  # no trade: every region meets its own allowance
 
 
 def test_compare_two_runs(batch, tmp_path):
