@@ -145,7 +145,9 @@ def _pipeline_potential(facilities: pd.DataFrame, cap: pd.Series, potential: np.
                         active: np.ndarray) -> np.ndarray:
     """Throughput (t CO2/yr) of pipeline rows: capacity x the median CO2 per unit of capacity
     of the sector's base-year plants (0 where either is unknown)."""
-    per_unit = pd.Series(np.where(active, potential / cap.to_numpy(float), np.nan)).replace(np.inf, np.nan)
+    capacity = cap.to_numpy(float)
+    known = active & (capacity > 0)  # NaN and zero capacities compare False
+    per_unit = pd.Series(np.divide(potential, capacity, out=np.full(capacity.shape, np.nan), where=known))
     median = per_unit.groupby(facilities.sector.values).transform("median").to_numpy(float)
     return np.nan_to_num(cap.to_numpy(float) * median)
 
