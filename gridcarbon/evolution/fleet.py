@@ -65,8 +65,9 @@ class Fleet:
         cap = (pd.to_numeric(facilities["capacity"], errors="coerce") if "capacity" in facilities
                else pd.Series(np.nan, index=facilities.index))
         potential = facilities.emission_t.to_numpy(float)
-        intensity = potential / cap.to_numpy(float)
-        intensity = np.where(np.isfinite(intensity) & (intensity > 0), intensity, np.nan)
+        capacity = cap.to_numpy(float)
+        intensity = np.divide(potential, capacity, out=np.full(capacity.shape, np.nan), where=capacity > 0)
+        intensity = np.where(intensity > 0, intensity, np.nan)  # NaN and zero capacities: unknown
         rel = pd.Series(intensity).groupby(facilities.sector.values).transform(lambda v: v / np.nanmedian(v))
         built = pd.to_numeric(facilities["year_built"], errors="coerce") if "year_built" in facilities \
             else pd.Series(np.nan, index=facilities.index)  # optional in the points contract
