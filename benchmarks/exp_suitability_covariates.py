@@ -22,15 +22,13 @@ from __future__ import annotations
 import argparse
 import warnings
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED
-from gridcarbon.inputs.data import read_table
 from gridcarbon.inputs.regions import load_regions
-from gridcarbon.inventory.builtin import build_baseline
+from gridcarbon.job import resolve, study_area
 from gridcarbon.suitability.backtest import backtest
 from gridcarbon.suitability.fitting import inventory_covariates, point_features
 from gridcarbon.suitability.model import fit_suitability
@@ -42,15 +40,13 @@ VARIANTS = {"before": (["dist_port_km", "cropland"], False), "honest": (["dist_p
             "+port": (["cropland"], True), "+cropland": ([], True)}
 
 
-def study(region_set: str):
-    """Grid, inventory and the run's covariates of a built-in region set at 10 km (as job.study_area)."""
-    grid = Grid.from_regions(load_regions(region_set), res=10_000.0)
-    inv, land = build_baseline(region_set, grid=grid)
-    cities = read_table(f"{region_set}_cities.csv")
-    cities = cities[cities.level == "prefecture"]
-    points = gpd.GeoSeries(gpd.points_from_xy(cities.lon, cities.lat), crs="EPSG:4326").to_crs(grid.crs)
-    coast = load_regions(region_set, "coast").to_crs(grid.crs).geometry
-    return grid, inv, inventory_covariates(inv, land, city_points=points, coast=coast)
+def study(region_set: str, res: float = 10_000.0):
+    """Grid, inventory and the run's covariates of a built-in region set (through job.study_area)."""
+    regions = load_regions(region_set)
+    grid = Grid.from_regions(regions, res=res)
+    area = study_area(resolve(f"{region_set}-enhanced"), grid, regions)
+    cov = inventory_covariates(area.inventory, area.landscape, city_points=area.city_points, coast=area.coast)
+    return grid, area.inventory, cov
 
 
 def cv_aucs(region_set: str, grid: Grid, inv, cov) -> list[dict]:

@@ -21,36 +21,22 @@ import argparse
 import time
 import warnings
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
+from exp_suitability_covariates import study
 from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import POINT_SECTORS
-from gridcarbon.inputs.data import read_table
-from gridcarbon.inputs.regions import load_regions
-from gridcarbon.inventory.builtin import build_baseline
 from gridcarbon.suitability import model as M
-from gridcarbon.suitability.fitting import MIN_PRESENCE, inventory_covariates
+from gridcarbon.suitability.fitting import MIN_PRESENCE
 
-RES = 10_000.0
+RES = 10_000.0  # m; the study area comes from exp_suitability_covariates.study (job.study_area)
 #: (tile offset x, y in m; seed) of each repetition
 CONFIGS = [((0, 0), 42), ((5e4, 0), 42), ((0, 5e4), 42), ((5e4, 5e4), 42), ((0, 0), 1), ((0, 0), 2),
            ((2.5e4, 7.5e4), 7)]
-
-
-def study(region_set: str):
-    """Grid, inventory and the run's covariates of a built-in region set at 10 km (as job.study_area)."""
-    grid = Grid.from_regions(load_regions(region_set), res=RES)
-    inv, land = build_baseline(region_set, grid=grid)
-    cities = read_table(f"{region_set}_cities.csv")
-    cities = cities[cities.level == "prefecture"]
-    points = gpd.GeoSeries(gpd.points_from_xy(cities.lon, cities.lat), crs="EPSG:4326").to_crs(grid.crs)
-    coast = load_regions(region_set, "coast").to_crs(grid.crs).geometry
-    return grid, inv, inventory_covariates(inv, land, city_points=points, coast=coast)
 
 
 def tiles(grid: Grid, cells: np.ndarray, offset) -> np.ndarray:
@@ -111,7 +97,7 @@ def one(sector, yrd, china, offset, seed) -> dict:
 
 def main(configs: int = len(CONFIGS)) -> pd.DataFrame:
     t0 = time.perf_counter()
-    yrd, china = study("yrd"), study("china")
+    yrd, china = study("yrd", RES), study("china", RES)
     print(f"YRD + China baselines and covariates: {time.perf_counter() - t0:.1f} s")
     rows = []
     for offset, seed in CONFIGS[:configs]:
