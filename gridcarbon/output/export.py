@@ -22,6 +22,7 @@ from gridcarbon.core.errors import OutputError, RasterInputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.options import get_option
 from gridcarbon.core.units import UNITS
+from gridcarbon.output.overviews import OVERVIEW_RESAMPLING, with_sum_overviews
 
 #: UDUNITS spelling of t CO2 / yr (per cell: see LONG_NAME)
 CF_UNITS = "t yr-1"
@@ -38,10 +39,10 @@ CUBE_COMPLEVEL = 1
 #: DEFLATE level of the COGs: zlib's default trade of time for size
 COG_DEFLATE_LEVEL = 6
 
-#: GDAL COG creation options: lossless DEFLATE with the floating-point predictor,
-#: average-resampled overviews (nodata-aware), no timestamps (GDAL adds none unless asked).
+#: GDAL COG creation options: lossless DEFLATE with the floating-point predictor, the
+#: sum overviews of :mod:`.overviews` as given, no timestamps (GDAL adds none unless asked).
 COG_OPTIONS = {"COMPRESS": "DEFLATE", "PREDICTOR": "FLOATING_POINT", "LEVEL": str(COG_DEFLATE_LEVEL),
-               "BLOCKSIZE": str(BLOCK), "OVERVIEW_RESAMPLING": "AVERAGE",
+               "BLOCKSIZE": str(BLOCK), "OVERVIEWS": "FORCE_USE_EXISTING",
                "BIGTIFF": "IF_SAFER", "NUM_THREADS": "ALL_CPUS"}
 #: GDAL block cache while writing a COG (MB): GDAL's default (5 % of RAM) would hold another
 #: ~0.5 GB of a 1 km national layer's blocks; 128 MB writes as fast
@@ -49,10 +50,14 @@ COG_CACHE_MB = 128
 
 
 def write_cog(path: str | Path, values: np.ndarray, grid: Grid, *, description: str,
-              tags: dict[str, object], nodata: float = NODATA) -> Path:
+              tags: dict[str, object], nodata: float = NODATA, overviews: str = OVERVIEW_RESAMPLING) -> Path:
     """Write one (y, x) layer of t CO2/yr/cell as a float32 Cloud-Optimized GeoTIFF.
 
-    Cells outside every region become ``nodata``. ``description`` names the band;
+    Cells outside every region become ``nodata``. Overview pixels hold the sum of the cells
+    they cover (t CO2/yr per overview pixel, tag ``overview_resampling=sum``,
+    :mod:`.overviews`), so every zoom level keeps the layer's total; a layer that is not a
+    quantity per cell (a fraction, a class) names a GDAL resampling instead (``"average"``,
+    ``"mode"``), also given in the tag. ``description`` names the band;
     ``tags`` (sector, year, scenario, scenario_hash, seed, gridcarbon_version...) are
     stored as dataset tags next to ``units``. Returns the path written.
     """
@@ -66,12 +71,20 @@ def write_cog(path: str | Path, values: np.ndarray, grid: Grid, *, description: 
                "blockxsize": BLOCK, "blockysize": BLOCK}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB), MemoryFile() as mem, mem.open(**profile) as staging:
-            _stream_rows(staging, values, grid.inside, nodata)
-            staging.set_band_description(1, description)
-            staging.set_band_unit(1, UNITS)
-            staging.update_tags(**{k: str(v) for k, v in tags.items()}, units=UNITS)
-            rasterio.shutil.copy(staging, path, driver="COG", **COG_OPTIONS)
+        with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB), MemoryFile() as mem:
+            with mem.open(**profile) as staging:
+                _stream_rows(staging, values, grid.inside, nodata)
+                staging.set_band_description(1, description)
+                staging.set_band_unit(1, UNITS)
+                staging.update_tags(**{k: str(v) for k, v in tags.items()}, units=UNITS,
+                                    overview_resampling=overviews)
+            if overviews != OVERVIEW_RESAMPLING:
+                rasterio.shutil.copy(mem.name, path, driver="COG", **{
+                    **COG_OPTIONS, "OVERVIEWS": "AUTO", "OVERVIEW_RESAMPLING": overviews.upper()})
+                return path
+            with mem.open() as staged, with_sum_overviews(staged, values, grid.inside, block=BLOCK,
+                                                          nodata=nodata) as vrt, rasterio.open(vrt) as source:
+                rasterio.shutil.copy(source, path, driver="COG", **COG_OPTIONS)
     except (OSError, RasterioError) as exc:
         raise OutputError(f"cannot write {path}: {exc}") from exc
     return path

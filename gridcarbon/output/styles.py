@@ -112,6 +112,10 @@ def tonnes_label(value: float) -> str:
     return f"{'-' if value < 0 else ''}{mantissa}e{int(exponent)} t"
 
 
+#: how a zoomed-out view reads (:mod:`gridcarbon.output.overviews`), kept in every style
+OVERVIEW_NOTE = "overviews hold sums: a zoomed-out pixel shows the t CO2/yr of all the cells it covers"
+
+
 def write_qml(path: str | Path, *, kind: Kind, vmin: float, vmax: float, label: str) -> Path:
     """Write a QGIS 3 singleband-pseudocolor style for band 1 of a t CO2/yr/cell raster.
 
@@ -127,6 +131,7 @@ def write_qml(path: str | Path, *, kind: Kind, vmin: float, vmax: float, label: 
                       hasScaleBasedVisibilityFlag="0", minScale="1e+08", maxScale="0")
     props = ET.SubElement(ET.SubElement(root, "customproperties"), "Option", type="Map")
     ET.SubElement(props, "Option", type="QString", name="gridcarbon/label", value=label)
+    ET.SubElement(props, "Option", type="QString", name="gridcarbon/overviews", value=OVERVIEW_NOTE)
     ET.SubElement(props, "Option", type="QString", name="identify/format", value="Value")
     pipe = ET.SubElement(root, "pipe")
     pipe.append(_renderer(_ramp_stops(kind, vmin, vmax)))

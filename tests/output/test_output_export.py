@@ -58,17 +58,35 @@ def test_cog_is_valid_tiled_deflate_float32(cog):
         assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
 
 
-def test_cog_larger_than_a_tile_has_average_overviews(tmp_path):
-    fine = Grid.from_regions(lonlat_regions(), res=200)  # > 512 rows, so GDAL must build overviews
-    path = write_cog(tmp_path / "fine.tif", random_layer(fine), fine, description="fine", tags={})
-    assert cog_validate(path)[:2] == (True, [])
+def _levels(path):
+    """Full-resolution band and every overview level of a COG, masked (t CO2/yr per pixel)."""
     with rasterio.open(path) as src:
-        assert src.overviews(1)
-        full = src.read(1, masked=True)
-        half = src.read(1, masked=True, out_shape=(src.height // 2, src.width // 2))
-    assert not half.mask.all()
-    assert np.ma.max(half) <= np.ma.max(full)  # averages, never beyond the data
-    assert np.ma.min(half) >= 0  # nodata (-9999) is not averaged into inside cells
+        shapes = [(src.height, src.width)] + [(-(-src.height // f), -(-src.width // f)) for f in src.overviews(1)]
+        return [src.read(1, masked=True, out_shape=shape) for shape in shapes], src.tags()
+
+
+def test_cog_overviews_keep_the_layer_total(tmp_path):
+    """Zoomed out, a pixel holds the tonnes of the cells it covers: every level sums to the total."""
+    fine = Grid.from_regions(lonlat_regions(), res=100)  # > 1024 rows: two overview levels
+    values = random_layer(fine)
+    path = write_cog(tmp_path / "fine.tif", values, fine, description="fine", tags={})
+    assert cog_validate(path)[:2] == (True, [])
+    levels, tags = _levels(path)
+    assert tags["overview_resampling"] == "sum" and len(levels) >= 3
+    total = values[fine.inside].sum()
+    for level in levels:
+        assert not level.mask.all()
+        assert np.ma.sum(level.astype(np.float64)) == pytest.approx(total, rel=1e-6)
+    assert np.ma.max(levels[1]) > np.ma.max(levels[0])  # sums of four cells, not averages
+
+
+def test_a_fraction_layer_keeps_averaged_overviews(tmp_path):
+    fine = Grid.from_regions(lonlat_regions(), res=200)
+    share = np.where(fine.inside, 0.25, 0.0)
+    path = write_cog(tmp_path / "share.tif", share, fine, description="share", tags={}, overviews="average")
+    levels, tags = _levels(path)
+    assert tags["overview_resampling"] == "average" and len(levels) >= 2
+    assert all(np.ma.allclose(level, 0.25) for level in levels)  # nodata is not averaged in
 
 
 def test_cog_georeferencing_matches_grid(cog, grid):
