@@ -5,12 +5,9 @@ or key to fix), 1 on an internal failure. Progress goes to stderr; ``--quiet`` s
 """
 from __future__ import annotations
 
-import logging
 import sys
 import traceback
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -18,6 +15,7 @@ import typer
 from rich.console import Console
 
 from gridcarbon.core.errors import GridcarbonError, InputError
+from gridcarbon.core.progress import show_progress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="CHRED-style CO2 emission rasters for China's carbon-peak and neutrality pathways.")
@@ -64,29 +62,9 @@ def _scenario_files(items: list[str]) -> list[str]:
     return out
 
 
-class _StageLines(logging.Handler):
-    """The ``gridcarbon`` logger's records as ``[scenario] stage`` lines on stderr."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        scenario = getattr(record, "scenario", None)
-        err.print(f"[{scenario}] {record.getMessage()}" if scenario else record.getMessage(), markup=False)
-
-
-@contextmanager
-def _progress(quiet: bool) -> Iterator[None]:
-    """Show the run's stages on stderr for the duration of a command, unless ``quiet``."""
-    logger = logging.getLogger("gridcarbon")
-    if quiet:
-        yield
-        return
-    handler, level = _StageLines(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+def _progress(quiet: bool):
+    """The run's stages and years on stderr for the duration of a command, unless ``quiet``."""
+    return show_progress(err, quiet=quiet)
 
 
 def _parallel(submit, names: list[str], args: tuple) -> list[str]:

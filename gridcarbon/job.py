@@ -27,6 +27,7 @@ from gridcarbon.config import Scenario, load_scenario, validate_scenario
 from gridcarbon.core.errors import InputError, MassBalanceError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.options import get_option
+from gridcarbon.core.progress import year_extra
 from gridcarbon.core.sectors import GRIDDED, SECTORS
 from gridcarbon.core.units import UNITS
 from gridcarbon.coupling import Agreement, agree
@@ -168,7 +169,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     t3 = time.perf_counter()
     if final is None:
         log.info("evolution", extra={"scenario": sc.name})
-        evo = evolve(ctx, agreed.allocation.totals, **evolve_args)
+        evo = evolve(ctx, agreed.allocation.totals, on_year=_reporting(sc), **evolve_args)
         timings["evolution_s"] = time.perf_counter() - t3
         result = _result(sc, area, agreed, prep.suitability, evo, timings)
         timings["total_s"] = time.perf_counter() - t0
@@ -178,14 +179,27 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
         log.info("evolution and export", extra={"scenario": sc.name})
         with RunWriter(tmp, sc, grid, area.boundaries, status=agreed.allocation.status,
                        history=area.inventory.history) as writer:
-            evo = evolve(ctx, agreed.allocation.totals, on_year=writer.add, **evolve_args)
+            evo = evolve(ctx, agreed.allocation.totals, on_year=_reporting(sc, writer.add), **evolve_args)
             timings["evolution_s"] = time.perf_counter() - t3
             result = _result(sc, area, agreed, prep.suitability, evo, timings)
+            log.info("writing", extra={"scenario": sc.name})
             writer.finish(result, started=t0)
     result.out_dir = final
     if not in_memory:
         result.emissions = open_cube(final / "cube.nc", grid)
     return result
+
+
+def _reporting(sc: Scenario, on_year=None):
+    """A year callback for :func:`~gridcarbon.evolution.evolve` that logs each simulated year
+    (:mod:`gridcarbon.core.progress`) and then hands the year's layers to ``on_year``."""
+    steps = sc.end_year - sc.base_year + 1
+
+    def report(year: int, layers: np.ndarray) -> None:
+        log.info("year %d", year, extra=year_extra(sc.name, year - sc.base_year + 1, steps))
+        if on_year is not None:
+            on_year(year, layers)
+    return report
 
 
 def allocate_only(scenario: str | Path | Scenario) -> AllocationResult:

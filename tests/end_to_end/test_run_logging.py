@@ -1,16 +1,23 @@
-"""A run reports its stages through the standard ``gridcarbon`` logger; the CLI shows them on
-stderr as ``[scenario] stage`` lines unless ``--quiet``."""
+"""A run reports its stages and simulated years through the standard ``gridcarbon`` logger; the
+CLI shows them live on a terminal, as plain ``[scenario] ...`` lines otherwise, and not at all
+with ``--quiet`` (gridcarbon.core.progress)."""
 from __future__ import annotations
 
 import logging
+import os
+import pty
+import re
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
-STAGES = ["inventory", "suitability models", "allocation (iteration 1)", "evolution and export"]
+STAGES = ["inventory", "suitability models", "allocation (iteration 1)", "evolution and export", "writing"]
 
 
 @pytest.mark.slow
-def test_a_run_logs_its_stages_with_the_scenario(caplog, tmp_path):
+def test_a_run_logs_its_stages_and_years_with_the_scenario(caplog, tmp_path):
     from gridcarbon import run
 
     caplog.set_level(logging.INFO, logger="gridcarbon")
@@ -20,27 +27,79 @@ def test_a_run_logs_its_stages_with_the_scenario(caplog, tmp_path):
     messages = [r.getMessage() for r in records]
     assert all(stage in messages for stage in STAGES), messages
     assert [messages.index(stage) for stage in STAGES] == sorted(messages.index(stage) for stage in STAGES)
-    assert messages[-1] == "evolution and export"  # after the coupling's last allocation
+    assert messages[-1] == "writing"
     assert all(r.levelno == logging.INFO and r.scenario == "yrd-enhanced" for r in records)
+    years = [r for r in records if hasattr(r, "step")]
+    first, last = result.scenario.base_year, result.scenario.end_year
+    assert [r.getMessage() for r in years] == [f"year {y}" for y in range(first, last + 1)]
+    assert [r.step for r in years] == list(range(1, last - first + 2))
+    assert {r.steps for r in years} == {last - first + 1}
+    between = messages[messages.index("evolution and export") + 1: messages.index("writing")]
+    assert between == [r.getMessage() for r in years]  # the years come between evolving and writing
+
+
+#: a stand-in for the model: the records of a two-stage, five-year run, a little apart in time
+FAKE_RUN = textwrap.dedent("""
+    import logging, sys, time
+    from gridcarbon import cli
+    from gridcarbon.core.progress import year_extra
+
+    def fake_run_all(names, args, **kwargs):
+        log = logging.getLogger("gridcarbon.job")
+        for name in names:
+            log.info("inventory", extra={"scenario": name})
+            log.info("evolution and export", extra={"scenario": name})
+            for step, year in enumerate(range(2024, 2029), start=1):
+                time.sleep(0.05)
+                log.info("year %d", year, extra=year_extra(name, step, 5))
+            log.info("writing", extra={"scenario": name})
+
+    cli._run_all = fake_run_all
+    sys.argv = ["gridcarbon", "run", "one", "--out", sys.argv[1]] + sys.argv[2:]
+    cli.app()
+""")
 
 
 @pytest.mark.parametrize("quiet", [False, True])
-def test_the_cli_prints_stages_on_stderr_unless_quiet(monkeypatch, tmp_path, quiet):
-    """The command's handler turns each record into one ``[scenario] stage`` line (no model run)."""
-    from typer.testing import CliRunner
-
-    from gridcarbon import cli
-
-    def fake_run_all(names, args, **kwargs):
-        for name in names:
-            for stage in STAGES:
-                logging.getLogger("gridcarbon.job").info(stage, extra={"scenario": name})
-
-    monkeypatch.setattr(cli, "_run_all", fake_run_all)
-    args = ["run", "one", "two", "--out", str(tmp_path)] + (["--quiet"] if quiet else [])
-    res = CliRunner().invoke(cli.app, args)
-    assert res.exit_code == 0, res.output
-    expected = [] if quiet else [f"[{name}] {stage}" for name in ("one", "two") for stage in STAGES]
-    assert res.stderr.splitlines() == expected
+def test_the_cli_prints_plain_lines_without_a_terminal_unless_quiet(tmp_path, quiet):
+    res = subprocess.run([sys.executable, "-c", FAKE_RUN, str(tmp_path)] + (["--quiet"] if quiet else []),
+                         capture_output=True, text=True, check=True)
+    lines = res.stderr.splitlines()
+    if quiet:
+        assert lines == []
+        return
+    assert lines[:2] == ["[one] inventory", "[one] evolution and export"]
+    assert lines[2] == "[one] year 2024 (1/5)"
+    assert all(re.fullmatch(rf"\[one\] year {2023 + k} \({k}/5, \d+ s left\)", line)
+               for k, line in zip(range(2, 6), lines[3:7])), lines
+    assert lines[7:] == ["[one] writing"]
     assert res.stdout == ""
-    assert not logging.getLogger("gridcarbon").handlers  # the handler is gone after the command
+
+
+def test_the_cli_shows_a_live_display_on_a_terminal(tmp_path):
+    """On a pseudo-terminal: redrawn lines (cursor control), a bar that reaches 5/5, time left."""
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen([sys.executable, "-c", FAKE_RUN, str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=secondary, env=env)
+    os.close(secondary)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    assert proc.wait(timeout=60) == 0
+    os.close(primary)
+    text = screen.decode("utf-8", "replace")
+    assert "\x1b[" in text  # a live display redraws with control sequences; plain lines would not
+    assert "[one] year" not in text  # ... and does not print the plain lines
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    for stage in ("inventory", "evolution and export", "writing"):
+        assert stage in plain
+    assert "5/5" in plain and "left" in plain
+    assert "year 2028" in plain
