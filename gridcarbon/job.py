@@ -236,8 +236,11 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     manifest = _manifest(sc, area, agreed, suitability, evo, timings)
     energy = energy_tables(alloc)
     manifest["energy"] = energy_manifest(alloc, energy, [sc.base_year, *sc.years])
-    transfers = transfer_table(agreed.transfers, agreed.moved, sc.base_year) if sc.evolution.transfer else None
-    manifest["transfers"] = transfer_manifest(transfers)
+    transfers = None
+    if sc.evolution.transfer:  # the moves that happened (a planned plant the age hazard retired first stays)
+        done = agreed.transfers[agreed.transfers.id.isin(events.id[events.event == "transferred"])]
+        transfers = transfer_table(done, agreed.moved, sc.base_year)
+    manifest["transfers"] = transfer_manifest(transfers, planned=len(agreed.transfers))
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
                      area.boundaries, models=suitability.models, market=market_tables(alloc) | quotas(sc, area, alloc),
                      storage=evo.storage, energy=energy, transfers=transfers)
@@ -270,13 +273,14 @@ def _manifest(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Sui
     }
 
 
-def transfer_manifest(table: pd.DataFrame | None) -> dict:
+def transfer_manifest(table: pd.DataFrame | None, *, planned: int) -> dict:
     """The manifest's ``transfers``: whether the run transfers industry between regions, how
-    many plants move, their base-year potential (Mt CO2/yr) and the ``transfers.csv`` rows."""
+    many plants were planned to move and moved, their base-year potential (Mt CO2/yr) and the
+    ``transfers.csv`` rows."""
     if table is None:
         return {"on": False}
-    return {"on": True, "plants": int(table.plants.sum()), "potential_mt": round(float(table.potential_mt.sum()), 6),
-            "by_period": table.round(6).to_dict(orient="records")}
+    return {"on": True, "planned": planned, "plants": int(table.plants.sum()),
+            "potential_mt": round(float(table.potential_mt.sum()), 6), "by_period": table.round(6).to_dict(orient="records")}
 
 
 def _sector_order(col: pd.Series) -> pd.Series:

@@ -122,7 +122,9 @@ def _plan_sector(plants: pd.DataFrame, tgt: np.ndarray, years: list[int], cap: f
 def move_plants(fleet: Fleet, year: int, plan: pd.DataFrame, site, grid) -> None:
     """Move the plants ``plan`` names for ``year`` to the best allowed cell of their
     destination (``site(sector, cells, without)`` as in :func:`.relocation.relocate`) and log
-    each once as ``transferred``; a plant no cell takes stays (and is released)."""
+    each once as ``transferred``. A plant no cell takes stays, as does one a rule outside the
+    fleet's reach retired first (the coal age hazard of :mod:`.lifecycle`); their tonnes still
+    reach the destination, whose fleet runs harder or builds for them."""
     now = plan[plan.year == year]
     if now.empty:
         return
