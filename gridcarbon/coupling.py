@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 
 from gridcarbon.allocation import AllocationResult, Resolver, allocate
-from gridcarbon.allocation.transfers import apply_transfers
+from gridcarbon.allocation.transfers import PLAN_COLUMNS, apply_transfers
 from gridcarbon.config import Scenario
 from gridcarbon.evolution import EvolutionContext, initial_capacities, land_capacities
-from gridcarbon.evolution.transfer import PLAN_COLUMNS, plan_transfers
+from gridcarbon.evolution.transfer import plan_transfers
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Agreement:
     """The allocation the land can hold, and how the loop got there; ``transfers``: the plants
-    that move between regions (:data:`~gridcarbon.evolution.transfer.PLAN_COLUMNS`) and
+    that move between regions (:data:`~gridcarbon.allocation.transfers.PLAN_COLUMNS`) and
     ``moved``: the t CO2/yr each carries per year (already in ``allocation``)."""
 
     allocation: AllocationResult

@@ -19,7 +19,8 @@ import pandas as pd
 from gridcarbon.allocation.result import BALANCE_RTOL, AllocationResult
 from gridcarbon.core.errors import MassBalanceError
 
-#: columns of a plan the allocation takes (see :data:`gridcarbon.evolution.transfer.PLAN_COLUMNS`)
+#: columns of a transfer plan (:func:`gridcarbon.evolution.transfer.plan_transfers`): year of the
+#: move, plant id, sector, origin and destination regions, the plant's base-year potential (t CO2/yr)
 PLAN_COLUMNS = ["year", "id", "sector", "from_region", "to_region", "potential_t"]
 
 

@@ -75,7 +75,7 @@ class YearInputs:
     """What the point rules read in one year besides the fleet: ``suitability`` surfaces per
     sector (y, x, 0..1), ``restricted`` cells (y, x, bool), ``built`` fraction (y, x), the
     run's ``storage`` account, yearly relocation ``caps`` (t CO2/yr per sector), the run's
-    inter-regional ``moves`` (:data:`.transfer.PLAN_COLUMNS`; None: no transfer)."""
+    inter-regional ``moves`` (:data:`gridcarbon.allocation.transfers.PLAN_COLUMNS`; None: no transfer)."""
 
     suitability: dict[str, np.ndarray]
     restricted: np.ndarray

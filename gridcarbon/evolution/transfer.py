@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gridcarbon.allocation.transfers import PLAN_COLUMNS
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.core.units import T_PER_MT
 from gridcarbon.evolution.context import EvolutionContext
@@ -52,15 +53,12 @@ TRANSFER_SECTORS = ("steel", "chemical")
 TRANSFER_CAP_SHARE = {s: RELOCATION_CAP_SHARE[s] for s in TRANSFER_SECTORS}
 #: years of a reporting period of ``transfers.csv`` (the five-year plans: 2026-2030, ...)
 PERIOD_YEARS = 5
-#: columns of a transfer plan: year of the move, plant id, sector, regions and the plant's
-#: base-year potential (t CO2/yr)
-PLAN_COLUMNS = ["year", "id", "sector", "from_region", "to_region", "potential_t"]
 
 
 def plan_transfers(ctx: EvolutionContext, totals: pd.DataFrame) -> pd.DataFrame:
-    """The moves (:data:`PLAN_COLUMNS`) the allocated ``totals`` (region, sector, year,
-    allocated_t; t CO2/yr) call for, from the base-year fleet of ``ctx`` (module docstring).
-    Deterministic: no draws."""
+    """The moves (:data:`~gridcarbon.allocation.transfers.PLAN_COLUMNS`) the allocated
+    ``totals`` (region, sector, year, allocated_t; t CO2/yr) call for, from the base-year fleet
+    of ``ctx`` (module docstring). Deterministic: no draws."""
     targets = ctx.targets(totals)
     fleet = Fleet.from_facilities(ctx.inv.facilities, ctx.grid, ctx.inv.year).table
     regions = list(ctx.grid.regions)

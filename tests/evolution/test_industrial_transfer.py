@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from gridcarbon.allocation import AllocationResult
-from gridcarbon.allocation.transfers import apply_transfers
+from gridcarbon.allocation.transfers import PLAN_COLUMNS, apply_transfers
 from gridcarbon.config import EvolutionSpec
+from gridcarbon.core.errors import MassBalanceError
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.evolution import EvolutionContext, evolve
 from gridcarbon.evolution import transfer as transfer_rule
@@ -123,6 +124,13 @@ def test_the_plant_moves_once_is_reported_once_and_totals_still_match(steel_worl
     table = transfer_table(plan, moved, 2024)
     assert table.plants.sum() == len(plan)
     assert table.potential_mt.sum() == pytest.approx(plan.potential_t.sum() / 1e6)
+
+
+def test_a_plan_larger_than_its_origin_is_refused(steel_world):
+    _, totals = steel_world
+    plan = pd.DataFrame([(2030, "A-OLD", "steel", "A", "B", 1e6)], columns=PLAN_COLUMNS)  # A has 300 t
+    with pytest.raises(MassBalanceError, match="more from a region than its allocated total"):
+        apply_transfers(_allocation(totals), plan)
 
 
 def test_transfer_respects_the_yearly_cap(steel_world):
