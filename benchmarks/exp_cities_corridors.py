@@ -6,6 +6,8 @@ For a finished ``yrd-enhanced`` run folder (default: run it into a temporary fol
   other industry, road and other transport;
 - the share of road CO2 in the corridor cells: cells where the base-year corridors carry more
   than half of the cell's road CO2 (608 of 3,598 YRD cells at 10 km);
+- the share of buildings CO2 in the urban-core cells (built-up >= the scenario's
+  ``urban_core_threshold`` in 2024), which lose occupants to the new districts;
 - the share of buildings and other-industry CO2 in cells not built up in 2024 (built-up
   fraction < 0.1; the rural-settlement floor of the landscape is ~0.04) and in the cells the
   urban CA grew by at least 0.05 (built-up from the run's own land steps, same seed).
@@ -50,6 +52,9 @@ def main(folder: str | None = None) -> None:
     share = {y: round(float(layer("transport_road", y)[cells].sum() / layer("transport_road", y).sum()), 3)
              for y in (2024, 2030, 2035, 2060)}
     print(f"road CO2 share in the {int(cells.sum())} corridor cells: {share}")
+    core = grid.inside & (built[2024] >= run.scenario.evolution.urban_core_threshold)
+    print(f"buildings CO2 share in the {int(core.sum())} urban-core cells: "
+          f"{ {y: round(float(layer('buildings', y)[core].sum() / layer('buildings', y).sum()), 4) for y in (2024, 2035, 2060)} }")
     unbuilt = grid.inside & (built[2024] < UNBUILT)
     for s in ("buildings", "other_industry"):
         for y in (2035, 2060):

@@ -7,7 +7,12 @@ year, the forest sink it could hold and the storage it can inject; the capacitie
 the smaller of the two and the pathway is re-allocated, until tightening changes the
 capacities (or re-allocating the totals) by less than the scenario's tolerance. The full
 evolution (points, lines, areas; :func:`gridcarbon.evolution.evolve`) then runs once against
-the agreed allocation, with the same :class:`~gridcarbon.evolution.EvolutionContext`. A
+the agreed allocation, with the same :class:`~gridcarbon.evolution.EvolutionContext`. With
+``evolution.transfer`` on, the agreed totals first plan the plants that move between regions
+(:func:`gridcarbon.evolution.transfer.plan_transfers`) and the allocation takes the moved
+tonnes from their origins to their destinations
+(:func:`gridcarbon.allocation.transfers.apply_transfers`); the land, and so the removal
+capacities, do not depend on them. A
 scenario whose targets the land cannot hold fails with the allocation's diagnosis, naming
 the shortfall.
 """
@@ -21,18 +26,24 @@ import numpy as np
 import pandas as pd
 
 from gridcarbon.allocation import AllocationResult, Resolver, allocate
+from gridcarbon.allocation.transfers import PLAN_COLUMNS, apply_transfers
 from gridcarbon.config import Scenario
 from gridcarbon.evolution import EvolutionContext, initial_capacities, land_capacities
+from gridcarbon.evolution.transfer import plan_transfers
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Agreement:
-    """The allocation the land can hold, and how the loop got there."""
+    """The allocation the land can hold, and how the loop got there; ``transfers``: the plants
+    that move between regions (:data:`~gridcarbon.allocation.transfers.PLAN_COLUMNS`) and
+    ``moved``: the t CO2/yr each carries per year (already in ``allocation``)."""
 
     allocation: AllocationResult
     iterations: list[dict] = field(default_factory=list)
+    transfers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PLAN_COLUMNS))
+    moved: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def report(self) -> dict:
         return {"iterations": len(self.iterations), "converged": bool(self.iterations[-1]["converged"]),
@@ -85,4 +96,9 @@ def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
         if converged:  # the land holds what was allocated
             break
         previous, caps = alloc, tightened
-    return Agreement(alloc, iterations)
+    if not scenario.evolution.transfer:
+        return Agreement(alloc, iterations)
+    plan = plan_transfers(ctx, alloc.totals)
+    alloc, moved = apply_transfers(alloc, plan)
+    log.info("industrial transfer: %d plants", len(plan), extra={"scenario": scenario.name})
+    return Agreement(alloc, iterations, plan, moved)

@@ -37,6 +37,7 @@ from gridcarbon.evolution import (
     evolve,
     initial_capacities,
 )
+from gridcarbon.evolution.transfer import transfer_table
 from gridcarbon.inputs.data import read_table
 from gridcarbon.inputs.drivers import drivers_path, read_drivers
 from gridcarbon.inputs.regions import load_regions, map_outlines
@@ -165,7 +166,8 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     agreed = agree(sc, ctx, prep.drivers, parent=parent_totals(sc))
     timings["coupling_s"] = time.perf_counter() - t2  # the allocate / land loop
     evolve_args = dict(snapshot_years=[sc.base_year, *sc.years], keep_years=None if in_memory else (),
-                       dtype=np.float64 if in_memory else np.float32)
+                       dtype=np.float64 if in_memory else np.float32,
+                       transfers=agreed.transfers if sc.evolution.transfer else None)
     t3 = time.perf_counter()
     if final is None:
         log.info("evolution", extra={"scenario": sc.name})
@@ -248,9 +250,14 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     manifest = _manifest(sc, area, agreed, suitability, evo, timings)
     energy = energy_tables(alloc)
     manifest["energy"] = energy_manifest(alloc, energy, [sc.base_year, *sc.years])
+    transfers = None
+    if sc.evolution.transfer:  # the moves that happened (a planned plant the age hazard retired first stays)
+        done = agreed.transfers[agreed.transfers.id.isin(events.id[events.event == "transferred"])]
+        transfers = transfer_table(done, agreed.moved, sc.base_year)
+    manifest["transfers"] = transfer_manifest(transfers, planned=len(agreed.transfers))
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
                      area.boundaries, models=suitability.models, market=market_tables(alloc) | quotas(sc, area, alloc),
-                     storage=evo.storage, energy=energy)
+                     storage=evo.storage, energy=energy, transfers=transfers)
 
 
 def quotas(sc: Scenario, area: StudyArea, alloc: AllocationResult) -> dict[str, pd.DataFrame]:
@@ -278,6 +285,16 @@ def _manifest(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Sui
         "versions": _versions(), "scenario_resolved": json.loads(sc.model_dump_json()),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
+
+
+def transfer_manifest(table: pd.DataFrame | None, *, planned: int) -> dict:
+    """The manifest's ``transfers``: whether the run transfers industry between regions, how
+    many plants were planned to move and moved, their base-year potential (Mt CO2/yr) and the
+    ``transfers.csv`` rows."""
+    if table is None:
+        return {"on": False}
+    return {"on": True, "planned": planned, "plants": int(table.plants.sum()),
+            "potential_mt": round(float(table.potential_mt.sum()), 6), "by_period": table.round(6).to_dict(orient="records")}
 
 
 def _sector_order(col: pd.Series) -> pd.Series:

@@ -110,7 +110,9 @@ class EvolutionSpec(StrictModel):
     scenario file may change any of them.
     """
 
-    #: plants may relocate to, and be built in, other regions (off: provinces keep their industry)
+    #: industrial transfer: steel and chemical plants move from regions whose allocated totals
+    #: fall faster to regions with room, and the allocation moves their tonnes with them
+    #: (:mod:`gridcarbon.evolution.transfer`; off: provinces keep their industry)
     transfer: bool = False
     #: fleet utilisation (allocated total / fossil potential) below which plants retire
     #: (ASSUMPTION: Chinese coal units ran at ~50 % load factor in 2023; below 55 % the

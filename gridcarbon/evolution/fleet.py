@@ -58,6 +58,7 @@ class Fleet:
     table: pd.DataFrame
     events: list[tuple] = field(default_factory=list)  # (year, id, event, sector, region, from_cell, to_cell)
     orders: SiteOrders = field(default_factory=SiteOrders, repr=False)  # siting orders of this evolution
+    reserved: set[str] = field(default_factory=set)  # ids planned to transfer: not retired or relocated before
 
     @classmethod
     def from_facilities(cls, facilities: gpd.GeoDataFrame, grid: Grid, base_year: int) -> "Fleet":
@@ -96,7 +97,7 @@ class Fleet:
 
     def counts(self) -> dict[str, int]:
         ev = pd.DataFrame(self.events, columns=EVENT_COLUMNS)
-        return {e: int((ev.event == e).sum()) for e in ("retired", "relocated", "retrofitted", "built", "cancelled")}
+        return {e: int((ev.event == e).sum()) for e in ("retired", "relocated", "transferred", "retrofitted", "built", "cancelled")}
 
     def active(self, region_pos: int | None = None, sector: str | None = None) -> pd.Series:
         """Mask of the active plants (of one region and sector when given)."""

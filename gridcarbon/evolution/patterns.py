@@ -36,6 +36,15 @@ URBAN_GROWTH = ("buildings", "other_industry")
 #: the UN World Urbanization Prospects 2018 project 80 % urban by 2050 (~0.27 bn rural, 0.57
 #: of 2023); the YRD, already more urban, is given the national pace
 RURAL_POPULATION = {2024: 1.0, 2035: 0.78, 2050: 0.6, 2060: 0.55}
+#: yearly fall (fraction per year) of the occupants of the base-year building stock in urban-core
+#: cells (built-up at least the scenario's ``urban_core_threshold`` in the base year); the people
+#: they lose live in the new districts the urban CA adds. Census: Shanghai's seven central
+#: districts (Huangpu, Xuhui, Changning, Jing'an, Putuo, Hongkou, Yangpu) fell from 6.986 M (2010)
+#: to 6.684 M (2020) residents, -0.44 %/yr, while the city grew 8 % (NBS 6th and 7th censuses, via
+#: citypopulation.de; downtown density 24,137 -> 23,092 per km2, Shanghai Statistics Bureau, 18 May
+#: 2021); Beijing's Dongcheng and Xicheng fell 16 % in the same decade. ASSUMPTION: every YRD
+#: core deconcentrates at Shanghai's pace, held to 2060 (0.85 of its base occupants in 2060)
+CORE_DECONCENTRATION = 0.0044
 #: radius (km) around existing small industry within which new industrial land is drawn to it.
 #: ASSUMPTION: China's new industrial parks mostly extend existing development zones of the
 #: same county or prefecture (a ~20 km radius), rather than opening on green fields
@@ -73,17 +82,23 @@ class Unmoved:
 
 @dataclass(frozen=True)
 class AreaBase:
-    """Base-year proxies that area sources change against, with their ratio offsets."""
+    """Base-year proxies that area sources change against, with their ratio offsets;
+    ``core`` marks the urban-core cells (y, x, bool) and ``year`` is the base year."""
 
     built: np.ndarray
     forest: np.ndarray
     water: np.ndarray
     population: np.ndarray
     eps: dict[str, float]
+    core: np.ndarray
+    year: int
 
     @classmethod
-    def of(cls, land: xr.Dataset) -> "AreaBase":
-        base = cls(land.built_up.values, land.forest.values, land.water.values, land.population.values, {})
+    def of(cls, land: xr.Dataset, *, core_threshold: float, year: int) -> "AreaBase":
+        """From the base-year ``land``; cells at least ``core_threshold`` built-up are urban core."""
+        built = land.built_up.values
+        base = cls(built, land.forest.values, land.water.values, land.population.values, {},
+                   built >= core_threshold, year)
         then = {"population": base.population, "crop": base.crop(), "forest": base.forest}
         base.eps.update({k: _ratio_eps(v) for k, v in then.items()})
         return base
@@ -94,11 +109,25 @@ class AreaBase:
 
     def settled(self, year: int) -> np.ndarray:
         """Occupied share of the base-year building stock in ``year`` (y, x, 0..1): its
-        built-up share stays, the rest follows :data:`RURAL_POPULATION` (from 2024 on)."""
+        built-up share stays (in urban-core cells less :data:`CORE_DECONCENTRATION` a year),
+        the rest follows :data:`RURAL_POPULATION` (from 2024 on)."""
         rural = schedule_at(RURAL_POPULATION, year)
         out = self.built * (1.0 - rural)
         out += rural
+        out *= np.where(self.core, self.core_kept(year), 1.0)
         return out
+
+    def core_kept(self, year: int) -> float:
+        """Share (0..1) of its base-year occupants an urban-core cell keeps in ``year``."""
+        return (1.0 - CORE_DECONCENTRATION) ** max(year - self.year, 0)
+
+    def core_left(self, stock: np.ndarray, year: int, grid: Grid) -> np.ndarray:
+        """Per region, what the urban cores' share of ``stock`` (t CO2/yr/cell, the base-year
+        stock) has lost by ``year`` to the new districts (t CO2/yr)."""
+        kept = self.core_kept(year)
+        lost = np.where(self.core, stock * self.settled(year), 0.0)
+        lost *= (1.0 - kept) / kept
+        return grid.region_sums(lost)
 
     def ratio(self, sector: str, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
         """Change of an area-like sector's proxy since the base year (y, x), >= 0."""
@@ -132,7 +161,7 @@ class Patterns:
         corridors = (Corridors.build(inv.lines, inv.line_coverage, grid, inv.year, new)
                      if len(inv.lines) or new else None)
         rest, share = _unmoved(inv.emissions["emission"].values, fleet, corridors, grid, inv.year)
-        area = AreaBase.of(ctx.landscape)
+        area = AreaBase.of(ctx.landscape, core_threshold=ctx.spec.urban_core_threshold, year=inv.year)
         stock = {s: NewStock.of(rest[GRIDDED.index(s)].base, area.built, grid, clustered=s == "other_industry")
                  for s in URBAN_GROWTH}
         return cls(rest, share, area, corridors, stock)
@@ -158,7 +187,8 @@ class Patterns:
             if s == "transport_road":  # urban traffic: the passenger schedule
                 layer *= relative_intensity(elec.urban_passenger, year, ctx.inv.year)
             if s in URBAN_GROWTH:
-                layer += self.stock[s].layer(built - self.area.built, ctx.grid)
+                moved = self.area.core_left(self.rest[i].base, year, ctx.grid) if s == "buildings" else None
+                layer += self.stock[s].layer(built - self.area.built, ctx.grid, moved=moved)
             if s in POINT_SECTORS:
                 cells, t = point_cells(fleet, s)
                 layer.flat[cells] += t
@@ -193,17 +223,19 @@ class NewStock:
         near = ndimage.uniform_filter(np.asarray(base, np.float64), size=size, mode="constant")
         return cls(per_built, near.astype(grid.storage_dtype, copy=False))
 
-    def layer(self, added: np.ndarray, grid: Grid) -> np.ndarray:
+    def layer(self, added: np.ndarray, grid: Grid, *, moved: np.ndarray | None = None) -> np.ndarray:
         """New stock on ``added`` built-up (fractions >= 0, y, x), t CO2/yr/cell: per region
-        ``per_built`` x the added built-up, spread over the added land by ``cluster``
-        (by the added land alone in a region whose new land is far from any cluster)."""
+        ``per_built`` x the added built-up, plus ``moved`` (t CO2/yr per region: occupants
+        the urban cores lost), spread over the added land by ``cluster`` (by the added land
+        alone in a region whose new land is far from any cluster)."""
         added = np.maximum(added, 0.0)
         weight = added if self.cluster is None else added * self.cluster
         have = grid.region_sums(weight)
         if self.cluster is not None and (have <= 0).any():
             weight = np.where((have <= 0)[np.maximum(grid.region_index, 0)], added, weight)
             have = grid.region_sums(weight)
-        scale = np.where(have > 0, self.per_built * grid.region_sums(added) / np.maximum(have, 1e-300), 0.0)
+        amount = self.per_built * grid.region_sums(added) + (0.0 if moved is None else moved)
+        scale = np.where(have > 0, amount / np.maximum(have, 1e-300), 0.0)
         weight *= np.where(grid.inside, scale[np.maximum(grid.region_index, 0)], 0.0)
         return weight
 

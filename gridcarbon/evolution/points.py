@@ -3,6 +3,8 @@
 Rules, applied each year to every region x point sector, in this order (the fleet's table
 is described in :mod:`.fleet`):
 
+0. **Transfer** (:mod:`.transfer`): plants the run's transfer plan names for the year move to
+   their destination region.
 1. **Relocate** (:mod:`.relocation`): plants in restricted cells past their refurbishment
    age move with a yearly hazard, at most once, within a yearly cap per sector from China's
    relocation programmes.
@@ -50,6 +52,7 @@ from gridcarbon.evolution.lifecycle import (
 from gridcarbon.evolution.relocation import relocate
 from gridcarbon.evolution.siting import pick_sites, ranked_cells
 from gridcarbon.evolution.storage import Storage
+from gridcarbon.evolution.transfer import move_plants
 
 __all__ = ["Fleet", "YearInputs", "point_cells", "point_layers", "step_points"]
 
@@ -71,7 +74,8 @@ NEW_PLANT_INEFFICIENCY = 0.8
 class YearInputs:
     """What the point rules read in one year besides the fleet: ``suitability`` surfaces per
     sector (y, x, 0..1), ``restricted`` cells (y, x, bool), ``built`` fraction (y, x), the
-    run's ``storage`` account, yearly relocation ``caps`` (t CO2/yr per sector)."""
+    run's ``storage`` account, yearly relocation ``caps`` (t CO2/yr per sector), the run's
+    inter-regional ``moves`` (:data:`gridcarbon.allocation.transfers.PLAN_COLUMNS`; None: no transfer)."""
 
     suitability: dict[str, np.ndarray]
     restricted: np.ndarray
@@ -80,6 +84,7 @@ class YearInputs:
     caps: dict[str, float]
     grid: Grid
     rules: EvolutionSpec
+    moves: pd.DataFrame | None = None
 
 
 def step_points(fleet: Fleet, year: int, targets: dict[tuple[int, str], float], inputs: YearInputs,
@@ -87,8 +92,10 @@ def step_points(fleet: Fleet, year: int, targets: dict[tuple[int, str], float], 
     """Advance the fleet one year so each (region_pos, sector) emits ``targets`` (t CO2/yr after capture)."""
     grid, rules = inputs.grid, inputs.rules
     site = partial(_site_one, fleet, inputs, rng)
+    if inputs.moves is not None:
+        move_plants(fleet, year, inputs.moves, site, grid)
     relocate(fleet, year, caps=inputs.caps, restricted=inputs.restricted, built=inputs.built, site=site, grid=grid,
-             rules=rules, rng=rng)
+             rng=rng)
     cancel_stale(fleet, year)
     retire_by_age_and_plan(fleet, year, rng)
     room = reserve_capture(fleet, inputs.storage, year, rules)
@@ -136,6 +143,7 @@ def _retire(fleet, year, sel, target, suit, rules):
         score = (w[0] * age + w[1] * rows.inefficiency + w[2] * (1 - suit.ravel()[rows.cell.to_numpy()])
                  - CCS_RETIRE_PENALTY * rows.ccs)
         order = rows.assign(score=score).sort_values(["score", "id"], ascending=[False, True]).index
+    order = [i for i in order if t.at[i, "id"] not in fleet.reserved]  # planned transfers leave, not retire
     eff = pd.Series(effective(rows, rules), index=rows.index)
     retired = []
     for i in order:  # oldest / least efficient first, until utilisation recovers

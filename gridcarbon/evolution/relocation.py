@@ -10,14 +10,14 @@ age), while the sector's relocated capacity of the year stays within its cap,
 :data:`RELOCATION_CAP_SHARE` of the sector's base-year fleet (potential, t CO2/yr) in the
 region set; a plant larger than what is left of the cap waits, and one larger than the whole
 cap is upgraded in place. The destination is the best-suited allowed cell within
-:data:`RELOCATE_RADIUS_KM` (own region unless the scenario allows transfer).
+:data:`RELOCATE_RADIUS_KM` in its own region (moves between regions are :mod:`.transfer`'s).
+Plants the run's transfer plan reserves are not relocated.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from gridcarbon.config import EvolutionSpec
 from gridcarbon.core.grid import Grid
 from gridcarbon.evolution.fleet import Fleet
 
@@ -59,14 +59,15 @@ def relocation_caps(fleet: Fleet) -> dict[str, float]:
 
 
 def relocate(fleet: Fleet, year: int, *, caps: dict[str, float], restricted: np.ndarray, built: np.ndarray,
-             site, grid: Grid, rules: EvolutionSpec, rng: np.random.Generator) -> None:
+             site, grid: Grid, rng: np.random.Generator) -> None:
     """Move the due plants of ``year`` that draw a move, within each sector's cap (module docstring).
 
     ``built`` is the year's built-up fraction (y, x); ``site(sector, cells, without)`` picks the
     best allowed cell among ``cells`` for a plant of ``sector``, ignoring the plant ``without``.
     """
     t = fleet.table
-    due = _due(t, year, restricted.ravel()) & (rng.random(len(t)) < 1.0 / PROGRAMME_YEARS)
+    due = (_due(t, year, restricted.ravel()) & ~t.id.isin(fleet.reserved)
+           & (rng.random(len(t)) < 1.0 / PROGRAMME_YEARS))
     if not due.any():
         return
     hazard = built.ravel()[t.cell.to_numpy(np.int64)] + (year - t.year_built.to_numpy()) / HAZARD_AGE_YEARS
@@ -76,8 +77,7 @@ def relocate(fleet: Fleet, year: int, *, caps: dict[str, float], restricted: np.
         if row.potential_t > left.get(row.sector, 0.0):
             continue
         near = _within(grid, int(row.cell), RELOCATE_RADIUS_KM)
-        region = grid.region_index.ravel()[near]
-        near = near[region >= 0] if rules.transfer else near[region == int(row.region_pos)]
+        near = near[grid.region_index.ravel()[near] == int(row.region_pos)]  # moves between regions: .transfer
         new = site(row.sector, near, i)
         if new.size == 0:
             continue

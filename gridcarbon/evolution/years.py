@@ -49,20 +49,24 @@ class EvolutionResult:
 
 def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Iterable[int] = (),
            on_year: Callable[[int, np.ndarray], None] | None = None,
-           keep_years: Iterable[int] | None = None, dtype=np.float64) -> EvolutionResult:
+           keep_years: Iterable[int] | None = None, dtype=np.float64,
+           transfers: pd.DataFrame | None = None) -> EvolutionResult:
     """Evolve ``ctx``'s inventory from its base year to its end year under allocated ``totals``.
 
     ``totals`` has region, sector, year, allocated_t (t CO2/yr). Each year's (n_gridded, y, x)
     layers (t CO2/yr/cell) go to ``on_year(year, layers)`` as they are made; the result keeps
     the layers of ``keep_years`` (all years when None), so a national 1 km run holds one year
     at a time; ``dtype`` float32 halves those layers (totals are imposed in float64, then
-    stored). The facility table is kept for ``snapshot_years``. Deterministic under the
-    context's seed.
+    stored). The facility table is kept for ``snapshot_years``. ``transfers``: the plants
+    that move between regions (:func:`.transfer.plan_transfers`, already in ``totals``).
+    Deterministic under the context's seed.
     """
     grid, inv = ctx.grid, ctx.inv
     targets = ctx.targets(totals)
     keep = set(ctx.years if keep_years is None else keep_years)
     fleet = Fleet.from_facilities(inv.facilities, grid, inv.year)
+    if transfers is not None:
+        fleet.reserved.update(transfers.id)
     patterns = Patterns.build(ctx, fleet)
     storage = Storage.build(ctx.landscape.storage_mt.values, grid, reach_km=ctx.spec.ccs_reach_km,
                             removals=-targets[:, GRIDDED.index("beccs")], years=ctx.years)
@@ -73,7 +77,7 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
         if k == 0:
             now = inv.emissions["emission"].values
         else:
-            _step_fleet(ctx, fleet, patterns, targets[k], year, rng, b, storage, caps)
+            _step_fleet(ctx, fleet, patterns, targets[k], year, rng, b, storage, caps, transfers)
             raw = patterns.raw_layers(ctx, fleet, k, year, b, f)
             now = impose_totals(raw, targets[k], grid, fallback=ctx.surfaces, dtype=dtype)
         rows.append(_residuals(now, targets[k], grid, year))
@@ -88,17 +92,19 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
 
 
 def _step_fleet(ctx: EvolutionContext, fleet: Fleet, patterns: Patterns, target: np.ndarray, year: int,
-                rng: np.random.Generator, built: np.ndarray, storage: Storage, caps: dict[str, float]) -> None:
+                rng: np.random.Generator, built: np.ndarray, storage: Storage, caps: dict[str, float],
+                moves: pd.DataFrame | None) -> None:
     """One year of the point rules, with the fleet's share of each region x point sector's
     allocated total (``target``: n_gridded x n_regions, t CO2/yr), the run's ``storage``
-    account and the yearly relocation ``caps`` (t CO2/yr per sector)."""
+    account, the yearly relocation ``caps`` (t CO2/yr per sector) and transfer ``moves``."""
     spec, regions = ctx.spec, range(len(ctx.grid.regions))
     share = patterns.point_share
     tgt = {(r, s): target[GRIDDED.index(s), r] * share[j, r]
            for j, s in enumerate(POINT_SECTORS) for r in regions if share[j, r] > 0}
     restrict = restricted(ctx.landscape, built_up=built, urban_core_threshold=spec.urban_core_threshold,
                           relocate_from=list(spec.relocate_from))
-    inputs = YearInputs({s: ctx.surfaces[s] for s in POINT_SECTORS}, restrict, built, storage, caps, ctx.grid, spec)
+    inputs = YearInputs({s: ctx.surfaces[s] for s in POINT_SECTORS}, restrict, built, storage, caps, ctx.grid, spec,
+                        moves)
     step_points(fleet, year, tgt, inputs, rng)
 
 

@@ -161,14 +161,17 @@ def write_outputs(result: RunResult, out: Path, *, started: float | None = None)
 
 def write_facilities(result: RunResult, path: Path) -> None:
     """The facility table of every exported year as layers ``facilities_<year>`` of a GeoPackage,
-    the facility events as ``facility_events.csv`` and the storage account (when the run has
-    one) as ``storage.csv`` beside it."""
+    the facility events as ``facility_events.csv``, the storage account (when the run has
+    one) as ``storage.csv`` and the industrial transfers (when the run transfers) as
+    ``transfers.csv`` beside it."""
     fac = result.facilities.copy()
     for year, part in fac.groupby("year"):
         part.drop(columns=["year"]).to_file(path, layer=f"facilities_{year}", driver="GPKG")
     result.events.to_csv(path.with_name("facility_events.csv"), index=False)
     if result.storage is not None:
         result.storage.to_csv(path.with_name("storage.csv"), index=False, float_format="%.6f")
+    if result.transfers is not None:
+        result.transfers.to_csv(path.with_name("transfers.csv"), index=False, float_format="%.6f")
 
 
 def render_year_maps(root: Path, named: dict[str, np.ndarray], grid: Grid, *, boundaries, name: str,

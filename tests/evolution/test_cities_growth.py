@@ -8,13 +8,21 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 import gridcarbon
 from gridcarbon.config import EvolutionSpec
+from gridcarbon.config.evolution import schedule_at
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.evolution import EvolutionContext, evolve
 from gridcarbon.evolution.land import land_steps
-from gridcarbon.evolution.patterns import PARK_RADIUS_KM, NewStock
+from gridcarbon.evolution.patterns import (
+    CORE_DECONCENTRATION,
+    PARK_RADIUS_KM,
+    RURAL_POPULATION,
+    AreaBase,
+    NewStock,
+)
 from gridcarbon.testing import toy_drivers, two_region_grid
 
 YEARS = list(range(2024, 2046))
@@ -67,6 +75,31 @@ def test_a_new_town_decorrelates_the_buildings_pattern(toy_base):
     assert res.summary()["max_relative_residual"] <= 1e-6
 
 
+def test_urban_cores_lose_occupants_to_the_new_districts():
+    """Base-year stock in urban-core cells keeps (1 - CORE_DECONCENTRATION)^years of its
+    occupants; what it loses is added to the region's new stock, so the people are conserved."""
+    grid = two_region_grid(4)
+    built = np.full(grid.shape, 0.05)
+    built[6, 0] = built[6, 5] = 0.8  # one core cell per region (the regions fill rows 6-9)
+    land = xr.Dataset({v: (("y", "x"), np.zeros(grid.shape)) for v in ("forest", "water", "population")}
+                      | {"built_up": (("y", "x"), built)})
+    area = AreaBase.of(land, core_threshold=0.6, year=2024)
+    stock = np.ones(grid.shape)
+    kept = (1 - CORE_DECONCENTRATION) ** 30
+    settled = area.settled(2054)
+    rural = schedule_at(RURAL_POPULATION, 2054)
+    assert settled[6, 0] == pytest.approx((0.8 + 0.2 * rural) * kept)  # core: deconcentrates
+    assert settled[7, 1] == pytest.approx(0.05 + 0.95 * rural)  # village: empties with the rural population
+    assert area.settled(2024)[6, 0] == pytest.approx(1.0)
+    left = area.core_left(stock, 2054, grid)
+    assert left == pytest.approx(settled[6, 0] / kept * (1 - kept) * np.ones(2))
+    added = np.zeros(grid.shape)
+    added[9, 2] = added[9, 6] = 0.1  # new district in each region
+    new = NewStock(np.zeros(2), None).layer(added, grid, moved=left)
+    assert grid.region_sums(stock * settled + new) == pytest.approx(
+        grid.region_sums(stock * np.where(area.core, settled / kept, settled)))
+
+
 def test_industrial_land_is_drawn_to_existing_clusters():
     grid = two_region_grid(res=10_000.0)  # 10 km cells: the park radius spans 2 cells
     assert PARK_RADIUS_KM == pytest.approx(2 * grid.res / 1000.0)
@@ -102,6 +135,8 @@ def test_default_run_road_co2_stays_on_the_corridors_and_cities_change(default_r
                       / em.sel(sector="transport_road", year=y).values.sum()) for y in (2024, 2030, 2035, 2060)}
     assert share[2024] <= share[2030] <= share[2035] <= share[2060]
     assert share[2060] > share[2024] + 0.1  # freight, the last to electrify, keeps the corridors hot
-    for s in ("buildings", "other_industry"):  # 0.978 and 0.983 measured; the must-show's 0.97 is not met here
-        assert _corr(em.sel(sector=s, year=2060).values, em.sel(sector=s, year=2024).values) < 0.99
+    def r(s):
+        return _corr(em.sel(sector=s, year=2060).values, em.sel(sector=s, year=2024).values)
+    assert r("buildings") <= 0.97  # new districts take the villages' and the cores' occupants
+    assert r("other_industry") < 0.99
     assert float((default_run.totals.residual_t.abs() / default_run.totals.allocated_t.abs().clip(lower=1.0)).max()) <= 1e-6

@@ -200,7 +200,8 @@ def test_old_plant_in_restricted_zone_moves_to_best_allowed_cell(grid, certain_m
 
 
 @pytest.mark.parametrize("transfer", [False, True])
-def test_transfer_flag_controls_crossing_regions(grid, transfer, certain_moves):
+def test_relocation_stays_in_its_region_whatever_transfer(grid, transfer, certain_moves):
+    """Relocation is a move within the region; moves between regions are the transfer plan's."""
     restricted = np.zeros(grid.shape, bool)
     restricted[0:2, 0:2] = True
     rows, cols = np.indices(grid.shape)
@@ -209,10 +210,7 @@ def test_transfer_flag_controls_crossing_regions(grid, transfer, certain_moves):
     step(fleet, grid, 2030, targets={}, rules=EvolutionSpec(min_spacing_km=1.5, transfer=transfer),
          suit=suit, restricted=restricted)
     moved = row_of(fleet, "OLD")
-    if transfer:
-        assert moved.cell == cell(9, 19) and moved.region_pos == 1  # best cell anywhere
-    else:
-        assert moved.cell == cell(9, 9) and moved.region_pos == 0  # best cell of its own region
+    assert moved.cell == cell(9, 9) and moved.region_pos == 0  # best cell of its own region
     assert tuple(events(fleet).iloc[0])[2:] == ("relocated", "power", 0, cell(1, 1), moved.cell)
 
 
