@@ -46,6 +46,7 @@ from gridcarbon.output.atomic import atomic_dir, check_unlocked
 from gridcarbon.output.energy import energy_manifest, energy_tables
 from gridcarbon.output.market import market_tables
 from gridcarbon.output.run_folder import RunWriter, final_dir
+from gridcarbon.output.targets import check_targets, log_targets
 from gridcarbon.result import RunResult, open_cube
 from gridcarbon.suitability.fitting import Suitability, fit_suitability_surfaces
 
@@ -234,6 +235,8 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     manifest = _manifest(sc, area, agreed, suitability, evo, timings)
     energy = energy_tables(alloc)
     manifest["energy"] = energy_manifest(alloc, energy, [sc.base_year, *sc.years])
+    manifest["targets"] = check_targets(sc.targets, totals, energy.get("energy_summary"))
+    log_targets(manifest["targets"], sc.name)
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
                      area.boundaries, models=suitability.models, market=market_tables(alloc) | quotas(sc, area, alloc),
                      storage=evo.storage, energy=energy)
