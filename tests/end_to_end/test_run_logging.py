@@ -16,12 +16,17 @@ def test_a_run_logs_its_stages_with_the_scenario(caplog, tmp_path):
     caplog.set_level(logging.INFO, logger="gridcarbon")
     result = run("yrd-enhanced", out=tmp_path, years=[2030])
     assert result.out_dir == tmp_path / "yrd-enhanced"
-    records = [r for r in caplog.records if r.name.startswith("gridcarbon")]
+    every = [r for r in caplog.records if r.name.startswith("gridcarbon")]
+    records = [r for r in every if r.name != "gridcarbon.output.targets"]
     messages = [r.getMessage() for r in records]
     assert all(stage in messages for stage in STAGES), messages
     assert [messages.index(stage) for stage in STAGES] == sorted(messages.index(stage) for stage in STAGES)
     assert messages[-1] == "evolution and export"  # after the coupling's last allocation
     assert all(r.levelno == logging.INFO and r.scenario == "yrd-enhanced" for r in records)
+    # then one line per target of the scenario: a warning when it is not met
+    targets = [r for r in every if r.name == "gridcarbon.output.targets"]
+    assert len(targets) == len(result.scenario.targets) + 1 and every[-len(targets):] == targets
+    assert all((r.levelno == logging.WARNING) == r.getMessage().endswith("NOT MET") for r in targets)
 
 
 @pytest.mark.parametrize("quiet", [False, True])
