@@ -16,10 +16,11 @@ other sector is spread by proxies. Confidence classes:
    of a point sector the plant table does not explain, and a region's total spread over the
    sector's suitability surface when it has no plant left.
 
-Per exported year ``<year>/provenance.tif`` holds, for ``total`` (gross) and each gridded
-sector, four float32 bands: the dominant class (0 no emission, 1-3 as above) and the share of
-each class (0..1, summing to 1 where the cell emits); its ``.qml`` shows band 1 (the class of
-the gross emission) with one colour per class. ``provenance.csv`` sums the classes per region:
+Per exported year ``<year>/provenance.tif`` holds, for ``total`` (gross) and each point sector
+(:data:`RASTER_LAYERS`; every other sector is proxy-distributed wherever it emits), four
+float32 bands: the dominant class (0 no emission, 1-3 as above) and the share of each class
+(0..1, summing to 1 where the cell emits); its ``.qml`` shows band 1 (the class of the gross
+emission) with one colour per class. ``provenance.csv`` sums the classes per region:
 ``region, year, sector, class, proxy, source, t, share``.
 """
 from __future__ import annotations
@@ -67,7 +68,11 @@ PROXIES = {
 #: facility labels of modelled plants by how the evolution made them
 MODELLED = {"new": "built by the evolution (suitability siting)", "moved": "relocated by the evolution",
             "pipeline": "pipeline row brought online"}
+#: layers of the table: the gross total and every gridded sector
 LAYERS = ["total", *GRIDDED]
+#: layers of the raster: the gross total and the point sectors (every other sector is
+#: proxy-distributed wherever it emits, which its own COG already shows)
+RASTER_LAYERS = ["total", *POINT_SECTORS]
 BANDS_PER_LAYER = 1 + len(CLASSES)
 
 
@@ -149,13 +154,13 @@ def dominant(shares: np.ndarray) -> np.ndarray:
 def write_year(root: Path, year: int, shares: dict[str, np.ndarray], grid: Grid, meta: dict) -> Path:
     """``root/<year>/provenance.tif`` (bands per layer: class, then each class's share) and its .qml."""
     def bands():
-        for name in LAYERS:
+        for name in RASTER_LAYERS:
             yield f"{name}: confidence class (0 none, 1 measured, 2 modelled, 3 proxy)", dominant(shares[name])
             for k, label in CLASSES.items():
                 yield f"{name}: {label} share", shares[name][k - 1]
 
     path = root / str(year) / "provenance.tif"
-    export.write_bands_cog(path, bands(), grid, count=len(LAYERS) * BANDS_PER_LAYER,
+    export.write_bands_cog(path, bands(), grid, count=len(RASTER_LAYERS) * BANDS_PER_LAYER,
                            tags={"year": year, "content": "provenance", **meta})
     classes = [(code, CLASS_COLOURS[code], CLASSES.get(code, "no emission")) for code in (NO_EMISSION, *CLASSES)]
     styles.write_class_qml(path.with_suffix(".qml"), classes, label=f"Provenance of gross emissions {year}")
@@ -166,8 +171,7 @@ def region_rows(year: int, layers: dict[str, np.ndarray], shares: dict[str, np.n
                 grid: Grid) -> list[tuple]:
     """``provenance.csv`` rows of one year: per region, layer and class the t CO2/yr and share."""
     gross = sum(layers[s] for s in GRIDDED if not SECTORS[s].removal)
-    basis = pd.Series(facility_basis(plants), index=plants.index)
-    mine = measured(plants)
+    sources = _facility_sources(plants)
     rows = []
     for name in LAYERS:
         value = gross if name == "total" else layers[name]
@@ -175,20 +179,26 @@ def region_rows(year: int, layers: dict[str, np.ndarray], shares: dict[str, np.n
         whole = t.sum(axis=0)
         for k, label in CLASSES.items():
             for r, region in enumerate(grid.regions):
-                proxy, source = _labels(name, k, plants[plants.region == region], basis, mine[plants.region == region])
+                if k == 3:
+                    proxy, source = ("by sector", "see the sector rows") if name == "total" else PROXIES[name]
+                else:
+                    proxy, source = "plant site", sources.get((region, name, k), "")
                 share = t[k - 1, r] / whole[r] if whole[r] != 0 else 0.0
                 rows.append((region, year, name, label, proxy, source, t[k - 1, r], share))
     return rows
 
 
-def _labels(name: str, k: int, plants: pd.DataFrame, basis: pd.Series, mine: np.ndarray) -> tuple[str, str]:
-    """(proxy, data source) of class ``k`` of a layer for the table (``plants``: one region's)."""
-    if k == 3:
-        return ("by sector", "see the sector rows") if name == "total" else PROXIES[name]
-    rows = plants.status.eq("active").to_numpy() & (mine if k == 1 else ~mine)
-    if name != "total":
-        rows &= plants.sector.eq(name).to_numpy()
-    return "plant site", "; ".join(sorted(set(basis[plants.index[rows]])))
+def _facility_sources(plants: pd.DataFrame) -> dict[tuple[str, str, int], str]:
+    """What the active plants of each (region, sector or ``total``, class 1 or 2) rest on, joined by "; "."""
+    active = plants[plants.status == "active"]
+    frame = pd.DataFrame({"region": active.region.to_numpy(), "sector": active.sector.to_numpy(),
+                          "k": np.where(measured(active), 1, 2), "basis": facility_basis(active)})
+    out = {}
+    for keys, by in ((["region", "sector", "k"], None), (["region", "k"], "total")):
+        for key, group in frame.groupby(keys):
+            region, *rest = key
+            out[(region, by or rest[0], rest[-1])] = "; ".join(sorted(set(group.basis)))
+    return out
 
 
 def write_provenance(root: Path, result: RunResult, years: list[int], meta: dict) -> dict:
@@ -198,7 +208,8 @@ def write_provenance(root: Path, result: RunResult, years: list[int], meta: dict
     memory); ``years`` start with the base year. Returns the manifest section: the study
     area's class shares of gross emissions per year.
     """
-    grid, fac = result.grid, result.facilities
+    grid = result.grid
+    fac = pd.DataFrame(result.facilities.drop(columns="geometry", errors="ignore"))  # plain table: faster filters
     base_plants = fac[fac.year == years[0]]
     rests = {s: point_rest(_read(root, years[0], s), base_plants, grid, s) for s in POINT_SECTORS}
     rows, summary = [], {}

@@ -378,12 +378,12 @@ def test_qgis_process_smoke(rasters, tmp_path):
 @pytest.fixture(scope="module")
 def provenance(default_run, tmp_path_factory) -> dict:
     """A copy of the default run's YEAR provenance raster and style, with its band count."""
-    from gridcarbon.output.provenance import BANDS_PER_LAYER, CLASSES, LAYERS
+    from gridcarbon.output.provenance import BANDS_PER_LAYER, CLASSES, RASTER_LAYERS
 
     dest = tmp_path_factory.mktemp("client-provenance")
     for suffix in (".tif", ".qml"):
         shutil.copy2(default_run.out_dir / str(YEAR) / f"provenance{suffix}", dest)
-    return {"path": dest / "provenance.tif", "bands": len(LAYERS) * BANDS_PER_LAYER, "classes": CLASSES}
+    return {"path": dest / "provenance.tif", "bands": len(RASTER_LAYERS) * BANDS_PER_LAYER, "classes": CLASSES}
 
 
 @needs_gdal

@@ -8,7 +8,12 @@ import pytest
 import rasterio
 
 from gridcarbon.core.sectors import GRIDDED
-from gridcarbon.output.provenance import BANDS_PER_LAYER, LAYERS, class_shares, measured
+from gridcarbon.output.provenance import (
+    BANDS_PER_LAYER,
+    RASTER_LAYERS,
+    class_shares,
+    measured,
+)
 
 
 def plant_table(**columns) -> pd.DataFrame:
@@ -51,10 +56,10 @@ def test_provenance_layer_in_every_exported_year(default_run):
     for year in (sc.base_year, *sc.years):
         bands, names = read_bands(default_run.out_dir / str(year) / "provenance.tif")
         assert (default_run.out_dir / str(year) / "provenance.qml").is_file()
-        assert bands.shape[0] == len(LAYERS) * BANDS_PER_LAYER == len(names)
+        assert bands.shape[0] == len(RASTER_LAYERS) * BANDS_PER_LAYER == len(names)
         layers = default_run.layers(year)
         inside = default_run.grid.inside
-        for k, name in enumerate(LAYERS):
+        for k, name in enumerate(RASTER_LAYERS):
             block = bands[k * BANDS_PER_LAYER:(k + 1) * BANDS_PER_LAYER]
             emits = (layers[name] != 0) & inside
             total = block[1:].sum(axis=0)
@@ -73,13 +78,13 @@ def test_a_cell_holding_only_a_real_gem_plant_is_measured(default_run):
     gem = active.groupby("cell").filter(lambda g: g.source.str.startswith("GEM Global Coal").all())
     assert gem.cell.nunique() > 10
     bands, _ = read_bands(default_run.out_dir / str(year) / "provenance.tif")
-    k = LAYERS.index("power") * BANDS_PER_LAYER
+    k = RASTER_LAYERS.index("power") * BANDS_PER_LAYER
     rows, cols = np.divmod(gem.cell.to_numpy(np.int64), default_run.grid.shape[1])
     assert (bands[k][rows, cols] == 1).all()  # class 1: measured facility
     assert bands[k + 1][rows, cols] == pytest.approx(np.ones(len(gem)), abs=1e-6)
     illustrative = active.groupby("cell").filter(lambda g: g.source.str.startswith("illustrative").all())
     rows, cols = np.divmod(illustrative.cell.to_numpy(np.int64), default_run.grid.shape[1])
-    assert len(illustrative) and (bands[LAYERS.index("chemical") * BANDS_PER_LAYER][rows, cols] == 2).all()
+    assert len(illustrative) and (bands[RASTER_LAYERS.index("chemical") * BANDS_PER_LAYER][rows, cols] == 2).all()
 
 
 def test_region_table_shares_sum_to_one_and_match_the_totals(default_run):
