@@ -124,26 +124,34 @@ def point_rest(base: np.ndarray, base_plants: pd.DataFrame, grid: Grid, sector: 
     return np.where(rest > STORAGE_RTOL * np.abs(base.ravel()), rest, 0.0)
 
 
-def year_shares(layers: dict[str, np.ndarray], plants: pd.DataFrame, rests: dict[str, np.ndarray],
-                grid: Grid) -> dict[str, np.ndarray]:
-    """(3, y, x) class shares per layer of :data:`LAYERS` in one year.
+def year_provenance(layers: dict[str, np.ndarray], plants: pd.DataFrame, rests: dict[str, np.ndarray],
+                    grid: Grid) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """One year's class shares (3, y, x, float32) of each layer of :data:`RASTER_LAYERS`, and
+    the t CO2/yr of each class per region (3, n_regions) of each layer of :data:`LAYERS`.
 
-    ``layers``: the year's t CO2/yr/cell per gridded sector; ``plants``: its facility table;
-    ``rests``: :func:`point_rest` of each point sector.
+    ``layers``: the year's t CO2/yr/cell per gridded sector (read one sector at a time, so the
+    full stack of shares is never held); ``plants``: its facility table; ``rests``:
+    :func:`point_rest` of each point sector.
     """
-    out, gross_t = {}, np.zeros((len(CLASSES), grid.shape[0] * grid.shape[1]))
+    size = grid.shape[0] * grid.shape[1]
+    raster, tonnes, gross_t = {}, {}, np.zeros((len(CLASSES), size))
     for s in GRIDDED:
         final = layers[s].ravel()
         if s in POINT_SECTORS:
             shares = class_shares(final, (*plant_cells(plants, grid, s), rests[s]))
         else:
-            shares = class_shares(final, (np.zeros_like(final), np.zeros_like(final), np.abs(final)))
+            shares = class_shares(final, (np.zeros(size), np.zeros(size), np.abs(final)))
+        part = shares * final
+        tonnes[s] = grid.region_sums(part.reshape(len(CLASSES), *grid.shape))
         if not SECTORS[s].removal:
-            gross_t += shares * final
-        out[s] = shares.reshape(len(CLASSES), *grid.shape)
+            gross_t += part
+        if s in RASTER_LAYERS:
+            raster[s] = shares.astype(np.float32).reshape(len(CLASSES), *grid.shape)
+    tonnes["total"] = grid.region_sums(gross_t.reshape(len(CLASSES), *grid.shape))
     gross = gross_t.sum(axis=0)
     total = np.divide(gross_t, gross, out=np.zeros_like(gross_t), where=gross > 0)
-    return {"total": total.reshape(len(CLASSES), *grid.shape), **out}
+    raster["total"] = total.astype(np.float32).reshape(len(CLASSES), *grid.shape)
+    return raster, tonnes
 
 
 def dominant(shares: np.ndarray) -> np.ndarray:
@@ -167,15 +175,13 @@ def write_year(root: Path, year: int, shares: dict[str, np.ndarray], grid: Grid,
     return path
 
 
-def region_rows(year: int, layers: dict[str, np.ndarray], shares: dict[str, np.ndarray], plants: pd.DataFrame,
-                grid: Grid) -> list[tuple]:
-    """``provenance.csv`` rows of one year: per region, layer and class the t CO2/yr and share."""
-    gross = sum(layers[s] for s in GRIDDED if not SECTORS[s].removal)
+def region_rows(year: int, tonnes: dict[str, np.ndarray], plants: pd.DataFrame, grid: Grid) -> list[tuple]:
+    """``provenance.csv`` rows of one year from :func:`year_provenance`'s ``tonnes``: per region,
+    layer and class the t CO2/yr, its share of the region's layer, the proxy and the source."""
     sources = _facility_sources(plants)
     rows = []
     for name in LAYERS:
-        value = gross if name == "total" else layers[name]
-        t = grid.region_sums(shares[name] * value)  # (3, n_regions)
+        t = tonnes[name]  # (3, n_regions)
         whole = t.sum(axis=0)
         for k, label in CLASSES.items():
             for r, region in enumerate(grid.regions):
@@ -216,12 +222,12 @@ def write_provenance(root: Path, result: RunResult, years: list[int], meta: dict
     for y in years:  # one year's layers in memory at a time
         layers = {s: _read(root, y, s) for s in GRIDDED}
         plants = fac[fac.year == y]
-        shares = year_shares(layers, plants, rests, grid)
-        write_year(root, y, shares, grid, meta)
-        rows += region_rows(y, layers, shares, plants, grid)
-        gross = sum(layers[s] for s in GRIDDED if not SECTORS[s].removal)
-        summary[int(y)] = {label: round(float((shares["total"][k - 1] * gross).sum() / gross.sum()), 6)
-                           for k, label in CLASSES.items()}
+        raster, tonnes = year_provenance(layers, plants, rests, grid)
+        del layers
+        write_year(root, y, raster, grid, meta)
+        rows += region_rows(y, tonnes, plants, grid)
+        gross = tonnes["total"].sum(axis=1)
+        summary[int(y)] = {label: round(float(gross[k - 1] / gross.sum()), 6) for k, label in CLASSES.items()}
     table = pd.DataFrame(rows, columns=["region", "year", "sector", "class", "proxy", "source", "t", "share"])
     table.to_csv(root / "provenance.csv", index=False, float_format="%.6f")
     return {"gross_class_shares": summary, "classes": CLASSES}
