@@ -78,18 +78,23 @@ BANDS_PER_LAYER = 1 + len(CLASSES)
 
 def measured(plants: pd.DataFrame) -> np.ndarray:
     """Which rows of a facility table (one year) are measured facilities (see the module docstring)."""
-    source = plants["source"].fillna("").astype(str) if "source" in plants else pd.Series("", index=plants.index)
+    source = _source(plants)
     return (plants.origin.eq("base") & plants.moved_from.lt(0) & plants.planned_year.isna()
             & ~source.str.startswith(ILLUSTRATIVE)).to_numpy()
 
 
 def facility_basis(plants: pd.DataFrame) -> np.ndarray:
     """What each plant's position and CO2 rest on: its table (measured, illustrative) or the rule that made it."""
-    source = plants["source"].fillna("").astype(str) if "source" in plants else pd.Series("", index=plants.index)
+    source = _source(plants)
     basis = np.where(source.eq(""), "user inventory", source).astype(object)
     basis = np.where(plants.planned_year.notna(), MODELLED["pipeline"], basis)
     basis = np.where(plants.moved_from.ge(0), MODELLED["moved"], basis)
     return np.where(plants.origin.eq("new"), MODELLED["new"], basis)
+
+
+def _source(plants: pd.DataFrame) -> pd.Series:
+    """The facility table each plant comes from ("" when the table has no ``source`` column)."""
+    return plants["source"].fillna("").astype(str) if "source" in plants else pd.Series("", index=plants.index)
 
 
 def plant_cells(plants: pd.DataFrame, grid: Grid, sector: str) -> tuple[np.ndarray, np.ndarray]:
