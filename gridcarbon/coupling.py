@@ -72,7 +72,7 @@ def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
     tol = scenario.coupling.tolerance
     key = ["region", "sector", "year"]
     for it in range(1, scenario.coupling.max_iterations + 1):
-        log.info("allocation (iteration %d)", it, extra={"scenario": scenario.name})
+        log.info("allocation (iteration %d)", it, extra=stage_extra(scenario.name))
         t0 = time.perf_counter()
         alloc = allocate(scenario, ctx.inv.totals, drivers, capacities=caps, resolver=resolver, parent=parent)
         t1 = time.perf_counter()
@@ -100,5 +100,5 @@ def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
         return Agreement(alloc, iterations)
     plan = plan_transfers(ctx, alloc.totals)
     alloc, moved = apply_transfers(alloc, plan)
-    log.info("industrial transfer: %d plants", len(plan), extra={"scenario": scenario.name})
+    log.info("industrial transfer: %d plants", len(plan), extra=stage_extra(scenario.name))
     return Agreement(alloc, iterations, plan, moved)

@@ -27,7 +27,7 @@ from gridcarbon.config import Scenario, load_scenario, validate_scenario
 from gridcarbon.core.errors import InputError, MassBalanceError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.options import get_option
-from gridcarbon.core.progress import year_extra
+from gridcarbon.core.progress import stage_extra, year_extra
 from gridcarbon.core.sectors import GRIDDED, SECTORS
 from gridcarbon.core.units import UNITS
 from gridcarbon.coupling import Agreement, agree
@@ -48,6 +48,7 @@ from gridcarbon.output.atomic import atomic_dir, check_unlocked
 from gridcarbon.output.energy import energy_manifest, energy_tables
 from gridcarbon.output.market import market_tables
 from gridcarbon.output.run_folder import RunWriter, final_dir
+from gridcarbon.output.targets import check_targets, log_targets
 from gridcarbon.result import RunResult, open_cube
 from gridcarbon.suitability.fitting import Suitability, fit_suitability_surfaces
 
@@ -112,11 +113,11 @@ def prepare(sc: Scenario, grid: Grid | None = None, regions: gpd.GeoDataFrame | 
     t0 = time.perf_counter()
     regions = load_regions(sc.region_set) if regions is None else regions
     grid = Grid.from_regions(regions, res=sc.resolution) if grid is None else grid
-    log.info("inventory", extra={"scenario": sc.name})
+    log.info("inventory", extra=stage_extra(sc.name))
     area = study_area(sc, grid, regions)
     drivers = read_drivers(drivers_path(sc))
     t1 = time.perf_counter()
-    log.info("suitability models", extra={"scenario": sc.name})
+    log.info("suitability models", extra=stage_extra(sc.name))
     suitability = fit_suitability_surfaces(area.inventory, area.landscape, seed=sc.seed,
                                            city_points=area.city_points, coast=area.coast)
     ctx = EvolutionContext.build(area.inventory, area.landscape, drivers, suitability, spec=sc.evolution,
@@ -170,7 +171,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
                        transfers=agreed.transfers if sc.evolution.transfer else None)
     t3 = time.perf_counter()
     if final is None:
-        log.info("evolution", extra={"scenario": sc.name})
+        log.info("evolution", extra=stage_extra(sc.name))
         evo = evolve(ctx, agreed.allocation.totals, on_year=_reporting(sc), **evolve_args)
         timings["evolution_s"] = time.perf_counter() - t3
         result = _result(sc, area, agreed, prep.suitability, evo, timings)
@@ -178,13 +179,13 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
         result.manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
         return result
     with atomic_dir(final) as tmp:
-        log.info("evolution and export", extra={"scenario": sc.name})
+        log.info("evolution and export", extra=stage_extra(sc.name))
         with RunWriter(tmp, sc, grid, area.boundaries, status=agreed.allocation.status,
                        history=area.inventory.history) as writer:
             evo = evolve(ctx, agreed.allocation.totals, on_year=_reporting(sc, writer.add), **evolve_args)
             timings["evolution_s"] = time.perf_counter() - t3
             result = _result(sc, area, agreed, prep.suitability, evo, timings)
-            log.info("writing", extra={"scenario": sc.name})
+            log.info("writing", extra=stage_extra(sc.name))
             writer.finish(result, started=t0)
     result.out_dir = final
     if not in_memory:
@@ -218,7 +219,7 @@ def parent_totals(sc: Scenario) -> pd.DataFrame | None:
     """The totals of the allocation ``pathway.from`` names (allocated alone, as :func:`allocate_only`)."""
     if sc.pathway.parent is None:
         return None
-    log.info("allocation of the parent %s", sc.pathway.parent, extra={"scenario": sc.name})
+    log.info("allocation of the parent %s", sc.pathway.parent, extra=stage_extra(sc.name))
     return allocate_only(sc.pathway.parent).totals
 
 
@@ -255,6 +256,8 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
         done = agreed.transfers[agreed.transfers.id.isin(events.id[events.event == "transferred"])]
         transfers = transfer_table(done, agreed.moved, sc.base_year)
     manifest["transfers"] = transfer_manifest(transfers, planned=len(agreed.transfers))
+    manifest["targets"] = check_targets(sc.targets, totals, energy.get("energy_summary"))
+    log_targets(manifest["targets"], sc.name)
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
                      area.boundaries, models=suitability.models, market=market_tables(alloc) | quotas(sc, area, alloc),
                      storage=evo.storage, energy=energy, transfers=transfers)

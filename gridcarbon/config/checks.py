@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from gridcarbon.config.evolution import schedule_at
 from gridcarbon.config.problems import Problem
+from gridcarbon.config.targets import target_problems
 from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ def cross_field_problems(scenario: Scenario, *, source: str | None) -> list[Prob
     else:
         found = _year_problems(s) + _pathway_year_problems(s) + _sector_year_problems(s) + _corridor_year_problems(s)
     found += _sector_problems(s) + _region_problems(s) + _electrification_problems(s)
+    found += target_problems(s)
     return [Problem(source, key, message) for key, message in found]
 
 

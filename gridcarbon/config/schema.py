@@ -35,6 +35,7 @@ from gridcarbon.config.sections import (
     RemovalsSpec,
     StrictModel,
 )
+from gridcarbon.config.targets import Target
 from gridcarbon.core.errors import InputError, ScenarioError
 
 #: Region ids of the built-in region sets (``docs/architecture.md``, section "Calibration").
@@ -82,6 +83,7 @@ class Scenario(StrictModel):
     removals: RemovalsSpec = Field(default_factory=RemovalsSpec)
     evolution: EvolutionSpec = Field(default_factory=EvolutionSpec)
     coupling: CouplingSpec = Field(default_factory=CouplingSpec)
+    targets: list[Target] = Field(default_factory=list)  # figures the run must reproduce (config/targets.py)
 
     _source: str | None = PrivateAttr(default=None)
 

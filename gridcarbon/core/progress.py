@@ -2,9 +2,9 @@
 
 A run reports through the standard ``gridcarbon`` logger, one INFO record per stage
 (``inventory``, ``suitability models``, ``allocation (iteration k)``, ``evolution and export``,
-``writing``) and one per simulated year; every record carries the scenario name as
-``record.scenario``, and a year's record also ``record.step`` and ``record.steps`` (the year's
-position, 1-based, and the number of years). Code using gridcarbon as a library sees these
+``writing``; ``record.stage`` is True) and one per simulated year (``record.step`` and
+``record.steps``: the year's position, 1-based, and the number of years); other records are
+messages (a target met or missed). Every record carries the scenario name as ``record.scenario``. Code using gridcarbon as a library sees these
 records like any other log; the command line shows them with :func:`show_progress`:
 
 - on a terminal, a live display (rich): finished stages with their duration, a bar of the
@@ -38,6 +38,11 @@ from rich.text import Text
 LOGGER = "gridcarbon"
 
 
+def stage_extra(scenario: str) -> dict[str, object]:
+    """The ``extra`` of a stage's record: scenario name and the stage flag."""
+    return {"scenario": scenario, "stage": True}
+
+
 def year_extra(scenario: str, step: int, steps: int) -> dict[str, object]:
     """The ``extra`` of a year's record: scenario name, position (1-based) and number of years."""
     return {"scenario": scenario, "step": step, "steps": steps}
@@ -62,7 +67,8 @@ class _Lines(logging.Handler):
 
 
 class _Live(logging.Handler):
-    """Records as a live rich display: a line per stage with its duration, a bar of the years."""
+    """Records as a live rich display: a line per stage with its duration, a bar of the years;
+    messages are printed above it."""
 
     def __init__(self, progress: Progress):
         super().__init__()
@@ -72,9 +78,12 @@ class _Live(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         scenario = getattr(record, "scenario", None) or ""
-        if getattr(record, "step", None) is None:
+        if getattr(record, "stage", False):
             self._finish_stage()
             self.stage = self.progress.add_task(record.getMessage(), total=None, scenario=scenario, years=False)
+            return
+        if getattr(record, "step", None) is None:
+            self.progress.console.print(f"[{scenario}] {record.getMessage()}", markup=False, highlight=False)
             return
         if scenario not in self.years:
             self._finish_stage()

@@ -7,7 +7,8 @@ Columns of :attr:`Fleet.table` (one row per facility, rows only ever appended):
 - ``potential_t``: pre-capture CO2 at utilisation 1 (t/yr; the base year's emissions of a
   base plant, the sector's median of a new one, capacity x the sector's median CO2 per unit
   of capacity for a pipeline row): the plant's throughput in CO2 terms;
-- ``fuel``, ``technology`` (as in the inventory, "" if absent), ``planned_retirement`` (year,
+- ``fuel``, ``technology``, ``source`` (the facility table a plant comes from; as in the
+  inventory, "" if absent), ``planned_retirement`` (year,
   NaN none; :mod:`.lifecycle`), ``planned_year`` (year a pipeline row comes due, NaN never);
 - ``year_built``, ``inefficiency`` (CO2 per unit of capacity over the sector median);
 - ``status`` (``active``, ``retired``, :data:`PIPELINE`, ``cancelled``), ``origin`` (``base``, ``new``);
@@ -82,6 +83,7 @@ class Fleet:
             "capacity": cap.to_numpy(float), "potential_t": potential, "year_built": built.to_numpy(int),
             "inefficiency": rel.fillna(1.0).to_numpy(), "status": np.where(active, "active", PIPELINE),
             "fuel": _text(facilities, "fuel"), "technology": _text(facilities, "technology"),
+            "source": _text(facilities, "source"),
             "planned_retirement": _planned_retirement(facilities, base_year),
             "planned_year": np.where(active, np.nan, _due_years(facilities, base_year)),
             "origin": "base", "ccs": False, "capturing": False, "site": np.full(n, -1, np.int64),

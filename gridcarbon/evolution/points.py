@@ -181,7 +181,7 @@ def _build(fleet, year, region_pos, sector, sel, target, inputs: YearInputs, rng
     new = pd.DataFrame({"id": [f"NEW-{sector}-{year}-{region_pos}-{j}" for j in range(cells.size)],
                         "sector": sector, "region_pos": region_pos, "cell": cells, "capacity": capacity,
                         "potential_t": size, "year_built": year, "inefficiency": NEW_PLANT_INEFFICIENCY,
-                        "status": "active", "fuel": "", "technology": "", "planned_retirement": np.nan,
+                        "status": "active", "fuel": "", "technology": "", "source": "", "planned_retirement": np.nan,
                         "planned_year": np.nan, "origin": "new", "ccs": False, "capturing": False, "site": -1,
                         "moved_from": -1, "moved_year": -1, "utilisation": 0.0, "emission_t": 0.0,
                         "captured_t": 0.0}, index=range(k, k + cells.size))

@@ -7,6 +7,7 @@ compared by hash. The layout they fill is in docs/architecture.md, "Outputs".
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -65,14 +66,10 @@ def write_cog(path: str | Path, values: np.ndarray, grid: Grid, *, description: 
     values = np.asarray(values)
     if values.shape != grid.shape:
         raise OutputError(f"{path}: layer shape {values.shape} does not match grid {grid.shape}")
-    profile = {"driver": "GTiff", "width": grid.shape[1], "height": grid.shape[0], "count": 1,
-               "dtype": "float32", "crs": RioCRS.from_wkt(grid.crs.to_wkt()),
-               "transform": grid.transform, "nodata": nodata, "tiled": True,
-               "blockxsize": BLOCK, "blockysize": BLOCK}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB), MemoryFile() as mem:
-            with mem.open(**profile) as staging:
+            with mem.open(**_staging_profile(grid, 1, nodata)) as staging:
                 _stream_rows(staging, values, grid.inside, nodata)
                 staging.set_band_description(1, description)
                 staging.set_band_unit(1, UNITS)
@@ -90,13 +87,52 @@ def write_cog(path: str | Path, values: np.ndarray, grid: Grid, *, description: 
     return path
 
 
-def _stream_rows(dst: DatasetWriter, values: np.ndarray, inside: np.ndarray, nodata: float) -> None:
-    """Copy ``values`` to ``dst`` band 1 in float32 stripes of BLOCK rows, nodata outside."""
+def write_bands_cog(path: str | Path, bands: Iterable[tuple[str, np.ndarray]], grid: Grid, *, count: int,
+                    tags: dict[str, object], nodata: float = NODATA) -> Path:
+    """Write ``count`` (y, x) float32 layers as the bands of one Cloud-Optimized GeoTIFF.
+
+    ``bands`` yields (description, values) one band at a time, so only one full layer is held
+    beside the compressed staging copy; cells outside every region become ``nodata``. The
+    values' unit is the caller's (say it in the descriptions); overviews sample the nearest cell
+    (classes and shares, not quantities to sum). Returns the path written.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB), MemoryFile() as mem, \
+                mem.open(**_staging_profile(grid, count, nodata), compress="DEFLATE") as staging:
+            written = 0
+            for written, (description, values) in enumerate(bands, 1):
+                if np.shape(values) != grid.shape:
+                    raise OutputError(f"{path}: band {description!r} shape {np.shape(values)} is not {grid.shape}")
+                _stream_rows(staging, values, grid.inside, nodata, band=written)
+                staging.set_band_description(written, description)
+            if written != count:
+                raise OutputError(f"{path}: {written} bands given, {count} announced")
+            staging.update_tags(**{k: str(v) for k, v in tags.items()}, overview_resampling="nearest")
+            rasterio.shutil.copy(staging, path, driver="COG", **{**COG_OPTIONS, "OVERVIEWS": "AUTO",
+                                                                 "OVERVIEW_RESAMPLING": "NEAREST"})
+    except (OSError, RasterioError) as exc:
+        raise OutputError(f"cannot write {path}: {exc}") from exc
+    return path
+
+
+def _staging_profile(grid: Grid, count: int, nodata: float) -> dict:
+    """GTiff profile of the in-memory staging copy of a float32 COG of ``count`` bands on ``grid``."""
+    return {"driver": "GTiff", "width": grid.shape[1], "height": grid.shape[0], "count": count,
+            "dtype": "float32", "crs": RioCRS.from_wkt(grid.crs.to_wkt()),
+            "transform": grid.transform, "nodata": nodata, "tiled": True,
+            "blockxsize": BLOCK, "blockysize": BLOCK}
+
+
+def _stream_rows(dst: DatasetWriter, values: np.ndarray, inside: np.ndarray, nodata: float, *,
+                 band: int = 1) -> None:
+    """Copy ``values`` to ``dst`` ``band`` in float32 stripes of BLOCK rows, nodata outside."""
     ny, nx = values.shape
     for row in range(0, ny, BLOCK):
         rows = slice(row, min(row + BLOCK, ny))
         stripe = np.where(inside[rows], values[rows], nodata).astype(np.float32)
-        dst.write(stripe, 1, window=Window(0, row, nx, stripe.shape[0]))
+        dst.write(stripe, band, window=Window(0, row, nx, stripe.shape[0]))
 
 
 def read_raster_band(path: str | Path) -> tuple[np.ndarray, dict[str, str]]:

@@ -28,6 +28,7 @@ from gridcarbon.output.atomic import atomic_dir
 from gridcarbon.output.energy import replot_energy, write_energy
 from gridcarbon.output.layers import named_layers, write_layers
 from gridcarbon.output.market import replot_market, write_market
+from gridcarbon.output.provenance import write_provenance
 
 if TYPE_CHECKING:  # the result is made above this layer; the writer only reads it
     from gridcarbon.config import Scenario
@@ -122,6 +123,7 @@ class RunWriter:
         maps.render_change(tmp / "maps" / f"change_{first}_{last}.png", self.gross[first], self.gross[last],
                            self.grid, boundaries=self.boundaries,
                            title=f"{self.sc.name}: gross CO2 change {first}-{last}")
+        result.manifest["provenance"] = write_provenance(tmp, result, self.exported, self.meta)
         models_dir = tmp / "models"
         models_dir.mkdir()
         result.manifest["models"] = {k: {"file": f"models/{k}.pkl", "sha256": m.save(models_dir / f"{k}.pkl")}

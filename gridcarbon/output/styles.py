@@ -126,7 +126,27 @@ def write_qml(path: str | Path, *, kind: Kind, vmin: float, vmax: float, label: 
     and QGIS applies it on load. ``vmin``/``vmax`` are the log-scale magnitudes (see
     :func:`norm`); ``label`` describes the layer and is kept as a custom property.
     """
-    path = Path(path)
+    return _write_style(Path(path), _renderer(_ramp_stops(kind, vmin, vmax)), label)
+
+
+def write_class_qml(path: str | Path, classes: list[tuple[int, str, str]], *, label: str) -> Path:
+    """Write a QGIS 3 paletted (unique values) style for band 1 of a categorical raster.
+
+    ``classes`` are (value, hex colour, legend label); QGIS applies the file on load when it
+    sits beside the raster with the same base name. ``label`` is kept as a custom property.
+    """
+    renderer = ET.Element("rasterrenderer", type="paletted", band="1", opacity="1", alphaBand="-1",
+                          nodataColor="")
+    ET.SubElement(renderer, "rasterTransparency")
+    _min_max_origin(renderer)
+    palette = ET.SubElement(renderer, "colorPalette")
+    for value, colour, name in classes:
+        ET.SubElement(palette, "paletteEntry", value=str(value), color=colour, alpha="255", label=name)
+    return _write_style(Path(path), renderer, label)
+
+
+def _write_style(path: Path, renderer: ET.Element, label: str) -> Path:
+    """The .qml document around ``renderer`` (with ``label`` as a custom property), written to ``path``."""
     root = ET.Element("qgis", version=QGIS_VERSION, styleCategories="AllStyleCategories",
                       hasScaleBasedVisibilityFlag="0", minScale="1e+08", maxScale="0")
     props = ET.SubElement(ET.SubElement(root, "customproperties"), "Option", type="Map")
@@ -134,7 +154,7 @@ def write_qml(path: str | Path, *, kind: Kind, vmin: float, vmax: float, label: 
     ET.SubElement(props, "Option", type="QString", name="gridcarbon/overviews", value=OVERVIEW_NOTE)
     ET.SubElement(props, "Option", type="QString", name="identify/format", value="Value")
     pipe = ET.SubElement(root, "pipe")
-    pipe.append(_renderer(_ramp_stops(kind, vmin, vmax)))
+    pipe.append(renderer)
     ET.SubElement(pipe, "brightnesscontrast", gamma="1", brightness="0", contrast="0")
     ET.SubElement(pipe, "huesaturation", colorizeBlue="128", grayscaleMode="0", invertColors="0",
                   colorizeRed="255", colorizeGreen="128", colorizeStrength="100", saturation="0",
@@ -159,11 +179,7 @@ def _renderer(stops: list[tuple[float, str, int]]) -> ET.Element:
                           opacity="1", alphaBand="-1", nodataColor="",
                           classificationMin=lo, classificationMax=hi)
     ET.SubElement(renderer, "rasterTransparency")
-    origin = ET.SubElement(renderer, "minMaxOrigin")
-    for tag, text in (("limits", "None"), ("extent", "WholeRaster"), ("statAccuracy", "Estimated"),
-                      ("cumulativeCutLower", "0.02"), ("cumulativeCutUpper", "0.98"),
-                      ("stdDevFactor", "2")):
-        ET.SubElement(origin, tag).text = text
+    _min_max_origin(renderer)
     shader = ET.SubElement(ET.SubElement(renderer, "rastershader"), "colorrampshader",
                            colorRampType="INTERPOLATED", classificationMode="1", clip="0",
                            minimumValue=lo, maximumValue=hi, labelPrecision="0")
@@ -172,6 +188,15 @@ def _renderer(stops: list[tuple[float, str, int]]) -> ET.Element:
         ET.SubElement(shader, "item", alpha=str(alpha), value=f"{value:.10g}", color=colour,
                       label=tonnes_label(value))
     return renderer
+
+
+def _min_max_origin(renderer: ET.Element) -> None:
+    """The ``<minMaxOrigin>`` QGIS writes for a new raster style (fixed limits from the file)."""
+    origin = ET.SubElement(renderer, "minMaxOrigin")
+    for tag, text in (("limits", "None"), ("extent", "WholeRaster"), ("statAccuracy", "Estimated"),
+                      ("cumulativeCutLower", "0.02"), ("cumulativeCutUpper", "0.98"),
+                      ("stdDevFactor", "2")):
+        ET.SubElement(origin, tag).text = text
 
 
 def _gradient(colours: list[str]) -> ET.Element:

@@ -372,3 +372,48 @@ def test_qgis_process_smoke(rasters, tmp_path):
     assert results["MIN"] == pytest.approx(total["stats"]["min"], rel=1e-6)
     assert results["MAX"] == pytest.approx(total["stats"]["max"], rel=1e-6)
     assert results["MEAN"] == pytest.approx(total["stats"]["mean"], rel=1e-6, abs=1e-9)
+
+
+# -- the provenance raster -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def provenance(default_run, tmp_path_factory) -> dict:
+    """A copy of the default run's YEAR provenance raster and style, with its band count."""
+    from gridcarbon.output.provenance import BANDS_PER_LAYER, CLASSES, RASTER_LAYERS
+
+    dest = tmp_path_factory.mktemp("client-provenance")
+    for suffix in (".tif", ".qml"):
+        shutil.copy2(default_run.out_dir / str(YEAR) / f"provenance{suffix}", dest)
+    return {"path": dest / "provenance.tif", "bands": len(RASTER_LAYERS) * BANDS_PER_LAYER, "classes": CLASSES}
+
+
+@needs_gdal
+def test_gdalinfo_reads_the_provenance_raster(provenance, default_run):
+    info = gdalinfo(provenance["path"])
+    assert info["metadata"]["IMAGE_STRUCTURE"]["LAYOUT"] == "COG"
+    assert_is_grid_crs(CRS.from_wkt(info["coordinateSystem"]["wkt"]))
+    assert info["size"] == [default_run.grid.shape[1], default_run.grid.shape[0]]
+    bands = info["bands"]
+    assert len(bands) == provenance["bands"]
+    assert bands[0]["description"].startswith("total: confidence class")
+    assert bands[0]["minimum"] >= 0 and bands[0]["maximum"] <= max(provenance["classes"])
+    assert all(0 <= b["minimum"] and b["maximum"] <= 1 + 1e-6 for b in bands[1:4])  # shares
+    assert info["metadata"][""]["year"] == str(YEAR)
+
+
+@needs_qgis
+def test_qgis_opens_the_provenance_raster_with_its_classes(provenance, tmp_path):
+    (tmp_path / "job.json").write_text(json.dumps({"provenance": str(provenance["path"])}))
+    (tmp_path / "script.py").write_text(QGIS_SCRIPT)
+    done = subprocess.run([SYSTEM_PYTHON, str(tmp_path / "script.py"), str(tmp_path / "job.json"),
+                           str(tmp_path / "result.json")], cwd=tmp_path, env=client_env(),
+                          capture_output=True, text=True, timeout=CLIENT_TIMEOUT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    layer = json.loads((tmp_path / "result.json").read_text())["layers"]["provenance"]
+    assert layer["valid"], layer.get("error")
+    assert_is_grid_crs(CRS.from_wkt(layer["crs_wkt"]))
+    assert layer["band_count"] == provenance["bands"]
+    assert layer["renderer_on_open"] == "QgsPalettedRasterRenderer"  # the .qml applies itself
+    assert layer["style"]["ok"] and layer["style"]["label"] == f"Provenance of gross emissions {YEAR}"
+    assert layer["stats"]["min"] >= 0 and layer["stats"]["max"] <= max(provenance["classes"])
+    palette = ET.parse(provenance["path"].with_suffix(".qml")).getroot().findall(".//paletteEntry")
+    assert {e.get("label") for e in palette} == {"no emission", *provenance["classes"].values()}

@@ -23,7 +23,8 @@ def test_a_run_logs_its_stages_and_years_with_the_scenario(caplog, tmp_path):
     caplog.set_level(logging.INFO, logger="gridcarbon")
     result = run("yrd-enhanced", out=tmp_path, years=[2030])
     assert result.out_dir == tmp_path / "yrd-enhanced"
-    records = [r for r in caplog.records if r.name.startswith("gridcarbon")]
+    every = [r for r in caplog.records if r.name.startswith("gridcarbon")]
+    records = [r for r in every if r.name != "gridcarbon.output.targets"]
     messages = [r.getMessage() for r in records]
     assert all(stage in messages for stage in STAGES), messages
     assert [messages.index(stage) for stage in STAGES] == sorted(messages.index(stage) for stage in STAGES)
@@ -36,23 +37,30 @@ def test_a_run_logs_its_stages_and_years_with_the_scenario(caplog, tmp_path):
     assert {r.steps for r in years} == {last - first + 1}
     between = messages[messages.index("evolution and export") + 1: messages.index("writing")]
     assert between == [r.getMessage() for r in years]  # the years come between evolving and writing
+    # the scenario's targets, one line each (a warning when not met) and a summary, after the years
+    targets = [r for r in every if r.name == "gridcarbon.output.targets"]
+    assert len(targets) == len(result.scenario.targets) + 1
+    assert every.index(targets[0]) > every.index(years[-1])
+    assert all((r.levelno == logging.WARNING) == r.getMessage().endswith("NOT MET") for r in targets)
 
 
-#: a stand-in for the model: the records of a two-stage, five-year run, a little apart in time
+#: a stand-in for the model: the records of a two-stage, five-year run (a little apart in time)
+#: and a target message
 FAKE_RUN = textwrap.dedent("""
     import logging, sys, time
     from gridcarbon import cli
-    from gridcarbon.core.progress import year_extra
+    from gridcarbon.core.progress import stage_extra, year_extra
 
     def fake_run_all(names, args, **kwargs):
         log = logging.getLogger("gridcarbon.job")
         for name in names:
-            log.info("inventory", extra={"scenario": name})
-            log.info("evolution and export", extra={"scenario": name})
+            log.info("inventory", extra=stage_extra(name))
+            log.info("evolution and export", extra=stage_extra(name))
             for step, year in enumerate(range(2024, 2029), start=1):
                 time.sleep(0.05)
                 log.info("year %d", year, extra=year_extra(name, step, 5))
-            log.info("writing", extra={"scenario": name})
+            log.warning("target peak_year: 2030 vs 2028 +- 1: NOT MET", extra={"scenario": name})
+            log.info("writing", extra=stage_extra(name))
 
     cli._run_all = fake_run_all
     sys.argv = ["gridcarbon", "run", "one", "--out", sys.argv[1]] + sys.argv[2:]
@@ -72,7 +80,7 @@ def test_the_cli_prints_plain_lines_without_a_terminal_unless_quiet(tmp_path, qu
     assert lines[2] == "[one] year 2024 (1/5)"
     assert all(re.fullmatch(rf"\[one\] year {2023 + k} \({k}/5, \d+ s left\)", line)
                for k, line in zip(range(2, 6), lines[3:7])), lines
-    assert lines[7:] == ["[one] writing"]
+    assert lines[7:] == ["[one] target peak_year: 2030 vs 2028 +- 1: NOT MET", "[one] writing"]
     assert res.stdout == ""
 
 
@@ -103,3 +111,4 @@ def test_the_cli_shows_a_live_display_on_a_terminal(tmp_path):
         assert stage in plain
     assert "5/5" in plain and "left" in plain
     assert "year 2028" in plain
+    assert "[one] target peak_year: 2030 vs 2028 +- 1: NOT MET" in plain  # a message, printed above

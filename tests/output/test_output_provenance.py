@@ -1,0 +1,99 @@
+"""Provenance per cell: classes of the facility table, shares that sum to one where a cell
+emits, a real GEM plant alone in its cell is a measured facility, and the region table."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+
+from gridcarbon.core.sectors import GRIDDED
+from gridcarbon.output.provenance import (
+    BANDS_PER_LAYER,
+    RASTER_LAYERS,
+    class_shares,
+    measured,
+)
+
+
+def plant_table(**columns) -> pd.DataFrame:
+    base = {"origin": "base", "moved_from": -1, "planned_year": np.nan, "source": "GEM Global Coal Plant Tracker"}
+    return pd.DataFrame([base | columns])
+
+
+@pytest.mark.parametrize("change, is_measured", [
+    ({}, True),
+    ({"source": ""}, True),  # a user's point table: a reported plant at its site
+    ({"moved_from": 17}, False),  # relocated by the evolution
+    ({"origin": "new"}, False),  # built by the evolution
+    ({"planned_year": 2027.0}, False),  # pipeline row brought online
+    ({"source": "illustrative (data/yrd_plants.csv)"}, False),
+])
+def test_measured_facility_class(change, is_measured):
+    assert measured(plant_table(**change)).tolist() == [is_measured]
+
+
+def test_class_shares_sum_to_one_where_a_cell_emits():
+    rng = np.random.default_rng(5)
+    parts = tuple(np.where(rng.uniform(size=200) < 0.5, 0.0, rng.lognormal(size=200)) for _ in range(3))
+    pattern = sum(parts)
+    final = np.where(pattern > 0, 3.0 * pattern, 0.0)
+    final[:10] = 1.0  # emitting cells with an empty pattern: the region's fallback spread
+    shares = class_shares(final, parts)
+    assert np.allclose(shares.sum(axis=0)[final != 0], 1.0)
+    assert (shares.sum(axis=0)[final == 0] == 0).all() and (shares >= 0).all()
+    fallback = (pattern == 0) & (final != 0)
+    assert (shares[2, fallback] == 1.0).all()
+
+
+def read_bands(path):
+    with rasterio.open(path) as src:
+        return src.read(masked=True).filled(np.nan), list(src.descriptions)
+
+
+def test_provenance_layer_in_every_exported_year(default_run):
+    sc = default_run.scenario
+    for year in (sc.base_year, *sc.years):
+        bands, names = read_bands(default_run.out_dir / str(year) / "provenance.tif")
+        assert (default_run.out_dir / str(year) / "provenance.qml").is_file()
+        assert bands.shape[0] == len(RASTER_LAYERS) * BANDS_PER_LAYER == len(names)
+        layers = default_run.layers(year)
+        inside = default_run.grid.inside
+        for k, name in enumerate(RASTER_LAYERS):
+            block = bands[k * BANDS_PER_LAYER:(k + 1) * BANDS_PER_LAYER]
+            emits = (layers[name] != 0) & inside
+            total = block[1:].sum(axis=0)
+            assert np.allclose(total[emits], 1.0, atol=1e-6), (year, name)
+            assert (total[~emits & inside] == 0).all() and (block[0][~emits & inside] == 0).all(), (year, name)
+            assert names[k * BANDS_PER_LAYER].startswith(f"{name}: confidence class")
+            dominant = block[1:].argmax(axis=0) + 1
+            assert (block[0][emits] == dominant[emits]).all(), (year, name)
+
+
+def test_a_cell_holding_only_a_real_gem_plant_is_measured(default_run):
+    year = default_run.scenario.base_year
+    fac = default_run.facilities[default_run.facilities.year == year]
+    active = fac[(fac.status == "active") & (fac.emission_t > 0)]
+    # cells whose plants (of any sector) are all units of the GEM coal tracker
+    gem = active.groupby("cell").filter(lambda g: g.source.str.startswith("GEM Global Coal").all())
+    assert gem.cell.nunique() > 10
+    bands, _ = read_bands(default_run.out_dir / str(year) / "provenance.tif")
+    k = RASTER_LAYERS.index("power") * BANDS_PER_LAYER
+    rows, cols = np.divmod(gem.cell.to_numpy(np.int64), default_run.grid.shape[1])
+    assert (bands[k][rows, cols] == 1).all()  # class 1: measured facility
+    assert bands[k + 1][rows, cols] == pytest.approx(np.ones(len(gem)), abs=1e-6)
+    illustrative = active.groupby("cell").filter(lambda g: g.source.str.startswith("illustrative").all())
+    rows, cols = np.divmod(illustrative.cell.to_numpy(np.int64), default_run.grid.shape[1])
+    assert len(illustrative) and (bands[RASTER_LAYERS.index("chemical") * BANDS_PER_LAYER][rows, cols] == 2).all()
+
+
+def test_region_table_shares_sum_to_one_and_match_the_totals(default_run):
+    table = pd.read_csv(default_run.out_dir / "provenance.csv")
+    assert list(table.columns) == ["region", "year", "sector", "class", "proxy", "source", "t", "share"]
+    sums = table.groupby(["region", "year", "sector"]).agg(t=("t", "sum"), share=("share", "sum"))
+    emitting = sums[sums.t.abs() > 0]
+    assert np.allclose(emitting.share, 1.0, atol=1e-6)
+    gridded = default_run.totals[default_run.totals.sector.isin(GRIDDED)].set_index(["region", "year", "sector"])
+    joined = sums.join(gridded.gridded_t, how="inner")
+    assert len(joined) == len(default_run.grid.regions) * 4 * len(GRIDDED)
+    assert np.allclose(joined.t, joined.gridded_t, rtol=1e-5, atol=1.0)  # float32 layers
