@@ -28,6 +28,7 @@ import pandas as pd
 from gridcarbon.allocation import AllocationResult, Resolver, allocate
 from gridcarbon.allocation.transfers import PLAN_COLUMNS, apply_transfers
 from gridcarbon.config import Scenario
+from gridcarbon.core.progress import stage_extra
 from gridcarbon.evolution import EvolutionContext, initial_capacities, land_capacities
 from gridcarbon.evolution.transfer import plan_transfers
 
