@@ -127,11 +127,14 @@ def show_progress(console: Console, *, quiet: bool = False) -> Iterator[None]:
     """Show the ``gridcarbon`` logger's records on ``console`` while the block runs: live on a
     terminal, plain lines otherwise, nothing when ``quiet``."""
     logger = logging.getLogger(LOGGER)
-    if quiet:
-        yield
-        return
-    live = _live_display(console) if console.is_terminal and not console.is_dumb_terminal else None
-    handler = _Live(live) if live is not None else _Lines(console)
+    live = None
+    if quiet:  # a handler that drops everything, so Python's last-resort handler prints no warnings
+        handler: logging.Handler = logging.NullHandler()
+    elif console.is_terminal and not console.is_dumb_terminal:
+        live = _live_display(console)
+        handler = _Live(live)
+    else:
+        handler = _Lines(console)
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
