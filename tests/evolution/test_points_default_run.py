@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import gridcarbon
+from gridcarbon.evolution.lifecycle import plant_hazard
 from gridcarbon.evolution.relocation import RELOCATION_CAP_SHARE
 
 YEARS = [2035]
@@ -62,6 +63,26 @@ def test_relocation_once_and_within_the_yearly_caps(runs):
         assert value <= RELOCATION_CAP_SHARE[sector] * fleet[sector] * (1 + 1e-12)
     end = facilities(result, 2035).set_index("id")
     assert set(end.index[end.moved_from_x.notna()]) == set(moved.id[moved.year <= 2035])
+
+
+@pytest.mark.parametrize("sector", ["steel", "cement"])
+def test_steel_and_cement_retire_at_the_calibrated_rate(runs, sector):
+    """2025-2030: the default pathway's steel and cement targets are flat, so base-year plants
+    retire by their life cycles alone: planned and "operating pre-retirement" closures for sure,
+    the others with the age hazard's probability (within three standard deviations)."""
+    result = runs[0]
+    base = facilities(result, 2024)
+    base = base[(base.status == "active") & (base.sector == sector)].fillna({"fuel": "", "technology": ""})
+    survive = np.ones(len(base))
+    for year in range(2025, 2031):
+        survive *= 1.0 - plant_hazard(base, year)
+    planned = (base.planned_retirement <= 2030).to_numpy()
+    p = np.where(planned, 1.0, 1.0 - survive)
+    ev = result.events
+    retired = ev[(ev.event == "retired") & (ev.year <= 2030) & ev.id.isin(base.id)]
+    assert p.sum() > planned.sum() + 3  # the hazard retires plants beyond the planned ones
+    assert abs(len(retired) - p.sum()) <= 3 * np.sqrt((p * (1 - p)).sum())
+    assert set(base.id[planned]) <= set(retired.id)
 
 
 def test_capture_and_storage_balance(runs):
