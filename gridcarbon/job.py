@@ -236,7 +236,7 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     manifest["energy"] = energy_manifest(alloc, energy, [sc.base_year, *sc.years])
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
                      area.boundaries, models=suitability.models, market=market_tables(alloc) | quotas(sc, area, alloc),
-                     storage=evo.storage, energy=energy)
+                     storage=evo.storage, storage_sites=evo.storage_sites, energy=energy)
 
 
 def quotas(sc: Scenario, area: StudyArea, alloc: AllocationResult) -> dict[str, pd.DataFrame]:

@@ -49,8 +49,8 @@ COG_CACHE_MB = 128
 
 
 def write_cog(path: str | Path, values: np.ndarray, grid: Grid, *, description: str,
-              tags: dict[str, object], nodata: float = NODATA) -> Path:
-    """Write one (y, x) layer of t CO2/yr/cell as a float32 Cloud-Optimized GeoTIFF.
+              tags: dict[str, object], nodata: float = NODATA, units: str = UNITS) -> Path:
+    """Write one (y, x) layer of ``units`` (default t CO2/yr/cell) as a float32 Cloud-Optimized GeoTIFF.
 
     Cells outside every region become ``nodata``. ``description`` names the band;
     ``tags`` (sector, year, scenario, scenario_hash, seed, gridcarbon_version...) are
@@ -69,8 +69,8 @@ def write_cog(path: str | Path, values: np.ndarray, grid: Grid, *, description: 
         with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB), MemoryFile() as mem, mem.open(**profile) as staging:
             _stream_rows(staging, values, grid.inside, nodata)
             staging.set_band_description(1, description)
-            staging.set_band_unit(1, UNITS)
-            staging.update_tags(**{k: str(v) for k, v in tags.items()}, units=UNITS)
+            staging.set_band_unit(1, units)
+            staging.update_tags(**{k: str(v) for k, v in tags.items()}, units=units)
             rasterio.shutil.copy(staging, path, driver="COG", **COG_OPTIONS)
     except (OSError, RasterioError) as exc:
         raise OutputError(f"cannot write {path}: {exc}") from exc

@@ -14,6 +14,8 @@ import pytest
 import gridcarbon
 from gridcarbon.evolution.lifecycle import plant_hazard
 from gridcarbon.evolution.relocation import RELOCATION_CAP_SHARE
+from gridcarbon.output.export import read_raster_band
+from gridcarbon.output.layers import FILL_UNITS
 
 YEARS = [2035]
 
@@ -101,6 +103,24 @@ def test_capture_and_storage_balance(runs):
     allocated = -totals.groupby("region").allocated_t.sum()
     assert booked.reindex(allocated.index, fill_value=0.0).to_numpy() == pytest.approx(
         allocated.where(allocated.index.isin(booked.index), 0.0).to_numpy(), rel=1e-9)
+
+
+def test_storage_fill_layer_is_the_storage_account(runs):
+    result = runs[0]
+    storage = pd.read_csv(result.out_dir / "storage.csv")
+    sites = result.storage_sites
+    listed = result.manifest["storage_fill"]
+    assert listed["units"] == FILL_UNITS and listed["sites"] == storage.site.nunique()
+    for year in [2024, *YEARS]:
+        path = result.out_dir / str(year) / "storage_fill.tif"
+        assert f"{year}/storage_fill.tif" in listed["files"] and path.with_suffix(".qml").exists()
+        values, tags = read_raster_band(path)
+        assert tags["units"] == FILL_UNITS
+        cell = values.ravel()[sites.cell.to_numpy()]
+        fill = storage[storage.year == year].set_index("site").fill.reindex(sites.site.to_numpy()).to_numpy()
+        assert cell == pytest.approx(fill, abs=1e-6)  # every cell of a site shows its site's fill
+        assert np.nanmax(values) <= 1.0 and np.isnan(np.delete(values.ravel(), sites.cell.to_numpy())).all()
+    assert np.nanmax(values) > 0  # 2035: capture and BECCS have started filling sites
 
 
 def test_same_seed_same_facility_and_storage_tables(runs):
