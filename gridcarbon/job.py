@@ -260,7 +260,7 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     log_targets(manifest["targets"], sc.name)
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
                      area.boundaries, models=suitability.models, market=market_tables(alloc) | quotas(sc, area, alloc),
-                     storage=evo.storage, energy=energy, transfers=transfers)
+                     storage=evo.storage, storage_sites=evo.storage_sites, energy=energy, transfers=transfers)
 
 
 def quotas(sc: Scenario, area: StudyArea, alloc: AllocationResult) -> dict[str, pd.DataFrame]:

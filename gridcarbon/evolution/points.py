@@ -8,8 +8,8 @@ is described in :mod:`.fleet`):
 1. **Relocate** (:mod:`.relocation`): plants in restricted cells past their refurbishment
    age move with a yearly hazard, at most once, within a yearly cap per sector from China's
    relocation programmes.
-2. **Life cycles** (:mod:`.lifecycle`): coal units retire by an age hazard calibrated on GEM's
-   retired units, plants past their planned retirement close, stale pipeline rows are cancelled.
+2. **Life cycles** (:mod:`.lifecycle`): coal units and steel plants retire by age hazards
+   calibrated on GEM's retired units, cement kilns by an assumed lifetime distribution, plants past their planned retirement close, stale pipeline rows are cancelled.
    CCS plants capture while their storage site has room (:mod:`.storage`).
 3. **Utilisation first**: a target between ``retire_utilisation`` and ``build_utilisation``
    times the fleet's potential is met by running the plants harder or softer (step 6).
@@ -19,8 +19,9 @@ is described in :mod:`.fleet`):
    first; CCS plants last).
 5. **Build** only when the target exceeds ``build_utilisation`` x the fleet's pre-capture
    potential (its throughput): first the region's due pipeline rows (earliest first), then
-   plants of the sector's median size on the best-suited allowed cells, keeping
-   ``min_spacing_km`` from plants of the sector and at most ``max_plants_per_cell``.
+   plants of the sector's median size, first in place of the sector's retired plants of the
+   region (capacity replacement on brownfield sites), then on the best-suited allowed cells,
+   keeping ``min_spacing_km`` from plants of the sector and at most ``max_plants_per_cell``.
    Capture never lowers throughput, so a retrofit never causes a build.
 6. **Dispatch** (:func:`.capture.dispatch`): one utilisation per region x sector, capture
    throttled only if needed, so the region x sector sum equals the target exactly; the
@@ -173,8 +174,10 @@ def _build(fleet, year, region_pos, sector, sel, target, inputs: YearInputs, rng
     size = float(np.median(same.potential_t)) if len(same) else target
     capacity = float(np.nanmedian(same.capacity)) if same.capacity.notna().any() else np.nan
     n = int(np.ceil(short / size))
-    cells = _site(fleet.orders, t, sector, n, inputs.suitability[sector], ~inputs.restricted, grid, rules, rng,
-                  cells=grid.cells_of(region_pos))
+    brown = _brownfield(t, region_pos, sector, n, inputs)
+    green = _site(fleet.orders, t, sector, n - brown.size, inputs.suitability[sector], ~inputs.restricted, grid,
+                  rules, rng, cells=grid.cells_of(region_pos), taken=brown)
+    cells = np.concatenate([brown, green])
     if cells.size == 0:  # nowhere allowed: run the existing fleet harder instead
         return
     k = len(t)
@@ -189,13 +192,33 @@ def _build(fleet, year, region_pos, sector, sel, target, inputs: YearInputs, rng
     fleet.log(year, new, "built")
 
 
-def _site(orders, t, sector, n, suit, allowed, grid, rules, rng, *, cells: np.ndarray):
-    """Best ``n`` allowed ``cells`` (ascending flat indices) for a sector, away from its other active plants.
+def _brownfield(t, region_pos, sector, n, inputs: YearInputs) -> np.ndarray:
+    """Up to ``n`` cells where plants of the region's ``sector`` retired, best-suited first,
+    allowed and below ``max_plants_per_cell`` active plants: capacity is replaced in place
+    before any greenfield site is taken (of the 152 plants of GEM's steel tracker with retired
+    capacity, 90 still operate, build or plan capacity at the same plant)."""
+    gone = t.cell[(t.status == "retired") & (t.sector == sector) & (t.region_pos == region_pos)]
+    if n <= 0 or gone.empty:
+        return np.empty(0, np.int64)
+    order = ranked_cells(inputs.suitability[sector], ~inputs.restricted, None, 0.0,
+                         cells=np.unique(gone.to_numpy(np.int64)))
+    occupied = t.cell[(t.sector == sector) & (t.status == "active")].to_numpy(np.int64)
+    return pick_sites(order, inputs.grid.shape[1], occupied, n, 0.0, inputs.rules.max_plants_per_cell)
+
+
+def _site(orders, t, sector, n, suit, allowed, grid, rules, rng, *, cells: np.ndarray,
+          taken: np.ndarray | None = None):
+    """Best ``n`` allowed ``cells`` (ascending flat indices) for a sector, away from its other
+    active plants and from the cells already ``taken`` this step.
 
     ``orders`` (the fleet's :class:`SiteOrders`) keeps the sorted candidates of cell lists
     that recur (a region's cells); None sorts afresh (a relocation's radius, used once).
     """
+    if n <= 0:
+        return np.empty(0, np.int64)
     order = ranked_cells(suit, allowed, rng, rules.siting_noise, cells=cells, orders=orders)
     occupied = t.cell[(t.sector == sector) & (t.status == "active")].to_numpy(np.int64)
+    if taken is not None:
+        occupied = np.concatenate([occupied, taken])
     spacing = rules.min_spacing_km * 1000.0 / grid.res
     return pick_sites(order, grid.shape[1], occupied, n, spacing, rules.max_plants_per_cell)

@@ -84,6 +84,11 @@ class Storage:
         k = self.years.index(year)
         self.captured_t[k] = np.bincount(site, weights=captured_t, minlength=self.capacity_t.size)
 
+    def sites(self) -> pd.DataFrame:
+        """``cell`` (flat index) and ``site`` of every storage cell, ascending cells."""
+        cells = np.flatnonzero(self.site_cell >= 0)
+        return pd.DataFrame({"cell": cells, "site": self.site_cell[cells]})
+
     def table(self, regions: list[str]) -> pd.DataFrame:
         """site, region, year, beccs_t, captured_t, injected_t, cumulative_t, capacity_t, fill
         (cumulative over capacity) of every site and year (t, t/yr)."""

@@ -37,6 +37,7 @@ class EvolutionResult:
     residuals: pd.DataFrame  # region, sector, year, allocated_t, gridded_t, residual_t
     capacities: pd.DataFrame  # region, sector, year, capacity_t (magnitudes)
     storage: pd.DataFrame  # site, region, year, beccs_t, captured_t, injected_t, cumulative_t, capacity_t, fill
+    storage_sites: pd.DataFrame  # cell (flat index), site: the cells each storage site covers
 
     def summary(self) -> dict:
         worst = float((self.residuals.residual_t.abs() / self.residuals.allocated_t.abs().clip(lower=1.0)).max())
@@ -88,7 +89,7 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
         if year in snapshot_years:
             snapshots[year] = facility_snapshot(fleet, grid, inv.facilities, year)
     return EvolutionResult(grid, layers, fleet, snapshots, pd.concat(rows, ignore_index=True),
-                           pd.concat(held, ignore_index=True), storage.table(list(grid.regions)))
+                           pd.concat(held, ignore_index=True), storage.table(list(grid.regions)), storage.sites())
 
 
 def _step_fleet(ctx: EvolutionContext, fleet: Fleet, patterns: Patterns, target: np.ndarray, year: int,

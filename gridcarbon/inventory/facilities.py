@@ -69,10 +69,15 @@ def _gas(year: int) -> pd.DataFrame:
                   source=SOURCES["gas"])
 
 
+def steel_capacity_mt(blocks: pd.DataFrame) -> pd.Series:
+    """Capacity (Mt/yr) of steel tracker blocks: BOF + EAF steel + DRI iron, else BF iron (kt/yr columns)."""
+    cap = blocks[["bof_steel_kt", "eaf_steel_kt", "dri_iron_kt"]].fillna(0.0).sum(axis=1)
+    return cap.where(cap > 0, blocks["bf_iron_kt"].fillna(0.0)) / 1e3
+
+
 def _steel(year: int) -> pd.DataFrame:
     blocks = read_steel_plants()
-    cap = blocks[["bof_steel_kt", "eaf_steel_kt", "dri_iron_kt"]].fillna(0.0).sum(axis=1)
-    cap = cap.where(cap > 0, blocks["bf_iron_kt"].fillna(0.0)) / 1e3
+    cap = steel_capacity_mt(blocks)
     return _frame(blocks, co2.steel_co2(blocks, year), "STEEL", name=blocks["name"], sector="steel", capacity=cap,
                   capacity_unit="Mt", fuel=None, technology=blocks["main_route"], source=SOURCES["steel"])
 

@@ -51,8 +51,9 @@ COG_CACHE_MB = 128
 
 
 def write_cog(path: str | Path, values: np.ndarray, grid: Grid, *, description: str,
-              tags: dict[str, object], nodata: float = NODATA, overviews: str = OVERVIEW_RESAMPLING) -> Path:
-    """Write one (y, x) layer of t CO2/yr/cell as a float32 Cloud-Optimized GeoTIFF.
+              tags: dict[str, object], nodata: float = NODATA, units: str = UNITS,
+              overviews: str = OVERVIEW_RESAMPLING) -> Path:
+    """Write one (y, x) layer of ``units`` (default t CO2/yr/cell) as a float32 Cloud-Optimized GeoTIFF.
 
     Cells outside every region become ``nodata``. Overview pixels hold the sum of the cells
     they cover (t CO2/yr per overview pixel, tag ``overview_resampling=sum``,
@@ -72,8 +73,8 @@ def write_cog(path: str | Path, values: np.ndarray, grid: Grid, *, description: 
             with mem.open(**_staging_profile(grid, 1, nodata)) as staging:
                 _stream_rows(staging, values, grid.inside, nodata)
                 staging.set_band_description(1, description)
-                staging.set_band_unit(1, UNITS)
-                staging.update_tags(**{k: str(v) for k, v in tags.items()}, units=UNITS,
+                staging.set_band_unit(1, units)
+                staging.update_tags(**{k: str(v) for k, v in tags.items()}, units=units,
                                     overview_resampling=overviews)
             if overviews != OVERVIEW_RESAMPLING:
                 rasterio.shutil.copy(mem.name, path, driver="COG", **{

@@ -9,10 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED, SECTORS
+from gridcarbon.core.units import UNITS
 from gridcarbon.output import export, styles
+from gridcarbon.output.overviews import OVERVIEW_RESAMPLING
+
+#: file name of the storage fill layer in an exported year's folder
+STORAGE_FILL = "storage_fill.tif"
+#: units of the storage fill layer: cumulative injection over the capacity of the cell's site
+FILL_UNITS = "fraction of site capacity (0..1)"
+#: scale of a fraction layer's style
+FRACTION_LIMITS = (0.0, 1.0)
 
 
 def named_layers(layers: np.ndarray) -> dict[str, np.ndarray]:
@@ -40,11 +50,13 @@ def layer_style(name: str) -> tuple[styles.Kind, str]:
 
 
 def write_styled_cog(path: Path, values: np.ndarray, grid: Grid, *, kind: styles.Kind, label: str,
-                     description: str, tags: dict[str, object]) -> Path:
-    """``path`` (.tif) as a COG of ``values`` (y, x, t CO2/yr/cell) and the same-name ``.qml``
-    with a ``kind`` ramp between the layer's log limits."""
-    export.write_cog(path, values, grid, description=description, tags=tags)
-    vmin, vmax = styles.log_limits(values)
+                     description: str, tags: dict[str, object], units: str = UNITS) -> Path:
+    """``path`` (.tif) as a COG of ``values`` (y, x, ``units``: t CO2/yr/cell unless given) and the
+    same-name ``.qml`` with a ``kind`` ramp between the layer's log limits (0..1 for a fraction;
+    its overviews average, those of tonnes sum)."""
+    export.write_cog(path, values, grid, description=description, tags=tags, units=units,
+                     overviews="average" if kind == "fraction" else OVERVIEW_RESAMPLING)
+    vmin, vmax = FRACTION_LIMITS if kind == "fraction" else styles.log_limits(values)
     styles.write_qml(path.with_suffix(".qml"), kind=kind, vmin=vmin, vmax=vmax, label=label)
     return path
 
@@ -55,3 +67,21 @@ def write_layers(root: Path, named: dict[str, np.ndarray], grid: Grid, *, year: 
         kind, label = layer_style(name)
         write_styled_cog(root / f"{name}.tif", values, grid, kind=kind, label=label,
                          description=f"{label} {year}, t CO2/yr/cell", tags={"sector": name, "year": year, **meta})
+
+
+def storage_fill(storage: pd.DataFrame, sites: pd.DataFrame, grid: Grid, year: int) -> np.ndarray:
+    """(y, x) fill of each storage cell's site at the end of ``year``: cumulative injection over
+    site capacity (0..1, ``storage.csv``'s ``fill``); :data:`~.export.NODATA` where no site."""
+    fill = storage[storage.year == year].set_index("site").fill
+    out = np.full(grid.shape[0] * grid.shape[1], export.NODATA)
+    out[sites.cell.to_numpy()] = fill.reindex(sites.site.to_numpy()).to_numpy()
+    return out.reshape(grid.shape)
+
+
+def write_storage_fill(root: Path, storage: pd.DataFrame, sites: pd.DataFrame, grid: Grid, *, year: int,
+                       meta: dict) -> Path:
+    """``root/<year>/storage_fill.tif`` (+ ``.qml``): the :func:`storage_fill` of ``year``."""
+    return write_styled_cog(root / str(year) / STORAGE_FILL, storage_fill(storage, sites, grid, year), grid,
+                            kind="fraction", label="CO2 storage fill", units=FILL_UNITS,
+                            description=f"CO2 storage fill {year}, {FILL_UNITS}",
+                            tags={"layer": "storage_fill", "year": year, **meta})

@@ -1,8 +1,8 @@
 """The run folder (docs/architecture.md, "Outputs"): written as the years arrive, atomically.
 
-``<out>/<scenario>/`` holds per exported year a styled COG per sector plus ``total`` and
-``net``, the maps, ``cube.nc`` with every simulated year, ``totals.csv``, the facility
-tables, the fitted models and ``manifest.json`` (written last, with every file's sha256).
+``<out>/<scenario>/`` holds per exported year a styled COG per sector plus ``total``,
+``net`` and the storage fill (fraction of each site's capacity), the maps, ``cube.nc`` with
+every simulated year, ``totals.csv``, the facility tables, the fitted models and ``manifest.json`` (written last, with every file's sha256).
 The folder appears complete or not at all (:func:`~gridcarbon.output.atomic.atomic_dir`).
 """
 from __future__ import annotations
@@ -26,7 +26,12 @@ from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.output import export, maps
 from gridcarbon.output.atomic import atomic_dir
 from gridcarbon.output.energy import replot_energy, write_energy
-from gridcarbon.output.layers import named_layers, write_layers
+from gridcarbon.output.layers import (
+    FILL_UNITS,
+    named_layers,
+    write_layers,
+    write_storage_fill,
+)
 from gridcarbon.output.market import replot_market, write_market
 from gridcarbon.output.provenance import write_provenance
 
@@ -118,6 +123,7 @@ class RunWriter:
         tmp, first, last = self.root, self.exported[0], self.exported[-1]
         result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
         write_facilities(result, tmp / "facilities.gpkg")
+        self._write_storage_fill(result)
         write_market(tmp, result.market, name=self.sc.name, years=self.exported[1:])
         write_energy(result.energy, tmp)
         maps.render_change(tmp / "maps" / f"change_{first}_{last}.png", self.gross[first], self.gross[last],
@@ -132,6 +138,18 @@ class RunWriter:
         if started is not None:
             result.manifest.setdefault("timings_s", {})["total_s"] = round(time.perf_counter() - started, 3)
         (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=_json))
+
+    def _write_storage_fill(self, result: RunResult) -> None:
+        """Storage fill layer of every exported year (when the run has storage sites), listed in
+        the manifest under ``storage_fill``."""
+        if result.storage is None or result.storage_sites is None or result.storage_sites.empty:
+            return
+        files = [write_storage_fill(self.root, result.storage, result.storage_sites, self.grid, year=y,
+                                    meta=self.meta).relative_to(self.root).as_posix() for y in self.exported]
+        fill = result.storage[result.storage.year.isin(self.exported)].groupby("year").fill.max()
+        result.manifest["storage_fill"] = {"files": files, "units": FILL_UNITS,
+                                           "sites": int(result.storage_sites.site.nunique()),
+                                           "fill_max": {int(y): round(float(v), 6) for y, v in fill.items()}}
 
     def __enter__(self) -> "RunWriter":
         return self

@@ -4,7 +4,8 @@ Emission cells span several orders of magnitude (1e2 to 1e6 t CO2/yr at 10 km,
 docs/architecture.md, "Calibration"), so both scales are logarithmic: a sequential ramp for emitting layers and a
 symmetric-log diverging ramp (green removals, white zero, red emissions) for net and sinks.
 QGIS interpolates linearly between ramp items, so log-spaced items give a log scale.
-Values are t CO2/yr/cell (docs/architecture.md, "Outputs").
+Values are t CO2/yr/cell (docs/architecture.md, "Outputs"), except the ``fraction`` ramp: a
+linear 0..1 scale for shares such as the storage fill.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from matplotlib.colors import (
 
 from gridcarbon.core.errors import OutputError
 
-Kind = Literal["sequential", "diverging"]
+Kind = Literal["sequential", "diverging", "fraction"]
 
 #: Decades shown below the largest magnitude: hotspot cells 1e5-1e6 t, most low-emission
 #: cells below 1e4 t at 10 km (docs/architecture.md, "Calibration"), so 1e2..1e6 t.
@@ -45,6 +46,10 @@ SYMLOG_LINSCALE = 1.0
 #: Green (removals) - white - red (emissions), ColorBrewer PRGn greens and RdBu reds.
 DIVERGING_COLOURS = ("#1b7837", "#5aae61", "#a6dba0", "#d9f0d3", "#f7f7f7",
                      "#fddbc7", "#f4a582", "#d6604d", "#b2182b")
+#: matplotlib colour map of fractions (0..1): light yellow empty, dark red full
+FRACTION_CMAP = "YlOrRd"
+#: linear items of the fraction ramp: every 10 %
+FRACTION_STOPS = 11
 QGIS_VERSION = "3.28.0-Firenze"
 QGIS_DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
 
@@ -55,15 +60,20 @@ def colormap(kind: Kind) -> Colormap:
         return colormaps[SEQUENTIAL_CMAP]
     if kind == "diverging":
         return LinearSegmentedColormap.from_list("gridcarbon_diverging", DIVERGING_COLOURS)
+    if kind == "fraction":
+        return colormaps[FRACTION_CMAP]
     raise ValueError(f"unknown colour scale kind {kind!r}")
 
 
 def norm(kind: Kind, vmin: float, vmax: float) -> Normalize:
-    """Log (sequential) or symmetric-log (diverging, linear within +-vmin) normalisation.
+    """Log (sequential), symmetric-log (diverging, linear within +-vmin) or linear (fraction)
+    normalisation.
 
     ``vmin`` and ``vmax`` are the smallest and largest magnitudes on the log scale
-    (t CO2/yr/cell), ``0 < vmin < vmax``.
+    (t CO2/yr/cell), ``0 < vmin < vmax``; a fraction's scale is ``vmin``..``vmax`` (0..1).
     """
+    if kind == "fraction":
+        return Normalize(vmin=vmin, vmax=vmax)
     if not 0 < vmin < vmax:
         raise ValueError(f"need 0 < vmin < vmax, got vmin={vmin}, vmax={vmax}")
     if kind == "sequential":
@@ -90,9 +100,13 @@ def _ramp_stops(kind: Kind, vmin: float, vmax: float) -> list[tuple[float, str, 
 
     Sequential: a transparent item at 0 then log-spaced items from ``vmin`` to ``vmax``.
     Diverging: log-spaced items from ``-vmax`` to ``-vmin``, white 0, mirrored positives.
+    Fraction: :data:`FRACTION_STOPS` evenly spaced items from ``vmin`` to ``vmax``.
     """
     scale, cmap = norm(kind, vmin, vmax), colormap(kind)
-    if kind == "sequential":
+    if kind == "fraction":
+        values = list(np.linspace(vmin, vmax, FRACTION_STOPS))
+        alphas = [255] * FRACTION_STOPS
+    elif kind == "sequential":
         values = [0.0, *np.logspace(math.log10(vmin), math.log10(vmax), SEQUENTIAL_STOPS)]
         alphas = [0] + [255] * SEQUENTIAL_STOPS
     else:
@@ -101,6 +115,11 @@ def _ramp_stops(kind: Kind, vmin: float, vmax: float) -> list[tuple[float, str, 
         alphas = [255] * len(values)
     positions = np.clip(np.ma.filled(scale(np.array(values)), 0.0), 0.0, 1.0)  # log(0): bottom
     return [(float(v), to_hex(cmap(p)), a) for v, p, a in zip(values, positions, alphas)]
+
+
+def percent_label(value: float) -> str:
+    """Legend label of a fraction (0..1): 0.3 -> '30 %'."""
+    return f"{100 * value:.0f} %"
 
 
 def tonnes_label(value: float) -> str:
@@ -117,7 +136,8 @@ OVERVIEW_NOTE = "overviews hold sums: a zoomed-out pixel shows the t CO2/yr of a
 
 
 def write_qml(path: str | Path, *, kind: Kind, vmin: float, vmax: float, label: str) -> Path:
-    """Write a QGIS 3 singleband-pseudocolor style for band 1 of a t CO2/yr/cell raster.
+    """Write a QGIS 3 singleband-pseudocolor style for band 1 of a t CO2/yr/cell raster (or of
+    a 0..1 fraction, ``kind="fraction"``).
 
     The renderer's other elements (brightness, hue, resampling, min/max origin) carry the
     values QGIS writes for a new style, so the file reads like one saved from QGIS.
@@ -126,7 +146,9 @@ def write_qml(path: str | Path, *, kind: Kind, vmin: float, vmax: float, label: 
     and QGIS applies it on load. ``vmin``/``vmax`` are the log-scale magnitudes (see
     :func:`norm`); ``label`` describes the layer and is kept as a custom property.
     """
-    return _write_style(Path(path), _renderer(_ramp_stops(kind, vmin, vmax)), label)
+    fraction = kind == "fraction"
+    renderer = _renderer(_ramp_stops(kind, vmin, vmax), percent_label if fraction else tonnes_label)
+    return _write_style(Path(path), renderer, label, overviews=None if fraction else OVERVIEW_NOTE)
 
 
 def write_class_qml(path: str | Path, classes: list[tuple[int, str, str]], *, label: str) -> Path:
@@ -145,13 +167,15 @@ def write_class_qml(path: str | Path, classes: list[tuple[int, str, str]], *, la
     return _write_style(Path(path), renderer, label)
 
 
-def _write_style(path: Path, renderer: ET.Element, label: str) -> Path:
-    """The .qml document around ``renderer`` (with ``label`` as a custom property), written to ``path``."""
+def _write_style(path: Path, renderer: ET.Element, label: str, *, overviews: str | None = None) -> Path:
+    """The .qml document around ``renderer`` (with ``label`` and, for a layer of tonnes, the
+    ``overviews`` note as custom properties), written to ``path``."""
     root = ET.Element("qgis", version=QGIS_VERSION, styleCategories="AllStyleCategories",
                       hasScaleBasedVisibilityFlag="0", minScale="1e+08", maxScale="0")
     props = ET.SubElement(ET.SubElement(root, "customproperties"), "Option", type="Map")
     ET.SubElement(props, "Option", type="QString", name="gridcarbon/label", value=label)
-    ET.SubElement(props, "Option", type="QString", name="gridcarbon/overviews", value=OVERVIEW_NOTE)
+    if overviews is not None:
+        ET.SubElement(props, "Option", type="QString", name="gridcarbon/overviews", value=overviews)
     ET.SubElement(props, "Option", type="QString", name="identify/format", value="Value")
     pipe = ET.SubElement(root, "pipe")
     pipe.append(renderer)
@@ -172,8 +196,9 @@ def _write_style(path: Path, renderer: ET.Element, label: str) -> Path:
     return path
 
 
-def _renderer(stops: list[tuple[float, str, int]]) -> ET.Element:
-    """``<rasterrenderer type="singlebandpseudocolor">`` with an interpolated ramp of ``stops``."""
+def _renderer(stops: list[tuple[float, str, int]], label) -> ET.Element:
+    """``<rasterrenderer type="singlebandpseudocolor">`` with an interpolated ramp of ``stops``,
+    legend items named by ``label`` (value -> text)."""
     lo, hi = f"{stops[0][0]:.10g}", f"{stops[-1][0]:.10g}"
     renderer = ET.Element("rasterrenderer", type="singlebandpseudocolor", band="1",
                           opacity="1", alphaBand="-1", nodataColor="",
@@ -186,7 +211,7 @@ def _renderer(stops: list[tuple[float, str, int]]) -> ET.Element:
     shader.append(_gradient([colour for _, colour, _ in stops]))
     for value, colour, alpha in stops:
         ET.SubElement(shader, "item", alpha=str(alpha), value=f"{value:.10g}", color=colour,
-                      label=tonnes_label(value))
+                      label=label(value))
     return renderer
 
 

@@ -12,7 +12,10 @@ import pandas as pd
 import pytest
 
 import gridcarbon
+from gridcarbon.evolution.lifecycle import plant_hazard
 from gridcarbon.evolution.relocation import RELOCATION_CAP_SHARE
+from gridcarbon.output.export import read_raster_band
+from gridcarbon.output.layers import FILL_UNITS
 
 YEARS = [2035]
 
@@ -64,6 +67,26 @@ def test_relocation_once_and_within_the_yearly_caps(runs):
     assert set(end.index[end.moved_from_x.notna()]) == set(moved.id[moved.year <= 2035])
 
 
+@pytest.mark.parametrize("sector", ["steel", "cement"])
+def test_steel_and_cement_retire_at_the_calibrated_rate(runs, sector):
+    """2025-2030: the default pathway's steel and cement targets are flat, so base-year plants
+    retire by their life cycles alone: planned and "operating pre-retirement" closures for sure,
+    the others with the age hazard's probability (within three standard deviations)."""
+    result = runs[0]
+    base = facilities(result, 2024)
+    base = base[(base.status == "active") & (base.sector == sector)].fillna({"fuel": "", "technology": ""})
+    survive = np.ones(len(base))
+    for year in range(2025, 2031):
+        survive *= 1.0 - plant_hazard(base, year)
+    planned = (base.planned_retirement <= 2030).to_numpy()
+    p = np.where(planned, 1.0, 1.0 - survive)
+    ev = result.events
+    retired = ev[(ev.event == "retired") & (ev.year <= 2030) & ev.id.isin(base.id)]
+    assert p.sum() > planned.sum() + 3  # the hazard retires plants beyond the planned ones
+    assert abs(len(retired) - p.sum()) <= 3 * np.sqrt((p * (1 - p)).sum())
+    assert set(base.id[planned]) <= set(retired.id)
+
+
 def test_capture_and_storage_balance(runs):
     result = runs[0]
     for year in (2024, 2035):
@@ -80,6 +103,24 @@ def test_capture_and_storage_balance(runs):
     allocated = -totals.groupby("region").allocated_t.sum()
     assert booked.reindex(allocated.index, fill_value=0.0).to_numpy() == pytest.approx(
         allocated.where(allocated.index.isin(booked.index), 0.0).to_numpy(), rel=1e-9)
+
+
+def test_storage_fill_layer_is_the_storage_account(runs):
+    result = runs[0]
+    storage = pd.read_csv(result.out_dir / "storage.csv")
+    sites = result.storage_sites
+    listed = result.manifest["storage_fill"]
+    assert listed["units"] == FILL_UNITS and listed["sites"] == storage.site.nunique()
+    for year in [2024, *YEARS]:
+        path = result.out_dir / str(year) / "storage_fill.tif"
+        assert f"{year}/storage_fill.tif" in listed["files"] and path.with_suffix(".qml").exists()
+        values, tags = read_raster_band(path)
+        assert tags["units"] == FILL_UNITS
+        cell = values.ravel()[sites.cell.to_numpy()]
+        fill = storage[storage.year == year].set_index("site").fill.reindex(sites.site.to_numpy()).to_numpy()
+        assert cell == pytest.approx(fill, abs=1e-6)  # every cell of a site shows its site's fill
+        assert np.nanmax(values) <= 1.0 and np.isnan(np.delete(values.ravel(), sites.cell.to_numpy())).all()
+    assert np.nanmax(values) > 0  # 2035: capture and BECCS have started filling sites
 
 
 def test_same_seed_same_facility_and_storage_tables(runs):

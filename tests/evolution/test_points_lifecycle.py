@@ -7,10 +7,13 @@ import pytest
 
 from gridcarbon.evolution.fleet import PIPELINE, PRE_RETIREMENT_YEARS, Fleet
 from gridcarbon.evolution.lifecycle import (
+    CEMENT_MEAN_LIFE,
     HAZARD_WINDOW,
     PIPELINE_MAX_DELAY,
+    STEEL_LARGE_MT,
+    STEEL_WINDOW,
+    age_hazard,
     cancel_stale,
-    coal_hazard,
     retire_by_age_and_plan,
 )
 from gridcarbon.inputs.data import read_table
@@ -18,7 +21,7 @@ from gridcarbon.testing import plant, toy_facilities
 
 
 def test_coal_hazard_is_the_trackers_retirement_rate():
-    haz = coal_hazard().hazard
+    haz = age_hazard().loc["power"]
     sub = haz.loc["sub"]
     # older subcritical units retire more often: the hazard rises with every age band
     assert (np.diff(sub.to_numpy()) > 0).all() and 0 < sub.iloc[0] < 0.02 and sub.iloc[-1] > 0.1
@@ -35,6 +38,48 @@ def test_coal_hazard_is_the_trackers_retirement_rate():
         at_risk += len(band)
         retired += int((band.retired_year == year).sum())
     assert sub.loc[30] == pytest.approx(retired / at_risk, rel=1e-12)
+
+
+def test_steel_hazard_is_the_trackers_closure_rate_of_smaller_works():
+    haz = age_hazard().loc["steel"]
+    assert (haz.loc["large"] == 0).all()  # no works of 8 Mt/yr or more closed in the window
+    small = haz.loc["small"]
+    assert 0 < small.loc[0] < small.loc[10] < 0.05 and (small > 0).all()
+    # recount one cell by hand: blocks below 8 Mt/yr aged 10-19 closing in the window
+    s = read_table("facilities/steel_plants.csv")
+    cap = s[["bof_steel_kt", "eaf_steel_kt", "dri_iron_kt"]].fillna(0).sum(axis=1)
+    s = s.assign(cap=cap.where(cap > 0, s.bf_iron_kt.fillna(0)) / 1e3)
+    s = s[s.status.isin(["operating", "operating pre-retirement", "retired", "mothballed"]) & s.start_year.notna()]
+    s = s[~((s.status == "retired") & s.retired_year.isna()) & (s.cap < STEEL_LARGE_MT)]
+    retired = at_risk = 0
+    for year in range(STEEL_WINDOW[0], STEEL_WINDOW[1] + 1):
+        alive = s[(s.start_year < year) & (s.retired_year.isna() | (s.retired_year >= year))]
+        band = alive[(year - alive.start_year >= 10) & (year - alive.start_year < 20)]
+        at_risk += len(band)
+        retired += int((band.retired_year == year).sum())
+    assert small.loc[10] == pytest.approx(retired / at_risk, rel=1e-12)
+
+
+def test_cement_hazard_is_the_assumed_lifetime():
+    h = age_hazard().loc[("cement", "all")]
+    assert (np.diff(h.to_numpy()) > 0).all()  # kilns wear out: the hazard rises with age
+    # yearly survival through the bands (the last band's hazard beyond it) gives back the mean life
+    hazard = h.reindex(np.minimum(np.arange(300) // 10 * 10, 40)).to_numpy()
+    mean_life = np.cumprod(1.0 - hazard).sum() + 0.5
+    assert mean_life == pytest.approx(CEMENT_MEAN_LIFE, rel=0.05)
+
+
+def test_large_steel_works_have_no_age_hazard_smaller_ones_do(grid):
+    n = 400
+    rows = [plant(f"S{i}", i % 200, sector="steel", capacity=cap, built=2000)
+            for i, cap in enumerate([20.0] * (n // 2) + [2.0] * (n // 2))]  # 25 years old in 2025
+    fleet = fleet_of(grid, rows, ["operating"] * n)
+    retire_by_age_and_plan(fleet, 2025, np.random.default_rng(3))
+    t = fleet.table
+    assert (t.status[t.capacity >= STEEL_LARGE_MT] == "active").all()
+    share = (t.status[t.capacity < STEEL_LARGE_MT] == "retired").mean()
+    h = age_hazard().loc[("steel", "small", 20)]
+    assert share > 0 and abs(share - h) < 4 * np.sqrt(h * (1 - h) / (n // 2))
 
 
 def fleet_of(grid, rows, statuses, **columns) -> Fleet:
@@ -62,7 +107,7 @@ def test_old_subcritical_units_retire_at_the_calibrated_rate(grid):
     fleet = fleet_of(grid, rows, ["operating"] * n, fuel="coal", technology="subcritical")
     retire_by_age_and_plan(fleet, 2025, np.random.default_rng(1))
     share = (fleet.table.status == "retired").mean()
-    h = coal_hazard().hazard.loc[("sub", 40)]
+    h = age_hazard().loc[("power", "sub", 40)]
     assert abs(share - h) < 4 * np.sqrt(h * (1 - h) / n)  # within four standard errors
     sc = fleet_of(grid, rows, ["operating"] * n, fuel="coal", technology="ultra-supercritical")
     retire_by_age_and_plan(sc, 2025, np.random.default_rng(1))

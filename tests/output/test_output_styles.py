@@ -69,3 +69,11 @@ def test_labels_and_limits():
     assert labels == ["0 t", "1e4 t", "3.2e4 t", "-1e2 t"]
     assert log_limits(np.array([0.0, 3.2e5, np.nan, -7e5])) == (1e2, 1e6)
     assert log_limits(np.zeros(4)) == (1e2, 1e6)
+
+
+def test_fraction_qml_is_a_linear_percent_ramp(tmp_path):
+    items = ramp_items(write_qml(tmp_path / "fill.qml", kind="fraction", vmin=0.0, vmax=1.0, label="CO2 storage fill"))
+    values = np.array([float(item.get("value")) for item in items])
+    assert values[0] == 0 and values[-1] == 1 and np.allclose(np.diff(values), values[1])  # linear, 0..1
+    assert [item.get("label") for item in items[:2]] == ["0 %", "10 %"] and items[-1].get("label") == "100 %"
+    assert all(item.get("alpha") == "255" for item in items)

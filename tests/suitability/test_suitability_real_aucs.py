@@ -8,7 +8,8 @@ import pytest
 from gridcarbon import job
 
 #: AUC floors per region set and sector. China and YRD power and cement reach issue 13's 0.8;
-#: YRD steel (52 presence cells, 0.785 with seed 42) does not, and is held at 0.75
+#: YRD steel (52 presence cells, 0.785 with seed 42) does not, and is held at 0.75: training on
+#: the national plant set lowers it (benchmarks/exp_suitability_training_set.py)
 FLOORS = {"yrd-enhanced": {"power": 0.8, "steel": 0.75, "cement": 0.8},
           "china-enhanced": {"power": 0.8, "steel": 0.8, "cement": 0.8}}
 
