@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from gridcarbon.config.evolution import schedule_at
 from gridcarbon.config.problems import Problem
+from gridcarbon.core.errors import InputError
 from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS
 
 if TYPE_CHECKING:
@@ -116,8 +117,18 @@ def _sector_message(name: str, allowed, *, kind: str = "sector") -> str:
 
 
 def _region_problems(s: Scenario) -> list[tuple[str, str]]:
-    regions = s.regions
-    message = f"unknown region {{!r}} for region set {s.region_set!r} (use one of {', '.join(regions)})"
+    if s.boundaries is not None:
+        if s.region_set != "china":
+            return [("region_set", f"a study area from boundaries clips the national inventory: set region_set: "
+                                   f"china, not {s.region_set!r}")]
+        try:
+            regions = s.regions
+        except InputError as err:
+            return [("boundaries" if err.record != "region_field" else "region_field", str(err))]
+    else:
+        regions = s.regions
+    where = "the boundaries" if s.boundaries is not None else f"region set {s.region_set!r}"
+    message = f"unknown region {{!r}} for {where} (use one of {', '.join(regions)})"
     found = [(f"allocation.bounds[{i}].region", message.format(b.region))
              for i, b in enumerate(s.allocation.bounds) if b.region not in regions]
     found += [(f"removals.capacity.{r}", message.format(r)) for r in s.removals.capacity if r not in regions]
