@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -17,7 +18,10 @@ import shapely
 
 from gridcarbon.core.errors import CRSError, GeometryError, InputError, SchemaError
 from gridcarbon.core.grid import CHINA_ALBERS
-from gridcarbon.inputs.regions import load_regions
+from gridcarbon.inputs.regions import load_regions, map_outlines
+
+if TYPE_CHECKING:  # read only: the readers sit below the scenario schema
+    from gridcarbon.config import Scenario
 
 #: part of the smaller of two regions (0..1 of its area) two regions may share before they
 #: count as overlapping. ASSUMPTION: hand-drawn or separately simplified borders leave slivers
@@ -29,6 +33,21 @@ OVERLAP_TOLERANCE = 0.001
 MIN_CHINA_SHARE = 0.01
 #: shapely geometry type ids of polygons (Polygon, MultiPolygon)
 POLYGON_TYPES = (3, 6)
+
+
+def scenario_regions(scenario: Scenario) -> gpd.GeoDataFrame:
+    """The study area's region polygons (EPSG:4326, column ``region``): the boundaries file's,
+    else the built-in region set's."""
+    if scenario.boundaries is not None:
+        return read_study_regions(scenario.boundaries, scenario.region_field)
+    return load_regions(scenario.region_set)
+
+
+def scenario_outlines(scenario: Scenario) -> gpd.GeoDataFrame:
+    """Outlines drawn on a scenario's maps (EPSG:4326): its own regions, or the built-in set's."""
+    if scenario.boundaries is not None:
+        return scenario_regions(scenario)
+    return map_outlines(scenario.region_set)
 
 
 def read_study_regions(path: str | Path, field: str) -> gpd.GeoDataFrame:

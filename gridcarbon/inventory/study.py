@@ -59,14 +59,13 @@ def clipped_baseline(regions: gpd.GeoDataFrame, grid: Grid, *, source: str = "bo
     """
     regions = regions.to_crs(grid.crs)
     provinces = load_regions(NATIONAL).to_crs(grid.crs)
-    host_grid = Grid.from_regions(_host_provinces(regions, provinces, grid.res), res=grid.res, crs=grid.crs)
+    host_grid, host_land = _host(regions, provinces, grid)
     cal = calibration(NATIONAL)
     totals = sector_totals_t(cal)
     points = _clip_points(plant_points(NATIONAL, grid, provinces, cal, totals), regions, provinces)
     road_urban = cal["road_urban_share"] * totals["transport_road"]
     lines = _clip_lines(corridor_lines(NATIONAL, grid, provinces, totals, totals["transport_road"] - road_urban),
                         regions)
-    host_land = builtin_landscape(NATIONAL, host_grid)
     point_cov = frame_coverage(points, grid, own_region=True)
     line_cov = frame_coverage(lines, grid, own_region=True)
     points["cell"] = point_cov.cell
@@ -87,10 +86,19 @@ def clipped_baseline(regions: gpd.GeoDataFrame, grid: Grid, *, source: str = "bo
                       calibration=calibration_table(points)), landscape)
 
 
-def _host_provinces(regions: gpd.GeoDataFrame, provinces: gpd.GeoDataFrame, res: float) -> gpd.GeoDataFrame:
-    """The national provinces within :data:`HOST_MARGIN_CELLS` cells of the study area (grid CRS)."""
-    area = shapely.union_all(regions.geometry.values).buffer(HOST_MARGIN_CELLS * res)
-    return provinces[provinces.intersects(area)].reset_index(drop=True)
+def clipped_landscape(regions: gpd.GeoDataFrame, grid: Grid) -> xr.Dataset:
+    """The national landscape inside ``regions`` on ``grid`` (for a user inventory on a custom area)."""
+    host_grid, host_land = _host(regions.to_crs(grid.crs), load_regions(NATIONAL).to_crs(grid.crs), grid)
+    return _on_study_grid(host_land, host_grid, grid).astype(grid.storage_dtype, copy=False)
+
+
+def _host(regions: gpd.GeoDataFrame, provinces: gpd.GeoDataFrame, grid: Grid) -> tuple[Grid, xr.Dataset]:
+    """The host grid (the national provinces within :data:`HOST_MARGIN_CELLS` cells of the study
+    area, grid CRS, same origin as ``grid``) and its national landscape."""
+    area = shapely.union_all(regions.geometry.values).buffer(HOST_MARGIN_CELLS * grid.res)
+    host = Grid.from_regions(provinces[provinces.intersects(area)].reset_index(drop=True), res=grid.res,
+                             crs=grid.crs)
+    return host, builtin_landscape(NATIONAL, host)
 
 
 def _clip_points(points: gpd.GeoDataFrame, regions: gpd.GeoDataFrame,
