@@ -6,12 +6,16 @@ schema accepted and report every problem, not just the first.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gridcarbon.config.evolution import schedule_at
 from gridcarbon.config.problems import Problem
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS
+
+#: the region column of the built-in boundaries (and the default region_field)
+DEFAULT_REGION_FIELD = "region"
 
 if TYPE_CHECKING:
     from gridcarbon.config.schema import Scenario
@@ -117,10 +121,14 @@ def _sector_message(name: str, allowed, *, kind: str = "sector") -> str:
 
 
 def _region_problems(s: Scenario) -> list[tuple[str, str]]:
+    if s.boundaries is None and s.region_field != DEFAULT_REGION_FIELD:
+        return [("region_field", "region_field names the region column of a boundaries file: set boundaries too")]
     if s.boundaries is not None:
         if s.region_set != "china":
-            return [("region_set", f"a study area from boundaries clips the national inventory: set region_set: "
-                                   f"china, not {s.region_set!r}")]
+            return [("boundaries", f"a study area from boundaries is clipped from the national inventory: set "
+                                   f"region_set: china, not {s.region_set!r}")]
+        if not Path(s.boundaries).is_file():
+            return []  # reported by the path check
         try:
             regions = s.regions
         except InputError as err:

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from gridcarbon.config.checks import cross_field_problems
+from gridcarbon.config.checks import DEFAULT_REGION_FIELD, cross_field_problems
 from gridcarbon.config.evolution import EvolutionSpec
 from gridcarbon.config.merge import deep_merge
 from gridcarbon.config.problems import Problem, pydantic_problems
@@ -47,10 +47,6 @@ BUILTIN_REGIONS: dict[str, tuple[str, ...]] = {
               "Chongqing", "Sichuan", "Guizhou", "Yunnan", "Tibet", "Shaanxi", "Gansu",
               "Qinghai", "Ningxia", "Xinjiang"),
 }
-
-#: The region id column of the built-in boundaries (and the default of a boundaries file).
-DEFAULT_REGION_FIELD = "region"
-
 
 class Scenario(StrictModel):
     """One resolved scenario (after ``extends``); paths are absolute strings.

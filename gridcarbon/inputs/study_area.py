@@ -92,8 +92,8 @@ def _read(path: str, name: str) -> gpd.GeoDataFrame:
         raise InputError("boundaries file not found", source=name, record="boundaries",
                          hint="give a vector file of region polygons (write one with gridcarbon boundaries)")
     try:
-        frame = gpd.read_parquet(path) if path.endswith(".parquet") else gpd.read_file(path)
-    except Exception as err:  # noqa: BLE001 - any reader failure is a bad input file
+        frame = gpd.read_parquet(path) if path.endswith(".parquet") else gpd.read_file(path, layer=0)
+    except Exception as err:
         raise InputError(f"cannot be read as a vector file ({str(err).splitlines()[0][:120]})", source=name,
                          record="boundaries", hint="give a GeoPackage, GeoJSON, Shapefile or FlatGeobuf") from err
     if frame.crs is None:

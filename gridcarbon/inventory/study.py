@@ -32,11 +32,11 @@ from gridcarbon.inputs.study_area import OVERLAP_TOLERANCE
 from gridcarbon.inventory.base import Inventory, assemble, frame_coverage
 from gridcarbon.inventory.builtin import (
     area_proxy,
-    reference_area_totals,
     builtin_landscape,
     calibration,
     corridor_lines,
     plant_points,
+    reference_area_totals,
     sector_totals_t,
 )
 from gridcarbon.inventory.facilities import calibration_table
@@ -182,8 +182,8 @@ def _area_layers(land: xr.Dataset, host: Grid, provinces: gpd.GeoDataFrame, regi
 
 def _offset(host: Grid, grid: Grid) -> tuple[int, int]:
     """(rows, columns) to add to a host cell's position to find it on the study grid."""
-    return (int(round((grid.bounds[3] - host.bounds[3]) / grid.res)),
-            int(round((host.bounds[0] - grid.bounds[0]) / grid.res)))
+    return (round((grid.bounds[3] - host.bounds[3]) / grid.res),
+            round((host.bounds[0] - grid.bounds[0]) / grid.res))
 
 
 def _home_cells(grid: Grid, region: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
