@@ -31,6 +31,11 @@ OVERLAP_TOLERANCE = 0.001
 #: ASSUMPTION: a region drawn along the coast may reach into the sea; one almost entirely
 #: outside the national provinces has no inventory, landscape or drivers to clip
 MIN_CHINA_SHARE = 0.01
+#: a polygon's edges are straight in its file's CRS; before it is reprojected each edge is cut
+#: into pieces no longer than the file's extent (bounding-box diagonal) over DENSIFY_PARTS, so
+#: the reprojected outline follows them. ASSUMPTION: 1/500 of the extent (under 1 km for an
+#: area 500 km across) moves no 1 km cell centre across a border
+DENSIFY_PARTS = 500
 #: shapely geometry type ids of polygons (Polygon, MultiPolygon)
 POLYGON_TYPES = (3, 6)
 
@@ -79,8 +84,10 @@ def _read_checked(path: str, _mtime: int, field: str) -> gpd.GeoDataFrame:
         if geom is None or geom.is_empty or shapely.get_type_id(geom) not in POLYGON_TYPES:
             raise GeometryError(f"region {value!r} has no polygon", source=name, record=i,
                                 hint="study areas are polygons: remove points and lines")
+    xmin, ymin, xmax, ymax = frame.total_bounds
+    step = ((xmax - xmin) ** 2 + (ymax - ymin) ** 2) ** 0.5 / DENSIFY_PARTS
     frame = frame.assign(region=frame[field].astype(str).str.strip(),
-                         geometry=shapely.make_valid(frame.geometry.values))
+                         geometry=shapely.segmentize(shapely.make_valid(frame.geometry.values), step))
     regions = frame.dissolve("region", sort=False).reset_index()[["region", "geometry"]]
     _check_overlaps(regions, name)
     _check_in_china(regions, name)
