@@ -72,6 +72,10 @@ BAD = {
     "built-in region set": (write_zones, SCENARIO + "region_set: yrd\n",
                             "my.yaml: boundaries: a study area from boundaries is clipped from the national "
                             "inventory: set region_set: china, not 'yrd'"),
+    "nested in the national run": (write_zones, SCENARIO + "pathway: {from: china-enhanced, history: {}, peak: null, "
+                                   "milestones: [], rates: [], net_zero: null, removals_start: null}\n",
+                                   "my.yaml: pathway.from: a nested pathway takes the parent's totals per province, "
+                                   "and regions north, south of zones.gpkg are not provinces"),
     "unknown region in bounds": (write_zones, SCENARIO + "allocation: {bounds: [{region: Jiangsu, sector: power, "
                                  "years: [2030, 2040], max: 1}]}\n",
                                  "allocation.bounds[0].region: unknown region 'Jiangsu' for the boundaries "
