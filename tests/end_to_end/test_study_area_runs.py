@@ -81,8 +81,11 @@ def test_jjj_runs_end_to_end_and_conserves(jjj):
 def test_jjj_base_year_is_the_national_inventory_of_the_three_provinces(jjj, national):
     mine = base_year(jjj[0])
     theirs = national.totals[national.totals.region.isin(JJJ)].pivot(index="sector", columns="region", values="value_t")
-    exact = [*POINT_SECTORS, "transport_other"]  # points by location, corridors cut exactly
-    np.testing.assert_allclose(mine.loc[exact, JJJ], theirs.loc[exact, JJJ], rtol=1e-9, atol=1.0)
+    points = list(POINT_SECTORS)  # by location: exactly the same plants
+    np.testing.assert_allclose(mine.loc[points, JJJ], theirs.loc[points, JJJ], rtol=1e-9, atol=1.0)
+    # corridors cut exactly at the borders; the study polygons' edges are straight in lon/lat
+    # (densified), the national ones straight in the grid CRS: crossings move by metres
+    np.testing.assert_allclose(mine.loc["transport_other", JJJ], theirs.loc["transport_other", JJJ], rtol=1e-5)
     # area sectors by exact coverage: border cells split by area, so close but not identical
     np.testing.assert_allclose(mine.loc[:, JJJ].sum(), theirs.loc[:, JJJ].sum(), rtol=0.01)
 
