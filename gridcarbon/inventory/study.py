@@ -168,12 +168,13 @@ def _area_layers(land: xr.Dataset, host: Grid, provinces: gpd.GeoDataFrame, regi
                                        area_proxy(land, s, host.cell_area_km2), host)[0] for s in AREA_SECTORS])
     out = np.zeros((len(GRIDDED),) + grid.shape)
     flat = out.reshape(len(GRIDDED), -1)
+    dr, dc = _offset(host, grid)
     rows, cols = np.indices(host.shape)
-    rows, cols = rows + _offset(host, grid)[0], cols + _offset(host, grid)[1]
+    rows, cols = (rows + dr).ravel(), (cols + dc).ravel()
     for r in range(len(regions)):  # loop over study regions; cells are vectorised
         frac = area_fraction(regions.geometry.iloc[[r]], host).ravel()
         cells = np.flatnonzero(frac > 0)
-        target = _home_cells(grid, r, rows.ravel()[cells], cols.ravel()[cells])
+        target = _home_cells(grid, r, rows[cells], cols[cells])
         for k, sector in enumerate(AREA_SECTORS):
             flat[GRIDDED.index(sector)] += np.bincount(target, weights=host_layers[k].ravel()[cells] * frac[cells],
                                                        minlength=flat.shape[1])
