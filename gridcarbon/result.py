@@ -14,7 +14,7 @@ from gridcarbon.config import Scenario
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED, SECTORS
-from gridcarbon.inputs.regions import load_regions, map_outlines
+from gridcarbon.inputs.study_area import scenario_outlines, scenario_regions
 from gridcarbon.output import styles
 from gridcarbon.output.layers import named_layers
 
@@ -83,11 +83,11 @@ def load_run(folder: str | Path) -> RunResult:
     # JSON mode: the manifest stores int-keyed maps (years) with string keys, which strict
     # python-mode validation rejects
     sc = Scenario.model_validate_json(json.dumps(manifest["scenario_resolved"]))
-    grid = Grid.from_regions(load_regions(sc.region_set), res=sc.resolution)
+    grid = Grid.from_regions(scenario_regions(sc), res=sc.resolution)
     ds = open_cube(folder / "cube.nc", grid)
     totals = pd.read_csv(folder / "totals.csv")
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(), pd.DataFrame(), manifest,
-                     map_outlines(sc.region_set), folder)
+                     scenario_outlines(sc), folder)
 
 
 def open_cube(path: Path, grid: Grid) -> xr.Dataset:

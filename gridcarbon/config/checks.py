@@ -6,12 +6,18 @@ schema accepted and report every problem, not just the first.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gridcarbon.config.evolution import schedule_at
 from gridcarbon.config.problems import Problem
 from gridcarbon.config.targets import target_problems
+from gridcarbon.core.errors import InputError
 from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS
+from gridcarbon.inputs.regions import province_table
+
+#: the region column of the built-in boundaries (and the default region_field)
+DEFAULT_REGION_FIELD = "region"
 
 if TYPE_CHECKING:
     from gridcarbon.config.schema import Scenario
@@ -118,9 +124,35 @@ def _sector_message(name: str, allowed, *, kind: str = "sector") -> str:
 
 
 def _region_problems(s: Scenario) -> list[tuple[str, str]]:
+    if s.boundaries is None and s.region_field != DEFAULT_REGION_FIELD:
+        return [("region_field", "region_field names the region column of a boundaries file: set boundaries too")]
+    if s.boundaries is not None:
+        found = _boundary_problems(s)
+        if found or not Path(s.boundaries).is_file():  # a missing file is reported by the path check
+            return found
     regions = s.regions
-    message = f"unknown region {{!r}} for region set {s.region_set!r} (use one of {', '.join(regions)})"
+    where = "the boundaries" if s.boundaries is not None else f"region set {s.region_set!r}"
+    message = f"unknown region {{!r}} for {where} (use one of {', '.join(regions)})"
     found = [(f"allocation.bounds[{i}].region", message.format(b.region))
              for i, b in enumerate(s.allocation.bounds) if b.region not in regions]
     found += [(f"removals.capacity.{r}", message.format(r)) for r in s.removals.capacity if r not in regions]
     return found
+
+
+def _boundary_problems(s: Scenario) -> list[tuple[str, str]]:
+    """A custom study area: clipped from the national inventory, its file readable, nesting by province."""
+    if s.region_set != "china":
+        return [("boundaries", f"a study area from boundaries is clipped from the national inventory: set "
+                               f"region_set: china, not {s.region_set!r}")]
+    if not Path(s.boundaries).is_file():
+        return []
+    try:
+        regions = s.regions
+    except InputError as err:
+        return [("boundaries" if err.record != "region_field" else "region_field", str(err))]
+    not_provinces = [r for r in regions if r not in set(province_table().region)]
+    if s.pathway.parent is not None and not_provinces:
+        return [("pathway.from", f"a nested pathway takes the parent's totals per province, and regions "
+                                 f"{', '.join(not_provinces[:3])} of {Path(s.boundaries).name} are not provinces "
+                                 "(give the pathway, or regions named as provinces)")]
+    return []

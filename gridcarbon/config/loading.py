@@ -30,10 +30,9 @@ from gridcarbon.inputs.data import SCENARIO_DIR
 
 BUILTIN_DIR = SCENARIO_DIR
 
-#: Keys holding file paths, resolved relative to the file that sets them (``boundaries`` is
-#: refused by the schema until it is read, so it is not resolved; ``evolution.new_corridors``
-#: are given in the scenario itself, not as a file).
-PATH_KEYS = (("drivers",), ("inventory", "points"), ("inventory", "lines"), ("inventory", "areas"),
+#: Keys holding file paths, resolved relative to the file that sets them
+#: (``evolution.new_corridors`` are given in the scenario itself, not as a file).
+PATH_KEYS = (("boundaries",), ("drivers",), ("inventory", "points"), ("inventory", "lines"), ("inventory", "areas"),
              ("inventory", "raster"))
 
 #: Absolute locations a scenario may never point into.

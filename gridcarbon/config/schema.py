@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from gridcarbon.config.checks import cross_field_problems
+from gridcarbon.config.checks import DEFAULT_REGION_FIELD, cross_field_problems
 from gridcarbon.config.evolution import EvolutionSpec
 from gridcarbon.config.merge import deep_merge
 from gridcarbon.config.problems import Problem, pydantic_problems
@@ -37,6 +37,7 @@ from gridcarbon.config.sections import (
 )
 from gridcarbon.config.targets import Target
 from gridcarbon.core.errors import InputError, ScenarioError
+from gridcarbon.inputs.study_area import study_region_ids
 
 #: Region ids of the built-in region sets (``docs/architecture.md``, section "Calibration").
 BUILTIN_REGIONS: dict[str, tuple[str, ...]] = {
@@ -48,19 +49,12 @@ BUILTIN_REGIONS: dict[str, tuple[str, ...]] = {
               "Qinghai", "Ningxia", "Xinjiang"),
 }
 
-#: The region id column of the built-in boundaries, the only one accepted for now.
-DEFAULT_REGION_FIELD = "region"
-
-
-def _no_custom_area(key: str) -> str:
-    return f"custom study areas are not supported yet: remove {key!r} and use region_set (yrd or china)"
-
-
 class Scenario(StrictModel):
     """One resolved scenario (after ``extends``); paths are absolute strings.
 
-    ``boundaries`` and ``region_field`` are reserved for custom study areas: they keep their
-    place in the schema (and in :meth:`hash`) but any other value than the default is refused.
+    ``boundaries`` names a custom study area (a vector file whose ``region_field`` names the
+    regions): the national built-in inventory (``region_set: china``) clipped to it
+    (docs/architecture.md, "Any study area").
     """
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
@@ -87,20 +81,6 @@ class Scenario(StrictModel):
 
     _source: str | None = PrivateAttr(default=None)
 
-    @field_validator("boundaries", mode="before")
-    @classmethod
-    def _builtin_boundaries(cls, value: Any) -> Any:
-        if value is not None:
-            raise ValueError(_no_custom_area("boundaries"))
-        return value
-
-    @field_validator("region_field", mode="before")
-    @classmethod
-    def _builtin_region_field(cls, value: Any) -> Any:
-        if value != DEFAULT_REGION_FIELD:
-            raise ValueError(_no_custom_area("region_field"))
-        return value
-
     @field_validator("years")
     @classmethod
     def _sorted_unique(cls, years: list[int]) -> list[int]:
@@ -124,7 +104,10 @@ class Scenario(StrictModel):
 
     @property
     def regions(self) -> tuple[str, ...]:
-        """Region ids of the study area (a built-in region set)."""
+        """Region ids of the study area: a built-in region set's, or those of the boundaries file
+        (raises :class:`InputError` naming the file when it cannot be read)."""
+        if self.boundaries is not None:
+            return study_region_ids(self.boundaries, self.region_field)
         return BUILTIN_REGIONS[self.region_set]
 
     @property

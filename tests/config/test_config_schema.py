@@ -19,7 +19,7 @@ def test_hash_is_stable_and_tracks_content(scenario_file):
     assert load_scenario(same).hash() == enhanced.hash()  # extends itself is not content
 
 
-def test_reserved_study_area_keys_at_their_defaults_keep_the_hash():
+def test_study_area_keys_at_their_defaults_keep_the_hash():
     plain = Scenario.model_validate({"name": "x"})
     explicit = Scenario.model_validate({"name": "x", "boundaries": None, "region_field": "region"})
     assert explicit.hash() == plain.hash()
