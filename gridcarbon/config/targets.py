@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from gridcarbon.config.sections import StrictModel
+from gridcarbon.core.errors import InputError
 from gridcarbon.core.sectors import SECTORS
 
 if TYPE_CHECKING:
@@ -72,10 +73,13 @@ def target_problems(s: Scenario) -> list[tuple[str, str]]:
     run's years is no error (a shortened copy of a scenario keeps its targets): the run reports
     it as not computed."""
     found = []
-    regions = (TOTAL, *s.regions)
+    try:
+        regions = (TOTAL, *s.regions)
+    except InputError:  # an unreadable boundaries file: reported by the boundary check
+        regions = None
     for i, t in enumerate(s.targets):
         key = f"targets[{i}]"
-        if t.region not in regions:
+        if regions is not None and t.region not in regions:
             found.append((f"{key}.region", f"unknown region {t.region!r} (use one of {', '.join(regions)})"))
         found += [(f"{key}.sectors", f"unknown sector {x!r} (use one of {', '.join(SECTORS)})")
                   for x in t.sectors if x not in SECTORS]
