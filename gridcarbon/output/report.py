@@ -165,7 +165,7 @@ def _facility_section(root: Path) -> str:
     if (root / "storage.csv").is_file():
         parts.append(charts.storage_chart(pd.read_csv(root / "storage.csv")))
     else:
-        parts.append('<p class="note">No storage account in this run (storage.csv).</p>')
+        parts.append('<p class="note">Storage account: not in this run (no storage.csv).</p>')
     return "".join(parts)
 
 

@@ -1,6 +1,6 @@
 """A STAC catalogue of the run folder: ``collection.json`` and an Item per exported year.
 
-``collection.json`` (STAC 1.1, written by pystac as a self-contained catalogue: relative
+``collection.json`` (STAC 1.1, built with pystac, a self-contained catalogue: relative
 links) describes the run (extent in WGS84, years, licence, the data sources) and carries the
 run-wide files as assets (``cube.nc``, ``totals.csv``, ``report.html``, ``manifest.json``).
 Each exported year gets ``<year>/item.json``, an Item with every COG of the year as a data
@@ -11,6 +11,7 @@ without opening a raster.
 """
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.raster import DataType, RasterBand, RasterExtension
 
 from gridcarbon.core.units import UNITS
+from gridcarbon.output.atomic import write_text_atomic
 from gridcarbon.output.layers import layer_style
 from gridcarbon.output.metadata import DATA_LICENSE, REFERENCES, SUMMARY, lonlat_bounds
 from gridcarbon.output.report_maps import exported_years
@@ -33,7 +35,12 @@ RUN_ASSETS = {"cube.nc": ("application/netcdf", "data"), "totals.csv": ("text/cs
 
 def write_stac(root: Path, manifest: dict) -> Path:
     """Write the catalogue of the run folder ``root`` (``manifest``: the run's manifest);
-    returns the path of ``collection.json``."""
+    returns the path of ``collection.json``.
+
+    pystac builds the objects; the JSON is written here, each file atomically, with relative
+    links set explicitly (pystac's layouts would take the hidden ``.<name>.tmp-<pid>`` folder
+    a run writes into for a file and place the catalogue beside it).
+    """
     root = Path(root)
     years = exported_years(root)
     with rasterio.open(root / str(years[0]) / "total.tif") as src:
@@ -43,19 +50,21 @@ def write_stac(root: Path, manifest: dict) -> Path:
     collection = _collection(manifest, grid)
     for asset, (media, role) in RUN_ASSETS.items():
         collection.add_asset(asset.split(".")[0], pystac.Asset(f"./{asset}", media_type=media, roles=[role]))
+    up = "../" + COLLECTION_FILE
     for year in years:
-        collection.add_item(_item(root / str(year), year, manifest, grid))
-    collection.normalize_hrefs(str(root), strategy=_Layout())
-    collection.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
-    return root / COLLECTION_FILE
+        item = _item(root / str(year), year, manifest, grid)
+        item.collection_id = collection.id
+        item.links = [pystac.Link(rel, up, media_type=pystac.MediaType.JSON) for rel in ("root", "parent", "collection")]
+        _write_json(root / str(year) / ITEM_FILE, item.to_dict(include_self_link=False, transform_hrefs=False))
+    collection.links = [pystac.Link("root", "./" + COLLECTION_FILE, media_type=pystac.MediaType.JSON),
+                        *[link for link in collection.links if link.rel == "license"],
+                        *[pystac.Link("item", f"./{year}/{ITEM_FILE}", media_type=pystac.MediaType.GEOJSON)
+                          for year in years]]
+    return _write_json(root / COLLECTION_FILE, collection.to_dict(include_self_link=False, transform_hrefs=False))
 
 
-class _Layout(pystac.layout.CustomLayoutStrategy):
-    """``collection.json`` at the root, each Item as ``<year>/item.json`` beside its COGs."""
-
-    def __init__(self):
-        super().__init__(collection_func=lambda col, parent_dir, is_root: f"{parent_dir}/{COLLECTION_FILE}",
-                         item_func=lambda item, parent_dir: f"{parent_dir}/{item.properties['gridcarbon:year']}/{ITEM_FILE}")
+def _write_json(path: Path, data: dict) -> Path:
+    return write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def _collection(manifest: dict, grid: dict) -> pystac.Collection:

@@ -55,6 +55,7 @@ def test_collection_core_fields(folder, default_run):
     for asset in collection["assets"].values():
         assert (folder / asset["href"]).is_file(), asset["href"]
     assert pystac.read_file(folder / "collection.json").id == collection["id"]
+    assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # nothing written beside the run folder
 
 
 def test_an_item_per_exported_year_with_every_cog(items, folder, default_run):
