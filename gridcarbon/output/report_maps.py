@@ -92,7 +92,7 @@ def _palette(kind: str) -> list[int]:
     """Flat RGB palette: transparent nodata, the empty-cell grey, then the ``kind`` ramp."""
     cmap = colormap(kind)
     grey = [int(INSIDE_COLOUR[i:i + 2], 16) for i in (1, 3, 5)]
-    ramp = (np.array([cmap(p)[:3] for p in np.linspace(0, 1, RAMP_COLOURS)]) * 255).round().astype(int)
+    ramp = (cmap(np.linspace(0, 1, RAMP_COLOURS))[:, :3] * 255).round().astype(int)
     return [0, 0, 0, *grey, *ramp.ravel().tolist()]
 
 
