@@ -208,6 +208,19 @@ def maps_cmd(folder: Path = typer.Argument(..., help="A finished run folder (OUT
         _fail(exc)
 
 
+@app.command("report")
+def report_cmd(folder: Path = typer.Argument(..., help="A finished run folder (OUT/<scenario>).")) -> None:
+    """(Re)build report.html of a finished run: one self-contained page of its maps, charts and tables."""
+    try:
+        from gridcarbon.output.report import write_report
+        from gridcarbon.result import load_run
+
+        result = load_run(folder)
+        typer.echo(write_report(folder, result.manifest, result.boundaries))
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+
+
 @app.command()
 def compare(
     folders: List[Path] = typer.Argument(..., help="Two or more run folders; the first is the reference."),

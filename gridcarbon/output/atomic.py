@@ -128,3 +128,17 @@ def _os_error(err: OSError, where: Path) -> OutputError:
               errno.EROFS: "read-only file system", errno.EDQUOT: "disk quota exceeded"}.get(
         err.errno, err.strerror or str(err))
     return OutputError(f"cannot write {where}: {reason}")
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through a hidden sibling and one rename: readers see the
+    old file or the new one, never a part. Returns ``path``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise _os_error(err, path) from err
+    return path

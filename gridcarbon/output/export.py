@@ -194,18 +194,15 @@ class CubeWriter:
         year = nc.createVariable("year", "i4", ("year",))
         year.long_name = "calendar year"
         year[:] = np.asarray(self.years, np.int32)
-        for axis, values in (("y", grid.y), ("x", grid.x)):
-            var = nc.createVariable(axis, "f8", (axis,))
-            var.setncatts({**grid.coords()[axis].attrs, "axis": axis.upper(),
-                           "long_name": f"{axis} coordinate of cell centre"})
-            var[:] = values
+        _write_axes(nc, grid)
         crs = nc.createVariable("crs", "i4", ())
-        crs.setncatts(_grid_mapping(grid).attrs)
+        crs.setncatts({"long_name": "coordinate reference system of the grid", **_grid_mapping(grid).attrs})
         edge = get_option("cube_chunk_cells")
         chunks = (1, 1, min(ny, edge), min(nx, edge))
         self.var = nc.createVariable("emission", "f4", CUBE_DIMS, zlib=True, complevel=CUBE_COMPLEVEL, shuffle=True,
                                      chunksizes=chunks, fill_value=np.float32(NODATA))
         self.var.setncatts({"units": CF_UNITS, "long_name": LONG_NAME, "cell_methods": "area: sum",
+                            "coverage_content_type": "modelResult",
                             "grid_mapping": "crs", "coordinates": "crs"})
         self.var.set_auto_maskandscale(False)
 
@@ -234,6 +231,17 @@ class CubeWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _write_axes(nc, grid: Grid) -> None:
+    """x / y cell-centre coordinates (m) with their CF cell bounds ``x_bnds`` / ``y_bnds`` (edges, m)."""
+    nc.createDimension("nv", 2)
+    for axis, values, step in (("y", grid.y, -grid.res), ("x", grid.x, grid.res)):  # rows run north to south
+        var = nc.createVariable(axis, "f8", (axis,))
+        var.setncatts({**grid.coords()[axis].attrs, "axis": axis.upper(),
+                       "long_name": f"{axis} coordinate of cell centre", "bounds": f"{axis}_bnds"})
+        var[:] = values
+        nc.createVariable(f"{axis}_bnds", "f8", (axis, "nv"))[:] = np.stack([values - step / 2, values + step / 2], 1)
 
 
 def _grid_mapping(grid: Grid) -> xr.DataArray:

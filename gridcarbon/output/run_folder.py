@@ -33,7 +33,10 @@ from gridcarbon.output.layers import (
     write_storage_fill,
 )
 from gridcarbon.output.market import replot_market, write_market
+from gridcarbon.output.metadata import acdd_attributes, lonlat_bounds
 from gridcarbon.output.provenance import write_provenance
+from gridcarbon.output.report import write_report
+from gridcarbon.output.stac import write_stac
 
 if TYPE_CHECKING:  # the result is made above this layer; the writer only reads it
     from gridcarbon.config import Scenario
@@ -67,10 +70,9 @@ class RunWriter:
         self.root, self.sc, self.grid, self.boundaries = root, sc, grid, boundaries
         self.exported = [sc.base_year, *sc.years]
         self.meta = run_meta(sc, status)
-        attrs = {"title": f"gridcarbon emission cube: {sc.name}", "institution": "gridcarbon",
-                 "source": f"gridcarbon {self.meta['gridcarbon_version']}",
-                 "history": "; ".join(history + [f"coupled run, seed {sc.seed}"]),
-                 "scenario": sc.name, "scenario_hash": self.meta["scenario_hash"], "seed": sc.seed,
+        acdd = acdd_attributes(self.meta, history="; ".join(history + [f"coupled run, seed {sc.seed}"]),
+                               bounds_lonlat=lonlat_bounds(grid.crs, grid.bounds), years=(sc.base_year, sc.end_year))
+        attrs = {**acdd, "scenario": sc.name, "scenario_hash": self.meta["scenario_hash"], "seed": sc.seed,
                  "solver_status": status}
         self.cube = export.CubeWriter(root / "cube.nc", grid, sectors=list(GRIDDED),
                                       years=list(range(sc.base_year, sc.end_year + 1)), attrs=attrs)
@@ -135,6 +137,7 @@ class RunWriter:
         result.manifest["models"] = {k: {"file": f"models/{k}.pkl", "sha256": m.save(models_dir / f"{k}.pkl")}
                                      for k, m in sorted(result.models.items())}
         result.manifest["files"] = file_hashes(tmp)
+        write_catalogue(tmp, result.manifest, self.boundaries)
         if started is not None:
             result.manifest.setdefault("timings_s", {})["total_s"] = round(time.perf_counter() - started, 3)
         (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=_json))
@@ -157,6 +160,15 @@ class RunWriter:
     def __exit__(self, *exc) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.cube.close()
+
+
+def write_catalogue(root: Path, manifest: dict, boundaries: gpd.GeoDataFrame | None) -> None:
+    """``report.html`` and the STAC catalogue of the run folder ``root``; their time goes
+    into ``manifest["timings_s"]["report_s"]`` (the manifest itself is written after them)."""
+    t0 = time.perf_counter()
+    write_report(root, manifest, boundaries)
+    write_stac(root, manifest)
+    manifest.setdefault("timings_s", {})["report_s"] = round(time.perf_counter() - t0, 3)
 
 
 def write_outputs(result: RunResult, out: Path, *, started: float | None = None) -> Path:

@@ -199,7 +199,7 @@ def test_netcdf_gdal_places_the_grid(netcdf, grid):
 
 def test_netcdf_reread_and_transposed_cube_writes_the_same_values(netcdf, grid, tmp_path):
     with xr.open_dataset(netcdf) as ds:
-        again = write_netcdf(tmp_path / "again.nc", ds.transpose("year", "sector", "y", "x"), grid,
+        again = write_netcdf(tmp_path / "again.nc", ds.transpose("year", "sector", "y", "x", ...), grid,
                              attrs={"title": "again"})
         with xr.open_dataset(again) as back:
             assert back["emission"].dims == ("sector", "year", "y", "x")
