@@ -232,7 +232,7 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     events = pd.DataFrame(evo.fleet.events, columns=["year", "id", "event", "sector", "region", "from_cell", "to_cell"])
     events["region"] = np.asarray(grid.regions, dtype=object)[events.region.to_numpy(int)] if len(events) else []
     manifest = _manifest(sc, area, agreed, suitability, evo, timings)
-    energy = energy_tables(alloc)
+    energy = energy_tables(alloc, sc.evolution.capture_rate)
     manifest["energy"] = energy_manifest(alloc, energy, [sc.base_year, *sc.years])
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
                      area.boundaries, models=suitability.models, market=market_tables(alloc) | quotas(sc, area, alloc),
