@@ -164,7 +164,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     agreed = agree(sc, ctx, prep.drivers, parent=parent_totals(sc))
     timings["coupling_s"] = time.perf_counter() - t2  # the allocate / land loop
     evolve_args = dict(snapshot_years=[sc.base_year, *sc.years], keep_years=None if in_memory else (),
-                       dtype=np.float64 if in_memory else np.float32)
+                       dtype=np.float64 if in_memory else np.float32, power=agreed.allocation.power)
     t3 = time.perf_counter()
     if final is None:
         log.info("evolution", extra={"scenario": sc.name})

@@ -60,11 +60,13 @@ def _band(age: np.ndarray) -> np.ndarray:
     return edges[np.clip(np.searchsorted(edges, age, side="right") - 1, 0, edges.size - 1)]
 
 
-def retire_by_age_and_plan(fleet: Fleet, year: int, rng: np.random.Generator) -> None:
-    """Retire coal units drawn by the age hazard and every plant past its planned retirement."""
+def retire_by_age_and_plan(fleet: Fleet, year: int, rng: np.random.Generator, skip: frozenset[str] = frozenset()
+                           ) -> None:
+    """Retire coal units drawn by the age hazard and every plant past its planned retirement
+    (not in the sectors ``skip``, whose life cycle follows the allocation's power system)."""
     t = fleet.table
     draw = rng.random(len(t))
-    active = (t.status == "active").to_numpy()
+    active = ((t.status == "active") & ~t.sector.isin(list(skip))).to_numpy()
     planned = active & (t.planned_retirement.to_numpy(float) <= year)
     coal = active & (t.fuel == "coal").to_numpy()
     haz = coal_hazard().hazard
@@ -77,10 +79,12 @@ def retire_by_age_and_plan(fleet: Fleet, year: int, rng: np.random.Generator) ->
         fleet.log(year, t.loc[gone], "retired")
 
 
-def cancel_stale(fleet: Fleet, year: int) -> None:
-    """Cancel pipeline rows never needed within :data:`PIPELINE_MAX_DELAY` years of coming due."""
+def cancel_stale(fleet: Fleet, year: int, skip: frozenset[str] = frozenset()) -> None:
+    """Cancel pipeline rows never needed within :data:`PIPELINE_MAX_DELAY` years of coming due
+    (not in the sectors ``skip``)."""
     t = fleet.table
-    stale = (t.status == PIPELINE) & ~(t.planned_year.to_numpy(float) + PIPELINE_MAX_DELAY >= year)
+    stale = ((t.status == PIPELINE) & ~(t.planned_year.to_numpy(float) + PIPELINE_MAX_DELAY >= year)
+             & ~t.sector.isin(list(skip)))
     if stale.any():
         t.loc[stale, "status"] = "cancelled"
         fleet.log(year, t.loc[stale], "cancelled")

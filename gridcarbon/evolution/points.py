@@ -71,7 +71,9 @@ NEW_PLANT_INEFFICIENCY = 0.8
 class YearInputs:
     """What the point rules read in one year besides the fleet: ``suitability`` surfaces per
     sector (y, x, 0..1), ``restricted`` cells (y, x, bool), ``built`` fraction (y, x), the
-    run's ``storage`` account, yearly relocation ``caps`` (t CO2/yr per sector)."""
+    run's ``storage`` account, yearly relocation ``caps`` (t CO2/yr per sector); ``followed``:
+    sectors whose life cycle follows the allocation's power system (:mod:`.power_units`), not
+    the age hazard or the pipeline's delays."""
 
     suitability: dict[str, np.ndarray]
     restricted: np.ndarray
@@ -80,6 +82,7 @@ class YearInputs:
     caps: dict[str, float]
     grid: Grid
     rules: EvolutionSpec
+    followed: frozenset[str] = frozenset()
 
 
 def step_points(fleet: Fleet, year: int, targets: dict[tuple[int, str], float], inputs: YearInputs,
@@ -89,8 +92,8 @@ def step_points(fleet: Fleet, year: int, targets: dict[tuple[int, str], float], 
     site = partial(_site_one, fleet, inputs, rng)
     relocate(fleet, year, caps=inputs.caps, restricted=inputs.restricted, built=inputs.built, site=site, grid=grid,
              rules=rules, rng=rng)
-    cancel_stale(fleet, year)
-    retire_by_age_and_plan(fleet, year, rng)
+    cancel_stale(fleet, year, inputs.followed)
+    retire_by_age_and_plan(fleet, year, rng, inputs.followed)
     room = reserve_capture(fleet, inputs.storage, year, rules)
     for (r, sector), target in sorted(targets.items()):
         sel = fleet.active(r, sector)

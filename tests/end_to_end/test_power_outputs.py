@@ -42,3 +42,21 @@ def test_gridded_power_is_the_power_system_of_every_region_year(default_run):
     assert np.isclose(np.nansum(year), power.xs(2060, level="year")["gridded_t"].sum(), rtol=1e-6)
     shares = default_run.manifest["energy"]["non_fossil_share_primary_pct"]
     assert shares[2060] > shares[2024] > 0
+
+
+def test_power_grid_is_the_sum_over_generating_units(default_run):
+    """Grid follows units: each cell's power CO2 is the sum of the active power plants in it, and
+    the plants' emissions per region are the power block's generating technologies (``energy.csv``)."""
+    energy = pd.read_csv(Path(default_run.out_dir) / "energy.csv").set_index(["region", "year", "technology"])
+    facilities = default_run.facilities
+    for year in (2030, 2035, 2060):
+        plants = facilities[(facilities.year == year) & (facilities.sector == "power") & (facilities.status == "active")]
+        layer = default_run.emissions["emission"].sel(sector="power", year=year).values.ravel()
+        want = np.bincount(plants.cell.to_numpy(int), weights=plants.emission_t.to_numpy(float), minlength=layer.size)
+        assert np.abs(np.nan_to_num(layer) - want).max() <= 1e-6 * want.sum()
+        by_region = plants.groupby("region")["emission_t"].sum()
+        block = energy.xs(year, level="year").drop(index="imports", level="technology")["emissions_t"]
+        block = block.groupby(level="region").sum().reindex(by_region.index)
+        np.testing.assert_allclose(by_region.to_numpy(), block.to_numpy(), rtol=1e-6)
+    late = facilities[(facilities.year == 2060) & (facilities.sector == "power")]
+    assert late.ccs.any() and (late.status == "cancelled").any()
