@@ -9,12 +9,12 @@ utilisation of their own); each year, after the rules ran for the other sectors:
   and emits what the block's dispatch gives it (:func:`~gridcarbon.allocation.power.unit_generation`:
   the region's coal generation shared by capacity, at the unit's own emission factor);
 - gas plants share their region's gas emissions by capacity (new gas capacity of the block
-  runs at the existing gas sites);
+  runs at the existing gas sites; a region without gas plants at its coal units' sites);
 - capture plants (``coal_ccs``, ``gas_ccs``, new capacity of the block) stand at the sites of the
   region's coal units that retire first, as many sites as their capacity fills, and share the
   region's capture emissions by capacity (ASSUMPTION: capture plants are built at existing coal
   stations, which have the grid connection, cooling water and permits, as China's CCUS
-  demonstration units are).
+  demonstration units are; a region without coal units at its gas plants).
 
 A region's power pattern is then the sum over its generating units, equal to its allocated
 power (the block's row ``E[power] = sum factor x G``), so imposing the total leaves it unchanged.
@@ -52,36 +52,42 @@ def follow_power(fleet: Fleet, solution: PowerSolution, year: int, regions: list
     others = units[units.technology != "coal"].pivot_table(index="region", columns="technology",
                                                            values="emissions_t", aggfunc="sum")
     sites = _capture_sites(t, mine, solution, year, regions)
-    emission = (np.where(running, t.id.map(coal).fillna(0.0).to_numpy(float), 0.0)
-                + _shared(t, gas, others.get("gas"), regions)
-                + _shared(t, sites, others.reindex(columns=list(CAPTURE)).fillna(0.0).sum(axis=1), regions))
+    plants = power & (t.fuel == "gas").to_numpy() & ~t.status.isin([PIPELINE, "cancelled"]).to_numpy()
+    gas_t, gas_at = _shared(t, [gas, mine], others.get("gas"), regions)
+    ccs_t, ccs_at = _shared(t, [sites, plants], others.reindex(columns=list(CAPTURE)).fillna(0.0).sum(axis=1), regions)
+    emission = np.where(running, t.id.map(coal).fillna(0.0).to_numpy(float), 0.0) + gas_t + ccs_t
     was = t.status.to_numpy(object)
-    status = np.where(running | sites, "active", np.where(was == PIPELINE, PIPELINE, "retired"))
-    status = np.where(mine, status, np.where(power & (was == PIPELINE), "cancelled", was))
-    _log_changes(fleet, year, power, was, status, sites)
+    capture = sites | ccs_at
+    hosts = running | gas | gas_at | capture
+    status = np.where(hosts, "active", np.where(was == PIPELINE, PIPELINE, "retired"))
+    status = np.where(mine | hosts, status, np.where(power & (was == PIPELINE), "cancelled", was))
+    _log_changes(fleet, year, power, was, status, capture)
     t["status"] = status
     t.loc[power, "emission_t"] = emission[power]
     t.loc[power, "captured_t"] = 0.0
-    t.loc[power, "ccs"] = sites[power]
-    t.loc[power, "capturing"] = sites[power]
+    t.loc[power, "ccs"] = capture[power]
+    t.loc[power, "capturing"] = capture[power]
     pot = t.loc[power, "potential_t"].to_numpy(float)
     t.loc[power, "utilisation"] = np.divide(emission[power], pot, out=np.zeros(pot.shape), where=pot > 0)
 
 
-def _shared(t: pd.DataFrame, rows: np.ndarray, totals: pd.Series | None, regions: list[str]) -> np.ndarray:
-    """Each region's total (t CO2/yr) shared over its ``rows`` by capacity (evenly without capacities)."""
-    out = np.zeros(len(t))
+def _shared(t: pd.DataFrame, choices: list[np.ndarray], totals: pd.Series | None, regions: list[str]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Each region's total (t CO2/yr) shared by capacity (evenly without capacities) over its rows
+    of the first mask in ``choices`` that has any there; returns the emissions and the hosts."""
+    out, hosts = np.zeros(len(t)), np.zeros(len(t), bool)
     if totals is None:
-        return out
+        return out, hosts
     region = np.asarray(regions, dtype=object)[t.region_pos.to_numpy()]
-    weight = np.where(rows, t.capacity.fillna(0.0).to_numpy(float), 0.0)
+    capacity = t.capacity.fillna(0.0).to_numpy(float)
     for name, total in totals.items():
-        here = rows & (region == name)
-        if total == 0 or not here.any():
+        here = next((rows & (region == name) for rows in choices if (rows & (region == name)).any()), None)
+        if total == 0 or here is None:
             continue
-        w = weight * here if weight[here].sum() > 0 else here.astype(float)
+        w = capacity * here if capacity[here].sum() > 0 else here.astype(float)
         out += total * w / w.sum()
-    return out
+        hosts |= here
+    return out, hosts
 
 
 def _capture_sites(t: pd.DataFrame, coal: np.ndarray, solution: PowerSolution, year: int,
