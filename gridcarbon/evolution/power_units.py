@@ -97,14 +97,16 @@ def _capture_sites(t: pd.DataFrame, coal: np.ndarray, solution: PowerSolution, y
     s, k = solution.system, solution.system.years.index(year)
     need = {r: sum(solution.capacity[i, TECHNOLOGIES.index(g), k] for g in CAPTURE) * 1e3
             for i, r in enumerate(s.regions)}
-    retire = t.id.map(s.coal_units.set_index(COAL_PREFIX + s.coal_units["id"])["retire"])
+    retire = t.id.map(s.coal_units.set_index(COAL_PREFIX + s.coal_units["id"])["retire"]).to_numpy(float)
+    ids, capacity = t.id.to_numpy(str), t.capacity.fillna(0.0).to_numpy(float)
     out = np.zeros(len(t), bool)
     for pos, name in enumerate(regions):
-        if need.get(name, 0.0) <= 0:
+        rows = np.flatnonzero(coal & (t.region_pos.to_numpy() == pos))
+        if need.get(name, 0.0) <= 0 or rows.size == 0:
             continue
-        rows = t[coal & (t.region_pos == pos).to_numpy()].assign(retire=retire).sort_values(["retire", "id"])
-        filled = rows.capacity.fillna(0.0).cumsum().shift(fill_value=0.0) < need[name]
-        out[t.index.get_indexer(rows.index[filled])] = True
+        rows = rows[np.lexsort((ids[rows], retire[rows]))]   # earliest retirement first, then id
+        before = np.cumsum(capacity[rows]) - capacity[rows]
+        out[rows[before < need[name]]] = True
     return out
 
 
