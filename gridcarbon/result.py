@@ -35,7 +35,7 @@ class RunResult:
     models: dict = field(default_factory=dict, repr=False)
     market: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # file -> allocation market table
     storage: pd.DataFrame | None = None  # site, region, year, beccs_t, captured_t, injected_t, cumulative_t, capacity_t, fill
-    energy: dict = field(default_factory=dict, repr=False)  # energy.csv / energy_summary.csv tables
+    energy: dict = field(default_factory=dict, repr=False)  # energy.csv, energy_summary.csv, primary_energy.csv tables
 
     def total(self, year: int, *, net: bool = False) -> xr.DataArray:
         """Gross (emitting sectors) or net (with removals) t CO2/yr/cell in ``year``."""
