@@ -179,7 +179,8 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     timings["coupling_s"] = time.perf_counter() - t2  # the allocate / land loop
     evolve_args = dict(snapshot_years=[sc.base_year, *sc.years], keep_years=None if in_memory else (),
                        dtype=np.float64 if in_memory else np.float32,
-                       transfers=agreed.transfers if sc.evolution.transfer else None)
+                       transfers=agreed.transfers if sc.evolution.transfer else None,
+                       power=agreed.allocation.power)
     t3 = time.perf_counter()
     if final is None:
         log.info("evolution", extra=stage_extra(sc.name))
@@ -260,7 +261,7 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     events = pd.DataFrame(evo.fleet.events, columns=["year", "id", "event", "sector", "region", "from_cell", "to_cell"])
     events["region"] = np.asarray(grid.regions, dtype=object)[events.region.to_numpy(int)] if len(events) else []
     manifest = _manifest(sc, area, agreed, suitability, evo, timings)
-    energy = energy_tables(alloc)
+    energy = energy_tables(alloc, sc.evolution.capture_rate)
     manifest["energy"] = energy_manifest(alloc, energy, [sc.base_year, *sc.years])
     transfers = None
     if sc.evolution.transfer:  # the moves that happened (a planned plant the age hazard retired first stays)

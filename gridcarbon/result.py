@@ -36,7 +36,7 @@ class RunResult:
     market: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # file -> allocation market table
     storage: pd.DataFrame | None = None  # site, region, year, beccs_t, captured_t, injected_t, cumulative_t, capacity_t, fill
     storage_sites: pd.DataFrame | None = field(default=None, repr=False)  # cell (flat), site of each storage cell
-    energy: dict = field(default_factory=dict, repr=False)  # energy.csv / energy_summary.csv tables
+    energy: dict = field(default_factory=dict, repr=False)  # energy.csv, energy_summary.csv, primary_energy.csv tables
     transfers: pd.DataFrame | None = None  # period, sector, from_region, to_region, plants, potential_mt, moved_mt
 
     def total(self, year: int, *, net: bool = False) -> xr.DataArray:

@@ -138,11 +138,13 @@ def plant_hazard(t: pd.DataFrame, year: int) -> np.ndarray:
     return age_hazard().reindex(key).fillna(0.0).to_numpy()
 
 
-def retire_by_age_and_plan(fleet: Fleet, year: int, rng: np.random.Generator) -> None:
-    """Retire plants drawn by :func:`plant_hazard` and every plant past its planned retirement."""
+def retire_by_age_and_plan(fleet: Fleet, year: int, rng: np.random.Generator, skip: frozenset[str] = frozenset()
+                           ) -> None:
+    """Retire plants drawn by :func:`plant_hazard` and every plant past its planned retirement
+    (not in the sectors ``skip``, whose life cycle follows the allocation's power system)."""
     t = fleet.table
     draw = rng.random(len(t))
-    active = (t.status == "active").to_numpy()
+    active = ((t.status == "active") & ~t.sector.isin(list(skip))).to_numpy()
     planned = active & (t.planned_retirement.to_numpy(float) <= year)
     gone = active & (planned | (draw < plant_hazard(t, year)))
     if gone.any():
@@ -150,10 +152,12 @@ def retire_by_age_and_plan(fleet: Fleet, year: int, rng: np.random.Generator) ->
         fleet.log(year, t.loc[gone], "retired")
 
 
-def cancel_stale(fleet: Fleet, year: int) -> None:
-    """Cancel pipeline rows never needed within :data:`PIPELINE_MAX_DELAY` years of coming due."""
+def cancel_stale(fleet: Fleet, year: int, skip: frozenset[str] = frozenset()) -> None:
+    """Cancel pipeline rows never needed within :data:`PIPELINE_MAX_DELAY` years of coming due
+    (not in the sectors ``skip``)."""
     t = fleet.table
-    stale = (t.status == PIPELINE) & ~(t.planned_year.to_numpy(float) + PIPELINE_MAX_DELAY >= year)
+    stale = ((t.status == PIPELINE) & ~(t.planned_year.to_numpy(float) + PIPELINE_MAX_DELAY >= year)
+             & ~t.sector.isin(list(skip)))
     if stale.any():
         t.loc[stale, "status"] = "cancelled"
         fleet.log(year, t.loc[stale], "cancelled")

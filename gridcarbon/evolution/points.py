@@ -76,7 +76,9 @@ class YearInputs:
     """What the point rules read in one year besides the fleet: ``suitability`` surfaces per
     sector (y, x, 0..1), ``restricted`` cells (y, x, bool), ``built`` fraction (y, x), the
     run's ``storage`` account, yearly relocation ``caps`` (t CO2/yr per sector), the run's
-    inter-regional ``moves`` (:data:`gridcarbon.allocation.transfers.PLAN_COLUMNS`; None: no transfer)."""
+    inter-regional ``moves`` (:data:`gridcarbon.allocation.transfers.PLAN_COLUMNS`; None: no transfer);
+    ``followed``: sectors whose life cycle follows the allocation's power system (:mod:`.power_units`),
+    not the age hazard or the pipeline's delays."""
 
     suitability: dict[str, np.ndarray]
     restricted: np.ndarray
@@ -86,6 +88,7 @@ class YearInputs:
     grid: Grid
     rules: EvolutionSpec
     moves: pd.DataFrame | None = None
+    followed: frozenset[str] = frozenset()
 
 
 def step_points(fleet: Fleet, year: int, targets: dict[tuple[int, str], float], inputs: YearInputs,
@@ -97,8 +100,8 @@ def step_points(fleet: Fleet, year: int, targets: dict[tuple[int, str], float], 
         move_plants(fleet, year, inputs.moves, site, grid)
     relocate(fleet, year, caps=inputs.caps, restricted=inputs.restricted, built=inputs.built, site=site, grid=grid,
              rng=rng)
-    cancel_stale(fleet, year)
-    retire_by_age_and_plan(fleet, year, rng)
+    cancel_stale(fleet, year, inputs.followed)
+    retire_by_age_and_plan(fleet, year, rng, inputs.followed)
     room = reserve_capture(fleet, inputs.storage, year, rules)
     for (r, sector), target in sorted(targets.items()):
         sel = fleet.active(r, sector)

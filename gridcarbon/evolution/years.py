@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridcarbon.allocation.power import PowerSolution
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.gridding import distribute
 from gridcarbon.core.sectors import GRIDDED, POINT_SECTORS
@@ -21,6 +22,7 @@ from gridcarbon.evolution.context import EvolutionContext
 from gridcarbon.evolution.land import land_steps, year_capacities
 from gridcarbon.evolution.patterns import Patterns
 from gridcarbon.evolution.points import Fleet, YearInputs, step_points
+from gridcarbon.evolution.power_units import follow_power
 from gridcarbon.evolution.relocation import relocation_caps
 from gridcarbon.evolution.storage import Storage
 from gridcarbon.suitability.covariates import restricted
@@ -51,7 +53,7 @@ class EvolutionResult:
 def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Iterable[int] = (),
            on_year: Callable[[int, np.ndarray], None] | None = None,
            keep_years: Iterable[int] | None = None, dtype=np.float64,
-           transfers: pd.DataFrame | None = None) -> EvolutionResult:
+           transfers: pd.DataFrame | None = None, power: PowerSolution | None = None) -> EvolutionResult:
     """Evolve ``ctx``'s inventory from its base year to its end year under allocated ``totals``.
 
     ``totals`` has region, sector, year, allocated_t (t CO2/yr). Each year's (n_gridded, y, x)
@@ -59,7 +61,8 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
     the layers of ``keep_years`` (all years when None), so a national 1 km run holds one year
     at a time; ``dtype`` float32 halves those layers (totals are imposed in float64, then
     stored). The facility table is kept for ``snapshot_years``. ``transfers``: the plants
-    that move between regions (:func:`.transfer.plan_transfers`, already in ``totals``).
+    that move between regions (:func:`.transfer.plan_transfers`, already in ``totals``). With the
+    allocation's ``power`` system the fleet's power plants follow its units (:mod:`.power_units`).
     Deterministic under the context's seed.
     """
     grid, inv = ctx.grid, ctx.inv
@@ -78,7 +81,7 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
         if k == 0:
             now = inv.emissions["emission"].values
         else:
-            _step_fleet(ctx, fleet, patterns, targets[k], year, rng, b, storage, caps, transfers)
+            _step_fleet(ctx, fleet, patterns, targets[k], year, rng, b, storage, caps, transfers, power)
             raw = patterns.raw_layers(ctx, fleet, k, year, b, f)
             now = impose_totals(raw, targets[k], grid, fallback=ctx.surfaces, dtype=dtype)
         rows.append(_residuals(now, targets[k], grid, year))
@@ -94,19 +97,23 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
 
 def _step_fleet(ctx: EvolutionContext, fleet: Fleet, patterns: Patterns, target: np.ndarray, year: int,
                 rng: np.random.Generator, built: np.ndarray, storage: Storage, caps: dict[str, float],
-                moves: pd.DataFrame | None) -> None:
+                moves: pd.DataFrame | None, power: PowerSolution | None) -> None:
     """One year of the point rules, with the fleet's share of each region x point sector's
     allocated total (``target``: n_gridded x n_regions, t CO2/yr), the run's ``storage``
-    account, the yearly relocation ``caps`` (t CO2/yr per sector) and transfer ``moves``."""
+    account, the yearly relocation ``caps`` (t CO2/yr per sector) and transfer ``moves``; with a
+    ``power`` system the power plants follow its units instead."""
     spec, regions = ctx.spec, range(len(ctx.grid.regions))
     share = patterns.point_share
+    followed = frozenset() if power is None else frozenset({"power"})
     tgt = {(r, s): target[GRIDDED.index(s), r] * share[j, r]
-           for j, s in enumerate(POINT_SECTORS) for r in regions if share[j, r] > 0}
+           for j, s in enumerate(POINT_SECTORS) for r in regions if share[j, r] > 0 and s not in followed}
     restrict = restricted(ctx.landscape, built_up=built, urban_core_threshold=spec.urban_core_threshold,
                           relocate_from=list(spec.relocate_from))
     inputs = YearInputs({s: ctx.surfaces[s] for s in POINT_SECTORS}, restrict, built, storage, caps, ctx.grid, spec,
-                        moves)
+                        moves, followed)
     step_points(fleet, year, tgt, inputs, rng)
+    if power is not None:
+        follow_power(fleet, power, year, list(ctx.grid.regions))
 
 
 def impose_totals(raw: Iterable[np.ndarray], target: np.ndarray, grid: Grid, *, fallback: dict,

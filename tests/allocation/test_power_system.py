@@ -12,7 +12,7 @@ from gridcarbon.output.energy import energy_tables
 
 @pytest.fixture(scope="module")
 def tables(enhanced) -> dict[str, pd.DataFrame]:
-    return energy_tables(enhanced)
+    return energy_tables(enhanced, capture_rate=0.9)
 
 
 def test_energy_balance_holds_every_region_year(enhanced, tables):
@@ -107,3 +107,29 @@ def test_demand_grows_with_electrification(enhanced):
     extra = s.demand[:, -1] - gdp_only.to_numpy()
     assert (extra > 0).all()
     np.testing.assert_allclose(s.demand[:, 0], provinces().loc[s.regions, "demand_2024_twh"].to_numpy())
+
+
+def test_primary_energy_adds_up_from_its_components(enhanced, tables):
+    """The summary's primary energy is the sum of ``primary_energy.csv``; other sectors' fuel follows their CO2."""
+    from gridcarbon.output.energy_accounting import PROCESS_SHARE, SECTOR_FUEL_CARBON
+
+    primary, summary = tables["primary_energy"], tables["energy_summary"].set_index(["region", "year"])
+    sums = primary.groupby(["region", "year"])["mtce"].sum()
+    np.testing.assert_allclose(sums.reindex(summary.index).to_numpy(), summary["primary_energy_mtce"].to_numpy())
+    clean = primary[~primary.fossil].groupby(["region", "year"])["mtce"].sum().reindex(summary.index)
+    np.testing.assert_allclose(clean / summary["primary_energy_mtce"], summary["non_fossil_share_primary"])
+    cement = primary.query("component == 'cement' and region != 'total'").set_index(["region", "year"])["mtce"]
+    co2 = enhanced.totals.query("sector == 'cement'").set_index(["region", "year"])["allocated_t"] / 1e6
+    want = co2 * (1 - PROCESS_SHARE["cement"]) / SECTOR_FUEL_CARBON["cement"]
+    np.testing.assert_allclose(cement.reindex(want.index).to_numpy(), want.to_numpy())
+
+
+def test_study_2035_share_needs_more_clean_power_than_all_demand(tables):
+    """The README's bound: with the 2035 CO2 the pathway allows, 55 % non-fossil primary energy would
+    need more non-fossil electricity (coal-equivalent) than the study area uses in all."""
+    from gridcarbon.output.energy_accounting import COAL_EQUIVALENT
+
+    total = tables["primary_energy"].query("region == 'total' and year == 2035")
+    fossil = total.loc[total.fossil, "mtce"].sum()
+    demand = tables["energy_summary"].query("region == 'total' and year == 2035")["electricity_demand_twh"].item()
+    assert fossil * 0.55 / 0.45 / COAL_EQUIVALENT > demand

@@ -23,6 +23,40 @@ def test_run_writes_energy_tables_and_plots(default_run):
     for sector, rows in (("power", energy.technology != "imports"), ("indirect", energy.technology == "imports")):
         got = energy[rows].groupby(["region", "year"])["emissions_t"].sum()
         want = totals[totals.sector == sector].set_index(["region", "year"])["allocated_t"]
-        np.testing.assert_allclose(got.reindex(want.index).to_numpy(), want.to_numpy(), rtol=1e-5, atol=10.0)
+        np.testing.assert_allclose(got.reindex(want.index).to_numpy(), want.to_numpy(), rtol=1e-6)
+    primary = pd.read_csv(out / "primary_energy.csv")
+    assert list(primary.columns) == ["region", "year", "component", "fossil", "mtce"]
+    assert {"coal", "imports", "steel", "beccs"} <= set(primary.component)
+
+
+def test_gridded_power_is_the_power_system_of_every_region_year(default_run):
+    """Grid and power block agree: each region-year's gridded power CO2 equals the sum over its
+    generating technologies (coal per unit) in ``energy.csv``, to 1e-6 relative."""
+    out = Path(default_run.out_dir)
+    energy = pd.read_csv(out / "energy.csv")
+    units = energy[energy.technology != "imports"].groupby(["region", "year"])["emissions_t"].sum()
+    power = pd.read_csv(out / "totals.csv").query("sector == 'power'").set_index(["region", "year"])
+    assert len(power) == 4 * 37
+    np.testing.assert_allclose(power["gridded_t"].to_numpy(), units.reindex(power.index).to_numpy(), rtol=1e-6)
+    year = default_run.emissions["emission"].sel(sector="power", year=2060).values
+    assert np.isclose(np.nansum(year), power.xs(2060, level="year")["gridded_t"].sum(), rtol=1e-6)
     shares = default_run.manifest["energy"]["non_fossil_share_primary_pct"]
     assert shares[2060] > shares[2024] > 0
+
+
+def test_power_grid_is_the_sum_over_generating_units(default_run):
+    """Grid follows units: each cell's power CO2 is the sum of the active power plants in it, and
+    the plants' emissions per region are the power block's generating technologies (``energy.csv``)."""
+    energy = pd.read_csv(Path(default_run.out_dir) / "energy.csv").set_index(["region", "year", "technology"])
+    facilities = default_run.facilities
+    for year in (2030, 2035, 2060):
+        plants = facilities[(facilities.year == year) & (facilities.sector == "power") & (facilities.status == "active")]
+        layer = default_run.emissions["emission"].sel(sector="power", year=year).values.ravel()
+        want = np.bincount(plants.cell.to_numpy(int), weights=plants.emission_t.to_numpy(float), minlength=layer.size)
+        assert np.abs(np.nan_to_num(layer) - want).max() <= 1e-6 * want.sum()
+        by_region = plants.groupby("region")["emission_t"].sum()
+        block = energy.xs(year, level="year").drop(index="imports", level="technology")["emissions_t"]
+        block = block.groupby(level="region").sum().reindex(by_region.index)
+        np.testing.assert_allclose(by_region.to_numpy(), block.to_numpy(), rtol=1e-6)
+    late = facilities[(facilities.year == 2060) & (facilities.sector == "power")]
+    assert late.ccs.any() and (late.status == "cancelled").any()

@@ -1,0 +1,122 @@
+"""The power fleet follows the allocation's power system ("grid follows units", issue 16).
+
+When the allocation carries a power system (:mod:`gridcarbon.allocation.power`), the fleet's
+power rows leave the point rules (no age-hazard retirements, no retrofits, builds or
+utilisation of their own); each year, after the rules ran for the other sectors:
+
+- a coal unit (fleet id :data:`COAL_PREFIX` + GEM id) operates exactly in the years the power
+  block counts it (GEM start year to retirement, :func:`~gridcarbon.allocation.power_fleet.coal_units`)
+  and emits what the block's dispatch gives it (:func:`~gridcarbon.allocation.power.unit_generation`:
+  the region's coal generation shared by capacity, at the unit's own emission factor);
+- gas plants share their region's gas emissions by capacity (new gas capacity of the block
+  runs at the existing gas sites; a region without gas plants at its coal units' sites);
+- capture plants (``coal_ccs``, ``gas_ccs``, new capacity of the block) stand at the sites of the
+  region's coal units that retire first, as many sites as their capacity fills, and share the
+  region's capture emissions by capacity (ASSUMPTION: capture plants are built at existing coal
+  stations, which have the grid connection, cooling water and permits, as China's CCUS
+  demonstration units are; a region without coal units at its gas plants).
+
+A region's power pattern is then the sum over its generating units, equal to its allocated
+power (the block's row ``E[power] = sum factor x G``), so imposing the total leaves it unchanged.
+Units: capacity MW (fleet) and GW (block), emissions t CO2/yr. Capture of the power block is
+not booked into the storage account (``captured_t`` stays 0 for these rows).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gridcarbon.allocation.power import PowerSolution, unit_generation
+from gridcarbon.allocation.power_data import TECHNOLOGIES
+from gridcarbon.evolution.fleet import PIPELINE, Fleet
+
+#: the inventory's id prefix of a GEM coal unit (``inventory/builtin.py``: ``COAL-<GEM id>``)
+COAL_PREFIX = "COAL-"
+CAPTURE = ("coal_ccs", "gas_ccs")
+
+
+def follow_power(fleet: Fleet, solution: PowerSolution, year: int, regions: list[str]) -> None:
+    """Set status and emissions of the fleet's power rows from the power block in ``year``.
+
+    Power rows the block does not know (coal units neither operating nor committed) that wait
+    in the pipeline are cancelled: the block builds no coal beyond the committed units.
+    """
+    t = fleet.table
+    power = (t.sector == "power").to_numpy()
+    units = unit_generation(solution, year)
+    coal = units[units.technology == "coal"]
+    coal = coal.set_index(COAL_PREFIX + coal["id"])["emissions_t"]
+    mine = power & t.id.isin(COAL_PREFIX + solution.system.coal_units["id"]).to_numpy()
+    running = mine & t.id.isin(coal.index).to_numpy()
+    gas = power & (t.fuel == "gas").to_numpy() & (t.status == "active").to_numpy()
+    others = units[units.technology != "coal"].pivot_table(index="region", columns="technology",
+                                                           values="emissions_t", aggfunc="sum")
+    sites = _capture_sites(t, mine, solution, year, regions)
+    plants = power & (t.fuel == "gas").to_numpy() & ~t.status.isin([PIPELINE, "cancelled"]).to_numpy()
+    gas_t, gas_at = _shared(t, [gas, mine], others.get("gas"), regions)
+    ccs_t, ccs_at = _shared(t, [sites, plants], others.reindex(columns=list(CAPTURE)).fillna(0.0).sum(axis=1), regions)
+    emission = np.where(running, t.id.map(coal).fillna(0.0).to_numpy(float), 0.0) + gas_t + ccs_t
+    was = t.status.to_numpy(object)
+    capture = sites | ccs_at
+    hosts = running | gas | gas_at | capture
+    status = np.where(hosts, "active", np.where(was == PIPELINE, PIPELINE, "retired"))
+    status = np.where(mine | hosts, status, np.where(power & (was == PIPELINE), "cancelled", was))
+    _log_changes(fleet, year, power, was, status, capture)
+    t["status"] = status
+    t.loc[power, "emission_t"] = emission[power]
+    t.loc[power, "captured_t"] = 0.0
+    t.loc[power, "ccs"] = capture[power]
+    t.loc[power, "capturing"] = capture[power]
+    pot = t.loc[power, "potential_t"].to_numpy(float)
+    t.loc[power, "utilisation"] = np.divide(emission[power], pot, out=np.zeros(pot.shape), where=pot > 0)
+
+
+def _shared(t: pd.DataFrame, choices: list[np.ndarray], totals: pd.Series | None, regions: list[str]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Each region's total (t CO2/yr) shared by capacity (evenly without capacities) over its rows
+    of the first mask in ``choices`` that has any there; returns the emissions and the hosts."""
+    out, hosts = np.zeros(len(t)), np.zeros(len(t), bool)
+    if totals is None:
+        return out, hosts
+    region = np.asarray(regions, dtype=object)[t.region_pos.to_numpy()]
+    capacity = t.capacity.fillna(0.0).to_numpy(float)
+    for name, total in totals.items():
+        here = next((rows & (region == name) for rows in choices if (rows & (region == name)).any()), None)
+        if total == 0 or here is None:
+            continue
+        w = capacity * here if capacity[here].sum() > 0 else here.astype(float)
+        out += total * w / w.sum()
+        hosts |= here
+    return out, hosts
+
+
+def _capture_sites(t: pd.DataFrame, coal: np.ndarray, solution: PowerSolution, year: int,
+                   regions: list[str]) -> np.ndarray:
+    """Coal unit rows hosting capture plants: per region, earliest-retiring first until their
+    capacity covers the block's capture capacity (GW) of ``year``."""
+    s, k = solution.system, solution.system.years.index(year)
+    need = {r: sum(solution.capacity[i, TECHNOLOGIES.index(g), k] for g in CAPTURE) * 1e3
+            for i, r in enumerate(s.regions)}
+    retire = t.id.map(s.coal_units.set_index(COAL_PREFIX + s.coal_units["id"])["retire"]).to_numpy(float)
+    ids, capacity = t.id.to_numpy(str), t.capacity.fillna(0.0).to_numpy(float)
+    out = np.zeros(len(t), bool)
+    for pos, name in enumerate(regions):
+        rows = np.flatnonzero(coal & (t.region_pos.to_numpy() == pos))
+        if need.get(name, 0.0) <= 0 or rows.size == 0:
+            continue
+        rows = rows[np.lexsort((ids[rows], retire[rows]))]   # earliest retirement first, then id
+        before = np.cumsum(capacity[rows]) - capacity[rows]
+        out[rows[before < need[name]]] = True
+    return out
+
+
+def _log_changes(fleet: Fleet, year: int, power: np.ndarray, was: np.ndarray, now: np.ndarray,
+                 sites: np.ndarray) -> None:
+    """Events of the power rows: built (a pipeline row starts), retired, cancelled, retrofitted (capture site)."""
+    t = fleet.table
+    for event, mask in (("built", power & (now == "active") & (was == PIPELINE)),
+                        ("retired", power & (was == "active") & (now == "retired")),
+                        ("cancelled", power & (was == PIPELINE) & (now == "cancelled")),
+                        ("retrofitted", power & sites & ~t.ccs.to_numpy(bool))):
+        if mask.any():
+            fleet.log(year, t[mask], event)

@@ -1,0 +1,67 @@
+"""Grid follows units (issue 16): the fleet's power plants follow the allocation's power block."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gridcarbon.allocation.power import unit_generation
+from gridcarbon.allocation.power_data import TECHNOLOGIES
+from gridcarbon.evolution.fleet import Fleet
+from gridcarbon.evolution.power_units import follow_power
+
+COL = TECHNOLOGIES.index
+
+
+def _solution(gas_twh: float = 1.0):
+    """A one-region power block in 2030: unit A retired in 2026, B runs; 5 GW with capture."""
+    units = pd.DataFrame({"id": ["A", "B"], "region": ["R0", "R0"], "capacity_mw": [600.0, 400.0],
+                          "factor_t_per_mwh": [0.9, 1.0], "start": [2000, 2000], "retire": [2026, 2040]})
+    fossil = np.isin(TECHNOLOGIES, ["coal", "gas", "coal_ccs", "gas_ccs"])
+    system = SimpleNamespace(coal_units=units, years=[2024, 2025, 2030], regions=["R0"], fossil=fossil)
+    gen, factor, cap = (np.zeros((1, len(TECHNOLOGIES), 3)) for _ in range(3))
+    gen[0, [COL("coal"), COL("coal_ccs"), COL("gas")], 2] = [3.0, 5.0, gas_twh]
+    factor[0, [COL("coal"), COL("coal_ccs"), COL("gas")]] = np.array([1.0, 0.1, 0.37])[:, None]
+    cap[0, COL("coal_ccs"), 2] = 0.5
+    return SimpleNamespace(system=system, generation=gen, emissions=gen * factor, capacity=cap)
+
+
+def _fleet(with_gas: bool = True) -> Fleet:
+    ids = ["COAL-A", "COAL-B", "COAL-X", "STEEL-1"] + (["GAS-1"] if with_gas else [])
+    n = len(ids)
+    table = pd.DataFrame({
+        "id": ids, "sector": ["power"] * 3 + ["steel"] + ["power"] * (n - 4), "region_pos": 0, "cell": np.arange(n),
+        "capacity": [600.0, 400.0, 100.0, 5.0, 300.0][:n], "potential_t": 1e6, "year_built": 2000,
+        "inefficiency": 1.0, "status": ["active", "active", "pipeline", "active", "active"][:n],
+        "fuel": ["coal", "coal", "coal", "", "gas"][:n], "technology": "", "planned_retirement": np.nan,
+        "planned_year": np.nan, "origin": "base", "ccs": False, "capturing": False, "site": -1, "moved_from": -1,
+        "moved_year": -1, "utilisation": 1.0, "emission_t": 1e6, "captured_t": 0.0}, index=[10, 3, 1, 0, 7][:n])
+    return Fleet(table)
+
+
+@pytest.mark.parametrize("with_gas", [True, False])
+def test_power_rows_carry_the_blocks_units(with_gas):
+    fleet, solution = _fleet(with_gas), _solution()
+    follow_power(fleet, solution, 2030, ["R0"])
+    t = fleet.table.set_index("id")
+    power = t[t.sector == "power"]
+    assert power.emission_t.sum() == pytest.approx(unit_generation(solution, 2030).emissions_t.sum())
+    # B runs at the block's dispatch; A retired in 2026 and hosts the capture plant (first to retire)
+    assert t.loc["COAL-B", "status"] == "active" and t.loc["COAL-B", "emission_t"] >= 3.0e6
+    assert t.loc["COAL-A", "ccs"] and t.loc["COAL-A", "status"] == "active"
+    assert not t.loc["COAL-B", "ccs"]
+    # a coal unit the block does not know is cancelled; other sectors are untouched
+    assert t.loc["COAL-X", "status"] == "cancelled" and t.loc["COAL-X", "emission_t"] == 0.0
+    assert t.loc["STEEL-1", "emission_t"] == 1e6
+    events = pd.DataFrame(fleet.events, columns=["year", "id", "event", "sector", "region", "from", "to"])
+    assert set(events.event) == {"retrofitted", "cancelled"}
+
+
+def test_without_gas_plants_gas_runs_at_coal_sites():
+    fleet = _fleet(with_gas=False)
+    follow_power(fleet, _solution(gas_twh=2.0), 2030, ["R0"])
+    t = fleet.table.set_index("id")
+    # 2 TWh x 0.37 t/MWh of gas shared by capacity over the region's coal units
+    assert t.loc[["COAL-A", "COAL-B"], "emission_t"].sum() == pytest.approx(3.0e6 + 0.5e6 + 0.74e6)
