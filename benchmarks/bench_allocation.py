@@ -3,7 +3,7 @@
 Inputs are synthetic but plausible: CEADs 2019 provincial shares (docs/architecture.md, "Calibration") scaled
 to about 11 Gt gross incl. indirect, a seeded random sector mix around a national one,
 synthetic population/GDP drivers and removal capacities. Reports model build time
-(pyomo model + translation to HiGHS) and HiGHS solve time separately, their ratio and the
+(the LP's sparse matrix, passed to HiGHS) and HiGHS solve time separately, their ratio and the
 build cost per LP variable; writes the same as JSON under benchmarks/results/.
 
 Run: ``python benchmarks/bench_allocation.py [--repeat N] [--size full|tiny]``. Target:

@@ -37,7 +37,7 @@ class AllocationResult:
     ``totals``: tidy table ``region, sector, year, allocated_t`` (t CO2/yr; removals
     negative; all sectors). ``pathway``: the annual pathway
     (:func:`gridcarbon.allocation.annual_pathway`). ``objective``: yuan. ``timings``:
-    seconds, ``build_s`` (pyomo model and its translation to HiGHS) and ``solve_s``
+    seconds, ``build_s`` (the LP's sparse matrix, passed to HiGHS) and ``solve_s``
     (HiGHS). ``target_shares``: per region and year, each principle's share, their blend
     and the phased-in target. ``provenance``: scenario name and hash, solver and version.
     ``market``: per region and year ``allowance_t`` (target share x gross pathway),
