@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from gridcarbon.allocation.model import LP, ZERO_TOL, build
+from gridcarbon.allocation.model import LP, ZERO_TOL, build, captured
 from gridcarbon.allocation.power import PowerSolution, read_power
 from gridcarbon.allocation.problem import Problem
 from gridcarbon.core.units import T_PER_MT
@@ -42,13 +42,15 @@ class Solved:
     size: dict[str, int] = field(default_factory=dict)
     solver: str = ""
     power: PowerSolution | None = None
+    captured: np.ndarray | None = None   # (R, T) Mt/yr captured on the CCS steps of the cost curves
 
 
 class Resolver:
     """The last LP of a sequence of allocations, re-solved warm when only bounds change.
 
-    Structure (pathway, shares, ramps, costs) is keyed by a hash; floors, capacities and
-    user bounds become new column bounds of the kept model (HiGHS keeps its basis). One per
+    Structure (pathway, shares, ramps, costs, which region-years have a capture limit) is keyed
+    by a hash; floors, committed emissions, capacities and user bounds become new column
+    bounds, capture capacities new row bounds of the kept model (HiGHS keeps its basis). One per
     coupling loop, so a run's sequence of solves (and its result) does not depend on earlier runs.
     """
 
@@ -70,6 +72,10 @@ class Resolver:
                 self.solver.changeColsBounds(int(changed.sum()), ids[changed].astype(np.int32),
                                              lo[changed], hi[changed])
             self.bounds[on] = (lo, hi)
+        if self.lp.capture is not None:
+            (r, t), rows = self.lp.capture[0].T, self.lp.m.row_index(self.lp.capture[1])
+            self.solver.changeRowsBounds(len(rows), rows.astype(np.int32), np.full(len(rows), -np.inf),
+                                         p.capture[r, t])
         self.lp.p = p
         return self.lp, self.solver
 
@@ -77,8 +83,9 @@ class Resolver:
 def _structure_key(p: Problem) -> str:
     """Hash of everything in a problem except its bounds."""
     h = hashlib.sha256(repr((p.regions, p.years, p.mac, p.trade, sorted(p.trajectories))).encode())
+    capture = np.isfinite(p.capture) if p.capture is not None else np.zeros(0)
     for array in (p.e0, p.r0, p.gross, p.removals, p.ramp, p.shares, p.bau, p.widths, p.costs, p.discount,
-                  *p.trajectories.values()):
+                  capture, *p.trajectories.values()):
         h.update(np.ascontiguousarray(array, dtype=float).tobytes())
     return h.hexdigest()
 
@@ -108,7 +115,7 @@ def solve(p: Problem, *, elastic: bool, resolver: Resolver | None = None) -> Sol
     price, mac = _prices(lp, np.asarray(solution.row_dual))
     return Solved(status="optimal", objective=h.getInfo().objective_function_value * T_PER_MT,
                   E=lp.values(lp.E, x, p.e0), R=lp.values(lp.R, x, p.r0), timings=timings, size=size,
-                  solver=name, price=price, mac=mac,
+                  solver=name, price=price, mac=mac, captured=captured(lp, x),
                   power=read_power(lp.power, x, ZERO_TOL) if lp.power is not None else None)
 
 

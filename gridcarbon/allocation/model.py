@@ -11,7 +11,9 @@ removal pathways; with ``allocation.trade`` off, each region's gross meets its a
 base-year gross)`` for sectors present in the base year (absent ones stay at zero, see
 :data:`gridcarbon.allocation.problem.RAMP_MIN_FRAC`); hard-to-abate floors
 ``E >= floor_s * E0``; capacities (removals, and emitting sectors when the table holds
-them); optional sector trajectories and user bounds.
+them); the fleet's committed emissions (lower bounds) and capture capacity (the CCS steps of
+a region's cost curves summed over sectors <= what its plants in reach of storage can
+capture, family ``capture capacity``); optional sector trajectories and user bounds.
 
 Objective (yuan, each year's costs discounted to the base year at ``allocation.discount_rate``;
 the model holds it in million yuan, as its variables are in Mt):
@@ -45,6 +47,7 @@ import numpy as np
 from gridcarbon.allocation.matrix import NONE, Matrix
 from gridcarbon.allocation.power import add_power
 from gridcarbon.allocation.problem import Problem
+from gridcarbon.allocation.supply import ccs_steps
 from gridcarbon.core.sectors import EMITTING, REMOVALS
 
 #: ASSUMPTION: 1 yuan per t off a region's share of the base-year sink. A tie-breaker, far
@@ -73,6 +76,8 @@ class LP:
         self.m = Matrix(elastic=elastic)
         self.caps: list[tuple[int | None, int, int]] = []
         self.abatement: tuple[np.ndarray, np.ndarray] = (np.zeros((0, 3), dtype=int), np.zeros(0, dtype=int))
+        self.A = np.zeros((0, 0, 0, 0), dtype=int)   # abatement step columns (R, S, T, J)
+        self.capture: tuple[np.ndarray, np.ndarray] | None = None   # (r, t) cells and rows of the capture limits
         self.power = None   # the power block's column ids (gridcarbon.allocation.power), if any
         self.E = self.variables(*((None, None) if elastic else p.bounds("E")), shape=p.e0.shape)
         self.R = self.variables(*((None, None) if elastic else p.bounds("R")), shape=p.r0.shape)
@@ -115,6 +120,9 @@ def build(p: Problem, *, elastic: bool) -> LP:
     else:
         _removal_cost(lp)
         _removal_split_cost(lp)
+    lp.m.section()
+    if p.capture is not None:
+        _capture_rows(lp)
     return lp
 
 
@@ -134,7 +142,7 @@ def _abatement(lp: LP) -> None:
     a = np.full(segments.shape, NONE)
     a[segments] = lp.m.columns(0.0, width[segments])
     rows = lp.m.rows(p.bau[cells], INF, [(lp.E[cells], 1.0), *((a[..., j][cells], 1.0) for j in range(a.shape[3]))])
-    lp.abatement = (np.argwhere(cells), rows)
+    lp.abatement, lp.A = (np.argwhere(cells), rows), a
     cost = p.costs[:, :, None, :] * p.discount[None, None, :, None]
     lp.m.objective(a[segments], cost[segments])
 
@@ -218,6 +226,25 @@ def _trajectory_rows(lp: LP) -> None:
         years = np.flatnonzero(~np.isnan(values))
         lp.m.rows(values[years], values[years], [(ids[r, i, years], 1.0) for r in range(ids.shape[0])],
                   family="sector trajectories", year=years)
+
+
+def _capture_rows(lp: LP) -> None:
+    """Captured tonnes (the CCS steps of the cost curves, Mt) per region and year <= the fleet's
+    capture capacity, where it is finite and the region has CCS steps at all."""
+    ccs = np.where(ccs_steps(lp.A.shape[3])[None, :, None, :], lp.A, NONE)       # (R, S, T, J)
+    cap = lp.p.capture
+    cells = np.isfinite(cap) & (ccs >= 0).any(axis=(1, 3)) & _after_base(cap.shape)
+    r, t = np.nonzero(cells)
+    terms = [(ccs[r, s, t, j], 1.0) for s in range(ccs.shape[1]) for j in range(ccs.shape[3])
+             if (ccs[:, s, :, j] >= 0).any()]
+    lp.capture = (np.stack([r, t], axis=1), lp.m.rows(np.full(len(t), -INF), cap[r, t], terms,
+                                                       family="capture capacity", year=t))
+
+
+def captured(lp: LP, x: np.ndarray) -> np.ndarray:
+    """Captured tonnes (Mt/yr, (R, T)) of a solution ``x``: the CCS steps of the cost curves."""
+    ccs = np.where(ccs_steps(lp.A.shape[3])[None, :, None, :], lp.A, NONE)
+    return np.where(ccs >= 0, x[np.maximum(ccs, 0)], 0.0).sum(axis=(1, 3))
 
 
 def _limit_rows(lp: LP) -> None:
