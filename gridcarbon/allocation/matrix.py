@@ -45,6 +45,7 @@ class Matrix:
         self.position: np.ndarray | None = None   # final row of each row id, after highs()
         self.families: list[str | None] = []
         self.row_years = np.zeros(0, dtype=int)
+        self.slack_rows = np.zeros(0, dtype=int)   # rows (final positions) with slack columns, elastic only
 
     def section(self) -> None:
         """Start a new section: its rows come after every row added so far."""
@@ -150,7 +151,7 @@ class Matrix:
     @property
     def slack_offset(self) -> int:
         """Number of slack columns placed before the model's own (0 unless elastic)."""
-        return 2 * len(getattr(self, "slack_rows", ())) if self.elastic else 0
+        return 2 * len(self.slack_rows)
 
 
 def silent_highs() -> highspy.Highs:
