@@ -78,7 +78,7 @@ class Matrix:
         """
         lo, hi, year = _flat(lo, hi, year)
         n = lo.size
-        r, c, v = [], [], []
+        r, c, v = [np.zeros(0, dtype=int)], [np.zeros(0, dtype=int)], [np.zeros(0)]
         for cols, coef in terms:
             cols = np.asarray(cols).ravel()
             coef = np.broadcast_to(np.asarray(coef, dtype=float).ravel(), (n,)) if np.ndim(coef) else np.full(n, coef)
