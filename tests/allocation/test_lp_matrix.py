@@ -33,7 +33,7 @@ def test_rows_follow_sections_and_order_keys_and_duals_follow_the_ids():
 
 
 def test_the_elastic_copy_puts_slacks_first_and_minimises_them():
-    m, first, later, cap = small(elastic=True)
+    m, *_ = small(elastic=True)
     h = m.highs()
     h.run()
     assert m.slack_offset == 4 and list(m.slack_rows) == [0, 1]   # the family-less cap row has none
