@@ -4,8 +4,8 @@ Inputs: the built-in ``china-enhanced`` scenario and its real base-year inventor
 provinces x 12 sectors x 37 years), with the provincial power system (10 technologies,
 imports, trade, energy balance, firm capacity). The inventory is built once, untimed; each
 repeat prepares the problem and builds and solves the LP. Reports the best repeat's
-``prepare_s`` (problem incl. power tables and fleet), ``build_s`` (pyomo model + translation
-to HiGHS), ``solve_s`` (HiGHS), the model size and the machine load (2 shared cores).
+``prepare_s`` (problem incl. power tables and fleet), ``build_s`` (the LP's sparse matrix,
+passed to HiGHS), ``solve_s`` (HiGHS), the model size and the machine load (2 shared cores).
 
 Run: ``python benchmarks/bench_power_lp.py [--repeat N]``. Target: build + solve <= 8 s.
 """

@@ -4,8 +4,11 @@ See docs/architecture.md, "Coupling". The solver's removal capacities start from
 base-year landscape. After each allocation the land evolves under it (urban growth eats into
 afforestation room, afforestation meets the allocated sink) and reports, per region and
 year, the forest sink it could hold and the storage it can inject; the capacities tighten to
-the smaller of the two and the pathway is re-allocated, until tightening changes the
-capacities (or re-allocating the totals) by less than the scenario's tolerance. The full
+the smaller of the two. The fleet's limits (:mod:`gridcarbon.evolution.commitments`:
+committed emissions of plants too young to retire, capture capacity of plants within reach
+of storage, less the storage the allocated BECCS takes) are recomputed beside them, and the
+pathway is re-allocated, until capacities and limits (or the re-allocated totals) move by
+less than the scenario's tolerance. The full
 evolution (points, lines, areas; :func:`gridcarbon.evolution.evolve`) then runs once against
 the agreed allocation, with the same :class:`~gridcarbon.evolution.EvolutionContext`. With
 ``evolution.transfer`` on, the agreed totals first plan the plants that move between regions
@@ -26,11 +29,15 @@ import numpy as np
 import pandas as pd
 
 from gridcarbon.allocation import AllocationResult, Resolver, allocate
-from gridcarbon.allocation.transfers import PLAN_COLUMNS, apply_transfers
+from gridcarbon.allocation.transfers import PLAN_COLUMNS
 from gridcarbon.config import Scenario
 from gridcarbon.core.progress import stage_extra
-from gridcarbon.evolution import EvolutionContext, initial_capacities, land_capacities
-from gridcarbon.evolution.transfer import plan_transfers
+from gridcarbon.evolution import (
+    EvolutionContext,
+    fleet_limits,
+    initial_capacities,
+    land_capacities,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +75,15 @@ def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
     baseline); ``drivers`` has region, year, population, gdp_yuan; ``parent`` the totals of
     the allocation ``pathway.from`` names (nesting), if any.
     """
-    caps = initial_capacities(ctx.inv, ctx.landscape, ctx.years)
+    caps, limits = initial_capacities(ctx.inv, ctx.landscape, ctx.years), fleet_limits(ctx, None)
     iterations, previous, resolver = [], None, Resolver()
     tol = scenario.coupling.tolerance
     key = ["region", "sector", "year"]
     for it in range(1, scenario.coupling.max_iterations + 1):
         log.info("allocation (iteration %d)", it, extra=stage_extra(scenario.name))
         t0 = time.perf_counter()
-        alloc = allocate(scenario, ctx.inv.totals, drivers, capacities=caps, resolver=resolver, parent=parent)
+        alloc = allocate(scenario, ctx.inv.totals, drivers, capacities=caps, resolver=resolver, parent=parent,
+                         fleet=limits)
         t1 = time.perf_counter()
         tot_change = (_relative_change(alloc.totals, previous.totals, key, "allocated_t")
                       if previous is not None else float("nan"))
@@ -83,7 +91,8 @@ def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
         if previous is not None and tot_change <= tol:
             # the tightened bounds did not move the totals: keep the allocation the land was
             # last evolved against
-            iterations.append(record | {"capacity_change_rel": 0.0, "land_s": 0.0, "converged": True})
+            iterations.append(record | {"capacity_change_rel": 0.0, "limit_change_rel": 0.0, "land_s": 0.0,
+                                        "converged": True})
             alloc = previous
             break
         grid_caps = land_capacities(ctx, alloc.totals)
@@ -91,15 +100,10 @@ def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
         merged["capacity_t"] = np.minimum(merged.capacity_t, merged.capacity_t_grid)
         tightened = merged[key + ["capacity_t"]]
         cap_change = _relative_change(tightened, caps, key, "capacity_t")
-        converged = cap_change <= tol
-        iterations.append(record | {"capacity_change_rel": cap_change, "land_s": round(time.perf_counter() - t1, 3),
-                                    "converged": converged})
-        if converged:  # the land holds what was allocated
+        new_limits = fleet_limits(ctx, alloc.totals)
+        limit_change = _relative_change(new_limits, limits, ["region", "limit", "sector", "year"], "value_t")
+        converged = max(cap_change, limit_change) <= tol
+        iterations.append(record | {"capacity_change_rel": cap_change, "limit_change_rel": limit_change,
+                                    "land_s": round(time.perf_counter() - t1, 3), "converged": converged})
+        if converged:  # the land and the fleet hold what was allocated
             break
-        previous, caps = alloc, tightened
-    if not scenario.evolution.transfer:
-        return Agreement(alloc, iterations)
-    plan = plan_transfers(ctx, alloc.totals)
-    alloc, moved = apply_transfers(alloc, plan)
-    log.info("industrial transfer: %d plants", len(plan), extra=stage_extra(scenario.name))
-    return Agreement(alloc, iterations, plan, moved)

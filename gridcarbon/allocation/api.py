@@ -32,7 +32,8 @@ def allocate_scenario(name_or_path: str | os.PathLike | Scenario, baseline: pd.D
 def allocate(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
              capacities: pd.DataFrame | None = None, *,
              mac_curves: dict[str, list[tuple[float, float]]] | None = None,
-             resolver: Resolver | None = None, parent: pd.DataFrame | None = None) -> AllocationResult:
+             resolver: Resolver | None = None, parent: pd.DataFrame | None = None,
+             fleet: pd.DataFrame | None = None) -> AllocationResult:
     """Allocate the scenario's pathway to region x sector x year totals.
 
     ``baseline``: ``region, sector, value_t`` base-year t CO2/yr for every region (missing
@@ -46,8 +47,13 @@ def allocate(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
     :class:`Resolver` carried across calls (the coupling loop) re-solves the previous LP
     with the new bounds when nothing else changed. ``parent``: the ``region, sector, year,
     allocated_t`` totals of the allocation the scenario's ``pathway.from`` names (nesting).
+    ``fleet``: the fleet's bottom-up limits, ``region, limit, sector, year, value_t`` (t CO2/yr):
+    ``committed`` emissions (lower bounds per region x sector) and ``capture`` capacity (upper
+    bound on captured tonnes per region, sector ``ccs``), as
+    :func:`gridcarbon.evolution.commitments.fleet_limits` makes them.
     """
-    problem = prepare(scenario, baseline, drivers, capacities, mac_curves or load_mac_curves(), parent=parent)
+    problem = prepare(scenario, baseline, drivers, capacities, mac_curves or load_mac_curves(), parent=parent,
+                      fleet=fleet)
     conflicts = diagnose(problem)
     if conflicts:
         raise InfeasibleAllocationError(conflicts, source=scenario.source)

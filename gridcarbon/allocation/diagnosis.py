@@ -70,7 +70,7 @@ def _check_cells(p: Problem) -> list[str]:
         if len(bad):
             r, s, t = bad[0]
             found.append(f"{p.regions[r]} {names[s]} must be at least {format_mt(lo[r, s, t] * T_PER_MT)} in "
-                         f"{p.years[t]} (floors and bounds) but at most {format_mt(hi[r, s, t] * T_PER_MT)} "
+                         f"{p.years[t]} (floors, committed emissions and bounds) but at most {format_mt(hi[r, s, t] * T_PER_MT)} "
                          f"(capacities and bounds)"
                          + (f", and in {len(bad) - 1} other cases" if len(bad) > 1 else ""))
     return found
@@ -104,7 +104,8 @@ def _check_floors(p: Problem) -> list[str]:
     if (minimum > p.gross + FEAS_TOL).any():
         t, note = _worst(minimum - p.gross, p.years)
         return [f"{p.years[t]} gross pathway {format_mt(p.gross[t] * T_PER_MT)} is below the "
-                f"{format_mt(minimum[t] * T_PER_MT)} that floors and user minimum bounds require{note}"]
+                f"{format_mt(minimum[t] * T_PER_MT)} that floors, committed emissions and user minimum bounds "
+                f"require{note}"]
     return []
 
 

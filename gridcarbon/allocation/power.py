@@ -15,7 +15,8 @@ and the rows ``sum_g G + I - X + Ti - To = demand`` (energy balance), ``sum_g fi
 (existing + N) >= peak`` (firm capacity), ``E[r, power, t] = sum_g factor x G`` (power CO2,
 Mt = t/MWh x TWh) and ``E[r, indirect, t] = intensity_t x I`` (indirect emissions follow the
 imports). Costs: :data:`LEVELISED` x :data:`COST_WEIGHT` per MWh, in million yuan per TWh.
-All rows belong to the family ``power system`` (relaxable in the elastic copy).
+All rows belong to the family ``power system`` (relaxable in the elastic copy). Rows are
+placed year by year and region by region (:func:`_key`), each block built for all cells at once.
 """
 from __future__ import annotations
 
@@ -23,9 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
+from gridcarbon.allocation.matrix import NONE
 from gridcarbon.allocation.power_data import HOURS_TWH, TECHNOLOGIES, PowerSystem
 from gridcarbon.core.sectors import EMITTING
 from gridcarbon.core.units import T_PER_MT
@@ -41,11 +41,13 @@ IMPORT_COST, TRADE_COST = 400.0, 50.0
 #: abatement; the block's levelised costs only order technologies and flows, at 1 % weight, so
 #: they do not count that abatement twice
 COST_WEIGHT = 0.01
+#: row slots per region and year after the 2 per technology (build, capacity): balance, firm, CO2, indirect
+_SLOTS = 4
 
 
 @dataclass
 class PowerVars:
-    """The block's variables as object arrays: N, G (R, G, T); I, X, Ti, To (R, T); slot 0 None."""
+    """The block's column ids: N, G (R, G, T); I, X, Ti, To (R, T); :data:`NONE` where none (and at t = 0)."""
 
     system: PowerSystem
     N: np.ndarray
@@ -53,83 +55,89 @@ class PowerVars:
     flows: dict[str, np.ndarray]
 
 
-def _linear(terms) -> LinearExpression:
-    return LinearExpression([MonomialTermExpression((float(c), v)) for c, v in terms])
+def _vars(m, hi: np.ndarray, made: np.ndarray | None = None) -> np.ndarray:
+    """Non-negative columns for the cells of ``hi`` with t > 0 (where ``made``), bounded above by ``hi``."""
+    cells = np.ones(hi.shape, dtype=bool) if made is None else made.copy()
+    cells[..., 0] = False
+    ids = np.full(hi.shape, NONE)
+    ids[cells] = m.columns(0.0, hi[cells])
+    return ids
 
 
-def _vars(lp, name: str, hi: np.ndarray, made: np.ndarray | None = None) -> np.ndarray:
-    """Non-negative variables for the cells of ``hi`` with t > 0 (where ``made``), bounded above by ``hi``."""
-    cells = [c for c in np.ndindex(hi.shape) if c[-1] > 0 and (made is None or made[c])]
-    bounds = [(0.0, None if np.isinf(hi[c]) else float(hi[c])) for c in cells]
-    var = pyo.Var(range(len(cells)), domain=pyo.NonNegativeReals, bounds=lambda _m, n: bounds[n])
-    lp.model.add_component(name, var)
-    out = np.full(hi.shape, None, dtype=object)
-    for cell, data in zip(cells, var.values()):
-        out[cell] = data
-    return out
-
-
-def add_power(lp) -> LinearExpression:
-    """Add the power block to ``lp`` (its problem's ``power``), set ``lp.power``; return its cost (million yuan)."""
+def add_power(lp) -> None:
+    """Add the power block to ``lp`` (its problem's ``power``) with its cost (million yuan); set ``lp.power``."""
     ps: PowerSystem = lp.p.power
     n_t = len(ps.years)
     builds = np.repeat((ps.headroom.max(axis=2) > 0)[:, :, None], n_t, axis=2)
     runs = (ps.dispatchable[None, :] & ((ps.existing.max(axis=2) > 0) | builds[:, :, 0]))[:, :, None]
-    pv = PowerVars(ps, N=_vars(lp, "power_N", ps.headroom, builds),
-                   G=_vars(lp, "power_G", np.full(ps.existing.shape, np.inf), np.repeat(runs, n_t, axis=2)),
-                   flows={})
+    pv = PowerVars(ps, N=_vars(lp.m, ps.headroom, builds),
+                   G=_vars(lp.m, np.full(ps.existing.shape, np.inf), np.repeat(runs, n_t, axis=2)), flows={})
     for name, cap in (("I", ps.import_cap), ("X", ps.export_cap),
                       ("Ti", np.repeat(ps.trade_cap[:, None], n_t, 1)),
                       ("To", np.repeat(ps.trade_cap[:, None], n_t, 1))):
-        pv.flows[name] = _vars(lp, f"power_{name}", cap)
+        pv.flows[name] = _vars(lp.m, cap)
     lp.power = pv
-    for t in range(1, n_t):
-        _region_rows(lp, pv, t)
-        lp.add(_linear([*((1.0, v) for v in pv.flows["Ti"][:, t]), *((-1.0, v) for v in pv.flows["To"][:, t])]),
-               0.0, 0.0, family=FAMILY, year=t)
-    return _cost(pv)
+    _technology_rows(lp.m, pv)
+    _region_rows(lp, pv)
+    years = np.arange(1, n_t)
+    lp.m.rows(np.zeros(n_t - 1), 0.0, [*((pv.flows["Ti"][r, 1:], 1.0) for r in range(len(ps.regions))),
+                                       *((pv.flows["To"][r, 1:], -1.0) for r in range(len(ps.regions)))],
+              order=_key(ps, len(ps.regions), years, 0), family=FAMILY, year=years)
+    _cost(lp.m, pv)
 
 
-def _region_rows(lp, pv: PowerVars, t: int) -> None:
+def _key(ps: PowerSystem, r, t, slot):
+    """Row order within the block: year, then region (the trade row after all regions), then slot."""
+    n_r, per = len(ps.regions), 2 * len(TECHNOLOGIES) + _SLOTS
+    return (np.asarray(t) * (n_r + 1) + np.asarray(r)) * per + np.asarray(slot)
+
+
+def _technology_rows(m, pv: PowerVars) -> None:
+    """Build-rate rows ``0 <= N[t] - N[t-1] <= rate`` and capacity rows ``G - scale N <= scale x existing``."""
     ps = pv.system
-    for r in range(len(ps.regions)):
-        balance, fixed = [], 0.0   # generation terms and the fixed generation of the existing fleet (TWh)
-        for g in range(len(TECHNOLOGIES)):
-            scale, new, run = ps.cf[r, g] * HOURS_TWH, pv.N[r, g, t], pv.G[r, g, t]
-            if new is not None:
-                before = [(-1.0, pv.N[r, g, t - 1])] if t > 1 else []
-                lp.add(_linear([(1.0, new), *before]), 0.0, ps.build_rate[r, g], family=FAMILY, year=t)
-            if ps.dispatchable[g]:
-                if run is not None:
-                    lp.add(_linear([(1.0, run), *([(-scale, new)] if new is not None else [])]),
-                           None, scale * ps.existing[r, g, t], family=FAMILY, year=t)
-                    balance.append((1.0, run))
-            else:   # must-run: generation = capacity x capacity factor
-                fixed += scale * ps.existing[r, g, t]
-                balance += [(scale, new)] if new is not None else []
-        f = pv.flows
-        balance += [(1.0, f["I"][r, t]), (-1.0, f["X"][r, t]), (1.0, f["Ti"][r, t]), (-1.0, f["To"][r, t])]
-        lp.add(_linear(balance), ps.demand[r, t] - fixed, ps.demand[r, t] - fixed, family=FAMILY, year=t)
-        short = ps.peak[r, t] - float(ps.firm @ ps.existing[r, :, t])
-        if short > 0:   # the existing fleet alone may already cover the peak
-            lp.add(_linear((ps.firm[g], pv.N[r, g, t]) for g in range(len(TECHNOLOGIES))
-                           if ps.firm[g] > 0 and pv.N[r, g, t] is not None), short, None, family=FAMILY, year=t)
-        power = [(1.0, lp.E[r, EMITTING.index("power"), t]),
-                 *((-ps.factor[r, g, t], pv.G[r, g, t]) for g in range(len(TECHNOLOGIES))
-                   if ps.fossil[g] and pv.G[r, g, t] is not None)]
-        lp.add(_linear(power), 0.0, 0.0, family=FAMILY, year=t)
-        lp.add(_linear([(1.0, lp.E[r, EMITTING.index("indirect"), t]), (-ps.intensity[t], f["I"][r, t])]),
-               0.0, 0.0, family=FAMILY, year=t)
+    scale = ps.cf * HOURS_TWH                                           # (R, G) TWh per GW
+    r, g, t = np.nonzero(pv.N >= 0)
+    m.rows(np.zeros(len(t)), ps.build_rate[r, g], [(pv.N[r, g, t], 1.0), (pv.N[r, g, t - 1], -1.0)],
+           order=_key(ps, r, t, 2 * g), family=FAMILY, year=t)
+    r, g, t = np.nonzero((pv.G >= 0) & ps.dispatchable[None, :, None])
+    m.rows(np.full(len(t), -np.inf), scale[r, g] * ps.existing[r, g, t],
+           [(pv.G[r, g, t], 1.0), (pv.N[r, g, t], -scale[r, g])], order=_key(ps, r, t, 2 * g + 1),
+           family=FAMILY, year=t)
 
 
-def _cost(pv: PowerVars) -> LinearExpression:
-    ps, levelised = pv.system, [LEVELISED[g] for g in TECHNOLOGIES]
-    terms = [(COST_WEIGHT * levelised[c[1]], v) for c, v in np.ndenumerate(pv.G) if v is not None]
-    terms += [(COST_WEIGHT * levelised[c[1]] * ps.cf[c[:2]] * HOURS_TWH, v) for c, v in np.ndenumerate(pv.N)
-              if v is not None and not ps.dispatchable[c[1]]]
-    terms += [(COST_WEIGHT * IMPORT_COST, v) for v in pv.flows["I"].ravel() if v is not None]
-    terms += [(COST_WEIGHT * TRADE_COST, v) for v in pv.flows["Ti"].ravel() if v is not None]
-    return _linear(terms)
+def _region_rows(lp, pv: PowerVars) -> None:
+    """Energy balance, firm capacity (where the existing fleet falls short), power CO2 and indirect rows."""
+    ps, m = pv.system, lp.m
+    n_r, n_g, n_t = ps.existing.shape
+    r, t = (a.ravel() for a in np.meshgrid(np.arange(n_r), np.arange(1, n_t), indexing="ij"))
+    slot = 2 * n_g
+    scale = ps.cf * HOURS_TWH
+    must_run = ~ps.dispatchable
+    fixed = (scale[:, must_run, None] * ps.existing[:, must_run, :]).sum(axis=1)[r, t]
+    gen = [(pv.G[r, g, t], 1.0) if ps.dispatchable[g] else (pv.N[r, g, t], scale[r, g]) for g in range(n_g)]
+    f = {k: v[r, t] for k, v in pv.flows.items()}
+    need = ps.demand[r, t] - fixed
+    m.rows(need, need, [*gen, (f["I"], 1.0), (f["X"], -1.0), (f["Ti"], 1.0), (f["To"], -1.0)],
+           order=_key(ps, r, t, slot), family=FAMILY, year=t)
+    short = ps.peak[r, t] - np.einsum("g,rg->r", ps.firm, ps.existing[r, :, t])
+    s = short > 0        # the existing fleet alone may already cover the peak
+    m.rows(short[s], np.inf, [(pv.N[r[s], g, t[s]], ps.firm[g]) for g in range(n_g) if ps.firm[g] > 0],
+           order=_key(ps, r[s], t[s], slot + 1), family=FAMILY, year=t[s])
+    co2 = [(lp.E[r, EMITTING.index("power"), t], 1.0),
+           *((pv.G[r, g, t], -ps.factor[r, g, t]) for g in range(n_g) if ps.fossil[g])]
+    m.rows(np.zeros(len(t)), 0.0, co2, order=_key(ps, r, t, slot + 2), family=FAMILY, year=t)
+    m.rows(np.zeros(len(t)), 0.0, [(lp.E[r, EMITTING.index("indirect"), t], 1.0), (f["I"], -ps.intensity[t])],
+           order=_key(ps, r, t, slot + 3), family=FAMILY, year=t)
+
+
+def _cost(m, pv: PowerVars) -> None:
+    ps, levelised = pv.system, np.array([LEVELISED[g] for g in TECHNOLOGIES])
+    m.objective(pv.G, np.broadcast_to(COST_WEIGHT * levelised[None, :, None], pv.G.shape))
+    must_run = np.broadcast_to(~ps.dispatchable[None, :, None], pv.N.shape)
+    per_gw = np.broadcast_to((COST_WEIGHT * levelised[None, :] * ps.cf * HOURS_TWH)[:, :, None], pv.N.shape)
+    m.objective(np.where(must_run, pv.N, NONE), per_gw)
+    m.objective(pv.flows["I"], COST_WEIGHT * IMPORT_COST)
+    m.objective(pv.flows["Ti"], COST_WEIGHT * TRADE_COST)
 
 
 @dataclass(frozen=True)
@@ -143,12 +151,12 @@ class PowerSolution:
     flows: dict[str, np.ndarray]   # I, X, Ti, To (R, T) TWh
 
 
-def read_power(pv: PowerVars, zero_tol: float) -> PowerSolution:
-    """Solution values of the block (after the solver loaded them)."""
+def read_power(pv: PowerVars, x: np.ndarray, zero_tol: float) -> PowerSolution:
+    """Solution values of the block from the column values ``x``."""
     ps = pv.system
 
-    def values(var: np.ndarray, base: np.ndarray) -> np.ndarray:
-        out = np.array([0.0 if v is None else v.value for v in var.ravel()]).reshape(var.shape)
+    def values(ids: np.ndarray, base: np.ndarray) -> np.ndarray:
+        out = np.where(ids >= 0, x[np.maximum(ids, 0)], 0.0)
         out[..., 0] = base
         out[np.abs(out) < zero_tol] = 0.0
         return out

@@ -70,6 +70,7 @@ class Problem:
     pathway: pd.DataFrame          # t CO2/yr, for the result
     target_shares: pd.DataFrame
     power: PowerSystem | None = None   # the provincial power system (provinces only), see allocation.power
+    capture: np.ndarray | None = None  # (R, T) Mt/yr of capture a region's plants can reach (inf: no limit)
 
     @property
     def discount(self) -> np.ndarray:
@@ -97,12 +98,15 @@ class Problem:
 
 def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
             capacities: pd.DataFrame | None, mac: dict[str, list[tuple[float, float]]],
-            supply: pd.DataFrame | None = None, parent: pd.DataFrame | None = None) -> Problem:
+            supply: pd.DataFrame | None = None, parent: pd.DataFrame | None = None,
+            fleet: pd.DataFrame | None = None) -> Problem:
     """The scenario's allocation problem for ``baseline`` (see :func:`gridcarbon.allocation.allocate`).
 
     ``supply``: province facts of :func:`gridcarbon.allocation.supply.supply_facts` (default
     the shipped facilities) that make the cost curves regional. ``parent``: the totals of the
-    allocation named by ``pathway.from`` (:mod:`gridcarbon.allocation.nesting`).
+    allocation named by ``pathway.from`` (:mod:`gridcarbon.allocation.nesting`). ``fleet``:
+    the fleet's limits (``region, limit, sector, year, value_t``; ``committed`` lower bounds
+    on emitting sectors and ``capture`` upper bounds on captured t CO2/yr per region).
     """
     table = _baseline_table(baseline)
     regions = list(table.index)
@@ -119,7 +123,8 @@ def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
     return Problem(
         regions=regions, years=scenario.all_years, e0=e0, r0=r0,
         gross=projection["gross_t"].to_numpy() / T_PER_MT, removals=projection["removals_t"].to_numpy() / T_PER_MT,
-        ramp=ramp, limits=_limits(scenario, regions, e0, capacities), trajectories=_trajectories(scenario),
+        ramp=ramp, limits=_limits(scenario, regions, e0, capacities) + _committed(fleet, regions, scenario.all_years),
+        trajectories=_trajectories(scenario), capture=_capture(fleet, regions, scenario.all_years),
         shares=shares["target"].to_numpy().reshape(len(regions), -1), mac=mac,
         bau=business_as_usual(e0, gdp, EMITTING), widths=widths, costs=costs, trade=scenario.allocation.trade,
         discount_rate=scenario.allocation.discount_rate,
@@ -187,6 +192,45 @@ def _limits(scenario: Scenario, regions: list[str], e0: np.ndarray, capacities: 
     return [Limit("floors", "E", floor_lo, np.full(shape_e, np.inf)),
             *(Limit("capacities", on, np.zeros(caps[on].shape), caps[on]) for on in ("E", "R")),
             *(Limit("user bounds", on, bound_lo[on], bound_hi[on]) for on in ("E", "R"))]
+
+
+def _fleet_rows(fleet: pd.DataFrame | None, limit: str) -> pd.DataFrame | None:
+    """The rows of one kind of the fleet's limits table (checked), None without a table."""
+    if fleet is None:
+        return None
+    require_columns(fleet, ["region", "limit", "sector", "year", "value_t"], source="fleet limits")
+    bad = ~(pd.to_numeric(fleet["value_t"], errors="coerce") >= 0)
+    if bad.any():
+        row = fleet[bad].iloc[0]
+        raise SchemaError(f"value must be >= 0, got {row.value_t}", source="fleet limits",
+                          record=f"{row.region}/{row.limit}/{row.sector}/{row.year}")
+    return fleet[fleet["limit"] == limit]
+
+
+def _committed(fleet: pd.DataFrame | None, regions: list[str], years: list[int]) -> list[Limit]:
+    """Committed emissions of plants that cannot retire yet, as lower bounds (Mt); [] without a table."""
+    rows = _fleet_rows(fleet, "committed")
+    if rows is None:
+        return []
+    lo = np.zeros((len(regions), len(EMITTING), len(years)))
+    for row in rows[rows["year"].isin(years[1:])].itertuples(index=False):
+        _, r, s = _cell(row.sector, row.region, regions, source="fleet limits")
+        lo[r, s, years.index(row.year)] = row.value_t / T_PER_MT
+    return [Limit("committed emissions", "E", lo, np.full(lo.shape, np.inf))]
+
+
+def _capture(fleet: pd.DataFrame | None, regions: list[str], years: list[int]) -> np.ndarray | None:
+    """Capture capacity per region and year (Mt/yr, inf where the table says nothing); None without a table."""
+    rows = _fleet_rows(fleet, "capture")
+    if rows is None:
+        return None
+    cap = np.full((len(regions), len(years)), np.inf)
+    for row in rows[rows["year"].isin(years[1:])].itertuples(index=False):
+        if row.region not in regions:
+            raise InputError(f"unknown region {row.region!r} (baseline regions: {', '.join(regions)})",
+                             source="fleet limits")
+        cap[regions.index(row.region), years.index(row.year)] = row.value_t / T_PER_MT
+    return cap
 
 
 def _cell(sector: str, region: str, regions: list[str], *, source: str) -> tuple[str, int, int]:

@@ -37,7 +37,7 @@ class AllocationResult:
     ``totals``: tidy table ``region, sector, year, allocated_t`` (t CO2/yr; removals
     negative; all sectors). ``pathway``: the annual pathway
     (:func:`gridcarbon.allocation.annual_pathway`). ``objective``: yuan. ``timings``:
-    seconds, ``build_s`` (pyomo model and its translation to HiGHS) and ``solve_s``
+    seconds, ``build_s`` (the LP's sparse matrix, passed to HiGHS) and ``solve_s``
     (HiGHS). ``target_shares``: per region and year, each principle's share, their blend
     and the phased-in target. ``provenance``: scenario name and hash, solver and version.
     ``market``: per region and year ``allowance_t`` (target share x gross pathway),
@@ -131,7 +131,22 @@ def binding_limits(p: Problem, solved: Solved) -> list[dict]:
                               "years": [p.years[int(t.min())], p.years[int(t.max())]],
                               "regions": sorted({p.regions[i] for i in r}),
                               "held_mt": round(float(values[:, s, :][on[:, s, :]].sum()), 3)})
-    return found
+    return found + _binding_capture(p, solved)
+
+
+def _binding_capture(p: Problem, solved: Solved) -> list[dict]:
+    """The fleet's capture capacity, where the captured tonnes sit on it (sector ``ccs``)."""
+    if p.capture is None or solved.captured is None:
+        return []
+    on = np.isfinite(p.capture) & (np.abs(solved.captured - np.where(np.isfinite(p.capture), p.capture, 0.0))
+                                   <= BINDING_TOL_MT) & (p.capture > 0)
+    on[:, 0] = False
+    if not on.any():
+        return []
+    r, t = np.nonzero(on)
+    return [{"family": "capture capacity", "bound": "upper", "sector": "ccs", "cells": len(t),
+             "years": [p.years[int(t.min())], p.years[int(t.max())]], "regions": sorted({p.regions[i] for i in r}),
+             "held_mt": round(float(solved.captured[on].sum()), 3)}]
 
 
 def market_table(p: Problem, solved: Solved) -> pd.DataFrame:

@@ -103,6 +103,16 @@ def regional_curves(mac: dict[str, list[tuple[float, float]]], regions: list[str
     return _substeps(widths, costs)
 
 
+def ccs_steps(n_steps: int) -> np.ndarray:
+    """Which steps of the curves :func:`regional_curves` returns (``n_steps`` per sector) are
+    capture and storage at the plant, (S, n_steps) bool over :data:`EMITTING`."""
+    mask = np.zeros((len(EMITTING), n_steps), dtype=bool)
+    for sector, segments in CCS_SEGMENTS.items():
+        for j in segments:
+            mask[EMITTING.index(sector), j * SUBSTEPS:(j + 1) * SUBSTEPS] = True
+    return mask
+
+
 def _substeps(widths: np.ndarray, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each segment as :data:`SUBSTEPS` equal steps rising from the previous segment's cost to its own."""
     previous = np.concatenate([np.zeros(costs.shape[:2] + (1,)), costs[:, :, :-1]], axis=2)

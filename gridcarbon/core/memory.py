@@ -5,7 +5,7 @@ Two things keep a national 1 km run's memory after a year is written. Reference 
 until the cyclic garbage collector happens to run; and glibc's allocator keeps the freed
 1-30 MB blocks of every year (COG stripes, NetCDF chunks, per-region cell lists) in its
 per-thread arenas. :func:`release` collects the cycles (when asked: a full collection costs
-~0.1 s in a process holding a pyomo model), then ``malloc_trim(0)`` returns the free pages,
+~0.1 s in a process holding many small objects), then ``malloc_trim(0)`` returns the free pages,
 as dask distributed trims its workers (a no-op elsewhere than glibc).
 """
 from __future__ import annotations
