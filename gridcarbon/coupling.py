@@ -107,3 +107,10 @@ def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
                                     "land_s": round(time.perf_counter() - t1, 3), "converged": converged})
         if converged:  # the land and the fleet hold what was allocated
             break
+        previous, caps, limits = alloc, tightened, new_limits
+    if not scenario.evolution.transfer:
+        return Agreement(alloc, iterations)
+    plan = plan_transfers(ctx, alloc.totals)
+    alloc, moved = apply_transfers(alloc, plan)
+    log.info("industrial transfer: %d plants", len(plan), extra=stage_extra(scenario.name))
+    return Agreement(alloc, iterations, plan, moved)
