@@ -56,7 +56,7 @@ def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
     baseline); ``drivers`` has region, year, population, gdp_yuan; ``parent`` the totals of
     the allocation ``pathway.from`` names (nesting), if any.
     """
-    caps = initial_capacities(ctx.inv, ctx.landscape, ctx.years)
+    caps = initial_capacities(ctx.inv, ctx.landscape, ctx.years, ctx.forest)
     iterations, previous, resolver = [], None, Resolver()
     tol = scenario.coupling.tolerance
     key = ["region", "sector", "year"]

@@ -26,13 +26,13 @@ is described in :mod:`.fleet`):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from gridcarbon.config import EvolutionSpec
+from gridcarbon.config import Assumptions, EvolutionSpec
 from gridcarbon.core.grid import Grid
 from gridcarbon.evolution.capture import (
     book_capture,
@@ -71,7 +71,8 @@ NEW_PLANT_INEFFICIENCY = 0.8
 class YearInputs:
     """What the point rules read in one year besides the fleet: ``suitability`` surfaces per
     sector (y, x, 0..1), ``restricted`` cells (y, x, bool), ``built`` fraction (y, x), the
-    run's ``storage`` account, yearly relocation ``caps`` (t CO2/yr per sector)."""
+    run's ``storage`` account, yearly relocation ``caps`` (t CO2/yr per sector), the scenario's
+    ``assumptions`` (scale factors on named constants)."""
 
     suitability: dict[str, np.ndarray]
     restricted: np.ndarray
@@ -80,6 +81,7 @@ class YearInputs:
     caps: dict[str, float]
     grid: Grid
     rules: EvolutionSpec
+    assumptions: Assumptions = field(default_factory=Assumptions)
 
 
 def step_points(fleet: Fleet, year: int, targets: dict[tuple[int, str], float], inputs: YearInputs,
@@ -96,7 +98,8 @@ def step_points(fleet: Fleet, year: int, targets: dict[tuple[int, str], float], 
         sel = fleet.active(r, sector)
         if _needs_rules(fleet.table[sel], target, rules):
             retrofit(fleet, year, sel, target, inputs.storage, room, rules)
-            _retire(fleet, year, fleet.active(r, sector), target, inputs.suitability[sector], rules)
+            _retire(fleet, year, fleet.active(r, sector), target, inputs.suitability[sector], rules,
+                    age_scale=RETIRE_AGE_SCALE * inputs.assumptions.retire_age_scale)
             _build(fleet, year, r, sector, fleet.active(r, sector), target, inputs, rng)
     dispatch(fleet, targets, rules)
     book_capture(fleet, inputs.storage, year)
@@ -117,10 +120,11 @@ def _site_one(fleet: Fleet, inputs: YearInputs, rng, sector: str, cells: np.ndar
                  inputs.grid, inputs.rules, rng, cells=cells)
 
 
-def _retire(fleet, year, sel, target, suit, rules):
+def _retire(fleet, year, sel, target, suit, rules, *, age_scale):
     """Retire plants of ``sel`` (highest retirement score first) while the utilisation after
     capture, ``target`` (t CO2/yr) over potential, is below ``retire_utilisation``; all of them
-    when the target is 0. ``suit`` is the sector's suitability (y, x, 0..1)."""
+    when the target is 0. ``suit`` is the sector's suitability (y, x, 0..1); ``age_scale``
+    (years) divides a plant's age in the score (:data:`RETIRE_AGE_SCALE`)."""
     t = fleet.table
     rows = t[sel]
     potential = effective(rows, rules).sum()
@@ -131,7 +135,7 @@ def _retire(fleet, year, sel, target, suit, rules):
     else:
         if target / potential >= rules.retire_utilisation:
             return
-        age = (year - rows.year_built) / RETIRE_AGE_SCALE
+        age = (year - rows.year_built) / age_scale
         w = RETIRE_WEIGHTS
         score = (w[0] * age + w[1] * rows.inefficiency + w[2] * (1 - suit.ravel()[rows.cell.to_numpy()])
                  - CCS_RETIRE_PENALTY * rows.ccs)
