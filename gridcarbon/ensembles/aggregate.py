@@ -23,15 +23,15 @@ PERCENTILES = (5, 50, 95)
 BLOCK_VALUES = 16 * 2**20
 
 
-def cell_quantiles(files: list[Path]) -> np.ndarray:
+def cell_quantiles(files: list[Path], *, block_values: int = BLOCK_VALUES) -> np.ndarray:
     """Per-cell :data:`PERCENTILES` over the member files: (3, year, layer, y, x) float32,
-    t CO2/yr/cell, reduced over blocks of rows so that no more than :data:`BLOCK_VALUES`
-    member values are in memory at once."""
+    t CO2/yr/cell, reduced over blocks of rows so that no more than ``block_values``
+    member values (at least one row of every member) are in memory at once."""
     maps = [np.load(f, mmap_mode="r") for f in files]
     shape = maps[0].shape
     out = np.empty((len(PERCENTILES), *shape), np.float32)
     per_row = len(maps) * shape[0] * shape[1] * shape[3]
-    step = max(1, BLOCK_VALUES // per_row)
+    step = max(1, block_values // per_row)
     for start in range(0, shape[2], step):
         rows = slice(start, min(start + step, shape[2]))
         block = np.stack([m[:, :, rows] for m in maps])
