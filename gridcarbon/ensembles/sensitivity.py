@@ -116,7 +116,7 @@ def plot_ranking(indices: pd.DataFrame, path: Path, *, title: str) -> Path:
     for ax in axes.ravel()[len(outputs):]:
         ax.axis("off")
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0.0, 0.0, 1.0, 1.0 - 0.5 / fig.get_figheight()))  # half an inch for the title
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
