@@ -94,7 +94,9 @@ def run_cmd(
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Run several scenarios in parallel worker processes."),
     dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", envvar="GRIDCARBON_DASK_SCHEDULER",
                                                  help="Address of a dask.distributed scheduler: run there."),
-    ensemble: int = typer.Option(0, "--ensemble", min=0, help="Run N seeds and write per-cell mean / p05 / p95."),
+    ensemble: int = typer.Option(0, "--ensemble", min=0,
+                                 help="Run N members sampling the assumption ranges and seeds; write per-cell "
+                                      "p05 / p50 / p95 and bands of every total (--jobs, --dask-scheduler run them)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Run scenarios end to end and write GeoTIFFs, NetCDF, tables, maps and a manifest."""
@@ -117,7 +119,8 @@ def _run_all(names: list[str], args: tuple, *, ensemble: int, dask_scheduler: st
         from gridcarbon.ensembles import ensemble as run_ensemble
 
         for name in names:
-            typer.echo(run_ensemble(name, ensemble, out=out, years=years, resolution=resolution, seed=seed))
+            typer.echo(run_ensemble(name, ensemble, out=out, years=years, resolution=resolution, seed=seed, jobs=jobs,
+                                    dask_scheduler=dask_scheduler))
         return
     if dask_scheduler:
         with _cluster_client(dask_scheduler) as client:
@@ -142,6 +145,30 @@ def _cluster_client(address: str):
         return Client(address, timeout="10s")
     except OSError as exc:
         raise InputError(f"cannot reach the dask scheduler at {address} ({exc})", record="--dask-scheduler") from exc
+
+
+@app.command()
+def sensitivity(
+    scenario: str = typer.Argument("yrd-enhanced", help="Built-in name or YAML file."),
+    out: Path = typer.Option(Path("output"), "--out", "-o", help="Results go to OUT/<scenario>-sensitivity/."),
+    trajectories: int = typer.Option(4, "--trajectories", min=2, help="Morris trajectories (runs: T x (k + 1))."),
+    ranges: Optional[Path] = typer.Option(None, "--ranges", help="Assumption ranges CSV (default: the shipped one)."),
+    assumptions: Optional[List[str]] = typer.Option(None, "--assumptions", help="Only these assumptions (repeat)."),
+    resolution: Optional[float] = typer.Option(None, "--resolution", help="Cell size in metres."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes for the runs."),
+    dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", envvar="GRIDCARBON_DASK_SCHEDULER",
+                                                 help="Address of a dask.distributed scheduler: run there."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Morris screening (SALib) of the assumptions for named outputs: sensitivity.csv and a ranking plot."""
+    try:
+        from gridcarbon.ensembles import sensitivity as screen
+
+        with _progress(quiet):
+            typer.echo(screen(scenario, out=out, trajectories=trajectories, ranges=ranges, names=assumptions or None,
+                              jobs=jobs, dask_scheduler=dask_scheduler, resolution=resolution))
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
 
 
 @app.command()

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from gridcarbon.allocation import AllocationResult, Resolver, allocate
-from gridcarbon.allocation.transfers import PLAN_COLUMNS
+from gridcarbon.allocation.transfers import PLAN_COLUMNS, apply_transfers
 from gridcarbon.config import Scenario
 from gridcarbon.core.progress import stage_extra
 from gridcarbon.evolution import (
@@ -38,6 +38,7 @@ from gridcarbon.evolution import (
     initial_capacities,
     land_capacities,
 )
+from gridcarbon.evolution.transfer import plan_transfers
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,8 @@ def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
     baseline); ``drivers`` has region, year, population, gdp_yuan; ``parent`` the totals of
     the allocation ``pathway.from`` names (nesting), if any.
     """
-    caps, limits = initial_capacities(ctx.inv, ctx.landscape, ctx.years), fleet_limits(ctx, None)
+    caps = initial_capacities(ctx.inv, ctx.landscape, ctx.years, ctx.forest)
+    limits = fleet_limits(ctx, None)
     iterations, previous, resolver = [], None, Resolver()
     tol = scenario.coupling.tolerance
     key = ["region", "sector", "year"]

@@ -132,7 +132,7 @@ def prepare(sc: Scenario, grid: Grid | None = None, regions: gpd.GeoDataFrame | 
     suitability = fit_suitability_surfaces(area.inventory, area.landscape, seed=sc.seed,
                                            city_points=area.city_points, coast=area.coast)
     ctx = EvolutionContext.build(area.inventory, area.landscape, drivers, suitability, spec=sc.evolution,
-                                 seed=sc.seed, end_year=sc.end_year)
+                                 seed=sc.seed, end_year=sc.end_year, assumptions=sc.assumptions)
     timings = {"inventory_s": t1 - t0, "suitability_s": time.perf_counter() - t1}
     return Prepared(area, drivers, suitability, ctx, timings)
 

@@ -41,19 +41,21 @@ TARGET_YEAR = 2060
 
 
 def power_system(regions: list[str], years: list[int], e0: np.ndarray, drivers: pd.DataFrame,
-                 electrification: dict[int, float]) -> PowerSystem | None:
+                 electrification: dict[int, float], *,
+                 demand_elasticity: float = DEMAND_GDP_ELASTICITY) -> PowerSystem | None:
     """The power system of ``regions`` (None when a region is not a province of the shipped tables).
 
     ``e0``: (R, S) base-year emissions, Mt CO2, S = EMITTING. ``drivers``: region, year,
     population, gdp_yuan. ``electrification``: year -> share of road transport and building
-    fuel use electrified (the evolution's path).
+    fuel use electrified (the evolution's path). ``demand_elasticity``: of electricity demand
+    to GDP (dimensionless, :data:`DEMAND_GDP_ELASTICITY`).
     """
     if not covers(regions):
         return None
     prov, tech = provinces(), technologies()
     existing, coal_factor, units = fleet(regions, years, tech, prov)
     population = _driver(drivers, regions, years, "population")
-    demand = _demand(prov, regions, years, e0, drivers, electrification)
+    demand = _demand(prov, regions, years, e0, drivers, electrification, demand_elasticity)
     factor = np.zeros_like(existing)
     factor[:, TECHNOLOGIES.index("coal")] = coal_factor
     for g in ("gas", "coal_ccs", "gas_ccs"):
@@ -96,10 +98,10 @@ def _driver(drivers: pd.DataFrame, regions: list[str], years: list[int], column:
 
 
 def _demand(prov: pd.DataFrame, regions: list[str], years: list[int], e0: np.ndarray, drivers: pd.DataFrame,
-            electrification: dict[int, float]) -> np.ndarray:
+            electrification: dict[int, float], elasticity: float) -> np.ndarray:
     """Electricity demand (R, T) TWh: 2024 use x GDP growth^elasticity + newly electrified end uses."""
     gdp = _driver(drivers, regions, years, "gdp_yuan")
-    base = prov.loc[regions, "demand_2024_twh"].to_numpy()[:, None] * (gdp / gdp[:, :1]) ** DEMAND_GDP_ELASTICITY
+    base = prov.loc[regions, "demand_2024_twh"].to_numpy()[:, None] * (gdp / gdp[:, :1]) ** elasticity
     given = sorted(electrification)
     share = np.interp(years, given, [electrification[y] for y in given])
     fuel_twh = sum(e0[:, EMITTING.index(s)] / carbon * twh for s, (carbon, twh) in ELECTRIFIED.items())

@@ -15,10 +15,11 @@ import pandas as pd
 
 from gridcarbon.allocation.nesting import nested_pathway
 from gridcarbon.allocation.pathway import annual_pathway
-from gridcarbon.allocation.power_data import PowerSystem
+from gridcarbon.allocation.power_data import DEMAND_GDP_ELASTICITY, PowerSystem
 from gridcarbon.allocation.power_inputs import power_system
 from gridcarbon.allocation.shares import driver_arrays, target_shares
 from gridcarbon.allocation.supply import (
+    AUTONOMOUS_INTENSITY_DECLINE,
     business_as_usual,
     regional_curves,
     supply_facts,
@@ -120,18 +121,20 @@ def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
     ramp = np.array([scenario.allocation.ramp_for(s) for s in EMITTING])[None, :] * ramp_base
     _, gdp = driver_arrays(drivers, regions, scenario.all_years)
     widths, costs = regional_curves(mac, regions, supply_facts() if supply is None else supply)
+    factors = scenario.assumptions
     return Problem(
         regions=regions, years=scenario.all_years, e0=e0, r0=r0,
         gross=projection["gross_t"].to_numpy() / T_PER_MT, removals=projection["removals_t"].to_numpy() / T_PER_MT,
         ramp=ramp, limits=_limits(scenario, regions, e0, capacities) + _committed(fleet, regions, scenario.all_years),
         trajectories=_trajectories(scenario), capture=_capture(fleet, regions, scenario.all_years),
         shares=shares["target"].to_numpy().reshape(len(regions), -1), mac=mac,
-        bau=business_as_usual(e0, gdp, EMITTING), widths=widths, costs=costs, trade=scenario.allocation.trade,
+        bau=business_as_usual(e0, gdp, EMITTING, AUTONOMOUS_INTENSITY_DECLINE * factors.intensity_decline),
+        widths=widths, costs=costs * factors.mac_cost, trade=scenario.allocation.trade,
         discount_rate=scenario.allocation.discount_rate,
         net_zero_year=scenario.pathway.net_zero.year if scenario.pathway.net_zero else None,
         pathway=pathway, target_shares=shares,
-        power=power_system(regions, scenario.all_years, e0, drivers,
-                           scenario.evolution.electrification.blended()))
+        power=power_system(regions, scenario.all_years, e0, drivers, scenario.evolution.electrification.blended(),
+                           demand_elasticity=DEMAND_GDP_ELASTICITY * factors.demand_elasticity))
 
 
 def _pathway(scenario: Scenario, regions: list[str], base_gross_t: float, base_removals_t: float,

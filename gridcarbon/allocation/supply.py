@@ -70,13 +70,14 @@ RUNNING = ("operating", "operating pre-retirement")
 EARTH_RADIUS_KM = 6371.0
 
 
-def business_as_usual(e0: np.ndarray, gdp: np.ndarray, sectors: list[str]) -> np.ndarray:
+def business_as_usual(e0: np.ndarray, gdp: np.ndarray, sectors: list[str],
+                      decline: float = AUTONOMOUS_INTENSITY_DECLINE) -> np.ndarray:
     """BAU emissions (Mt, (R, S, T)): base-year emissions grown with the region's GDP, less
     :data:`AUTONOMOUS_INTENSITY_DECLINE`, and never above the base year in the
     :data:`CAPACITY_REPLACEMENT` sectors. ``e0`` (R, S) Mt of ``sectors``; ``gdp`` (R, T) yuan,
-    base year first."""
+    base year first; ``decline`` the autonomous intensity decline (1/yr)."""
     years = np.arange(gdp.shape[1])
-    factor = gdp / gdp[:, :1] * (1 - AUTONOMOUS_INTENSITY_DECLINE) ** years[None, :]
+    factor = gdp / gdp[:, :1] * (1 - decline) ** years[None, :]
     bau = e0[:, :, None] * factor[:, None, :]
     capped = np.isin(sectors, CAPACITY_REPLACEMENT)
     bau[:, capped] = np.minimum(bau[:, capped], e0[:, capped, None])

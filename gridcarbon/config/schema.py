@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from gridcarbon.config.assumptions import Assumptions
 from gridcarbon.config.checks import DEFAULT_REGION_FIELD, cross_field_problems
 from gridcarbon.config.evolution import EvolutionSpec
 from gridcarbon.config.merge import deep_merge
@@ -78,6 +79,7 @@ class Scenario(StrictModel):
     evolution: EvolutionSpec = Field(default_factory=EvolutionSpec)
     coupling: CouplingSpec = Field(default_factory=CouplingSpec)
     targets: list[Target] = Field(default_factory=list)  # figures the run must reproduce (config/targets.py)
+    assumptions: Assumptions = Field(default_factory=Assumptions)
 
     _source: str | None = PrivateAttr(default=None)
 
@@ -116,8 +118,10 @@ class Scenario(StrictModel):
         return list(range(self.base_year, self.end_year + 1))
 
     def hash(self) -> str:
-        """First 12 hex digits of the sha256 of the canonical resolved JSON (``extends`` left out)."""
-        canonical = json.dumps(self.model_dump(mode="json", exclude={"extends"}), sort_keys=True,
+        """First 12 hex digits of the sha256 of the canonical resolved JSON (``extends`` left out,
+        and ``assumptions`` while all are 1, so that scenarios keep their hash)."""
+        skip = {"extends"} | ({"assumptions"} if self.assumptions == Assumptions() else set())
+        canonical = json.dumps(self.model_dump(mode="json", exclude=skip), sort_keys=True,
                                separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 

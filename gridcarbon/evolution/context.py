@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gridcarbon.config import EvolutionSpec
+from gridcarbon.config import Assumptions, EvolutionSpec
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.evolution.forest import ForestLand
@@ -26,7 +26,8 @@ class EvolutionContext:
 
     Arrays: ``gdp_ratio`` and ``pop_ratio`` (n_years, n_regions), each year's driver over
     the base year's; ``forest`` the base-year forest, its sink and the room and uptake of
-    new stands (:class:`~gridcarbon.evolution.forest.ForestLand`).
+    new stands (:class:`~gridcarbon.evolution.forest.ForestLand`); ``assumptions`` the
+    scenario's scale factors on named constants (:class:`~gridcarbon.config.Assumptions`).
     """
 
     inv: Inventory
@@ -38,6 +39,7 @@ class EvolutionContext:
     gdp_ratio: np.ndarray
     pop_ratio: np.ndarray
     forest: ForestLand
+    assumptions: Assumptions
 
     @property
     def grid(self) -> Grid:
@@ -49,13 +51,17 @@ class EvolutionContext:
 
     @classmethod
     def build(cls, inv: Inventory, landscape: xr.Dataset, drivers: pd.DataFrame, suitability: Suitability, *,
-              spec: EvolutionSpec, seed: int, end_year: int) -> "EvolutionContext":
+              spec: EvolutionSpec, seed: int, end_year: int,
+              assumptions: Assumptions | None = None) -> "EvolutionContext":
         """Context of ``inv`` evolved to ``end_year`` under ``spec`` (the scenario's evolution
-        section); ``drivers`` has region, year, population, gdp_yuan."""
+        section) and ``assumptions`` (default: all 1); ``drivers`` has region, year, population,
+        gdp_yuan."""
         years = list(range(inv.year, end_year + 1))
         gdp_ratio, pop_ratio = _driver_ratios(drivers, inv.grid, years, inv.year)
-        return cls(inv, landscape, spec, seed, years, suitability, gdp_ratio, pop_ratio,
-                   ForestLand.build(inv, landscape))
+        assumptions = Assumptions() if assumptions is None else assumptions
+        forest = ForestLand.build(inv, landscape, uptake_scale=assumptions.forest_uptake,
+                                  room_scale=assumptions.afforest_share)
+        return cls(inv, landscape, spec, seed, years, suitability, gdp_ratio, pop_ratio, forest, assumptions)
 
     def targets(self, totals: pd.DataFrame) -> np.ndarray:
         """Allocated ``totals`` (region, sector, year, allocated_t) as a (n_years, n_gridded,

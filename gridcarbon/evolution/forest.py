@@ -111,17 +111,18 @@ def slope_deg(elevation_m: np.ndarray, grid: Grid) -> np.ndarray:
     return np.degrees(np.arctan(np.hypot(dx, dy)))
 
 
-def base_room(landscape: xr.Dataset, grid: Grid, zone: np.ndarray, table: pd.DataFrame) -> np.ndarray:
+def base_room(landscape: xr.Dataset, grid: Grid, zone: np.ndarray, table: pd.DataFrame,
+              scale: float = 1.0) -> np.ndarray:
     """Fraction (0..1, y, x) of each cell that could become new forest, before urban growth.
 
-    :data:`AFFOREST_SHARE` of the cell's grassland and shrubland, times its non-arid share,
-    where its zone has uptake and the terrain is neither too high nor too steep.
+    :data:`AFFOREST_SHARE` x ``scale`` (at most 1) of the cell's grassland and shrubland, times
+    its non-arid share, where its zone has uptake and the terrain is neither too high nor too steep.
     """
     grows = np.append(table.peak_uptake_t_co2_ha_yr.to_numpy() > 0, False)[zone]  # zone -1: the appended False
     terrain = (landscape.elevation_m.values < MAX_ELEV_M) & (slope_deg(landscape.elevation_m.values, grid)
                                                               <= MAX_SLOPE_DEG)
     open_land = np.asarray(landscape.grassland.values, np.float64) + landscape.shrub.values
-    room = AFFOREST_SHARE * open_land * np.clip(1.0 - landscape.arid_share.values, 0.0, 1.0)
+    room = min(AFFOREST_SHARE * scale, 1.0) * open_land * np.clip(1.0 - landscape.arid_share.values, 0.0, 1.0)
     room[~(grows & terrain & grid.inside)] = 0.0
     return room
 
@@ -152,19 +153,21 @@ class ForestLand:
     ramp_years: np.ndarray
 
     @classmethod
-    def build(cls, inv: Inventory, landscape: xr.Dataset, table: pd.DataFrame | None = None) -> ForestLand:
+    def build(cls, inv: Inventory, landscape: xr.Dataset, table: pd.DataFrame | None = None, *,
+              uptake_scale: float = 1.0, room_scale: float = 1.0) -> ForestLand:
         """From the inventory's forest sink layer, the landscape and the uptake ``table``
-        (default: :func:`read_uptake` of the shipped one)."""
+        (default: :func:`read_uptake` of the shipped one); ``uptake_scale`` multiplies its peak
+        uptakes, ``room_scale`` the afforestable share (:func:`base_room`), both dimensionless."""
         grid, table = inv.grid, read_uptake(table)
         zone = climate_zone(landscape.precipitation_mm.values, table)
         n = len(table)
         zone_region = np.where((grid.region_index >= 0) & (zone >= 0), grid.region_index * n + zone, -1)
         free = 1.0 - landscape.water.values - landscape.built_up.values - landscape.forest.values
-        room = base_room(landscape, grid, zone, table)
+        room = base_room(landscape, grid, zone, table, room_scale)
         share = np.where(free > 0, np.clip(room / np.maximum(free, 1e-300), 0.0, 1.0), 0.0)
         return cls(inv.year, landscape.forest.values, -grid.region_sums(inv.layer("forest_sink")),
                    share, zone_region.astype(np.int32),
-                   table.peak_uptake_t_co2_ha_yr.to_numpy() * HA_PER_KM2, table.ramp_years.to_numpy(np.float64))
+                   table.peak_uptake_t_co2_ha_yr.to_numpy() * HA_PER_KM2 * uptake_scale, table.ramp_years.to_numpy(np.float64))
 
     def room(self, water: np.ndarray, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
         """Room for new forest left on this land (fraction, y, x): :func:`kernels.forest_room`."""

@@ -63,12 +63,14 @@ def year_capacities(ctx: EvolutionContext, year: int, built: np.ndarray, forest:
                           injection_years=len(ctx.years))
 
 
-def initial_capacities(inv: Inventory, landscape: xr.Dataset, years: list[int]) -> pd.DataFrame:
-    """Capacities of the base-year landscape in every one of ``years``, used before the first evolution."""
+def initial_capacities(inv: Inventory, landscape: xr.Dataset, years: list[int],
+                       forest: ForestLand | None = None) -> pd.DataFrame:
+    """Capacities of the base-year landscape in every one of ``years``, used before the first
+    evolution; ``forest`` the run's :class:`ForestLand` (default: built with every assumption at 1)."""
     built = {y: landscape.built_up.values for y in years}
-    forest = {y: landscape.forest.values for y in years}
-    return capacity_table(inv.grid, landscape, built, forest, ForestLand.build(inv, landscape),
-                          injection_years=len(years))
+    cover = {y: landscape.forest.values for y in years}
+    land = ForestLand.build(inv, landscape) if forest is None else forest
+    return capacity_table(inv.grid, landscape, built, cover, land, injection_years=len(years))
 
 
 def capacity_table(grid: Grid, landscape: xr.Dataset, built: dict[int, np.ndarray], forest: dict[int, np.ndarray],

@@ -29,13 +29,13 @@ is described in :mod:`.fleet`):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from gridcarbon.config import EvolutionSpec
+from gridcarbon.config import Assumptions, EvolutionSpec
 from gridcarbon.core.grid import Grid
 from gridcarbon.evolution.capture import (
     book_capture,
@@ -78,7 +78,8 @@ class YearInputs:
     run's ``storage`` account, yearly relocation ``caps`` (t CO2/yr per sector), the run's
     inter-regional ``moves`` (:data:`gridcarbon.allocation.transfers.PLAN_COLUMNS`; None: no transfer);
     ``followed``: sectors whose life cycle follows the allocation's power system (:mod:`.power_units`),
-    not the age hazard or the pipeline's delays."""
+    not the age hazard or the pipeline's delays; the scenario's ``assumptions`` (scale factors on
+    named constants)."""
 
     suitability: dict[str, np.ndarray]
     restricted: np.ndarray
@@ -89,6 +90,7 @@ class YearInputs:
     rules: EvolutionSpec
     moves: pd.DataFrame | None = None
     followed: frozenset[str] = frozenset()
+    assumptions: Assumptions = field(default_factory=Assumptions)
 
 
 def step_points(fleet: Fleet, year: int, targets: dict[tuple[int, str], float], inputs: YearInputs,
@@ -107,7 +109,8 @@ def step_points(fleet: Fleet, year: int, targets: dict[tuple[int, str], float], 
         sel = fleet.active(r, sector)
         if _needs_rules(fleet.table[sel], target, rules):
             retrofit(fleet, year, sel, target, inputs.storage, room, rules)
-            _retire(fleet, year, fleet.active(r, sector), target, inputs.suitability[sector], rules)
+            _retire(fleet, year, fleet.active(r, sector), target, inputs.suitability[sector], rules,
+                    age_scale=RETIRE_AGE_SCALE * inputs.assumptions.retire_age_scale)
             _build(fleet, year, r, sector, fleet.active(r, sector), target, inputs, rng)
     dispatch(fleet, targets, rules)
     book_capture(fleet, inputs.storage, year)
@@ -128,10 +131,11 @@ def _site_one(fleet: Fleet, inputs: YearInputs, rng, sector: str, cells: np.ndar
                  inputs.grid, inputs.rules, rng, cells=cells)
 
 
-def _retire(fleet, year, sel, target, suit, rules):
+def _retire(fleet, year, sel, target, suit, rules, *, age_scale):
     """Retire plants of ``sel`` (highest retirement score first) while the utilisation after
     capture, ``target`` (t CO2/yr) over potential, is below ``retire_utilisation``; all of them
-    when the target is 0. ``suit`` is the sector's suitability (y, x, 0..1)."""
+    when the target is 0. ``suit`` is the sector's suitability (y, x, 0..1); ``age_scale``
+    (years) divides a plant's age in the score (:data:`RETIRE_AGE_SCALE`)."""
     t = fleet.table
     rows = t[sel]
     potential = effective(rows, rules).sum()
@@ -142,7 +146,7 @@ def _retire(fleet, year, sel, target, suit, rules):
     else:
         if target / potential >= rules.retire_utilisation:
             return
-        age = (year - rows.year_built) / RETIRE_AGE_SCALE
+        age = (year - rows.year_built) / age_scale
         w = RETIRE_WEIGHTS
         score = (w[0] * age + w[1] * rows.inefficiency + w[2] * (1 - suit.ravel()[rows.cell.to_numpy()])
                  - CCS_RETIRE_PENALTY * rows.ccs)

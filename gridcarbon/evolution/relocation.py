@@ -51,11 +51,12 @@ PROGRAMME_YEARS = 8
 HAZARD_AGE_YEARS = 100.0
 
 
-def relocation_caps(fleet: Fleet) -> dict[str, float]:
-    """Yearly relocatable potential (t CO2/yr) per sector from the base-year active fleet."""
+def relocation_caps(fleet: Fleet, scale: float = 1.0) -> dict[str, float]:
+    """Yearly relocatable potential (t CO2/yr) per sector from the base-year active fleet:
+    :data:`RELOCATION_CAP_SHARE` x ``scale`` (dimensionless) of its potential."""
     t = fleet.table
     base = t[t.status == "active"].groupby("sector").potential_t.sum()
-    return {s: float(base.get(s, 0.0)) * share for s, share in RELOCATION_CAP_SHARE.items()}
+    return {s: float(base.get(s, 0.0)) * share * scale for s, share in RELOCATION_CAP_SHARE.items()}
 
 
 def relocate(fleet: Fleet, year: int, *, caps: dict[str, float], restricted: np.ndarray, built: np.ndarray,

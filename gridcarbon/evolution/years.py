@@ -74,7 +74,7 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
     patterns = Patterns.build(ctx, fleet)
     storage = Storage.build(ctx.landscape.storage_mt.values, grid, reach_km=ctx.spec.ccs_reach_km,
                             removals=-targets[:, GRIDDED.index("beccs")], years=ctx.years)
-    caps = relocation_caps(fleet)
+    caps = relocation_caps(fleet, ctx.assumptions.relocation_rate)
     layers, snapshots, rows, held = {}, {}, [], []
     for k, year, rng, b, f in land_steps(ctx, targets):
         held.append(year_capacities(ctx, year, b, f))
@@ -110,7 +110,7 @@ def _step_fleet(ctx: EvolutionContext, fleet: Fleet, patterns: Patterns, target:
     restrict = restricted(ctx.landscape, built_up=built, urban_core_threshold=spec.urban_core_threshold,
                           relocate_from=list(spec.relocate_from))
     inputs = YearInputs({s: ctx.surfaces[s] for s in POINT_SECTORS}, restrict, built, storage, caps, ctx.grid, spec,
-                        moves, followed)
+                        moves, followed, ctx.assumptions)
     step_points(fleet, year, tgt, inputs, rng)
     if power is not None:
         follow_power(fleet, power, year, list(ctx.grid.regions))

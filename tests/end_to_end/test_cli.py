@@ -118,7 +118,8 @@ def background(tmp_path_factory):
     removals cannot be met (the folder is expanded, the run fails in the allocation).
     """
     root = tmp_path_factory.mktemp("ensemble")
-    jobs = {"ensemble": Job(root, "run", "--ensemble", "2", "--years", "2030", "--out", root / "out", "-q")}
+    jobs = {"ensemble": Job(root, "run", "--ensemble", "2", "--jobs", "2", "--years", "2030", "--out", root / "out",
+                            "-q")}
     root = tmp_path_factory.mktemp("no-storage")
     write_yaml(root / "scenarios" / "no-storage.yaml", NO_STORAGE)
     jobs["no_storage"] = Job(root, "run", root / "scenarios", "--out", root / "out", "-q")
@@ -595,7 +596,7 @@ def test_unmeetable_removals_exit_2_and_write_nothing(background):
 
 
 # ------------------------------------------------------------------ ensemble (started first)
-def test_ensemble_writes_mean_and_percentiles(background, default_run):
+def test_ensemble_writes_ordered_percentiles_and_total_bands(background, default_run):
     job = background["ensemble"]
     rc, stdout, stderr = job.result()
     assert rc == 0, stderr
@@ -603,12 +604,22 @@ def test_ensemble_writes_mean_and_percentiles(background, default_run):
     assert stdout.split() == [str(folder)]
     inside = default_run.grid.inside
     for year in (2024, 2030):
-        bands = {s: read_band(folder / str(year) / f"total_{s}.tif") for s in ("mean", "p05", "p95")}
-        for band in bands.values():
-            assert (~band.mask == inside).all()
-        p05, mean, p95 = (bands[s].filled(np.nan)[inside] for s in ("p05", "mean", "p95"))
-        assert np.isfinite(mean).all()
-        assert (p05 <= mean).all() and (mean <= p95).all()
-        assert mean.sum() > 0
-        with rasterio.open(folder / str(year) / "total_mean.tif") as src:
+        for layer in LAYERS:
+            bands = {s: read_band(folder / str(year) / f"{layer}_{s}.tif") for s in ("p05", "p50", "p95")}
+            for band in bands.values():
+                assert (~band.mask == inside).all()
+            p05, p50, p95 = (bands[s].filled(np.nan)[inside] for s in ("p05", "p50", "p95"))
+            assert np.isfinite(p50).all()
+            assert (p05 <= p50).all() and (p50 <= p95).all(), (year, layer)
+        with rasterio.open(folder / str(year) / "total_p50.tif") as src:
             assert src.tags()["members"] == "2"
+    assert not (folder / "members").exists()  # member files are scratch
+    bands = pd.read_csv(folder / "totals_ensemble.csv")
+    assert (bands.members == 2).all()
+    assert (bands.p05_t <= bands.p50_t).all() and (bands.p50_t <= bands.p95_t).all()
+    gross = bands[(bands.region != "all") & (bands.sector == "gross") & (bands.year == 2060)]
+    assert len(gross) == len(REGIONS) and (gross.p05_t < gross.p95_t).any()  # assumptions move provinces' shares
+    area = bands[(bands.region == "all") & (bands.sector == "gross")]
+    assert np.allclose(area.p05_t, area.p95_t, rtol=1e-9)  # the scenario's pathway holds in every member
+    members = pd.read_csv(folder / "members.csv")
+    assert list(members.seed) == [42, 43] and members.relocation_rate.nunique() == 2

@@ -32,3 +32,20 @@ def test_unreachable_scheduler_is_an_input_error(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error:") and "dask scheduler" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_ensemble_through_scheduler_matches_local_ensemble(tmp_path):
+    """Two assumption members at 50 km: the cluster's quantile rasters equal a local run's, byte for byte."""
+    args = ["run", "--ensemble", "2", "--resolution", "50000", "--years", "2060", "--quiet"]
+    local = subprocess.run([sys.executable, "-m", "gridcarbon.cli", *args, "--out", str(tmp_path / "local")],
+                           capture_output=True, text=True, timeout=900)
+    assert local.returncode == 0, local.stderr
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        proc = subprocess.run([sys.executable, "-m", "gridcarbon.cli", *args, "--out", str(tmp_path / "remote"),
+                               "--dask-scheduler", cluster.scheduler_address], capture_output=True, text=True,
+                              timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    remote = _hashes(tmp_path / "remote" / "yrd-enhanced-ensemble")
+    assert len(remote) == 2 * 13 * 3  # years 2024 and 2060, 13 layers, p05 / p50 / p95
+    assert remote == _hashes(tmp_path / "local" / "yrd-enhanced-ensemble")

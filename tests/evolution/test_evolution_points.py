@@ -258,3 +258,10 @@ def test_build_gives_up_where_nothing_is_allowed(grid):
          rules=EvolutionSpec(min_spacing_km=0.0))
     assert len(fleet.table) == 1
     assert row_of(fleet, "E").emission_t == pytest.approx(300.0, rel=1e-12)  # runs harder instead
+
+
+def test_relocation_rate_factor_scales_the_yearly_caps(grid):
+    fleet = toy_fleet(grid, [plant("P1", cell(0, 0), built=1990), plant("S1", cell(2, 2), sector="steel")])
+    central, doubled = relocation.relocation_caps(fleet), relocation.relocation_caps(fleet, 2.0)
+    assert central["power"] > 0 and central["steel"] > 0
+    assert doubled == pytest.approx({s: 2 * v for s, v in central.items()})

@@ -171,3 +171,14 @@ def test_capacity_is_all_room_planted_at_once_and_a_demand_beyond_it_plants_all_
     _, forest, supply = _plant(land, fl, grid, demand)
     np.testing.assert_allclose(forest - forest0, fl.room(water, built, forest0), rtol=1e-12)
     np.testing.assert_allclose(supply[-1], caps[-1], rtol=1e-9)
+
+
+def test_assumption_factors_scale_uptake_and_room(grid, humid):
+    land, central = humid
+    inv = toy_inventory(grid, layers=np.zeros((len(GRIDDED),) + grid.shape))
+    scaled = ForestLand.build(inv, land, uptake_scale=1.3, room_scale=0.5)
+    np.testing.assert_allclose(scaled.uptake, 1.3 * central.uptake)
+    np.testing.assert_allclose(scaled.open_share, 0.5 * central.open_share)
+    assert central.open_share.max() > 0
+    capped = ForestLand.build(inv, land, room_scale=10.0)  # the afforestable share never exceeds all open land
+    assert capped.open_share.max() <= 1.0

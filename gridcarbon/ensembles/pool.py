@@ -1,0 +1,38 @@
+"""Running members here, in worker processes or on a dask.distributed cluster."""
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from gridcarbon.core.errors import InputError
+from gridcarbon.ensembles.members import Member, Shared, run_member
+
+
+def run_members(common: Shared, members: list[Member], folder: str | Path | None, *, jobs: int = 1,
+                dask_scheduler: str | None = None) -> list[dict]:
+    """Every member's :func:`run_member` result, in member order.
+
+    ``jobs`` > 1: that many worker processes, each receiving the shared study area once per
+    member task; ``dask_scheduler``: the address of a dask.distributed scheduler, whose
+    workers get the shared study area once (scattered) and must see ``folder``.
+    """
+    if dask_scheduler:
+        return _on_cluster(common, members, folder, dask_scheduler)
+    if jobs > 1 and len(members) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(run_member, common, m, folder) for m in members]
+            return [f.result() for f in futures]
+    return [run_member(common, m, folder) for m in members]
+
+
+def _on_cluster(common: Shared, members: list[Member], folder, address: str) -> list[dict]:
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout="10s")
+    except OSError as exc:
+        raise InputError(f"cannot reach the dask scheduler at {address} ({exc})", record="--dask-scheduler") from exc
+    with client:
+        remote = client.scatter(common, broadcast=True)
+        futures = [client.submit(run_member, remote, m, folder, pure=False) for m in members]
+        return client.gather(futures)
