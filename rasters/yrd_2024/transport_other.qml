@@ -3,6 +3,7 @@
   <customproperties>
     <Option type="Map">
       <Option type="QString" name="gridcarbon/label" value="Rail, waterway and other transport" />
+      <Option type="QString" name="gridcarbon/overviews" value="overviews hold sums: a zoomed-out pixel shows the t CO2/yr of all the cells it covers" />
       <Option type="QString" name="identify/format" value="Value" />
     </Option>
   </customproperties>
