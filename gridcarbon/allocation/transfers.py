@@ -6,8 +6,9 @@ plant of base-year potential ``p`` (t CO2/yr) moved in year ``y0`` from region `
 ``p x T_o(y) / T_o(y_base)`` of ``o``'s sector total to its destination in every year
 ``y >= y0``: what stays in ``o`` keeps ``o``'s allocated trend, the destination's total
 rises by the same tonnes, and the pathway total of every year is unchanged. The market table
-follows: the destination emits more and buys the permits the origin no longer needs, at the
-year's carbon price.
+follows: with trading, the destination emits more and buys the permits the origin no longer
+needs, at the year's carbon price; without trading (each region meets its own allowance) the
+allowance moves with the plant, as capacity-replacement quotas do, and no permits appear.
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def apply_transfers(result: AllocationResult, plan: pd.DataFrame) -> tuple[Alloc
     totals = result.totals.set_index(["region", "sector", "year"])
     shifted = totals.allocated_t.add(delta.reindex(totals.index, fill_value=0.0))
     _check(totals.allocated_t, shifted)
-    market = _shift_market(result.market, delta)
+    market = _shift_market(result.market, delta, trade=result.trade)
     new = dataclasses.replace(result, totals=totals.assign(allocated_t=shifted).reset_index(), market=market)
     return new, moved
 
@@ -73,15 +74,18 @@ def _check(before: pd.Series, after: pd.Series) -> None:
         raise MassBalanceError("transfers took more from a region than its allocated total")
 
 
-def _shift_market(market: pd.DataFrame, delta: pd.Series) -> pd.DataFrame:
-    """The market table with each region's emissions, permits bought and transfer payment
-    moved by ``delta`` (region, sector, year -> t CO2/yr)."""
+def _shift_market(market: pd.DataFrame, delta: pd.Series, *, trade: bool) -> pd.DataFrame:
+    """The market table with each region's emissions moved by ``delta`` (region, sector, year ->
+    t CO2/yr), and with it the permits bought and transfer payment (``trade``) or the allowance."""
     if market.empty:
         return market
     per = delta.groupby(level=["region", "year"]).sum()
     m = market.set_index(["region", "year"])
     d = per.reindex(m.index, fill_value=0.0)
     m["emissions_t"] += d
+    if not trade:
+        m["allowance_t"] += d
+        return m.reset_index()
     m["permits_bought_t"] += d
     m["transfer_payment_yuan"] = m.permits_bought_t * m.carbon_price_yuan_per_t
     return m.reset_index()

@@ -104,10 +104,10 @@ def _item(folder: Path, year: int, manifest: dict, grid: dict) -> pystac.Item:
         _, label = layer_style(tif.stem)
         asset = pystac.Asset(f"./{tif.name}", title=f"{label} {year}", media_type=pystac.MediaType.COG,
                              roles=["data"])
-        with rasterio.open(tif) as src:
-            band = RasterBand.create(nodata=src.nodata, data_type=DataType(src.dtypes[0]), unit=src.units[0] or UNITS,
-                                     spatial_resolution=grid["res"])
-        RasterExtension.ext(asset).apply([band])
+        with rasterio.open(tif) as src:  # one band per band of the file (provenance has several)
+            bands = [RasterBand.create(nodata=src.nodata, data_type=DataType(dtype), unit=unit or UNITS,
+                                       spatial_resolution=grid["res"]) for dtype, unit in zip(src.dtypes, src.units)]
+        RasterExtension.ext(asset).apply(bands)
         item.add_asset(tif.stem, asset)
         if tif.with_suffix(".qml").is_file():
             item.add_asset(f"{tif.stem}_style", pystac.Asset(f"./{tif.stem}.qml", title=f"QGIS style of {tif.name}",

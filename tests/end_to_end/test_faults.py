@@ -290,7 +290,8 @@ def test_write_outputs_full_disk_via_oserror(result, previous, monkeypatch):
 
 @pytest.fixture
 def quick_writers(monkeypatch):
-    """Stub the costly writers (rasters, maps) so a test reaches the end of write_outputs fast."""
+    """Stub the costly writers (rasters, maps, and the provenance, report and STAC read from the rasters) so a test
+    reaches the end of write_outputs fast."""
     from gridcarbon.output import run_folder
 
     def fake_layers(root, named, grid, *, year, meta):
@@ -299,6 +300,8 @@ def quick_writers(monkeypatch):
 
     monkeypatch.setattr(run_folder, "write_layers", fake_layers)
     monkeypatch.setattr(run_folder, "render_year_maps", lambda root, *args, **kwargs: None)
+    monkeypatch.setattr(run_folder, "write_provenance", lambda *args, **kwargs: {})
+    monkeypatch.setattr(run_folder, "write_catalogue", lambda *args, **kwargs: None)
     monkeypatch.setattr(run_folder.maps, "render_change", lambda path, *args, **kwargs: None)
 
 

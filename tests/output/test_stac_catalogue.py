@@ -64,7 +64,7 @@ def test_an_item_per_exported_year_with_every_cog(items, folder, default_run):
     for year, item in items.items():
         cogs = sorted(p.stem for p in (folder / str(year)).glob("*.tif"))
         data = sorted(k for k, a in item["assets"].items() if a["roles"] == ["data"])
-        assert data == cogs and len(cogs) == 13  # 11 sectors, total and net
+        assert data == cogs and len(cogs) == 15  # 11 sectors, total, net, storage fill, provenance
         assert item["type"] == "Feature" and item["stac_version"] == "1.1.0" and item["id"] == f"yrd-enhanced-{year}"
         assert item["properties"]["datetime"] is None
         assert item["properties"]["start_datetime"] == f"{year}-01-01T00:00:00Z"
@@ -82,9 +82,11 @@ def test_raster_and_projection_fields_describe_the_cogs(items, folder):
                 assert props["proj:shape"] == [src.height, src.width]
                 assert props["proj:transform"] == list(src.transform)[:6]
                 assert CRS.from_wkt(props["proj:wkt2"]).equals(CRS.from_wkt(src.crs.to_wkt()))
-                band, = asset["raster:bands"]
-                assert band == {"nodata": NODATA, "data_type": src.dtypes[0], "unit": UNITS,
-                                "spatial_resolution": src.res[0]}, name
+                assert len(asset["raster:bands"]) == src.count, name
+                for band, dtype, unit in zip(asset["raster:bands"], src.dtypes, src.units):
+                    assert band == {"nodata": NODATA, "data_type": dtype, "unit": unit or UNITS,
+                                    "spatial_resolution": src.res[0]}, name
+                assert name != "total" or asset["raster:bands"][0]["unit"] == UNITS
         assert props["proj:code"] is None  # the Albers grid has no EPSG code: the WKT2 says it all
 
 
