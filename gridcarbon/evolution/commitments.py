@@ -7,9 +7,10 @@ land's removal capacities, and recomputes them after each allocation:
   younger than :data:`MIN_LIFETIME_YEARS` cannot retire, and runs at no less than
   :data:`MIN_UTILISATION` of its base-year output; the bound is the sum over the region's
   base-year plants still that young in the year;
-- **capture capacity** (upper bound on captured t CO2/yr, per region x year): plants that can
-  be retrofitted (industrial point sectors with a storage site within ``ccs_reach_km``) capture
-  at most ``capture_rate`` of their base-year output (a plant retrofitted while young keeps its
+- **capture capacity** (upper bound on captured t CO2/yr, per region x year, shared by the
+  industrial CCS steps of the cost curves and the power block's capture plants): plants that
+  can capture (industrial and power point sectors with a storage site within ``ccs_reach_km``)
+  capture at most ``capture_rate`` of their base-year output (a plant retrofitted while young keeps its
   capture; under capacity replacement a retired line's successor takes its site), and no more than
   the region's storage holds per year once the allocated BECCS has taken its share
   (storage left / run years, as :func:`.land.capacity_table` shares storage over the years).
@@ -34,9 +35,10 @@ MIN_LIFETIME_YEARS = 30
 #: units kept for adequacy and heat still run some 1,300 h/yr against 4,400 h/yr today, CEC 2023
 #: full-load hours; kilns and furnaces cannot idle for long without damage)
 MIN_UTILISATION = 0.3
-#: point sectors whose plants can take a CCS retrofit in the allocation's cost curves (the CCS
-#: segments of :data:`gridcarbon.allocation.supply.CCS_SEGMENTS`)
-CAPTURE_SECTORS = ("steel", "cement", "chemical")
+#: point sectors whose plants can capture: those with CCS steps in the allocation's cost curves
+#: (:data:`gridcarbon.allocation.supply.CCS_SEGMENTS`) and power, whose capture plants of the
+#: allocation's power block stand at coal stations (:mod:`.power_units`)
+CAPTURE_SECTORS = ("steel", "cement", "chemical", "power")
 #: columns of the limits table
 COLUMNS = ["region", "limit", "sector", "year", "value_t"]
 

@@ -12,7 +12,13 @@ county storage spread over county land) cut into blocks of :data:`SITE_KM` x
   cell nearest to it, within ``ccs_reach_km``. Each year it captures only if that site's room
   (capacity less everything injected so far, less the BECCS the allocation will still send
   there in later years) holds its largest possible capture of the year; otherwise capture
-  stops at that plant. Cumulative injection therefore never exceeds a site's capacity.
+  stops at that plant.
+- **Power capture** (:mod:`.power_units`: the capture plants of the allocation's power block at
+  coal stations): routed (:meth:`Storage.route`) to the sites within ``ccs_reach_km`` of the
+  station, nearest first (pipeline cost grows with distance), each up to its room; what no site
+  in reach holds is vented.
+
+Cumulative injection therefore never exceeds a site's capacity.
 """
 from __future__ import annotations
 
@@ -38,7 +44,8 @@ class Storage:
     ``site_cell`` (flat cells) -> site of a storage cell (-1 none); ``reach_site`` (flat
     cells) -> site receiving the CO2 of a plant in that cell (-1: no storage within reach);
     per site ``capacity_t`` (t), ``region_pos``; ``beccs_t`` (n_years, n_sites) BECCS
-    injection of each year (t/yr); ``captured_t`` (n_years, n_sites) fossil capture booked.
+    injection of each year (t/yr); ``captured_t`` (n_years, n_sites) fossil capture booked;
+    ``columns`` and ``res_km`` of the grid (to place flat cells) and the pipeline ``reach_km``.
     """
 
     years: list[int]
@@ -48,6 +55,9 @@ class Storage:
     region_pos: np.ndarray
     beccs_t: np.ndarray
     captured_t: np.ndarray
+    columns: int
+    res_km: float
+    reach_km: float
 
     @classmethod
     def build(cls, storage_mt: np.ndarray, grid: Grid, *, reach_km: float, removals: np.ndarray,
@@ -69,7 +79,8 @@ class Storage:
         region_cap = np.bincount(site_region, weights=capacity, minlength=len(grid.regions))
         share = capacity / np.where(region_cap[site_region] > 0, region_cap[site_region], 1.0)
         beccs = np.asarray(removals, float)[:, site_region] * share[None, :]
-        return cls(list(years), site_cell, reach_site, capacity, site_region, beccs, np.zeros_like(beccs))
+        return cls(list(years), site_cell, reach_site, capacity, site_region, beccs, np.zeros_like(beccs),
+                   grid.shape[1], grid.res / 1000.0, reach_km)
 
     def room(self, year: int) -> np.ndarray:
         """What each site can still take from fossil capture in ``year`` (t): capacity less
@@ -80,9 +91,30 @@ class Storage:
         return np.maximum(self.capacity_t - used, 0.0)
 
     def book(self, year: int, site: np.ndarray, captured_t: np.ndarray) -> None:
-        """Record ``captured_t`` (t) of plants sending to ``site`` in ``year``."""
+        """Add ``captured_t`` (t) of plants sending to ``site`` to the injections of ``year``."""
         k = self.years.index(year)
-        self.captured_t[k] = np.bincount(site, weights=captured_t, minlength=self.capacity_t.size)
+        self.captured_t[k] += np.bincount(site, weights=captured_t, minlength=self.capacity_t.size)
+
+    def route(self, year: int, cell: np.ndarray, captured_t: np.ndarray) -> np.ndarray:
+        """Book ``captured_t`` (t) of sources in flat ``cell``s, in the order given, into the
+        sites within :attr:`reach_km` (distance to the site's nearest storage cell), nearest
+        first, each up to its room after everything booked so far; returns the tonnes each
+        source stored (the rest finds no room in reach)."""
+        k = self.years.index(year)
+        room = self.room(year) - self.captured_t[k]
+        stored = np.flatnonzero(self.site_cell >= 0)
+        sy, sx = np.divmod(stored, self.columns)
+        booked, out = np.zeros(self.capacity_t.size), np.zeros(len(cell))
+        for i, (y, x) in enumerate(zip(*np.divmod(np.asarray(cell, np.int64), self.columns))):
+            dist = np.full(self.capacity_t.size, np.inf)
+            np.minimum.at(dist, self.site_cell[stored], np.hypot(sy - y, sx - x) * self.res_km)
+            left = float(captured_t[i])
+            for site in np.argsort(dist, kind="stable")[:int((dist <= self.reach_km).sum())]:
+                take = min(left, max(room[site], 0.0))
+                room[site], booked[site], left = room[site] - take, booked[site] + take, left - take
+            out[i] = captured_t[i] - left
+        self.captured_t[k] += booked
+        return out
 
     def sites(self) -> pd.DataFrame:
         """``cell`` (flat index) and ``site`` of every storage cell, ascending cells."""
