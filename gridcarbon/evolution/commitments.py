@@ -21,7 +21,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gridcarbon.core.units import T_PER_MT
 from gridcarbon.evolution.context import EvolutionContext
 from gridcarbon.evolution.fleet import UNKNOWN_PLANT_AGE, base_year_active
 from gridcarbon.evolution.storage import Storage
@@ -75,16 +74,22 @@ def _committed(ctx: EvolutionContext, plants: pd.DataFrame) -> pd.DataFrame:
 
 
 def _capture(ctx: EvolutionContext, plants: pd.DataFrame, totals: pd.DataFrame | None) -> pd.DataFrame:
-    """Capture capacity per region and year: retrofit-able plants in reach, within the storage left."""
+    """Capture capacity per region and year: capture-able plants in reach, within the storage
+    left in the region's sites that they reach."""
     grid, years = ctx.grid, np.array(ctx.years[1:])
     storage = Storage.build(ctx.landscape.storage_mt.values, grid, reach_km=ctx.spec.ccs_reach_km,
                             removals=np.zeros((len(ctx.years), len(grid.regions))), years=ctx.years)
-    fit = plants["sector"].isin(CAPTURE_SECTORS).to_numpy() & (storage.reach_site[plants["cell"].to_numpy()] >= 0)
+    cells = plants["cell"].to_numpy()
+    fit = plants["sector"].isin(CAPTURE_SECTORS).to_numpy() & (storage.reach_site[cells] >= 0)
     pos = plants["region"].map({r: i for i, r in enumerate(grid.regions)}).to_numpy()
     reach = np.bincount(pos[fit], weights=ctx.spec.capture_rate * plants["emission_t"].to_numpy()[fit],
                         minlength=len(grid.regions))
-    room = grid.region_sums(ctx.landscape.storage_mt.values) * T_PER_MT - _beccs_used(grid.regions, totals)
-    value = np.repeat(np.minimum(reach, np.maximum(room, 0.0) / len(ctx.years))[:, None], len(years), axis=1)
+    total = np.bincount(storage.region_pos, weights=storage.capacity_t, minlength=len(grid.regions))
+    within = np.array([storage.capacity_t[storage.reachable(cells[fit & (pos == i)]) & (storage.region_pos == i)].sum()
+                       for i in range(len(grid.regions))])
+    # BECCS fills a region's sites by capacity share, so the reachable ones take their share of it
+    beccs = _beccs_used(grid.regions, totals) * np.divide(within, total, out=np.zeros(len(total)), where=total > 0)
+    value = np.repeat(np.minimum(reach, np.maximum(within - beccs, 0.0) / len(ctx.years))[:, None], len(years), axis=1)
     return pd.DataFrame({"region": np.repeat(grid.regions, len(years)), "limit": "capture", "sector": "ccs",
                          "year": np.tile(years, len(grid.regions)), "value_t": value.ravel()})
 

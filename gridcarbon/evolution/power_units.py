@@ -10,15 +10,17 @@ utilisation of their own); each year, after the rules ran for the other sectors:
   the region's coal generation shared by capacity, at the unit's own emission factor);
 - gas plants share their region's gas emissions by capacity (new gas capacity of the block
   runs at the existing gas sites; a region without gas plants at its coal units' sites);
-- capture plants (``coal_ccs``, ``gas_ccs``, new capacity of the block) stand at the sites of the
-  region's coal units with a storage site within ``ccs_reach_km`` that retire first (then the
-  others), as many sites as their capacity fills, and share the region's capture emissions and
-  captured CO2 by capacity (ASSUMPTION: capture plants are built at existing coal stations,
-  which have the grid connection, cooling water and permits, as China's CCUS demonstration
-  units are; a region without coal units at its gas plants). Their captured tonnes go to the
-  storage sites in reach of their station, nearest first, within their room after the year's
-  industrial capture (:meth:`.storage.Storage.route`); what no site in reach holds is vented,
-  i.e. emitted at the station, so cumulative injection never exceeds a site's capacity.
+- capture plants (``coal_ccs``, ``gas_ccs``, new capacity of the block) stand at the sites of
+  the region's coal units with the most storage capacity of the region within ``ccs_reach_km``
+  (ties: those that retire first), as many sites as their capacity fills, and share the
+  region's capture emissions and captured CO2 by capacity (ASSUMPTION: capture plants are
+  built at existing coal stations, which have the grid connection, cooling water and permits,
+  as China's CCUS demonstration units are, and at those matched to the largest storage nearby,
+  as source-sink matching in CCUS planning does; a region without coal units at its gas
+  plants). Their captured tonnes go to the region's storage sites in reach of their station,
+  nearest first, within their room after the year's industrial capture
+  (:meth:`.storage.Storage.route`); what no site in reach holds is vented, i.e. emitted at the
+  station, so cumulative injection never exceeds a site's capacity.
 
 A region's power pattern is then the sum over its generating units, equal to its allocated
 power (the block's row ``E[power] = sum factor x G``), so imposing the total leaves it unchanged.
@@ -56,8 +58,7 @@ def follow_power(fleet: Fleet, solution: PowerSolution, year: int, regions: list
     gas = power & (t.fuel == "gas").to_numpy() & (t.status == "active").to_numpy()
     others = units[units.technology != "coal"].pivot_table(index="region", columns="technology",
                                                            values="emissions_t", aggfunc="sum")
-    sites = _capture_sites(t, mine & (storage.reach_site[t.cell.to_numpy(np.int64)] >= 0), mine, solution, year,
-                           regions)
+    sites = _capture_sites(t, mine, solution, year, regions, storage)
     plants = power & (t.fuel == "gas").to_numpy() & ~t.status.isin([PIPELINE, "cancelled"]).to_numpy()
     gas_t, gas_at = _shared(t, [gas, mine], others.get("gas"), regions)
     ccs_t, ccs_at = _shared(t, [sites, plants], others.reindex(columns=list(CAPTURE)).fillna(0.0).sum(axis=1), regions)
@@ -66,7 +67,7 @@ def follow_power(fleet: Fleet, solution: PowerSolution, year: int, regions: list
     captured_t, _ = _shared(t, [sites, plants], stored, regions)
     on = np.flatnonzero(captured_t > 0)
     kept = np.zeros(len(t))
-    kept[on] = storage.route(year, t.cell.to_numpy(np.int64)[on], captured_t[on])
+    kept[on] = storage.route(year, t.cell.to_numpy(np.int64)[on], t.region_pos.to_numpy()[on], captured_t[on])
     site = storage.reach_site[t.cell.to_numpy(np.int64)]
     emission = np.where(running, t.id.map(coal).fillna(0.0).to_numpy(float), 0.0) + gas_t + ccs_t + captured_t - kept
     was = t.status.to_numpy(object)
@@ -104,11 +105,11 @@ def _shared(t: pd.DataFrame, choices: list[np.ndarray], totals: pd.Series | None
     return out, hosts
 
 
-def _capture_sites(t: pd.DataFrame, reach: np.ndarray, coal: np.ndarray, solution: PowerSolution, year: int,
-                   regions: list[str]) -> np.ndarray:
-    """Coal unit rows hosting capture plants: per region, those in ``reach`` of storage first,
-    each group earliest-retiring first, until their capacity covers the block's capture
-    capacity (GW) of ``year``."""
+def _capture_sites(t: pd.DataFrame, coal: np.ndarray, solution: PowerSolution, year: int, regions: list[str],
+                   storage: Storage) -> np.ndarray:
+    """Coal unit rows hosting capture plants: per region, the units with the most storage
+    capacity of the region within reach first, then the earliest-retiring, until their
+    capacity covers the block's capture capacity (GW) of ``year``."""
     s, k = solution.system, solution.system.years.index(year)
     need = {r: sum(solution.capacity[i, TECHNOLOGIES.index(g), k] for g in CAPTURE) * 1e3
             for i, r in enumerate(s.regions)}
@@ -119,7 +120,8 @@ def _capture_sites(t: pd.DataFrame, reach: np.ndarray, coal: np.ndarray, solutio
         rows = np.flatnonzero(coal & (t.region_pos.to_numpy() == pos))
         if need.get(name, 0.0) <= 0 or rows.size == 0:
             continue
-        rows = rows[np.lexsort((ids[rows], retire[rows], ~reach[rows]))]   # in reach, earliest retirement, id
+        reach = storage.capacity_in_reach(t.cell.to_numpy(np.int64)[rows], np.full(rows.size, pos))
+        rows = rows[np.lexsort((ids[rows], retire[rows], -reach))]
         before = np.cumsum(capacity[rows]) - capacity[rows]
         out[rows[before < need[name]]] = True
     return out

@@ -14,8 +14,8 @@ county storage spread over county land) cut into blocks of :data:`SITE_KM` x
   there in later years) holds its largest possible capture of the year; otherwise capture
   stops at that plant.
 - **Power capture** (:mod:`.power_units`: the capture plants of the allocation's power block at
-  coal stations): routed (:meth:`Storage.route`) to the sites within ``ccs_reach_km`` of the
-  station, nearest first (pipeline cost grows with distance), each up to its room; what no site
+  coal stations): routed (:meth:`Storage.route`) to the sites of the station's region within
+  ``ccs_reach_km`` of it, nearest first (pipeline cost grows with distance), each up to its room; what no site
   in reach holds is vented.
 
 Cumulative injection therefore never exceeds a site's capacity.
@@ -95,19 +95,25 @@ class Storage:
         k = self.years.index(year)
         self.captured_t[k] += np.bincount(site, weights=captured_t, minlength=self.capacity_t.size)
 
-    def route(self, year: int, cell: np.ndarray, captured_t: np.ndarray) -> np.ndarray:
+    def reachable(self, cells: np.ndarray) -> np.ndarray:
+        """Mask of the sites with a storage cell within :attr:`reach_km` of any of the flat ``cells``."""
+        near = np.zeros(self.site_cell.size, bool)
+        near[np.asarray(cells, np.int64)] = True
+        if not near.any():
+            return np.zeros(self.capacity_t.size, bool)
+        dist = ndimage.distance_transform_edt(~near.reshape(-1, self.columns)).ravel() * self.res_km
+        hit = (self.site_cell >= 0) & (dist <= self.reach_km)
+        return np.isin(np.arange(self.capacity_t.size), self.site_cell[hit])
+
+    def route(self, year: int, cell: np.ndarray, region_pos: np.ndarray, captured_t: np.ndarray) -> np.ndarray:
         """Book ``captured_t`` (t) of sources in flat ``cell``s, in the order given, into the
-        sites within :attr:`reach_km` (distance to the site's nearest storage cell), nearest
-        first, each up to its room after everything booked so far; returns the tonnes each
-        source stored (the rest finds no room in reach)."""
+        sites of their region (``region_pos``) within :attr:`reach_km` (distance to the site's
+        nearest storage cell), nearest first, each up to its room after everything booked so
+        far; returns the tonnes each source stored (the rest finds no room in reach)."""
         k = self.years.index(year)
         room = self.room(year) - self.captured_t[k]
-        stored = np.flatnonzero(self.site_cell >= 0)
-        sy, sx = np.divmod(stored, self.columns)
         booked, out = np.zeros(self.capacity_t.size), np.zeros(len(cell))
-        for i, (y, x) in enumerate(zip(*np.divmod(np.asarray(cell, np.int64), self.columns))):
-            dist = np.full(self.capacity_t.size, np.inf)
-            np.minimum.at(dist, self.site_cell[stored], np.hypot(sy - y, sx - x) * self.res_km)
+        for i, dist in enumerate(self._distances(cell, region_pos)):
             left = float(captured_t[i])
             for site in np.argsort(dist, kind="stable")[:int((dist <= self.reach_km).sum())]:
                 take = min(left, max(room[site], 0.0))
@@ -115,6 +121,20 @@ class Storage:
             out[i] = captured_t[i] - left
         self.captured_t[k] += booked
         return out
+
+    def capacity_in_reach(self, cell: np.ndarray, region_pos: np.ndarray) -> np.ndarray:
+        """Capacity (t) of the sites of their region within :attr:`reach_km` of each flat ``cell``."""
+        return np.array([self.capacity_t[d <= self.reach_km].sum() for d in self._distances(cell, region_pos)])
+
+    def _distances(self, cell: np.ndarray, region_pos: np.ndarray):
+        """Per source, the km from its cell to each site's nearest storage cell (inf: another region)."""
+        stored = np.flatnonzero(self.site_cell >= 0)
+        sy, sx = np.divmod(stored, self.columns)
+        for i, (y, x) in enumerate(zip(*np.divmod(np.asarray(cell, np.int64), self.columns))):
+            dist = np.full(self.capacity_t.size, np.inf)
+            np.minimum.at(dist, self.site_cell[stored], np.hypot(sy - y, sx - x) * self.res_km)
+            dist[self.region_pos != region_pos[i]] = np.inf
+            yield dist
 
     def sites(self) -> pd.DataFrame:
         """``cell`` (flat index) and ``site`` of every storage cell, ascending cells."""
