@@ -122,9 +122,11 @@ class Storage:
         self.captured_t[k] += booked
         return out
 
-    def capacity_in_reach(self, cell: np.ndarray, region_pos: np.ndarray) -> np.ndarray:
-        """Capacity (t) of the sites of their region within :attr:`reach_km` of each flat ``cell``."""
-        return np.array([self.capacity_t[d <= self.reach_km].sum() for d in self._distances(cell, region_pos)])
+    def room_in_reach(self, year: int, cell: np.ndarray, region_pos: np.ndarray) -> np.ndarray:
+        """Room (t, :meth:`room` less what ``year`` booked so far) of the sites of their region
+        within :attr:`reach_km` of each flat ``cell``."""
+        room = np.maximum(self.room(year) - self.captured_t[self.years.index(year)], 0.0)
+        return np.array([room[d <= self.reach_km].sum() for d in self._distances(cell, region_pos)])
 
     def _distances(self, cell: np.ndarray, region_pos: np.ndarray):
         """Per source, the km from its cell to each site's nearest storage cell (inf: another region)."""
