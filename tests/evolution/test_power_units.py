@@ -34,7 +34,8 @@ def _storage(capacity_t=(1e9, 1e9), reach_km: float = 1000.0) -> Storage:
     """Sites 0 and 1 on cells 5 and 6 of a 1 x 10 grid of 10 km cells (the fleet's plants on cells 0..4)."""
     site_cell = np.full(10, -1)
     site_cell[[5, 6]] = [0, 1]
-    reach_site = np.where((5 - np.arange(10)) * 10.0 <= reach_km, 0, -1)
+    km = np.abs(np.arange(10)[:, None] - np.array([5, 6])[None, :]) * 10.0
+    reach_site = np.where(km.min(axis=1) <= reach_km, km.argmin(axis=1), -1)
     return Storage([2024, 2025, 2030], site_cell, reach_site, np.array(capacity_t), np.zeros(2, int),
                    np.zeros((3, 2)), np.zeros((3, 2)), 10, 10.0, reach_km)
 
@@ -99,3 +100,19 @@ def test_capture_in_reach_first_overflows_to_farther_sites_then_vents():
     # 4.5 Mt captured: 3 Mt to the nearest site (30 km), 1 Mt to the next (40 km), 0.5 Mt vented at B
     assert storage.captured_t[2] == pytest.approx([3e6, 1e6]) and t.loc["COAL-B", "captured_t"] == pytest.approx(4e6)
     assert t.loc["COAL-B", "emission_t"] == pytest.approx(3.0e6 * 1.0 + 0.5e6 + 0.5e6)
+
+
+def test_a_full_site_shifts_capture_to_the_other_station():
+    # A (cell 2) reaches only site 0 (30 km; 1 Mt of room), B (cell 9) only site 1 (30 km)
+    fleet, storage = _fleet(), _storage(capacity_t=(1e6, 1e9), reach_km=35.0)
+    fleet.table.loc[fleet.table.id == "COAL-A", "cell"] = 2
+    fleet.table.loc[fleet.table.id == "COAL-B", "cell"] = 9
+    solution = _solution()
+    follow_power(fleet, solution, 2030, ["R0"], storage)
+    t = fleet.table.set_index("id")
+    # 4.5 Mt by capacity: A 2.7, B 1.8; A stores 1 Mt, its other 1.7 Mt move to B; nothing vented
+    assert storage.captured_t[2] == pytest.approx([1e6, 3.5e6])
+    assert t.loc[["COAL-A", "COAL-B"], "captured_t"].to_numpy() == pytest.approx([1e6, 3.5e6])
+    # residual CO2 follows capture (1 t per 9 t captured), the block's total is kept
+    assert t.loc["COAL-A", "emission_t"] == pytest.approx(1e6 / 9)
+    assert t[t.sector == "power"].emission_t.sum() == pytest.approx(unit_generation(solution, 2030).emissions_t.sum())
