@@ -13,7 +13,8 @@ base-year gross)`` for sectors present in the base year (absent ones stay at zer
 ``E >= floor_s * E0``; capacities (removals, and emitting sectors when the table holds
 them); the fleet's committed emissions (lower bounds) and capture capacity (the CCS steps of
 a region's cost curves summed over sectors, plus the power block's capture plants, <= what
-its plants in reach of storage can capture within the storage left, family ``capture capacity``); optional sector trajectories and user bounds.
+its plants in reach of storage can capture within the storage left, family ``capture
+capacity``); optional sector trajectories and user bounds.
 
 Objective (yuan, each year's costs discounted to the base year at ``allocation.discount_rate``;
 the model holds it in million yuan, as its variables are in Mt):

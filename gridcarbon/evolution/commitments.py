@@ -10,10 +10,11 @@ land's removal capacities, and recomputes them after each allocation:
 - **capture capacity** (upper bound on captured t CO2/yr, per region x year, shared by the
   industrial CCS steps of the cost curves and the power block's capture plants): plants that
   can capture (industrial and power point sectors with a storage site within ``ccs_reach_km``)
-  capture at most ``capture_rate`` of their base-year output (a plant retrofitted while young keeps its
-  capture; under capacity replacement a retired line's successor takes its site), and no more than
-  the region's storage holds per year once the allocated BECCS has taken its share
-  (storage left / run years, as :func:`.land.capacity_table` shares storage over the years).
+  capture at most ``capture_rate`` of their base-year output (a plant retrofitted while young
+  keeps its capture; under capacity replacement a retired line's successor takes its site), and
+  no more than the region's storage sites within reach of those plants hold per year once the
+  allocated BECCS has taken its share (BECCS fills a region's sites by capacity share; storage
+  left / run years, as :func:`.land.capacity_table` shares storage over the years).
   This part moves with the allocation: more BECCS leaves less room for fossil capture.
 """
 from __future__ import annotations
