@@ -42,7 +42,7 @@ class Solved:
     size: dict[str, int] = field(default_factory=dict)
     solver: str = ""
     power: PowerSolution | None = None
-    captured: np.ndarray | None = None   # (R, T) Mt/yr captured on the CCS steps of the cost curves
+    captured: np.ndarray | None = None   # (R, T) Mt/yr captured: CCS steps of the cost curves + power capture
 
 
 class Resolver:

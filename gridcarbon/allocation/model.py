@@ -12,8 +12,9 @@ base-year gross)`` for sectors present in the base year (absent ones stay at zer
 :data:`gridcarbon.allocation.problem.RAMP_MIN_FRAC`); hard-to-abate floors
 ``E >= floor_s * E0``; capacities (removals, and emitting sectors when the table holds
 them); the fleet's committed emissions (lower bounds) and capture capacity (the CCS steps of
-a region's cost curves summed over sectors <= what its plants in reach of storage can
-capture, family ``capture capacity``); optional sector trajectories and user bounds.
+a region's cost curves summed over sectors, plus the power block's capture plants, <= what
+its plants in reach of storage can capture within the storage left, family ``capture
+capacity``); optional sector trajectories and user bounds.
 
 Objective (yuan, each year's costs discounted to the base year at ``allocation.discount_rate``;
 the model holds it in million yuan, as its variables are in Mt):
@@ -45,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 
 from gridcarbon.allocation.matrix import NONE, Matrix
-from gridcarbon.allocation.power import add_power
+from gridcarbon.allocation.power import add_power, captured_factor
 from gridcarbon.allocation.problem import Problem
 from gridcarbon.allocation.supply import ccs_steps
 from gridcarbon.core.sectors import EMITTING, REMOVALS
@@ -229,22 +230,37 @@ def _trajectory_rows(lp: LP) -> None:
 
 
 def _capture_rows(lp: LP) -> None:
-    """Captured tonnes (the CCS steps of the cost curves, Mt) per region and year <= the fleet's
-    capture capacity, where it is finite and the region has CCS steps at all."""
+    """Captured tonnes per region and year (Mt: the CCS steps of the cost curves and, with a
+    power system, the capture plants' ``G x captured factor``) <= the fleet's capture capacity,
+    where it is finite and the region can capture at all."""
+    terms, cap = _capture_terms(lp), lp.p.capture
+    capturing = np.zeros(cap.shape, dtype=bool)
+    for cols, _ in terms:
+        capturing |= cols >= 0
+    r, t = np.nonzero(np.isfinite(cap) & capturing & _after_base(cap.shape))
+    rows = [(cols[r, t], np.broadcast_to(coef, cap.shape)[r, t]) for cols, coef in terms]
+    lp.capture = (np.stack([r, t], axis=1),
+                  lp.m.rows(np.full(len(t), -INF), cap[r, t], rows, family="capture capacity", year=t))
+
+
+def _capture_terms(lp: LP) -> list[tuple[np.ndarray, np.ndarray | float]]:
+    """(columns, coefficients), each (R, T), of the captured Mt: one term per CCS step of the
+    cost curves and per capture technology of the power block (:data:`.power.CAPTURE`)."""
     ccs = np.where(ccs_steps(lp.A.shape[3])[None, :, None, :], lp.A, NONE)       # (R, S, T, J)
-    cap = lp.p.capture
-    cells = np.isfinite(cap) & (ccs >= 0).any(axis=(1, 3)) & _after_base(cap.shape)
-    r, t = np.nonzero(cells)
-    terms = [(ccs[r, s, t, j], 1.0) for s in range(ccs.shape[1]) for j in range(ccs.shape[3])
+    terms = [(ccs[:, s, :, j], 1.0) for s in range(ccs.shape[1]) for j in range(ccs.shape[3])
              if (ccs[:, s, :, j] >= 0).any()]
-    lp.capture = (np.stack([r, t], axis=1), lp.m.rows(np.full(len(t), -INF), cap[r, t], terms,
-                                                       family="capture capacity", year=t))
+    if lp.power is not None:
+        factor = captured_factor(lp.power.system)
+        terms += [(lp.power.G[:, g], factor[:, g]) for g in range(factor.shape[1]) if factor[:, g].any()]
+    return terms
 
 
 def captured(lp: LP, x: np.ndarray) -> np.ndarray:
-    """Captured tonnes (Mt/yr, (R, T)) of a solution ``x``: the CCS steps of the cost curves."""
-    ccs = np.where(ccs_steps(lp.A.shape[3])[None, :, None, :], lp.A, NONE)
-    return np.where(ccs >= 0, x[np.maximum(ccs, 0)], 0.0).sum(axis=(1, 3))
+    """Captured tonnes (Mt/yr, (R, T)) of a solution ``x``: the CCS steps of the cost curves and
+    the power block's capture plants."""
+    shape = (lp.A.shape[0], lp.A.shape[2])
+    return sum((np.where(cols >= 0, x[np.maximum(cols, 0)], 0.0) * coef for cols, coef in _capture_terms(lp)),
+               np.zeros(shape))
 
 
 def _limit_rows(lp: LP) -> None:

@@ -41,6 +41,10 @@ IMPORT_COST, TRADE_COST = 400.0, 50.0
 #: abatement; the block's levelised costs only order technologies and flows, at 1 % weight, so
 #: they do not count that abatement twice
 COST_WEIGHT = 0.01
+#: technologies with capture, and the capture rate their residual emission factors in
+#: ``technologies.csv`` assume (``ALLOCATION_SOURCES.md``: "with 90 % capture coal 0.10 and gas
+#: 0.042" t CO2/MWh, i.e. gross 1.0 and 0.42 after the heat-rate penalty)
+CAPTURE, CAPTURE_RATE = ("coal_ccs", "gas_ccs"), 0.9
 #: row slots per region and year after the 2 per technology (build, capacity): balance, firm, CO2, indirect
 _SLOTS = 4
 
@@ -53,6 +57,13 @@ class PowerVars:
     N: np.ndarray
     G: np.ndarray
     flows: dict[str, np.ndarray]
+
+
+def captured_factor(ps: PowerSystem) -> np.ndarray:
+    """(R, G, T) t CO2 captured per MWh generated (= Mt/TWh): gross factor x :data:`CAPTURE_RATE`
+    = residual factor x rate / (1 - rate) for the :data:`CAPTURE` technologies, 0 elsewhere."""
+    on = np.isin(TECHNOLOGIES, CAPTURE)[None, :, None]
+    return np.where(on, ps.factor * CAPTURE_RATE / (1.0 - CAPTURE_RATE), 0.0)
 
 
 def _vars(m, hi: np.ndarray, made: np.ndarray | None = None) -> np.ndarray:
@@ -142,12 +153,14 @@ def _cost(m, pv: PowerVars) -> None:
 
 @dataclass(frozen=True)
 class PowerSolution:
-    """Solved power system, base year from the calibration: capacity GW, generation TWh, CO2 Mt."""
+    """Solved power system, base year from the calibration: capacity GW, generation TWh, CO2 Mt
+    (``emissions`` after capture, ``captured`` the CO2 the capture plants send to storage)."""
 
     system: PowerSystem
     capacity: np.ndarray     # (R, G, T)
     generation: np.ndarray   # (R, G, T)
     emissions: np.ndarray    # (R, G, T) Mt
+    captured: np.ndarray     # (R, G, T) Mt captured and stored (capture technologies)
     flows: dict[str, np.ndarray]   # I, X, Ti, To (R, T) TWh
 
 
@@ -166,7 +179,7 @@ def read_power(pv: PowerVars, x: np.ndarray, zero_tol: float) -> PowerSolution:
     generation[:, must_run, 1:] = (ps.cf[:, :, None] * HOURS_TWH * capacity)[:, must_run, 1:]
     base = {"I": ps.imports0, "X": ps.exports0, "Ti": np.maximum(ps.trade0, 0), "To": np.maximum(-ps.trade0, 0)}
     flows = {k: values(v, base[k]) for k, v in pv.flows.items()}
-    return PowerSolution(ps, capacity, generation, generation * ps.factor, flows)
+    return PowerSolution(ps, capacity, generation, generation * ps.factor, generation * captured_factor(ps), flows)
 
 
 def unit_generation(solution: PowerSolution, year: int) -> pd.DataFrame:

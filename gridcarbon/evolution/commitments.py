@@ -7,12 +7,14 @@ land's removal capacities, and recomputes them after each allocation:
   younger than :data:`MIN_LIFETIME_YEARS` cannot retire, and runs at no less than
   :data:`MIN_UTILISATION` of its base-year output; the bound is the sum over the region's
   base-year plants still that young in the year;
-- **capture capacity** (upper bound on captured t CO2/yr, per region x year): plants that can
-  be retrofitted (industrial point sectors with a storage site within ``ccs_reach_km``) capture
-  at most ``capture_rate`` of their base-year output (a plant retrofitted while young keeps its
-  capture; under capacity replacement a retired line's successor takes its site), and no more than
-  the region's storage holds per year once the allocated BECCS has taken its share
-  (storage left / run years, as :func:`.land.capacity_table` shares storage over the years).
+- **capture capacity** (upper bound on captured t CO2/yr, per region x year, shared by the
+  industrial CCS steps of the cost curves and the power block's capture plants): plants that
+  can capture (industrial and power point sectors with a storage site within ``ccs_reach_km``)
+  capture at most ``capture_rate`` of their base-year output (a plant retrofitted while young
+  keeps its capture; under capacity replacement a retired line's successor takes its site), and
+  no more than the region's storage sites within reach of those plants hold per year once the
+  allocated BECCS has taken its share (BECCS fills a region's sites by capacity share; storage
+  left / run years, as :func:`.land.capacity_table` shares storage over the years).
   This part moves with the allocation: more BECCS leaves less room for fossil capture.
 """
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gridcarbon.core.units import T_PER_MT
 from gridcarbon.evolution.context import EvolutionContext
 from gridcarbon.evolution.fleet import UNKNOWN_PLANT_AGE, base_year_active
 from gridcarbon.evolution.storage import Storage
@@ -34,9 +35,10 @@ MIN_LIFETIME_YEARS = 30
 #: units kept for adequacy and heat still run some 1,300 h/yr against 4,400 h/yr today, CEC 2023
 #: full-load hours; kilns and furnaces cannot idle for long without damage)
 MIN_UTILISATION = 0.3
-#: point sectors whose plants can take a CCS retrofit in the allocation's cost curves (the CCS
-#: segments of :data:`gridcarbon.allocation.supply.CCS_SEGMENTS`)
-CAPTURE_SECTORS = ("steel", "cement", "chemical")
+#: point sectors whose plants can capture: those with CCS steps in the allocation's cost curves
+#: (:data:`gridcarbon.allocation.supply.CCS_SEGMENTS`) and power, whose capture plants of the
+#: allocation's power block stand at coal stations (:mod:`.power_units`)
+CAPTURE_SECTORS = ("steel", "cement", "chemical", "power")
 #: columns of the limits table
 COLUMNS = ["region", "limit", "sector", "year", "value_t"]
 
@@ -73,16 +75,22 @@ def _committed(ctx: EvolutionContext, plants: pd.DataFrame) -> pd.DataFrame:
 
 
 def _capture(ctx: EvolutionContext, plants: pd.DataFrame, totals: pd.DataFrame | None) -> pd.DataFrame:
-    """Capture capacity per region and year: retrofit-able plants in reach, within the storage left."""
+    """Capture capacity per region and year: capture-able plants in reach, within the storage
+    left in the region's sites that they reach."""
     grid, years = ctx.grid, np.array(ctx.years[1:])
     storage = Storage.build(ctx.landscape.storage_mt.values, grid, reach_km=ctx.spec.ccs_reach_km,
                             removals=np.zeros((len(ctx.years), len(grid.regions))), years=ctx.years)
-    fit = plants["sector"].isin(CAPTURE_SECTORS).to_numpy() & (storage.reach_site[plants["cell"].to_numpy()] >= 0)
+    cells = plants["cell"].to_numpy()
+    fit = plants["sector"].isin(CAPTURE_SECTORS).to_numpy() & (storage.reach_site[cells] >= 0)
     pos = plants["region"].map({r: i for i, r in enumerate(grid.regions)}).to_numpy()
     reach = np.bincount(pos[fit], weights=ctx.spec.capture_rate * plants["emission_t"].to_numpy()[fit],
                         minlength=len(grid.regions))
-    room = grid.region_sums(ctx.landscape.storage_mt.values) * T_PER_MT - _beccs_used(grid.regions, totals)
-    value = np.repeat(np.minimum(reach, np.maximum(room, 0.0) / len(ctx.years))[:, None], len(years), axis=1)
+    total = np.bincount(storage.region_pos, weights=storage.capacity_t, minlength=len(grid.regions))
+    within = np.array([storage.capacity_t[storage.reachable(cells[fit & (pos == i)]) & (storage.region_pos == i)].sum()
+                       for i in range(len(grid.regions))])
+    # BECCS fills a region's sites by capacity share, so the reachable ones take their share of it
+    beccs = _beccs_used(grid.regions, totals) * np.divide(within, total, out=np.zeros(len(total)), where=total > 0)
+    value = np.repeat(np.minimum(reach, np.maximum(within - beccs, 0.0) / len(ctx.years))[:, None], len(years), axis=1)
     return pd.DataFrame({"region": np.repeat(grid.regions, len(years)), "limit": "capture", "sector": "ccs",
                          "year": np.tile(years, len(grid.regions)), "value_t": value.ravel()})
 

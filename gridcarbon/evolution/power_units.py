@@ -10,33 +10,41 @@ utilisation of their own); each year, after the rules ran for the other sectors:
   the region's coal generation shared by capacity, at the unit's own emission factor);
 - gas plants share their region's gas emissions by capacity (new gas capacity of the block
   runs at the existing gas sites; a region without gas plants at its coal units' sites);
-- capture plants (``coal_ccs``, ``gas_ccs``, new capacity of the block) stand at the sites of the
-  region's coal units that retire first, as many sites as their capacity fills, and share the
-  region's capture emissions by capacity (ASSUMPTION: capture plants are built at existing coal
-  stations, which have the grid connection, cooling water and permits, as China's CCUS
-  demonstration units are; a region without coal units at its gas plants).
+- capture plants (``coal_ccs``, ``gas_ccs``, new capacity of the block) stand at the sites of
+  the region's coal units with the most storage room of the region within ``ccs_reach_km``
+  this year (ties: those that retire first), as many sites as their capacity fills, and share the
+  region's capture emissions and captured CO2 by capacity (ASSUMPTION: capture plants are
+  built at existing coal stations, which have the grid connection, cooling water and permits,
+  as China's CCUS demonstration units are, and at those matched to the most storage left nearby,
+  as source-sink matching in CCUS planning does; a region without coal units at its gas
+  plants). Their captured tonnes go to the region's storage sites in reach of their station,
+  nearest first, within their room after the year's industrial capture
+  (:meth:`.storage.Storage.route`); what a station's sites cannot hold shifts to the region's
+  other capture stations with room in reach; what no site in reach holds is vented, i.e.
+  emitted at the stations, so cumulative injection never exceeds a site's capacity.
 
 A region's power pattern is then the sum over its generating units, equal to its allocated
 power (the block's row ``E[power] = sum factor x G``), so imposing the total leaves it unchanged.
-Units: capacity MW (fleet) and GW (block), emissions t CO2/yr. Capture of the power block is
-not booked into the storage account (``captured_t`` stays 0 for these rows).
+Units: capacity MW (fleet) and GW (block), emissions t CO2/yr.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from gridcarbon.allocation.power import PowerSolution, unit_generation
+from gridcarbon.allocation.power import CAPTURE, PowerSolution, unit_generation
 from gridcarbon.allocation.power_data import TECHNOLOGIES
+from gridcarbon.core.units import T_PER_MT
 from gridcarbon.evolution.fleet import PIPELINE, Fleet
+from gridcarbon.evolution.storage import Storage
 
 #: the inventory's id prefix of a GEM coal unit (``inventory/builtin.py``: ``COAL-<GEM id>``)
 COAL_PREFIX = "COAL-"
-CAPTURE = ("coal_ccs", "gas_ccs")
 
 
-def follow_power(fleet: Fleet, solution: PowerSolution, year: int, regions: list[str]) -> None:
-    """Set status and emissions of the fleet's power rows from the power block in ``year``.
+def follow_power(fleet: Fleet, solution: PowerSolution, year: int, regions: list[str], storage: Storage) -> None:
+    """Set status, emissions and captured CO2 of the fleet's power rows from the power block
+    in ``year`` and route the capture into ``storage`` (after the year's industrial capture).
 
     Power rows the block does not know (coal units neither operating nor committed) that wait
     in the pipeline are cancelled: the block builds no coal beyond the committed units.
@@ -51,11 +59,18 @@ def follow_power(fleet: Fleet, solution: PowerSolution, year: int, regions: list
     gas = power & (t.fuel == "gas").to_numpy() & (t.status == "active").to_numpy()
     others = units[units.technology != "coal"].pivot_table(index="region", columns="technology",
                                                            values="emissions_t", aggfunc="sum")
-    sites = _capture_sites(t, mine, solution, year, regions)
+    sites = _capture_sites(t, mine, solution, year, regions, storage)
     plants = power & (t.fuel == "gas").to_numpy() & ~t.status.isin([PIPELINE, "cancelled"]).to_numpy()
     gas_t, gas_at = _shared(t, [gas, mine], others.get("gas"), regions)
     ccs_t, ccs_at = _shared(t, [sites, plants], others.reindex(columns=list(CAPTURE)).fillna(0.0).sum(axis=1), regions)
-    emission = np.where(running, t.id.map(coal).fillna(0.0).to_numpy(float), 0.0) + gas_t + ccs_t
+    stored = pd.Series(solution.captured[:, :, solution.system.years.index(year)].sum(axis=1) * T_PER_MT,
+                       index=solution.system.regions)
+    captured_t, _ = _shared(t, [sites, plants], stored, regions)
+    kept, gross = _store(t, storage, year, captured_t)
+    # a host's residual CO2 follows what it captures (both technologies capture CAPTURE_RATE)
+    ccs_t *= np.divide(gross, captured_t, out=np.ones(len(t)), where=captured_t > 0)
+    site = storage.reach_site[t.cell.to_numpy(np.int64)]
+    emission = np.where(running, t.id.map(coal).fillna(0.0).to_numpy(float), 0.0) + gas_t + ccs_t + gross - kept
     was = t.status.to_numpy(object)
     capture = sites | ccs_at
     hosts = running | gas | gas_at | capture
@@ -64,7 +79,8 @@ def follow_power(fleet: Fleet, solution: PowerSolution, year: int, regions: list
     _log_changes(fleet, year, power, was, status, capture)
     t["status"] = status
     t.loc[power, "emission_t"] = emission[power]
-    t.loc[power, "captured_t"] = 0.0
+    t.loc[power, "captured_t"] = kept[power]
+    t.loc[power & (kept > 0), "site"] = site[power & (kept > 0)]
     t.loc[power, "ccs"] = capture[power]
     t.loc[power, "capturing"] = capture[power]
     pot = t.loc[power, "potential_t"].to_numpy(float)
@@ -90,9 +106,31 @@ def _shared(t: pd.DataFrame, choices: list[np.ndarray], totals: pd.Series | None
     return out, hosts
 
 
-def _capture_sites(t: pd.DataFrame, coal: np.ndarray, solution: PowerSolution, year: int,
-                   regions: list[str]) -> np.ndarray:
-    """Coal unit rows hosting capture plants: per region, earliest-retiring first until their
+def _store(t: pd.DataFrame, storage: Storage, year: int, captured_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Route each capture host's share (t) into storage; what its sites cannot hold shifts to
+    the region's other hosts with room in reach (their capture plants run more). Returns per
+    row the tonnes stored and captured (stored + vented: what no host's sites hold, by share)."""
+    cell, pos = t.cell.to_numpy(np.int64), t.region_pos.to_numpy()
+    on = np.flatnonzero(captured_t > 0)
+    kept = np.zeros(len(t))
+    kept[on] = storage.route(year, cell[on], pos[on], captured_t[on])
+    gross = kept.copy()
+    for p in np.unique(pos[on]):
+        rows = on[pos[on] == p]
+        left = captured_t[rows].sum() - kept[rows].sum()
+        for i in rows:
+            if left <= 0:
+                break
+            extra = storage.route(year, cell[[i]], pos[[i]], np.array([left]))[0]
+            kept[i], left = kept[i] + extra, left - extra
+        gross[rows] = kept[rows] + max(left, 0.0) * captured_t[rows] / captured_t[rows].sum()
+    return kept, gross
+
+
+def _capture_sites(t: pd.DataFrame, coal: np.ndarray, solution: PowerSolution, year: int, regions: list[str],
+                   storage: Storage) -> np.ndarray:
+    """Coal unit rows hosting capture plants: per region, the units with the most storage room
+    of the region within reach first, then the earliest-retiring, until their
     capacity covers the block's capture capacity (GW) of ``year``."""
     s, k = solution.system, solution.system.years.index(year)
     need = {r: sum(solution.capacity[i, TECHNOLOGIES.index(g), k] for g in CAPTURE) * 1e3
@@ -104,7 +142,8 @@ def _capture_sites(t: pd.DataFrame, coal: np.ndarray, solution: PowerSolution, y
         rows = np.flatnonzero(coal & (t.region_pos.to_numpy() == pos))
         if need.get(name, 0.0) <= 0 or rows.size == 0:
             continue
-        rows = rows[np.lexsort((ids[rows], retire[rows]))]   # earliest retirement first, then id
+        reach = storage.room_in_reach(year, t.cell.to_numpy(np.int64)[rows], np.full(rows.size, pos))
+        rows = rows[np.lexsort((ids[rows], retire[rows], -reach))]
         before = np.cumsum(capacity[rows]) - capacity[rows]
         out[rows[before < need[name]]] = True
     return out

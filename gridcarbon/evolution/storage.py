@@ -12,7 +12,13 @@ county storage spread over county land) cut into blocks of :data:`SITE_KM` x
   cell nearest to it, within ``ccs_reach_km``. Each year it captures only if that site's room
   (capacity less everything injected so far, less the BECCS the allocation will still send
   there in later years) holds its largest possible capture of the year; otherwise capture
-  stops at that plant. Cumulative injection therefore never exceeds a site's capacity.
+  stops at that plant.
+- **Power capture** (:mod:`.power_units`: the capture plants of the allocation's power block at
+  coal stations): routed (:meth:`Storage.route`) to the sites of the station's region within
+  ``ccs_reach_km`` of it, nearest first (pipeline cost grows with distance), each up to its room; what no site
+  in reach holds is vented.
+
+Cumulative injection therefore never exceeds a site's capacity.
 """
 from __future__ import annotations
 
@@ -38,7 +44,8 @@ class Storage:
     ``site_cell`` (flat cells) -> site of a storage cell (-1 none); ``reach_site`` (flat
     cells) -> site receiving the CO2 of a plant in that cell (-1: no storage within reach);
     per site ``capacity_t`` (t), ``region_pos``; ``beccs_t`` (n_years, n_sites) BECCS
-    injection of each year (t/yr); ``captured_t`` (n_years, n_sites) fossil capture booked.
+    injection of each year (t/yr); ``captured_t`` (n_years, n_sites) fossil capture booked;
+    ``columns`` and ``res_km`` of the grid (to place flat cells) and the pipeline ``reach_km``.
     """
 
     years: list[int]
@@ -48,6 +55,9 @@ class Storage:
     region_pos: np.ndarray
     beccs_t: np.ndarray
     captured_t: np.ndarray
+    columns: int
+    res_km: float
+    reach_km: float
 
     @classmethod
     def build(cls, storage_mt: np.ndarray, grid: Grid, *, reach_km: float, removals: np.ndarray,
@@ -69,7 +79,8 @@ class Storage:
         region_cap = np.bincount(site_region, weights=capacity, minlength=len(grid.regions))
         share = capacity / np.where(region_cap[site_region] > 0, region_cap[site_region], 1.0)
         beccs = np.asarray(removals, float)[:, site_region] * share[None, :]
-        return cls(list(years), site_cell, reach_site, capacity, site_region, beccs, np.zeros_like(beccs))
+        return cls(list(years), site_cell, reach_site, capacity, site_region, beccs, np.zeros_like(beccs),
+                   grid.shape[1], grid.res / 1000.0, reach_km)
 
     def room(self, year: int) -> np.ndarray:
         """What each site can still take from fossil capture in ``year`` (t): capacity less
@@ -80,9 +91,52 @@ class Storage:
         return np.maximum(self.capacity_t - used, 0.0)
 
     def book(self, year: int, site: np.ndarray, captured_t: np.ndarray) -> None:
-        """Record ``captured_t`` (t) of plants sending to ``site`` in ``year``."""
+        """Add ``captured_t`` (t) of plants sending to ``site`` to the injections of ``year``."""
         k = self.years.index(year)
-        self.captured_t[k] = np.bincount(site, weights=captured_t, minlength=self.capacity_t.size)
+        self.captured_t[k] += np.bincount(site, weights=captured_t, minlength=self.capacity_t.size)
+
+    def reachable(self, cells: np.ndarray) -> np.ndarray:
+        """Mask of the sites with a storage cell within :attr:`reach_km` of any of the flat ``cells``."""
+        near = np.zeros(self.site_cell.size, bool)
+        near[np.asarray(cells, np.int64)] = True
+        if not near.any():
+            return np.zeros(self.capacity_t.size, bool)
+        dist = ndimage.distance_transform_edt(~near.reshape(-1, self.columns)).ravel() * self.res_km
+        hit = (self.site_cell >= 0) & (dist <= self.reach_km)
+        return np.isin(np.arange(self.capacity_t.size), self.site_cell[hit])
+
+    def route(self, year: int, cell: np.ndarray, region_pos: np.ndarray, captured_t: np.ndarray) -> np.ndarray:
+        """Book ``captured_t`` (t) of sources in flat ``cell``s, in the order given, into the
+        sites of their region (``region_pos``) within :attr:`reach_km` (distance to the site's
+        nearest storage cell), nearest first, each up to its room after everything booked so
+        far; returns the tonnes each source stored (the rest finds no room in reach)."""
+        k = self.years.index(year)
+        room = self.room(year) - self.captured_t[k]
+        booked, out = np.zeros(self.capacity_t.size), np.zeros(len(cell))
+        for i, dist in enumerate(self._distances(cell, region_pos)):
+            left = float(captured_t[i])
+            for site in np.argsort(dist, kind="stable")[:int((dist <= self.reach_km).sum())]:
+                take = min(left, max(room[site], 0.0))
+                room[site], booked[site], left = room[site] - take, booked[site] + take, left - take
+            out[i] = captured_t[i] - left
+        self.captured_t[k] += booked
+        return out
+
+    def room_in_reach(self, year: int, cell: np.ndarray, region_pos: np.ndarray) -> np.ndarray:
+        """Room (t, :meth:`room` less what ``year`` booked so far) of the sites of their region
+        within :attr:`reach_km` of each flat ``cell``."""
+        room = np.maximum(self.room(year) - self.captured_t[self.years.index(year)], 0.0)
+        return np.array([room[d <= self.reach_km].sum() for d in self._distances(cell, region_pos)])
+
+    def _distances(self, cell: np.ndarray, region_pos: np.ndarray):
+        """Per source, the km from its cell to each site's nearest storage cell (inf: another region)."""
+        stored = np.flatnonzero(self.site_cell >= 0)
+        sy, sx = np.divmod(stored, self.columns)
+        for i, (y, x) in enumerate(zip(*np.divmod(np.asarray(cell, np.int64), self.columns))):
+            dist = np.full(self.capacity_t.size, np.inf)
+            np.minimum.at(dist, self.site_cell[stored], np.hypot(sy - y, sx - x) * self.res_km)
+            dist[self.region_pos != region_pos[i]] = np.inf
+            yield dist
 
     def sites(self) -> pd.DataFrame:
         """``cell`` (flat index) and ``site`` of every storage cell, ascending cells."""

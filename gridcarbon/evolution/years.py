@@ -113,7 +113,7 @@ def _step_fleet(ctx: EvolutionContext, fleet: Fleet, patterns: Patterns, target:
                         moves, followed, ctx.assumptions)
     step_points(fleet, year, tgt, inputs, rng)
     if power is not None:
-        follow_power(fleet, power, year, list(ctx.grid.regions))
+        follow_power(fleet, power, year, list(ctx.grid.regions), storage)
 
 
 def impose_totals(raw: Iterable[np.ndarray], target: np.ndarray, grid: Grid, *, fallback: dict,

@@ -9,6 +9,7 @@ import pytest
 from allocation.allocation_fixtures import YRD, generous_capacities, variant
 
 from gridcarbon.allocation import Resolver, allocate
+from gridcarbon.config import load_scenario
 from gridcarbon.core.errors import InfeasibleAllocationError, SchemaError
 
 YEARS = range(2025, 2061)
@@ -35,17 +36,33 @@ def test_committed_emissions_hold_and_are_named_when_they_bind(baseline, drivers
 def test_capture_capacity_caps_the_ccs_steps_and_is_named(baseline, drivers):
     free = allocate(variant(), baseline, drivers, generous_capacities(), fleet=fleet({}, {r: 1e6 for r in YRD}))
     assert not [b for b in free.binding if b["family"] == "capture capacity"]
-    tight = allocate(variant(), baseline, drivers, generous_capacities(), fleet=fleet({}, {r: 2.0 for r in YRD}))
+    # the whole area at 2 Mt/yr leaves the power block short of clean supply: one region only
+    tight = allocate(variant(), baseline, drivers, generous_capacities(), fleet=fleet({}, {"Anhui": 2.0}))
     named = [b for b in tight.binding if b["family"] == "capture capacity"]
-    assert named and named[0]["sector"] == "ccs" and named[0]["held_mt"] > 0
+    assert named and named[0]["sector"] == "ccs" and named[0]["regions"] == ["Anhui"] and named[0]["held_mt"] > 0
     assert tight.objective > free.objective
+
+
+def test_storage_bounds_the_power_blocks_capture(enhanced, baseline, drivers):
+    """The power block's capture plants share the capture capacity (storage within reach) with
+    the industrial CCS steps: halving Jiangsu's room halves at least its power capture."""
+    jiangsu = enhanced.power.system.regions.index("Jiangsu")
+    free = enhanced.power.captured[jiangsu].sum(axis=0)              # Mt/yr captured by power, per year
+    assert free.max() > 10.0                                        # the unbounded block captures
+    cap_mt = 0.5 * free.max()
+    bound = allocate(load_scenario("yrd-enhanced"), baseline, drivers, generous_capacities(),
+                     fleet=fleet({}, {"Jiangsu": cap_mt}))
+    held = bound.power.captured[jiangsu].sum(axis=0)
+    assert held.max() <= cap_mt * (1 + 1e-7) and held.max() > 0
+    named = [b for b in bound.binding if b["family"] == "capture capacity"]
+    assert named and named[0]["regions"] == ["Jiangsu"] and named[0]["held_mt"] > 0
 
 
 def test_changed_limits_are_re_solved_warm_and_agree_with_a_cold_solve(baseline, drivers):
     resolver = Resolver()
-    allocate(variant(), baseline, drivers, generous_capacities(), fleet=fleet({}, {r: 50.0 for r in YRD}),
+    allocate(variant(), baseline, drivers, generous_capacities(), fleet=fleet({}, {r: 500.0 for r in YRD}),
              resolver=resolver)
-    limits = fleet({("Anhui", "power"): 60.0}, {r: 3.0 for r in YRD})
+    limits = fleet({("Anhui", "power"): 60.0}, {r: 3.0 if r == "Anhui" else 500.0 for r in YRD})
     warm = allocate(variant(), baseline, drivers, generous_capacities(), fleet=limits, resolver=resolver)
     cold = allocate(variant(), baseline, drivers, generous_capacities(), fleet=limits)
     assert warm.objective == pytest.approx(cold.objective, rel=1e-7)

@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gridcarbon.allocation.power import CAPTURE, CAPTURE_RATE
+
 
 def test_run_writes_energy_tables_and_plots(default_run):
     out = Path(default_run.out_dir)
@@ -60,3 +62,25 @@ def test_power_grid_is_the_sum_over_generating_units(default_run):
         np.testing.assert_allclose(by_region.to_numpy(), block.to_numpy(), rtol=1e-6)
     late = facilities[(facilities.year == 2060) & (facilities.sector == "power")]
     assert late.ccs.any() and (late.status == "cancelled").any()
+
+
+def test_power_capture_is_stored_within_site_capacities(default_run):
+    """The power block's capture plants store what they capture (``energy.csv``: generation x gross
+    factor x capture rate) in storage sites: per region-year the plants' captured_t, and
+    ``storage.csv``'s captured tonnes are the fleet's (industrial + power); no site overfills."""
+    out = Path(default_run.out_dir)
+    energy = pd.read_csv(out / "energy.csv")
+    storage = pd.read_csv(out / "storage.csv")
+    ccs = energy[energy.technology.isin(CAPTURE)]
+    block = (ccs.emissions_t * CAPTURE_RATE / (1 - CAPTURE_RATE)).groupby([ccs.region, ccs.year]).sum()
+    facilities = default_run.facilities
+    for year in (2035, 2060):
+        plants = facilities[(facilities.year == year) & (facilities.status == "active")]
+        power = plants[plants.sector == "power"].groupby("region")["captured_t"].sum()
+        want = block.xs(year, level="year")
+        np.testing.assert_allclose(power.reindex(want.index).fillna(0.0).to_numpy(), want.to_numpy(), rtol=1e-6)
+        booked = storage[storage.year == year].groupby("region")["captured_t"].sum()
+        fleet = plants.groupby("region")["captured_t"].sum()
+        np.testing.assert_allclose(booked.reindex(fleet.index).fillna(0.0).to_numpy(), fleet.to_numpy(), rtol=1e-6)
+    assert block.xs(2060, level="year").sum() > 1e8        # the 2060 power block captures > 100 Mt
+    assert (storage.cumulative_t <= storage.capacity_t * (1 + 1e-9)).all()

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridcarbon.allocation.power import unit_generation
+from gridcarbon.allocation.power import CAPTURE_RATE, unit_generation
 from gridcarbon.allocation.power_data import TECHNOLOGIES
 from gridcarbon.evolution.fleet import Fleet
 from gridcarbon.evolution.power_units import follow_power
+from gridcarbon.evolution.storage import Storage
 
 COL = TECHNOLOGIES.index
 
@@ -25,7 +26,18 @@ def _solution(gas_twh: float = 1.0):
     gen[0, [COL("coal"), COL("coal_ccs"), COL("gas")], 2] = [3.0, 5.0, gas_twh]
     factor[0, [COL("coal"), COL("coal_ccs"), COL("gas")]] = np.array([1.0, 0.1, 0.37])[:, None]
     cap[0, COL("coal_ccs"), 2] = 0.5
-    return SimpleNamespace(system=system, generation=gen, emissions=gen * factor, capacity=cap)
+    captured = gen * factor * np.isin(TECHNOLOGIES, ["coal_ccs"])[None, :, None] * CAPTURE_RATE / (1 - CAPTURE_RATE)
+    return SimpleNamespace(system=system, generation=gen, emissions=gen * factor, capacity=cap, captured=captured)
+
+
+def _storage(capacity_t=(1e9, 1e9), reach_km: float = 1000.0) -> Storage:
+    """Sites 0 and 1 on cells 5 and 6 of a 1 x 10 grid of 10 km cells (the fleet's plants on cells 0..4)."""
+    site_cell = np.full(10, -1)
+    site_cell[[5, 6]] = [0, 1]
+    km = np.abs(np.arange(10)[:, None] - np.array([5, 6])[None, :]) * 10.0
+    reach_site = np.where(km.min(axis=1) <= reach_km, km.argmin(axis=1), -1)
+    return Storage([2024, 2025, 2030], site_cell, reach_site, np.array(capacity_t), np.zeros(2, int),
+                   np.zeros((3, 2)), np.zeros((3, 2)), 10, 10.0, reach_km)
 
 
 def _fleet(with_gas: bool = True) -> Fleet:
@@ -44,7 +56,7 @@ def _fleet(with_gas: bool = True) -> Fleet:
 @pytest.mark.parametrize("with_gas", [True, False])
 def test_power_rows_carry_the_blocks_units(with_gas):
     fleet, solution = _fleet(with_gas), _solution()
-    follow_power(fleet, solution, 2030, ["R0"])
+    follow_power(fleet, solution, 2030, ["R0"], _storage())
     t = fleet.table.set_index("id")
     power = t[t.sector == "power"]
     assert power.emission_t.sum() == pytest.approx(unit_generation(solution, 2030).emissions_t.sum())
@@ -61,7 +73,46 @@ def test_power_rows_carry_the_blocks_units(with_gas):
 
 def test_without_gas_plants_gas_runs_at_coal_sites():
     fleet = _fleet(with_gas=False)
-    follow_power(fleet, _solution(gas_twh=2.0), 2030, ["R0"])
+    follow_power(fleet, _solution(gas_twh=2.0), 2030, ["R0"], _storage())
     t = fleet.table.set_index("id")
     # 2 TWh x 0.37 t/MWh of gas shared by capacity over the region's coal units
     assert t.loc[["COAL-A", "COAL-B"], "emission_t"].sum() == pytest.approx(3.0e6 + 0.5e6 + 0.74e6)
+
+
+def test_capture_plants_store_their_co2_within_the_site():
+    """5 TWh at 0.1 t/MWh residual = 0.5 Mt emitted and 4.5 Mt captured (90 %), booked at the nearest site."""
+    fleet, storage = _fleet(), _storage()
+    follow_power(fleet, _solution(), 2030, ["R0"], storage)
+    t = fleet.table.set_index("id")
+    assert t.loc[["COAL-A", "COAL-B"], "captured_t"].sum() == pytest.approx(4.5e6)
+    assert storage.captured_t[2, 0] == pytest.approx(4.5e6) and storage.captured_t[:2].sum() == 0
+    assert storage.captured_t[2, 1] == 0.0
+
+
+def test_capture_in_reach_first_overflows_to_farther_sites_then_vents():
+    # A (cell 0, 50 km from storage) is beyond a 45 km reach: the 0.3 GW capture plant goes to B (cell 2)
+    fleet, storage, solution = _fleet(), _storage(capacity_t=(3e6, 1e6), reach_km=45.0), _solution()
+    fleet.table.loc[fleet.table.id == "COAL-B", "cell"] = 2
+    solution.capacity[0, COL("coal_ccs"), 2] = 0.3
+    follow_power(fleet, solution, 2030, ["R0"], storage)
+    t = fleet.table.set_index("id")
+    assert t.loc["COAL-B", "ccs"] and not t.loc["COAL-A", "ccs"]
+    # 4.5 Mt captured: 3 Mt to the nearest site (30 km), 1 Mt to the next (40 km), 0.5 Mt vented at B
+    assert storage.captured_t[2] == pytest.approx([3e6, 1e6]) and t.loc["COAL-B", "captured_t"] == pytest.approx(4e6)
+    assert t.loc["COAL-B", "emission_t"] == pytest.approx(3.0e6 * 1.0 + 0.5e6 + 0.5e6)
+
+
+def test_a_full_site_shifts_capture_to_the_other_station():
+    # A (cell 2) reaches only site 0 (30 km; 1 Mt of room), B (cell 9) only site 1 (30 km)
+    fleet, storage = _fleet(), _storage(capacity_t=(1e6, 1e9), reach_km=35.0)
+    fleet.table.loc[fleet.table.id == "COAL-A", "cell"] = 2
+    fleet.table.loc[fleet.table.id == "COAL-B", "cell"] = 9
+    solution = _solution()
+    follow_power(fleet, solution, 2030, ["R0"], storage)
+    t = fleet.table.set_index("id")
+    # 4.5 Mt by capacity: A 2.7, B 1.8; A stores 1 Mt, its other 1.7 Mt move to B; nothing vented
+    assert storage.captured_t[2] == pytest.approx([1e6, 3.5e6])
+    assert t.loc[["COAL-A", "COAL-B"], "captured_t"].to_numpy() == pytest.approx([1e6, 3.5e6])
+    # residual CO2 follows capture (1 t per 9 t captured), the block's total is kept
+    assert t.loc["COAL-A", "emission_t"] == pytest.approx(1e6 / 9)
+    assert t[t.sector == "power"].emission_t.sum() == pytest.approx(unit_generation(solution, 2030).emissions_t.sum())
