@@ -10,9 +10,10 @@ utilisation of their own); each year, after the rules ran for the other sectors:
   the region's coal generation shared by capacity, at the unit's own emission factor);
 - gas plants share their region's gas emissions by capacity (new gas capacity of the block
   runs at the existing gas sites; a region without gas plants at its coal units' sites);
-- capture plants (``coal_ccs``, ``gas_ccs``, new capacity of the block) stand at the sites of
-  the region's coal units with the most storage room of the region within ``ccs_reach_km``
-  this year (ties: those that retire first), as many sites as their capacity fills, and share the
+- capture plants (``coal_ccs``, ``gas_ccs``, new capacity of the block) stay where they were
+  retrofitted while the unit runs, and new ones stand at the sites of the region's coal units
+  with the most storage room of the region within ``ccs_reach_km`` this year (ties: those that
+  retire first), as many sites as their capacity fills, and share the
   region's capture emissions and captured CO2 by capacity (ASSUMPTION: capture plants are
   built at existing coal stations, which have the grid connection, cooling water and permits,
   as China's CCUS demonstration units are, and at those matched to the most storage left nearby,
@@ -129,23 +130,27 @@ def _store(t: pd.DataFrame, storage: Storage, year: int, captured_t: np.ndarray)
 
 def _capture_sites(t: pd.DataFrame, coal: np.ndarray, solution: PowerSolution, year: int, regions: list[str],
                    storage: Storage) -> np.ndarray:
-    """Coal unit rows hosting capture plants: per region, the units with the most storage room
-    of the region within reach first, then the earliest-retiring, until their
-    capacity covers the block's capture capacity (GW) of ``year``."""
+    """Coal unit rows hosting capture plants: per region, the units that already capture (a
+    retrofit stays while its unit runs), then the units with the most storage room of the region
+    within reach, then the earliest-retiring, until their capacity covers the block's capture
+    capacity (GW) of ``year`` (which never falls: what the block builds stays)."""
     s, k = solution.system, solution.system.years.index(year)
     need = {r: sum(solution.capacity[i, TECHNOLOGIES.index(g), k] for g in CAPTURE) * 1e3
             for i, r in enumerate(s.regions)}
     retire = t.id.map(s.coal_units.set_index(COAL_PREFIX + s.coal_units["id"])["retire"]).to_numpy(float)
     ids, capacity = t.id.to_numpy(str), t.capacity.fillna(0.0).to_numpy(float)
+    already = t.ccs.to_numpy(bool)
     out = np.zeros(len(t), bool)
     for pos, name in enumerate(regions):
         rows = np.flatnonzero(coal & (t.region_pos.to_numpy() == pos))
         if need.get(name, 0.0) <= 0 or rows.size == 0:
             continue
-        reach = storage.room_in_reach(year, t.cell.to_numpy(np.int64)[rows], np.full(rows.size, pos))
-        rows = rows[np.lexsort((ids[rows], retire[rows], -reach))]
-        before = np.cumsum(capacity[rows]) - capacity[rows]
-        out[rows[before < need[name]]] = True
+        kept, rest = rows[already[rows]], rows[~already[rows]]
+        out[kept] = True
+        reach = storage.room_in_reach(year, t.cell.to_numpy(np.int64)[rest], np.full(rest.size, pos))
+        rest = rest[np.lexsort((ids[rest], retire[rest], -reach))]
+        before = capacity[kept].sum() + np.cumsum(capacity[rest]) - capacity[rest]
+        out[rest[before < need[name]]] = True
     return out
 
 

@@ -84,3 +84,19 @@ def test_power_capture_is_stored_within_site_capacities(default_run):
         np.testing.assert_allclose(booked.reindex(fleet.index).fillna(0.0).to_numpy(), fleet.to_numpy(), rtol=1e-6)
     assert block.xs(2060, level="year").sum() > 1e8        # the 2060 power block captures > 100 Mt
     assert (storage.cumulative_t <= storage.capacity_t * (1 + 1e-9)).all()
+
+
+def test_a_capture_retrofit_stays_where_it_was_built(default_run):
+    """A coal unit is retrofitted with capture once and keeps it while it runs: capture plants
+    do not hop between stations from year to year."""
+    events = default_run.events
+    retrofits = events[(events.event == "retrofitted") & (events.sector == "power")]
+    assert len(retrofits) > 0 and retrofits.id.is_unique
+    capturing = default_run.facilities[(default_run.facilities.sector == "power") & default_run.facilities.ccs]
+    by_year = capturing.groupby("year").id.apply(set)
+    years = sorted(by_year.index)
+    for before, after in zip(years, years[1:]):
+        still_running = {i for i in by_year[before]
+                         if i in set(default_run.facilities.id[(default_run.facilities.year == after)
+                                                                & (default_run.facilities.status == "active")])}
+        assert still_running <= by_year[after], (before, after)
