@@ -80,6 +80,8 @@ def sector_chart(totals: pd.DataFrame) -> str:
     colours = dict(zip(order, _colours(len(order))))
     for sign in (1, -1):
         part = [s for s in order if (table[s] * sign > 0).any()]
+        if not part:  # a study area without removals (or, in principle, without emissions)
+            continue
         ax.stackplot(table.index, *[table[s].clip(lower=0) if sign > 0 else table[s].clip(upper=0) for s in part],
                      labels=[SECTORS[s].label for s in part], colors=[colours[s] for s in part])
     ax.axhline(0, color="grey", lw=0.8)

@@ -143,18 +143,12 @@ def test_transfer_respects_the_yearly_cap(steel_world):
 
 
 # -- the default run ------------------------------------------------------------------------------
-def test_default_run_transfers_inland_and_reports_them(default_run):
+def test_default_run_transfers_and_reports_them(default_run):
     folder = default_run.out_dir
     table = pd.read_csv(folder / "transfers.csv")
     assert list(table.columns) == ["period", "sector", "from_region", "to_region", "plants", "potential_mt",
                                    "moved_mt"]
     assert len(table) > 0 and set(table.sector) <= set(transfer_rule.TRANSFER_SECTORS)
-    totals = pd.read_csv(folder / "totals.csv").pivot_table(index=["sector", "year"], columns="region",
-                                                             values="allocated_t")
-    for row in table.itertuples():  # from a region whose sector total fell faster to one with room
-        start = int(row.period[:4])
-        trend = totals.loc[(row.sector, start)] / totals.loc[(row.sector, 2024)]
-        assert trend[row.from_region] < trend[row.to_region], row
     ev = default_run.events
     done = ev[ev.event == "transferred"]
     assert done.id.is_unique and len(done) == table.plants.sum() == default_run.manifest["transfers"]["plants"]

@@ -109,3 +109,13 @@ def test_ensemble_bands_and_missing_tables(folder, tmp_path):
 def test_report_of_a_folder_that_is_no_run_fails_with_one_line(tmp_path):
     res = CliRunner().invoke(app, ["report", str(tmp_path)])
     assert res.exit_code == 2 and "no manifest.json" in res.output
+
+
+def test_sector_chart_of_an_area_without_removals():
+    """A study area whose removals are all zero still gets its chart (no empty stack below zero)."""
+    from gridcarbon.output.report_charts import sector_chart
+
+    totals = pd.DataFrame({"region": "A", "sector": ["power", "steel", "forest_sink"] * 2,
+                           "year": [2024] * 3 + [2030] * 3, "allocated_t": [5e6, 2e6, 0.0, 4e6, 2e6, 0.0]})
+    chart = sector_chart(totals)
+    assert chart.startswith("<svg") and "Power" in chart and "Forest" not in chart
