@@ -25,15 +25,10 @@ import yaml
 
 from gridcarbon.config.merge import deep_merge
 from gridcarbon.config.problems import Problem
-from gridcarbon.config.schema import Scenario, build_scenario
+from gridcarbon.config.schema import PATH_KEYS, Scenario, build_scenario
 from gridcarbon.inputs.data import SCENARIO_DIR
 
 BUILTIN_DIR = SCENARIO_DIR
-
-#: Keys holding file paths, resolved relative to the file that sets them
-#: (``evolution.new_corridors`` are given in the scenario itself, not as a file).
-PATH_KEYS = (("boundaries",), ("drivers",), ("inventory", "points"), ("inventory", "lines"), ("inventory", "areas"),
-             ("inventory", "raster"))
 
 #: Absolute locations a scenario may never point into.
 SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/root", "/run", "/sbin",

@@ -8,6 +8,7 @@ both go through it.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 from pathlib import Path
@@ -39,6 +40,11 @@ from gridcarbon.config.sections import (
 from gridcarbon.config.targets import Target
 from gridcarbon.core.errors import InputError, ScenarioError
 from gridcarbon.inputs.study_area import study_region_ids
+
+#: Keys holding file paths, resolved relative to the file that sets them
+#: (``evolution.new_corridors`` are given in the scenario itself, not as a file).
+PATH_KEYS = (("boundaries",), ("drivers",), ("inventory", "points"), ("inventory", "lines"), ("inventory", "areas"),
+             ("inventory", "raster"))
 
 #: Region ids of the built-in region sets (``docs/architecture.md``, section "Calibration").
 BUILTIN_REGIONS: dict[str, tuple[str, ...]] = {
@@ -119,10 +125,21 @@ class Scenario(StrictModel):
 
     def hash(self) -> str:
         """First 12 hex digits of the sha256 of the canonical resolved JSON (``extends`` left out,
-        and ``assumptions`` while all are 1, so that scenarios keep their hash)."""
+        and ``assumptions`` while all are 1, so that scenarios keep their hash).
+
+        Input files count by content, not by where they are: each path in :data:`PATH_KEYS`
+        that names an existing file is replaced by the sha256 of its bytes (a shapefile's with
+        those of its sidecar files), so a scenario folder copied elsewhere keeps its hash.
+        """
         skip = {"extends"} | ({"assumptions"} if self.assumptions == Assumptions() else set())
-        canonical = json.dumps(self.model_dump(mode="json", exclude=skip), sort_keys=True,
-                               separators=(",", ":"))
+        content = self.model_dump(mode="json", exclude=skip)
+        for keys in PATH_KEYS:
+            parent = content
+            for key in keys[:-1]:
+                parent = parent.get(key) if isinstance(parent, dict) else None
+            if isinstance(parent, dict) and isinstance(parent.get(keys[-1]), str):
+                parent[keys[-1]] = _file_digest(Path(parent[keys[-1]]))
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     def with_overrides(self, **changes: Any) -> Scenario:
@@ -146,6 +163,20 @@ class Scenario(StrictModel):
             first = problems[0]
             raise ScenarioError(first.message, source=first.source, record=first.key)
         return new
+
+
+def _file_digest(path: Path) -> str:
+    """``sha256:<hex>`` of the file's bytes (and its shapefile sidecars'), or the path as given
+    when there is no such file (a scenario built in memory with a name to resolve later)."""
+    if not path.is_file():
+        return str(path)
+    parts = [path]
+    if path.suffix.lower() == ".shp":
+        parts = sorted(path.parent.glob(f"{glob.escape(path.stem)}.*"))
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.read_bytes())
+    return f"sha256:{digest.hexdigest()}"
 
 
 def build_scenario(data: dict, *, path: str | None, where: str | None) -> tuple[Scenario | None, list[Problem]]:

@@ -3,6 +3,7 @@ as one line naming the file and the record (docs/architecture.md, "Any study are
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -39,6 +40,16 @@ def test_regions_come_from_the_file_in_any_crs(tmp_path, scenario_file):
     regions = read_study_regions(sc.boundaries, "zone")
     assert regions.crs.to_epsg() == 4326
     assert regions.geometry[0].hausdorff_distance(NORTH) < 1e-6  # back from Web Mercator in degrees
+
+
+def test_hash_counts_the_boundaries_by_content_not_by_location(tmp_path, scenario_file):
+    here = scenario_file(SCENARIO, folder=tmp_path / "here")
+    write_zones(here.parent)
+    there = scenario_file(SCENARIO, folder=tmp_path / "moved" / "there")
+    shutil.copy(here.parent / "zones.gpkg", there.parent / "zones.gpkg")
+    assert load_scenario(here).hash() == load_scenario(there).hash()
+    write_zones(there.parent, geoms=(NORTH, shapely.box(120.5, 30.7, 121.8, 31.6)))  # one edge moved
+    assert load_scenario(here).hash() != load_scenario(there).hash()
 
 
 def test_records_sharing_a_name_form_one_region(tmp_path):
