@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from gridcarbon.config import Scenario
-from gridcarbon.core.errors import MassBalanceError
+from gridcarbon.core.errors import InfeasibleAllocationError, MassBalanceError
 from gridcarbon.core.sectors import EMITTING, GRIDDED, POINT_SECTORS
 from gridcarbon.coupling import agree
 from gridcarbon.evolution import EvolutionContext, evolve
@@ -63,14 +63,21 @@ class Member:
 def run_member(common: Shared, member: Member, folder: str | Path | None = None) -> dict:
     """Run one member; write its layers to ``folder/member_<index>.npy`` when a folder is given.
 
-    Returns ``{"index", "totals", "outputs"}``: totals (region, sector, year, allocated_t,
-    t CO2/yr, every sector and year) and the named outputs of :func:`outputs`.
+    Returns ``{"index", "totals", "outputs", "infeasible"}``: totals (region, sector, year,
+    allocated_t, t CO2/yr, every sector and year), the named outputs of :func:`outputs` and
+    None. A member whose assumptions make the pathway infeasible (say, faster demand growth
+    with longer-lived plants than the pathway leaves room for) is a result too, not a crash:
+    it returns ``totals`` None, no outputs and the allocation's one-line diagnosis in
+    ``infeasible``, and writes no layers.
     """
     sc = common.scenario.with_overrides(seed=member.seed, **member.overrides)
     prep = common.prepared
     ctx = EvolutionContext.build(prep.area.inventory, prep.area.landscape, prep.drivers, prep.suitability,
                                  spec=sc.evolution, seed=sc.seed, end_year=sc.end_year, assumptions=sc.assumptions)
-    agreed = agree(sc, ctx, prep.drivers, parent=parent_totals(sc))
+    try:
+        agreed = agree(sc, ctx, prep.drivers, parent=parent_totals(sc))
+    except InfeasibleAllocationError as err:
+        return {"index": member.index, "totals": None, "outputs": {}, "infeasible": "; ".join(err.conflicts)}
     keep = sorted({*common.exported, sc.end_year})
     evo = evolve(ctx, agreed.allocation.totals, keep_years=keep, dtype=np.float32)
     worst = evo.summary()["max_relative_residual"]
@@ -81,7 +88,7 @@ def run_member(common: Shared, member: Member, folder: str | Path | None = None)
         np.save(Path(folder) / f"member_{member.index:04d}.npy", stack.astype(np.float32))
     base = prep.area.inventory.emissions["emission"].sel(sector=list(GRIDDED)).values
     return {"index": member.index, "totals": agreed.allocation.totals[["region", "sector", "year", "allocated_t"]],
-            "outputs": outputs(sc, agreed.allocation, evo, base)}
+            "outputs": outputs(sc, agreed.allocation, evo, base), "infeasible": None}
 
 
 def outputs(sc: Scenario, alloc, evo, base: np.ndarray) -> dict[str, float]:
@@ -113,5 +120,6 @@ def outputs(sc: Scenario, alloc, evo, base: np.ndarray) -> dict[str, float]:
 
 
 def member_totals(results: list[dict]) -> pd.DataFrame:
-    """Every member's totals in one table (``member`` column first)."""
-    return pd.concat([r["totals"].assign(member=r["index"]) for r in results], ignore_index=True)
+    """Every feasible member's totals in one table (``member`` column first)."""
+    return pd.concat([r["totals"].assign(member=r["index"]) for r in results if r["infeasible"] is None],
+                     ignore_index=True)

@@ -40,7 +40,9 @@ def morris_screening(model: Callable[[pd.DataFrame], pd.DataFrame], ranges: pd.D
     """Morris indices of every output of ``model`` over ``ranges`` (:data:`COLUMNS`; rank 1 = largest mu_star).
 
     ``trajectories`` Morris trajectories make ``trajectories x (k + 1)`` model runs for k
-    assumptions. Outputs that are not finite in every run are left out (logged).
+    assumptions. A trajectory with a run whose output is not finite (an infeasible run) is
+    left out of that output's indices; an output left with fewer than two whole trajectories
+    is left out (both logged).
     """
     from SALib.analyze import morris as analyse
     from SALib.sample import morris as sample
@@ -51,11 +53,16 @@ def morris_screening(model: Callable[[pd.DataFrame], pd.DataFrame], ranges: pd.D
     results = model(pd.DataFrame(scale_unit(ranges, unit), columns=names))
     rows = []
     for output in results.columns:
-        y = results[output].to_numpy(float)
-        if not np.isfinite(y).all():
-            log.info("output %s left out: not finite in every run", output)
+        whole = np.isfinite(results[output].to_numpy(float)).reshape(-1, len(names) + 1).all(axis=1)
+        if whole.sum() < 2:
+            log.info("output %s left out: %d of %d trajectories finite", output, whole.sum(), len(whole))
             continue
-        si = analyse.analyze(problem, unit, y, num_resamples=RESAMPLES, num_levels=LEVELS, seed=seed)
+        if not whole.all():
+            log.info("output %s: %d of %d trajectories have an infeasible run, left out", output,
+                     (~whole).sum(), len(whole))
+        runs = np.repeat(whole, len(names) + 1)
+        si = analyse.analyze(problem, unit[runs], results[output].to_numpy(float)[runs], num_resamples=RESAMPLES,
+                             num_levels=LEVELS, seed=seed)
         table = pd.DataFrame({"output": output, "assumption": names, "mu": si["mu"], "mu_star": si["mu_star"],
                               "mu_star_conf": si["mu_star_conf"], "sigma": si["sigma"]})
         table["rank"] = table.mu_star.rank(ascending=False, method="first").astype(int)

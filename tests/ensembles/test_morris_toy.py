@@ -36,3 +36,20 @@ def test_the_dominant_input_ranks_first_and_inert_inputs_score_zero(tmp_path):
     assert reach.loc["ccs_reach_km", "rank"] == 1 and reach.loc["ccs_reach_km", "sigma"] > 0  # non-linear
     png = plot_ranking(indices, tmp_path / "ranking.png", title="toy")
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_trajectories_with_an_infeasible_run_are_left_out_of_that_output():
+    """A run whose output is NaN (an infeasible member) costs its trajectory, not the output."""
+    ranges = read_ranges(names=NAMES)
+
+    def sometimes_infeasible(values: pd.DataFrame) -> pd.DataFrame:
+        found = toy(values)
+        found.loc[values.relocation_rate > 1.5, "dominant"] = np.nan  # the top of the relocation range fails
+        found["never"] = np.nan
+        return found
+
+    indices = morris_screening(sometimes_infeasible, ranges, trajectories=8, seed=3)
+    assert "never" not in set(indices.output)
+    dominant = indices[indices.output == "dominant"].set_index("assumption")
+    assert np.isclose(dominant.loc["capture_rate", "mu_star"], 100 * 0.1, rtol=1e-6)  # still exact: the model is linear
+    assert dominant.loc["capture_rate", "rank"] == 1
