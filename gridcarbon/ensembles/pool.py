@@ -12,17 +12,29 @@ def run_members(common: Shared, members: list[Member], folder: str | Path | None
                 dask_scheduler: str | None = None) -> list[dict]:
     """Every member's :func:`run_member` result, in member order.
 
-    ``jobs`` > 1: that many worker processes, each receiving the shared study area once per
-    member task; ``dask_scheduler``: the address of a dask.distributed scheduler, whose
-    workers get the shared study area once (scattered) and must see ``folder``.
+    ``jobs`` > 1: that many worker processes, each receiving the shared study area once (when
+    it starts), then only its members; ``dask_scheduler``: the address of a dask.distributed
+    scheduler, whose workers get the shared study area once (scattered) and must see ``folder``.
     """
     if dask_scheduler:
         return _on_cluster(common, members, folder, dask_scheduler)
     if jobs > 1 and len(members) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(run_member, common, m, folder) for m in members]
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_receive, initargs=(common,)) as pool:
+            futures = [pool.submit(_run_received, m, folder) for m in members]
             return [f.result() for f in futures]
     return [run_member(common, m, folder) for m in members]
+
+
+#: the shared study area a worker process received when it started (:func:`_receive`)
+_received: list[Shared] = []
+
+
+def _receive(common: Shared) -> None:
+    _received[:] = [common]
+
+
+def _run_received(member: Member, folder: str | Path | None) -> dict:
+    return run_member(_received[0], member, folder)
 
 
 def _on_cluster(common: Shared, members: list[Member], folder, address: str) -> list[dict]:
