@@ -54,7 +54,6 @@ def power_system(regions: list[str], years: list[int], e0: np.ndarray, drivers: 
         return None
     prov, tech = provinces(), technologies()
     existing, coal_factor, units = fleet(regions, years, tech, prov)
-    population = _driver(drivers, regions, years, "population")
     demand = _demand(prov, regions, years, e0, drivers, electrification, demand_elasticity)
     factor = np.zeros_like(existing)
     factor[:, TECHNOLOGIES.index("coal")] = coal_factor
@@ -72,7 +71,7 @@ def power_system(regions: list[str], years: list[int], e0: np.ndarray, drivers: 
     growth = 1 + (IMPORT_GROWTH_2060 - 1) * ramp
     intensity0 = e0[:, EMITTING.index("indirect")].sum() / imports0.sum() if imports0.sum() > 0 else 0.0
     trade_cap = np.maximum(TRADE_DEMAND_FRAC * demand[:, 0], TRADE_GROWTH * np.abs(trade0))
-    pot, rate = potentials(regions, tech, prov, population[:, 0] / 1e6, existing[:, :, 0], years[0])
+    pot, rate = potentials(regions, tech, prov, existing[:, :, 0], years[0])
     headroom = np.maximum(pot[:, :, None] - existing, 0.0)
     headroom[:, np.array(years)[None, :] < tech["first_build_year"].to_numpy()[:, None]] = 0.0
     headroom[:, :, 0] = 0.0
