@@ -49,6 +49,12 @@ IMPORT_INTENSITY_2060 = 0.05
 #: 2060 (linear), trade between study regions up to 25 % of a region's base-year demand or
 #: 1.5x its base-year flow, whichever is larger
 IMPORT_GROWTH_2060, TRADE_DEMAND_FRAC, TRADE_GROWTH = 2.0, 0.25, 1.5
+#: ASSUMPTION: lines from outside keep carrying at least this share of their base-year flow every
+#: year: the UHV lines into the YRD are recent long-lived assets built to deliver the output of
+#: named sending bases (Baihetan-Jiangsu and Baihetan-Zhejiang, 8 GW each, 2022, about 30 TWh/yr
+#: each of hydropower: Xinhua 2022-07-01 and 2022-12-30; Zhundong-Wannan, 2019, 300 TWh delivered
+#: by January 2025: Xinhua 2025-01-13), so they do not fall idle when local supply grows
+IMPORT_FLOOR = 1.0
 #: columns of ``power/potentials.csv``: technical potentials per province, GW of total capacity
 #: (sources in ``ALLOCATION_SOURCES.md``: ground solar Odhiambo et al. 2021 for the YRD, He and
 #: Kammen 2016 elsewhere; rooftop solar from the national 6.5 PWh/yr of Sustainability 15:3380
@@ -78,6 +84,7 @@ class PowerSystem:
     firm: np.ndarray          # (G,) firm fraction of capacity at peak
     peak: np.ndarray          # (R, T) GW needed (peak load x reserve) minus firm line capacity
     import_cap: np.ndarray    # (R, T) TWh from outside the study area
+    import_min: np.ndarray    # (R, T) TWh from outside the lines carry at least
     export_cap: np.ndarray    # (R, T) TWh to outside the study area
     trade_cap: np.ndarray     # (R,) TWh in or out between study regions
     intensity: np.ndarray     # (T,) t CO2/MWh of imports from outside

@@ -19,6 +19,7 @@ from gridcarbon.allocation.power_data import (
     DEMAND_GDP_ELASTICITY,
     ELECTRIFIED,
     HOURS_TWH,
+    IMPORT_FLOOR,
     IMPORT_GROWTH_2060,
     IMPORT_INTENSITY_2060,
     LINE_UTILISATION,
@@ -82,7 +83,8 @@ def power_system(regions: list[str], years: list[int], e0: np.ndarray, drivers: 
         regions=regions, years=years, demand=demand, existing=existing, headroom=headroom, build_rate=rate,
         first_build=tech["first_build_year"].to_numpy(), cf=cf, dispatchable=tech["dispatchable"].to_numpy() == 1,
         fossil=tech["fossil"].to_numpy() == 1, factor=factor, firm=firm, peak=peak,
-        import_cap=imports0[:, None] * growth, export_cap=exports0[:, None] * growth, trade_cap=trade_cap,
+        import_cap=imports0[:, None] * growth, import_min=IMPORT_FLOOR * imports0[:, None] * np.ones(len(years)),
+        export_cap=exports0[:, None] * growth, trade_cap=trade_cap,
         intensity=intensity0 * (1 - (1 - IMPORT_INTENSITY_2060) * ramp), gen0=gen0, imports0=imports0,
         exports0=exports0, trade0=trade0, coal_units=units)
 

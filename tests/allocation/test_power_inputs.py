@@ -1,4 +1,5 @@
-"""Power-system tables: bad rows fail with one line naming the file and the record."""
+"""Power-system tables and potentials: bad rows fail with one line naming the file and the record;
+the potentials are the shipped table's; lines from outside keep their base-year flow."""
 from __future__ import annotations
 
 from importlib import resources
@@ -8,6 +9,7 @@ import pandas as pd
 import pytest
 
 from gridcarbon.allocation.power_data import (
+    IMPORT_FLOOR,
     TECHNOLOGIES,
     covers,
     provinces,
@@ -92,3 +94,13 @@ def test_potentials_come_from_the_shipped_table():
     # build rates scale with 2024 demand, not with the potential
     np.testing.assert_allclose(rate[:, col("solar")], prov.loc[regions, "demand_2024_twh"] / 100
                                * tech.loc["solar", "build_gw_per_year_per_100twh"])
+
+
+def test_lines_from_outside_keep_their_base_year_flow(enhanced):
+    """Imports from outside stay within [base-year flow, line limit] every year, however much local supply grows."""
+    ps = enhanced.power
+    imports = ps.flows["I"]
+    assert (imports >= ps.system.imports0[:, None] * IMPORT_FLOOR - 1e-6).all()
+    assert (imports <= ps.system.import_cap + 1e-6).all()
+    solar = TECHNOLOGIES.index("solar")
+    assert ps.capacity[:, solar, -1].sum() > 2 * ps.capacity[:, solar, 0].sum()
