@@ -8,8 +8,9 @@
   TWh, ``G <= max cf x 8.76 x (existing + N)``; must-run technologies (nuclear, hydro, wind,
   solar, biomass) generate ``cf x 8.76 x (existing + N)``, substituted into the rows;
 - ``I[r, t]`` imports from and ``X[r, t]`` exports to outside the study area, TWh, within
-  their line limits (imports at least ``import_min``, what today's lines carry); ``Ti[r, t]``, ``To[r, t]`` trade in and out between study regions, within
-  each region's limit, summing to zero over regions every year;
+  their line limits (imports at least ``import_min``, what today's lines carry); ``Ti[r, t]``,
+  ``To[r, t]`` trade in and out between study regions, within each region's limit, summing to
+  zero over regions every year;
 
 and the rows ``sum_g G + I - X + Ti - To = demand`` (energy balance), ``sum_g firm_g x
 (existing + N) >= peak`` (firm capacity), ``E[r, power, t] = sum_g factor x G`` (power CO2,
