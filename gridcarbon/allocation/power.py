@@ -8,8 +8,9 @@
   TWh, ``G <= max cf x 8.76 x (existing + N)``; must-run technologies (nuclear, hydro, wind,
   solar, biomass) generate ``cf x 8.76 x (existing + N)``, substituted into the rows;
 - ``I[r, t]`` imports from and ``X[r, t]`` exports to outside the study area, TWh, within
-  their line limits; ``Ti[r, t]``, ``To[r, t]`` trade in and out between study regions, within
-  each region's limit, summing to zero over regions every year;
+  their line limits (imports at least ``import_min``, what today's lines carry); ``Ti[r, t]``,
+  ``To[r, t]`` trade in and out between study regions, within each region's limit, summing to
+  zero over regions every year;
 
 and the rows ``sum_g G + I - X + Ti - To = demand`` (energy balance), ``sum_g firm_g x
 (existing + N) >= peak`` (firm capacity), ``E[r, power, t] = sum_g factor x G`` (power CO2,
@@ -66,12 +67,12 @@ def captured_factor(ps: PowerSystem) -> np.ndarray:
     return np.where(on, ps.factor * CAPTURE_RATE / (1.0 - CAPTURE_RATE), 0.0)
 
 
-def _vars(m, hi: np.ndarray, made: np.ndarray | None = None) -> np.ndarray:
-    """Non-negative columns for the cells of ``hi`` with t > 0 (where ``made``), bounded above by ``hi``."""
+def _vars(m, hi: np.ndarray, made: np.ndarray | None = None, lo: np.ndarray | None = None) -> np.ndarray:
+    """Columns for the cells of ``hi`` with t > 0 (where ``made``), within ``lo`` (default 0) and ``hi``."""
     cells = np.ones(hi.shape, dtype=bool) if made is None else made.copy()
     cells[..., 0] = False
     ids = np.full(hi.shape, NONE)
-    ids[cells] = m.columns(0.0, hi[cells])
+    ids[cells] = m.columns(0.0 if lo is None else lo[cells], hi[cells])
     return ids
 
 
@@ -86,7 +87,7 @@ def add_power(lp) -> None:
     for name, cap in (("I", ps.import_cap), ("X", ps.export_cap),
                       ("Ti", np.repeat(ps.trade_cap[:, None], n_t, 1)),
                       ("To", np.repeat(ps.trade_cap[:, None], n_t, 1))):
-        pv.flows[name] = _vars(lp.m, cap)
+        pv.flows[name] = _vars(lp.m, cap, lo=ps.import_min if name == "I" else None)
     lp.power = pv
     _technology_rows(lp.m, pv)
     _region_rows(lp, pv)

@@ -49,10 +49,17 @@ IMPORT_INTENSITY_2060 = 0.05
 #: 2060 (linear), trade between study regions up to 25 % of a region's base-year demand or
 #: 1.5x its base-year flow, whichever is larger
 IMPORT_GROWTH_2060, TRADE_DEMAND_FRAC, TRADE_GROWTH = 2.0, 0.25, 1.5
-#: ASSUMPTION: land-based potentials: ground solar 0.6 MW/km2 (1.5 % of land at 40 MW/km2) plus
-#: rooftops 1.4 GW per million people (about 2 TW over China's population); onshore wind
-#: 0.3 MW/km2 (1.5 % of land at 20 MW/km2); both buildable at 6 % of potential a year
-SOLAR_GW_PER_KM2, ROOFTOP_GW_PER_MPERSON, WIND_GW_PER_KM2, RENEWABLE_BUILD_FRAC = 6e-4, 1.4, 3e-4, 0.06
+#: ASSUMPTION: lines from outside keep carrying at least this share of their base-year flow every
+#: year: the UHV lines into the YRD are recent long-lived assets built to deliver the output of
+#: named sending bases (Baihetan-Jiangsu and Baihetan-Zhejiang, 8 GW each, 2022, about 30 TWh/yr
+#: each of hydropower: Xinhua 2022-07-01 and 2022-12-30; Zhundong-Wannan, 2019, 300 TWh delivered
+#: by January 2025: Xinhua 2025-01-13), so they do not fall idle when local supply grows
+IMPORT_FLOOR = 1.0
+#: columns of ``power/potentials.csv``: technical potentials per province, GW of total capacity
+#: (sources in ``ALLOCATION_SOURCES.md``: ground solar Odhiambo et al. 2021 for the YRD, He and
+#: Kammen 2016 elsewhere; rooftop solar from the national 6.5 PWh/yr of Sustainability 15:3380
+#: (2023); onshore wind CMA 2010; offshore wind ASSUMPTION)
+POTENTIAL_COLUMNS = ["solar_ground_gw", "solar_rooftop_gw", "onshore_wind_gw", "offshore_wind_gw"]
 #: ASSUMPTION: biomass power potential 2x the 2024 capacity
 BIOMASS_POTENTIAL_X = 2.0
 #: facility statuses that count as the committed pipeline of a technology (GEM trackers)
@@ -77,6 +84,7 @@ class PowerSystem:
     firm: np.ndarray          # (G,) firm fraction of capacity at peak
     peak: np.ndarray          # (R, T) GW needed (peak load x reserve) minus firm line capacity
     import_cap: np.ndarray    # (R, T) TWh from outside the study area
+    import_min: np.ndarray    # (R, T) TWh from outside the lines carry at least
     export_cap: np.ndarray    # (R, T) TWh to outside the study area
     trade_cap: np.ndarray     # (R,) TWh in or out between study regions
     intensity: np.ndarray     # (T,) t CO2/MWh of imports from outside
@@ -102,17 +110,35 @@ def _table(name: str, columns: list[str], path=None) -> pd.DataFrame:
 
 
 def provinces(path=None) -> pd.DataFrame:
-    """``provinces.csv`` (or ``path``): region, demand_2024_twh, area_km2, coastal, offshore_wind_potential_gw.
+    """``provinces.csv`` (or ``path``): region, demand_2024_twh, area_km2, coastal."""
+    return _table("provinces.csv", ["region", "demand_2024_twh", "area_km2", "coastal"], path).set_index("region")
 
-    Offshore wind potential only in coastal provinces.
+
+def resource_potentials(path=None) -> pd.DataFrame:
+    """``potentials.csv`` (or ``path``), indexed by region: :data:`POTENTIAL_COLUMNS`, GW.
+
+    Every province of ``provinces.csv`` exactly once, no empty cell, offshore wind only in
+    coastal provinces.
     """
-    frame = _table("provinces.csv", ["region", "demand_2024_twh", "area_km2", "coastal",
-                                     "offshore_wind_potential_gw"], path)
-    inland = (frame["coastal"] == 0) & (frame["offshore_wind_potential_gw"] > 0)
+    source = str(path or "power/potentials.csv")
+    frame = _table("potentials.csv", ["region", *POTENTIAL_COLUMNS], path)
+    empty = frame[POTENTIAL_COLUMNS].isna().any(axis=1)
+    if empty.any():
+        raise SchemaError("empty potential", source=source, record=frame.loc[empty, "region"].iloc[0])
+    prov = provinces()
+    unknown = frame.loc[~frame["region"].isin(prov.index) | frame["region"].duplicated(), "region"]
+    if len(unknown):
+        raise SchemaError("not a province of power/provinces.csv, or listed twice", source=source,
+                          record=unknown.iloc[0])
+    missing = sorted(set(prov.index) - set(frame["region"]))
+    if missing:
+        raise SchemaError("province without potentials", source=source, record=missing[0])
+    frame = frame.set_index("region")
+    inland = (prov.loc[frame.index, "coastal"] == 0) & (frame["offshore_wind_gw"] > 0)
     if inland.any():
-        raise SchemaError("offshore wind potential in an inland province", source=str(path or "power/provinces.csv"),
-                          record=frame.loc[inland, "region"].iloc[0])
-    return frame.set_index("region")
+        raise SchemaError("offshore wind potential in an inland province", source=source,
+                          record=inland[inland].index[0])
+    return frame
 
 
 def technologies(path=None) -> pd.DataFrame:

@@ -17,13 +17,10 @@ import pandas as pd
 from gridcarbon.allocation.power_data import (
     BIOMASS_POTENTIAL_X,
     PIPELINE,
-    RENEWABLE_BUILD_FRAC,
     RETIRE_GRACE,
-    ROOFTOP_GW_PER_MPERSON,
-    SOLAR_GW_PER_KM2,
     TECHNOLOGIES,
     TJ_PER_BTU,
-    WIND_GW_PER_KM2,
+    resource_potentials,
 )
 from gridcarbon.core.errors import SchemaError
 from gridcarbon.inputs.columns import require_columns
@@ -133,29 +130,28 @@ def fleet(regions: list[str], years: list[int], tech: pd.DataFrame, prov: pd.Dat
     return existing, factor, units
 
 
-def potentials(regions: list[str], tech: pd.DataFrame, prov: pd.DataFrame, population_m: np.ndarray,
-               existing0: np.ndarray, base_year: int) -> tuple[np.ndarray, np.ndarray]:
+def potentials(regions: list[str], tech: pd.DataFrame, prov: pd.DataFrame, existing0: np.ndarray,
+               base_year: int) -> tuple[np.ndarray, np.ndarray]:
     """Potential (R, G) GW of total capacity and build rate (R, G) GW/yr per region and technology.
 
-    Solar and onshore wind from land and people, offshore wind in coastal provinces only
-    (``provinces.csv``), nuclear and hydro up to today's fleet plus the trackers' pipeline
-    (nuclear only where a site exists or is planned), biomass a multiple of today, gas and CCS
-    unbounded but rate-limited, no new coal beyond the committed units.
+    Solar (ground + rooftop), onshore and offshore wind from the technical potentials of
+    ``power/potentials.csv`` (offshore only in coastal provinces), nuclear and hydro up to today's
+    fleet plus the trackers' pipeline (nuclear only where a site exists or is planned), biomass a
+    multiple of today, gas and CCS unbounded, no new coal beyond the committed units. Build rates:
+    ``build_gw_per_year_per_100twh`` of ``technologies.csv`` x the province's 2024 demand / 100 TWh.
     """
     _, pipeline = listed(base_year)
     pipeline = pipeline.reindex(index=regions).fillna(0.0)
-    area = prov.loc[regions, "area_km2"].to_numpy()
+    resource = resource_potentials().loc[regions]
     pot = np.full((len(regions), len(TECHNOLOGIES)), np.inf)
     col = TECHNOLOGIES.index
-    pot[:, col("solar")] = area * SOLAR_GW_PER_KM2 + population_m * ROOFTOP_GW_PER_MPERSON
-    pot[:, col("onshore_wind")] = area * WIND_GW_PER_KM2
-    pot[:, col("offshore_wind")] = prov.loc[regions, "offshore_wind_potential_gw"].to_numpy()
+    pot[:, col("solar")] = (resource["solar_ground_gw"] + resource["solar_rooftop_gw"]).to_numpy()
+    pot[:, col("onshore_wind")] = resource["onshore_wind_gw"].to_numpy()
+    pot[:, col("offshore_wind")] = resource["offshore_wind_gw"].to_numpy()
     for g in ("nuclear", "hydro"):
         pot[:, col(g)] = existing0[:, col(g)] + pipeline[g].to_numpy()
     pot[:, col("biomass")] = existing0[:, col("biomass")] * BIOMASS_POTENTIAL_X
     pot[:, col("coal")] = 0.0
     pot = np.where(np.isfinite(pot), np.maximum(pot, existing0), pot)
     rate = np.outer(prov.loc[regions, "demand_2024_twh"].to_numpy() / 100, tech["build_gw_per_year_per_100twh"])
-    for g in ("solar", "onshore_wind", "offshore_wind"):
-        rate[:, col(g)] = RENEWABLE_BUILD_FRAC * pot[:, col(g)]
     return pot, rate

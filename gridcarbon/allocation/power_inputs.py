@@ -19,6 +19,7 @@ from gridcarbon.allocation.power_data import (
     DEMAND_GDP_ELASTICITY,
     ELECTRIFIED,
     HOURS_TWH,
+    IMPORT_FLOOR,
     IMPORT_GROWTH_2060,
     IMPORT_INTENSITY_2060,
     LINE_UTILISATION,
@@ -54,7 +55,6 @@ def power_system(regions: list[str], years: list[int], e0: np.ndarray, drivers: 
         return None
     prov, tech = provinces(), technologies()
     existing, coal_factor, units = fleet(regions, years, tech, prov)
-    population = _driver(drivers, regions, years, "population")
     demand = _demand(prov, regions, years, e0, drivers, electrification, demand_elasticity)
     factor = np.zeros_like(existing)
     factor[:, TECHNOLOGIES.index("coal")] = coal_factor
@@ -72,7 +72,7 @@ def power_system(regions: list[str], years: list[int], e0: np.ndarray, drivers: 
     growth = 1 + (IMPORT_GROWTH_2060 - 1) * ramp
     intensity0 = e0[:, EMITTING.index("indirect")].sum() / imports0.sum() if imports0.sum() > 0 else 0.0
     trade_cap = np.maximum(TRADE_DEMAND_FRAC * demand[:, 0], TRADE_GROWTH * np.abs(trade0))
-    pot, rate = potentials(regions, tech, prov, population[:, 0] / 1e6, existing[:, :, 0], years[0])
+    pot, rate = potentials(regions, tech, prov, existing[:, :, 0], years[0])
     headroom = np.maximum(pot[:, :, None] - existing, 0.0)
     headroom[:, np.array(years)[None, :] < tech["first_build_year"].to_numpy()[:, None]] = 0.0
     headroom[:, :, 0] = 0.0
@@ -83,7 +83,8 @@ def power_system(regions: list[str], years: list[int], e0: np.ndarray, drivers: 
         regions=regions, years=years, demand=demand, existing=existing, headroom=headroom, build_rate=rate,
         first_build=tech["first_build_year"].to_numpy(), cf=cf, dispatchable=tech["dispatchable"].to_numpy() == 1,
         fossil=tech["fossil"].to_numpy() == 1, factor=factor, firm=firm, peak=peak,
-        import_cap=imports0[:, None] * growth, export_cap=exports0[:, None] * growth, trade_cap=trade_cap,
+        import_cap=imports0[:, None] * growth, import_min=IMPORT_FLOOR * imports0[:, None] * np.ones(len(years)),
+        export_cap=exports0[:, None] * growth, trade_cap=trade_cap,
         intensity=intensity0 * (1 - (1 - IMPORT_INTENSITY_2060) * ramp), gen0=gen0, imports0=imports0,
         exports0=exports0, trade0=trade0, coal_units=units)
 

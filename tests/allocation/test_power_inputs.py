@@ -1,12 +1,22 @@
-"""Power-system tables: bad rows fail with one line naming the file and the record."""
+"""Power-system tables and potentials: bad rows fail with one line naming the file and the record;
+the potentials are the shipped table's; lines from outside keep their base-year flow."""
 from __future__ import annotations
 
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from gridcarbon.allocation.power_data import covers, provinces, technologies
+from gridcarbon.allocation.power_data import (
+    IMPORT_FLOOR,
+    TECHNOLOGIES,
+    covers,
+    provinces,
+    resource_potentials,
+    technologies,
+)
+from gridcarbon.allocation.power_fleet import potentials
 from gridcarbon.core.errors import SchemaError
 
 
@@ -37,15 +47,28 @@ def test_unknown_technology_is_refused(tmp_path):
         technologies(tmp_path / "t.csv")
 
 
-def test_missing_column_and_inland_offshore(tmp_path):
+def test_missing_column(tmp_path):
     table = _shipped("provinces.csv")
     table.drop(columns="area_km2").to_csv(tmp_path / "p.csv", index=False)
     with pytest.raises(SchemaError, match="area_km2"):
         provinces(tmp_path / "p.csv")
-    table.loc[table.region == "Anhui", "offshore_wind_potential_gw"] = 5
-    table.to_csv(tmp_path / "q.csv", index=False)
-    with pytest.raises(SchemaError, match="record Anhui: offshore wind potential in an inland province"):
-        provinces(tmp_path / "q.csv")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda t: t.drop(columns="onshore_wind_gw"), "onshore_wind_gw"),
+    (lambda t: t.assign(solar_rooftop_gw=t.solar_rooftop_gw.where(t.region != "Zhejiang")),
+     "record Zhejiang: empty potential"),
+    (lambda t: t.assign(region=t.region.replace("Hainan", "Atlantis")), "record Atlantis: not a province"),
+    (lambda t: t[t.region != "Tibet"], "record Tibet: province without potentials"),
+    (lambda t: t.assign(offshore_wind_gw=t.offshore_wind_gw.where(t.region != "Anhui", 5.0)),
+     "record Anhui: offshore wind potential in an inland province"),
+    (lambda t: t.assign(solar_ground_gw=t.solar_ground_gw.where(t.region != "Jiangsu", -1.0)),
+     "record Jiangsu: values must be non-negative"),
+])
+def test_bad_potentials_name_file_and_record(tmp_path, change, message):
+    change(_shipped("potentials.csv")).to_csv(tmp_path / "potentials.csv", index=False)
+    with pytest.raises(SchemaError, match=f"potentials.csv.*{message}"):
+        resource_potentials(tmp_path / "potentials.csv")
 
 
 def test_text_in_numeric_column(tmp_path):
@@ -54,3 +77,30 @@ def test_text_in_numeric_column(tmp_path):
     table.to_csv(tmp_path / "p.csv", index=False)
     with pytest.raises(SchemaError, match="record Jiangsu"):
         provinces(tmp_path / "p.csv")
+
+
+def test_potentials_come_from_the_shipped_table():
+    """Solar, onshore and offshore potentials are the table's; offshore is zero inland (Anhui)."""
+    regions = ["Shanghai", "Jiangsu", "Zhejiang", "Anhui"]
+    table, tech, prov = resource_potentials(), technologies(), provinces()
+    pot, rate = potentials(regions, tech, prov, np.zeros((4, len(TECHNOLOGIES))), 2024)
+    col = TECHNOLOGIES.index
+    jiangsu, anhui = regions.index("Jiangsu"), regions.index("Anhui")
+    assert pot[anhui, col("offshore_wind")] == 0.0
+    assert pot[jiangsu, col("offshore_wind")] == table.loc["Jiangsu", "offshore_wind_gw"] > 0
+    np.testing.assert_allclose(pot[:, col("solar")],
+                               table.loc[regions, ["solar_ground_gw", "solar_rooftop_gw"]].sum(axis=1))
+    np.testing.assert_allclose(pot[:, col("onshore_wind")], table.loc[regions, "onshore_wind_gw"])
+    # build rates scale with 2024 demand, not with the potential
+    np.testing.assert_allclose(rate[:, col("solar")], prov.loc[regions, "demand_2024_twh"] / 100
+                               * tech.loc["solar", "build_gw_per_year_per_100twh"])
+
+
+def test_lines_from_outside_keep_their_base_year_flow(enhanced):
+    """Imports from outside stay within [base-year flow, line limit] every year, however much local supply grows."""
+    ps = enhanced.power
+    imports = ps.flows["I"]
+    assert (imports >= ps.system.imports0[:, None] * IMPORT_FLOOR - 1e-6).all()
+    assert (imports <= ps.system.import_cap + 1e-6).all()
+    solar = TECHNOLOGIES.index("solar")
+    assert ps.capacity[:, solar, -1].sum() > 2 * ps.capacity[:, solar, 0].sum()
