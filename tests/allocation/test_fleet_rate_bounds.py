@@ -15,7 +15,13 @@ from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.evolution import EvolutionContext, fleet_limits
 from gridcarbon.evolution.commitments import MIN_LIFETIME_YEARS, fleet_rates
 from gridcarbon.suitability.fitting import Suitability
-from gridcarbon.testing import plant, toy_drivers, toy_inventory, toy_landscape, two_region_grid
+from gridcarbon.testing import (
+    plant,
+    toy_drivers,
+    toy_inventory,
+    toy_landscape,
+    two_region_grid,
+)
 
 YEARS = list(range(2024, 2061))
 SPEC = EvolutionSpec()
