@@ -116,10 +116,13 @@ def _setter(p: Problem, on: str, side: str, cell: tuple[int, int, int]) -> str:
     return mine[int(np.argmax(values) if side == "lo" else np.argmin(values))].family
 
 
-def _lower_bounds_in(p: Problem, t: int) -> str:
-    """Year ``t``'s lower bounds on emissions per family that sets them, with each family's largest cell."""
+def _lower_bounds_in(p: Problem, t: int, sector: int | None = None) -> str:
+    """Year ``t``'s lower bounds on emissions (of one sector when given) per family that sets
+    them, with each family's largest cell."""
     mine = [lim for lim in p.limits if lim.on == "E"]
     stack = np.stack([lim.lo[:, :, t] for lim in mine])                  # (families, R, S)
+    if sector is not None:
+        stack = np.where(np.arange(stack.shape[2]) == sector, stack, 0.0)
     setter, low = np.argmax(stack, axis=0), stack.max(axis=0)
     parts = []
     for i in np.unique(setter[low > FEAS_TOL]):
@@ -171,9 +174,11 @@ def _check_trajectories(p: Problem) -> list[str]:
         outside = (values < low - FEAS_TOL) | (values > high + FEAS_TOL)
         if outside.any():
             t = int(np.argmax(outside))
+            bounds = "" if sector in REMOVALS else _lower_bounds_in(p, t, EMITTING.index(sector))
             found.append(f"pathway.sectors.{sector} asks for {format_mt(values[t] * T_PER_MT)} in {p.years[t]} "
-                         f"but floors, ramp limits, capacities and bounds allow {format_mt(low[t] * T_PER_MT)} "
-                         f"to {format_mt(high[t] * T_PER_MT)}")
+                         f"but floors, committed emissions, retirement and build rates, ramp limits, capacities and "
+                         f"bounds allow {format_mt(low[t] * T_PER_MT)} to {format_mt(high[t] * T_PER_MT)}"
+                         + (f" (lower bounds: {bounds})" if bounds else ""))
     return found + _check_trajectory_sums(p, down, up)
 
 

@@ -141,7 +141,8 @@ def binding_limits(p: Problem, solved: Solved) -> list[dict]:
 
 def fleet_binding(p: Problem, solved: Solved) -> list[dict]:
     """The fleet's limits where the solution sits on them: ``limit`` (family), ``region``,
-    ``sector`` and ``held_mt`` (year -> Mt CO2/yr at the bound; sector ``ccs``: captured Mt)."""
+    ``sector``, the ``years`` it binds and ``held_mt`` in each (Mt CO2/yr at the bound; sector
+    ``ccs``: captured Mt/yr)."""
     found = []
     sides = dict(FLEET_FAMILIES.values())
     for limit in (lim for lim in p.limits if lim.family in sides):
@@ -150,10 +151,10 @@ def fleet_binding(p: Problem, solved: Solved) -> list[dict]:
         on = active & (np.abs(solved.E - np.where(active, side, 0.0)) <= BINDING_TOL_MT)
         on[:, :, 0] = False
         for r, s in zip(*np.nonzero(on.any(axis=2))):
+            t = np.flatnonzero(on[r, s])
             found.append({"limit": limit.family, "region": p.regions[r], "sector": EMITTING[s],
-                          "held_mt": {int(p.years[t]): round(float(solved.E[r, s, t]), 3)
-                                      for t in np.flatnonzero(on[r, s])}})
-    return found + [{"limit": b["family"], "region": region, "sector": "ccs", "held_mt": held}
+                          "years": [int(p.years[k]) for k in t], "held_mt": np.round(solved.E[r, s, t], 3).tolist()})
+    return found + [{"limit": b["family"], "region": region, "sector": "ccs", **held}
                     for b in _binding_capture(p, solved) for region, held in b["per_region"].items()]
 
 
@@ -167,8 +168,8 @@ def _binding_capture(p: Problem, solved: Solved) -> list[dict]:
     if not on.any():
         return []
     r, t = np.nonzero(on)
-    per_region = {p.regions[i]: {int(p.years[k]): round(float(solved.captured[i, k]), 3) for k in np.flatnonzero(on[i])}
-                  for i in np.unique(r)}
+    per_region = {p.regions[i]: {"years": [int(p.years[k]) for k in np.flatnonzero(on[i])],
+                                 "held_mt": np.round(solved.captured[i, on[i]], 3).tolist()} for i in np.unique(r)}
     return [{"family": "capture capacity", "bound": "upper", "sector": "ccs", "cells": len(t),
              "years": [p.years[int(t.min())], p.years[int(t.max())]], "regions": sorted({p.regions[i] for i in r}),
              "held_mt": round(float(solved.captured[on].sum()), 3), "per_region": per_region}]

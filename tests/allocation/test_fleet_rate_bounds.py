@@ -121,7 +121,7 @@ def test_retirement_and_build_rates_hold_in_the_lp_and_are_named_per_year(enhanc
                                         ("build", "Anhui", "cement"): ceiling_mt}))
     assert (totals_of(bound, "Jiangsu", "steel") >= floor_mt * 1e6 * (1 - 1e-9)).all()
     assert (totals_of(bound, "Anhui", "cement") <= ceiling_mt * 1e6 * (1 + 1e-9)).all()
-    named = {(b["limit"], b["region"], b["sector"]): b["held_mt"] for b in bound.fleet_binding}
+    named = {(b["limit"], b["region"], b["sector"]): dict(zip(b["years"], b["held_mt"])) for b in bound.fleet_binding}
     assert set(named[("retirement rate", "Jiangsu", "steel")]) == set(range(2025, 2061))
     assert named[("retirement rate", "Jiangsu", "steel")][2030] == pytest.approx(floor_mt, abs=1e-3)
     assert named[("build rate", "Anhui", "cement")][2025] == pytest.approx(ceiling_mt, abs=1e-3)
