@@ -16,11 +16,14 @@ land's removal capacities, and recomputes them after each allocation:
   ``retire_utilisation`` (below it the point rules retire plants), less the most its plants
   within reach of storage could capture (``capture_rate``). Plants the last allocation made the
   fleet build (a region x sector rising above ``build_utilisation`` x its base-year potential)
-  stand too: this part moves with the allocation;
+  stand too: this part moves with the allocation. ASSUMPTION: what stands emits at its base-year
+  intensity less capture; intensity cuts other than capture (clinker substitution, a furnace's
+  switch to scrap) count only within the utilisation margin;
 - **build rate** (upper bound, t CO2/yr, per region x point sector x year): the fleet grows at
   most by its due pipeline (GEM construction, permitted, ... rows with their start years) or
-  :func:`fleet_rates` ``build`` x its base-year potential a year, whichever is more, and runs
-  at most at ``build_utilisation``;
+  :func:`fleet_rates` ``build`` x its base-year potential a year (linear: a region's
+  construction capacity does not compound), whichever is more, and runs at most at
+  ``build_utilisation``;
 - **capture capacity** (upper bound on captured t CO2/yr, per region x year, shared by the
   industrial CCS steps of the cost curves and the power block's capture plants): plants that
   can capture (industrial and power point sectors with a storage site within ``ccs_reach_km``)
