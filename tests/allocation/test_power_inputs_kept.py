@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from allocation.allocation_fixtures import generous_capacities
 
-import gridcarbon.allocation.problem as problem
-from gridcarbon.allocation import Resolver, allocate
+from gridcarbon.allocation import Resolver, allocate, problem
 from gridcarbon.config import load_scenario
 
 
