@@ -5,8 +5,10 @@ base-year landscape. After each allocation the land evolves under it (urban grow
 afforestation room, afforestation meets the allocated sink) and reports, per region and
 year, the forest sink it could hold and the storage it can inject; the capacities tighten to
 the smaller of the two. The fleet's limits (:mod:`gridcarbon.evolution.commitments`:
-committed emissions of plants too young to retire, capture capacity of plants within reach
-of storage, less the storage the allocated BECCS takes) are recomputed beside them, and the
+committed emissions of plants too young to retire, the fleet's fastest retirement and build
+rates, which count the plants the last allocation had it build, capture capacity of plants
+within reach of storage, less the storage the allocated BECCS takes) are recomputed beside
+them (retirement floors only rise), and the
 pathway is re-allocated, until capacities and limits (or the re-allocated totals) move by
 less than the scenario's tolerance. The full
 evolution (points, lines, areas; :func:`gridcarbon.evolution.evolve`) then runs once against
@@ -68,6 +70,16 @@ def _relative_change(new: pd.DataFrame, old: pd.DataFrame, key: list[str], col: 
     return float((change / scale).max())
 
 
+def _tighten(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
+    """The fleet's new limits, with each ``retirement`` floor at least its previous value: the
+    plants an earlier allocation had the fleet build keep standing, so the floors only rise
+    (as the land's capacities only fall) and the loop settles."""
+    key = ["region", "limit", "sector", "year"]
+    before = new[key].merge(old, on=key, how="left")["value_t"].fillna(0.0).to_numpy()
+    floors = (new["limit"] == "retirement").to_numpy()
+    return new.assign(value_t=np.where(floors, np.maximum(new["value_t"].to_numpy(), before), new["value_t"]))
+
+
 def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
           parent: pd.DataFrame | None = None) -> Agreement:
     """Run the allocate -> land -> capacities loop to agreement.
@@ -89,7 +101,8 @@ def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
         t1 = time.perf_counter()
         tot_change = (_relative_change(alloc.totals, previous.totals, key, "allocated_t")
                       if previous is not None else float("nan"))
-        record = {"iteration": it, "totals_change_rel": tot_change, "allocate_s": round(t1 - t0, 3)}
+        record = {"iteration": it, "totals_change_rel": tot_change, "allocate_s": round(t1 - t0, 3),
+                  "binding": alloc.fleet_binding}
         if previous is not None and tot_change <= tol:
             # the tightened bounds did not move the totals: keep the allocation the land was
             # last evolved against
@@ -102,7 +115,7 @@ def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
         merged["capacity_t"] = np.minimum(merged.capacity_t, merged.capacity_t_grid)
         tightened = merged[key + ["capacity_t"]]
         cap_change = _relative_change(tightened, caps, key, "capacity_t")
-        new_limits = fleet_limits(ctx, alloc.totals)
+        new_limits = _tighten(fleet_limits(ctx, alloc.totals), limits)
         limit_change = _relative_change(new_limits, limits, ["region", "limit", "sector", "year"], "value_t")
         converged = max(cap_change, limit_change) <= tol
         iterations.append(record | {"capacity_change_rel": cap_change, "limit_change_rel": limit_change,

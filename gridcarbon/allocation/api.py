@@ -45,15 +45,17 @@ def allocate(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
     (default: the shipped curves).
     Raises :class:`InfeasibleAllocationError` naming the conflicting constraints. A
     :class:`Resolver` carried across calls (the coupling loop) re-solves the previous LP
-    with the new bounds when nothing else changed. ``parent``: the ``region, sector, year,
-    allocated_t`` totals of the allocation the scenario's ``pathway.from`` names (nesting).
+    with the new bounds when nothing else changed, and keeps the power system's inputs.
+    ``parent``: the ``region, sector, year, allocated_t`` totals of the allocation the
+    scenario's ``pathway.from`` names (nesting).
     ``fleet``: the fleet's bottom-up limits, ``region, limit, sector, year, value_t`` (t CO2/yr):
-    ``committed`` emissions (lower bounds per region x sector) and ``capture`` capacity (upper
-    bound on captured tonnes per region, sector ``ccs``), as
+    ``committed`` emissions and ``retirement`` rates (lower bounds per region x sector),
+    ``build`` rates (upper bounds per region x sector) and ``capture`` capacity (upper bound on
+    captured tonnes per region, sector ``ccs``), as
     :func:`gridcarbon.evolution.commitments.fleet_limits` makes them.
     """
     problem = prepare(scenario, baseline, drivers, capacities, mac_curves or load_mac_curves(), parent=parent,
-                      fleet=fleet)
+                      fleet=fleet, kept=resolver.kept if resolver is not None else None)
     conflicts = diagnose(problem)
     if conflicts:
         raise InfeasibleAllocationError(conflicts, source=scenario.source)

@@ -69,9 +69,9 @@ def _check_cells(p: Problem) -> list[str]:
         bad = np.argwhere(lo > hi + FEAS_TOL)
         if len(bad):
             r, s, t = bad[0]
+            low, high = (_setter(p, on, side, (r, s, t)) for side in ("lo", "hi"))
             found.append(f"{p.regions[r]} {names[s]} must be at least {format_mt(lo[r, s, t] * T_PER_MT)} in "
-                         f"{p.years[t]} (floors, committed emissions and bounds) but at most {format_mt(hi[r, s, t] * T_PER_MT)} "
-                         f"(capacities and bounds)"
+                         f"{p.years[t]} ({low}) but at most {format_mt(hi[r, s, t] * T_PER_MT)} ({high})"
                          + (f", and in {len(bad) - 1} other cases" if len(bad) > 1 else ""))
     return found
 
@@ -104,9 +104,33 @@ def _check_floors(p: Problem) -> list[str]:
     if (minimum > p.gross + FEAS_TOL).any():
         t, note = _worst(minimum - p.gross, p.years)
         return [f"{p.years[t]} gross pathway {format_mt(p.gross[t] * T_PER_MT)} is below the "
-                f"{format_mt(minimum[t] * T_PER_MT)} that floors, committed emissions and user minimum bounds "
-                f"require{note}"]
+                f"{format_mt(minimum[t] * T_PER_MT)} that floors, committed emissions, retirement rates and user "
+                f"minimum bounds require{note}: {_lower_bounds_in(p, t)}"]
     return []
+
+
+def _setter(p: Problem, on: str, side: str, cell: tuple[int, int, int]) -> str:
+    """The constraint family setting a cell's combined lower (``lo``) or upper (``hi``) bound."""
+    mine = [lim for lim in p.limits if lim.on == on]
+    values = [getattr(lim, side)[cell] for lim in mine]
+    return mine[int(np.argmax(values) if side == "lo" else np.argmin(values))].family
+
+
+def _lower_bounds_in(p: Problem, t: int, sector: int | None = None) -> str:
+    """Year ``t``'s lower bounds on emissions (of one sector when given) per family that sets
+    them, with each family's largest cell."""
+    mine = [lim for lim in p.limits if lim.on == "E"]
+    stack = np.stack([lim.lo[:, :, t] for lim in mine])                  # (families, R, S)
+    if sector is not None:
+        stack = np.where(np.arange(stack.shape[2]) == sector, stack, 0.0)
+    setter, low = np.argmax(stack, axis=0), stack.max(axis=0)
+    parts = []
+    for i in np.unique(setter[low > FEAS_TOL]):
+        held = np.where((setter == i) & (low > FEAS_TOL), low, 0.0)
+        r, s = np.unravel_index(int(np.argmax(held)), held.shape)
+        parts.append(f"{mine[i].family} {format_mt(held.sum() * T_PER_MT)} (most: {p.regions[r]} {EMITTING[s]} "
+                     f"{format_mt(held[r, s] * T_PER_MT)})")
+    return ", ".join(parts)
 
 
 def _check_ramp_steps(p: Problem) -> list[str]:
@@ -131,7 +155,7 @@ def _check_reach(p: Problem) -> list[str]:
     too_high = p.gross > up + FEAS_TOL
     if too_high.any():
         t = int(np.argmax(too_high))
-        cause = "ramp limits" if p.gross[t] <= maximum[t] + FEAS_TOL else "capacities and user maximum bounds"
+        cause = "ramp limits" if p.gross[t] <= maximum[t] + FEAS_TOL else "capacities, build rates and user maximum bounds"
         found.append(f"by {p.years[t]} {cause} let gross emissions rise to at most {format_mt(up[t] * T_PER_MT)} "
                      f"but the pathway asks for {format_mt(p.gross[t] * T_PER_MT)}")
     return found
@@ -150,9 +174,11 @@ def _check_trajectories(p: Problem) -> list[str]:
         outside = (values < low - FEAS_TOL) | (values > high + FEAS_TOL)
         if outside.any():
             t = int(np.argmax(outside))
+            bounds = "" if sector in REMOVALS else _lower_bounds_in(p, t, EMITTING.index(sector))
             found.append(f"pathway.sectors.{sector} asks for {format_mt(values[t] * T_PER_MT)} in {p.years[t]} "
-                         f"but floors, ramp limits, capacities and bounds allow {format_mt(low[t] * T_PER_MT)} "
-                         f"to {format_mt(high[t] * T_PER_MT)}")
+                         f"but floors, committed emissions, retirement and build rates, ramp limits, capacities and "
+                         f"bounds allow {format_mt(low[t] * T_PER_MT)} to {format_mt(high[t] * T_PER_MT)}"
+                         + (f" (lower bounds: {bounds})" if bounds else ""))
     return found + _check_trajectory_sums(p, down, up)
 
 

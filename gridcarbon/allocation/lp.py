@@ -52,10 +52,13 @@ class Resolver:
     by a hash; floors, committed emissions, capacities and user bounds become new column
     bounds, capture capacities new row bounds of the kept model (HiGHS keeps its basis). One per
     coupling loop, so a run's sequence of solves (and its result) does not depend on earlier runs.
+    ``kept``: inputs the allocations of the loop share (the power system's, built once;
+    :func:`gridcarbon.allocation.problem.prepare`).
     """
 
     def __init__(self):
         self.key, self.lp, self.solver, self.bounds = None, None, None, {}
+        self.kept: dict = {}
 
     def model(self, p: Problem) -> tuple[LP, highspy.Highs]:
         """The LP for ``p`` and its solver: the kept one re-bounded, or a new one if the structure changed."""

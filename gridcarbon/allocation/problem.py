@@ -8,6 +8,7 @@ See ``docs/architecture.md``, "Allocation".
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,7 +101,7 @@ class Problem:
 def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
             capacities: pd.DataFrame | None, mac: dict[str, list[tuple[float, float]]],
             supply: pd.DataFrame | None = None, parent: pd.DataFrame | None = None,
-            fleet: pd.DataFrame | None = None) -> Problem:
+            fleet: pd.DataFrame | None = None, kept: dict | None = None) -> Problem:
     """The scenario's allocation problem for ``baseline`` (see :func:`gridcarbon.allocation.allocate`).
 
     ``supply``: province facts of :func:`gridcarbon.allocation.supply.supply_facts` (default
@@ -108,6 +109,8 @@ def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
     allocation named by ``pathway.from`` (:mod:`gridcarbon.allocation.nesting`). ``fleet``:
     the fleet's limits (``region, limit, sector, year, value_t``; ``committed`` lower bounds
     on emitting sectors and ``capture`` upper bounds on captured t CO2/yr per region).
+    ``kept``: a dict carried across the allocations of one run (the :class:`~.lp.Resolver`'s)
+    that keeps the power system's inputs, built once for the inputs they depend on.
     """
     table = _baseline_table(baseline)
     regions = list(table.index)
@@ -122,19 +125,36 @@ def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
     _, gdp = driver_arrays(drivers, regions, scenario.all_years)
     widths, costs = regional_curves(mac, regions, supply_facts() if supply is None else supply)
     factors = scenario.assumptions
+    power = _power(scenario, regions, e0, drivers, kept)
     return Problem(
         regions=regions, years=scenario.all_years, e0=e0, r0=r0,
         gross=projection["gross_t"].to_numpy() / T_PER_MT, removals=projection["removals_t"].to_numpy() / T_PER_MT,
-        ramp=ramp, limits=_limits(scenario, regions, e0, capacities) + _committed(fleet, regions, scenario.all_years),
+        ramp=ramp, limits=_limits(scenario, regions, e0, capacities) + _fleet_bounds(fleet, regions, scenario.all_years,
+                                                                                     power),
         trajectories=_trajectories(scenario), capture=_capture(fleet, regions, scenario.all_years),
         shares=shares["target"].to_numpy().reshape(len(regions), -1), mac=mac,
         bau=business_as_usual(e0, gdp, EMITTING, AUTONOMOUS_INTENSITY_DECLINE * factors.intensity_decline),
         widths=widths, costs=costs * factors.mac_cost, trade=scenario.allocation.trade,
         discount_rate=scenario.allocation.discount_rate,
         net_zero_year=scenario.pathway.net_zero.year if scenario.pathway.net_zero else None,
-        pathway=pathway, target_shares=shares,
-        power=power_system(regions, scenario.all_years, e0, drivers, scenario.evolution.electrification.blended(),
-                           demand_elasticity=DEMAND_GDP_ELASTICITY * factors.demand_elasticity))
+        pathway=pathway, target_shares=shares, power=power)
+
+
+def _power(scenario: Scenario, regions: list[str], e0: np.ndarray, drivers: pd.DataFrame,
+           kept: dict | None) -> PowerSystem | None:
+    """The power system of the regions (:func:`.power_inputs.power_system`), taken from ``kept``
+    when it was built there for the same regions, years, baseline, drivers and electrification."""
+    electrification = scenario.evolution.electrification.blended()
+    elasticity = DEMAND_GDP_ELASTICITY * scenario.assumptions.demand_elasticity
+    key = hashlib.sha256(repr((regions, scenario.all_years, sorted(electrification.items()), elasticity)).encode())
+    key.update(np.ascontiguousarray(e0).tobytes())
+    key.update(pd.util.hash_pandas_object(drivers, index=False).to_numpy().tobytes())
+    if kept is not None and kept.get("power", (None,))[0] == key.hexdigest():
+        return kept["power"][1]
+    system = power_system(regions, scenario.all_years, e0, drivers, electrification, demand_elasticity=elasticity)
+    if kept is not None:
+        kept["power"] = (key.hexdigest(), system)
+    return system
 
 
 def _pathway(scenario: Scenario, regions: list[str], base_gross_t: float, base_removals_t: float,
@@ -210,16 +230,44 @@ def _fleet_rows(fleet: pd.DataFrame | None, limit: str) -> pd.DataFrame | None:
     return fleet[fleet["limit"] == limit]
 
 
-def _committed(fleet: pd.DataFrame | None, regions: list[str], years: list[int]) -> list[Limit]:
-    """Committed emissions of plants that cannot retire yet, as lower bounds (Mt); [] without a table."""
-    rows = _fleet_rows(fleet, "committed")
-    if rows is None:
+#: the fleet's limits on emitting sectors: table ``limit`` -> (constraint family, bound side)
+FLEET_FAMILIES = {"committed": ("committed emissions", "lo"), "retirement": ("retirement rate", "lo"),
+                  "build": ("build rate", "hi")}
+#: the fleet's rate limits, which the power block replaces for the power sector when it joins
+#: (its coal units retire on their own schedule, its capacity grows within its build rates)
+RATE_LIMITS = ("retirement", "build")
+
+
+def _fleet_bounds(fleet: pd.DataFrame | None, regions: list[str], years: list[int],
+                  power: PowerSystem | None) -> list[Limit]:
+    """The fleet's committed emissions, retirement and build rates as bounds on E (Mt); [] without
+    a table. With a power system the power sector keeps only its committed emissions."""
+    if fleet is None:
         return []
-    lo = np.zeros((len(regions), len(EMITTING), len(years)))
-    for row in rows[rows["year"].isin(years[1:])].itertuples(index=False):
-        _, r, s = _cell(row.sector, row.region, regions, source="fleet limits")
-        lo[r, s, years.index(row.year)] = row.value_t / T_PER_MT
-    return [Limit("committed emissions", "E", lo, np.full(lo.shape, np.inf))]
+    found = []
+    for limit, (family, side) in FLEET_FAMILIES.items():
+        rows = _fleet_rows(fleet, limit)
+        rows = rows[rows["year"].isin(years[1:])]
+        if power is not None and limit in RATE_LIMITS:
+            rows = rows[rows["sector"] != "power"]
+        if rows.empty:
+            continue
+        r, s = _cells(rows, regions)
+        t = np.searchsorted(years, rows["year"].to_numpy())
+        shape = (len(regions), len(EMITTING), len(years))
+        lo, hi = np.zeros(shape), np.full(shape, np.inf)
+        (lo if side == "lo" else hi)[r, s, t] = rows["value_t"].to_numpy(float) / T_PER_MT
+        found.append(Limit(family, "E", lo, hi))
+    return found
+
+
+def _cells(rows: pd.DataFrame, regions: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Region and emitting-sector indices of fleet-limit rows (unknown ones refused)."""
+    for name, known in (("region", regions), ("sector", EMITTING)):
+        unknown = sorted(set(rows[name]) - set(known))
+        if unknown:
+            raise InputError(f"unknown {name} {unknown[0]!r} (known: {', '.join(known)})", source="fleet limits")
+    return (pd.Index(regions).get_indexer(rows["region"]), pd.Index(EMITTING).get_indexer(rows["sector"]))
 
 
 def _capture(fleet: pd.DataFrame | None, regions: list[str], years: list[int]) -> np.ndarray | None:

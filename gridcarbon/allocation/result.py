@@ -13,7 +13,7 @@ import xarray as xr
 
 from gridcarbon.allocation.lp import Solved
 from gridcarbon.allocation.power import PowerSolution
-from gridcarbon.allocation.problem import Problem
+from gridcarbon.allocation.problem import FLEET_FAMILIES, Problem
 from gridcarbon.core.errors import MassBalanceError
 from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS
 from gridcarbon.core.units import T_PER_MT
@@ -46,6 +46,9 @@ class AllocationResult:
     ``carbon_price_yuan_per_t`` (dual of the cap, yuan of that year). ``mac``: ``region,
     sector, year, mac_yuan_per_t``, the marginal abatement cost of each cell.
     ``trade``: whether regions traded (one area cap) or each met its own allowance.
+    ``fleet_binding``: the fleet's limits (:data:`.problem.FLEET_FAMILIES`, capture capacity)
+    the solution sits on, one record per family, region and sector with the Mt held in each
+    year it binds.
     """
 
     totals: pd.DataFrame
@@ -63,6 +66,7 @@ class AllocationResult:
     discount_rate: float = 0.0
     binding: list[dict] = field(default_factory=list)
     power: PowerSolution | None = None   # the solved power system (gridcarbon.allocation.power)
+    fleet_binding: list[dict] = field(default_factory=list)   # the fleet's limits that bind, per cell
 
     def carbon_price(self) -> pd.Series:
         """Carbon price per year (yuan/t of that year): the area's, or with ``trade`` off the
@@ -112,7 +116,8 @@ def build_result(p: Problem, solved: Solved, *, provenance: dict[str, str]) -> A
                             timings=solved.timings, target_shares=p.target_shares, residual_rel=residual,
                             size=solved.size, provenance=provenance, market=market_table(p, solved),
                             mac=mac.to_dataframe(name="mac_yuan_per_t").reset_index(), trade=p.trade,
-                            discount_rate=p.discount_rate, binding=binding_limits(p, solved), power=solved.power)
+                            discount_rate=p.discount_rate, binding=binding_limits(p, solved), power=solved.power,
+                            fleet_binding=fleet_binding(p, solved))
 
 
 def binding_limits(p: Problem, solved: Solved) -> list[dict]:
@@ -131,7 +136,26 @@ def binding_limits(p: Problem, solved: Solved) -> list[dict]:
                               "years": [p.years[int(t.min())], p.years[int(t.max())]],
                               "regions": sorted({p.regions[i] for i in r}),
                               "held_mt": round(float(values[:, s, :][on[:, s, :]].sum()), 3)})
-    return found + _binding_capture(p, solved)
+    return found + [{k: v for k, v in b.items() if k != "per_region"} for b in _binding_capture(p, solved)]
+
+
+def fleet_binding(p: Problem, solved: Solved) -> list[dict]:
+    """The fleet's limits where the solution sits on them: ``limit`` (family), ``region``,
+    ``sector``, the ``years`` it binds and ``held_mt`` in each (Mt CO2/yr at the bound; sector
+    ``ccs``: captured Mt/yr)."""
+    found = []
+    sides = dict(FLEET_FAMILIES.values())
+    for limit in (lim for lim in p.limits if lim.family in sides):
+        side = limit.lo if sides[limit.family] == "lo" else limit.hi
+        active = (side > 0) & np.isfinite(side)
+        on = active & (np.abs(solved.E - np.where(active, side, 0.0)) <= BINDING_TOL_MT)
+        on[:, :, 0] = False
+        for r, s in zip(*np.nonzero(on.any(axis=2))):
+            t = np.flatnonzero(on[r, s])
+            found.append({"limit": limit.family, "region": p.regions[r], "sector": EMITTING[s],
+                          "years": [int(p.years[k]) for k in t], "held_mt": np.round(solved.E[r, s, t], 3).tolist()})
+    return found + [{"limit": b["family"], "region": region, "sector": "ccs", **held}
+                    for b in _binding_capture(p, solved) for region, held in b["per_region"].items()]
 
 
 def _binding_capture(p: Problem, solved: Solved) -> list[dict]:
@@ -144,9 +168,11 @@ def _binding_capture(p: Problem, solved: Solved) -> list[dict]:
     if not on.any():
         return []
     r, t = np.nonzero(on)
+    per_region = {p.regions[i]: {"years": [int(p.years[k]) for k in np.flatnonzero(on[i])],
+                                 "held_mt": np.round(solved.captured[i, on[i]], 3).tolist()} for i in np.unique(r)}
     return [{"family": "capture capacity", "bound": "upper", "sector": "ccs", "cells": len(t),
              "years": [p.years[int(t.min())], p.years[int(t.max())]], "regions": sorted({p.regions[i] for i in r}),
-             "held_mt": round(float(solved.captured[on].sum()), 3)}]
+             "held_mt": round(float(solved.captured[on].sum()), 3), "per_region": per_region}]
 
 
 def market_table(p: Problem, solved: Solved) -> pd.DataFrame:

@@ -49,7 +49,7 @@ def test_conflicting_bounds_and_trajectories(baseline, drivers):
                        allocation={"bounds": [{"region": "Jiangsu", "sector": "steel", "years": [2050, 2060],
                                                "max": 10}]})
     message = diagnosis(scenario, baseline, drivers)
-    assert "Jiangsu steel must be at least 13.5 Mt in 2050 (floors, committed emissions and bounds) but at most 10.0 Mt" in message
+    assert "Jiangsu steel must be at least 13.5 Mt in 2050 (floors) but at most 10.0 Mt (user bounds)" in message
     assert "sector trajectories (power) take 400 Mt of the 2060 total 317 Mt" in message
 
 

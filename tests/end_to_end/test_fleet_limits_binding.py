@@ -26,3 +26,23 @@ def test_a_fast_pathway_binds_committed_emissions_and_the_manifest_names_them():
     binding = [b for b in manifest["allocation"]["binding_limits"] if b["family"] == "committed emissions"]
     assert binding and binding[0]["bound"] == "lower" and binding[0]["sector"] == "power"
     assert binding[0]["held_mt"] > 0 and binding[0]["years"][0] <= 2040
+
+
+def fast_chemicals():
+    """yrd-enhanced with its chemical plants cut from 150 Mt to 60 Mt between 2026 and 2032:
+    faster than Zhejiang's and Shanghai's young refineries, far from storage, can retire."""
+    sc = load_scenario("yrd-enhanced")
+    pathway = sc.pathway.model_copy(update={"sectors": {"chemical": {2026: 140.0, 2032: 60.0}}})
+    return sc.model_copy(update={"name": "yrd-fast-chemicals", "pathway": pathway, "years": [2030]})
+
+
+def test_a_fall_faster_than_the_fleet_can_retire_binds_the_retirement_rate():
+    manifest = run(fast_chemicals()).manifest
+    coupling = manifest["coupling"]
+    assert coupling["converged"] and coupling["iterations"] >= 2
+    named = [b for b in manifest["allocation"]["binding_limits"] if b["family"] == "retirement rate"]
+    assert named and named[0]["bound"] == "lower" and named[0]["sector"] == "chemical"
+    assert {"Zhejiang", "Shanghai"} <= set(named[0]["regions"])
+    for step in coupling["history"]:   # every iteration lists the fleet's limits that bind, with numbers
+        held = {(b["limit"], b["region"], b["sector"]): dict(zip(b["years"], b["held_mt"])) for b in step["binding"]}
+        assert held[("retirement rate", "Zhejiang", "chemical")][2032] > 5.0
