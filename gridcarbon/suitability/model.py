@@ -28,7 +28,8 @@ from sklearn.model_selection import GroupKFold
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.options import get_option
-from gridcarbon.suitability.covariates import cluster_density
+from gridcarbon.suitability.cache import cached_fit, fit_key
+from gridcarbon.suitability.covariates import DENSITY_RADIUS_KM, cluster_density
 
 # -- spatially blocked cross-validation ----------------------------------------------------
 #: side of the square cross-validation blocks (km): wider than the industrial-density window
@@ -162,14 +163,35 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     """
     features = features or list(covariates.data_vars)
     rows = _training_cells(presence.ravel(), grid.inside.ravel(), seed)
-    X = _matrix(covariates, features, rows)
-    y = presence.ravel()[rows].astype(int)
-    groups = spatial_blocks(grid, cells=rows)
-    n_pos = int(y.sum())
-    if n_pos < MIN_PRESENCE_CELLS or n_pos == y.size:
+    sample = _Sample(rows, _matrix(covariates, features, rows), presence.ravel()[rows].astype(int),
+                     spatial_blocks(grid, cells=rows))
+    n_pos = int(sample.y.sum())
+    if n_pos < MIN_PRESENCE_CELLS or n_pos == sample.y.size:
         raise InputError(f"too few presence cells ({n_pos}) to learn where {target} sources sit")
     own = own if own is not None and own[0] in features else None
-    fold_X = _FoldFeature(grid, rows, features.index(own[0]), own[1]) if own else None
+    key = fit_key(target, features, sample.rows, sample.X, sample.y, sample.groups, own and own[0],
+                  own and own[1], seed, grid.shape, grid.res, DENSITY_RADIUS_KM, BLOCK_KM, N_FOLDS, N_ESTIMATORS,
+                  MIN_SAMPLES_LEAF, MAX_FEATURES, CLASS_WEIGHT, MAX_DEPTH)
+    return cached_fit(key, lambda: _fit(target, features, sample, grid, seed=seed, own=own))
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """Training cells of a fit: flat cell indices, their covariates (cells, features), presence
+    labels (0 / 1) and cross-validation block ids."""
+
+    rows: np.ndarray
+    X: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+
+
+def _fit(target: str, features: list[str], sample: _Sample, grid: Grid, *, seed: int,
+         own: tuple[str, np.ndarray] | None) -> SuitabilityModel:
+    """The blocked cross-validation and the final fit of :func:`fit_suitability` (its arguments)."""
+    X, y, groups = sample.X, sample.y, sample.groups
+    n_pos = int(y.sum())
+    fold_X = _FoldFeature(grid, sample.rows, features.index(own[0]), own[1]) if own else None
 
     def estimator():  # trees are seeded one by one, so parallel fits are reproducible; threaded
         # predict_proba is not (trees are summed in thread order), hence n_jobs=1 after fitting
