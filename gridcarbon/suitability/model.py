@@ -159,7 +159,8 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     target's own sources ``layer`` (t CO2/yr/cell): each fold recomputes it without the
     sources of its test blocks, so no test cell's covariates are derived from the plants it
     is scored on (the final model uses the full layer). AUCs are 0..1; ``meta`` records the
-    block size (km), folds, seed and background cells.
+    block size (km), folds, seed and background cells. A fit of the same inputs and settings
+    made before is read back from :mod:`gridcarbon.suitability.cache` (the same bytes).
     """
     features = features or list(covariates.data_vars)
     rows = _training_cells(presence.ravel(), grid.inside.ravel(), seed)
