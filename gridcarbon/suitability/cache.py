@@ -1,35 +1,33 @@
-"""On-disk cache of fitted suitability models, keyed by everything a fit depends on.
+"""On-disk cache of the suitability models' blocked cross-validation, keyed by all it depends on.
 
-A run's five suitability models (25 cross-validation forests and 5 final ones) cost most of a
-warm default run's fitting time (issue 19), yet the built-in scenarios fit them from the same
-cells every time. :func:`cached_fit` keys a fit by the sha256 of its training matrix, labels,
-cross-validation blocks, the own-sector layer the folds recompute, the seed, the model
-settings and the scikit-learn version; a hit returns the stored model, so the reported AUCs,
-importances and surfaces are the very ones a fresh fit gives (same bytes). The folder is
+A run's five models cost 25 cross-validation forests and 5 final ones (issue 19); the
+built-in scenarios fit them from the same cells every time, and the folds serve only the
+reported skill. :func:`cached_json` keys a result by the sha256 of the fit's training matrix,
+labels, cross-validation blocks, the own-sector layer the folds recompute, the seed, the model
+settings and the scikit-learn version (:func:`fit_key`); a hit returns the stored AUCs, the
+very numbers a fresh cross-validation gives. The final model is fitted every time, so a run's
+models and surfaces never depend on the cache. Entries are small JSON files in
 ``$GRIDCARBON_CACHE_DIR/suitability`` (default ``~/.cache/gridcarbon/suitability``);
 ``GRIDCARBON_CACHE_DIR=off`` turns the cache off. Files are written atomically (a temporary
-file renamed), so concurrent runs never read half a model.
+file renamed), so concurrent runs never read half an entry.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import pickle
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import sklearn
 
 #: environment variable naming the cache folder (``off``: no cache)
 CACHE_ENV = "GRIDCARBON_CACHE_DIR"
-#: version of what a cached fit means: raise it when the fitting code changes its result
+#: version of what a cached cross-validation means: raise it when the code changes its result
 #: without changing its inputs or settings (old entries are then never read)
 FORMAT = 1
-
-T = TypeVar("T")
 
 
 def cache_dir() -> Path | None:
@@ -53,22 +51,18 @@ def fit_key(*parts: object) -> str:
     return digest.hexdigest()
 
 
-def cached_fit(key: str, fit: Callable[[], T]) -> T:
-    """The object stored under ``key``, or ``fit()``'s result (stored for next time).
-
-    Always a copy read back from its pickle, with or without the cache: a read-back
-    scikit-learn forest pickles to other bytes than the fitted one, and a run's saved models
-    must not depend on whether the cache was warm.
-    """
+def cached_json(key: str, compute: Callable[[], dict]) -> dict:
+    """The JSON object stored under ``key``, or ``compute()``'s (stored for next time; it must
+    hold only JSON types: floats round-trip exactly)."""
     folder = cache_dir()
-    path = None if folder is None else folder / f"{key}.pkl"
-    if path is not None and path.exists():
-        # the key covers every input of the fit; the folder is the user's own
-        return pickle.loads(path.read_bytes())
-    data = pickle.dumps(fit(), protocol=5)
-    if path is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as tmp:
-            tmp.write(data)
-        os.replace(tmp.name, path)
-    return pickle.loads(data)
+    if folder is None:
+        return compute()
+    path = folder / f"{key}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    result = compute()
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False) as tmp:
+        json.dump(result, tmp)
+    os.replace(tmp.name, path)
+    return result

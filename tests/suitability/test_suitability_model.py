@@ -90,42 +90,31 @@ def test_own_cluster_density_does_not_leak_into_the_cv():
     assert np.array_equal(leaky.predict(cov, grid), honest.predict(cov, grid))
 
 
-def test_a_cached_fit_is_the_fresh_fit_and_its_key_covers_the_inputs(suit_setup, tmp_path, monkeypatch):
+
+def test_a_cached_cross_validation_gives_the_fresh_model_and_its_key_covers_the_inputs(suit_setup, tmp_path,
+                                                                                        monkeypatch):
     from gridcarbon.suitability import cache
+    from gridcarbon.suitability import model as suitability
 
     grid, cov, presence = suit_setup
     monkeypatch.setenv(cache.CACHE_ENV, "off")
     fresh = fit_suitability("power", presence, cov, grid, seed=5)
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
     first = fit_suitability("power", presence, cov, grid, seed=5)
-    entries = sorted((tmp_path / "suitability").glob("*.pkl"))
-    assert len(entries) == 1
-    calls = []
-    monkeypatch.setattr(cache, "pickle", _Spy(cache.pickle, calls))
-    hit = fit_suitability("power", presence, cov, grid, seed=5)
-    assert calls == ["loads"]  # read back, not refitted (a miss calls dumps first)
+    assert len(list((tmp_path / "suitability").glob("*.json"))) == 1
+
+    def never(*args, **kwargs):
+        raise AssertionError("cross-validated again")
+
+    with monkeypatch.context() as m:
+        m.setattr(suitability, "_blocked_cv", never)
+        hit = fit_suitability("power", presence, cov, grid, seed=5)
     for model in (first, hit):  # the same model, to the byte, as without the cache
-        assert model.summary() == fresh.summary()
-        assert np.array_equal(model.predict(cov, grid), fresh.predict(cov, grid))
+        assert model.summary() == fresh.summary() and model.auc == fresh.auc
         assert model.save(tmp_path / "m.pkl") == fresh.save(tmp_path / "f.pkl")
     fit_suitability("power", presence, cov, grid, seed=6)  # another seed
     moved = presence.copy()
     moved[0, 0] = ~moved[0, 0]
     fit_suitability("power", moved, cov, grid, seed=5)  # another presence cell
-    assert len(list((tmp_path / "suitability").glob("*.pkl"))) == 3
+    assert len(list((tmp_path / "suitability").glob("*.json"))) == 3
     assert not list((tmp_path / "suitability").glob("*.tmp"))
-
-
-class _Spy:
-    """The ``pickle`` module, recording which of ``loads`` / ``dumps`` is called."""
-
-    def __init__(self, module, calls):
-        self.module, self.calls = module, calls
-
-    def loads(self, data):
-        self.calls.append("loads")
-        return self.module.loads(data)
-
-    def dumps(self, obj, protocol):
-        self.calls.append("dumps")
-        return self.module.dumps(obj, protocol=protocol)
