@@ -52,8 +52,8 @@ def fit_key(*parts: object) -> str:
 
 
 def cached_json(key: str, compute: Callable[[], dict]) -> dict:
-    """The JSON object stored under ``key``, or ``compute()``'s (stored for next time; it must
-    hold only JSON types: floats round-trip exactly)."""
+    """The JSON object stored under ``key``, or ``compute()``'s (stored for next time unless the
+    folder cannot be written; it must hold only JSON types: floats round-trip exactly)."""
     folder = cache_dir()
     if folder is None:
         return compute()
@@ -61,8 +61,11 @@ def cached_json(key: str, compute: Callable[[], dict]) -> dict:
     if path.exists():
         return json.loads(path.read_text())
     result = compute()
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False) as tmp:
-        json.dump(result, tmp)
-    os.replace(tmp.name, path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False) as tmp:
+            json.dump(result, tmp)
+        os.replace(tmp.name, path)
+    except OSError:  # a read-only or full disk only costs the next run the same work
+        pass
     return result

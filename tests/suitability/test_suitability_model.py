@@ -118,3 +118,15 @@ def test_a_cached_cross_validation_gives_the_fresh_model_and_its_key_covers_the_
     fit_suitability("power", moved, cov, grid, seed=5)  # another presence cell
     assert len(list((tmp_path / "suitability").glob("*.json"))) == 3
     assert not list((tmp_path / "suitability").glob("*.tmp"))
+
+
+def test_a_folder_that_cannot_be_written_only_costs_the_cache(suit_setup, tmp_path, monkeypatch):
+    from gridcarbon.suitability import cache
+
+    grid, cov, presence = suit_setup
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(cache.CACHE_ENV, str(blocker))  # <file>/suitability cannot be made
+    model = fit_suitability("power", presence, cov, grid, seed=5)
+    monkeypatch.setenv(cache.CACHE_ENV, "off")
+    assert model.summary() == fit_suitability("power", presence, cov, grid, seed=5).summary()
