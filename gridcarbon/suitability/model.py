@@ -28,7 +28,8 @@ from sklearn.model_selection import GroupKFold
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.options import get_option
-from gridcarbon.suitability.covariates import cluster_density
+from gridcarbon.suitability.cache import cached_json, fit_key
+from gridcarbon.suitability.covariates import DENSITY_RADIUS_KM, cluster_density
 
 # -- spatially blocked cross-validation ----------------------------------------------------
 #: side of the square cross-validation blocks (km): wider than the industrial-density window
@@ -158,46 +159,68 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     target's own sources ``layer`` (t CO2/yr/cell): each fold recomputes it without the
     sources of its test blocks, so no test cell's covariates are derived from the plants it
     is scored on (the final model uses the full layer). AUCs are 0..1; ``meta`` records the
-    block size (km), folds, seed and background cells.
+    block size (km), folds, seed and background cells. The cross-validation of the same inputs
+    and settings, once made, is read back from :mod:`gridcarbon.suitability.cache` (its AUCs
+    are the same numbers); the final model is always fitted.
     """
     features = features or list(covariates.data_vars)
     rows = _training_cells(presence.ravel(), grid.inside.ravel(), seed)
-    X = _matrix(covariates, features, rows)
-    y = presence.ravel()[rows].astype(int)
-    groups = spatial_blocks(grid, cells=rows)
-    n_pos = int(y.sum())
-    if n_pos < MIN_PRESENCE_CELLS or n_pos == y.size:
+    sample = _Sample(rows, _matrix(covariates, features, rows), presence.ravel()[rows].astype(int),
+                     spatial_blocks(grid, cells=rows))
+    n_pos = int(sample.y.sum())
+    if n_pos < MIN_PRESENCE_CELLS or n_pos == sample.y.size:
         raise InputError(f"too few presence cells ({n_pos}) to learn where {target} sources sit")
     own = own if own is not None and own[0] in features else None
-    fold_X = _FoldFeature(grid, rows, features.index(own[0]), own[1]) if own else None
+    key = fit_key(target, features, sample.rows, sample.X, sample.y, sample.groups, own and own[0],
+                  own and own[1], seed, grid.shape, grid.res, DENSITY_RADIUS_KM, BLOCK_KM, N_FOLDS, N_ESTIMATORS,
+                  MIN_SAMPLES_LEAF, MAX_FEATURES, CLASS_WEIGHT, MAX_DEPTH)
+    cv = cached_json(key, lambda: _blocked_cv(features, sample, grid, seed=seed, own=own))
+    final = _fit_forest(sample.X, sample.y, seed)
+    importances = dict(zip(features, (float(v) for v in final.feature_importances_)))
+    return SuitabilityModel(target, features, final, cv["auc"], cv["auc_folds"], importances, n_pos,
+                            {"block_km": BLOCK_KM, "folds": cv["folds"], "seed": seed,
+                             "background_cells": int(sample.y.size - n_pos)})
 
-    def estimator():  # trees are seeded one by one, so parallel fits are reproducible; threaded
-        # predict_proba is not (trees are summed in thread order), hence n_jobs=1 after fitting
-        return ExtraTreesClassifier(n_estimators=N_ESTIMATORS, max_depth=MAX_DEPTH,
-                                    min_samples_leaf=MIN_SAMPLES_LEAF, max_features=MAX_FEATURES,
-                                    class_weight=CLASS_WEIGHT, n_jobs=FIT_JOBS, random_state=seed)
 
-    def fit(rows_x, rows_y):
-        # scikit-learn's worker threads reset the process-wide warning filters, which is not
-        # thread-safe before Python 3.14: keep the caller's filters around every fit
-        with warnings.catch_warnings():
-            return estimator().fit(rows_x, rows_y)
+@dataclass(frozen=True)
+class _Sample:
+    """Training cells of a fit: flat cell indices, their covariates (cells, features), presence
+    labels (0 / 1) and cross-validation block ids."""
 
+    rows: np.ndarray
+    X: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+
+
+def _fit_forest(X: np.ndarray, y: np.ndarray, seed: int) -> ExtraTreesClassifier:
+    """The run's seeded ExtraTrees fitted to (X, y). Trees are seeded one by one, so threaded
+    fits are reproducible; threaded ``predict_proba`` is not (trees are summed in thread order),
+    so the fitted forest predicts with ``n_jobs=1``."""
+    # scikit-learn's worker threads reset the process-wide warning filters, which is not
+    # thread-safe before Python 3.14: keep the caller's filters around every fit
+    with warnings.catch_warnings():
+        return ExtraTreesClassifier(n_estimators=N_ESTIMATORS, max_depth=MAX_DEPTH, min_samples_leaf=MIN_SAMPLES_LEAF,
+                                    max_features=MAX_FEATURES, class_weight=CLASS_WEIGHT, n_jobs=FIT_JOBS,
+                                    random_state=seed).fit(X, y).set_params(n_jobs=1)
+
+
+def _blocked_cv(features: list[str], sample: _Sample, grid: Grid, *, seed: int,
+                own: tuple[str, np.ndarray] | None) -> dict:
+    """Spatially blocked CV of :func:`fit_suitability` (its arguments): ``auc`` (out-of-fold, 0..1),
+    ``auc_folds`` (per fold with both classes) and ``folds``."""
+    X, y, groups = sample.X, sample.y, sample.groups
+    fold_X = _FoldFeature(grid, sample.rows, features.index(own[0]), own[1]) if own else None
     oof = np.zeros(y.size)
     aucs = []
     n_splits = min(N_FOLDS, len(np.unique(groups[y == 1])))
     for train, test in GroupKFold(n_splits=n_splits).split(X, y, groups):
         Xf = fold_X(X, np.unique(groups[test])) if fold_X else X
-        model = fit(Xf[train], y[train]).set_params(n_jobs=1)
+        model = _fit_forest(Xf[train], y[train], seed)
         oof[test] = model.predict_proba(Xf[test])[:, 1]
         if 0 < y[test].sum() < test.size:
             aucs.append(float(roc_auc_score(y[test], oof[test])))
-    auc = float(roc_auc_score(y, oof))
-    final = fit(X, y).set_params(n_jobs=1)  # see estimator(): predict serially
-    importances = dict(zip(features, (float(v) for v in final.feature_importances_)))
-    return SuitabilityModel(target, features, final, auc, aucs, importances, n_pos,
-                            {"block_km": BLOCK_KM, "folds": n_splits, "seed": seed,
-                             "background_cells": int(y.size - n_pos)})
+    return {"auc": float(roc_auc_score(y, oof)), "auc_folds": aucs, "folds": n_splits}
 
 
 class _FoldFeature:

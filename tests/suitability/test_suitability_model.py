@@ -88,3 +88,45 @@ def test_own_cluster_density_does_not_leak_into_the_cv():
     assert honest.auc < leaky.auc - 0.15
     # the fitted model is the same: only the CV's test cells lose their own plants
     assert np.array_equal(leaky.predict(cov, grid), honest.predict(cov, grid))
+
+
+
+def test_a_cached_cross_validation_gives_the_fresh_model_and_its_key_covers_the_inputs(suit_setup, tmp_path,
+                                                                                        monkeypatch):
+    from gridcarbon.suitability import cache
+    from gridcarbon.suitability import model as suitability
+
+    grid, cov, presence = suit_setup
+    monkeypatch.setenv(cache.CACHE_ENV, "off")
+    fresh = fit_suitability("power", presence, cov, grid, seed=5)
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    first = fit_suitability("power", presence, cov, grid, seed=5)
+    assert len(list((tmp_path / "suitability").glob("*.json"))) == 1
+
+    def never(*args, **kwargs):
+        raise AssertionError("cross-validated again")
+
+    with monkeypatch.context() as m:
+        m.setattr(suitability, "_blocked_cv", never)
+        hit = fit_suitability("power", presence, cov, grid, seed=5)
+    for model in (first, hit):  # the same model, to the byte, as without the cache
+        assert model.summary() == fresh.summary() and model.auc == fresh.auc
+        assert model.save(tmp_path / "m.pkl") == fresh.save(tmp_path / "f.pkl")
+    fit_suitability("power", presence, cov, grid, seed=6)  # another seed
+    moved = presence.copy()
+    moved[0, 0] = ~moved[0, 0]
+    fit_suitability("power", moved, cov, grid, seed=5)  # another presence cell
+    assert len(list((tmp_path / "suitability").glob("*.json"))) == 3
+    assert not list((tmp_path / "suitability").glob("*.tmp"))
+
+
+def test_a_folder_that_cannot_be_written_only_costs_the_cache(suit_setup, tmp_path, monkeypatch):
+    from gridcarbon.suitability import cache
+
+    grid, cov, presence = suit_setup
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(cache.CACHE_ENV, str(blocker))  # <file>/suitability cannot be made
+    model = fit_suitability("power", presence, cov, grid, seed=5)
+    monkeypatch.setenv(cache.CACHE_ENV, "off")
+    assert model.summary() == fit_suitability("power", presence, cov, grid, seed=5).summary()
