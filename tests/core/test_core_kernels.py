@@ -34,7 +34,7 @@ def test_line_pieces_break_segments_where_numpy_sorting_the_crossings_does():
     u = np.concatenate([rng.uniform(-2, 30, 300), [3, 3, 8, 1, 1, 5, 5, 2.5, 2.5, 0]])
     v = np.concatenate([rng.uniform(-2, 20, 300), [2, 9, 9, 1, 4, 4, 0, 0.5, 0.5, 0]])
     offsets = np.array([0, 100, 101, 300, 310], np.int64)  # one line of a single vertex too
-    src, cell, length, mu, mv = kernels.line_pieces(u, v, offsets, 20, 30, 1000.0)
+    src, _, length, _, _ = kernels.line_pieces(u, v, offsets, 20, 30, 1000.0)
     k, expected = 0, []
     for i in range(offsets.size - 1):
         for j in range(offsets[i], offsets[i + 1] - 1):
