@@ -52,13 +52,11 @@ def _crossings(a, b):
 
 @njit(cache=True)
 def _segment_breaks(au, av, bu, bv):
-    """Sorted parameters t in [0, 1] where a segment crosses grid lines, with 0 and 1: the
-    merge of the two ascending runs of column and row crossings (the values ``np.sort`` of
-    all of them gives, without compiling a sort)."""
+    """Sorted parameters t in [0, 1] where a segment crosses grid lines, with 0 and 1: the column
+    and row crossings merged (what ``np.sort`` gives, without compiling a sort)."""
     tu, tv = _crossings(au, bu), _crossings(av, bv)
-    t = np.empty(tu.size + tv.size + 2)
+    t, i, j = np.empty(tu.size + tv.size + 2), 0, 0
     t[0], t[t.size - 1] = 0.0, 1.0
-    i = j = 0
     for k in range(1, t.size - 1):
         if j >= tv.size or (i < tu.size and tu[i] <= tv[j]):
             t[k] = tu[i]
