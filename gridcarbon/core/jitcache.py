@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 #: the folder of the compiled kernels when neither numba default can be written
@@ -41,6 +40,8 @@ def ensure_cache_dir(sources: Path | None = None, user: Path | None = None) -> s
     sources = Path(__file__).resolve().parent / "__pycache__" if sources is None else sources
     if writable(sources) or writable(user_cache() if user is None else user):
         return None
+    import tempfile  # only here: importing gridcarbon stays cheap
+
     folder = str(Path(tempfile.gettempdir()) / f"{FALLBACK_NAME}-{os.getuid() if hasattr(os, 'getuid') else 0}")
     os.environ["NUMBA_CACHE_DIR"] = folder
     if "numba" in sys.modules:  # numba read its settings already
