@@ -38,7 +38,6 @@ from gridcarbon.config.sections import (
 )
 from gridcarbon.config.targets import Target
 from gridcarbon.core.errors import InputError, ScenarioError
-from gridcarbon.inputs.study_area import study_region_ids
 
 #: Region ids of the built-in region sets (``docs/architecture.md``, section "Calibration").
 BUILTIN_REGIONS: dict[str, tuple[str, ...]] = {
@@ -109,6 +108,8 @@ class Scenario(StrictModel):
         """Region ids of the study area: a built-in region set's, or those of the boundaries file
         (raises :class:`InputError` naming the file when it cannot be read)."""
         if self.boundaries is not None:
+            from gridcarbon.inputs.study_area import study_region_ids  # here: a scenario loads without geopandas
+
             return study_region_ids(self.boundaries, self.region_field)
         return BUILTIN_REGIONS[self.region_set]
 

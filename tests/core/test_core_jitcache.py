@@ -39,3 +39,11 @@ def test_importing_gridcarbon_loads_neither_numba_nor_the_model():
     code = "import sys, gridcarbon; print(sorted(m for m in ('numba', 'geopandas', 'matplotlib', 'sklearn') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]"
+
+
+def test_listing_the_scenarios_loads_neither_geopandas_nor_numba():
+    """``gridcarbon scenarios`` reads the scenario files only: no geometry stack, no kernels."""
+    code = ("import sys; from gridcarbon.config import list_scenarios; assert list_scenarios(); "
+            "print(sorted(m for m in ('numba', 'geopandas', 'matplotlib', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
