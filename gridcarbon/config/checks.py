@@ -149,7 +149,8 @@ def _boundary_problems(s: Scenario) -> list[tuple[str, str]]:
         regions = s.regions
     except InputError as err:
         return [("boundaries" if err.record != "region_field" else "region_field", str(err))]
-    from gridcarbon.inputs.regions import province_table  # here: loading a scenario needs no geopandas
+    # imported here: loading a scenario needs no geopandas
+    from gridcarbon.inputs.regions import province_table
 
     not_provinces = [r for r in regions if r not in set(province_table().region)]
     if s.pathway.parent is not None and not_provinces:

@@ -108,7 +108,8 @@ class Scenario(StrictModel):
         """Region ids of the study area: a built-in region set's, or those of the boundaries file
         (raises :class:`InputError` naming the file when it cannot be read)."""
         if self.boundaries is not None:
-            from gridcarbon.inputs.study_area import study_region_ids  # here: a scenario loads without geopandas
+            # imported here: a scenario loads without geopandas
+            from gridcarbon.inputs.study_area import study_region_ids
 
             return study_region_ids(self.boundaries, self.region_field)
         return BUILTIN_REGIONS[self.region_set]

@@ -1,4 +1,6 @@
 """Numba kernels (gridcarbon.core.kernels) against the numpy expressions they replace."""
+import itertools
+
 import numpy as np
 import pytest
 
@@ -44,7 +46,7 @@ def test_line_pieces_break_segments_where_numpy_sorting_the_crossings_does():
             k += t.size - 1
     assert src.size == k and np.array_equal(length, np.array(expected))
     assert np.isclose(length.sum(), sum(np.hypot(np.diff(u[a:b]), np.diff(v[a:b])).sum() * 1000.0
-                                        for a, b in zip(offsets[:-1], offsets[1:])))
+                                        for a, b in itertools.pairwise(offsets)))
 
 
 def test_degenerate_polygon_rings_have_no_area():
