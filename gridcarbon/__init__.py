@@ -10,7 +10,10 @@ The notebook API:
 from importlib import import_module
 from importlib.metadata import version as _version
 
+from gridcarbon.core.jitcache import ensure_cache_dir
 from gridcarbon.core.options import get_option, set_options
+
+ensure_cache_dir()  # before any kernel is compiled: numba needs a writable cache folder
 
 __version__ = _version("gridcarbon")
 __all__ = ["RunResult", "allocate", "allocate_scenario", "build_yrd_baseline", "ensemble", "get_option",

@@ -14,7 +14,6 @@ from gridcarbon.config.problems import Problem
 from gridcarbon.config.targets import target_problems
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.sectors import EMITTING, REMOVALS, SECTORS
-from gridcarbon.inputs.regions import province_table
 
 #: the region column of the built-in boundaries (and the default region_field)
 DEFAULT_REGION_FIELD = "region"
@@ -150,6 +149,9 @@ def _boundary_problems(s: Scenario) -> list[tuple[str, str]]:
         regions = s.regions
     except InputError as err:
         return [("boundaries" if err.record != "region_field" else "region_field", str(err))]
+    # imported here: loading a scenario needs no geopandas
+    from gridcarbon.inputs.regions import province_table
+
     not_provinces = [r for r in regions if r not in set(province_table().region)]
     if s.pathway.parent is not None and not_provinces:
         return [("pathway.from", f"a nested pathway takes the parent's totals per province, and regions "

@@ -39,7 +39,6 @@ from gridcarbon.config.sections import (
 )
 from gridcarbon.config.targets import Target
 from gridcarbon.core.errors import InputError, ScenarioError
-from gridcarbon.inputs.study_area import study_region_ids
 
 #: Keys holding file paths, resolved relative to the file that sets them
 #: (``evolution.new_corridors`` are given in the scenario itself, not as a file).
@@ -115,6 +114,9 @@ class Scenario(StrictModel):
         """Region ids of the study area: a built-in region set's, or those of the boundaries file
         (raises :class:`InputError` naming the file when it cannot be read)."""
         if self.boundaries is not None:
+            # imported here: a scenario loads without geopandas
+            from gridcarbon.inputs.study_area import study_region_ids
+
             return study_region_ids(self.boundaries, self.region_field)
         return BUILTIN_REGIONS[self.region_set]
 

@@ -132,8 +132,18 @@ def _stream_rows(dst: DatasetWriter, values: np.ndarray, inside: np.ndarray, nod
     ny, nx = values.shape
     for row in range(0, ny, BLOCK):
         rows = slice(row, min(row + BLOCK, ny))
-        stripe = np.where(inside[rows], values[rows], nodata).astype(np.float32)
+        stripe = stored(values[rows], inside[rows], nodata)
         dst.write(stripe, band, window=Window(0, row, nx, stripe.shape[0]))
+
+
+def stored(values: np.ndarray, inside: np.ndarray, nodata: float = NODATA) -> np.ndarray:
+    """A layer as a COG band stores it: float32 ``values`` (t CO2/yr/cell) inside the regions, ``nodata`` outside."""
+    return np.where(inside, values, nodata).astype(np.float32)
+
+
+def as_read(band: np.ndarray, nodata: float = NODATA) -> np.ndarray:
+    """What :func:`read_raster_band` gives for a stored float32 ``band``: float64, ``nodata`` as NaN."""
+    return np.where(band == np.float32(nodata), np.nan, band.astype(np.float64))
 
 
 def read_raster_band(path: str | Path) -> tuple[np.ndarray, dict[str, str]]:

@@ -42,6 +42,34 @@ def _layer_sum(layers: np.ndarray, which) -> np.ndarray:
     return out
 
 
+def exported_years(root: Path) -> list[int]:
+    """Years with a ``<year>/total.tif`` in the run folder ``root``, ascending."""
+    return sorted(int(p.parent.name) for p in root.glob("*/total.tif") if p.parent.name.isdigit())
+
+
+class WrittenLayers:
+    """The named layers of a run folder's exported years as their COGs read back: float64
+    t CO2/yr/cell of the float32 files, NaN outside every region.
+
+    Years in ``kept`` ({year: named layers}, as given to :func:`write_layers`) come from
+    memory, exactly as the files would give them (:func:`~.export.stored`,
+    :func:`~.export.as_read`); other years are read from ``root/<year>/<name>.tif`` (a
+    folder rebuilt later, or a large grid whose writer keeps nothing).
+    """
+
+    def __init__(self, root: Path, grid: Grid | None = None, kept: dict[int, dict[str, np.ndarray]] | None = None):
+        self.root, self.grid, self.kept = Path(root), grid, kept or {}
+
+    def years(self) -> list[int]:
+        """The exported years, ascending."""
+        return sorted(self.kept) if self.kept else exported_years(self.root)
+
+    def __call__(self, year: int, name: str) -> np.ndarray:
+        if year in self.kept:
+            return export.as_read(export.stored(self.kept[year][name], self.grid.inside))
+        return export.read_raster_band(self.root / str(year) / f"{name}.tif")[0]
+
+
 def layer_style(name: str) -> tuple[styles.Kind, str]:
     """Ramp kind and label of a named layer: a sector id, ``total`` or ``net``."""
     diverging = name == "net" or (name in SECTORS and SECTORS[name].removal)

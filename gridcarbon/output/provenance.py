@@ -34,6 +34,7 @@ import pandas as pd
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED, POINT_SECTORS, SECTORS
 from gridcarbon.output import export, styles
+from gridcarbon.output.layers import WrittenLayers
 
 if TYPE_CHECKING:  # the writer only reads a result
     from gridcarbon.result import RunResult
@@ -212,23 +213,25 @@ def _facility_sources(plants: pd.DataFrame) -> dict[tuple[str, str, int], str]:
     return out
 
 
-def write_provenance(root: Path, result: RunResult, years: list[int], meta: dict) -> dict:
+def write_provenance(root: Path, result: RunResult, years: list[int], meta: dict,
+                     layers: WrittenLayers | None = None) -> dict:
     """Provenance raster of every exported year and ``provenance.csv`` under a run folder ``root``.
 
-    The years' layers are read back from the folder's COGs (so streamed runs need nothing in
-    memory); ``years`` start with the base year. Returns the manifest section: the study
-    area's class shares of gross emissions per year.
+    The years' layers are taken as their COGs read back (``layers``, default the folder's
+    files, so streamed runs need nothing in memory); ``years`` start with the base year.
+    Returns the manifest section: the study area's class shares of gross emissions per year.
     """
     grid = result.grid
+    written = WrittenLayers(root) if layers is None else layers
     fac = pd.DataFrame(result.facilities.drop(columns="geometry", errors="ignore"))  # plain table: faster filters
     base_plants = fac[fac.year == years[0]]
-    rests = {s: point_rest(_read(root, years[0], s), base_plants, grid, s) for s in POINT_SECTORS}
+    rests = {s: point_rest(_cell_values(written, years[0], s), base_plants, grid, s) for s in POINT_SECTORS}
     rows, summary = [], {}
     for y in years:  # one year's layers in memory at a time
-        layers = {s: _read(root, y, s) for s in GRIDDED}
+        year_layers = {s: _cell_values(written, y, s) for s in GRIDDED}
         plants = fac[fac.year == y]
-        raster, tonnes = year_provenance(layers, plants, rests, grid)
-        del layers
+        raster, tonnes = year_provenance(year_layers, plants, rests, grid)
+        del year_layers
         write_year(root, y, raster, grid, meta)
         rows += region_rows(y, tonnes, plants, grid)
         gross = tonnes["total"].sum(axis=1)
@@ -238,6 +241,6 @@ def write_provenance(root: Path, result: RunResult, years: list[int], meta: dict
     return {"gross_class_shares": summary, "classes": CLASSES}
 
 
-def _read(root: Path, year: int, sector: str) -> np.ndarray:
+def _cell_values(layers: WrittenLayers, year: int, sector: str) -> np.ndarray:
     """A written layer (t CO2/yr/cell), 0 outside the regions."""
-    return np.nan_to_num(export.read_raster_band(root / str(year) / f"{sector}.tif")[0])
+    return np.nan_to_num(layers(year, sector))

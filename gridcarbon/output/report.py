@@ -1,8 +1,8 @@
 """``report.html``: the story of a run on one self-contained page (docs/architecture.md, "Outputs").
 
-Built from a run folder's files alone (so ``gridcarbon report DIR`` rebuilds it): the maps of
-every exported year and layer behind a year slider (:mod:`gridcarbon.output.report_maps`),
-the pathway, sector and provincial charts (:mod:`gridcarbon.output.report_charts`), the
+Built from a run folder's files alone (so ``gridcarbon report DIR`` rebuilds it; during a
+run the exported years' layers come from memory, as the files hold them): the maps of every
+exported year and layer behind a year slider (:mod:`gridcarbon.output.report_maps`), the pathway, sector and provincial charts (:mod:`gridcarbon.output.report_charts`), the
 carbon market (``market.csv`` and its figures), the energy mix (``energy_summary.csv`` and
 its figures), facility events, storage fill and, when ``totals_ensemble.csv`` is present,
 ensemble bands. Images are data URIs, charts inline SVG, the one script inline: the page
@@ -21,6 +21,7 @@ import pandas as pd
 from gridcarbon.core.units import T_PER_MT
 from gridcarbon.output import report_charts as charts
 from gridcarbon.output.atomic import write_text_atomic
+from gridcarbon.output.layers import WrittenLayers
 from gridcarbon.output.report_maps import MapSet, build_maps
 
 REPORT_FILE = "report.html"
@@ -58,11 +59,13 @@ document.body.dataset.ready = "yes";
 """
 
 
-def write_report(root: Path, manifest: dict, boundaries: gpd.GeoDataFrame | None) -> Path:
+def write_report(root: Path, manifest: dict, boundaries: gpd.GeoDataFrame | None,
+                 layers: WrittenLayers | None = None) -> Path:
     """Write ``root/report.html`` for the run folder ``root`` (``manifest``: the run's manifest;
-    ``boundaries``: region outlines drawn on the maps, any CRS). Returns its path."""
+    ``boundaries``: region outlines drawn on the maps, any CRS; ``layers``: the exported
+    years' layers, default read from the folder's COGs). Returns its path."""
     root = Path(root)
-    maps = build_maps(root, boundaries)
+    maps = build_maps(root, boundaries, layers)
     body = [_header(manifest), _maps_section(maps), _pathway_section(root, maps.years),
             _market_section(root, maps.years), _energy_section(root, maps.years), _facility_section(root),
             _ensemble_section(root)]

@@ -1,7 +1,8 @@
 """The maps of ``report.html``: every exported year's layers as palette PNG data URIs.
 
-Each named layer (``total``, ``net``, the sectors) is read back from its COG in every
-exported year folder and drawn on one colour scale for all years (the scales of
+Each named layer (``total``, ``net``, the sectors) of every exported year, as its COG reads
+back (:class:`~gridcarbon.output.layers.WrittenLayers`: from memory during a run, from the
+files when a folder's report is rebuilt), is drawn on one colour scale for all years (the scales of
 :mod:`gridcarbon.output.styles`, as the .qml styles and PNG maps), so the report's year
 slider shows change, not rescaling. Values are t CO2/yr/cell; a grid wider than the
 ``max_display_cells`` engine option is shown as the mean per original cell over blocks
@@ -23,8 +24,7 @@ import shapely
 from PIL import Image
 
 from gridcarbon.core.sectors import GRIDDED
-from gridcarbon.output.export import read_raster_band
-from gridcarbon.output.layers import layer_style
+from gridcarbon.output.layers import WrittenLayers, layer_style
 from gridcarbon.output.maps import INSIDE_COLOUR, _display
 from gridcarbon.output.styles import colormap, log_limits, norm, tonnes_label
 
@@ -55,18 +55,15 @@ class MapSet:
     outlines: str
 
 
-def exported_years(root: Path) -> list[int]:
-    """Years with a ``<year>/total.tif`` in the run folder ``root``, ascending."""
-    return sorted(int(p.parent.name) for p in root.glob("*/total.tif") if p.parent.name.isdigit())
-
-
-def build_maps(root: Path, boundaries: gpd.GeoDataFrame | None) -> MapSet:
-    """Read every exported year's COGs under ``root`` and draw them (see the module docstring)."""
-    years = exported_years(root)
+def build_maps(root: Path, boundaries: gpd.GeoDataFrame | None, layers: WrittenLayers | None = None) -> MapSet:
+    """Draw every exported year's layers of the run folder ``root`` (see the module docstring;
+    ``layers``: where they come from, default the folder's COGs)."""
+    layers = WrittenLayers(root) if layers is None else layers
+    years = layers.years()
     names = ["total", "net", *GRIDDED]
     images, legends, labels = {}, {}, {}
     for name in names:
-        shown = {y: _shown(root / str(y) / f"{name}.tif") for y in years}
+        shown = {y: _shown(layers(y, name)) for y in years}
         kind, labels[name] = layer_style(name)
         top = max(np.nanmax(np.abs(v), initial=0.0) for v in shown.values())
         vmin, vmax = log_limits(np.array([top]))
@@ -80,9 +77,8 @@ def build_maps(root: Path, boundaries: gpd.GeoDataFrame | None) -> MapSet:
                   _outline_path(boundaries, crs, transform, k))
 
 
-def _shown(path: Path) -> np.ndarray:
-    """A COG's values (t CO2/yr/cell) reduced for display, NaN outside every region."""
-    values, _ = read_raster_band(path)
+def _shown(values: np.ndarray) -> np.ndarray:
+    """A layer as read back (t CO2/yr/cell, NaN outside every region) reduced for display, NaN outside."""
     inside = np.isfinite(values)
     shown, shown_inside = _display(np.where(inside, values, 0.0), inside)
     return np.where(shown_inside, shown, np.nan)

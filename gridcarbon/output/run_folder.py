@@ -28,6 +28,7 @@ from gridcarbon.output.atomic import atomic_dir
 from gridcarbon.output.energy import replot_energy, write_energy
 from gridcarbon.output.layers import (
     FILL_UNITS,
+    WrittenLayers,
     named_layers,
     write_layers,
     write_storage_fill,
@@ -79,6 +80,9 @@ class RunWriter:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-writer")
         self.pending = None
         self.gross: dict[int, np.ndarray] = {}  # first and last exported years, for the change map
+        # the exported years' named layers, for the provenance and the report (not on a large
+        # grid: 4 GB at 1 km; those read the year's COGs back)
+        self.kept: dict[int, dict[str, np.ndarray]] = {}
 
     def add(self, year: int, layers: np.ndarray) -> None:
         """Queue ``year``'s (n_gridded, y, x) layers (t CO2/yr/cell); they must not change afterwards.
@@ -100,9 +104,11 @@ class RunWriter:
     def _write_year(self, year: int, layers: np.ndarray) -> None:
         try:
             self._write_layers(year, layers)
-        finally:  # a year's temporaries are freed: hand their pages back (gigabytes over a 1 km run);
-            # an exported year's maps leave reference cycles that hold its layers: collect them
-            memory.release(cycles=year in self.exported)
+        finally:  # on a large grid a year's temporaries are freed: hand their pages back (gigabytes
+            # over a 1 km run); an exported year's maps leave reference cycles that hold its layers:
+            # collect them (a full collection takes 0.1-0.2 s: not worth it for a small grid's megabytes)
+            if self.grid.large:
+                memory.release(cycles=year in self.exported)
 
     def _write_layers(self, year: int, layers: np.ndarray) -> None:
         self.cube.write(year, layers)
@@ -114,6 +120,8 @@ class RunWriter:
                          name=self.sc.name, year=year)
         if year in (self.exported[0], self.exported[-1]):
             self.gross[year] = named["total"]
+        if not self.grid.large:
+            self.kept[year] = named
 
     def finish(self, result: RunResult, *, started: float | None = None) -> None:
         """After the last year: tables, facilities, change map, models, then the manifest.
@@ -131,13 +139,14 @@ class RunWriter:
         maps.render_change(tmp / "maps" / f"change_{first}_{last}.png", self.gross[first], self.gross[last],
                            self.grid, boundaries=self.boundaries,
                            title=f"{self.sc.name}: gross CO2 change {first}-{last}")
-        result.manifest["provenance"] = write_provenance(tmp, result, self.exported, self.meta)
+        written = WrittenLayers(tmp, self.grid, self.kept)
+        result.manifest["provenance"] = write_provenance(tmp, result, self.exported, self.meta, written)
         models_dir = tmp / "models"
         models_dir.mkdir()
         result.manifest["models"] = {k: {"file": f"models/{k}.pkl", "sha256": m.save(models_dir / f"{k}.pkl")}
                                      for k, m in sorted(result.models.items())}
         result.manifest["files"] = file_hashes(tmp)
-        write_catalogue(tmp, result.manifest, self.boundaries)
+        write_catalogue(tmp, result.manifest, self.boundaries, written)
         if started is not None:
             result.manifest.setdefault("timings_s", {})["total_s"] = round(time.perf_counter() - started, 3)
         (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=_json))
@@ -162,11 +171,13 @@ class RunWriter:
         self.cube.close()
 
 
-def write_catalogue(root: Path, manifest: dict, boundaries: gpd.GeoDataFrame | None) -> None:
-    """``report.html`` and the STAC catalogue of the run folder ``root``; their time goes
-    into ``manifest["timings_s"]["report_s"]`` (the manifest itself is written after them)."""
+def write_catalogue(root: Path, manifest: dict, boundaries: gpd.GeoDataFrame | None,
+                    layers: WrittenLayers | None = None) -> None:
+    """``report.html`` and the STAC catalogue of the run folder ``root`` (``layers``: its
+    exported years' layers, default read from its COGs); their time goes into
+    ``manifest["timings_s"]["report_s"]`` (the manifest itself is written after them)."""
     t0 = time.perf_counter()
-    write_report(root, manifest, boundaries)
+    write_report(root, manifest, boundaries, layers)
     write_stac(root, manifest)
     manifest.setdefault("timings_s", {})["report_s"] = round(time.perf_counter() - t0, 3)
 

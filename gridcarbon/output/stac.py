@@ -23,9 +23,8 @@ from pystac.extensions.raster import DataType, RasterBand, RasterExtension
 
 from gridcarbon.core.units import UNITS
 from gridcarbon.output.atomic import write_text_atomic
-from gridcarbon.output.layers import layer_style
+from gridcarbon.output.layers import exported_years, layer_style
 from gridcarbon.output.metadata import DATA_LICENSE, REFERENCES, SUMMARY, lonlat_bounds
-from gridcarbon.output.report_maps import exported_years
 
 COLLECTION_FILE, ITEM_FILE = "collection.json", "item.json"
 #: run-wide files every run folder holds, listed as collection assets: name -> (media type, role)

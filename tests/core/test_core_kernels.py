@@ -1,7 +1,10 @@
 """Numba kernels (gridcarbon.core.kernels) against the numpy expressions they replace."""
+import itertools
+
 import numpy as np
 import pytest
 
+from gridcarbon.core import kernels
 from gridcarbon.core.kernels import window_grid_sum_f32
 
 
@@ -15,3 +18,41 @@ def test_window_sum_is_numpys_full_grid_float32_sum(ny, nx):
         full = np.zeros((ny, nx), np.float32)
         full[r0:r0 + h, c0:c0 + w] = win
         assert window_grid_sum_f32(win, r0, c0, ny, nx) == full.sum()
+
+
+def _sorted_breaks(au, av, bu, bv):
+    """The segment's grid-line parameters as the kernel had them: every crossing, sorted by numpy."""
+    t = [0.0, 1.0]
+    for a, b in ((au, bu), (av, bv)):
+        for k in range(int(np.floor(min(a, b))) + 1, int(np.ceil(max(a, b)))):
+            t.append((k - a) / (b - a))
+    return np.sort(np.array(t))
+
+
+def test_line_pieces_break_segments_where_numpy_sorting_the_crossings_does():
+    """The merge of the column and row crossings gives the same pieces, bit for bit, as sorting
+    them (segments in every direction, on grid lines, vertical, horizontal, diagonal through corners)."""
+    rng = np.random.default_rng(7)
+    u = np.concatenate([rng.uniform(-2, 30, 300), [3, 3, 8, 1, 1, 5, 5, 2.5, 2.5, 0]])
+    v = np.concatenate([rng.uniform(-2, 20, 300), [2, 9, 9, 1, 4, 4, 0, 0.5, 0.5, 0]])
+    offsets = np.array([0, 100, 101, 300, 310], np.int64)  # one line of a single vertex too
+    src, _, length, _, _ = kernels.line_pieces(u, v, offsets, 20, 30, 1000.0)
+    k, expected = 0, []
+    for i in range(offsets.size - 1):
+        for j in range(offsets[i], offsets[i + 1] - 1):
+            t = _sorted_breaks(u[j], v[j], u[j + 1], v[j + 1])
+            seg = np.hypot(u[j + 1] - u[j], v[j + 1] - v[j]) * 1000.0
+            expected += [seg * (t[q + 1] - t[q]) for q in range(t.size - 1)]
+            k += t.size - 1
+    assert src.size == k and np.array_equal(length, np.array(expected))
+    assert np.isclose(length.sum(), sum(np.hypot(np.diff(u[a:b]), np.diff(v[a:b])).sum() * 1000.0
+                                        for a, b in itertools.pairwise(offsets)))
+
+
+def test_degenerate_polygon_rings_have_no_area():
+    """Rings of fewer than three distinct vertices give no pieces (an empty ring included)."""
+    u = np.array([0.5, 2.5, 0.5, 1.0, 3.0, 3.0, 1.0, 1.0])
+    v = np.array([0.5, 2.5, 0.5, 1.0, 1.0, 3.0, 3.0, 1.0])
+    offsets = np.array([0, 3, 3, 8], np.int64)  # a there-and-back line, an empty ring, a 2 x 2 square
+    src, cell, area, _, _ = kernels.polygon_pieces(u, v, offsets, np.arange(3), np.ones(3), 5, 5, 1.0, 64)
+    assert set(src) == {2} and area.sum() == 4.0 and sorted(cell) == [6, 7, 11, 12]

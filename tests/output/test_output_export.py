@@ -210,3 +210,20 @@ def test_netcdf_reread_and_transposed_cube_writes_the_same_values(netcdf, grid, 
 def test_netcdf_needs_the_emission_cube(grid, cube, tmp_path):
     with pytest.raises(OutputError, match="emission"):
         write_netcdf(tmp_path / "x.nc", cube.rename(emission="other"), grid, attrs={})
+
+
+def test_layers_kept_in_memory_read_exactly_as_their_written_cogs(tmp_path, grid, values):
+    """The run writer hands the provenance and the report its layers from memory: bit for bit
+    what reading the year's COGs back gives (so their outputs do not depend on which)."""
+    from gridcarbon.output.layers import WrittenLayers, named_layers, write_layers
+
+    layers = np.stack([values * (k + 1) * (-1 if k == 9 else 1) for k in range(11)])
+    named = named_layers(layers)
+    write_layers(tmp_path / "2030", named, grid, year=2030, meta={})
+    kept, files = WrittenLayers(tmp_path, grid, {2030: named}), WrittenLayers(tmp_path)
+    assert kept.years() == files.years() == [2030]
+    for name in named:
+        a, b = kept(2030, name), files(2030, name)
+        assert a.dtype == b.dtype == np.float64
+        np.testing.assert_array_equal(a, b)  # NaN outside in both, every value the float32 one
+        assert np.isnan(a[~grid.inside]).all() and not np.isnan(a[grid.inside]).any()
