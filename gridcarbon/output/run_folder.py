@@ -33,6 +33,7 @@ from gridcarbon.output.layers import (
     write_layers,
     write_storage_fill,
 )
+from gridcarbon.output.map_process import MapProcess
 from gridcarbon.output.market import replot_market, write_market
 from gridcarbon.output.metadata import acdd_attributes, lonlat_bounds
 from gridcarbon.output.provenance import write_provenance
@@ -62,7 +63,8 @@ class RunWriter:
 
     Every year goes into ``cube.nc``; exported years also get a COG + QML per layer and
     their maps. Writing happens in one background thread, one year in flight, so it
-    overlaps the evolution of the next year; a writer error surfaces at the next
+    overlaps the evolution of the next year, and the maps are drawn in a process of their own
+    (:class:`~gridcarbon.output.map_process.MapProcess`); a writer error surfaces at the next
     :meth:`add` or at :meth:`finish`. Use as a context manager.
     """
 
@@ -78,6 +80,7 @@ class RunWriter:
         self.cube = export.CubeWriter(root / "cube.nc", grid, sectors=list(GRIDDED),
                                       years=list(range(sc.base_year, sc.end_year + 1)), attrs=attrs)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-writer")
+        self.drawing = MapProcess(inline=grid.large)
         self.pending = None
         self.gross: dict[int, np.ndarray] = {}  # first and last exported years, for the change map
         # the exported years' named layers, for the provenance and the report (not on a large
@@ -116,7 +119,7 @@ class RunWriter:
             return
         named = named_layers(layers)
         write_layers(self.root / str(year), named, self.grid, year=year, meta=self.meta)
-        render_year_maps(self.root / "maps", named, self.grid, boundaries=self.boundaries,
+        self.drawing.submit(render_year_maps, self.root / "maps", named, self.grid, boundaries=self.boundaries,
                          name=self.sc.name, year=year)
         if year in (self.exported[0], self.exported[-1]):
             self.gross[year] = named["total"]
@@ -136,15 +139,16 @@ class RunWriter:
         self._write_storage_fill(result)
         write_market(tmp, result.market, name=self.sc.name, years=self.exported[1:])
         write_energy(result.energy, tmp)
-        maps.render_change(tmp / "maps" / f"change_{first}_{last}.png", self.gross[first], self.gross[last],
-                           self.grid, boundaries=self.boundaries,
-                           title=f"{self.sc.name}: gross CO2 change {first}-{last}")
+        self.drawing.submit(maps.render_change, tmp / "maps" / f"change_{first}_{last}.png", self.gross[first],
+                         self.gross[last], self.grid, boundaries=self.boundaries,
+                         title=f"{self.sc.name}: gross CO2 change {first}-{last}")
         written = WrittenLayers(tmp, self.grid, self.kept)
         result.manifest["provenance"] = write_provenance(tmp, result, self.exported, self.meta, written)
         models_dir = tmp / "models"
         models_dir.mkdir()
         result.manifest["models"] = {k: {"file": f"models/{k}.pkl", "sha256": m.save(models_dir / f"{k}.pkl")}
                                      for k, m in sorted(result.models.items())}
+        self.drawing.wait()
         result.manifest["files"] = file_hashes(tmp)
         write_catalogue(tmp, result.manifest, self.boundaries, written)
         if started is not None:
@@ -168,6 +172,7 @@ class RunWriter:
 
     def __exit__(self, *exc) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.drawing.close()
         self.cube.close()
 
 
