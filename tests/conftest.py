@@ -17,27 +17,29 @@ from filelock import FileLock
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 #: Test files started first, slowest first (``pytest --durations``): with two workers taking
-#: whole files from a queue, a long file started last would finish alone. Files not listed keep
-#: their collection order after these.
+#: whole files from a queue, a long file started last would finish alone. The first two do not
+#: wait for each other (only the first needs ``default_run``). Files not listed keep their
+#: collection order after these.
 SLOW_FIRST = [
     "tests/end_to_end/test_cli.py",
     "tests/end_to_end/test_china_run.py",
-    "tests/suitability/test_suitability_backtest.py",
+    "tests/inventory/test_inventory_china_1km.py",
     "tests/end_to_end/test_dask.py",
-    "tests/end_to_end/test_sensitivity_cli.py",
     "tests/end_to_end/test_study_area_runs.py",
-    "tests/suitability/test_suitability_real_aucs.py",
-    "tests/end_to_end/test_streaming.py",
+    "tests/end_to_end/test_sensitivity_cli.py",
     "notebooks/03_compare_scenarios.ipynb",
     "notebooks/01_quickstart.ipynb",
-    "notebooks/04_custom_study_area.ipynb",
-    "notebooks/02_bring_your_own_inventory.ipynb",
-    "tests/end_to_end/test_bad_inputs.py",
     "tests/evolution/test_points_default_run.py",
-    "tests/evolution/test_evolution_years.py",
-    "tests/end_to_end/test_benchmarks_smoke.py",
-    "tests/inventory/test_inventory_china_1km.py",
+    "tests/end_to_end/test_streaming.py",
+    "tests/suitability/test_suitability_real_aucs.py",
+    "notebooks/02_bring_your_own_inventory.ipynb",
+    "notebooks/04_custom_study_area.ipynb",
     "tests/end_to_end/test_run_logging.py",
+    "tests/end_to_end/test_benchmarks_smoke.py",
+    "tests/suitability/test_suitability_backtest.py",
+    "tests/clients/test_clients.py",
+    "tests/evolution/test_evolution_years.py",
+    "tests/end_to_end/test_bad_inputs.py",
 ]
 
 
