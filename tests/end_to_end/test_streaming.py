@@ -52,7 +52,7 @@ def test_a_cube_too_large_for_memory_needs_an_output_folder():
             job.run("yrd-enhanced")
 
 
-def test_coupling_ends_with_an_allocation_the_land_can_hold(default_run):
+def test_coupling_ends_with_an_allocation_the_land_can_hold(default_run, default_prepared):
     """The allocated forest sink of every region and year fits the evolved land's capacity."""
     from gridcarbon.evolution import initial_capacities, land_capacities
 
@@ -60,7 +60,8 @@ def test_coupling_ends_with_an_allocation_the_land_can_hold(default_run):
     assert report["converged"] and report["iterations"] >= 1
     assert report["history"][-1]["capacity_change_rel"] <= default_run.scenario.coupling.tolerance
     sc = default_run.scenario
-    prep = job.prepare(sc)
+    prep = default_prepared  # job.prepare(sc)
+    assert prep.context.seed == sc.seed and prep.area.grid.shape == default_run.grid.shape
     inv, landscape = prep.area.inventory, prep.area.landscape
     totals = default_run.totals
     caps = land_capacities(prep.context, totals[totals.sector != "indirect"])

@@ -123,15 +123,14 @@ def test_toy_land_capacities_are_the_evolved_lands(toy_evolution):
 
 # -- the built-in default, evolved twice ------------------------------------------------------
 @pytest.fixture(scope="module")
-def yrd_pair():
+def yrd_pair(default_prepared):
     """The built-in YRD baseline at 10 km, allocated under yrd-enhanced, evolved twice to 2060."""
     from gridcarbon.allocation import allocate
     from gridcarbon.config import load_scenario
     from gridcarbon.evolution import initial_capacities
-    from gridcarbon.job import prepare
 
     sc = load_scenario("yrd-enhanced")
-    prep = prepare(sc)
+    prep = default_prepared  # job.prepare(sc)
     inv, land = prep.area.inventory, prep.area.landscape
     assert prep.context.years == list(range(inv.year, 2061))
     res = allocate(sc, inv.totals, prep.drivers, capacities=initial_capacities(inv, land, prep.context.years))

@@ -21,10 +21,13 @@ YEARS = [2035]
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """The default scenario run twice into separate folders (2035 exported)."""
-    return [gridcarbon.run("yrd-enhanced", out=tmp_path_factory.mktemp(f"run{k}"), years=YEARS, seed=42)
-            for k in range(2)]
+def runs(default_run, tmp_path_factory):
+    """The default scenario run twice into separate folders: the session's ``default_run``
+    (seed 42; 2024, 2030, 2035 and 2060 exported) and a second run with the same options."""
+    assert default_run.scenario.seed == 42 and YEARS[0] in default_run.scenario.years
+    again = gridcarbon.run("yrd-enhanced", out=tmp_path_factory.mktemp("run1"), years=default_run.scenario.years,
+                           seed=42)
+    return [default_run, again]
 
 
 def facilities(result, year: int) -> gpd.GeoDataFrame:
