@@ -85,23 +85,27 @@ def summary_rows(records: dict[str, dict]) -> list[tuple[str, str, str, str]]:
         for c in e2e["cases"]:
             case = f"{c['case']}: {c['scenario']} @ {c['res_m'] / 1000:g} km" + (
                 f" ({','.join(map(str, c['years']))})" if c.get("years") else "")
-            target = f" (target < {c['target_wall_s']:g} s)" if c.get("target_wall_s") is not None else ""
-            limit = f" (limit {c['limit_rss_mib']})" if c.get("limit_rss_mib") is not None else ""
+            case += " [reference code]" if c.get("code") == "reference" else ""
             if not c.get("ok"):
                 why = " timed out" if c.get("timed_out") else ""
                 rows.append(("end_to_end", case, "FAILED: exit code", f"{c.get('exit_code')}{why}"))
-            rows += [("end_to_end", case, "wall s" + target, _fmt(c.get("wall_s"), ".4g")),
-                     ("end_to_end", case, "peak RSS MiB" + limit, _fmt(c.get("peak_rss_mib"), ".1f"))]
-            if target:
-                rows.append(("end_to_end", case, "wall / target", _fmt(c.get("wall_over_target"))))
-            if limit:
-                rows.append(("end_to_end", case, "peak RSS / limit", _fmt(c.get("peak_over_limit"))))
+            rows += [("end_to_end", case, "wall s", _fmt(c.get("wall_s"), ".4g")),
+                     ("end_to_end", case, "peak RSS MiB", _fmt(c.get("tree_peak_rss_mib", c.get("peak_rss_mib")),
+                                                                ".1f"))]
+            if c.get("target_wall_s") is not None:
+                rows.append(("end_to_end", case, f"wall / target {c['target_wall_s']:g} s",
+                             _fmt(c.get("wall_over_target"))))
+            if c.get("limit_rss_mib") is not None:
+                rows.append(("end_to_end", case, f"peak RSS / limit {c['limit_rss_mib']} MiB",
+                             _fmt(c.get("peak_over_limit"))))
             rows += [("end_to_end", case, "within target", _fmt(c.get("within_target"))),
                      ("end_to_end", case, "conserved (1e-6)", _fmt(c.get("conserved")))]
         ran = {c["case"] for c in e2e["cases"]}
         for name, value in (e2e.get("ratios") or {}).items():
-            if set(name.split("/")) <= ran:  # both cases were run (maybe failed: "-")
-                rows.append(("end_to_end", name.replace("/", " / "), "wall ratio (same run)", _fmt(value)))
+            if set(name.split(" ")[0].split("/")) <= ran:  # both cases were run (maybe failed: "-")
+                rows.append(("end_to_end", name.replace("/", " / "), "ratio (same run)", _fmt(value)))
+        for name, versus in (e2e.get("current_over_reference") or {}).items():
+            rows.append(("end_to_end", name, "current / reference, wall", _fmt(versus.get("wall_s"))))
     return rows
 
 

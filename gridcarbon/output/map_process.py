@@ -10,9 +10,10 @@ The worker is forked, not spawned: a spawned process imports the caller's ``__ma
 re-runs a user's script that calls :func:`gridcarbon.run` without an ``if __name__ ==
 "__main__"`` guard. It is forked when the writer is made, from the calling thread, before the
 writer thread starts, so it inherits the engine options (:mod:`gridcarbon.core.options`) and no
-lock a writer thread could hold. Where fork is not the safe default (anything but Linux) and on
-a large grid (1 km: each year's layers are gigabytes to copy), the maps are drawn in the
-calling thread (``inline=True``).
+lock a writer thread could hold. Where fork is not the safe default (anything but Linux), in a
+daemonic process (a dask or multiprocessing worker, which may not have children) and on a
+large grid (1 km: each year's layers are gigabytes to copy), the maps are drawn in the calling
+thread (``inline=True``).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class MapProcess:
 
     def __init__(self, *, inline: bool):
         self.pool = None
-        if not inline and sys.platform == "linux":
+        if not inline and sys.platform == "linux" and not multiprocessing.current_process().daemon:
             self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
             self.pool.submit(int).result()  # fork the worker now, from this thread
         self.jobs: list[Future] = []

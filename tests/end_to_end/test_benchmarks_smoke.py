@@ -125,8 +125,10 @@ def test_end_to_end_tiny_runs_the_cli_and_conserves(e2e_tiny):
     assert case["coupling_iterations"] >= 1 and case["files_written"] > 0
     assert len(case["grid"]["shape"]) == 2 and case["grid"]["res_m"] == 10_000
     assert {"total_s"} <= case["timings_s"].keys() and case["timings_s"]["total_s"] > 0
-    assert case["within_target"] is None  # the reference case has no target
-    assert set(rec["ratios"]) == {"china10/yrd10", "china1k/china10"}
+    assert case["target_wall_s"] == 8.0 and isinstance(case["within_target"], bool)  # issue 19: 8 s warm
+    assert case["wall_over_target"] == pytest.approx(case["wall_s"] / 8.0, rel=5e-3)
+    assert case["tree_peak_rss_mib"] >= case["peak_rss_mib"] and case["code"] == "current"
+    assert {"china10/yrd10", "ens32/yrd10", "ens32/yrd10 peak memory"} <= set(rec["ratios"])
 
 
 def test_run_all_summarises_every_record(tiny, e2e_tiny):

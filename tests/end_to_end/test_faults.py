@@ -299,10 +299,14 @@ def quick_writers(monkeypatch):
         (root / "total.tif").write_bytes(b"new raster")
 
     monkeypatch.setattr(run_folder, "write_layers", fake_layers)
-    monkeypatch.setattr(run_folder, "render_year_maps", lambda root, *args, **kwargs: None)
+    monkeypatch.setattr(run_folder, "render_year_maps", no_drawing)  # drawn in the map process: picklable
     monkeypatch.setattr(run_folder, "write_provenance", lambda *args, **kwargs: {})
     monkeypatch.setattr(run_folder, "write_catalogue", lambda *args, **kwargs: None)
-    monkeypatch.setattr(run_folder.maps, "render_change", lambda path, *args, **kwargs: None)
+    monkeypatch.setattr(run_folder.maps, "render_change", no_drawing)
+
+
+def no_drawing(*args, **kwargs) -> None:
+    """A map stub that the map worker process can receive (a module-level function)."""
 
 
 def test_write_outputs_full_disk_at_the_last_file(result, previous, quick_writers, monkeypatch):

@@ -88,23 +88,32 @@ def test_the_writer_hands_freed_memory_back_after_every_year(default_run, tmp_pa
     calls = []
     monkeypatch.setattr(memory, "release", lambda cycles=False: calls.append(cycles) or True)
     emission = default_run.emissions["emission"]
-    with RunWriter(tmp_path, default_run.scenario, default_run.grid, default_run.boundaries, status="ok",
+    with gridcarbon.set_options(large_grid_cells=0):  # the default grid written as a 1 km one is
+        with RunWriter(tmp_path, default_run.scenario, default_run.grid, default_run.boundaries, status="ok",
                        history=[]) as writer:
-        for year in (2026, 2027, 2028, 2030):  # 2030 exported: COGs and maps, whose cycles are collected
-            writer.add(year, emission.sel(year=year).values)
-        writer._wait()
+            for year in (2026, 2027, 2028, 2030):  # 2030 exported: COGs and maps, whose cycles are collected
+                writer.add(year, emission.sel(year=year).values)
+            writer._wait()
     assert calls == [False, False, False, True]
+    calls.clear()
+    with RunWriter(tmp_path / "small", default_run.scenario, default_run.grid, default_run.boundaries,
+                   status="ok", history=[]) as writer:
+        writer.add(2030, emission.sel(year=2030).values)
+        writer._wait()
+    assert calls == []  # a small grid's megabytes are not worth a collection
 
 
 def test_written_years_are_not_kept_alive(default_run, tmp_path):
-    """Once written, a year's layer stack is freed (exported years too: their maps' reference
-    cycles are collected), so a 1 km run holds at most the year in flight and the next."""
+    """On a large grid, once written, a year's layer stack is freed (exported years too: their maps'
+    reference cycles are collected), so a 1 km run holds at most the year in flight and the next.
+    (A small grid keeps its exported years' layers for the provenance and the report.)"""
     import weakref
 
     emission = default_run.emissions["emission"]
     refs = {}
-    with RunWriter(tmp_path, default_run.scenario, default_run.grid, default_run.boundaries, status="ok",
-                       history=[]) as writer:
+    with gridcarbon.set_options(large_grid_cells=0), \
+            RunWriter(tmp_path, default_run.scenario, default_run.grid, default_run.boundaries, status="ok",
+                      history=[]) as writer:
         for year in (2029, 2030, 2031, 2035, 2036):  # 2030 and 2035 exported: COGs and maps
             layers = np.array(emission.sel(year=year).values)
             refs[year] = weakref.ref(layers)
