@@ -22,7 +22,7 @@ Cumulative injection therefore never exceeds a site's capacity.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,7 @@ class Storage:
     columns: int
     res_km: float
     reach_km: float
+    _near: dict = field(default_factory=dict, repr=False)  # (cell, region) -> km to each site
 
     @classmethod
     def build(cls, storage_mt: np.ndarray, grid: Grid, *, reach_km: float, removals: np.ndarray,
@@ -129,14 +130,22 @@ class Storage:
         return np.array([room[d <= self.reach_km].sum() for d in self._distances(cell, region_pos)])
 
     def _distances(self, cell: np.ndarray, region_pos: np.ndarray):
-        """Per source, the km from its cell to each site's nearest storage cell (inf: another region)."""
+        """Per source, the km from its cell to each site's nearest storage cell (inf: another
+        region); kept per (cell, region) for the run, as sites do not move."""
+        for key in zip(np.asarray(cell, np.int64).tolist(), np.asarray(region_pos).tolist()):
+            if key not in self._near:
+                self._near[key] = self._distance(*key)
+            yield self._near[key]
+
+    def _distance(self, cell: int, region_pos: int) -> np.ndarray:
+        """The km from flat ``cell`` to each site's nearest storage cell (inf: not of ``region_pos``)."""
         stored = np.flatnonzero(self.site_cell >= 0)
         sy, sx = np.divmod(stored, self.columns)
-        for i, (y, x) in enumerate(zip(*np.divmod(np.asarray(cell, np.int64), self.columns))):
-            dist = np.full(self.capacity_t.size, np.inf)
-            np.minimum.at(dist, self.site_cell[stored], np.hypot(sy - y, sx - x) * self.res_km)
-            dist[self.region_pos != region_pos[i]] = np.inf
-            yield dist
+        y, x = divmod(cell, self.columns)
+        dist = np.full(self.capacity_t.size, np.inf)
+        np.minimum.at(dist, self.site_cell[stored], np.hypot(sy - y, sx - x) * self.res_km)
+        dist[self.region_pos != region_pos] = np.inf
+        return dist
 
     def sites(self) -> pd.DataFrame:
         """``cell`` (flat index) and ``site`` of every storage cell, ascending cells."""

@@ -12,7 +12,7 @@ import pytest
 from gridcarbon.config import EvolutionSpec
 from gridcarbon.core.sectors import POINT_SECTORS
 from gridcarbon.evolution.fleet import EVENT_COLUMNS
-from gridcarbon.evolution.points import YearInputs, step_points
+from gridcarbon.evolution.points import FleetRun, YearInputs, step_points
 from gridcarbon.evolution.storage import T_PER_MT, Storage
 from gridcarbon.testing import plant, toy_fleet
 
@@ -35,11 +35,12 @@ def storage_of(grid, mt: float, *, at=(0, 0), reach_km=100.0, removals=None) -> 
 def run_years(fleet, grid, storage, targets_by_year, rules):
     """Step the fleet through ``targets_by_year`` ({year: {(region, sector): t}}); the fleet
     table after each year."""
-    inputs = YearInputs(dict.fromkeys(POINT_SECTORS, np.ones(grid.shape)), np.zeros(grid.shape, bool),
-                        np.zeros(grid.shape), storage, dict.fromkeys(POINT_SECTORS, 0.0), grid, rules)
+    run = FleetRun(dict.fromkeys(POINT_SECTORS, np.ones(grid.shape)), grid, rules, storage,
+                   dict.fromkeys(POINT_SECTORS, 0.0))
+    now = YearInputs(np.zeros(grid.shape, bool), np.zeros(grid.shape))
     tables = {}
     for year, targets in targets_by_year.items():
-        step_points(fleet, year, targets, inputs, np.random.default_rng(year))
+        step_points(fleet, year, targets, run, now, np.random.default_rng(year))
         tables[year] = fleet.table.copy()
     return tables
 
@@ -100,7 +101,7 @@ def test_capture_stops_when_storage_is_full_and_never_overfills(grid):
     removals[1:, 0] = 20.0
     storage = storage_of(grid, 0.0005, removals=removals)
     fleet = toy_fleet(grid, [plant("A1", cell(1, 1), built=2015), plant("A2", cell(2, 5), built=1990)])
-    fleet.table.loc[fleet.table.id == "A1", ["ccs", "site"]] = [True, 0]
+    fleet["ccs"][fleet.row("A1")], fleet["site"][fleet.row("A1")] = True, 0
     # target 100 on 200 t of throughput; A1 captures at most 100 x 0.9 x 1.05 = 94.5 t a year
     plan = {y: {(0, "power"): 100.0} for y in range(2025, 2036)}
     tables = run_years(fleet, grid, storage, plan, EvolutionSpec())
