@@ -17,7 +17,13 @@ from gridcarbon.config import EvolutionSpec
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import POINT_SECTORS
 from gridcarbon.evolution import relocation
-from gridcarbon.evolution.points import Fleet, FleetRun, YearInputs, point_layers, step_points
+from gridcarbon.evolution.points import (
+    Fleet,
+    FleetRun,
+    YearInputs,
+    point_layers,
+    step_points,
+)
 from gridcarbon.evolution.relocation import RELOCATE_AGE
 from gridcarbon.evolution.storage import Storage
 from gridcarbon.testing import plant, toy_fleet
