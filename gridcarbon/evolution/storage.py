@@ -23,6 +23,7 @@ Cumulative injection therefore never exceeds a site's capacity.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -139,13 +140,28 @@ class Storage:
 
     def _distance(self, cell: int, region_pos: int) -> np.ndarray:
         """The km from flat ``cell`` to each site's nearest storage cell (inf: not of ``region_pos``)."""
-        stored = np.flatnonzero(self.site_cell >= 0)
-        sy, sx = np.divmod(stored, self.columns)
-        y, x = divmod(cell, self.columns)
+        cells, first, sites = self._region_cells(region_pos)
         dist = np.full(self.capacity_t.size, np.inf)
-        np.minimum.at(dist, self.site_cell[stored], np.hypot(sy - y, sx - x) * self.res_km)
-        dist[self.region_pos != region_pos] = np.inf
+        if sites.size:
+            y, x = divmod(cell, self.columns)
+            sy, sx = np.divmod(cells, self.columns)
+            dist[sites] = np.minimum.reduceat(np.hypot(sy - y, sx - x) * self.res_km, first)
         return dist
+
+    @cached_property
+    def _by_site(self) -> np.ndarray:
+        """Flat storage cells, grouped by site (ascending), ascending within a site."""
+        stored = np.flatnonzero(self.site_cell >= 0)
+        return stored[np.argsort(self.site_cell[stored], kind="stable")]
+
+    def _region_cells(self, region_pos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Storage cells of a region's sites (flat, grouped by site), where each site's cells
+        start in them, and the sites."""
+        cells = self._by_site
+        sites = np.flatnonzero(self.region_pos == region_pos)
+        lo, hi = np.searchsorted(self.site_cell[cells], [sites.min(), sites.max() + 1]) if sites.size else (0, 0)
+        cells = cells[lo:hi]
+        return cells, np.searchsorted(self.site_cell[cells], sites), sites
 
     def sites(self) -> pd.DataFrame:
         """``cell`` (flat index) and ``site`` of every storage cell, ascending cells."""

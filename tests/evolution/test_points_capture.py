@@ -14,7 +14,7 @@ from gridcarbon.core.sectors import POINT_SECTORS
 from gridcarbon.evolution.fleet import EVENT_COLUMNS
 from gridcarbon.evolution.points import FleetRun, YearInputs, step_points
 from gridcarbon.evolution.storage import T_PER_MT, Storage
-from gridcarbon.testing import plant, toy_fleet
+from gridcarbon.testing import plant, toy_fleet, two_region_grid
 
 NX = 20
 YEARS = list(range(2024, 2036))
@@ -143,3 +143,22 @@ def test_storage_sites_split_by_region_and_block(grid):
     assert storage.site_cell[cell(0, 0)] == storage.site_cell[cell(9, 9)] == 0
     # BECCS of A split over A's site; fossil room = capacity - every year's BECCS
     assert storage.room(2030)[0] == pytest.approx(2e6 - 1e4 * len(YEARS))
+
+
+
+def test_room_in_reach_counts_the_sites_of_the_region_with_a_storage_cell_in_reach():
+    # brute force over every storage cell (60 columns of 10 km): the room of the region's sites
+    # with a storage cell within 50 km of the plant's cell
+    grid = two_region_grid(30, res=10000.0)
+    rng = np.random.default_rng(0)
+    storage = Storage.build(np.where(rng.random(grid.shape) < 0.3, rng.random(grid.shape), 0.0), grid,
+                            reach_km=50.0, removals=np.zeros((1, 2)), years=[2024])
+    stored = np.flatnonzero(storage.site_cell >= 0)
+    assert storage.capacity_t.size > 20 and set(storage.region_pos) == {0, 1}
+    cells = np.arange(0, grid.shape[0] * grid.shape[1], 7)
+    for region in (0, 1):
+        got = storage.room_in_reach(2024, cells, np.full(cells.size, region))
+        for cell, room in zip(cells, got):
+            km = np.hypot(stored // 60 - cell // 60, stored % 60 - cell % 60) * 10.0
+            near = set(storage.site_cell[stored[km <= 50.0]]) & set(np.flatnonzero(storage.region_pos == region))
+            assert room == pytest.approx(storage.capacity_t[sorted(near)].sum(), rel=1e-12)
