@@ -51,13 +51,12 @@ def follow_power(fleet: Fleet, solution: PowerSolution, year: int, regions: list
     in the pipeline are cancelled: the block builds no coal beyond the committed units.
     """
     c = fleet.columns
-    ids = pd.Index(c["id"])
     power = fleet.of_sector("power")
     units = unit_generation(solution, year)
     coal = units[units.technology == "coal"]
-    coal = coal.set_index(COAL_PREFIX + coal["id"])["emissions_t"]
-    mine = power & ids.isin(COAL_PREFIX + solution.system.coal_units["id"])
-    running = mine & ids.isin(coal.index)
+    coal = dict(zip(COAL_PREFIX + coal["id"], coal["emissions_t"].to_numpy(float)))
+    mine = power & _among(c["id"], set(COAL_PREFIX + solution.system.coal_units["id"]))
+    running = mine & _among(c["id"], coal)
     gas = power & (c["fuel"] == "gas") & (c["status"] == ACTIVE)
     others = units[units.technology != "coal"].pivot_table(index="region", columns="technology",
                                                            values="emissions_t", aggfunc="sum")
@@ -73,8 +72,7 @@ def follow_power(fleet: Fleet, solution: PowerSolution, year: int, regions: list
     # a host's residual CO2 follows what it captures (both technologies capture CAPTURE_RATE)
     ccs_t *= np.divide(gross, captured_t, out=np.ones(len(fleet)), where=captured_t > 0)
     site = storage.reach_site[c["cell"]]
-    emission = (np.where(running, ids.map(coal).fillna(0.0).to_numpy(float), 0.0) + gas_t + ccs_t + gross
-                - kept)
+    emission = np.where(running, [coal.get(i, 0.0) for i in c["id"]], 0.0) + gas_t + ccs_t + gross - kept
     was = c["status"]
     capture = sites | ccs_at
     hosts = running | gas | gas_at | capture
@@ -140,8 +138,8 @@ def _capture_sites(fleet: Fleet, coal: np.ndarray, solution: PowerSolution, year
     s, k = solution.system, solution.system.years.index(year)
     need = {r: sum(solution.capacity[i, TECHNOLOGIES.index(g), k] for g in CAPTURE) * 1e3
             for i, r in enumerate(s.regions)}
-    retire = pd.Index(fleet["id"]).map(s.coal_units.set_index(COAL_PREFIX + s.coal_units["id"])["retire"])
-    retire = np.asarray(retire, float)
+    retire = dict(zip(COAL_PREFIX + s.coal_units["id"], s.coal_units["retire"].to_numpy(float)))
+    retire = np.array([retire.get(i, np.nan) for i in fleet["id"]], float)
     ids, capacity = fleet["id"].astype(str), _known(fleet["capacity"])
     already = fleet["ccs"]
     out = np.zeros(len(fleet), bool)
@@ -172,3 +170,8 @@ def _log_changes(fleet: Fleet, year: int, power: np.ndarray, was: np.ndarray, no
 def _known(capacity: np.ndarray) -> np.ndarray:
     """Capacities with 0 for unknown (NaN)."""
     return np.where(np.isnan(capacity), 0.0, capacity)
+
+
+def _among(ids: np.ndarray, known) -> np.ndarray:
+    """Mask of the ``ids`` in ``known`` (a set or dict)."""
+    return np.fromiter((i in known for i in ids), bool, count=ids.size)
