@@ -54,12 +54,11 @@ def follow_power(fleet: Fleet, solution: PowerSolution, year: int, regions: list
     power = fleet.of_sector("power")
     units = unit_generation(solution, year)
     coal = units[units.technology == "coal"]
-    coal = dict(zip(COAL_PREFIX + coal["id"], coal["emissions_t"].to_numpy(float)))
-    mine = power & _among(c["id"], set(COAL_PREFIX + solution.system.coal_units["id"]))
+    coal = dict(zip((COAL_PREFIX + coal["id"]).tolist(), coal["emissions_t"].tolist()))
+    mine = power & _among(c["id"], set((COAL_PREFIX + solution.system.coal_units["id"]).tolist()))
     running = mine & _among(c["id"], coal)
     gas = power & (c["fuel"] == "gas") & (c["status"] == ACTIVE)
-    others = units[units.technology != "coal"].pivot_table(index="region", columns="technology",
-                                                           values="emissions_t", aggfunc="sum")
+    others = units[units.technology != "coal"].set_index(["region", "technology"])["emissions_t"].unstack()
     sites = _capture_sites(fleet, mine, solution, year, regions, storage)
     plants = power & (c["fuel"] == "gas") & ~np.isin(c["status"], [WAITING, CANCELLED])
     gas_t, gas_at = _shared(fleet, [gas, mine], others.get("gas"), regions)
@@ -96,10 +95,11 @@ def _shared(fleet: Fleet, choices: list[np.ndarray], totals: pd.Series | None, r
     out, hosts = np.zeros(len(fleet)), np.zeros(len(fleet), bool)
     if totals is None:
         return out, hosts
-    region = np.asarray(regions, dtype=object)[fleet["region_pos"]]
+    region, pos = fleet["region_pos"], {name: i for i, name in enumerate(regions)}
     capacity = _known(fleet["capacity"])
     for name, total in totals.items():
-        here = next((rows & (region == name) for rows in choices if (rows & (region == name)).any()), None)
+        ours = region == pos.get(name, -1)
+        here = next((rows & ours for rows in choices if (rows & ours).any()), None)
         if total == 0 or here is None:
             continue
         w = capacity * here if capacity[here].sum() > 0 else here.astype(float)
@@ -138,7 +138,7 @@ def _capture_sites(fleet: Fleet, coal: np.ndarray, solution: PowerSolution, year
     s, k = solution.system, solution.system.years.index(year)
     need = {r: sum(solution.capacity[i, TECHNOLOGIES.index(g), k] for g in CAPTURE) * 1e3
             for i, r in enumerate(s.regions)}
-    retire = dict(zip(COAL_PREFIX + s.coal_units["id"], s.coal_units["retire"].to_numpy(float)))
+    retire = dict(zip((COAL_PREFIX + s.coal_units["id"]).tolist(), s.coal_units["retire"].to_numpy(float).tolist()))
     retire = np.array([retire.get(i, np.nan) for i in fleet["id"]], float)
     ids, capacity = fleet["id"].astype(str), _known(fleet["capacity"])
     already = fleet["ccs"]

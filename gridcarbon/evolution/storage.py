@@ -59,7 +59,7 @@ class Storage:
     columns: int
     res_km: float
     reach_km: float
-    _near: dict = field(default_factory=dict, repr=False)  # (cell, region) -> km to each site
+    _near: dict = field(default_factory=dict, repr=False)  # (cell, region) -> sites in reach
 
     @classmethod
     def build(cls, storage_mt: np.ndarray, grid: Grid, *, reach_km: float, removals: np.ndarray,
@@ -115,9 +115,9 @@ class Storage:
         k = self.years.index(year)
         room = self.room(year) - self.captured_t[k]
         booked, out = np.zeros(self.capacity_t.size), np.zeros(len(cell))
-        for i, dist in enumerate(self._distances(cell, region_pos)):
+        for i, (nearest, _) in enumerate(self._in_reach(cell, region_pos)):
             left = float(captured_t[i])
-            for site in np.argsort(dist, kind="stable")[:int((dist <= self.reach_km).sum())]:
+            for site in nearest:
                 take = min(left, max(room[site], 0.0))
                 room[site], booked[site], left = room[site] - take, booked[site] + take, left - take
             out[i] = captured_t[i] - left
@@ -128,14 +128,17 @@ class Storage:
         """Room (t, :meth:`room` less what ``year`` booked so far) of the sites of their region
         within :attr:`reach_km` of each flat ``cell``."""
         room = np.maximum(self.room(year) - self.captured_t[self.years.index(year)], 0.0)
-        return np.array([room[d <= self.reach_km].sum() for d in self._distances(cell, region_pos)])
+        return np.array([room[sites].sum() for _, sites in self._in_reach(cell, region_pos)])
 
-    def _distances(self, cell: np.ndarray, region_pos: np.ndarray):
-        """Per source, the km from its cell to each site's nearest storage cell (inf: another
-        region); kept per (cell, region) for the run, as sites do not move."""
+    def _in_reach(self, cell: np.ndarray, region_pos: np.ndarray):
+        """Per source, the sites of its region within :attr:`reach_km` of its flat cell (distance
+        to the site's nearest storage cell), nearest first (ties by site) and ascending; kept
+        per (cell, region) for the run, as sites do not move."""
         for key in zip(np.asarray(cell, np.int64).tolist(), np.asarray(region_pos).tolist()):
             if key not in self._near:
-                self._near[key] = self._distance(*key)
+                dist = self._distance(*key)
+                nearest = np.argsort(dist, kind="stable")[:int((dist <= self.reach_km).sum())]
+                self._near[key] = (nearest, np.sort(nearest))
             yield self._near[key]
 
     def _distance(self, cell: int, region_pos: int) -> np.ndarray:
