@@ -49,9 +49,7 @@ PIPELINE_LAG = {"construction": 2, "permitted": 3, "pre-permit": 4, "announced":
 #: columns of :attr:`Fleet.events`
 EVENT_COLUMNS = ["year", "id", "event", "sector", "region", "from", "to"]
 _SECTOR_CODE = {s: i for i, s in enumerate(GRIDDED)}
-
-
-#: the fleet's statuses, stored as their position in this tuple (:attr:`Fleet.status`)
+#: the fleet's statuses, stored as their position in this tuple (``Fleet["status"]``)
 STATUSES = ("active", "retired", PIPELINE, "cancelled")
 ACTIVE, RETIRED, WAITING, CANCELLED = range(len(STATUSES))
 #: text columns of :attr:`Fleet.table` (object arrays of str)
