@@ -24,7 +24,6 @@ biomass with storage on the storage sites (:mod:`.storage`).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from gridcarbon.config import EvolutionSpec
 from gridcarbon.evolution.fleet import Fleet, group_keys, key_group
@@ -42,9 +41,9 @@ RETROFIT_MIN_YEARS = 15
 RETROFIT_MAX_UTILISATION = 1.0
 
 
-def effective(rows: pd.DataFrame, rules: EvolutionSpec) -> np.ndarray:
-    """Emissions (t/yr) of ``rows`` at utilisation 1 with capture running where it runs."""
-    return rows.potential_t.to_numpy(float) * np.where(rows.capturing, 1.0 - rules.capture_rate, 1.0)
+def effective(fleet: Fleet, rows: np.ndarray, rules: EvolutionSpec) -> np.ndarray:
+    """Emissions (t/yr) of the fleet's ``rows`` (mask) at utilisation 1 with capture running where it runs."""
+    return fleet["potential_t"][rows] * np.where(fleet["capturing"][rows], 1.0 - rules.capture_rate, 1.0)
 
 
 def reserve_capture(fleet: Fleet, storage: Storage, year: int, rules: EvolutionSpec) -> np.ndarray:
@@ -53,63 +52,64 @@ def reserve_capture(fleet: Fleet, storage: Storage, year: int, rules: EvolutionS
     A plant (in id order) captures when its site still holds its largest possible capture
     of the year (``potential_t x capture_rate x build_utilisation``); otherwise capture stops there.
     """
-    t = fleet.table
     room = storage.room(year)
-    capturing = np.zeros(len(t), bool)
-    ccs = np.flatnonzero((t.status == "active").to_numpy() & t.ccs.to_numpy())
-    for i in ccs[np.argsort(t.id.to_numpy()[ccs], kind="stable")]:
-        site, need = int(t.site.iat[i]), _max_capture(t.potential_t.iat[i], rules)
-        if site >= 0 and room[site] >= need:
-            room[site] -= need
+    capturing = np.zeros(len(fleet), bool)
+    ccs = np.flatnonzero(fleet.active() & fleet["ccs"])
+    site, potential = fleet["site"], fleet["potential_t"]
+    for i in ccs[np.argsort(fleet["id"][ccs], kind="stable")]:
+        need = _max_capture(potential[i], rules)
+        if site[i] >= 0 and room[site[i]] >= need:
+            room[site[i]] -= need
             capturing[i] = True
-    t["capturing"] = capturing
+    fleet.columns["capturing"] = capturing
     return room
 
 
-def retrofit(fleet: Fleet, year: int, sel: pd.Series, target: float, storage: Storage, room: np.ndarray,
+def retrofit(fleet: Fleet, year: int, sel: np.ndarray, target: float, storage: Storage, room: np.ndarray,
              rules: EvolutionSpec) -> None:
-    """Retrofit the largest eligible plants of ``sel`` (one region x sector) while their
+    """Retrofit the largest eligible plants of ``sel`` (mask of one region x sector) while their
     utilisation ``target / P_eff`` is below ``retire_utilisation``; ``room`` (t per site) shrinks
     by what each retrofit reserves."""
-    t = fleet.table
-    potential = effective(t[sel], rules).sum()
+    potential = effective(fleet, sel, rules).sum()
     if target <= 0 or potential <= 0:
         return
-    rows = t[sel & ~t.ccs & (year - t.year_built <= RETROFIT_MAX_AGE)]
-    rows = rows.assign(site=storage.reach_site[rows.cell.to_numpy(np.int64)]).sort_values(
-        ["potential_t", "id"], ascending=[False, True])
-    for i, row in rows[rows.site >= 0].iterrows():
+    pot = fleet["potential_t"]
+    rows = np.flatnonzero(sel & ~fleet["ccs"] & (year - fleet["year_built"] <= RETROFIT_MAX_AGE))
+    rows = rows[np.lexsort((fleet["id"][rows].astype(str), -pot[rows]))]
+    sites = storage.reach_site[fleet["cell"][rows]]
+    for i, site in zip(rows[sites >= 0], sites[sites >= 0]):
         if target / potential >= rules.retire_utilisation:
             break
-        cut = row.potential_t * rules.capture_rate
-        need = _max_capture(row.potential_t, rules)
-        if target / (potential - cut) > RETROFIT_MAX_UTILISATION or room[row.site] < need * RETROFIT_MIN_YEARS:
+        cut = pot[i] * rules.capture_rate
+        need = _max_capture(pot[i], rules)
+        if target / (potential - cut) > RETROFIT_MAX_UTILISATION or room[site] < need * RETROFIT_MIN_YEARS:
             continue
-        room[row.site] -= need
+        room[site] -= need
         potential -= cut
-        t.loc[i, ["ccs", "capturing", "site"]] = [True, True, int(row.site)]
-        fleet.log(year, t.loc[[i]], "retrofitted")
+        fleet["ccs"][i] = fleet["capturing"][i] = True
+        fleet["site"][i] = site
+        fleet.log(year, np.array([i]), "retrofitted")
 
 
 def dispatch(fleet: Fleet, targets: dict[tuple[int, str], float], rules: EvolutionSpec) -> None:
     """Set utilisation, emission_t and captured_t of every active plant (module docstring) so
     each (region_pos, sector) of ``targets`` emits its target exactly; plants of groups
     without a target keep their emissions."""
-    t = fleet.table
-    active = (t.status == "active").to_numpy()
-    pot = np.where(active, t.potential_t.to_numpy(float), 0.0)
-    cap = np.where(t.capturing.to_numpy(), pot * rules.capture_rate, 0.0)
-    uniq, inv = np.unique(group_keys(t), return_inverse=True)
+    c = fleet.columns
+    active = fleet.active()
+    pot = np.where(active, c["potential_t"], 0.0)
+    cap = np.where(c["capturing"], pot * rules.capture_rate, 0.0)
+    uniq, inv = np.unique(group_keys(fleet), return_inverse=True)
     p_all = np.bincount(inv, weights=pot, minlength=uniq.size)
     c_all = np.bincount(inv, weights=cap, minlength=uniq.size)
     want = np.array([targets.get(key_group(k), np.nan) for k in uniq])
     u, s = _operating_point(np.nan_to_num(want), p_all, c_all, rules.build_utilisation)
     covered = np.isfinite(want)[inv] & active
     captured = np.where(covered, u[inv] * s[inv] * cap, 0.0)
-    pre = np.where(covered, u[inv] * pot, np.where(active, t.emission_t.to_numpy(float), 0.0))
-    t["utilisation"] = np.where(covered, u[inv], np.where(active, t.utilisation, 0.0))
-    t["captured_t"] = captured
-    t["emission_t"] = pre - captured
+    pre = np.where(covered, u[inv] * pot, np.where(active, c["emission_t"], 0.0))
+    c["utilisation"] = np.where(covered, u[inv], np.where(active, c["utilisation"], 0.0))
+    c["captured_t"] = captured
+    c["emission_t"] = pre - captured
 
 
 def _operating_point(target: np.ndarray, p_all: np.ndarray, c_all: np.ndarray, u_max: float):
@@ -125,9 +125,8 @@ def _operating_point(target: np.ndarray, p_all: np.ndarray, c_all: np.ndarray, u
 
 def book_capture(fleet: Fleet, storage: Storage, year: int) -> None:
     """Book this year's captured_t of the fleet into the storage account."""
-    t = fleet.table
-    on = t.captured_t.to_numpy() > 0
-    storage.book(year, t.site.to_numpy(np.int64)[on], t.captured_t.to_numpy(float)[on])
+    on = fleet["captured_t"] > 0
+    storage.book(year, fleet["site"][on], fleet["captured_t"][on])
 
 
 def _max_capture(potential_t: float, rules: EvolutionSpec) -> float:

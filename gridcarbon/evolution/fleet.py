@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from gridcarbon.core.grid import Grid
-from gridcarbon.core.sectors import POINT_SECTORS
+from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.evolution.siting import SiteOrders
 from gridcarbon.inputs.facility_co2 import operating_in
 
@@ -48,15 +48,28 @@ PRE_RETIREMENT_YEARS = 3
 PIPELINE_LAG = {"construction": 2, "permitted": 3, "pre-permit": 4, "announced": 5}
 #: columns of :attr:`Fleet.events`
 EVENT_COLUMNS = ["year", "id", "event", "sector", "region", "from", "to"]
-_SECTOR_NAME = dict(enumerate(POINT_SECTORS))
-_SECTOR_CODE = {s: i for i, s in _SECTOR_NAME.items()}
+_SECTOR_CODE = {s: i for i, s in enumerate(GRIDDED)}
+#: the fleet's statuses, stored as their position in this tuple (``Fleet["status"]``)
+STATUSES = ("active", "retired", PIPELINE, "cancelled")
+ACTIVE, RETIRED, WAITING, CANCELLED = range(len(STATUSES))
+#: text columns of :attr:`Fleet.table` (object arrays of str)
+TEXT_COLUMNS = ("id", "fuel", "technology", "source", "origin")
+#: columns of :attr:`Fleet.table`, in order
+COLUMNS = ["id", "sector", "region_pos", "cell", "capacity", "potential_t", "year_built", "inefficiency", "status",
+           "fuel", "technology", "source", "planned_retirement", "planned_year", "origin", "ccs", "capturing",
+           "site", "moved_from", "moved_year", "utilisation", "emission_t", "captured_t"]
 
 
 @dataclass
 class Fleet:
-    """Facility table through time (columns in the module docstring) and its event log."""
+    """Facility columns through time (module docstring) and the event log.
 
-    table: pd.DataFrame
+    The rules read and write plain numpy arrays, one per column, indexed by row (``fleet["cell"]``);
+    ``sector`` holds the position in :data:`GRIDDED` and ``status`` the position in
+    :data:`STATUSES`. :attr:`table` is the fleet as a DataFrame (names, not positions).
+    """
+
+    columns: dict[str, np.ndarray]
     events: list[tuple] = field(default_factory=list)  # (year, id, event, sector, region, from_cell, to_cell)
     orders: SiteOrders = field(default_factory=SiteOrders, repr=False)  # siting orders of this evolution
     reserved: set[str] = field(default_factory=set)  # ids planned to transfer: not retired or relocated before
@@ -77,39 +90,88 @@ class Fleet:
         active = base_year_active(facilities, base_year)
         potential = np.where(active, potential, _pipeline_potential(facilities, cap, potential, active))
         n = len(facilities)
-        table = pd.DataFrame({
-            "id": facilities["id"].astype(str).to_numpy(), "sector": facilities.sector.to_numpy(),
-            "region_pos": region_pos, "cell": facilities["cell"].to_numpy(np.int64),
-            "capacity": cap.to_numpy(float), "potential_t": potential, "year_built": built.to_numpy(int),
-            "inefficiency": rel.fillna(1.0).to_numpy(), "status": np.where(active, "active", PIPELINE),
+        columns = {
+            "id": facilities["id"].astype(str).to_numpy(dtype=object),
+            "sector": sector_codes(facilities.sector.to_numpy(dtype=object)),
+            "region_pos": region_pos.astype(np.int64), "cell": facilities["cell"].to_numpy(np.int64),
+            "capacity": capacity, "potential_t": potential, "year_built": built.to_numpy(np.int64),
+            "inefficiency": rel.fillna(1.0).to_numpy(float), "status": np.where(active, ACTIVE, WAITING),
             "fuel": _text(facilities, "fuel"), "technology": _text(facilities, "technology"),
             "source": _text(facilities, "source"),
             "planned_retirement": _planned_retirement(facilities, base_year),
             "planned_year": np.where(active, np.nan, _due_years(facilities, base_year)),
-            "origin": "base", "ccs": False, "capturing": False, "site": np.full(n, -1, np.int64),
-            "moved_from": np.full(n, -1, np.int64), "moved_year": np.full(n, -1, np.int64),
-            "utilisation": np.where(active, 1.0, 0.0), "emission_t": np.where(active, potential, 0.0),
-            "captured_t": 0.0})
-        return cls(table)
+            "origin": np.full(n, "base", dtype=object), "ccs": np.zeros(n, bool), "capturing": np.zeros(n, bool),
+            "site": np.full(n, -1, np.int64), "moved_from": np.full(n, -1, np.int64),
+            "moved_year": np.full(n, -1, np.int64), "utilisation": np.where(active, 1.0, 0.0),
+            "emission_t": np.where(active, potential, 0.0), "captured_t": np.zeros(n)}
+        return cls({c: np.array(v) for c, v in columns.items()})  # own, writable copies
 
-    def log(self, year, rows: pd.DataFrame, event: str, to_cell=None):
-        for r, (_, row) in enumerate(rows.iterrows()):  # one entry per event, not per cell
-            self.events.append((year, row.id, event, row.sector, int(row.region_pos), int(row.cell),
-                                int(row.cell if to_cell is None else to_cell[r])))
+    @classmethod
+    def from_table(cls, table: pd.DataFrame) -> Fleet:
+        """A fleet from a table of :data:`COLUMNS` (as :attr:`table` gives it)."""
+        codes = {"sector": _SECTOR_CODE, "status": {s: i for i, s in enumerate(STATUSES)}}
+        columns = {c: table[c].map(codes[c]).to_numpy(np.int64) if c in codes
+                   else table[c].to_numpy(object if c in TEXT_COLUMNS else None) for c in COLUMNS}
+        return cls({c: np.array(v) for c, v in columns.items()})
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        return self.columns[column]
+
+    def __len__(self) -> int:
+        return self.columns["id"].size
+
+    @property
+    def named(self) -> dict[str, np.ndarray]:
+        """The columns with ``sector`` and ``status`` as names (object arrays)."""
+        names = {"sector": np.asarray(GRIDDED, dtype=object), "status": np.asarray(STATUSES, dtype=object)}
+        return {c: names[c][self.columns[c]] if c in names else self.columns[c] for c in COLUMNS}
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The fleet as a new DataFrame (columns in the module docstring)."""
+        return pd.DataFrame(self.named)
+
+    def append(self, rows: dict[str, np.ndarray]) -> np.ndarray:
+        """Append ``rows`` (every column, arrays of one length); returns their row indices."""
+        k = len(self)
+        self.columns = {c: np.concatenate([self.columns[c], rows[c]]) for c in COLUMNS}
+        return np.arange(k, len(self))
+
+    def row(self, id_: str) -> int:
+        """Row index of the plant ``id_``."""
+        return int(np.flatnonzero(self.columns["id"] == id_)[0])
+
+    def log(self, year, rows: np.ndarray, event: str, to_cell=None):
+        """One event per row of ``rows`` (indices or mask), from its cell (to ``to_cell`` when given)."""
+        c = self.columns
+        rows = np.flatnonzero(rows) if rows.dtype == bool else rows
+        for r, i in enumerate(rows):
+            cell = int(c["cell"][i])
+            self.events.append((year, c["id"][i], event, GRIDDED[c["sector"][i]], int(c["region_pos"][i]),
+                                cell, cell if to_cell is None else int(to_cell[r])))
 
     def counts(self) -> dict[str, int]:
         ev = pd.DataFrame(self.events, columns=EVENT_COLUMNS)
         return {e: int((ev.event == e).sum()) for e in ("retired", "relocated", "transferred", "retrofitted", "built", "cancelled")}
 
-    def active(self, region_pos: int | None = None, sector: str | None = None) -> pd.Series:
+    def active(self, region_pos: int | None = None, sector: str | None = None) -> np.ndarray:
         """Mask of the active plants (of one region and sector when given)."""
-        t = self.table
-        sel = t.status == "active"
+        c = self.columns
+        sel = c["status"] == ACTIVE
         if region_pos is not None:
-            sel &= t.region_pos == region_pos
+            sel &= c["region_pos"] == region_pos
         if sector is not None:
-            sel &= t.sector == sector
+            sel &= c["sector"] == _SECTOR_CODE[sector]
         return sel
+
+    def of_sector(self, *sectors: str) -> np.ndarray:
+        """Mask of the rows of ``sectors``."""
+        return np.isin(self.columns["sector"], [_SECTOR_CODE[s] for s in sectors])
+
+
+def sector_codes(sectors) -> np.ndarray:
+    """Positions in :data:`GRIDDED` of sector names."""
+    return np.array([_SECTOR_CODE[s] for s in sectors], dtype=np.int64)
 
 
 def _text(facilities: pd.DataFrame, column: str) -> np.ndarray:
@@ -156,14 +218,14 @@ def _pipeline_potential(facilities: pd.DataFrame, cap: pd.Series, potential: np.
     return np.nan_to_num(cap.to_numpy(float) * median)
 
 
-def group_keys(t: pd.DataFrame) -> np.ndarray:
-    """One integer per (region, sector) of each row of a fleet table."""
-    return t.region_pos.to_numpy(np.int64) * 1000 + t.sector.map(_SECTOR_CODE).to_numpy(np.int64)
+def group_keys(fleet: Fleet) -> np.ndarray:
+    """One integer per (region, sector) of each row of the fleet."""
+    return fleet["region_pos"] * 1000 + fleet["sector"]
 
 
 def key_group(key: int) -> tuple[int, str]:
     """(region_pos, sector) of a :func:`group_keys` value."""
-    return int(key // 1000), _SECTOR_NAME[int(key % 1000)]
+    return int(key // 1000), GRIDDED[int(key % 1000)]
 
 
 def base_year_active(facilities: pd.DataFrame, base_year: int) -> np.ndarray:
@@ -180,10 +242,9 @@ def base_year_active(facilities: pd.DataFrame, base_year: int) -> np.ndarray:
 
 def point_cells(fleet: Fleet, sector: str) -> tuple[np.ndarray, np.ndarray]:
     """Flat cells (ascending) holding a sector's active plants, and their emissions (t CO2/yr/cell)."""
-    t = fleet.table
-    rows = t[(t.status == "active") & (t.sector == sector)]
-    cells, pos = np.unique(rows.cell.to_numpy(np.int64), return_inverse=True)
-    return cells, np.bincount(pos, weights=rows.emission_t.to_numpy(float), minlength=cells.size)
+    rows = fleet.active(sector=sector)
+    cells, pos = np.unique(fleet["cell"][rows], return_inverse=True)
+    return cells, np.bincount(pos, weights=fleet["emission_t"][rows], minlength=cells.size)
 
 
 def point_layers(fleet: Fleet, grid: Grid, sectors: list[str]) -> np.ndarray:

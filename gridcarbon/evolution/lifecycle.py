@@ -36,7 +36,7 @@ from math import gamma
 import numpy as np
 import pandas as pd
 
-from gridcarbon.evolution.fleet import PIPELINE, Fleet
+from gridcarbon.evolution.fleet import ACTIVE, CANCELLED, RETIRED, WAITING, Fleet
 from gridcarbon.inputs.data import read_table
 from gridcarbon.inventory.facilities import steel_capacity_mt
 
@@ -127,55 +127,73 @@ def _band(age: np.ndarray) -> np.ndarray:
     return edges[np.clip(np.searchsorted(edges, age, side="right") - 1, 0, edges.size - 1)]
 
 
-def plant_hazard(t: pd.DataFrame, year: int) -> np.ndarray:
-    """Yearly retirement probability (0..1) of every row of a fleet table in ``year``: coal power
-    units by class and age, steel plants by size class and age, cement plants by age, other plants 0."""
-    coal = (t.sector == "power").to_numpy() & (t.fuel == "coal").to_numpy()
-    cls = np.where(coal, np.where(t.technology.isin(SUBCRITICAL), "sub", "sc"),
-                   np.where((t.sector == "steel").to_numpy(), _steel_class(t.capacity), ALL))
-    sector = np.where((t.sector == "power").to_numpy() & ~coal, "", t.sector.to_numpy())  # gas: no hazard
-    key = pd.MultiIndex.from_arrays([sector, cls, _band(year - t.year_built.to_numpy())])
-    return age_hazard().reindex(key).fillna(0.0).to_numpy()
+def plant_hazard(plants, year: int) -> np.ndarray:
+    """Yearly retirement probability (0..1) of every plant in ``year``: coal power units by class
+    and age, steel plants by size class and age, cement plants by age, other plants 0. ``plants``
+    maps ``sector`` (names), ``fuel``, ``technology``, ``capacity`` and ``year_built`` to columns
+    (a fleet table, or :attr:`.fleet.Fleet.named`)."""
+    sector = np.asarray(plants["sector"], dtype=object)
+    coal = (sector == "power") & (np.asarray(plants["fuel"], dtype=object) == "coal")
+    cls = np.where(coal, np.where(np.isin(np.asarray(plants["technology"], dtype=object), SUBCRITICAL), "sub", "sc"),
+                   np.where(sector == "steel", _steel_class(plants["capacity"]), ALL))
+    sector = np.where((sector == "power") & ~coal, "", sector)  # gas: no hazard
+    year_built = np.asarray(plants["year_built"])
+    band = np.searchsorted(AGE_BANDS, _band(year - year_built))
+    out = np.zeros(sector.size)
+    for (s, c), hazard in _band_hazards().items():
+        rows = (sector == s) & (cls == c)
+        out[rows] = hazard[band[rows]]
+    return out
+
+
+@lru_cache(maxsize=1)
+def _band_hazards() -> dict[tuple[str, str], np.ndarray]:
+    """:func:`age_hazard` per (sector, class): the probability of each of :data:`AGE_BANDS` (0: no record)."""
+    table = age_hazard()
+    pairs = table.index.droplevel("band").unique()
+    full = pd.MultiIndex.from_tuples([(s, c, b) for s, c in pairs for b in AGE_BANDS])
+    values = table.reindex(full).fillna(0.0).to_numpy().reshape(len(pairs), len(AGE_BANDS))
+    return {pair: values[k] for k, pair in enumerate(pairs)}
 
 
 def retire_by_age_and_plan(fleet: Fleet, year: int, rng: np.random.Generator, skip: frozenset[str] = frozenset()
                            ) -> None:
     """Retire plants drawn by :func:`plant_hazard` and every plant past its planned retirement
     (not in the sectors ``skip``, whose life cycle follows the allocation's power system)."""
-    t = fleet.table
-    draw = rng.random(len(t))
-    active = ((t.status == "active") & ~t.sector.isin(list(skip))).to_numpy()
-    planned = active & (t.planned_retirement.to_numpy(float) <= year)
-    gone = active & (planned | (draw < plant_hazard(t, year)))
+    draw = rng.random(len(fleet))
+    active = fleet.active() & ~fleet.of_sector(*skip)
+    planned = active & (fleet["planned_retirement"] <= year)
+    gone = active & (planned | (draw < plant_hazard(fleet.named, year)))
     if gone.any():
-        t.loc[gone, "status"] = "retired"
-        fleet.log(year, t.loc[gone], "retired")
+        fleet["status"][gone] = RETIRED
+        fleet.log(year, gone, "retired")
 
 
 def cancel_stale(fleet: Fleet, year: int, skip: frozenset[str] = frozenset()) -> None:
     """Cancel pipeline rows never needed within :data:`PIPELINE_MAX_DELAY` years of coming due
     (not in the sectors ``skip``)."""
-    t = fleet.table
-    stale = ((t.status == PIPELINE) & ~(t.planned_year.to_numpy(float) + PIPELINE_MAX_DELAY >= year)
-             & ~t.sector.isin(list(skip)))
+    stale = ((fleet["status"] == WAITING) & ~(fleet["planned_year"] + PIPELINE_MAX_DELAY >= year)
+             & ~fleet.of_sector(*skip))
     if stale.any():
-        t.loc[stale, "status"] = "cancelled"
-        fleet.log(year, t.loc[stale], "cancelled")
+        fleet["status"][stale] = CANCELLED
+        fleet.log(year, stale, "cancelled")
 
 
 def take_pipeline(fleet: Fleet, year: int, region_pos: int, sector: str, short_t: float) -> float:
     """Build due pipeline rows of a region x sector, earliest first, until their throughput
     covers ``short_t`` (t CO2/yr of pre-capture potential); returns what is still short."""
-    t = fleet.table
-    due = t[(t.status == PIPELINE) & (t.region_pos == region_pos) & (t.sector == sector)
-            & (t.planned_year <= year) & (t.potential_t > 0)].sort_values(["planned_year", "id"])
+    potential, planned = fleet["potential_t"], fleet["planned_year"]
+    due = np.flatnonzero((fleet["status"] == WAITING) & (fleet["region_pos"] == region_pos)
+                         & fleet.of_sector(sector) & (planned <= year) & (potential > 0))
+    due = due[np.lexsort((fleet["id"][due].astype(str), planned[due]))]
     taken = []
-    for i, row in due.iterrows():
+    for i in due:
         if short_t <= 0:
             break
         taken.append(i)
-        short_t -= row.potential_t
+        short_t -= potential[i]
     if taken:
-        t.loc[taken, ["status", "year_built"]] = ["active", year]
-        fleet.log(year, t.loc[taken], "built")
+        fleet["status"][taken] = ACTIVE
+        fleet["year_built"][taken] = year
+        fleet.log(year, np.asarray(taken), "built")
     return short_t

@@ -44,7 +44,16 @@ from gridcarbon.evolution.capture import (
     reserve_capture,
     retrofit,
 )
-from gridcarbon.evolution.fleet import PIPELINE, Fleet, point_cells, point_layers
+from gridcarbon.evolution.fleet import (
+    ACTIVE,
+    CANCELLED,
+    RETIRED,
+    WAITING,
+    Fleet,
+    point_cells,
+    point_layers,
+    sector_codes,
+)
 from gridcarbon.evolution.lifecycle import (
     cancel_stale,
     retire_by_age_and_plan,
@@ -55,7 +64,7 @@ from gridcarbon.evolution.siting import pick_sites, ranked_cells
 from gridcarbon.evolution.storage import Storage
 from gridcarbon.evolution.transfer import move_plants
 
-__all__ = ["Fleet", "YearInputs", "point_cells", "point_layers", "step_points"]
+__all__ = ["Fleet", "FleetRun", "YearInputs", "point_cells", "point_layers", "step_points"]
 
 #: weights of the retirement score: age / RETIRE_AGE_SCALE, relative inefficiency, unsuitability
 #: (ASSUMPTION: age first, as China's capacity-replacement policies retire old units first)
@@ -72,63 +81,72 @@ NEW_PLANT_INEFFICIENCY = 0.8
 
 
 @dataclass(frozen=True)
-class YearInputs:
-    """What the point rules read in one year besides the fleet: ``suitability`` surfaces per
-    sector (y, x, 0..1), ``restricted`` cells (y, x, bool), ``built`` fraction (y, x), the
-    run's ``storage`` account, yearly relocation ``caps`` (t CO2/yr per sector), the run's
-    inter-regional ``moves`` (:data:`gridcarbon.allocation.transfers.PLAN_COLUMNS`; None: no transfer);
+class FleetRun:
+    """What the point rules read in every year of one evolution besides the fleet: ``suitability``
+    surfaces per sector (y, x, 0..1), the ``grid``, the scenario's point ``rules``, the run's
+    ``storage`` account, yearly relocation ``caps`` (t CO2/yr per sector), the run's inter-regional
+    ``moves`` (:data:`gridcarbon.allocation.transfers.PLAN_COLUMNS`; None: no transfer);
     ``followed``: sectors whose life cycle follows the allocation's power system (:mod:`.power_units`),
     not the age hazard or the pipeline's delays; the scenario's ``assumptions`` (scale factors on
     named constants)."""
 
     suitability: dict[str, np.ndarray]
-    restricted: np.ndarray
-    built: np.ndarray
-    storage: Storage
-    caps: dict[str, float]
     grid: Grid
     rules: EvolutionSpec
+    storage: Storage
+    caps: dict[str, float]
     moves: pd.DataFrame | None = None
     followed: frozenset[str] = frozenset()
     assumptions: Assumptions = field(default_factory=Assumptions)
 
 
-def step_points(fleet: Fleet, year: int, targets: dict[tuple[int, str], float], inputs: YearInputs,
+@dataclass(frozen=True)
+class YearInputs:
+    """What changes from year to year: ``restricted`` cells (y, x, bool) and the ``built`` fraction (y, x)."""
+
+    restricted: np.ndarray
+    built: np.ndarray
+
+
+def step_points(fleet: Fleet, year: int, targets: dict[tuple[int, str], float], run: FleetRun, now: YearInputs,
                 rng: np.random.Generator) -> None:
     """Advance the fleet one year so each (region_pos, sector) emits ``targets`` (t CO2/yr after capture)."""
-    grid, rules = inputs.grid, inputs.rules
-    site = partial(_site_one, fleet, inputs, rng)
-    if inputs.moves is not None:
-        move_plants(fleet, year, inputs.moves, site, grid)
-    relocate(fleet, year, caps=inputs.caps, restricted=inputs.restricted, built=inputs.built, site=site, grid=grid,
+    rules = run.rules
+    site = partial(_site_one, fleet, run, now, rng)
+    if run.moves is not None:
+        move_plants(fleet, year, run.moves, site, run.grid)
+    relocate(fleet, year, caps=run.caps, restricted=now.restricted, built=now.built, site=site, grid=run.grid,
              rng=rng)
-    cancel_stale(fleet, year, inputs.followed)
-    retire_by_age_and_plan(fleet, year, rng, inputs.followed)
-    room = reserve_capture(fleet, inputs.storage, year, rules)
+    cancel_stale(fleet, year, run.followed)
+    retire_by_age_and_plan(fleet, year, rng, run.followed)
+    room = reserve_capture(fleet, run.storage, year, rules)
     for (r, sector), target in sorted(targets.items()):
         sel = fleet.active(r, sector)
-        if _needs_rules(fleet.table[sel], target, rules):
-            retrofit(fleet, year, sel, target, inputs.storage, room, rules)
-            _retire(fleet, year, fleet.active(r, sector), target, inputs.suitability[sector], rules,
-                    age_scale=RETIRE_AGE_SCALE * inputs.assumptions.retire_age_scale)
-            _build(fleet, year, r, sector, fleet.active(r, sector), target, inputs, rng)
+        if _needs_rules(fleet, sel, target, rules):
+            retrofit(fleet, year, sel, target, run.storage, room, rules)
+            _retire(fleet, year, fleet.active(r, sector), target, run.suitability[sector], rules,
+                    age_scale=RETIRE_AGE_SCALE * run.assumptions.retire_age_scale)
+            _build(fleet, year, r, sector, fleet.active(r, sector), target, run, now, rng)
     dispatch(fleet, targets, rules)
-    book_capture(fleet, inputs.storage, year)
+    book_capture(fleet, run.storage, year)
 
 
-def _needs_rules(rows: pd.DataFrame, target: float, rules: EvolutionSpec) -> bool:
-    """Whether retrofits, retirement or building can apply: utilisation after capture below the
-    retirement band, throughput short of the target, or a zero target."""
-    after, before = effective(rows, rules).sum(), rows.potential_t.sum()
+def _needs_rules(fleet: Fleet, sel: np.ndarray, target: float, rules: EvolutionSpec) -> bool:
+    """Whether retrofits, retirement or building can apply to the rows ``sel``: utilisation after
+    capture below the retirement band, throughput short of the target, or a zero target."""
+    after, before = effective(fleet, sel, rules).sum(), fleet["potential_t"][sel].sum()
     if before <= 0:
         return target > 0
     return target <= 0 or target < rules.retire_utilisation * after or target > rules.build_utilisation * before
 
 
-def _site_one(fleet: Fleet, inputs: YearInputs, rng, sector: str, cells: np.ndarray, without) -> np.ndarray:
+def _site_one(fleet: Fleet, run: FleetRun, now: YearInputs, rng, sector: str, cells: np.ndarray,
+              without: int) -> np.ndarray:
     """Best allowed cell among ``cells`` for a relocating plant (row ``without``, which leaves its own cell)."""
-    return _site(None, fleet.table.drop(index=without), sector, 1, inputs.suitability[sector], ~inputs.restricted,
-                 inputs.grid, inputs.rules, rng, cells=cells)
+    others = fleet.active(sector=sector)
+    others[without] = False
+    return _site(None, fleet["cell"][others], 1, run.suitability[sector], ~now.restricted, run.grid, run.rules, rng,
+                 cells=cells)
 
 
 def _retire(fleet, year, sel, target, suit, rules, *, age_scale):
@@ -136,87 +154,89 @@ def _retire(fleet, year, sel, target, suit, rules, *, age_scale):
     capture, ``target`` (t CO2/yr) over potential, is below ``retire_utilisation``; all of them
     when the target is 0. ``suit`` is the sector's suitability (y, x, 0..1); ``age_scale``
     (years) divides a plant's age in the score (:data:`RETIRE_AGE_SCALE`)."""
-    t = fleet.table
-    rows = t[sel]
-    potential = effective(rows, rules).sum()
+    rows = np.flatnonzero(sel)
+    eff = effective(fleet, rows, rules)
+    potential = eff.sum()
     if potential <= 0:
         return
-    if target <= 0:
-        order = rows.index
-    else:
+    order = np.arange(rows.size)
+    if target > 0:
         if target / potential >= rules.retire_utilisation:
             return
-        age = (year - rows.year_built) / age_scale
+        age = (year - fleet["year_built"][rows]) / age_scale
         w = RETIRE_WEIGHTS
-        score = (w[0] * age + w[1] * rows.inefficiency + w[2] * (1 - suit.ravel()[rows.cell.to_numpy()])
-                 - CCS_RETIRE_PENALTY * rows.ccs)
-        order = rows.assign(score=score).sort_values(["score", "id"], ascending=[False, True]).index
-    order = [i for i in order if t.at[i, "id"] not in fleet.reserved]  # planned transfers leave, not retire
-    eff = pd.Series(effective(rows, rules), index=rows.index)
+        score = (w[0] * age + w[1] * fleet["inefficiency"][rows] + w[2] * (1 - suit.ravel()[fleet["cell"][rows]])
+                 - CCS_RETIRE_PENALTY * fleet["ccs"][rows])
+        order = np.lexsort((fleet["id"][rows].astype(str), -score))
+    ids = fleet["id"]
+    order = [k for k in order if ids[rows[k]] not in fleet.reserved]  # planned transfers leave, not retire
     retired = []
-    for i in order:  # oldest / least efficient first, until utilisation recovers
+    for k in order:  # oldest / least efficient first, until utilisation recovers
         if target > 0:
-            if target / potential >= rules.retire_utilisation or len(rows) - len(retired) <= 1:
+            if target / potential >= rules.retire_utilisation or rows.size - len(retired) <= 1:
                 break
-            if target / (potential - eff[i]) > rules.build_utilisation:
+            if target / (potential - eff[k]) > rules.build_utilisation:
                 continue  # retiring this one would leave too little: try a smaller plant
-        retired.append(i)
-        potential -= eff[i]
+        retired.append(rows[k])
+        potential -= eff[k]
     if retired:
-        t.loc[retired, "status"] = "retired"
-        fleet.log(year, t.loc[retired], "retired")
+        fleet["status"][retired] = RETIRED
+        fleet.log(year, np.asarray(retired), "retired")
 
 
-def _build(fleet, year, region_pos, sector, sel, target, inputs: YearInputs, rng):
+def _build(fleet, year, region_pos, sector, sel, target, run: FleetRun, now: YearInputs, rng):
     """New plants while the target exceeds ``build_utilisation`` x the pre-capture potential of ``sel``."""
-    t, rules, grid = fleet.table, inputs.rules, inputs.grid
-    potential = t.potential_t[sel].sum()
+    rules, grid = run.rules, run.grid
+    potential = fleet["potential_t"][sel].sum()
     if target <= 0 or (potential > 0 and target / potential <= rules.build_utilisation):
         return
     short = take_pipeline(fleet, year, region_pos, sector, target - potential)
     if short <= 0:
         return
-    t = fleet.table
-    same = t[(t.sector == sector) & ~t.status.isin([PIPELINE, "cancelled"])]  # plants that ran
-    size = float(np.median(same.potential_t)) if len(same) else target
-    capacity = float(np.nanmedian(same.capacity)) if same.capacity.notna().any() else np.nan
+    same = fleet.of_sector(sector) & ~np.isin(fleet["status"], [WAITING, CANCELLED])  # plants that ran
+    size = float(np.median(fleet["potential_t"][same])) if same.any() else target
+    capacities = fleet["capacity"][same]
+    capacity = float(np.nanmedian(capacities)) if (~np.isnan(capacities)).any() else np.nan
     n = int(np.ceil(short / size))
-    brown = _brownfield(t, region_pos, sector, n, inputs)
-    green = _site(fleet.orders, t, sector, n - brown.size, inputs.suitability[sector], ~inputs.restricted, grid,
+    occupied = fleet["cell"][fleet.active(sector=sector)]
+    brown = _brownfield(fleet, region_pos, sector, n, occupied, run, now)
+    green = _site(fleet.orders, occupied, n - brown.size, run.suitability[sector], ~now.restricted, grid,
                   rules, rng, cells=grid.cells_of(region_pos), taken=brown)
     cells = np.concatenate([brown, green])
     if cells.size == 0:  # nowhere allowed: run the existing fleet harder instead
         return
-    k = len(t)
-    new = pd.DataFrame({"id": [f"NEW-{sector}-{year}-{region_pos}-{j}" for j in range(cells.size)],
-                        "sector": sector, "region_pos": region_pos, "cell": cells, "capacity": capacity,
-                        "potential_t": size, "year_built": year, "inefficiency": NEW_PLANT_INEFFICIENCY,
-                        "status": "active", "fuel": "", "technology": "", "source": "", "planned_retirement": np.nan,
-                        "planned_year": np.nan, "origin": "new", "ccs": False, "capturing": False, "site": -1,
-                        "moved_from": -1, "moved_year": -1, "utilisation": 0.0, "emission_t": 0.0,
-                        "captured_t": 0.0}, index=range(k, k + cells.size))
-    fleet.table = pd.concat([t, new])
+    k = cells.size
+    text = np.full(k, "", dtype=object)
+    none, nan = np.full(k, -1, np.int64), np.full(k, np.nan)
+    new = fleet.append({
+        "id": np.array([f"NEW-{sector}-{year}-{region_pos}-{j}" for j in range(k)], dtype=object),
+        "sector": sector_codes([sector] * k), "region_pos": np.full(k, region_pos, np.int64), "cell": cells,
+        "capacity": np.full(k, capacity), "potential_t": np.full(k, size), "year_built": np.full(k, year, np.int64),
+        "inefficiency": np.full(k, NEW_PLANT_INEFFICIENCY), "status": np.full(k, ACTIVE), "fuel": text,
+        "technology": text, "source": text, "planned_retirement": nan, "planned_year": nan,
+        "origin": np.full(k, "new", dtype=object), "ccs": np.zeros(k, bool), "capturing": np.zeros(k, bool),
+        "site": none, "moved_from": none, "moved_year": none, "utilisation": np.zeros(k), "emission_t": np.zeros(k),
+        "captured_t": np.zeros(k)})
     fleet.log(year, new, "built")
 
 
-def _brownfield(t, region_pos, sector, n, inputs: YearInputs) -> np.ndarray:
+def _brownfield(fleet: Fleet, region_pos, sector, n, occupied, run: FleetRun, now: YearInputs) -> np.ndarray:
     """Up to ``n`` cells where plants of the region's ``sector`` retired, best-suited first,
-    allowed and below ``max_plants_per_cell`` active plants: capacity is replaced in place
-    before any greenfield site is taken (of the 152 plants of GEM's steel tracker with retired
-    capacity, 90 still operate, build or plan capacity at the same plant)."""
-    gone = t.cell[(t.status == "retired") & (t.sector == sector) & (t.region_pos == region_pos)]
-    if n <= 0 or gone.empty:
+    allowed and below ``max_plants_per_cell`` active plants (``occupied``: the sector's active
+    plants' cells): capacity is replaced in place before any greenfield site is taken (of the 152
+    plants of GEM's steel tracker with retired capacity, 90 still operate, build or plan capacity
+    at the same plant)."""
+    gone = fleet["cell"][(fleet["status"] == RETIRED) & fleet.of_sector(sector) & (fleet["region_pos"] == region_pos)]
+    if n <= 0 or gone.size == 0:
         return np.empty(0, np.int64)
-    order = ranked_cells(inputs.suitability[sector], ~inputs.restricted, None, 0.0,
-                         cells=np.unique(gone.to_numpy(np.int64)))
-    occupied = t.cell[(t.sector == sector) & (t.status == "active")].to_numpy(np.int64)
-    return pick_sites(order, inputs.grid.shape[1], occupied, n, 0.0, inputs.rules.max_plants_per_cell)
+    order = ranked_cells(run.suitability[sector], ~now.restricted, None, 0.0, cells=np.unique(gone))
+    return pick_sites(order, run.grid.shape[1], occupied, n, 0.0, run.rules.max_plants_per_cell)
 
 
-def _site(orders, t, sector, n, suit, allowed, grid, rules, rng, *, cells: np.ndarray,
+def _site(orders, occupied, n, suit, allowed, grid, rules, rng, *, cells: np.ndarray,
           taken: np.ndarray | None = None):
     """Best ``n`` allowed ``cells`` (ascending flat indices) for a sector, away from its other
-    active plants and from the cells already ``taken`` this step.
+    active plants (their ``occupied`` cells) and from the cells already ``taken`` this step.
 
     ``orders`` (the fleet's :class:`SiteOrders`) keeps the sorted candidates of cell lists
     that recur (a region's cells); None sorts afresh (a relocation's radius, used once).
@@ -224,7 +244,6 @@ def _site(orders, t, sector, n, suit, allowed, grid, rules, rng, *, cells: np.nd
     if n <= 0:
         return np.empty(0, np.int64)
     order = ranked_cells(suit, allowed, rng, rules.siting_noise, cells=cells, orders=orders)
-    occupied = t.cell[(t.sector == sector) & (t.status == "active")].to_numpy(np.int64)
     if taken is not None:
         occupied = np.concatenate([occupied, taken])
     spacing = rules.min_spacing_km * 1000.0 / grid.res

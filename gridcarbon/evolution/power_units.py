@@ -36,7 +36,7 @@ import pandas as pd
 from gridcarbon.allocation.power import CAPTURE, PowerSolution, unit_generation
 from gridcarbon.allocation.power_data import TECHNOLOGIES
 from gridcarbon.core.units import T_PER_MT
-from gridcarbon.evolution.fleet import PIPELINE, Fleet
+from gridcarbon.evolution.fleet import ACTIVE, CANCELLED, RETIRED, WAITING, Fleet
 from gridcarbon.evolution.storage import Storage
 
 #: the inventory's id prefix of a GEM coal unit (``inventory/builtin.py``: ``COAL-<GEM id>``)
@@ -50,55 +50,56 @@ def follow_power(fleet: Fleet, solution: PowerSolution, year: int, regions: list
     Power rows the block does not know (coal units neither operating nor committed) that wait
     in the pipeline are cancelled: the block builds no coal beyond the committed units.
     """
-    t = fleet.table
-    power = (t.sector == "power").to_numpy()
+    c = fleet.columns
+    power = fleet.of_sector("power")
     units = unit_generation(solution, year)
     coal = units[units.technology == "coal"]
-    coal = coal.set_index(COAL_PREFIX + coal["id"])["emissions_t"]
-    mine = power & t.id.isin(COAL_PREFIX + solution.system.coal_units["id"]).to_numpy()
-    running = mine & t.id.isin(coal.index).to_numpy()
-    gas = power & (t.fuel == "gas").to_numpy() & (t.status == "active").to_numpy()
-    others = units[units.technology != "coal"].pivot_table(index="region", columns="technology",
-                                                           values="emissions_t", aggfunc="sum")
-    sites = _capture_sites(t, mine, solution, year, regions, storage)
-    plants = power & (t.fuel == "gas").to_numpy() & ~t.status.isin([PIPELINE, "cancelled"]).to_numpy()
-    gas_t, gas_at = _shared(t, [gas, mine], others.get("gas"), regions)
-    ccs_t, ccs_at = _shared(t, [sites, plants], others.reindex(columns=list(CAPTURE)).fillna(0.0).sum(axis=1), regions)
+    coal = dict(zip((COAL_PREFIX + coal["id"]).tolist(), coal["emissions_t"].tolist()))
+    mine = power & _among(c["id"], set((COAL_PREFIX + solution.system.coal_units["id"]).tolist()))
+    running = mine & _among(c["id"], coal)
+    gas = power & (c["fuel"] == "gas") & (c["status"] == ACTIVE)
+    others = units[units.technology != "coal"].set_index(["region", "technology"])["emissions_t"].unstack()
+    sites = _capture_sites(fleet, mine, solution, year, regions, storage)
+    plants = power & (c["fuel"] == "gas") & ~np.isin(c["status"], [WAITING, CANCELLED])
+    gas_t, gas_at = _shared(fleet, [gas, mine], others.get("gas"), regions)
+    ccs_t, ccs_at = _shared(fleet, [sites, plants], others.reindex(columns=list(CAPTURE)).fillna(0.0).sum(axis=1),
+                            regions)
     stored = pd.Series(solution.captured[:, :, solution.system.years.index(year)].sum(axis=1) * T_PER_MT,
                        index=solution.system.regions)
-    captured_t, _ = _shared(t, [sites, plants], stored, regions)
-    kept, gross = _store(t, storage, year, captured_t)
+    captured_t, _ = _shared(fleet, [sites, plants], stored, regions)
+    kept, gross = _store(fleet, storage, year, captured_t)
     # a host's residual CO2 follows what it captures (both technologies capture CAPTURE_RATE)
-    ccs_t *= np.divide(gross, captured_t, out=np.ones(len(t)), where=captured_t > 0)
-    site = storage.reach_site[t.cell.to_numpy(np.int64)]
-    emission = np.where(running, t.id.map(coal).fillna(0.0).to_numpy(float), 0.0) + gas_t + ccs_t + gross - kept
-    was = t.status.to_numpy(object)
+    ccs_t *= np.divide(gross, captured_t, out=np.ones(len(fleet)), where=captured_t > 0)
+    site = storage.reach_site[c["cell"]]
+    emission = np.where(running, [coal.get(i, 0.0) for i in c["id"]], 0.0) + gas_t + ccs_t + gross - kept
+    was = c["status"]
     capture = sites | ccs_at
     hosts = running | gas | gas_at | capture
-    status = np.where(hosts, "active", np.where(was == PIPELINE, PIPELINE, "retired"))
-    status = np.where(mine | hosts, status, np.where(power & (was == PIPELINE), "cancelled", was))
+    status = np.where(hosts, ACTIVE, np.where(was == WAITING, WAITING, RETIRED))
+    status = np.where(mine | hosts, status, np.where(power & (was == WAITING), CANCELLED, was))
     _log_changes(fleet, year, power, was, status, capture)
-    t["status"] = status
-    t.loc[power, "emission_t"] = emission[power]
-    t.loc[power, "captured_t"] = kept[power]
-    t.loc[power & (kept > 0), "site"] = site[power & (kept > 0)]
-    t.loc[power, "ccs"] = capture[power]
-    t.loc[power, "capturing"] = capture[power]
-    pot = t.loc[power, "potential_t"].to_numpy(float)
-    t.loc[power, "utilisation"] = np.divide(emission[power], pot, out=np.zeros(pot.shape), where=pot > 0)
+    c["status"] = status
+    c["emission_t"][power] = emission[power]
+    c["captured_t"][power] = kept[power]
+    c["site"][power & (kept > 0)] = site[power & (kept > 0)]
+    c["ccs"][power] = capture[power]
+    c["capturing"][power] = capture[power]
+    pot = c["potential_t"][power]
+    c["utilisation"][power] = np.divide(emission[power], pot, out=np.zeros(pot.shape), where=pot > 0)
 
 
-def _shared(t: pd.DataFrame, choices: list[np.ndarray], totals: pd.Series | None, regions: list[str]
+def _shared(fleet: Fleet, choices: list[np.ndarray], totals: pd.Series | None, regions: list[str]
             ) -> tuple[np.ndarray, np.ndarray]:
     """Each region's total (t CO2/yr) shared by capacity (evenly without capacities) over its rows
     of the first mask in ``choices`` that has any there; returns the emissions and the hosts."""
-    out, hosts = np.zeros(len(t)), np.zeros(len(t), bool)
+    out, hosts = np.zeros(len(fleet)), np.zeros(len(fleet), bool)
     if totals is None:
         return out, hosts
-    region = np.asarray(regions, dtype=object)[t.region_pos.to_numpy()]
-    capacity = t.capacity.fillna(0.0).to_numpy(float)
+    region, pos = fleet["region_pos"], {name: i for i, name in enumerate(regions)}
+    capacity = _known(fleet["capacity"])
     for name, total in totals.items():
-        here = next((rows & (region == name) for rows in choices if (rows & (region == name)).any()), None)
+        ours = region == pos.get(name, -1)
+        here = next((rows & ours for rows in choices if (rows & ours).any()), None)
         if total == 0 or here is None:
             continue
         w = capacity * here if capacity[here].sum() > 0 else here.astype(float)
@@ -107,13 +108,13 @@ def _shared(t: pd.DataFrame, choices: list[np.ndarray], totals: pd.Series | None
     return out, hosts
 
 
-def _store(t: pd.DataFrame, storage: Storage, year: int, captured_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _store(fleet: Fleet, storage: Storage, year: int, captured_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Route each capture host's share (t) into storage; what its sites cannot hold shifts to
     the region's other hosts with room in reach (their capture plants run more). Returns per
     row the tonnes stored and captured (stored + vented: what no host's sites hold, by share)."""
-    cell, pos = t.cell.to_numpy(np.int64), t.region_pos.to_numpy()
+    cell, pos = fleet["cell"], fleet["region_pos"]
     on = np.flatnonzero(captured_t > 0)
-    kept = np.zeros(len(t))
+    kept = np.zeros(len(fleet))
     kept[on] = storage.route(year, cell[on], pos[on], captured_t[on])
     gross = kept.copy()
     for p in np.unique(pos[on]):
@@ -128,7 +129,7 @@ def _store(t: pd.DataFrame, storage: Storage, year: int, captured_t: np.ndarray)
     return kept, gross
 
 
-def _capture_sites(t: pd.DataFrame, coal: np.ndarray, solution: PowerSolution, year: int, regions: list[str],
+def _capture_sites(fleet: Fleet, coal: np.ndarray, solution: PowerSolution, year: int, regions: list[str],
                    storage: Storage) -> np.ndarray:
     """Coal unit rows hosting capture plants: per region, the units that already capture (a
     retrofit stays while its unit runs), then the units with the most storage room of the region
@@ -137,17 +138,18 @@ def _capture_sites(t: pd.DataFrame, coal: np.ndarray, solution: PowerSolution, y
     s, k = solution.system, solution.system.years.index(year)
     need = {r: sum(solution.capacity[i, TECHNOLOGIES.index(g), k] for g in CAPTURE) * 1e3
             for i, r in enumerate(s.regions)}
-    retire = t.id.map(s.coal_units.set_index(COAL_PREFIX + s.coal_units["id"])["retire"]).to_numpy(float)
-    ids, capacity = t.id.to_numpy(str), t.capacity.fillna(0.0).to_numpy(float)
-    already = t.ccs.to_numpy(bool)
-    out = np.zeros(len(t), bool)
+    retire = dict(zip((COAL_PREFIX + s.coal_units["id"]).tolist(), s.coal_units["retire"].to_numpy(float).tolist()))
+    retire = np.array([retire.get(i, np.nan) for i in fleet["id"]], float)
+    ids, capacity = fleet["id"].astype(str), _known(fleet["capacity"])
+    already = fleet["ccs"]
+    out = np.zeros(len(fleet), bool)
     for pos, name in enumerate(regions):
-        rows = np.flatnonzero(coal & (t.region_pos.to_numpy() == pos))
+        rows = np.flatnonzero(coal & (fleet["region_pos"] == pos))
         if need.get(name, 0.0) <= 0 or rows.size == 0:
             continue
         kept, rest = rows[already[rows]], rows[~already[rows]]
         out[kept] = True
-        reach = storage.room_in_reach(year, t.cell.to_numpy(np.int64)[rest], np.full(rest.size, pos))
+        reach = storage.room_in_reach(year, fleet["cell"][rest], np.full(rest.size, pos))
         rest = rest[np.lexsort((ids[rest], retire[rest], -reach))]
         before = capacity[kept].sum() + np.cumsum(capacity[rest]) - capacity[rest]
         out[rest[before < need[name]]] = True
@@ -157,10 +159,19 @@ def _capture_sites(t: pd.DataFrame, coal: np.ndarray, solution: PowerSolution, y
 def _log_changes(fleet: Fleet, year: int, power: np.ndarray, was: np.ndarray, now: np.ndarray,
                  sites: np.ndarray) -> None:
     """Events of the power rows: built (a pipeline row starts), retired, cancelled, retrofitted (capture site)."""
-    t = fleet.table
-    for event, mask in (("built", power & (now == "active") & (was == PIPELINE)),
-                        ("retired", power & (was == "active") & (now == "retired")),
-                        ("cancelled", power & (was == PIPELINE) & (now == "cancelled")),
-                        ("retrofitted", power & sites & ~t.ccs.to_numpy(bool))):
+    for event, mask in (("built", power & (now == ACTIVE) & (was == WAITING)),
+                        ("retired", power & (was == ACTIVE) & (now == RETIRED)),
+                        ("cancelled", power & (was == WAITING) & (now == CANCELLED)),
+                        ("retrofitted", power & sites & ~fleet["ccs"])):
         if mask.any():
-            fleet.log(year, t[mask], event)
+            fleet.log(year, mask, event)
+
+
+def _known(capacity: np.ndarray) -> np.ndarray:
+    """Capacities with 0 for unknown (NaN)."""
+    return np.where(np.isnan(capacity), 0.0, capacity)
+
+
+def _among(ids: np.ndarray, known) -> np.ndarray:
+    """Mask of the ``ids`` in ``known`` (a set or dict)."""
+    return np.fromiter((i in known for i in ids), bool, count=ids.size)

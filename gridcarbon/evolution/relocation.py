@@ -16,9 +16,9 @@ Plants the run's transfer plan reserves are not relocated.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from gridcarbon.core.grid import Grid
+from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.evolution.fleet import Fleet
 
 #: age (years) at which a plant in a restricted cell is rebuilt elsewhere rather than refurbished
@@ -64,35 +64,37 @@ def relocate(fleet: Fleet, year: int, *, caps: dict[str, float], restricted: np.
     """Move the due plants of ``year`` that draw a move, within each sector's cap (module docstring).
 
     ``built`` is the year's built-up fraction (y, x); ``site(sector, cells, without)`` picks the
-    best allowed cell among ``cells`` for a plant of ``sector``, ignoring the plant ``without``.
+    best allowed cell among ``cells`` for a plant of ``sector``, ignoring the plant (row) ``without``.
     """
-    t = fleet.table
-    due = (_due(t, year, restricted.ravel()) & ~t.id.isin(fleet.reserved)
-           & (rng.random(len(t)) < 1.0 / PROGRAMME_YEARS))
+    c = fleet.columns
+    due = (_due(fleet, year, restricted.ravel()) & ~np.isin(c["id"], list(fleet.reserved))
+           & (rng.random(len(fleet)) < 1.0 / PROGRAMME_YEARS))
     if not due.any():
         return
-    hazard = built.ravel()[t.cell.to_numpy(np.int64)] + (year - t.year_built.to_numpy()) / HAZARD_AGE_YEARS
-    order = t[due].assign(hazard=hazard[due.to_numpy()]).sort_values(["hazard", "id"], ascending=[False, True])
+    rows = np.flatnonzero(due)
+    hazard = built.ravel()[c["cell"][rows]] + (year - c["year_built"][rows]) / HAZARD_AGE_YEARS
     left = dict(caps)
-    for i, row in order.iterrows():
-        if row.potential_t > left.get(row.sector, 0.0):
+    region = grid.region_index.ravel()
+    for i in rows[np.lexsort((c["id"][rows].astype(str), -hazard))]:
+        sector, potential, cell = GRIDDED[c["sector"][i]], c["potential_t"][i], int(c["cell"][i])
+        if potential > left.get(sector, 0.0):
             continue
-        near = _within(grid, int(row.cell), RELOCATE_RADIUS_KM)
-        near = near[grid.region_index.ravel()[near] == int(row.region_pos)]  # moves between regions: .transfer
-        new = site(row.sector, near, i)
+        near = _within(grid, cell, RELOCATE_RADIUS_KM)
+        near = near[region[near] == c["region_pos"][i]]  # moves between regions: .transfer
+        new = site(sector, near, i)
         if new.size == 0:
             continue
-        left[row.sector] -= row.potential_t
-        fleet.log(year, t.loc[[i]], "relocated", to_cell=new)
-        t.loc[i, ["moved_from", "moved_year", "cell", "year_built"]] = [int(row.cell), year, int(new[0]), year]
-        t.loc[i, "region_pos"] = int(grid.region_index.ravel()[new[0]])
+        left[sector] -= potential
+        fleet.log(year, np.array([i]), "relocated", to_cell=new)
+        c["moved_from"][i], c["moved_year"][i], c["cell"][i], c["year_built"][i] = cell, year, new[0], year
+        c["region_pos"][i] = region[new[0]]
 
 
-def _due(t: pd.DataFrame, year: int, restricted: np.ndarray) -> pd.Series:
+def _due(fleet: Fleet, year: int, restricted: np.ndarray) -> np.ndarray:
     """Active, never moved plants in restricted cells past their relocation age (and lead time)."""
-    age = RELOCATE_AGE + np.where(t.potential_t >= LARGE_WORKS_T, LARGE_WORKS_LEAD_YEARS, 0)
-    return ((t.status == "active") & (t.moved_from < 0) & restricted[t.cell.to_numpy(np.int64)]
-            & (year - t.year_built >= age))
+    age = RELOCATE_AGE + np.where(fleet["potential_t"] >= LARGE_WORKS_T, LARGE_WORKS_LEAD_YEARS, 0)
+    return (fleet.active() & (fleet["moved_from"] < 0) & restricted[fleet["cell"]]
+            & (year - fleet["year_built"] >= age))
 
 
 def _within(grid: Grid, cell: int, radius_km: float) -> np.ndarray:

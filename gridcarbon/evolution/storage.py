@@ -22,7 +22,8 @@ Cumulative injection therefore never exceeds a site's capacity.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,7 @@ class Storage:
     columns: int
     res_km: float
     reach_km: float
+    _near: dict = field(default_factory=dict, repr=False)  # (cell, region) -> sites in reach
 
     @classmethod
     def build(cls, storage_mt: np.ndarray, grid: Grid, *, reach_km: float, removals: np.ndarray,
@@ -113,9 +115,9 @@ class Storage:
         k = self.years.index(year)
         room = self.room(year) - self.captured_t[k]
         booked, out = np.zeros(self.capacity_t.size), np.zeros(len(cell))
-        for i, dist in enumerate(self._distances(cell, region_pos)):
+        for i, (nearest, _) in enumerate(self._in_reach(cell, region_pos)):
             left = float(captured_t[i])
-            for site in np.argsort(dist, kind="stable")[:int((dist <= self.reach_km).sum())]:
+            for site in nearest:
                 take = min(left, max(room[site], 0.0))
                 room[site], booked[site], left = room[site] - take, booked[site] + take, left - take
             out[i] = captured_t[i] - left
@@ -126,17 +128,43 @@ class Storage:
         """Room (t, :meth:`room` less what ``year`` booked so far) of the sites of their region
         within :attr:`reach_km` of each flat ``cell``."""
         room = np.maximum(self.room(year) - self.captured_t[self.years.index(year)], 0.0)
-        return np.array([room[d <= self.reach_km].sum() for d in self._distances(cell, region_pos)])
+        return np.array([room[sites].sum() for _, sites in self._in_reach(cell, region_pos)])
 
-    def _distances(self, cell: np.ndarray, region_pos: np.ndarray):
-        """Per source, the km from its cell to each site's nearest storage cell (inf: another region)."""
+    def _in_reach(self, cell: np.ndarray, region_pos: np.ndarray):
+        """Per source, the sites of its region within :attr:`reach_km` of its flat cell (distance
+        to the site's nearest storage cell), nearest first (ties by site) and ascending; kept
+        per (cell, region) for the run, as sites do not move."""
+        for key in zip(np.asarray(cell, np.int64).tolist(), np.asarray(region_pos).tolist()):
+            if key not in self._near:
+                dist = self._distance(*key)
+                nearest = np.argsort(dist, kind="stable")[:int((dist <= self.reach_km).sum())]
+                self._near[key] = (nearest, np.sort(nearest))
+            yield self._near[key]
+
+    def _distance(self, cell: int, region_pos: int) -> np.ndarray:
+        """The km from flat ``cell`` to each site's nearest storage cell (inf: not of ``region_pos``)."""
+        cells, first, sites = self._region_cells(region_pos)
+        dist = np.full(self.capacity_t.size, np.inf)
+        if sites.size:
+            y, x = divmod(cell, self.columns)
+            sy, sx = np.divmod(cells, self.columns)
+            dist[sites] = np.minimum.reduceat(np.hypot(sy - y, sx - x) * self.res_km, first)
+        return dist
+
+    @cached_property
+    def _by_site(self) -> np.ndarray:
+        """Flat storage cells, grouped by site (ascending), ascending within a site."""
         stored = np.flatnonzero(self.site_cell >= 0)
-        sy, sx = np.divmod(stored, self.columns)
-        for i, (y, x) in enumerate(zip(*np.divmod(np.asarray(cell, np.int64), self.columns))):
-            dist = np.full(self.capacity_t.size, np.inf)
-            np.minimum.at(dist, self.site_cell[stored], np.hypot(sy - y, sx - x) * self.res_km)
-            dist[self.region_pos != region_pos[i]] = np.inf
-            yield dist
+        return stored[np.argsort(self.site_cell[stored], kind="stable")]
+
+    def _region_cells(self, region_pos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Storage cells of a region's sites (flat, grouped by site), where each site's cells
+        start in them, and the sites."""
+        cells = self._by_site
+        sites = np.flatnonzero(self.region_pos == region_pos)
+        lo, hi = np.searchsorted(self.site_cell[cells], [sites.min(), sites.max() + 1]) if sites.size else (0, 0)
+        cells = cells[lo:hi]
+        return cells, np.searchsorted(self.site_cell[cells], sites), sites
 
     def sites(self) -> pd.DataFrame:
         """``cell`` (flat index) and ``site`` of every storage cell, ascending cells."""

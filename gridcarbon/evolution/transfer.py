@@ -38,7 +38,7 @@ from gridcarbon.allocation.transfers import PLAN_COLUMNS
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.core.units import T_PER_MT
 from gridcarbon.evolution.context import EvolutionContext
-from gridcarbon.evolution.fleet import Fleet
+from gridcarbon.evolution.fleet import ACTIVE, Fleet
 from gridcarbon.evolution.relocation import RELOCATION_CAP_SHARE
 
 #: point sectors whose capacity transfers between regions. Steel and chemicals are the heavy
@@ -126,19 +126,18 @@ def move_plants(fleet: Fleet, year: int, plan: pd.DataFrame, site, grid) -> None
     now = plan[plan.year == year]
     if now.empty:
         return
-    t = fleet.table
-    index = pd.Series(t.index, index=t.id)
+    c = fleet.columns
     for move in now.itertuples():
-        i = index[move.id]
+        i = fleet.row(move.id)
         fleet.reserved.discard(move.id)
-        if t.at[i, "status"] != "active":
+        if c["status"][i] != ACTIVE:
             continue
         to = grid.regions.index(move.to_region)
         new = site(move.sector, grid.cells_of(to), i)
         if new.size == 0:
             continue
-        fleet.log(year, t.loc[[i]], "transferred", to_cell=new)
-        t.loc[i, ["moved_from", "moved_year", "cell", "region_pos"]] = [int(t.at[i, "cell"]), year, int(new[0]), to]
+        fleet.log(year, np.array([i]), "transferred", to_cell=new)
+        c["moved_from"][i], c["moved_year"][i], c["cell"][i], c["region_pos"][i] = c["cell"][i], year, new[0], to
 
 
 def transfer_table(plan: pd.DataFrame, moved: pd.DataFrame, base_year: int) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from gridcarbon.core.sectors import GRIDDED, POINT_SECTORS
 from gridcarbon.evolution.context import EvolutionContext
 from gridcarbon.evolution.land import land_steps, year_capacities
 from gridcarbon.evolution.patterns import Patterns
-from gridcarbon.evolution.points import Fleet, YearInputs, step_points
+from gridcarbon.evolution.points import Fleet, FleetRun, YearInputs, step_points
 from gridcarbon.evolution.power_units import follow_power
 from gridcarbon.evolution.relocation import relocation_caps
 from gridcarbon.evolution.storage import Storage
@@ -74,14 +74,18 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
     patterns = Patterns.build(ctx, fleet)
     storage = Storage.build(ctx.landscape.storage_mt.values, grid, reach_km=ctx.spec.ccs_reach_km,
                             removals=-targets[:, GRIDDED.index("beccs")], years=ctx.years)
-    caps = relocation_caps(fleet, ctx.assumptions.relocation_rate)
+    run = FleetRun({s: ctx.surfaces[s] for s in POINT_SECTORS}, grid, ctx.spec, storage,
+                   relocation_caps(fleet, ctx.assumptions.relocation_rate), transfers,
+                   frozenset() if power is None else frozenset({"power"}), ctx.assumptions)
     layers, snapshots, rows, held = {}, {}, [], []
     for k, year, rng, b, f in land_steps(ctx, targets):
         held.append(year_capacities(ctx, year, b, f))
         if k == 0:
             now = inv.emissions["emission"].values
         else:
-            _step_fleet(ctx, fleet, patterns, targets[k], year, rng, b, storage, caps, transfers, power)
+            _step_fleet(ctx, run, fleet, patterns.point_share, targets[k], year, rng, b)
+            if power is not None:
+                follow_power(fleet, power, year, list(grid.regions), storage)
             raw = patterns.raw_layers(ctx, fleet, k, year, b, f)
             now = impose_totals(raw, targets[k], grid, fallback=ctx.surfaces, dtype=dtype)
         rows.append(_residuals(now, targets[k], grid, year))
@@ -95,25 +99,19 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
                            pd.concat(held, ignore_index=True), storage.table(list(grid.regions)), storage.sites())
 
 
-def _step_fleet(ctx: EvolutionContext, fleet: Fleet, patterns: Patterns, target: np.ndarray, year: int,
-                rng: np.random.Generator, built: np.ndarray, storage: Storage, caps: dict[str, float],
-                moves: pd.DataFrame | None, power: PowerSolution | None) -> None:
-    """One year of the point rules, with the fleet's share of each region x point sector's
-    allocated total (``target``: n_gridded x n_regions, t CO2/yr), the run's ``storage``
-    account, the yearly relocation ``caps`` (t CO2/yr per sector) and transfer ``moves``; with a
-    ``power`` system the power plants follow its units instead."""
-    spec, regions = ctx.spec, range(len(ctx.grid.regions))
-    share = patterns.point_share
-    followed = frozenset() if power is None else frozenset({"power"})
+def _step_fleet(ctx: EvolutionContext, run: FleetRun, fleet: Fleet, share: np.ndarray, target: np.ndarray,
+                year: int, rng: np.random.Generator, built: np.ndarray) -> None:
+    """One year of the point rules of ``run`` with the fleet's ``share`` (n_point_sectors x
+    n_regions) of each region x point sector's allocated total (``target``: n_gridded x
+    n_regions, t CO2/yr), given the year's ``built`` fraction (y, x); sectors the run's power
+    system follows are left to :func:`.power_units.follow_power`."""
+    spec = ctx.spec
     tgt = {(r, s): target[GRIDDED.index(s), r] * share[j, r]
-           for j, s in enumerate(POINT_SECTORS) for r in regions if share[j, r] > 0 and s not in followed}
+           for j, s in enumerate(POINT_SECTORS) for r in range(len(ctx.grid.regions))
+           if share[j, r] > 0 and s not in run.followed}
     restrict = restricted(ctx.landscape, built_up=built, urban_core_threshold=spec.urban_core_threshold,
                           relocate_from=list(spec.relocate_from))
-    inputs = YearInputs({s: ctx.surfaces[s] for s in POINT_SECTORS}, restrict, built, storage, caps, ctx.grid, spec,
-                        moves, followed, ctx.assumptions)
-    step_points(fleet, year, tgt, inputs, rng)
-    if power is not None:
-        follow_power(fleet, power, year, list(ctx.grid.regions), storage)
+    step_points(fleet, year, tgt, run, YearInputs(restrict, built), rng)
 
 
 def impose_totals(raw: Iterable[np.ndarray], target: np.ndarray, grid: Grid, *, fallback: dict,

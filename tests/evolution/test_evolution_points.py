@@ -17,7 +17,13 @@ from gridcarbon.config import EvolutionSpec
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import POINT_SECTORS
 from gridcarbon.evolution import relocation
-from gridcarbon.evolution.points import Fleet, YearInputs, point_layers, step_points
+from gridcarbon.evolution.points import (
+    Fleet,
+    FleetRun,
+    YearInputs,
+    point_layers,
+    step_points,
+)
 from gridcarbon.evolution.relocation import RELOCATE_AGE
 from gridcarbon.evolution.storage import Storage
 from gridcarbon.testing import plant, toy_fleet
@@ -35,10 +41,9 @@ def step(fleet, grid, year, *, targets, rules, suit=None, restricted=None, seed=
     suit = suit if suit is not None else np.ones(grid.shape)
     storage = Storage.build(np.zeros(grid.shape), grid, reach_km=rules.ccs_reach_km,
                             removals=np.zeros((1, len(grid.regions))), years=[year])
-    inputs = YearInputs({s: suit for s in POINT_SECTORS},
-                        np.zeros(grid.shape, bool) if restricted is None else restricted, np.zeros(grid.shape),
-                        storage, dict.fromkeys(POINT_SECTORS, np.inf), grid, rules)
-    step_points(fleet, year, targets, inputs, np.random.default_rng(seed))
+    run = FleetRun({s: suit for s in POINT_SECTORS}, grid, rules, storage, dict.fromkeys(POINT_SECTORS, np.inf))
+    now = YearInputs(np.zeros(grid.shape, bool) if restricted is None else restricted, np.zeros(grid.shape))
+    step_points(fleet, year, targets, run, now, np.random.default_rng(seed))
 
 
 @pytest.fixture
@@ -146,7 +151,7 @@ def test_retirement_spares_ccs_plants(grid):
     # the oldest plant carries CCS: it goes last; the next oldest retires instead
     fleet = toy_fleet(grid, [plant("OLDCCS", cell(0, 0), built=1975), plant("MID", cell(3, 3), built=1990),
                               plant("NEW", cell(6, 6), built=2020)])
-    fleet.table.loc[fleet.table.id == "OLDCCS", "ccs"] = True
+    fleet["ccs"][fleet.row("OLDCCS")] = True
     rules = EvolutionSpec(min_spacing_km=0.0, capture_rate=0.0)  # capture 0: potentials stay 100 each
     step(fleet, grid, 2030, targets={(0, "power"): 150.0}, rules=rules)
     assert list(events(fleet).id) == ["MID"]

@@ -168,7 +168,7 @@ def test_pipeline_is_built_when_needed_and_waits_otherwise(toy_base, toy_evoluti
     first when a target needs throughput; where the target falls they wait in the pipeline."""
     from dataclasses import replace
 
-    from gridcarbon.evolution.points import PIPELINE
+    from gridcarbon.evolution.fleet import PIPELINE
     from gridcarbon.testing import plant, toy_facilities
 
     inv, land, suitability = toy_base

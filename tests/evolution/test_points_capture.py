@@ -12,9 +12,9 @@ import pytest
 from gridcarbon.config import EvolutionSpec
 from gridcarbon.core.sectors import POINT_SECTORS
 from gridcarbon.evolution.fleet import EVENT_COLUMNS
-from gridcarbon.evolution.points import YearInputs, step_points
+from gridcarbon.evolution.points import FleetRun, YearInputs, step_points
 from gridcarbon.evolution.storage import T_PER_MT, Storage
-from gridcarbon.testing import plant, toy_fleet
+from gridcarbon.testing import plant, toy_fleet, two_region_grid
 
 NX = 20
 YEARS = list(range(2024, 2036))
@@ -35,11 +35,12 @@ def storage_of(grid, mt: float, *, at=(0, 0), reach_km=100.0, removals=None) -> 
 def run_years(fleet, grid, storage, targets_by_year, rules):
     """Step the fleet through ``targets_by_year`` ({year: {(region, sector): t}}); the fleet
     table after each year."""
-    inputs = YearInputs(dict.fromkeys(POINT_SECTORS, np.ones(grid.shape)), np.zeros(grid.shape, bool),
-                        np.zeros(grid.shape), storage, dict.fromkeys(POINT_SECTORS, 0.0), grid, rules)
+    run = FleetRun(dict.fromkeys(POINT_SECTORS, np.ones(grid.shape)), grid, rules, storage,
+                   dict.fromkeys(POINT_SECTORS, 0.0))
+    now = YearInputs(np.zeros(grid.shape, bool), np.zeros(grid.shape))
     tables = {}
     for year, targets in targets_by_year.items():
-        step_points(fleet, year, targets, inputs, np.random.default_rng(year))
+        step_points(fleet, year, targets, run, now, np.random.default_rng(year))
         tables[year] = fleet.table.copy()
     return tables
 
@@ -100,7 +101,7 @@ def test_capture_stops_when_storage_is_full_and_never_overfills(grid):
     removals[1:, 0] = 20.0
     storage = storage_of(grid, 0.0005, removals=removals)
     fleet = toy_fleet(grid, [plant("A1", cell(1, 1), built=2015), plant("A2", cell(2, 5), built=1990)])
-    fleet.table.loc[fleet.table.id == "A1", ["ccs", "site"]] = [True, 0]
+    fleet["ccs"][fleet.row("A1")], fleet["site"][fleet.row("A1")] = True, 0
     # target 100 on 200 t of throughput; A1 captures at most 100 x 0.9 x 1.05 = 94.5 t a year
     plan = {y: {(0, "power"): 100.0} for y in range(2025, 2036)}
     tables = run_years(fleet, grid, storage, plan, EvolutionSpec())
@@ -142,3 +143,22 @@ def test_storage_sites_split_by_region_and_block(grid):
     assert storage.site_cell[cell(0, 0)] == storage.site_cell[cell(9, 9)] == 0
     # BECCS of A split over A's site; fossil room = capacity - every year's BECCS
     assert storage.room(2030)[0] == pytest.approx(2e6 - 1e4 * len(YEARS))
+
+
+
+def test_room_in_reach_counts_the_sites_of_the_region_with_a_storage_cell_in_reach():
+    # brute force over every storage cell (60 columns of 10 km): the room of the region's sites
+    # with a storage cell within 50 km of the plant's cell
+    grid = two_region_grid(30, res=10000.0)
+    rng = np.random.default_rng(0)
+    storage = Storage.build(np.where(rng.random(grid.shape) < 0.3, rng.random(grid.shape), 0.0), grid,
+                            reach_km=50.0, removals=np.zeros((1, 2)), years=[2024])
+    stored = np.flatnonzero(storage.site_cell >= 0)
+    assert storage.capacity_t.size > 20 and set(storage.region_pos) == {0, 1}
+    cells = np.arange(0, grid.shape[0] * grid.shape[1], 7)
+    for region in (0, 1):
+        got = storage.room_in_reach(2024, cells, np.full(cells.size, region))
+        for cell, room in zip(cells, got):
+            km = np.hypot(stored // 60 - cell // 60, stored % 60 - cell % 60) * 10.0
+            near = set(storage.site_cell[stored[km <= 50.0]]) & set(np.flatnonzero(storage.region_pos == region))
+            assert room == pytest.approx(storage.capacity_t[sorted(near)].sum(), rel=1e-12)

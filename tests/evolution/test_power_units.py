@@ -47,10 +47,10 @@ def _fleet(with_gas: bool = True) -> Fleet:
         "id": ids, "sector": ["power"] * 3 + ["steel"] + ["power"] * (n - 4), "region_pos": 0, "cell": np.arange(n),
         "capacity": [600.0, 400.0, 100.0, 5.0, 300.0][:n], "potential_t": 1e6, "year_built": 2000,
         "inefficiency": 1.0, "status": ["active", "active", "pipeline", "active", "active"][:n],
-        "fuel": ["coal", "coal", "coal", "", "gas"][:n], "technology": "", "planned_retirement": np.nan,
+        "fuel": ["coal", "coal", "coal", "", "gas"][:n], "technology": "", "source": "", "planned_retirement": np.nan,
         "planned_year": np.nan, "origin": "base", "ccs": False, "capturing": False, "site": -1, "moved_from": -1,
         "moved_year": -1, "utilisation": 1.0, "emission_t": 1e6, "captured_t": 0.0}, index=[10, 3, 1, 0, 7][:n])
-    return Fleet(table)
+    return Fleet.from_table(table)
 
 
 @pytest.mark.parametrize("with_gas", [True, False])
@@ -92,7 +92,7 @@ def test_capture_plants_store_their_co2_within_the_site():
 def test_capture_in_reach_first_overflows_to_farther_sites_then_vents():
     # A (cell 0, 50 km from storage) is beyond a 45 km reach: the 0.3 GW capture plant goes to B (cell 2)
     fleet, storage, solution = _fleet(), _storage(capacity_t=(3e6, 1e6), reach_km=45.0), _solution()
-    fleet.table.loc[fleet.table.id == "COAL-B", "cell"] = 2
+    fleet["cell"][fleet.row("COAL-B")] = 2
     solution.capacity[0, COL("coal_ccs"), 2] = 0.3
     follow_power(fleet, solution, 2030, ["R0"], storage)
     t = fleet.table.set_index("id")
@@ -105,8 +105,8 @@ def test_capture_in_reach_first_overflows_to_farther_sites_then_vents():
 def test_a_full_site_shifts_capture_to_the_other_station():
     # A (cell 2) reaches only site 0 (30 km; 1 Mt of room), B (cell 9) only site 1 (30 km)
     fleet, storage = _fleet(), _storage(capacity_t=(1e6, 1e9), reach_km=35.0)
-    fleet.table.loc[fleet.table.id == "COAL-A", "cell"] = 2
-    fleet.table.loc[fleet.table.id == "COAL-B", "cell"] = 9
+    fleet["cell"][fleet.row("COAL-A")] = 2
+    fleet["cell"][fleet.row("COAL-B")] = 9
     solution = _solution()
     follow_power(fleet, solution, 2030, ["R0"], storage)
     t = fleet.table.set_index("id")
