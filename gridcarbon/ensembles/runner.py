@@ -84,8 +84,9 @@ def _check_feasible(sc: Scenario, results: list[dict]) -> dict[int, str]:
     member's :class:`InfeasibleAllocationError` when no member is feasible."""
     infeasible = {r["index"]: r["infeasible"] for r in results if r["infeasible"] is not None}
     if len(infeasible) == len(results):
-        raise InfeasibleAllocationError([f"every member is infeasible, member {results[0]['index']}: "
-                                         f"{results[0]['infeasible']}"], source=sc.source)
+        first = results[0]
+        raise InfeasibleAllocationError([f"every member is infeasible, member {first['index']}: {first['infeasible']}"],
+                                        source=sc.source)
     if infeasible:
         log.warning("%d of %d members are infeasible and left out of the bands (members.csv: status, reason)",
                     len(infeasible), len(results), extra={"scenario": sc.name})

@@ -21,7 +21,7 @@ import multiprocessing
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
+from typing import Any, Self
 
 
 class MapProcess:
@@ -51,7 +51,7 @@ class MapProcess:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def __enter__(self) -> MapProcess:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

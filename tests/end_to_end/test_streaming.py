@@ -88,12 +88,13 @@ def test_the_writer_hands_freed_memory_back_after_every_year(default_run, tmp_pa
     calls = []
     monkeypatch.setattr(memory, "release", lambda cycles=False: calls.append(cycles) or True)
     emission = default_run.emissions["emission"]
-    with gridcarbon.set_options(large_grid_cells=0):  # the default grid written as a 1 km one is
-        with RunWriter(tmp_path, default_run.scenario, default_run.grid, default_run.boundaries, status="ok",
-                       history=[]) as writer:
-            for year in (2026, 2027, 2028, 2030):  # 2030 exported: COGs and maps, whose cycles are collected
-                writer.add(year, emission.sel(year=year).values)
-            writer._wait()
+    # the default grid written as a 1 km one is (a large grid)
+    with gridcarbon.set_options(large_grid_cells=0), \
+            RunWriter(tmp_path, default_run.scenario, default_run.grid, default_run.boundaries, status="ok",
+                      history=[]) as writer:
+        for year in (2026, 2027, 2028, 2030):  # 2030 exported: COGs and maps, whose cycles are collected
+            writer.add(year, emission.sel(year=year).values)
+        writer._wait()
     assert calls == [False, False, False, True]
     calls.clear()
     with RunWriter(tmp_path / "small", default_run.scenario, default_run.grid, default_run.boundaries,
