@@ -31,6 +31,10 @@ UNLISTED_KEY = {"gas": "demand", "solar": "demand", "biomass": "demand", "onshor
                 "offshore_wind": "listed", "hydro": "listed", "nuclear": "listed"}
 #: ASSUMPTION: committed coal units without a start year come online 2 years after the base year
 COMMITTED_DELAY = 2
+#: ASSUMPTION: nuclear units under construction without a start year come online 4 years after the
+#: base year (Hualong One and CAP1000 units in China take about 5-6 years from first concrete; the
+#: undated ones in the GEM tracker began construction in 2021-2024)
+NUCLEAR_DELAY = 4
 
 
 def _facilities(name: str, columns: list[str]) -> pd.DataFrame:
@@ -83,6 +87,23 @@ def listed(base_year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table(operating), table(pipeline)
 
 
+def nuclear_under_construction(base_year: int) -> pd.DataFrame:
+    """Nuclear units under construction that come online after ``base_year``: region, start
+    (year, :data:`NUCLEAR_DELAY` after the base year when the tracker gives none), capacity_mw.
+
+    They are committed, not optional: a reactor under construction in China is finished (none of
+    the GEM tracker's units under construction has been cancelled). Units the tracker dates to
+    the base year or before are already in the national 2024 capacity the listed fleet is
+    topped up to, so they are left out here.
+    """
+    plants = _facilities("power_capacity.csv", ["region", "technology", "status", "start_year", "capacity_mw"])
+    units = plants[(plants["technology"] == "nuclear") & (plants["status"] == "construction")]
+    start = units["start_year"].fillna(base_year + NUCLEAR_DELAY).astype(int)
+    keep = start > base_year
+    return pd.DataFrame({"region": units["region"][keep], "start": start[keep],
+                         "capacity_mw": units["capacity_mw"][keep]}).reset_index(drop=True)
+
+
 def listed_pumped_hydro(regions: list[str]) -> np.ndarray:
     """Operating pumped-hydro capacity (R,) GW of the GEM tracker: firm at peak, no net generation."""
     plants = _facilities("power_capacity.csv", ["region", "technology", "status", "capacity_mw"])
@@ -94,6 +115,7 @@ def fleet(regions: list[str], years: list[int], tech: pd.DataFrame, prov: pd.Dat
           ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Existing capacity (R, G, T) GW, coal fleet factor (R, T) t/MWh and the coal units.
 
+    Nuclear units under construction join from their start year (:func:`nuclear_under_construction`).
     Non-coal plants do not retire within the horizon unless a lifetime is given (wind and solar
     are repowered at their sites: ASSUMPTION); with one (gas) today's fleet declines linearly
     over it; coal follows its units; listed capacity is topped
@@ -111,6 +133,7 @@ def fleet(regions: list[str], years: list[int], tech: pd.DataFrame, prov: pd.Dat
         now[g] = listed_gw[g] + missing * weight
     units = coal_units(base, tech.loc["coal", "lifetime_years"])
     units = units[units["region"].isin(regions)]
+    reactors = nuclear_under_construction(base)
     existing = np.zeros((len(regions), len(TECHNOLOGIES), len(years)))
     factor = np.zeros((len(regions), len(years)))
     yr = np.array(years)
@@ -120,6 +143,9 @@ def fleet(regions: list[str], years: list[int], tech: pd.DataFrame, prov: pd.Dat
             # a fleet of mixed age retires linearly over one lifetime (coal: per unit, below)
             keep = np.clip(1 - (yr - base) / life, 0, 1) if life > 0 else np.ones(len(years))
             existing[r, g] = now.loc[region, name] * keep
+        building = reactors[reactors["region"] == region]
+        online = building["start"].to_numpy()[:, None] <= yr
+        existing[r, TECHNOLOGIES.index("nuclear")] += (building["capacity_mw"].to_numpy()[:, None] * online).sum(0) / 1e3
         mine = units[units["region"] == region]
         alive = (mine["start"].to_numpy()[:, None] <= yr) & (mine["retire"].to_numpy()[:, None] > yr)
         cap = mine["capacity_mw"].to_numpy()[:, None] * alive / 1e3

@@ -16,7 +16,7 @@ from gridcarbon.allocation.power_data import (
     resource_potentials,
     technologies,
 )
-from gridcarbon.allocation.power_fleet import potentials
+from gridcarbon.allocation.power_fleet import fleet, nuclear_under_construction, potentials
 from gridcarbon.core.errors import SchemaError
 
 
@@ -104,3 +104,21 @@ def test_lines_from_outside_keep_their_base_year_flow(enhanced):
     assert (imports <= ps.system.import_cap + 1e-6).all()
     solar = TECHNOLOGIES.index("solar")
     assert ps.capacity[:, solar, -1].sum() > 2 * ps.capacity[:, solar, 0].sum()
+
+
+def test_nuclear_under_construction_is_committed_from_its_start_year(enhanced):
+    """Reactors under construction join the fleet in their start year (undated ones 4 years after
+    the base year), and the allocation's power system runs with at least that capacity."""
+    regions, years = ["Shanghai", "Jiangsu", "Zhejiang", "Anhui"], list(range(2024, 2061))
+    existing, _, _ = fleet(regions, years, technologies(), provinces())
+    nuclear, zhejiang = TECHNOLOGIES.index("nuclear"), regions.index("Zhejiang")
+    building = nuclear_under_construction(2024)
+    mine = building[building.region == "Zhejiang"]
+    assert len(mine) == 4 and (mine.start > 2024).all()
+    for year in (2025, 2026, 2027, 2028, 2035):
+        added = mine.capacity_mw[mine.start <= year].sum() / 1e3
+        assert existing[zhejiang, nuclear, years.index(year)] == pytest.approx(existing[zhejiang, nuclear, 0] + added)
+    assert existing[zhejiang, nuclear, years.index(2028)] - existing[zhejiang, nuclear, 0] == pytest.approx(
+        mine.capacity_mw.sum() / 1e3)
+    built = enhanced.power.capacity[:, nuclear, :]
+    assert (built >= existing[:, nuclear, :] - 1e-6).all()
