@@ -8,6 +8,7 @@ both go through it.
 """
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import json
@@ -172,13 +173,20 @@ def _file_digest(path: Path) -> str:
     when there is no such file (a scenario built in memory with a name to resolve later)."""
     if not path.is_file():
         return str(path)
-    parts = [path]
-    if path.suffix.lower() == ".shp":
-        parts = sorted(path.parent.glob(f"{glob.escape(path.stem)}.*"))
+    parts = sorted(path.parent.glob(f"{glob.escape(path.stem)}.*")) if path.suffix.lower() == ".shp" else [path]
     digest = hashlib.sha256()
     for part in parts:
-        digest.update(part.read_bytes())
+        stat = part.stat()
+        digest.update(_part_digest(str(part), stat.st_size, stat.st_mtime_ns).encode())
     return f"sha256:{digest.hexdigest()}"
+
+
+@functools.lru_cache(maxsize=64)
+def _part_digest(path: str, size: int, mtime_ns: int) -> str:
+    """sha256 (hex) of one file, read in blocks; cached by path, size and modification time, since a
+    run hashes its scenario several times and an input raster can be gigabytes."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def build_scenario(data: dict, *, path: str | None, where: str | None) -> tuple[Scenario | None, list[Problem]]:
