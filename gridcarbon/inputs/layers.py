@@ -18,6 +18,7 @@ then take the class of the one or few pixels they overlap. Cells outside every r
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import shapely
 import xarray as xr
 from numba import njit
 from pyproj import Transformer
+from rasterio.warp import transform_bounds
 
 from gridcarbon.core import kernels
 from gridcarbon.core.errors import InputError
@@ -57,6 +59,12 @@ IGBP_GROUPS = {0: {"water": 1.0}, 1: {"forest": 1.0}, 2: {"forest": 1.0}, 3: {"f
 UNCOVERED_GROUP = "water"
 #: most (pixel, cell) pieces held at once: bounds memory (40 bytes a piece) on 1 km grids
 CHUNK_PIECES = 4_000_000
+#: points per edge when the grid's bounds are projected to lon/lat (rasterio ``transform_bounds``):
+#: an Albers edge bends in lon/lat, and 21 points follow it to well under a pixel
+DENSIFY_POINTS = 21
+#: pixels added around a raster window: a pixel whose corner is just outside the projected
+#: bounds may still reach into a border cell
+WINDOW_MARGIN_PIXELS = 2
 #: rows of cells per stripe when sampling precipitation at cell centres
 STRIPE_ROWS = 512
 
@@ -92,13 +100,27 @@ def county_geometries(adcodes) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ pixel footprints
-def _corners(transform: rasterio.Affine, shape: tuple[int, int], grid: Grid) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel corners of a lon/lat raster in the grid's cell units, each (rows + 1, cols + 1)."""
-    lon = transform.c + transform.a * np.arange(shape[1] + 1)
-    lat = transform.f + transform.e * np.arange(shape[0] + 1)
+def _corners(transform: rasterio.Affine, window: tuple[slice, slice], grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """Corners of the raster's pixels in ``window`` (rows, cols) in the grid's cell units, each
+    (rows + 1, cols + 1). Coordinates come from the whole raster's transform, so a pixel's
+    corners are the same numbers whatever the window."""
+    rows, cols = window
+    lon = transform.c + transform.a * np.arange(cols.start, cols.stop + 1)
+    lat = transform.f + transform.e * np.arange(rows.start, rows.stop + 1)
     lon, lat = np.meshgrid(lon, lat)
     x, y = Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True).transform(lon, lat)
     return (x - grid.bounds[0]) / grid.res, (grid.bounds[3] - y) / grid.res
+
+
+def _window(transform: rasterio.Affine, shape: tuple[int, int], grid: Grid) -> tuple[slice, slice]:
+    """Rows and columns of a lon/lat raster (``shape``) that can touch the grid: its bounds in
+    lon/lat (edges densified) widened by :data:`WINDOW_MARGIN_PIXELS`; the whole raster at most."""
+    west, south, east, north = transform_bounds(grid.crs, "EPSG:4326", *grid.bounds, densify_pts=DENSIFY_POINTS)
+    c0, c1 = sorted(((west - transform.c) / transform.a, (east - transform.c) / transform.a))
+    r0, r1 = sorted(((north - transform.f) / transform.e, (south - transform.f) / transform.e))
+    m = WINDOW_MARGIN_PIXELS
+    return (slice(max(0, math.floor(r0) - m), min(shape[0], math.ceil(r1) + m)),
+            slice(max(0, math.floor(c0) - m), min(shape[1], math.ceil(c1) + m)))
 
 
 def _quads(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -125,12 +147,15 @@ def _pieces(transform: rasterio.Affine, shape: tuple[int, int], grid: Grid):
     """Yield (pixel, cell, area_m2) chunks: the exact area of each raster pixel in each cell.
 
     ``pixel`` is the flat index into the raster, ``cell`` the flat cell index (off-grid parts
-    dropped). Pixels touching no inside cell are skipped; chunks hold at most
-    :data:`CHUNK_PIECES` pieces.
+    dropped). Only the raster's :func:`_window` over the grid is projected; pixels touching no
+    inside cell are skipped; chunks hold at most :data:`CHUNK_PIECES` pieces.
     """
-    ru, rv = _quads(*_corners(transform, shape, grid))
-    keep = _touching_inside(ru, rv, grid)
-    ru, rv = ru[keep], rv[keep]
+    rows, cols = window = _window(transform, shape, grid)
+    ru, rv = _quads(*_corners(transform, window, grid))
+    inner = _touching_inside(ru, rv, grid)
+    r, c = np.divmod(inner, cols.stop - cols.start)
+    keep = (r + rows.start) * shape[1] + c + cols.start  # flat positions in the whole raster
+    ru, rv = ru[inner], rv[inner]
     span = ((np.ceil(ru.max(axis=1)) - np.floor(ru.min(axis=1)))
             * (np.ceil(rv.max(axis=1)) - np.floor(rv.min(axis=1)))).astype(np.int64) + 1
     total = np.cumsum(span)

@@ -16,6 +16,7 @@ electricity (generated and flowing in, used in the region) over demand.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from gridcarbon.allocation.power import PowerSolution
 from gridcarbon.allocation.power_data import HOURS_TWH, LINE_UTILISATION, TECHNOLOGIES
 from gridcarbon.core.units import T_PER_MT
 from gridcarbon.output.energy_accounting import COAL_EQUIVALENT, primary_components
+from gridcarbon.output.map_process import draw_now
 
 #: figure colours per technology (and imports), fixed so that every run's plots read alike
 COLOURS = {"coal": "#3d3d3d", "gas": "#9e7b5a", "nuclear": "#8e44ad", "hydro": "#1f77b4", "onshore_wind": "#2ca02c",
@@ -78,15 +80,17 @@ def summary_table(ps: PowerSolution, primary: pd.DataFrame) -> pd.DataFrame:
                               "primary_energy_mtce", "non_fossil_share_primary"]]
 
 
-def write_energy(tables: dict[str, pd.DataFrame], root: Path) -> None:
-    """Write ``energy.csv``, ``energy_summary.csv``, ``primary_energy.csv`` and the figures under ``root/maps`` (no-op without tables)."""
+def write_energy(tables: dict[str, pd.DataFrame], root: Path, *, submit: Callable[..., None] = draw_now) -> None:
+    """Write ``energy.csv``, ``energy_summary.csv``, ``primary_energy.csv`` and the figures under
+    ``root/maps`` (no-op without tables); the figures are drawn by ``submit(plot, *args)`` (e.g. a
+    :meth:`~gridcarbon.output.map_process.MapProcess.submit`, default here and now)."""
     if not tables:
         return
     tables["energy"].to_csv(root / "energy.csv", index=False, float_format="%.6f")
     tables["energy_summary"].to_csv(root / "energy_summary.csv", index=False, float_format="%.6f")
     tables["primary_energy"].to_csv(root / "primary_energy.csv", index=False, float_format="%.6f")
     (root / "maps").mkdir(exist_ok=True)
-    plot_energy(tables, root / "maps")
+    submit(plot_energy, tables, root / "maps")
 
 
 def plot_energy(tables: dict[str, pd.DataFrame], maps: Path) -> None:

@@ -24,6 +24,12 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Self
 
 
+def draw_now(draw: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Run ``draw(*args, **kwargs)`` here: the default of writers that take a ``submit`` argument
+    (a :meth:`MapProcess.submit` draws in the worker instead)."""
+    draw(*args, **kwargs)
+
+
 class MapProcess:
     """Runs drawing calls in one worker process (or inline); use as a context manager."""
 
@@ -37,7 +43,7 @@ class MapProcess:
     def submit(self, draw: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Draw ``draw(*args, **kwargs)`` (a module-level function, its arguments picklable)."""
         if self.pool is None:
-            draw(*args, **kwargs)
+            draw_now(draw, *args, **kwargs)
         else:
             self.jobs.append(self.pool.submit(draw, *args, **kwargs))
 

@@ -12,6 +12,7 @@ same tables give the same bytes.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from matplotlib.figure import Figure
 
 from gridcarbon.allocation import AllocationResult
 from gridcarbon.core.units import T_PER_MT
+from gridcarbon.output.map_process import draw_now
 
 #: figure size (inches) and resolution (dots per inch) of the market plots
 FIGSIZE, DPI = (7.0, 4.0), 120
@@ -30,15 +32,17 @@ def market_tables(alloc: AllocationResult) -> dict[str, pd.DataFrame]:
     return {"market.csv": alloc.market, "mac.csv": alloc.mac}
 
 
-def write_market(root: Path, tables: dict[str, pd.DataFrame], *, name: str, years: list[int]) -> None:
-    """Write the tables and plots under ``root`` (``years``: the exported years of the permits plot)."""
+def write_market(root: Path, tables: dict[str, pd.DataFrame], *, name: str, years: list[int],
+                 submit: Callable[..., None] = draw_now) -> None:
+    """Write the tables and plots under ``root`` (``years``: the exported years of the permits plot);
+    the plots are drawn by ``submit(plot, *args, **kwargs)`` (default here and now)."""
     if not tables:
         return
     for file, table in tables.items():
         (root / file).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(root / file, index=False, float_format="%.6f")
     (root / "maps").mkdir(exist_ok=True)
-    plot_market(root / "maps", tables["market.csv"], name=name, years=years)
+    submit(plot_market, root / "maps", tables["market.csv"], name=name, years=years)
 
 
 def plot_market(maps: Path, market: pd.DataFrame, *, name: str, years: list[int]) -> None:

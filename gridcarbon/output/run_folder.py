@@ -137,8 +137,8 @@ class RunWriter:
         result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
         write_facilities(result, tmp / "facilities.gpkg")
         self._write_storage_fill(result)
-        write_market(tmp, result.market, name=self.sc.name, years=self.exported[1:])
-        write_energy(result.energy, tmp)
+        write_market(tmp, result.market, name=self.sc.name, years=self.exported[1:], submit=self.drawing.submit)
+        write_energy(result.energy, tmp, submit=self.drawing.submit)
         self.drawing.submit(maps.render_change, tmp / "maps" / f"change_{first}_{last}.png", self.gross[first],
                          self.gross[last], self.grid, boundaries=self.boundaries,
                          title=f"{self.sc.name}: gross CO2 change {first}-{last}")
