@@ -7,65 +7,40 @@ labels, cross-validation blocks, the own-sector layer the folds recompute, the s
 settings and the scikit-learn version (:func:`fit_key`); a hit returns the stored AUCs, the
 very numbers a fresh cross-validation gives. The final model is fitted every time, so a run's
 models and surfaces never depend on the cache. Entries are small JSON files in
-``$GRIDCARBON_CACHE_DIR/suitability`` (default ``~/.cache/gridcarbon/suitability``);
-``GRIDCARBON_CACHE_DIR=off`` turns the cache off. Files are written atomically (a temporary
-file renamed), so concurrent runs never read half an entry.
+``$GRIDCARBON_CACHE_DIR/suitability`` (default ``~/.cache/gridcarbon/suitability``;
+:mod:`gridcarbon.core.cache` has the folder, the atomic writes and ``GRIDCARBON_CACHE_DIR=off``).
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
-import numpy as np
 import sklearn
 
-#: environment variable naming the cache folder (``off``: no cache)
-CACHE_ENV = "GRIDCARBON_CACHE_DIR"
+from gridcarbon.core.cache import cache_dir, digest, write_entry
+
 #: version of what a cached cross-validation means: raise it when the code changes its result
 #: without changing its inputs or settings (old entries are then never read)
 FORMAT = 1
-
-
-def cache_dir() -> Path | None:
-    """The cache folder, or None when ``GRIDCARBON_CACHE_DIR=off``."""
-    root = os.environ.get(CACHE_ENV, "")
-    if root.lower() == "off":
-        return None
-    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gridcarbon"
-    return base / "suitability"
+#: the entries' sub-folder of the cache (:func:`gridcarbon.core.cache.cache_dir`)
+KIND = "suitability"
 
 
 def fit_key(*parts: object) -> str:
-    """sha256 (hex) of ``parts``: arrays by dtype, shape and bytes, anything else by ``repr``."""
-    digest = hashlib.sha256(f"{FORMAT}|{sklearn.__version__}".encode())
-    for part in parts:
-        if isinstance(part, np.ndarray):
-            digest.update(f"|{part.dtype.str}{part.shape}|".encode())
-            digest.update(np.ascontiguousarray(part).tobytes())
-        else:
-            digest.update(f"|{part!r}".encode())
-    return digest.hexdigest()
+    """sha256 (hex) of :data:`FORMAT`, the scikit-learn version and ``parts``
+    (:func:`gridcarbon.core.cache.digest`)."""
+    return digest(FORMAT, sklearn.__version__, *parts)
 
 
 def cached_json(key: str, compute: Callable[[], dict]) -> dict:
     """The JSON object stored under ``key``, or ``compute()``'s (stored for next time unless the
     folder cannot be written; it must hold only JSON types: floats round-trip exactly)."""
-    folder = cache_dir()
+    folder = cache_dir(KIND)
     if folder is None:
         return compute()
     path = folder / f"{key}.json"
     if path.exists():
         return json.loads(path.read_text())
     result = compute()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False) as tmp:
-            json.dump(result, tmp)
-        os.replace(tmp.name, path)
-    except OSError:  # a read-only or full disk only costs the next run the same work
-        pass
+    write_entry(folder, path.name, json.dumps(result).encode())
     return result

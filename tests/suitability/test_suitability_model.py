@@ -93,7 +93,7 @@ def test_own_cluster_density_does_not_leak_into_the_cv():
 
 def test_a_cached_cross_validation_gives_the_fresh_model_and_its_key_covers_the_inputs(suit_setup, tmp_path,
                                                                                         monkeypatch):
-    from gridcarbon.suitability import cache
+    from gridcarbon.core import cache
     from gridcarbon.suitability import model as suitability
 
     grid, cov, presence = suit_setup
@@ -121,7 +121,7 @@ def test_a_cached_cross_validation_gives_the_fresh_model_and_its_key_covers_the_
 
 
 def test_a_folder_that_cannot_be_written_only_costs_the_cache(suit_setup, tmp_path, monkeypatch):
-    from gridcarbon.suitability import cache
+    from gridcarbon.core import cache
 
     grid, cov, presence = suit_setup
     blocker = tmp_path / "file"

@@ -1,0 +1,106 @@
+"""On-disk cache of results that are pure functions of their inputs, keyed by all they depend on.
+
+Two things a run computes again and again from the same inputs are cached here: the blocked
+cross-validation of the suitability models (:mod:`gridcarbon.suitability.cache`) and the
+built-in study area of a region set on a grid (:func:`gridcarbon.job.study_area`). A key is
+the sha256 of everything the result depends on (:func:`digest`); for the study area that
+includes :func:`code_fingerprint`, the bytes of every file of the installed package (code and
+package data) and the versions of the libraries that compute it, so an upgrade or an edited
+source file never reads an old entry. A hit returns the very object a fresh computation
+gives, so outputs are the same bytes with the cache warm, cold or off.
+
+Entries live in ``$GRIDCARBON_CACHE_DIR/<kind>`` (default ``~/.cache/gridcarbon/<kind>``, or
+``$XDG_CACHE_HOME/gridcarbon``); ``GRIDCARBON_CACHE_DIR=off`` turns the cache off. Files are
+written atomically (a temporary file renamed), so concurrent runs never read half an entry;
+nothing expires, and deleting the folder is safe. Pickled entries are loaded like numba's
+cached kernels: from a folder only the user writes.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import tempfile
+from collections.abc import Callable
+from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+#: environment variable naming the cache folder (``off``: no cache)
+CACHE_ENV = "GRIDCARBON_CACHE_DIR"
+#: libraries whose results a cached study area holds (geometry, projection, raster reading,
+#: arrays, tables, the gridding kernels): their versions are part of :func:`code_fingerprint`
+FINGERPRINT_LIBRARIES = ("numpy", "pandas", "xarray", "shapely", "pyproj", "rasterio", "geopandas", "scipy",
+                         "numba")
+#: the package folder whose files :func:`code_fingerprint` reads (compiled caches excluded)
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+def cache_dir(kind: str) -> Path | None:
+    """The folder of one kind of entry, or None when ``GRIDCARBON_CACHE_DIR=off``."""
+    root = os.environ.get(CACHE_ENV, "")
+    if root.lower() == "off":
+        return None
+    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gridcarbon"
+    return base / kind
+
+
+def digest(*parts: object) -> str:
+    """sha256 (hex) of ``parts``: arrays by dtype, shape and bytes, anything else by ``repr``."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            h.update(f"|{part.dtype.str}{part.shape}|".encode())
+            h.update(np.ascontiguousarray(part).tobytes())
+        else:
+            h.update(f"|{part!r}".encode())
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """sha256 (hex) of every file of the package (relative path and bytes; ``__pycache__``
+    left out) and of the versions of :data:`FINGERPRINT_LIBRARIES`: about 25 MB read once per
+    process."""
+    h = hashlib.sha256(repr([(lib, version(lib)) for lib in FINGERPRINT_LIBRARIES]).encode())
+    for path in sorted(PACKAGE_ROOT.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(path.relative_to(PACKAGE_ROOT).as_posix().encode())
+            with path.open("rb") as f:
+                h.update(hashlib.file_digest(f, "sha256").digest())
+    return h.hexdigest()
+
+
+def write_entry(folder: Path, name: str, data: bytes) -> None:
+    """Write ``folder/name`` atomically; a folder that cannot be written is left alone (the next
+    run only does the same work again)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=folder, suffix=".tmp", delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, folder / name)
+    except OSError:
+        pass
+
+
+def cached_pickle(kind: str, key: str, compute: Callable[[], T]) -> T:
+    """The object stored under ``kind``/``key``, or ``compute()``'s (stored for next time)."""
+    folder = cache_dir(kind)
+    if folder is None:
+        return compute()
+    path = folder / f"{key}.pkl"
+    if path.exists():
+        try:
+            return pickle.loads(path.read_bytes())
+        except Exception as exc:  # noqa: BLE001 - an unreadable entry is computed and written again
+            log.warning("unreadable cache entry %s (%s): computing it again", path, exc)
+    result = compute()
+    write_entry(folder, path.name, pickle.dumps(result, protocol=5))
+    return result

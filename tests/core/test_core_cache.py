@@ -1,0 +1,109 @@
+"""On-disk cache (gridcarbon.core.cache) and the cached built-in study area (gridcarbon.job.study_area)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gridcarbon import job
+from gridcarbon.core import cache
+from gridcarbon.core.grid import Grid
+from gridcarbon.inputs.study_area import scenario_regions
+
+
+def test_an_entry_is_computed_once_then_read(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"a": np.arange(5.0)}
+
+    first = cache.cached_pickle("demo", "k1", compute)
+    second = cache.cached_pickle("demo", "k1", compute)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(first["a"], second["a"])
+    cache.cached_pickle("demo", "k2", compute)  # another key: computed
+    assert len(calls) == 2
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["k1.pkl", "k2.pkl"]  # no temporary left
+
+
+def test_an_unreadable_entry_is_computed_again(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "k.pkl").write_bytes(b"not a pickle")
+    assert cache.cached_pickle("demo", "k", lambda: 42) == 42
+    assert "unreadable cache entry" in caplog.text
+    assert cache.cached_pickle("demo", "k", lambda: 0) == 42  # written again, then read
+
+
+def test_off_and_unwritable_folders_only_cost_the_work(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, "off")
+    assert cache.cache_dir("demo") is None
+    assert cache.cached_pickle("demo", "k", lambda: 1) == 1
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(cache.CACHE_ENV, str(blocker))
+    assert cache.cached_pickle("demo", "k", lambda: 2) == 2
+
+
+def test_the_fingerprint_follows_the_package_files(tmp_path, monkeypatch):
+    (tmp_path / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr(cache, "PACKAGE_ROOT", tmp_path)
+    cache.code_fingerprint.cache_clear()
+    try:
+        before = cache.code_fingerprint()
+        (tmp_path / "a.py").write_text("x = 2\n")
+        cache.code_fingerprint.cache_clear()
+        assert cache.code_fingerprint() != before
+    finally:
+        cache.code_fingerprint.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def yrd():
+    sc = job.resolve("yrd-enhanced")
+    regions = scenario_regions(sc)
+    return sc, Grid.from_regions(regions, res=sc.resolution), regions
+
+
+def _same_area(a: job.StudyArea, b: job.StudyArea) -> None:
+    assert a.grid.shape == b.grid.shape and a.grid.transform == b.grid.transform
+    assert a.inventory.emissions.equals(b.inventory.emissions)
+    assert a.landscape.equals(b.landscape)
+    assert a.inventory.facilities.equals(b.inventory.facilities)
+    assert a.boundaries.geometry.equals(b.boundaries.geometry)
+
+
+def test_a_builtin_study_area_is_built_once_per_package_and_grid(yrd, tmp_path, monkeypatch):
+    sc, grid, regions = yrd
+    monkeypatch.setenv(cache.CACHE_ENV, "off")
+    fresh = job.study_area(sc, grid, regions)
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    built = job.study_area(sc, grid, regions)
+    assert len(list((tmp_path / "study_area").glob("*.pkl"))) == 1
+
+    def never(*args):
+        raise AssertionError("built again")
+
+    with monkeypatch.context() as m:
+        m.setattr(job, "_build_study_area", never)
+        hit = job.study_area(sc, grid, regions)
+    for area in (built, hit):  # the same study area as without the cache
+        _same_area(area, fresh)
+    monkeypatch.setattr(job, "code_fingerprint", lambda: "another release")
+    job.study_area(sc, grid, regions)  # another package: built and stored again
+    assert len(list((tmp_path / "study_area").glob("*.pkl"))) == 2
+
+
+def test_user_boundaries_and_large_grids_are_never_cached(yrd, tmp_path, monkeypatch):
+    sc, grid, regions = yrd
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    calls = []
+    monkeypatch.setattr(job, "_build_study_area", lambda *a: calls.append(a) or "built")
+    import gridcarbon
+
+    with gridcarbon.set_options(large_grid_cells=10):  # this grid now counts as large
+        assert job.study_area(sc, grid, regions) == "built"
+    custom = sc.model_copy(update={"boundaries": "drawn.gpkg"})
+    assert job.study_area(custom, grid, regions) == "built"
+    assert len(calls) == 2 and not (tmp_path / "study_area").exists()
