@@ -1,12 +1,13 @@
-"""On-disk cache of the suitability models' blocked cross-validation, keyed by all it depends on.
+"""On-disk cache of the suitability models' blocked cross-validation and final forests, keyed by all they depend on.
 
 A run's five models cost 25 cross-validation forests and 5 final ones (issue 19); the
-built-in scenarios fit them from the same cells every time, and the folds serve only the
-reported skill. :func:`cached_json` keys a result by the sha256 of the fit's training matrix,
-labels, cross-validation blocks, the own-sector layer the folds recompute, the seed, the model
-settings and the scikit-learn version (:func:`fit_key`); a hit returns the stored AUCs, the
-very numbers a fresh cross-validation gives. The final model is fitted every time, so a run's
-models and surfaces never depend on the cache. Entries are small JSON files in
+built-in scenarios fit them from the same cells every time. :func:`fit_key` keys a fit by the
+sha256 of its training matrix, labels, cross-validation blocks, the own-sector layer the folds
+recompute, the seed, the model settings and the scikit-learn version. Under that key
+:func:`cached_json` keeps the AUCs (the very numbers a fresh cross-validation gives) and
+:func:`gridcarbon.core.cache.cached_pickle` the final forest (seeded, so a fresh fit is the same
+trees: a run's models, surfaces and outputs are the same bytes with the cache warm, cold or
+off; a forest is 2-5 MB for the Yangtze River Delta at 10 km). Entries are files in
 ``$GRIDCARBON_CACHE_DIR/suitability`` (default ``~/.cache/gridcarbon/suitability``;
 :mod:`gridcarbon.core.cache` has the folder, the atomic writes and ``GRIDCARBON_CACHE_DIR=off``).
 """

@@ -25,10 +25,11 @@ from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 
+from gridcarbon.core.cache import cached_pickle
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.options import get_option
-from gridcarbon.suitability.cache import cached_json, fit_key
+from gridcarbon.suitability.cache import KIND, cached_json, fit_key
 from gridcarbon.suitability.covariates import DENSITY_RADIUS_KM, cluster_density
 
 # -- spatially blocked cross-validation ----------------------------------------------------
@@ -118,8 +119,14 @@ class SuitabilityModel:
                 "presence_cells": self.n_presence, "top_features": {k: round(v, SUMMARY_DIGITS) for k, v in top}}
 
     def save(self, path: str | Path) -> str:
-        """Pickle to ``path``; returns the file's sha256 (recorded in the run manifest)."""
-        data = pickle.dumps(self, protocol=5)
+        """Pickle to ``path``; returns the file's sha256 (recorded in the run manifest).
+
+        The bytes are those of the model once unpickled: an unpickled forest pickles with
+        fewer shared objects than a freshly fitted one (each tree's node dtype becomes its own
+        object) and keeps that form from then on, so a fitted model and one read from the
+        cache (:mod:`gridcarbon.suitability.cache`) save to the same bytes.
+        """
+        data = pickle.dumps(pickle.loads(pickle.dumps(self, protocol=5)), protocol=5)
         Path(path).write_bytes(data)
         return hashlib.sha256(data).hexdigest()
 
@@ -159,9 +166,9 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     target's own sources ``layer`` (t CO2/yr/cell): each fold recomputes it without the
     sources of its test blocks, so no test cell's covariates are derived from the plants it
     is scored on (the final model uses the full layer). AUCs are 0..1; ``meta`` records the
-    block size (km), folds, seed and background cells. The cross-validation of the same inputs
-    and settings, once made, is read back from :mod:`gridcarbon.suitability.cache` (its AUCs
-    are the same numbers); the final model is always fitted.
+    block size (km), folds, seed and background cells. The cross-validation and the final
+    forest of the same inputs and settings, once made, are read back from
+    :mod:`gridcarbon.suitability.cache` (the same AUCs, a forest that pickles to the same bytes).
     """
     features = features or list(covariates.data_vars)
     rows = _training_cells(presence.ravel(), grid.inside.ravel(), seed)
@@ -175,7 +182,7 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
                   own and own[1], seed, grid.shape, grid.res, DENSITY_RADIUS_KM, BLOCK_KM, N_FOLDS, N_ESTIMATORS,
                   MIN_SAMPLES_LEAF, MAX_FEATURES, CLASS_WEIGHT, MAX_DEPTH)
     cv = cached_json(key, lambda: _blocked_cv(features, sample, grid, seed=seed, own=own))
-    final = _fit_forest(sample.X, sample.y, seed)
+    final = cached_pickle(KIND, key, lambda: _fit_forest(sample.X, sample.y, seed))
     importances = dict(zip(features, (float(v) for v in final.feature_importances_)))
     return SuitabilityModel(target, features, final, cv["auc"], cv["auc_folds"], importances, n_pos,
                             {"block_km": BLOCK_KM, "folds": cv["folds"], "seed": seed,

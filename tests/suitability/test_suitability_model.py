@@ -108,6 +108,7 @@ def test_a_cached_cross_validation_gives_the_fresh_model_and_its_key_covers_the_
 
     with monkeypatch.context() as m:
         m.setattr(suitability, "_blocked_cv", never)
+        m.setattr(suitability, "_fit_forest", never)
         hit = fit_suitability("power", presence, cov, grid, seed=5)
     for model in (first, hit):  # the same model, to the byte, as without the cache
         assert model.summary() == fresh.summary() and model.auc == fresh.auc
@@ -117,6 +118,7 @@ def test_a_cached_cross_validation_gives_the_fresh_model_and_its_key_covers_the_
     moved[0, 0] = ~moved[0, 0]
     fit_suitability("power", moved, cov, grid, seed=5)  # another presence cell
     assert len(list((tmp_path / "suitability").glob("*.json"))) == 3
+    assert len(list((tmp_path / "suitability").glob("*.pkl"))) == 3
     assert not list((tmp_path / "suitability").glob("*.tmp"))
 
 
