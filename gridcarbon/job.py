@@ -19,6 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import rioxarray  # noqa: F401 - registers the Dataset.rio accessor used below
 import shapely
 import xarray as xr
 

@@ -107,3 +107,14 @@ def test_user_boundaries_and_large_grids_are_never_cached(yrd, tmp_path, monkeyp
     custom = sc.model_copy(update={"boundaries": "drawn.gpkg"})
     assert job.study_area(custom, grid, regions) == "built"
     assert len(calls) == 2 and not (tmp_path / "study_area").exists()
+
+
+def test_a_run_from_a_cached_study_area_has_every_accessor_it_uses():
+    """A cache hit skips the builders, and with them the imports they made on the way (rioxarray
+    registers ``Dataset.rio`` when imported): the run's own modules must import what they use."""
+    import subprocess
+    import sys
+
+    code = "import gridcarbon.job, gridcarbon.result, xarray as xr; xr.Dataset().rio.write_crs('EPSG:4326')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
