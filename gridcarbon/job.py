@@ -28,7 +28,7 @@ from gridcarbon.allocation.quotas import quota_tables
 from gridcarbon.config import Scenario, load_scenario, validate_scenario
 from gridcarbon.core.cache import cached_pickle, code_fingerprint, digest
 from gridcarbon.core.errors import InputError, MassBalanceError
-from gridcarbon.core.grid import Grid
+from gridcarbon.core.grid import Grid, crs_lookup
 from gridcarbon.core.options import OPTIONS, get_option
 from gridcarbon.core.progress import stage_extra, year_extra
 from gridcarbon.core.sectors import GRIDDED, SECTORS
@@ -309,7 +309,7 @@ def _manifest(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Sui
     return {
         "gridcarbon": version("gridcarbon"), "scenario": sc.name, "scenario_hash": sc.hash(),
         "scenario_file": sc.source, "seed": sc.seed, "base_year": sc.base_year, "years": sc.years,
-        "resolution_m": sc.resolution, "grid": area.grid.describe() | {"crs": area.grid.crs.to_string()},
+        "resolution_m": sc.resolution, "grid": area.grid.describe() | {"crs": crs_lookup(area.grid.crs)[0]},
         "inventory": {"history": area.inventory.history, "calibration": area.inventory.calibration_records()},
         "allocation": agreed.allocation.summary(),
         "coupling": agreed.report(), "evolution": summary | {"suitability": suitability.summary()},

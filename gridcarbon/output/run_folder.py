@@ -21,7 +21,7 @@ import numpy as np
 
 from gridcarbon.core import memory
 from gridcarbon.core.errors import OutputError
-from gridcarbon.core.grid import Grid
+from gridcarbon.core.grid import Grid, LookedUpCRS
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.output import export, maps
 from gridcarbon.output.atomic import atomic_dir
@@ -213,8 +213,10 @@ def write_facilities(result: RunResult, path: Path) -> None:
     one) as ``storage.csv`` and the industrial transfers (when the run transfers) as
     ``transfers.csv`` beside it."""
     fac = result.facilities.copy()
+    crs = LookedUpCRS(fac.crs)  # its EPSG code looked up once, not per layer
     for year, part in fac.groupby("year"):
-        part.drop(columns=["year"]).to_file(path, layer=f"facilities_{year}", driver="GPKG")
+        part.drop(columns=["year"]).set_crs(crs, allow_override=True).to_file(path, layer=f"facilities_{year}",
+                                                                            driver="GPKG")
     result.events.to_csv(path.with_name("facility_events.csv"), index=False)
     if result.storage is not None:
         result.storage.to_csv(path.with_name("storage.csv"), index=False, float_format="%.6f")

@@ -1,6 +1,8 @@
 """Raster and cube export (gridcarbon.output.export): COG rasters and the CF NetCDF cube."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import rasterio
@@ -11,7 +13,14 @@ from rio_cogeo.cogeo import cog_validate
 
 from gridcarbon.core.errors import OutputError, RasterInputError
 from gridcarbon.core.grid import Grid
-from gridcarbon.output.export import NODATA, read_raster_band, write_cog, write_netcdf
+from gridcarbon.output.export import (
+    NODATA,
+    band_block,
+    read_raster_band,
+    write_bands_cog,
+    write_cog,
+    write_netcdf,
+)
 from gridcarbon.testing import lonlat_regions, random_layer
 
 TAGS = {"sector": "power", "year": 2030, "scenario": "test-scenario", "scenario_hash": "abc123",
@@ -56,6 +65,22 @@ def test_cog_is_valid_tiled_deflate_float32(cog):
         assert src.compression.name.lower() == "deflate"
         assert src.tags(ns="IMAGE_STRUCTURE")["PREDICTOR"] == "3"  # floating point
         assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+
+
+@pytest.mark.parametrize(("shape", "block"), [((89, 80), 128), ((130, 90), 256), ((553, 484), 512), ((5530, 4840), 512)])
+def test_a_multiband_cog_tiles_to_its_grid(shape, block):
+    """Bands are compressed tile by tile: a small grid's COG is not padded to 512 px tiles."""
+    grid = SimpleNamespace(shape=shape)
+    assert band_block(grid) == block
+
+
+def test_a_small_grid_multiband_cog_is_valid_with_small_tiles(grid, tmp_path):
+    values = random_layer(grid)
+    path = write_bands_cog(tmp_path / "bands.tif", [("a", values), ("b", 2 * values)], grid, count=2, tags={})
+    assert cog_validate(path)[:2] == (True, [])
+    with rasterio.open(path) as src:
+        assert src.block_shapes[0] == (band_block(grid),) * 2 and band_block(grid) < 512
+        np.testing.assert_array_equal(src.read(2)[grid.inside], (2 * values).astype(np.float32)[grid.inside])
 
 
 def _levels(path):
