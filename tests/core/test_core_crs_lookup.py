@@ -1,0 +1,25 @@
+"""CRS lookups asked once per process (gridcarbon.core.grid.crs_lookup, LookedUpCRS)."""
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from pyproj import CRS
+
+from gridcarbon.core.grid import CHINA_ALBERS_CRS, LookedUpCRS, crs_lookup
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:3857", CHINA_ALBERS_CRS])
+def test_lookups_give_what_pyproj_gives(crs):
+    plain = CRS(crs)
+    assert crs_lookup(plain) == (plain.to_string(), plain.to_epsg())
+    assert LookedUpCRS(plain).to_epsg() == plain.to_epsg()
+    assert LookedUpCRS(plain).to_epsg(min_confidence=20) == plain.to_epsg(min_confidence=20)
+
+
+def test_a_geopackage_written_with_a_looked_up_crs_keeps_it(tmp_path):
+    frame = gpd.GeoDataFrame({"a": [1, 2]}, geometry=gpd.points_from_xy([0, 1e5], [0, 1e5]), crs=CHINA_ALBERS_CRS)
+    crs = LookedUpCRS(frame.crs)
+    for layer in ("one", "two"):
+        frame.set_crs(crs, allow_override=True).to_file(tmp_path / "f.gpkg", layer=layer, driver="GPKG")
+    for layer in ("one", "two"):
+        assert gpd.read_file(tmp_path / "f.gpkg", layer=layer).crs == CRS(CHINA_ALBERS_CRS)
