@@ -150,7 +150,9 @@ def distribute(totals: np.ndarray, proxy: np.ndarray, grid: Grid, *, fallback: n
     there, else gets its total spread evenly over its cells. Returns (n_layers, y, x)
     t CO2/yr/cell summing per region to ``totals``, in ``out`` when given (e.g. float32).
     """
-    totals = np.atleast_2d(np.asarray(totals, np.float64))
+    # a writable copy: numba compiles a kernel once per argument type, and a read-only array
+    # is another type (a second compilation of spread_by_proxy on a fresh install)
+    totals = np.array(totals, np.float64, ndmin=2)
     proxy = np.broadcast_to(proxy, (totals.shape[0],) + grid.shape)
     backup = np.empty(0) if fallback is None else np.ravel(fallback)
     region = grid.region_index.ravel()
