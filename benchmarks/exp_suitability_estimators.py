@@ -34,8 +34,8 @@ Estimators (the same for every sector: a rule, not a per-sector choice):
 
 Measured (YRD, 10 km; cv: AUC mean +- std (min-max) over the 7 configurations; 2 cores under
 load 7-11). The ExtraTrees + spline ensemble lifts every sector, steel by 0.012-0.018 on the
-mean, but the run's seed-42 steel AUC stays at 0.794-0.795, under 0.8 (README, "Steel AUC:
-estimators").
+mean, but the run's seed-42 steel AUC (``--mode run``) stays at 0.786-0.797, under 0.8 (README,
+"Steel AUC: estimators", which also lists the China and backtest figures).
 
 =====================  ===========================  ================  ================  ================
 variant                steel                        power             cement            chemical
