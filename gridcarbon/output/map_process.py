@@ -2,13 +2,13 @@
 
 Drawing a year's maps with matplotlib holds the interpreter lock for most of a second per
 map. In the run's writer thread that competes with the evolution for the one lock, however
-many cores the machine has. :class:`MapProcess` draws them in one worker process instead (the
-second core of a two-core machine), in the order they are submitted; an error surfaces at
-:meth:`MapProcess.wait`. The PNG bytes are the same either way.
+many cores the machine has. :class:`MapProcess` draws them in :data:`WORKERS` worker processes
+instead, beside the run; an error surfaces at :meth:`MapProcess.wait`. The PNG bytes are the
+same either way.
 
 The worker is forked, not spawned: a spawned process imports the caller's ``__main__``, which
 re-runs a user's script that calls :func:`gridcarbon.run` without an ``if __name__ ==
-"__main__"`` guard. It is forked when the writer is made, from the calling thread, before the
+"__main__"`` guard. The workers are forked when the writer is made, from the calling thread, before the
 writer thread starts, so it inherits the engine options (:mod:`gridcarbon.core.options`) and no
 lock a writer thread could hold. Where fork is not the safe default (anything but Linux), in a
 daemonic process (a dask or multiprocessing worker, which may not have children) and on a
@@ -23,6 +23,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Self
 
+#: worker processes. Two: during the evolution one worker keeps up with the maps on the second
+#: core of a two-core machine, but after the last year the main process only writes tables and
+#: then waits for the last year's maps, the change map and the energy and market figures
+#: (about 2 s of drawing in the default run): a second worker draws them on the core the main
+#: process leaves free
+WORKERS = 2
+
 
 def draw_now(draw: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Run ``draw(*args, **kwargs)`` here: the default of writers that take a ``submit`` argument
@@ -31,13 +38,13 @@ def draw_now(draw: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
 
 
 class MapProcess:
-    """Runs drawing calls in one worker process (or inline); use as a context manager."""
+    """Runs drawing calls in :data:`WORKERS` worker processes (or inline); use as a context manager."""
 
     def __init__(self, *, inline: bool):
         self.pool = None
         if not inline and sys.platform == "linux" and not multiprocessing.current_process().daemon:
-            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-            self.pool.submit(int).result()  # fork the worker now, from this thread
+            self.pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("fork"))
+            self.pool.submit(int).result()  # fork the workers now (all at once under fork), from this thread
         self.jobs: list[Future] = []
 
     def submit(self, draw: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
