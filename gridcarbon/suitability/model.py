@@ -182,7 +182,11 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
                   own and own[1], seed, grid.shape, grid.res, DENSITY_RADIUS_KM, BLOCK_KM, N_FOLDS, N_ESTIMATORS,
                   MIN_SAMPLES_LEAF, MAX_FEATURES, CLASS_WEIGHT, MAX_DEPTH)
     cv = cached_json(key, lambda: _blocked_cv(features, sample, grid, seed=seed, own=own))
-    final = cached_pickle(KIND, key, lambda: _fit_forest(sample.X, sample.y, seed))
+    # the final forest depends on fewer inputs than the cross-validation (not the blocks or the
+    # own-sector layer the folds recompute): its own key
+    forest = fit_key("forest", sample.X, sample.y, seed, N_ESTIMATORS, MIN_SAMPLES_LEAF, MAX_FEATURES, CLASS_WEIGHT,
+                     MAX_DEPTH)
+    final = cached_pickle(KIND, forest, lambda: _fit_forest(sample.X, sample.y, seed))
     importances = dict(zip(features, (float(v) for v in final.feature_importances_)))
     return SuitabilityModel(target, features, final, cv["auc"], cv["auc_folds"], importances, n_pos,
                             {"block_km": BLOCK_KM, "folds": cv["folds"], "seed": seed,
