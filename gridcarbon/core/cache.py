@@ -12,8 +12,8 @@ gives, so outputs are the same bytes with the cache warm, cold or off.
 Entries live in ``$GRIDCARBON_CACHE_DIR/<kind>`` (default ``~/.cache/gridcarbon/<kind>``, or
 ``$XDG_CACHE_HOME/gridcarbon``); ``GRIDCARBON_CACHE_DIR=off`` turns the cache off. Files are
 written atomically (a temporary file renamed), so concurrent runs never read half an entry;
-nothing expires, and deleting the folder is safe. Pickled entries are loaded like numba's
-cached kernels: from a folder only the user writes.
+nothing expires, and deleting the folder is safe. A pickled entry is loaded only when its
+bytes match the sha256 written with it (:func:`cached_pickle`).
 """
 from __future__ import annotations
 
@@ -91,16 +91,38 @@ def write_entry(folder: Path, name: str, data: bytes) -> None:
 
 
 def cached_pickle(kind: str, key: str, compute: Callable[[], T]) -> T:
-    """The object stored under ``kind``/``key``, or ``compute()``'s (stored for next time)."""
+    """The object stored under ``kind``/``key``, or ``compute()``'s (stored for next time).
+
+    A pickle runs code when loaded: an entry is unpickled only if its bytes match the sha256
+    written beside it (``<key>.pkl.sha256``); a truncated, altered or unreadable entry is
+    computed and written again.
+    """
     folder = cache_dir(kind)
     if folder is None:
         return compute()
     path = folder / f"{key}.pkl"
-    if path.exists():
+    data = _checked_bytes(path)
+    if data is not None:
         try:
-            return pickle.loads(path.read_bytes())
+            return pickle.loads(data)
         except Exception as exc:  # noqa: BLE001 - an unreadable entry is computed and written again
             log.warning("unreadable cache entry %s (%s): computing it again", path, exc)
     result = compute()
-    write_entry(folder, path.name, pickle.dumps(result, protocol=5))
+    data = pickle.dumps(result, protocol=5)
+    write_entry(folder, path.name, data)
+    write_entry(folder, _digest_path(path).name, hashlib.sha256(data).hexdigest().encode())
     return result
+
+
+def _digest_path(path: Path) -> Path:
+    """Where the sha256 (hex) of the cache entry ``path`` is kept."""
+    return path.with_name(path.name + ".sha256")
+
+
+def _checked_bytes(path: Path) -> bytes | None:
+    """The bytes of the cache entry ``path`` if they match their recorded sha256, else None."""
+    digest = _digest_path(path)
+    if not (path.exists() and digest.exists()):
+        return None
+    data = path.read_bytes()
+    return data if hashlib.sha256(data).hexdigest() == digest.read_text() else None

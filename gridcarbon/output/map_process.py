@@ -1,27 +1,22 @@
-"""Maps drawn in a process of their own, beside the run.
+"""Maps drawn in processes of their own, beside the run (:mod:`gridcarbon.core.worker`).
 
 Drawing a year's maps with matplotlib holds the interpreter lock for most of a second per
 map. In the run's writer thread that competes with the evolution for the one lock, however
 many cores the machine has. :class:`MapProcess` draws them in :data:`WORKERS` worker processes
 instead, beside the run; an error surfaces at :meth:`MapProcess.wait`. The PNG bytes are the
-same either way.
-
-The worker is forked, not spawned: a spawned process imports the caller's ``__main__``, which
-re-runs a user's script that calls :func:`gridcarbon.run` without an ``if __name__ ==
-"__main__"`` guard. The workers are forked when the writer is made, from the calling thread, before the
-writer thread starts, so it inherits the engine options (:mod:`gridcarbon.core.options`) and no
-lock a writer thread could hold. Where fork is not the safe default (anything but Linux), in a
-daemonic process (a dask or multiprocessing worker, which may not have children) and on a
-large grid (1 km: each year's layers are gigabytes to copy), the maps are drawn in the calling
-thread (``inline=True``).
+same either way. The workers are forked when the writer is made, from the calling thread,
+before the writer thread starts, so they hold no lock a writer thread could hold. Where
+:func:`~gridcarbon.core.worker.fork_executor` gives no workers, and on a large grid (1 km: each
+year's layers are gigabytes to copy), the maps are drawn in the calling thread
+(``inline=True``).
 """
 from __future__ import annotations
 
-import multiprocessing
-import sys
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from typing import Any, Self
+
+from gridcarbon.core.worker import fork_executor
 
 #: worker processes. Two: during the evolution one worker keeps up with the maps on the second
 #: core of a two-core machine, but after the last year the main process only writes tables and
@@ -41,9 +36,8 @@ class MapProcess:
     """Runs drawing calls in :data:`WORKERS` worker processes (or inline); use as a context manager."""
 
     def __init__(self, *, inline: bool):
-        self.pool = None
-        if not inline and sys.platform == "linux" and not multiprocessing.current_process().daemon:
-            self.pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("fork"))
+        self.pool = None if inline else fork_executor(WORKERS)
+        if self.pool is not None:
             self.pool.submit(int).result()  # fork the workers now (all at once under fork), from this thread
         self.jobs: list[Future] = []
 

@@ -36,12 +36,18 @@ def fit_key(*parts: object) -> str:
 def cached_json(key: str, compute: Callable[[], dict]) -> dict:
     """The JSON object stored under ``key``, or ``compute()``'s (stored for next time unless the
     folder cannot be written; it must hold only JSON types: floats round-trip exactly)."""
-    folder = cache_dir(KIND)
-    if folder is None:
-        return compute()
-    path = folder / f"{key}.json"
-    if path.exists():
-        return json.loads(path.read_text())
+    stored = stored_json(key)
+    if stored is not None:
+        return stored
     result = compute()
-    write_entry(folder, path.name, json.dumps(result).encode())
+    folder = cache_dir(KIND)
+    if folder is not None:
+        write_entry(folder, f"{key}.json", json.dumps(result).encode())
     return result
+
+
+def stored_json(key: str) -> dict | None:
+    """The JSON object stored under ``key``, None when there is none (or the cache is off)."""
+    folder = cache_dir(KIND)
+    path = None if folder is None else folder / f"{key}.json"
+    return json.loads(path.read_text()) if path is not None and path.exists() else None

@@ -15,6 +15,7 @@ import xarray as xr
 
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED, POINT_SECTORS
+from gridcarbon.core.worker import Background
 from gridcarbon.inventory.base import Inventory
 from gridcarbon.suitability.covariates import build_covariates
 from gridcarbon.suitability.model import SuitabilityModel, fit_suitability
@@ -68,18 +69,25 @@ def inventory_covariates(inv: Inventory, landscape: xr.Dataset, *, city_points: 
 
 def fit_models(inv: Inventory, covariates: xr.Dataset, landscape: xr.Dataset, *,
                seed: int) -> dict[str, SuitabilityModel]:
-    """Suitability per point sector (presence of today's plants) plus the urban model."""
+    """Suitability per point sector (presence of today's plants) plus the urban model.
+
+    Cross-validations not in the cache run in one forked worker process beside the rest of
+    the run (their AUCs are needed only for the manifest); the final forests are fitted here.
+    """
     ncell = inv.grid.shape[0] * inv.grid.shape[1]
     layers = inv.emissions["emission"].values
     models = {}
+    background = Background(inline=inv.grid.large)  # 1 km: the folds' full-grid densities stay in one process
     for s in POINT_SECTORS:
         cells = inv.facilities.cell[inv.facilities.sector == s].to_numpy(np.int64)
         if cells.size >= MIN_PRESENCE:
             presence = np.bincount(cells, minlength=ncell).reshape(inv.grid.shape) > 0
             models[s] = fit_suitability(s, presence, covariates, inv.grid, seed=seed, features=point_features(covariates),
-                                        own=(f"ind_{s}", layers[GRIDDED.index(s)]))
+                                        own=(f"ind_{s}", layers[GRIDDED.index(s)]), background=background)
     urban = landscape.built_up.values >= URBAN_PRESENCE
-    models["urban"] = fit_suitability("urban", urban, covariates, inv.grid, seed=seed, features=URBAN_FEATURES)
+    models["urban"] = fit_suitability("urban", urban, covariates, inv.grid, seed=seed, features=URBAN_FEATURES,
+                                      background=background)
+    background.release()
     return models
 
 

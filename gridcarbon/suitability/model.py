@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import pickle
 import warnings
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +31,8 @@ from gridcarbon.core.cache import cached_pickle
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.options import get_option
-from gridcarbon.suitability.cache import KIND, cached_json, fit_key
+from gridcarbon.core.worker import Background
+from gridcarbon.suitability.cache import KIND, cached_json, fit_key, stored_json
 from gridcarbon.suitability.covariates import DENSITY_RADIUS_KM, cluster_density
 
 # -- spatially blocked cross-validation ----------------------------------------------------
@@ -81,11 +84,31 @@ class SuitabilityModel:
     target: str
     features: list[str]
     estimator: ExtraTreesClassifier
-    auc: float
-    auc_folds: list[float]
+    #: the blocked cross-validation: ``auc``, ``auc_folds`` and ``folds`` (:func:`fit_suitability`),
+    #: or the Future of a cross-validation still running in a worker process
+    cv: dict | Future
     importances: dict[str, float]
     n_presence: int
     meta: dict = field(default_factory=dict)
+
+    def cross_validation(self) -> dict:
+        """The blocked cross-validation (waits for it if it still runs in a worker)."""
+        if isinstance(self.cv, Future):
+            self.cv = self.cv.result()
+        return self.cv
+
+    @property
+    def auc(self) -> float:
+        """Out-of-fold AUC of the blocked cross-validation (0..1)."""
+        return self.cross_validation()["auc"]
+
+    @property
+    def auc_folds(self) -> list[float]:
+        """AUC of each fold with both classes (0..1)."""
+        return self.cross_validation()["auc_folds"]
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "cv": self.cross_validation()}
 
     def predict(self, covariates: xr.Dataset, grid: Grid) -> np.ndarray:
         """Siting probability per cell (y, x, :attr:`Grid.storage_dtype`); 0 outside every region.
@@ -157,7 +180,7 @@ def spatial_blocks(grid: Grid, block_km: float = BLOCK_KM, *, cells: np.ndarray 
 
 def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, grid: Grid, *,
                     seed: int, features: list[str] | None = None,
-                    own: tuple[str, np.ndarray] | None = None) -> SuitabilityModel:
+                    own: tuple[str, np.ndarray] | None = None, background: Background | None = None) -> SuitabilityModel:
     """Fit a presence model with spatially blocked CV.
 
     ``presence`` is a boolean (y, x) mask of cells holding the target today; every other
@@ -166,9 +189,11 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     target's own sources ``layer`` (t CO2/yr/cell): each fold recomputes it without the
     sources of its test blocks, so no test cell's covariates are derived from the plants it
     is scored on (the final model uses the full layer). AUCs are 0..1; ``meta`` records the
-    block size (km), folds, seed and background cells. The cross-validation and the final
-    forest of the same inputs and settings, once made, are read back from
+    block size (km), seed and background cells. The cross-validation and the final forest of
+    the same inputs and settings, once made, are read back from
     :mod:`gridcarbon.suitability.cache` (the same AUCs, a forest that pickles to the same bytes).
+    A cross-validation not in the cache runs in ``background`` when given (it serves only the
+    reported skill): the model's AUCs then wait for it when first asked.
     """
     features = features or list(covariates.data_vars)
     rows = _training_cells(presence.ravel(), grid.inside.ravel(), seed)
@@ -181,12 +206,19 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     key = fit_key(target, features, sample.rows, sample.X, sample.y, sample.groups, own and own[0],
                   own and own[1], seed, grid.shape, grid.res, DENSITY_RADIUS_KM, BLOCK_KM, N_FOLDS, N_ESTIMATORS,
                   MIN_SAMPLES_LEAF, MAX_FEATURES, CLASS_WEIGHT, MAX_DEPTH)
-    cv = cached_json(key, lambda: _blocked_cv(features, sample, grid, seed=seed, own=own))
-    final = cached_pickle(KIND, key, lambda: _fit_forest(sample.X, sample.y, seed))
+    cross_validate = partial(_blocked_cv, features, sample, grid, seed=seed, own=own)
+    cv = stored_json(key)
+    if cv is None:
+        cv = (cached_json(key, cross_validate) if background is None
+              else background.submit(cached_json, key, cross_validate))
+    # the final forest depends on fewer inputs than the cross-validation (not the blocks or the
+    # own-sector layer the folds recompute): its own key
+    forest = fit_key("forest", sample.X, sample.y, seed, N_ESTIMATORS, MIN_SAMPLES_LEAF, MAX_FEATURES, CLASS_WEIGHT,
+                     MAX_DEPTH)
+    final = cached_pickle(KIND, forest, lambda: _fit_forest(sample.X, sample.y, seed))
     importances = dict(zip(features, (float(v) for v in final.feature_importances_)))
-    return SuitabilityModel(target, features, final, cv["auc"], cv["auc_folds"], importances, n_pos,
-                            {"block_km": BLOCK_KM, "folds": cv["folds"], "seed": seed,
-                             "background_cells": int(sample.y.size - n_pos)})
+    return SuitabilityModel(target, features, final, cv, importances, n_pos,
+                            {"block_km": BLOCK_KM, "seed": seed, "background_cells": int(sample.y.size - n_pos)})
 
 
 @dataclass(frozen=True)

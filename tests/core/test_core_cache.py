@@ -24,13 +24,32 @@ def test_an_entry_is_computed_once_then_read(tmp_path, monkeypatch):
     np.testing.assert_array_equal(first["a"], second["a"])
     cache.cached_pickle("demo", "k2", compute)  # another key: computed
     assert len(calls) == 2
-    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["k1.pkl", "k2.pkl"]  # no temporary left
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["k1.pkl", "k1.pkl.sha256", "k2.pkl",
+                                                                      "k2.pkl.sha256"]  # no temporary left
+
+
+def test_an_altered_entry_is_computed_again_never_unpickled(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    assert cache.cached_pickle("demo", "k", lambda: 42) == 42
+    evil = b"cos\nsystem\n(S'echo pwned'\ntR."  # a pickle that would run a command
+    (tmp_path / "demo" / "k.pkl").write_bytes(evil)
+    loads = cache.pickle.loads
+
+    def checked(data):
+        assert data != evil, "unpickled an entry whose sha256 does not match"
+        return loads(data)
+
+    monkeypatch.setattr(cache.pickle, "loads", checked)
+    assert cache.cached_pickle("demo", "k", lambda: 7) == 7
+    assert cache.cached_pickle("demo", "k", lambda: 0) == 7  # written again with its digest, then read
 
 
 def test_an_unreadable_entry_is_computed_again(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
-    (tmp_path / "demo").mkdir()
-    (tmp_path / "demo" / "k.pkl").write_bytes(b"not a pickle")
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    (folder / "k.pkl").write_bytes(b"not a pickle")
+    (folder / "k.pkl.sha256").write_text(cache.hashlib.sha256(b"not a pickle").hexdigest())
     assert cache.cached_pickle("demo", "k", lambda: 42) == 42
     assert "unreadable cache entry" in caplog.text
     assert cache.cached_pickle("demo", "k", lambda: 0) == 42  # written again, then read
@@ -116,5 +135,5 @@ def test_a_run_from_a_cached_study_area_has_every_accessor_it_uses():
     import sys
 
     code = "import gridcarbon.job, gridcarbon.result, xarray as xr; xr.Dataset().rio.write_crs('EPSG:4326')"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

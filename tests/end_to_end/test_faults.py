@@ -413,7 +413,8 @@ def saved_model(tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.random((60, 3)), rng.random(60) > 0.5
     model = SuitabilityModel("power", ["a", "b", "c"], ExtraTreesClassifier(n_estimators=3, random_state=0).fit(X, y),
-                             0.7, [0.7], {"a": 0.5, "b": 0.3, "c": 0.2}, int(y.sum()))
+                             {"auc": 0.7, "auc_folds": [0.7], "folds": 1}, {"a": 0.5, "b": 0.3, "c": 0.2},
+                             int(y.sum()))
     path = tmp_path / "power.pkl"
     return path, model.save(path), X
 

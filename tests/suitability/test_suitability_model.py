@@ -42,7 +42,7 @@ def test_fit_suitability_skill_importance_determinism_and_hash(suit_setup, tmp_p
     assert model.auc > 0.8
     assert max(model.importances, key=model.importances.get) == "signal"
     assert model.n_presence == int(presence.sum())
-    assert model.meta["folds"] == 5 and len(model.auc_folds) >= 1
+    assert model.cross_validation()["folds"] == 5 and len(model.auc_folds) >= 1
     pred = model.predict(cov, grid)
     again = fit_suitability("power", presence, cov, grid, seed=3).predict(cov, grid)
     assert np.array_equal(pred, again)
@@ -132,3 +132,26 @@ def test_a_folder_that_cannot_be_written_only_costs_the_cache(suit_setup, tmp_pa
     model = fit_suitability("power", presence, cov, grid, seed=5)
     monkeypatch.setenv(cache.CACHE_ENV, "off")
     assert model.summary() == fit_suitability("power", presence, cov, grid, seed=5).summary()
+
+
+def test_a_cross_validation_in_a_worker_gives_the_same_model_and_fills_the_cache(suit_setup, tmp_path,
+                                                                                 monkeypatch):
+    """A run hands its uncached cross-validations to a forked worker (their AUCs serve only the
+    manifest): the model is the one an inline fit gives, and the worker writes the cache entry."""
+    from gridcarbon.core import cache
+    from gridcarbon.core.worker import Background
+
+    grid, cov, presence = suit_setup
+    monkeypatch.setenv(cache.CACHE_ENV, "off")
+    inline = fit_suitability("power", presence, cov, grid, seed=5)
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    background = Background(inline=False)
+    pending = fit_suitability("power", presence, cov, grid, seed=5, background=background)
+    background.release()
+    assert not isinstance(pending.cv, dict)  # still a Future: the fit did not wait for it
+    assert pending.summary() == inline.summary() and pending.auc_folds == inline.auc_folds
+    assert pending.save(tmp_path / "p.pkl") == inline.save(tmp_path / "i.pkl")
+    assert len(list((tmp_path / "suitability").glob("*.json"))) == 1  # written by the worker
+    unused = Background(inline=False)
+    hit = fit_suitability("power", presence, cov, grid, seed=5, background=unused)
+    assert isinstance(hit.cv, dict) and hit.auc == inline.auc and unused.pool is None  # a hit forks nothing
