@@ -28,7 +28,7 @@ from sklearn.model_selection import GroupKFold
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.options import get_option
-from gridcarbon.suitability.cache import cached_json, fit_key
+from gridcarbon.suitability.cache import cached_json, cached_pickle, fit_key
 from gridcarbon.suitability.covariates import DENSITY_RADIUS_KM, cluster_density
 
 # -- spatially blocked cross-validation ----------------------------------------------------
@@ -159,9 +159,9 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     target's own sources ``layer`` (t CO2/yr/cell): each fold recomputes it without the
     sources of its test blocks, so no test cell's covariates are derived from the plants it
     is scored on (the final model uses the full layer). AUCs are 0..1; ``meta`` records the
-    block size (km), folds, seed and background cells. The cross-validation of the same inputs
-    and settings, once made, is read back from :mod:`gridcarbon.suitability.cache` (its AUCs
-    are the same numbers); the final model is always fitted.
+    block size (km), folds, seed and background cells. The cross-validation and the final forest
+    of the same inputs and settings, once made, are read back from
+    :mod:`gridcarbon.suitability.cache` (the same AUCs and the same trees).
     """
     features = features or list(covariates.data_vars)
     rows = _training_cells(presence.ravel(), grid.inside.ravel(), seed)
@@ -175,7 +175,9 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
                   own and own[1], seed, grid.shape, grid.res, DENSITY_RADIUS_KM, BLOCK_KM, N_FOLDS, N_ESTIMATORS,
                   MIN_SAMPLES_LEAF, MAX_FEATURES, CLASS_WEIGHT, MAX_DEPTH)
     cv = cached_json(key, lambda: _blocked_cv(features, sample, grid, seed=seed, own=own))
-    final = _fit_forest(sample.X, sample.y, seed)
+    forest = fit_key("forest", sample.X, sample.y, seed, N_ESTIMATORS, MIN_SAMPLES_LEAF, MAX_FEATURES,
+                     CLASS_WEIGHT, MAX_DEPTH)
+    final = cached_pickle(forest, lambda: _fit_forest(sample.X, sample.y, seed))
     importances = dict(zip(features, (float(v) for v in final.feature_importances_)))
     return SuitabilityModel(target, features, final, cv["auc"], cv["auc_folds"], importances, n_pos,
                             {"block_km": BLOCK_KM, "folds": cv["folds"], "seed": seed,

@@ -91,8 +91,7 @@ def test_own_cluster_density_does_not_leak_into_the_cv():
 
 
 
-def test_a_cached_cross_validation_gives_the_fresh_model_and_its_key_covers_the_inputs(suit_setup, tmp_path,
-                                                                                        monkeypatch):
+def test_a_cached_fit_gives_the_fresh_model_and_its_key_covers_the_inputs(suit_setup, tmp_path, monkeypatch):
     from gridcarbon.suitability import cache
     from gridcarbon.suitability import model as suitability
 
@@ -101,23 +100,39 @@ def test_a_cached_cross_validation_gives_the_fresh_model_and_its_key_covers_the_
     fresh = fit_suitability("power", presence, cov, grid, seed=5)
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
     first = fit_suitability("power", presence, cov, grid, seed=5)
-    assert len(list((tmp_path / "suitability").glob("*.json"))) == 1
+    folder = tmp_path / "suitability"
+    assert len(list(folder.glob("*.json"))) == 1 and len(list(folder.glob("*.pkl"))) == 1
 
     def never(*args, **kwargs):
-        raise AssertionError("cross-validated again")
+        raise AssertionError("fitted again")
 
     with monkeypatch.context() as m:
         m.setattr(suitability, "_blocked_cv", never)
+        m.setattr(suitability, "_fit_forest", never)
         hit = fit_suitability("power", presence, cov, grid, seed=5)
     for model in (first, hit):  # the same model, to the byte, as without the cache
         assert model.summary() == fresh.summary() and model.auc == fresh.auc
         assert model.save(tmp_path / "m.pkl") == fresh.save(tmp_path / "f.pkl")
+        assert np.array_equal(model.predict(cov, grid), fresh.predict(cov, grid))
     fit_suitability("power", presence, cov, grid, seed=6)  # another seed
     moved = presence.copy()
     moved[0, 0] = ~moved[0, 0]
     fit_suitability("power", moved, cov, grid, seed=5)  # another presence cell
-    assert len(list((tmp_path / "suitability").glob("*.json"))) == 3
-    assert not list((tmp_path / "suitability").glob("*.tmp"))
+    assert len(list(folder.glob("*.json"))) == 3 and len(list(folder.glob("*.pkl"))) == 3
+    assert not list(folder.glob("*.tmp"))
+
+
+def test_a_cached_forest_whose_bytes_changed_is_fitted_again(suit_setup, tmp_path, monkeypatch):
+    from gridcarbon.suitability import cache
+
+    grid, cov, presence = suit_setup
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    first = fit_suitability("power", presence, cov, grid, seed=5)
+    entry = next((tmp_path / "suitability").glob("*.pkl"))
+    entry.write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")  # a pickle that would run a command
+    again = fit_suitability("power", presence, cov, grid, seed=5)
+    assert again.save(tmp_path / "a.pkl") == first.save(tmp_path / "f.pkl")
+    assert entry.read_bytes() != b"cos\nsystem\n(S'echo pwned'\ntR."  # rewritten with the fresh forest
 
 
 def test_a_folder_that_cannot_be_written_only_costs_the_cache(suit_setup, tmp_path, monkeypatch):
