@@ -89,7 +89,7 @@ def cached_pickle(key: str, compute: Callable[[], object]) -> object:
         data = pickle.dumps(compute(), protocol=PICKLE_PROTOCOL)
         if path is not None:
             _write(folder, {path: data, _digest_path(path): hashlib.sha256(data).hexdigest().encode()})
-    return pickle.loads(data)  # noqa: S301 - our own bytes, or checked against the digest written with them
+    return pickle.loads(data)  # our own bytes, or bytes checked against the digest written with them
 
 
 def _digest_path(path: Path) -> Path:

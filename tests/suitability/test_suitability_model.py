@@ -91,7 +91,8 @@ def test_own_cluster_density_does_not_leak_into_the_cv():
 
 
 
-def test_a_cached_fit_gives_the_fresh_model_and_its_key_covers_the_inputs(suit_setup, tmp_path, monkeypatch):
+def test_a_cached_cross_validation_and_forest_give_the_fresh_model_and_key_the_inputs(suit_setup, tmp_path,
+                                                                                     monkeypatch):
     from gridcarbon.suitability import cache
     from gridcarbon.suitability import model as suitability
 
@@ -122,17 +123,25 @@ def test_a_cached_fit_gives_the_fresh_model_and_its_key_covers_the_inputs(suit_s
     assert not list(folder.glob("*.tmp"))
 
 
-def test_a_cached_forest_whose_bytes_changed_is_fitted_again(suit_setup, tmp_path, monkeypatch):
+def test_a_cached_forest_whose_bytes_changed_is_fitted_again_not_unpickled(suit_setup, tmp_path, monkeypatch):
     from gridcarbon.suitability import cache
 
     grid, cov, presence = suit_setup
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
     first = fit_suitability("power", presence, cov, grid, seed=5)
     entry = next((tmp_path / "suitability").glob("*.pkl"))
-    entry.write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")  # a pickle that would run a command
+    evil = b"cos\nsystem\n(S'echo pwned'\ntR."  # a pickle that would run a command
+    entry.write_bytes(evil)
+    loads = cache.pickle.loads
+
+    def checked(data):
+        assert data != evil, "unpickled an entry whose sha256 does not match"
+        return loads(data)
+
+    monkeypatch.setattr(cache.pickle, "loads", checked)
     again = fit_suitability("power", presence, cov, grid, seed=5)
     assert again.save(tmp_path / "a.pkl") == first.save(tmp_path / "f.pkl")
-    assert entry.read_bytes() != b"cos\nsystem\n(S'echo pwned'\ntR."  # rewritten with the fresh forest
+    assert entry.read_bytes() != evil  # rewritten with the fresh forest
 
 
 def test_a_folder_that_cannot_be_written_only_costs_the_cache(suit_setup, tmp_path, monkeypatch):
