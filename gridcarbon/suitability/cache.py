@@ -7,14 +7,14 @@ blocks, the own-sector layer the folds recompute, the seed, the model settings a
 scikit-learn version (:func:`fit_key`); a hit returns the stored AUCs, the very numbers a fresh
 cross-validation gives. :func:`cached_pickle` keeps the final forest the same way, keyed by its
 training matrix, labels, seed and settings: a hit unpickles the very trees a fresh fit grows
-(scikit-learn's trees round-trip a pickle exactly), and a fresh forest is handed on through
-the same round trip, so a run's models and surfaces are the same bytes with the cache warm,
-cold or off. A pickle runs code when loaded: an entry is loaded only
-if its bytes match the sha256 stored beside it when it was written (a truncated or altered
-entry is fitted again and rewritten). Entries live in ``$GRIDCARBON_CACHE_DIR/suitability``
-(default ``~/.cache/gridcarbon/suitability``): small JSON files for the cross-validation, a
-pickle of some 5-26 MB per forest (China at 10 km, 20,000 background cells) or well under 1 MB
-(the YRD); ``GRIDCARBON_CACHE_DIR=off`` turns the cache off. Files are written atomically (a
+(scikit-learn's trees round-trip a pickle exactly), so a run's trees, surfaces and outputs are
+the same with the cache warm, cold or off; a fresh forest is handed on through the same round
+trip, so it is the same kind of object as a cached one (see :func:`cached_pickle`). A pickle
+runs code when loaded: an entry is loaded only if its bytes match the sha256 stored beside it
+when it was written (a truncated or altered entry is fitted again and rewritten). Entries live
+in ``$GRIDCARBON_CACHE_DIR/suitability`` (default ``~/.cache/gridcarbon/suitability``): small
+JSON files for the cross-validation, a pickle per forest (5-26 MB for China at 10 km with its
+20,000 background cells, 2-5 MB for the YRD); ``GRIDCARBON_CACHE_DIR=off`` turns the cache off. Files are written atomically (a
 temporary file renamed), so concurrent runs never read half an entry.
 """
 from __future__ import annotations
@@ -79,8 +79,8 @@ def cached_pickle(key: str, compute: Callable[[], object]) -> object:
     ``compute()``'s, pickled for next time (unless the cache is off or cannot be written).
 
     Either way the caller gets the object back from its pickle: unpickling does not restore
-    which equal sub-objects were shared (numpy dtypes), so a fresh object would pickle to
-    other bytes than a cached one; once round-tripped, it pickles the same bytes again.
+    which equal sub-objects (numpy dtypes) a fresh object shared, so a fresh forest could save
+    to other pickle bytes than a cached one with the same trees.
     """
     folder = cache_dir()
     path = None if folder is None else folder / f"{key}.pkl"
