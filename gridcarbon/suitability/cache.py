@@ -14,8 +14,9 @@ runs code when loaded: an entry is loaded only if its bytes match the sha256 sto
 when it was written (a truncated or altered entry is fitted again and rewritten). Entries live
 in ``$GRIDCARBON_CACHE_DIR/suitability`` (default ``~/.cache/gridcarbon/suitability``): small
 JSON files for the cross-validation, a pickle per forest (5-26 MB for China at 10 km with its
-20,000 background cells, 2-5 MB for the YRD); ``GRIDCARBON_CACHE_DIR=off`` turns the cache off. Files are written atomically (a
-temporary file renamed), so concurrent runs never read half an entry.
+20,000 background cells, 2-5 MB for the YRD); ``GRIDCARBON_CACHE_DIR=off`` turns the cache
+off. Files are written atomically (a temporary file renamed), so concurrent runs never read
+half an entry.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ import sklearn
 
 #: environment variable naming the cache folder (``off``: no cache)
 CACHE_ENV = "GRIDCARBON_CACHE_DIR"
-#: version of what a cached cross-validation means: raise it when the code changes its result
+#: version of what a cached entry means: raise it when the code changes a fit's result
 #: without changing its inputs or settings (old entries are then never read)
 FORMAT = 1
 #: pickle protocol of cached forests (protocol 5: numpy arrays without extra copies)
