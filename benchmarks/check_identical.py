@@ -55,11 +55,12 @@ def hash_run(folder: Path) -> dict[str, str]:
 
 def run_one(name: str, work: Path, tree: Path | None = None) -> float:
     """Wall seconds of ``gridcarbon run NAME`` into ``work`` in a fresh process (the code of
-    ``tree`` when given, through ``PYTHONPATH``)."""
+    ``tree`` when given, through ``PYTHONPATH``, started in ``work``: ``python -m`` puts its working
+    directory first on ``sys.path``, so started in a checkout it would run that checkout's code)."""
     env = dict(os.environ) if tree is None else dict(os.environ, PYTHONPATH=str(tree))
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "gridcarbon.cli", "run", name, "--out", str(work), "--quiet"],
-                   check=True, env=env)
+                   check=True, env=env, cwd=None if tree is None else work)
     return round(time.perf_counter() - t0, 2)
 
 

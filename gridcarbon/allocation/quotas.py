@@ -77,7 +77,7 @@ def _region_quotas(totals: pd.DataFrame, base: np.ndarray, cities: pd.DataFrame,
     table = totals.pivot(index="sector", columns="year", values="allocated_t")
     years = table.columns.to_numpy()
     phase = np.clip((years - base_year) / (end_year - base_year), 0.0, 1.0)
-    frames = []
+    quotas = []  # per sector, (cities, years) t CO2/yr
     for sector, row in table.iterrows():
         share = _sector_share(sector, base, pop[:, 0], gdp[:, 0])
         if sector in REMOVALS or sector == "indirect":
@@ -85,12 +85,12 @@ def _region_quotas(totals: pd.DataFrame, base: np.ndarray, cities: pd.DataFrame,
         else:
             blend = weights.get("grandfather", 0.0) * share + principles
             w = (1 - phase)[None, :] * share[:, None] + phase[None, :] * blend[:, None]
-        quota = w * row.to_numpy()[None, :]
-        frames.append(pd.DataFrame({"city": np.repeat(cities["city"].to_numpy(), len(years)),
-                                    "region": np.repeat(cities["region"].to_numpy(), len(years)),
-                                    "sector": sector, "year": np.tile(years, len(cities)),
-                                    "quota_t": quota.ravel()}))
-    return pd.concat(frames, ignore_index=True)
+        quotas.append(w * row.to_numpy()[None, :])
+    n, k = len(cities) * len(years), len(table)
+    return pd.DataFrame({"city": np.tile(np.repeat(cities["city"].to_numpy(), len(years)), k),
+                         "region": np.tile(np.repeat(cities["region"].to_numpy(), len(years)), k),
+                         "sector": np.repeat(table.index.to_numpy(object), n), "year": np.tile(years, len(cities) * k),
+                         "quota_t": np.concatenate([q.ravel() for q in quotas])})
 
 
 def _sector_share(sector: str, base: np.ndarray, pop: np.ndarray, gdp: np.ndarray) -> np.ndarray:

@@ -91,7 +91,7 @@ def _plan_sector(plants: pd.DataFrame, tgt: np.ndarray, years: list[int], cap: f
     t0 = tgt[0]
     if t0.sum() <= 0:
         return []
-    order = plants.sort_values(["year_built", "id"])
+    order = list(plants.sort_values(["year_built", "id"]).itertuples())  # read once, walked every year
     out_r, in_r, moves, taken = np.zeros_like(t0), np.zeros_like(t0), [], set()
     role = np.zeros(t0.size, int)  # +1 sent, -1 received: a region never does both in a sector
     for k, year in enumerate(years[1:], start=1):
@@ -100,7 +100,7 @@ def _plan_sector(plants: pd.DataFrame, tgt: np.ndarray, years: list[int], cap: f
         gap = np.where(role >= 0, np.maximum(g - ratio, 0.0) * t0 - out_r, 0.0)
         room = np.where(sited & (role <= 0), np.maximum(ratio - g, 0.0) * t0 - in_r, 0.0)
         left = cap
-        for row in order.itertuples():
+        for row in order:
             o, p = int(row.region_pos), float(row.potential_t)
             d = int(np.argmax(room))
             if (row.id in taken or p > left or p > gap[o] or p > room[d] or d == o
