@@ -2,11 +2,12 @@
 "Scenarios and the command line").
 
 Costly runs are shared: the session's ``default_run`` (read-only, copied when a test needs to
-change it), one kill-and-rerun of the default scenario whose rerun also checks that a second
-run in another process writes byte-identical GeoTIFFs, one batch of two small scenarios
-reused by ``compare``, and two runs started in the background at the start of the module
-(an ensemble and a scenario whose removals cannot be met, collected by the last tests) so
-that they run while the cheap tests do.
+change it), the session's kill-and-rerun of the default scenario (``killed_run``, whose rerun
+also checks that a second run in another process writes byte-identical GeoTIFFs; the point-rule
+tests reuse it), the session's 50 km ensemble (``small_ensemble``, also the local side of the
+dask comparison; all three in tests/conftest.py), one batch of two small scenarios reused by
+``compare``, and a scenario whose removals cannot be met, started in the background at the
+start of the module and collected by a later test, so that it runs while the cheap tests do.
 """
 from __future__ import annotations
 
