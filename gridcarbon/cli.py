@@ -122,8 +122,10 @@ def _run_all(names: list[str], args: tuple, *, ensemble: int, dask_scheduler: st
             typer.echo(run_ensemble(name, ensemble, out=out, years=years, resolution=resolution, seed=seed, jobs=jobs,
                                     dask_scheduler=dask_scheduler))
         return
-    if dask_scheduler:
-        with _cluster_client(dask_scheduler) as client:
+    if dask_scheduler:  # one task per scenario on the cluster's workers, which must see this file system
+        from gridcarbon.ensembles.pool import scheduler_client
+
+        with scheduler_client(dask_scheduler) as client:
             for folder in _parallel(lambda f, *a: client.submit(f, *a, pure=False), names, args):
                 typer.echo(folder)
         return
@@ -134,17 +136,6 @@ def _run_all(names: list[str], args: tuple, *, ensemble: int, dask_scheduler: st
         return
     for name in names:
         typer.echo(run_to_folder(name, *args))
-
-
-def _cluster_client(address: str):
-    """A client of a dask.distributed scheduler; one task per scenario runs on its workers,
-    which must see the same file system as this process (they write the output folders)."""
-    from distributed import Client
-
-    try:
-        return Client(address, timeout="10s")
-    except OSError as exc:
-        raise InputError(f"cannot reach the dask scheduler at {address} ({exc})", record="--dask-scheduler") from exc
 
 
 @app.command()

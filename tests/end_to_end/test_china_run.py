@@ -1,23 +1,11 @@
-"""The national scenario runs from the command line at 10 km and conserves its totals."""
-import subprocess
-import sys
-
+"""The national scenario runs from the command line at 10 km and conserves its totals (the session's
+``china_run``, tests/conftest.py)."""
 import numpy as np
 import pandas as pd
 import pytest
 import rasterio
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def china_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("china")
-    proc = subprocess.run([sys.executable, "-m", "gridcarbon.cli", "run", "china-enhanced", "--years", "2060",
-                           "--out", str(out), "--quiet"],
-                          capture_output=True, text=True, timeout=1200)
-    assert proc.returncode == 0, proc.stderr
-    return out / "china-enhanced"
 
 
 def test_all_31_regions_and_exact_totals(china_run):

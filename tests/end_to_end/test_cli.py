@@ -2,11 +2,12 @@
 "Scenarios and the command line").
 
 Costly runs are shared: the session's ``default_run`` (read-only, copied when a test needs to
-change it), one kill-and-rerun of the default scenario whose rerun also checks that a second
-run in another process writes byte-identical GeoTIFFs, one batch of two small scenarios
-reused by ``compare``, and two runs started in the background at the start of the module
-(an ensemble and a scenario whose removals cannot be met, collected by the last tests) so
-that they run while the cheap tests do.
+change it), the session's kill-and-rerun of the default scenario (``killed_run``, whose rerun
+also checks that a second run in another process writes byte-identical GeoTIFFs; the point-rule
+tests reuse it), the session's 50 km ensemble (``small_ensemble``, also the local side of the
+dask comparison; all three in tests/conftest.py), one batch of two small scenarios reused by
+``compare``, and a scenario whose removals cannot be met, started in the background at the
+start of the module and collected by a later test, so that it runs while the cheap tests do.
 """
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -79,11 +79,6 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def tree_hashes(folder: Path) -> dict[str, str]:
-    """sha256 of every file under ``folder`` by relative path."""
-    return {str(p.relative_to(folder)): sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def tif_hashes(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): sha256(p) for p in sorted(folder.glob("*/*.tif"))}
 
@@ -114,17 +109,14 @@ NO_STORAGE = ("name: no-storage\nextends: yrd-enhanced\nyears: [2030]\n"
 
 @pytest.fixture(scope="module", autouse=True)
 def background(tmp_path_factory):
-    """Start the slow independent CLI runs now, while the cheap tests go; their tests collect them.
+    """Start the slow independent CLI run now, while the cheap tests go; its test collects it.
 
-    ``ensemble``: two members, 2030. ``no_storage``: a folder holding one scenario whose
-    removals cannot be met (the folder is expanded, the run fails in the allocation).
+    ``no_storage``: a folder holding one scenario whose removals cannot be met (the folder is
+    expanded, the run fails in the allocation).
     """
-    root = tmp_path_factory.mktemp("ensemble")
-    jobs = {"ensemble": Job(root, "run", "--ensemble", "2", "--jobs", "2", "--years", "2030", "--out", root / "out",
-                            "-q")}
     root = tmp_path_factory.mktemp("no-storage")
     write_yaml(root / "scenarios" / "no-storage.yaml", NO_STORAGE)
-    jobs["no_storage"] = Job(root, "run", root / "scenarios", "--out", root / "out", "-q")
+    jobs = {"no_storage": Job(root, "run", root / "scenarios", "--out", root / "out", "-q")}
     yield jobs
     for job in jobs.values():
         job.stop()
@@ -475,74 +467,26 @@ def test_compare_two_runs(batch, tmp_path):
     assert float(np.abs(read_band(out / "2030" / "batch-b_minus_batch-a.tif")).max()) > 0
 
 
-# ------------------------------------------------------------------ kill, lock, rerun
-@pytest.fixture(scope="module")
-def killed(default_run, tmp_path_factory):
-    """Kill a run while it writes over an existing result, then run again (CLI subprocesses).
-
-    A run into a folder locked by a live process is started alongside (it fails only when it
-    reaches the export, so it overlaps the first run's computation).
-    """
-    root = tmp_path_factory.mktemp("kill")
-    out = root / "out"
-    final = out / SCENARIO
-    shutil.copytree(default_run.out_dir, final)
-    before = tree_hashes(final)
-
-    locked_out = root / "locked"
-    locked_out.mkdir()
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
-    (locked_out / f".{SCENARIO}.lock").write_text(str(sleeper.pid))
-    locked_job = Job(root / "locked-job", "run", "--out", locked_out, "-q")
-
-    victim = Job(root / "victim", "run", "--out", out, "-q")
-    tmp = out / f".{SCENARIO}.tmp-{victim.pid}"
-    lock = out / f".{SCENARIO}.lock"
-    info = {"before": before, "final": final, "out": out, "tmp": tmp, "lock": lock, "victim_pid": victim.pid}
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while victim.proc.poll() is None and not tmp.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        info["tmp_appeared"] = tmp.exists()
-        while victim.proc.poll() is None and tmp.exists() and not any(tmp.rglob("*.tif")) \
-                and time.monotonic() < deadline:
-            time.sleep(0.05)  # midway: some files written
-        info["lock_owner"] = lock.read_text().strip() if lock.exists() else None
-        info["exited_by_itself"] = victim.proc.poll()
-        victim.stop()
-        info["victim_rc"] = victim.proc.returncode
-        info["after"] = tree_hashes(final)
-        info["stale_lock"] = lock.read_text().strip() if lock.exists() else None
-        info["rerun"] = cli("run", "--out", out, "-q", cwd=root)
-        info["locked"] = locked_job.result()
-        info["locked_out_entries"] = sorted(p.name for p in locked_out.iterdir())
-    finally:
-        locked_job.stop()
-        victim.stop()
-        sleeper.kill()
-        sleeper.wait()
-    return info
+# ------------------------------------------------------------------ kill, lock, rerun (tests/conftest.py)
+def test_kill_midway_leaves_previous_result_untouched(killed_run):
+    assert killed_run["exited_by_itself"] is None, "the run ended before it could be killed"
+    assert killed_run["tmp_appeared"], "the run never reached its temporary folder"
+    assert killed_run["victim_rc"] == -signal.SIGKILL
+    assert killed_run["lock_owner"] == str(killed_run["victim_pid"])  # killed while holding the lock
+    assert killed_run["after"] == killed_run["before"]
 
 
-def test_kill_midway_leaves_previous_result_untouched(killed):
-    assert killed["exited_by_itself"] is None, "the run ended before it could be killed"
-    assert killed["tmp_appeared"], "the run never reached its temporary folder"
-    assert killed["victim_rc"] == -signal.SIGKILL
-    assert killed["lock_owner"] == str(killed["victim_pid"])  # killed while holding the lock
-    assert killed["after"] == killed["before"]
-
-
-def test_rerun_after_kill_takes_over_the_stale_lock(killed):
-    assert killed["stale_lock"] is not None  # the dead run's lock was left behind
-    res = killed["rerun"]
+def test_rerun_after_kill_takes_over_the_stale_lock(killed_run):
+    assert killed_run["stale_lock"] is not None  # the dead run's lock was left behind
+    res = killed_run["rerun"]
     assert res.returncode == 0, res.stderr
-    assert res.stdout.split() == [str(killed["final"])]
-    assert not killed["lock"].exists()
-    manifest = json.loads((killed["final"] / "manifest.json").read_text())
+    assert res.stdout.split() == [str(killed_run["final"])]
+    assert not killed_run["lock"].exists()
+    manifest = json.loads((killed_run["final"] / "manifest.json").read_text())
     assert manifest["scenario"] == SCENARIO
     for rel, digest in manifest["files"].items():
-        assert sha256(killed["final"] / rel) == digest, rel
-    left = sorted(p.name for p in killed["out"].iterdir() if p.name.startswith("."))
+        assert sha256(killed_run["final"] / rel) == digest, rel
+    left = sorted(p.name for p in killed_run["out"].iterdir() if p.name.startswith("."))
     assert left == []  # no lock, no temporary: neither the rerun's nor the killed run's
 
 
@@ -565,23 +509,23 @@ def test_atomic_dir_recovers_what_a_killed_writer_left(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["result"]
 
 
-def test_second_run_writes_identical_geotiffs(default_run, killed):
+def test_second_run_writes_identical_geotiffs(default_run, killed_run):
     """Determinism across processes: the rerun (a fresh interpreter) matches the session's run."""
-    assert killed["rerun"].returncode == 0, killed["rerun"].stderr
+    assert killed_run["rerun"].returncode == 0, killed_run["rerun"].stderr
     first = tif_hashes(Path(default_run.out_dir))
-    second = tif_hashes(killed["final"])
+    second = tif_hashes(killed_run["final"])
     assert len(first) == len(YEARS) * (len(LAYERS) + len(YEAR_EXTRAS))
     assert set(second) == set(first)
     differing = sorted(k for k in first if first[k] != second[k])
     assert differing == []
 
 
-def test_run_into_locked_folder_fails_with_exit_2(killed):
-    rc, stdout, stderr = killed["locked"]
+def test_run_into_locked_folder_fails_with_exit_2(killed_run):
+    rc, stdout, stderr = killed_run["locked"]
     assert rc == 2, stderr
     line = one_line_error(stderr)
     assert "another run" in line
-    assert killed["locked_out_entries"] == [f".{SCENARIO}.lock"]  # nothing written, the lock kept
+    assert killed_run["locked_out_entries"] == [f".{SCENARIO}.lock"]  # nothing written, the lock kept
 
 
 def test_unmeetable_removals_exit_2_and_write_nothing(background):
@@ -597,15 +541,16 @@ def test_unmeetable_removals_exit_2_and_write_nothing(background):
     assert not out.exists() or list(out.iterdir()) == [], list(out.iterdir())
 
 
-# ------------------------------------------------------------------ ensemble (started first)
-def test_ensemble_writes_ordered_percentiles_and_total_bands(background, default_run):
-    job = background["ensemble"]
-    rc, stdout, stderr = job.result()
-    assert rc == 0, stderr
-    folder = job.folder / "out" / f"{SCENARIO}-ensemble"
-    assert stdout.split() == [str(folder)]
-    inside = default_run.grid.inside
-    for year in (2024, 2030):
+# ------------------------------------------------------------------ ensemble (tests/conftest.py)
+def test_ensemble_writes_ordered_percentiles_and_total_bands(small_ensemble):
+    """Two members at 50 km in two worker processes (``small_ensemble`` in tests/conftest.py)."""
+    from gridcarbon.testing import yrd_grid
+
+    res, folder, _ = small_ensemble
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == [str(folder)]
+    inside = yrd_grid(50_000).inside
+    for year in (2024, 2060):
         for layer in LAYERS:
             bands = {s: read_band(folder / str(year) / f"{layer}_{s}.tif") for s in ("p05", "p50", "p95")}
             for band in bands.values():

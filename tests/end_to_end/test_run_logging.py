@@ -17,13 +17,11 @@ STAGES = ["inventory", "suitability models", "allocation (iteration 1)", "evolut
 
 
 @pytest.mark.slow
-def test_a_run_logs_its_stages_and_years_with_the_scenario(caplog, tmp_path):
-    from gridcarbon import run
-
-    caplog.set_level(logging.INFO, logger="gridcarbon")
-    result = run("yrd-enhanced", out=tmp_path, years=[2030])
-    assert result.out_dir == tmp_path / "yrd-enhanced"
-    every = [r for r in caplog.records if r.name.startswith("gridcarbon")]
+def test_a_run_logs_its_stages_and_years_with_the_scenario(default_run, default_run_log):
+    """The session's default run, its ``gridcarbon`` records kept while it ran (tests/conftest.py)."""
+    result = default_run
+    assert result.out_dir.name == "yrd-enhanced"
+    every = [r for r in default_run_log if r.name.startswith("gridcarbon")]
     records = [r for r in every if r.name != "gridcarbon.output.targets"]
     messages = [r.getMessage() for r in records]
     assert all(stage in messages for stage in STAGES), messages

@@ -20,7 +20,6 @@ from gridcarbon.core.sectors import POINT_SECTORS
 from gridcarbon.inputs.area_drivers import aggregated_drivers
 from gridcarbon.inputs.data import read_table
 from gridcarbon.inputs.study_area import read_study_regions
-from gridcarbon.inventory.builtin import build_baseline
 
 JJJ = ["Beijing", "Tianjin", "Hebei"]
 #: the hand-drawn zones (lon, lat boxes): southern Jiangsu north of Suzhou, and Suzhou with Shanghai
@@ -40,9 +39,10 @@ pathway:
 
 
 @pytest.fixture(scope="module")
-def national():
-    """The national built-in inventory at 10 km (what a study area is clipped from)."""
-    return build_baseline("china", res=10_000)[0]
+def national(china_baseline):
+    """The national built-in inventory at 10 km (what a study area is clipped from; the
+    session's ``china_baseline``)."""
+    return china_baseline[0]
 
 
 @pytest.fixture(scope="module")

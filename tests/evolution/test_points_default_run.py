@@ -21,12 +21,16 @@ YEARS = [2035]
 
 
 @pytest.fixture(scope="module")
-def runs(default_run, tmp_path_factory):
+def runs(default_run, killed_run):
     """The default scenario run twice into separate folders: the session's ``default_run``
-    (seed 42; 2024, 2030, 2035 and 2060 exported) and a second run with the same options."""
+    (seed 42; 2024, 2030, 2035 and 2060 exported) and a second run with the same options, the
+    session's rerun after a killed run (``killed_run``: a fresh ``gridcarbon run`` process)."""
     assert default_run.scenario.seed == 42 and YEARS[0] in default_run.scenario.years
-    again = gridcarbon.run("yrd-enhanced", out=tmp_path_factory.mktemp("run1"), years=default_run.scenario.years,
-                           seed=42)
+    assert killed_run["rerun"].returncode == 0, killed_run["rerun"].stderr
+    again = gridcarbon.load_run(killed_run["final"])
+    assert again.out_dir != default_run.out_dir
+    assert (again.scenario.name, again.scenario.seed, again.scenario.years) == \
+        (default_run.scenario.name, 42, default_run.scenario.years)
     return [default_run, again]
 
 

@@ -25,9 +25,9 @@ def china_1km():
 
 
 @pytest.mark.slow
-def test_china_1km_keeps_the_10km_region_sector_totals(china_1km):
+def test_china_1km_keeps_the_10km_region_sector_totals(china_1km, china_baseline):
     fine, _ = china_1km
-    coarse, _ = build_baseline("china", res=10_000)
+    coarse, _ = china_baseline  # build_baseline("china", res=10_000), made once per session
     assert fine.grid.coarsen_factor(coarse.grid) == 10 and fine.grid.shape == (5530, 4840)
     a = coarse.totals.set_index(["region", "sector"]).value_t
     b = fine.totals.set_index(["region", "sector"]).value_t.reindex(a.index)

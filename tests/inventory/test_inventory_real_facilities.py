@@ -6,8 +6,6 @@ that sector in the built baseline.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,9 +25,20 @@ MIN_FACILITIES = {"yrd": 500, "china": 4000}
 BIG_COAL_MW = 300.0
 
 
-@lru_cache(maxsize=2)
+#: built baselines by region set; "china" is the session's ``china_baseline`` (:func:`national`)
+BUILT: dict[str, tuple] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def national(china_baseline):
+    BUILT["china"] = china_baseline
+
+
 def baseline(region_set: str):
-    return build_baseline(region_set)
+    """``build_baseline(region_set)`` (10 km), built once."""
+    if region_set not in BUILT:
+        BUILT[region_set] = build_baseline(region_set)
+    return BUILT[region_set]
 
 
 def real_plants(year: int) -> dict[str, pd.DataFrame]:
