@@ -61,24 +61,19 @@ from __future__ import annotations
 import argparse
 import os
 import time
-import warnings
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from exp_suitability_steel_auc import et, load
-from exp_suitability_training_set import CONFIGS, presence, tiles
+from exp_suitability_steel_auc import blocked_oof_auc, et, load
+from exp_suitability_training_set import CONFIGS
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import QuantileTransformer, SplineTransformer
 from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
-from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.inputs.data import read_table
 from gridcarbon.suitability import model as M
-from gridcarbon.suitability.covariates import cluster_density
 from gridcarbon.suitability.fitting import point_features
 
 SECTORS = ("power", "steel", "cement", "chemical")
@@ -194,23 +189,7 @@ def cv_auc(data, region_set, sector, variant, offset, seed) -> float:
     if extra:
         layers.update(extra(grid, region_set))
         names = list(layers)
-    p = presence(inv, sector)
-    rows = M._training_cells(p, grid.inside.ravel(), seed)
-    y = p[rows].astype(int)
-    tile_all = tiles(grid, offset)
-    groups = tile_all[rows]
-    X = np.column_stack([layers[f][rows] for f in names])
-    col = names.index(f"ind_{sector}")
-    own = inv.emissions["emission"].values[GRIDDED.index(sector)]
-    oof = np.zeros(len(rows))
-    for train, test in GroupKFold(n_splits=min(M.N_FOLDS, len(np.unique(groups[y == 1])))).split(X, y, groups):
-        kept = np.where(np.isin(tile_all, np.unique(groups[test])).reshape(grid.shape), 0.0, own)
-        Xf = X.copy()
-        Xf[:, col] = cluster_density(kept, grid).ravel()[rows]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            oof[test] = make(seed).fit(Xf[train], y[train]).predict_proba(Xf[test])[:, 1]
-    return float(roc_auc_score(y, oof))
+    return blocked_oof_auc(grid, inv, sector, names, layers, make, offset, seed)
 
 
 def mode_cv(sets, variants, sectors, configs) -> pd.DataFrame:

@@ -155,6 +155,12 @@ def cv_auc(data, sector, variant, offset, seed) -> float:
     make, extra, dropped = VARIANTS[variant]
     names, layers = features(grid, inv, cov, sector, extra)
     names = [f for f in names if f not in dropped]
+    return blocked_oof_auc(grid, inv, sector, names, layers, make, offset, seed)
+
+
+def blocked_oof_auc(grid, inv, sector, names, layers, make, offset, seed) -> float:
+    """Out-of-fold AUC of ``make(seed)`` on the run's training cells, folds over the tiles of
+    ``offset``, the sector's own density recomputed per fold without the test tiles' plants."""
     p = presence(inv, sector)
     rows = M._training_cells(p, grid.inside.ravel(), seed)
     y = p[rows].astype(int)
