@@ -227,10 +227,17 @@ def block_sum(values: np.ndarray, k: int) -> np.ndarray:
 
 
 
-@lru_cache(maxsize=16)
 def crs_lookup(crs: CRS) -> tuple[str, int | None]:
-    """``crs.to_string()`` and ``crs.to_epsg()``, asked once per process and CRS: both search the
-    EPSG database, 0.1-0.4 s each for :data:`CHINA_ALBERS_CRS`, which has no code."""
+    """``crs.to_string()`` and ``crs.to_epsg()``, asked once per process and definition: both
+    search the EPSG database, 0.1-0.4 s each for :data:`CHINA_ALBERS_CRS`, which has no code.
+    Keyed by the text the CRS was made from (``srs``), not by CRS equality: equal CRSs made from
+    WKT and from PROJJSON have different ``to_string()``."""
+    return _lookup(crs.srs)
+
+
+@lru_cache(maxsize=16)
+def _lookup(srs: str) -> tuple[str, int | None]:
+    crs = CRS(srs)
     return crs.to_string(), crs.to_epsg()
 
 

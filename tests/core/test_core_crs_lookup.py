@@ -16,6 +16,16 @@ def test_lookups_give_what_pyproj_gives(crs):
     assert LookedUpCRS(plain).to_epsg(min_confidence=20) == plain.to_epsg(min_confidence=20)
 
 
+def test_equal_crs_made_from_other_text_keep_their_own_string():
+    """The lookup is keyed by the definition's text: an equal CRS from WKT keeps its WKT string."""
+    albers = CRS(CHINA_ALBERS_CRS)
+    from_wkt = CRS(albers.to_wkt())
+    assert from_wkt == albers
+    crs_lookup(albers)
+    assert crs_lookup(from_wkt) == (from_wkt.to_string(), from_wkt.to_epsg())
+    assert crs_lookup(albers) == (albers.to_string(), albers.to_epsg())
+
+
 def test_a_geopackage_written_with_a_looked_up_crs_keeps_it(tmp_path):
     frame = gpd.GeoDataFrame({"a": [1, 2]}, geometry=gpd.points_from_xy([0, 1e5], [0, 1e5]), crs=CHINA_ALBERS_CRS)
     crs = LookedUpCRS(frame.crs)
