@@ -207,10 +207,8 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
                   own and own[1], seed, grid.shape, grid.res, DENSITY_RADIUS_KM, BLOCK_KM, N_FOLDS, N_ESTIMATORS,
                   MIN_SAMPLES_LEAF, MAX_FEATURES, CLASS_WEIGHT, MAX_DEPTH)
     cross_validate = partial(_blocked_cv, features, sample, grid, seed=seed, own=own)
-    cv = stored_json(key)
-    if cv is None:
-        cv = (cached_json(key, cross_validate) if background is None
-              else background.submit(cached_json, key, cross_validate))
+    cv = (cached_json(key, cross_validate) if background is None
+          else stored_json(key) or background.submit(cached_json, key, cross_validate))
     # the final forest depends on fewer inputs than the cross-validation (not the blocks or the
     # own-sector layer the folds recompute): its own key
     forest = fit_key("forest", sample.X, sample.y, seed, N_ESTIMATORS, MIN_SAMPLES_LEAF, MAX_FEATURES, CLASS_WEIGHT,
