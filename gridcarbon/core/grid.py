@@ -12,12 +12,14 @@ from functools import cached_property, lru_cache
 
 import geopandas as gpd
 import numpy as np
+import pyproj
 import xarray as xr
 from affine import Affine
 from pyproj import CRS
 from rasterio import features
 
 from gridcarbon.core import kernels
+from gridcarbon.core.cache import cached_pickle, digest
 from gridcarbon.core.errors import CRSError, InputError
 from gridcarbon.core.options import get_option
 
@@ -231,12 +233,18 @@ def crs_lookup(crs: CRS) -> tuple[str, int | None]:
     """``crs.to_string()`` and ``crs.to_epsg()``, asked once per process and definition: both
     search the EPSG database, 0.1-0.4 s each for :data:`CHINA_ALBERS_CRS`, which has no code.
     Keyed by the text the CRS was made from (``srs``), not by CRS equality: equal CRSs made from
-    WKT and from PROJJSON have different ``to_string()``."""
+    WKT and from PROJJSON have different ``to_string()``. The answers are kept in the on-disk
+    cache (:mod:`gridcarbon.core.cache`, kind ``crs``), keyed by that text and the pyproj and
+    PROJ versions (which fix the EPSG database searched)."""
     return _lookup(crs.srs)
 
 
 @lru_cache(maxsize=16)
 def _lookup(srs: str) -> tuple[str, int | None]:
+    return cached_pickle("crs", digest(srs, pyproj.__version__, pyproj.proj_version_str), lambda: _search(srs))
+
+
+def _search(srs: str) -> tuple[str, int | None]:
     crs = CRS(srs)
     return crs.to_string(), crs.to_epsg()
 

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from gridcarbon.allocation.power import PowerSolution
 from gridcarbon.allocation.power_data import HOURS_TWH, LINE_UTILISATION, TECHNOLOGIES
 from gridcarbon.core.units import T_PER_MT
+from gridcarbon.output.canvas import figure
 from gridcarbon.output.energy_accounting import COAL_EQUIVALENT, primary_components
 from gridcarbon.output.map_process import draw_now
 
@@ -110,7 +110,7 @@ def plot_mix(energy: pd.DataFrame, path: Path) -> None:
     """Stacked generation by technology (and net imports) per region, TWh/yr."""
     regions = list(pd.unique(energy["region"]))
     cols = min(len(regions), 4)
-    fig = Figure(figsize=(3.2 * cols, 2.6 * -(-len(regions) // cols)), dpi=100)
+    fig = figure(figsize=(3.2 * cols, 2.6 * -(-len(regions) // cols)), dpi=100)
     for k, region in enumerate(regions):
         ax = fig.add_subplot(-(-len(regions) // cols), cols, k + 1)
         table = energy[energy["region"] == region].pivot(index="year", columns="technology", values="generation_twh")
@@ -125,7 +125,7 @@ def plot_mix(energy: pd.DataFrame, path: Path) -> None:
 
 def plot_shares(summary: pd.DataFrame, path: Path) -> None:
     """Non-fossil shares of electricity and of primary energy per region and the total."""
-    fig = Figure(figsize=(8, 3.2), dpi=100)
+    fig = figure(figsize=(8, 3.2), dpi=100)
     for k, column in enumerate(("non_fossil_share_electricity", "non_fossil_share_primary")):
         ax = fig.add_subplot(1, 2, k + 1)
         for region, rows in summary.groupby("region", sort=False):

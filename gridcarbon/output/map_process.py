@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Self
 
-from gridcarbon.core.worker import fork_executor
+from gridcarbon.core.worker import done_future, fork_executor
 
 #: worker processes. Two: during the evolution one worker keeps up with the maps on the second
 #: core of a two-core machine, but after the last year the main process only writes tables and
@@ -47,6 +47,10 @@ class MapProcess:
             draw_now(draw, *args, **kwargs)
         else:
             self.jobs.append(self.pool.submit(draw, *args, **kwargs))
+
+    def call(self, draw: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        """``draw(*args, **kwargs)`` whose result is wanted (the report's charts): its Future."""
+        return done_future(draw, *args, **kwargs) if self.pool is None else self.pool.submit(draw, *args, **kwargs)
 
     def wait(self) -> None:
         """Wait for every submitted drawing; raise the first one's error."""

@@ -13,23 +13,25 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, Normalize, SymLogNorm, to_rgba
-from matplotlib.figure import Figure
-from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MplPath
-from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
 from gridcarbon.core.errors import OutputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.options import get_option
 from gridcarbon.core.units import UNITS
+from gridcarbon.output.canvas import figure
 from gridcarbon.output.styles import Kind, colormap, log_limits, norm
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 DPI = 100
 MAP_SIZE_IN = (7.0, 6.0)  # single map, width x height (inches)
@@ -49,7 +51,7 @@ def render_map(path: str | Path, values: np.ndarray, grid: Grid, *,
                boundaries: gpd.GeoDataFrame | None, title: str, kind: Kind = "sequential",
                units: str = UNITS) -> Path:
     """One layer (y, x) of t CO2/yr/cell on a log (sequential) or symlog (diverging) scale."""
-    fig = Figure(figsize=MAP_SIZE_IN, dpi=DPI)
+    fig = figure(figsize=MAP_SIZE_IN, dpi=DPI)
     width, height = MAP_SIZE_IN
     ax = _map_axes(fig, (0.0, CAPTION_IN, width - COLORBAR_IN, height - CAPTION_IN - TITLE_IN), grid)
     scale, cmap = _scale(kind, [values]), colormap(kind)
@@ -82,7 +84,7 @@ def render_panel(path: str | Path, layers: dict[str, np.ndarray], grid: Grid, *,
     ncols = math.ceil(math.sqrt(len(layers)))
     nrows = math.ceil(len(layers) / ncols)
     (cell_w, cell_h), top = PANEL_CELL_IN, CAPTION_IN + PANEL_CELL_IN[1] * nrows
-    fig = Figure(figsize=(cell_w * ncols + COLORBAR_IN, top + TITLE_IN), dpi=DPI)
+    fig = figure(figsize=(cell_w * ncols + COLORBAR_IN, top + TITLE_IN), dpi=DPI)
     outlines = _outlines(boundaries, grid)
     axes = []
     for i, (name, values) in enumerate(layers.items()):
@@ -137,6 +139,8 @@ def _draw(ax: Axes, values: np.ndarray, grid: Grid, *, scale: Normalize, cmap: C
           outlines: MplPath | None) -> None:
     """Draw the layer as one RGBA image: its colour where it has one on the scale, light grey
     inside the regions elsewhere (zero on a log scale, NaN), transparent outside; then outlines."""
+    from matplotlib.patches import PathPatch
+
     xmin, ymin, xmax, ymax = grid.bounds
     values, inside = _display(np.asarray(values), grid.inside)
     scaled = scale(np.ma.masked_invalid(np.ma.masked_where(~inside, values)))
@@ -186,6 +190,8 @@ def _colorbar(fig: Figure, axes: list[Axes], scale: Normalize, cmap: Colormap, *
 
 def _add_scale_bar(ax: Axes, grid: Grid) -> None:
     """A scale bar of a round length (1, 2 or 5 x 10^k km) near a fifth of the map width."""
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
     width_km = (grid.bounds[2] - grid.bounds[0]) / 1000 / 5
     power = 10 ** math.floor(math.log10(width_km))
     length_km = max(m * power for m in (1, 2, 5) if m * power <= width_km)

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from gridcarbon.allocation import AllocationResult
 from gridcarbon.core.units import T_PER_MT
+from gridcarbon.output.canvas import figure
 from gridcarbon.output.map_process import draw_now
 
 #: figure size (inches) and resolution (dots per inch) of the market plots
@@ -59,7 +59,7 @@ def replot_market(folder: Path, maps: Path, *, name: str, years: list[int]) -> N
 
 def _plot_price(path: Path, market: pd.DataFrame, *, name: str) -> None:
     """Carbon price per year (the area's, or each region's without trade)."""
-    fig = Figure(figsize=FIGSIZE)
+    fig = figure(figsize=FIGSIZE)
     ax = fig.add_subplot()
     prices = market.pivot(index="year", columns="region", values="carbon_price_yuan_per_t")
     if np.allclose(prices.to_numpy(), prices.to_numpy()[:, :1]):
@@ -75,7 +75,7 @@ def _plot_price(path: Path, market: pd.DataFrame, *, name: str) -> None:
 
 def _plot_permits(path: Path, market: pd.DataFrame, *, name: str, years: list[int]) -> None:
     """Per region and exported year: the permits (Mt) bought or sold, i.e. emissions - allowance."""
-    fig = Figure(figsize=(FIGSIZE[0], FIGSIZE[1] * 1.2))
+    fig = figure(figsize=(FIGSIZE[0], FIGSIZE[1] * 1.2))
     ax = fig.add_subplot()
     chosen = market[market["year"].isin(years)]
     regions = list(pd.unique(chosen["region"]))

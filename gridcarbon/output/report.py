@@ -60,14 +60,16 @@ document.body.dataset.ready = "yes";
 
 
 def write_report(root: Path, manifest: dict, boundaries: gpd.GeoDataFrame | None,
-                 layers: WrittenLayers | None = None) -> Path:
+                 layers: WrittenLayers | None = None, drawn: dict[str, str] | None = None) -> Path:
     """Write ``root/report.html`` for the run folder ``root`` (``manifest``: the run's manifest;
     ``boundaries``: region outlines drawn on the maps, any CRS; ``layers``: the exported
-    years' layers, default read from the folder's COGs). Returns its path."""
+    years' layers, default read from the folder's COGs; ``drawn``: the charts of
+    :func:`~gridcarbon.output.report_charts.draw_charts`, default drawn here). Returns its path."""
     root = Path(root)
+    drawn = charts.draw_charts(root) if drawn is None else drawn
     maps = build_maps(root, boundaries, layers)
-    body = [_header(manifest), _maps_section(maps), _pathway_section(root, maps.years),
-            _market_section(root, maps.years), _energy_section(root, maps.years), _facility_section(root),
+    body = [_header(manifest), _maps_section(maps), _pathway_section(root, maps.years, drawn),
+            _market_section(root, maps.years), _energy_section(root, maps.years), _facility_section(root, drawn),
             _ensemble_section(root)]
     title = html.escape(f"gridcarbon run {manifest.get('scenario', root.name)}")
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
@@ -123,12 +125,11 @@ def _map_json(maps: MapSet) -> str:
     return json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
 
 
-def _pathway_section(root: Path, years: list[int]) -> str:
+def _pathway_section(root: Path, years: list[int], drawn: dict[str, str]) -> str:
     """Pathway, sector and provincial charts and the provincial table from ``totals.csv``."""
-    totals = pd.read_csv(root / "totals.csv")
-    table = charts.region_table(totals, years)
-    return ("<h2>Pathway and sectors</h2>" + charts.pathway_chart(totals) + charts.sector_chart(totals) +
-            "<h2>Provincial split</h2>" + charts.region_chart(totals) + _table(table))
+    table = charts.region_table(pd.read_csv(root / "totals.csv"), years)
+    return ("<h2>Pathway and sectors</h2>" + drawn["pathway"] + drawn["sector"] +
+            "<h2>Provincial split</h2>" + drawn["region"] + _table(table))
 
 
 def _market_section(root: Path, years: list[int]) -> str:
@@ -154,19 +155,18 @@ def _energy_section(root: Path, years: list[int]) -> str:
             _table(total.set_index("year")))
 
 
-def _facility_section(root: Path) -> str:
+def _facility_section(root: Path, drawn: dict[str, str]) -> str:
     """Facility events per year and by sector, and the storage fill."""
     parts = ["<h2>Facilities and storage</h2>"]
-    events_file = root / "facility_events.csv"
-    events = pd.read_csv(events_file) if events_file.is_file() else pd.DataFrame()
-    if events.empty:
+    if "events" not in drawn:
         parts.append('<p class="note">No facility events in this run.</p>')
     else:
-        parts += [charts.events_chart(events),
+        events = pd.read_csv(root / "facility_events.csv")
+        parts += [drawn["events"],
                   _table(events.pivot_table(index="sector", columns="event", values="id", aggfunc="count",
                                             fill_value=0))]
-    if (root / "storage.csv").is_file():
-        parts.append(charts.storage_chart(pd.read_csv(root / "storage.csv")))
+    if "storage" in drawn:
+        parts.append(drawn["storage"])
     else:
         parts.append('<p class="note">Storage account: not in this run (no storage.csv).</p>')
     return "".join(parts)

@@ -38,6 +38,7 @@ from gridcarbon.output.market import replot_market, write_market
 from gridcarbon.output.metadata import acdd_attributes, lonlat_bounds
 from gridcarbon.output.provenance import write_provenance
 from gridcarbon.output.report import write_report
+from gridcarbon.output.report_charts import CHART_GROUPS
 from gridcarbon.output.stac import write_stac
 
 if TYPE_CHECKING:  # the result is made above this layer; the writer only reads it
@@ -136,6 +137,7 @@ class RunWriter:
         tmp, first, last = self.root, self.exported[0], self.exported[-1]
         result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
         write_facilities(result, tmp / "facilities.gpkg")
+        charts = [self.drawing.call(group, tmp) for group in CHART_GROUPS]  # the report's, drawn meanwhile
         self._write_storage_fill(result)
         write_market(tmp, result.market, name=self.sc.name, years=self.exported[1:], submit=self.drawing.submit)
         write_energy(result.energy, tmp, submit=self.drawing.submit)
@@ -150,7 +152,8 @@ class RunWriter:
                                      for k, m in sorted(result.models.items())}
         self.drawing.wait()
         result.manifest["files"] = file_hashes(tmp)
-        write_catalogue(tmp, result.manifest, self.boundaries, written)
+        write_catalogue(tmp, result.manifest, self.boundaries, written,
+                        drawn={name: chart for job in charts for name, chart in job.result().items()})
         if started is not None:
             result.manifest.setdefault("timings_s", {})["total_s"] = round(time.perf_counter() - started, 3)
         (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=_json))
@@ -177,12 +180,13 @@ class RunWriter:
 
 
 def write_catalogue(root: Path, manifest: dict, boundaries: gpd.GeoDataFrame | None,
-                    layers: WrittenLayers | None = None) -> None:
+                    layers: WrittenLayers | None = None, drawn: dict[str, str] | None = None) -> None:
     """``report.html`` and the STAC catalogue of the run folder ``root`` (``layers``: its
-    exported years' layers, default read from its COGs); their time goes into
-    ``manifest["timings_s"]["report_s"]`` (the manifest itself is written after them)."""
+    exported years' layers, default read from its COGs; ``drawn``: the report's charts, default
+    drawn here); their time goes into ``manifest["timings_s"]["report_s"]`` (the manifest
+    itself is written after them)."""
     t0 = time.perf_counter()
-    write_report(root, manifest, boundaries, layers)
+    write_report(root, manifest, boundaries, layers, drawn)
     write_stac(root, manifest)
     manifest.setdefault("timings_s", {})["report_s"] = round(time.perf_counter() - t0, 3)
 

@@ -115,11 +115,15 @@ class SuitabilityModel:
 
         Computed per stripe of about ``predict_chunk_cells`` (an engine option) cells as a dask array on local
         threads (tree traversal releases the GIL), so a national 1 km grid never builds
-        its whole feature matrix; each cell's value does not depend on the chunking.
+        its whole feature matrix; a grid of one stripe is predicted directly. Each cell's value
+        does not depend on the chunking.
         """
+        rows = max(1, get_option("predict_chunk_cells") // grid.shape[1])
+        if rows >= grid.shape[0]:  # one stripe: no graph to schedule (nor dask.distributed to import)
+            stack = np.stack([np.asarray(covariates[f].values) for f in self.features])
+            return self._predict_block(stack, grid.inside, out_dtype=grid.storage_dtype)
         import dask.array as da
 
-        rows = max(1, get_option("predict_chunk_cells") // grid.shape[1])
         # name=False: no hashing of 100 MB layers for a graph computed once
         stack = da.stack([da.from_array(np.asarray(covariates[f].values), chunks=(rows, -1), name=False)
                           for f in self.features])

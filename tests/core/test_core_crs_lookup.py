@@ -33,3 +33,23 @@ def test_a_geopackage_written_with_a_looked_up_crs_keeps_it(tmp_path):
         frame.set_crs(crs, allow_override=True).to_file(tmp_path / "f.gpkg", layer=layer, driver="GPKG")
     for layer in ("one", "two"):
         assert gpd.read_file(tmp_path / "f.gpkg", layer=layer).crs == CRS(CHINA_ALBERS_CRS)
+
+
+def test_a_new_process_reads_the_lookup_from_the_disk_cache(tmp_path, monkeypatch):
+    """The EPSG search is done once per cache folder: a later process (here: the in-process
+    memo cleared) answers from the entry and never searches."""
+    from gridcarbon.core import grid
+
+    monkeypatch.setenv("GRIDCARBON_CACHE_DIR", str(tmp_path))
+    albers = CRS(CHINA_ALBERS_CRS)
+    grid._lookup.cache_clear()
+    first = crs_lookup(albers)
+    assert list((tmp_path / "crs").glob("*.pkl"))
+
+    def no_search(srs):
+        raise AssertionError("searched the EPSG database again")
+
+    monkeypatch.setattr(grid, "_search", no_search)
+    grid._lookup.cache_clear()
+    assert crs_lookup(albers) == first == (albers.to_string(), albers.to_epsg())
+    grid._lookup.cache_clear()
