@@ -90,6 +90,19 @@ def write_entry(folder: Path, name: str, data: bytes) -> None:
         pass
 
 
+def cached_bytes(kind: str, name: str, compute: Callable[[], bytes]) -> bytes:
+    """The bytes stored as ``kind``/``name``, or ``compute()``'s (stored for next time), checked
+    against the sha256 written beside them like :func:`cached_pickle`'s."""
+    folder = cache_dir(kind)
+    if folder is None:
+        return compute()
+    data = _checked_bytes(folder / name)
+    if data is None:
+        data = compute()
+        _store(folder / name, data)
+    return data
+
+
 def cached_pickle(kind: str, key: str, compute: Callable[[], T]) -> T:
     """The object stored under ``kind``/``key``, or ``compute()``'s (stored for next time).
 
@@ -108,10 +121,14 @@ def cached_pickle(kind: str, key: str, compute: Callable[[], T]) -> T:
         except Exception as exc:  # noqa: BLE001 - an unreadable entry is computed and written again
             log.warning("unreadable cache entry %s (%s): computing it again", path, exc)
     result = compute()
-    data = pickle.dumps(result, protocol=5)
-    write_entry(folder, path.name, data)
-    write_entry(folder, _digest_path(path).name, hashlib.sha256(data).hexdigest().encode())
+    _store(path, pickle.dumps(result, protocol=5))
     return result
+
+
+def _store(path: Path, data: bytes) -> None:
+    """Write the entry ``path`` and its sha256 beside it."""
+    write_entry(path.parent, path.name, data)
+    write_entry(path.parent, _digest_path(path).name, hashlib.sha256(data).hexdigest().encode())
 
 
 def _digest_path(path: Path) -> Path:

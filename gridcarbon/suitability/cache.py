@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-
-import sklearn
+from importlib.metadata import version
 
 from gridcarbon.core.cache import cache_dir, digest, write_entry
 
@@ -30,7 +29,7 @@ KIND = "suitability"
 def fit_key(*parts: object) -> str:
     """sha256 (hex) of :data:`FORMAT`, the scikit-learn version and ``parts``
     (:func:`gridcarbon.core.cache.digest`)."""
-    return digest(FORMAT, sklearn.__version__, *parts)
+    return digest(FORMAT, version("scikit-learn"), *parts)
 
 
 def cached_json(key: str, compute: Callable[[], dict]) -> dict:

@@ -15,25 +15,29 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import sys
 import warnings
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
-from sklearn.ensemble import ExtraTreesClassifier
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import GroupKFold
 
-from gridcarbon.core.cache import cached_pickle
+from gridcarbon.core.cache import cached_bytes, cached_pickle, digest
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.options import get_option
 from gridcarbon.core.worker import Background
 from gridcarbon.suitability.cache import KIND, cached_json, fit_key, stored_json
 from gridcarbon.suitability.covariates import DENSITY_RADIUS_KM, cluster_density
+
+if TYPE_CHECKING:  # scikit-learn is imported where a forest is fitted or scored: a run whose
+    # models, surfaces and saved bytes are all in the cache never loads it (0.5-0.8 s)
+    from sklearn.ensemble import ExtraTreesClassifier
 
 # -- spatially blocked cross-validation ----------------------------------------------------
 #: side of the square cross-validation blocks (km): wider than the industrial-density window
@@ -77,19 +81,38 @@ FIT_JOBS = 2
 SUMMARY_TOP, SUMMARY_DIGITS = 5, 4
 
 
+#: the attributes a model pickles, in this order (the bytes of :meth:`SuitabilityModel.save`)
+STATE = ("target", "features", "estimator", "cv", "importances", "n_presence", "meta")
+
+
 @dataclass
 class SuitabilityModel:
-    """A fitted presence model for one target (a sector, or ``urban``)."""
+    """A fitted presence model for one target (a sector, or ``urban``).
+
+    Made by :func:`fit_suitability` with its cache ``key``, a model reads its forest from the
+    cache only when first asked (:attr:`estimator`), and its surfaces (on grids that are not
+    :attr:`~Grid.large`) and saved bytes come from the cache under that key once made.
+    """
 
     target: str
     features: list[str]
-    estimator: ExtraTreesClassifier
+    #: the fitted forest, or the call that reads (or fits) it at first use
+    forest: ExtraTreesClassifier | Callable[[], ExtraTreesClassifier] = field(repr=False)
     #: the blocked cross-validation: ``auc``, ``auc_folds`` and ``folds`` (:func:`fit_suitability`),
     #: or the Future of a cross-validation still running in a worker process
     cv: dict | Future
     importances: dict[str, float]
     n_presence: int
     meta: dict = field(default_factory=dict)
+    #: :func:`fit_suitability`'s cache key of everything the model depends on (None: not cached)
+    key: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def estimator(self) -> ExtraTreesClassifier:
+        """The fitted ExtraTrees forest."""
+        if callable(self.forest):
+            self.forest = self.forest()
+        return self.forest
 
     def cross_validation(self) -> dict:
         """The blocked cross-validation (waits for it if it still runs in a worker)."""
@@ -108,10 +131,27 @@ class SuitabilityModel:
         return self.cross_validation()["auc_folds"]
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "cv": self.cross_validation()}
+        self.cross_validation()
+        return {name: getattr(self, name) for name in STATE}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**{("forest" if k == "estimator" else k): v for k, v in state.items()})
 
     def predict(self, covariates: xr.Dataset, grid: Grid) -> np.ndarray:
         """Siting probability per cell (y, x, :attr:`Grid.storage_dtype`); 0 outside every region.
+
+        Kept in the cache under the model's key and the covariates on grids that are not
+        :attr:`~Grid.large` (a 1 km surface is 100 MB, and hashing its covariates would cost
+        seconds).
+        """
+        if self.key is None or grid.large:
+            return self._predict(covariates, grid)
+        key = digest("surface", self.key, grid.inside, np.dtype(grid.storage_dtype).str,
+                     *(np.asarray(covariates[f].values) for f in self.features))
+        return cached_pickle(KIND, key, partial(self._predict, covariates, grid))
+
+    def _predict(self, covariates: xr.Dataset, grid: Grid) -> np.ndarray:
+        """:meth:`predict`, computed.
 
         Computed per stripe of about ``predict_chunk_cells`` (an engine option) cells as a dask array on local
         threads (tree traversal releases the GIL), so a national 1 km grid never builds
@@ -153,9 +193,16 @@ class SuitabilityModel:
         object) and keeps that form from then on, so a fitted model and one read from the
         cache (:mod:`gridcarbon.suitability.cache`) save to the same bytes.
         """
-        data = pickle.dumps(pickle.loads(pickle.dumps(self, protocol=5)), protocol=5)
+        canonical = partial(_canonical_bytes, self)
+        data = (canonical() if self.key is None else
+                cached_bytes(KIND, f"{digest(self.key, np.__version__, sys.version_info[:2])}.model", canonical))
         Path(path).write_bytes(data)
         return hashlib.sha256(data).hexdigest()
+
+
+def _canonical_bytes(model: SuitabilityModel) -> bytes:
+    """The pickle of ``model`` once unpickled (:meth:`SuitabilityModel.save`)."""
+    return pickle.dumps(pickle.loads(pickle.dumps(model, protocol=5)), protocol=5)
 
 
 def load_model(path: str | Path, *, sha256: str) -> SuitabilityModel:
@@ -217,10 +264,17 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     # own-sector layer the folds recompute): its own key
     forest = fit_key("forest", sample.X, sample.y, seed, N_ESTIMATORS, MIN_SAMPLES_LEAF, MAX_FEATURES, CLASS_WEIGHT,
                      MAX_DEPTH)
-    final = cached_pickle(KIND, forest, lambda: _fit_forest(sample.X, sample.y, seed))
-    importances = dict(zip(features, (float(v) for v in final.feature_importances_)))
-    return SuitabilityModel(target, features, final, cv, importances, n_pos,
-                            {"block_km": BLOCK_KM, "seed": seed, "background_cells": int(sample.y.size - n_pos)})
+    model = SuitabilityModel(target, features, partial(cached_pickle, KIND, forest,
+                                                       partial(_fit_forest, sample.X, sample.y, seed)),
+                             cv, {}, n_pos, {"block_km": BLOCK_KM, "seed": seed,
+                                             "background_cells": int(sample.y.size - n_pos)}, key=key)
+    model.importances = cached_json(fit_key("importances", forest, features), partial(_importances, model))
+    return model
+
+
+def _importances(model: SuitabilityModel) -> dict[str, float]:
+    """Mean decrease in impurity of each feature of ``model``'s forest (0..1, summing to 1)."""
+    return dict(zip(model.features, (float(v) for v in model.estimator.feature_importances_)))
 
 
 @dataclass(frozen=True)
@@ -238,6 +292,8 @@ def _fit_forest(X: np.ndarray, y: np.ndarray, seed: int) -> ExtraTreesClassifier
     """The run's seeded ExtraTrees fitted to (X, y). Trees are seeded one by one, so threaded
     fits are reproducible; threaded ``predict_proba`` is not (trees are summed in thread order),
     so the fitted forest predicts with ``n_jobs=1``."""
+    from sklearn.ensemble import ExtraTreesClassifier
+
     # scikit-learn's worker threads reset the process-wide warning filters, which is not
     # thread-safe before Python 3.14: keep the caller's filters around every fit
     with warnings.catch_warnings():
@@ -250,6 +306,9 @@ def _blocked_cv(features: list[str], sample: _Sample, grid: Grid, *, seed: int,
                 own: tuple[str, np.ndarray] | None) -> dict:
     """Spatially blocked CV of :func:`fit_suitability` (its arguments): ``auc`` (out-of-fold, 0..1),
     ``auc_folds`` (per fold with both classes) and ``folds``."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GroupKFold
+
     X, y, groups = sample.X, sample.y, sample.groups
     fold_X = _FoldFeature(grid, sample.rows, features.index(own[0]), own[1]) if own else None
     oof = np.zeros(y.size)

@@ -101,7 +101,7 @@ def test_a_cached_cross_validation_gives_the_fresh_model_and_its_key_covers_the_
     fresh = fit_suitability("power", presence, cov, grid, seed=5)
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
     first = fit_suitability("power", presence, cov, grid, seed=5)
-    assert len(list((tmp_path / "suitability").glob("*.json"))) == 1
+    assert len(list((tmp_path / "suitability").glob("*.json"))) == 2  # the AUCs and the importances
 
     def never(*args, **kwargs):
         raise AssertionError("cross-validated again")
@@ -117,8 +117,9 @@ def test_a_cached_cross_validation_gives_the_fresh_model_and_its_key_covers_the_
     moved = presence.copy()
     moved[0, 0] = ~moved[0, 0]
     fit_suitability("power", moved, cov, grid, seed=5)  # another presence cell
-    assert len(list((tmp_path / "suitability").glob("*.json"))) == 3
-    assert len(list((tmp_path / "suitability").glob("*.pkl"))) == 3
+    assert len(list((tmp_path / "suitability").glob("*.json"))) == 6
+    assert len(list((tmp_path / "suitability").glob("*.pkl"))) == 3  # the forests
+    assert len(list((tmp_path / "suitability").glob("*.model"))) == 1  # the saved bytes of the seed-5 model
     assert not list((tmp_path / "suitability").glob("*.tmp"))
 
 
@@ -151,7 +152,44 @@ def test_a_cross_validation_in_a_worker_gives_the_same_model_and_fills_the_cache
     assert not isinstance(pending.cv, dict)  # still a Future: the fit did not wait for it
     assert pending.summary() == inline.summary() and pending.auc_folds == inline.auc_folds
     assert pending.save(tmp_path / "p.pkl") == inline.save(tmp_path / "i.pkl")
-    assert len(list((tmp_path / "suitability").glob("*.json"))) == 1  # written by the worker
+    assert len(list((tmp_path / "suitability").glob("*.json"))) == 2  # the AUCs (by the worker), the importances
     unused = Background(inline=False)
     hit = fit_suitability("power", presence, cov, grid, seed=5, background=unused)
     assert isinstance(hit.cv, dict) and hit.auc == inline.auc and unused.pool is None  # a hit forks nothing
+
+
+HIT_SCRIPT = """
+import sys
+import numpy as np
+import xarray as xr
+from gridcarbon.suitability.model import fit_suitability
+from gridcarbon.testing import two_region_grid
+grid = two_region_grid(20, res=10_000.0)
+rng = np.random.default_rng(11)
+cov = xr.Dataset({k: (("y", "x"), rng.uniform(size=grid.shape)) for k in ("signal", "noise")}, coords=grid.coords())
+model = fit_suitability("power", cov["signal"].values > 0.85, cov, grid, seed=5)
+np.save(sys.argv[1] + "/surface.npy", model.predict(cov, grid))
+print(model.save(sys.argv[1] + "/model.pkl"), model.summary()["auc_blocked_cv"], "sklearn" in sys.modules)
+"""
+
+
+def test_a_model_read_from_the_cache_needs_no_scikit_learn(tmp_path):
+    """Once a model's AUCs, importances, surface and saved bytes are in the cache, a new process
+    gives the same surface, bytes and summary without importing scikit-learn (0.5-0.8 s)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GRIDCARBON_CACHE_DIR": str(tmp_path / "cache")}
+    runs = []
+    for name in ("cold", "warm"):
+        (tmp_path / name).mkdir()
+        out = subprocess.run([sys.executable, "-c", HIT_SCRIPT, str(tmp_path / name)], env=env, check=True,
+                             capture_output=True, text=True).stdout.split()
+        runs.append(out)
+    (cold_sha, cold_auc, cold_sklearn), (warm_sha, warm_auc, warm_sklearn) = runs
+    assert cold_sklearn == "True" and warm_sklearn == "False"
+    assert warm_sha == cold_sha and warm_auc == cold_auc
+    assert np.array_equal(np.load(tmp_path / "cold" / "surface.npy"), np.load(tmp_path / "warm" / "surface.npy"))
+    loaded = load_model(tmp_path / "warm" / "model.pkl", sha256=warm_sha)
+    assert loaded.estimator.n_estimators > 0 and loaded.target == "power"
