@@ -5,12 +5,15 @@ falls there (a length in m for lines, an area in m2 for polygons), plus a repres
 coordinate of the piece (used to re-home pieces that fall outside their region). Cell
 indices are flat (row * nx + col); -1 marks a piece off the grid.
 
-Grid coordinates: ``u = (x - x0) / res`` (column), ``v = (y_top - y) / res`` (row).
+Grid coordinates: ``u = (x - x0) / res`` (column), ``v = (y_top - y) / res`` (row). Kernels
+called from Python are :func:`~gridcarbon.core.jitahead.kernel`, helpers only other kernels call ``njit``.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from gridcarbon.core.jitahead import kernel
 
 #: area (cell units squared, i.e. fractions of a cell) at or below which a clipped polygon
 #: piece is dropped: degenerate slivers from edges that run along a grid line
@@ -76,14 +79,11 @@ def _line_piece_count(u, v, offsets):
     return total
 
 
-@njit(cache=True)
+@kernel
 def line_pieces(u, v, offsets, ny, nx, res):
-    """Split polylines at grid lines.
-
-    ``u, v`` are vertex coordinates in cell units, ``offsets[i]:offsets[i+1]`` the vertices
-    of line i. Returns (src, cell, length_m, mid_u, mid_v); lengths are exact (segment-cell
-    intersection), summing per line to the line's length.
-    """
+    """Split polylines at grid lines: ``u, v`` are vertex coordinates in cell units,
+    ``offsets[i]:offsets[i+1]`` the vertices of line i. Returns (src, cell, length_m, mid_u,
+    mid_v); lengths are exact (segment-cell intersection), summing per line to its length."""
     src, cell, length, mu, mv = _piece_buffers(_line_piece_count(u, v, offsets))
     k = 0
     for i in range(offsets.size - 1):
@@ -148,7 +148,7 @@ def _span(xs, n):
     return int(np.floor(lo)), int(np.ceil(hi))
 
 
-@njit(cache=True)
+@kernel
 def polygon_pieces(u, v, offsets, ring_src, ring_sign, ny, nx, res, capacity):
     """Exact area of each polygon ring inside each cell.
 
@@ -193,7 +193,7 @@ def polygon_pieces(u, v, offsets, ring_src, ring_sign, ny, nx, res, capacity):
 
 
 # -------------------------------------------------------------------- accumulation
-@njit(cache=True)
+@kernel
 def accumulate(layer, cell, amount, n_layers, n_cells):
     """Sum ``amount`` into a (n_layers, n_cells) array at (layer, cell); -1 cells skipped."""
     out = np.zeros((n_layers, n_cells))
@@ -245,7 +245,7 @@ def _block_sum_f32(win, r0, c0, nx, lo, n):
     return res
 
 
-@njit(cache=True)
+@kernel
 def window_grid_sum_f32(win, r0, c0, ny, nx):
     """Float32 sum of a (ny, nx) grid that is 0 outside the window ``win`` at (r0, c0).
 
@@ -280,7 +280,7 @@ def window_grid_sum_f32(win, r0, c0, ny, nx):
 
 
 # ---------------------------------------------------------------- region totals
-@njit(cache=True)
+@kernel
 def region_sums(region, values, n_regions):
     """Sum (n_layers, n_cells) ``values`` per region of each cell (-1: skipped), in cell order."""
     out = np.zeros((values.shape[0], n_regions))
@@ -291,7 +291,7 @@ def region_sums(region, values, n_regions):
     return out
 
 
-@njit(cache=True)
+@kernel
 def spread_by_proxy(region, proxy, totals, out, fallback):
     """Fill ``out`` with each cell's share of its region's total, in proportion to ``|proxy|``.
 
@@ -324,7 +324,7 @@ def spread_by_proxy(region, proxy, totals, out, fallback):
 
 
 # ------------------------------------------------------------------- land use
-@njit(cache=True)
+@kernel
 def uniform3(values):
     """3 x 3 moving mean of a (y, x) array, zero beyond the edges: bit for bit
     ``scipy.ndimage.uniform_filter(values, 3, mode="constant")`` (its running sums, rows
@@ -349,7 +349,7 @@ def uniform3(values):
     return out
 
 
-@njit(cache=True)
+@kernel
 def forest_room(open_share, forest0, water, built, forest, out):
     """Room for new forest cell by cell (fractions): ``open_share`` of the land neither water,
     built-up nor base-year forest (``forest0``) still standing, less the forest added since
@@ -360,7 +360,7 @@ def forest_room(open_share, forest0, water, built, forest, out):
         out[i] = max(open_share[i] * (1.0 - water[i] - built[i] - kept) - added, 0.0)
 
 
-@njit(cache=True)
+@kernel
 def add_region_share(region, base, potential, frac):
     """``base + potential x frac[region]`` cell by cell; ``base`` alone outside regions (-1)."""
     out = np.empty(base.size)
@@ -370,7 +370,7 @@ def add_region_share(region, base, potential, frac):
     return out
 
 
-@njit(cache=True)
+@kernel
 def fill_room(region, eligible, water, drive, out, need, passes):
     """Add to ``out`` (fractions) so each region gains ``need`` (sum of fractions), in place.
 

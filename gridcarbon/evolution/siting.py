@@ -8,10 +8,11 @@ come from the scenario's point rules (``min_spacing_km``, converted to cells, an
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from gridcarbon.core.jitahead import kernel
 
 
-@njit(cache=True)
+@kernel
 def pick_sites(order, nx, occupied, n, spacing_cells, cap):
     """Take up to ``n`` cells from ``order`` (flat indices, best first) of a grid ``nx`` cells wide.
 

@@ -27,7 +27,6 @@ import pandas as pd
 import rasterio
 import shapely
 import xarray as xr
-from numba import njit
 from pyproj import Transformer
 from rasterio.warp import transform_bounds
 
@@ -35,6 +34,7 @@ from gridcarbon.core import kernels
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.gridding import polygon_coverage
+from gridcarbon.core.jitahead import kernel
 from gridcarbon.inputs.data import data_path
 
 #: packaged files (``data/layers/``), written by :func:`gridcarbon.inputs.layer_files.build_layer_files`
@@ -174,7 +174,7 @@ def _pieces(transform: rasterio.Affine, shape: tuple[int, int], grid: Grid):
         start = end
 
 
-@njit(cache=True)
+@kernel
 def _add(out, weights, pixel, cell, area):
     """out[g, cell] += weights[pixel, g] * area for each piece (in place)."""
     for k in range(cell.size):
