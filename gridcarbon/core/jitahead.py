@@ -1,7 +1,7 @@
 """The run's numba kernels compiled ahead, in a second process, on the first run after an install.
 
-A run calls 13 numba kernels (:data:`AHEAD`), and from an empty numba cache compiling them is
-about 8 s of CPU on the run's own interpreter, one kernel at a time as the run reaches it
+A run calls 12 numba kernels (13 signatures, :data:`AHEAD`), and from an empty numba cache
+compiling them is about 8 s of CPU on the run's own interpreter, one at a time as the run reaches it
 (numba holds the interpreter lock while compiling, so a thread would not overlap it). While
 the run imports its libraries and builds the study area, the second core is idle; there,
 :func:`start` starts one process (``python -c``, not forked) that compiles every kernel of
