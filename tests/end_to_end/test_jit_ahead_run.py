@@ -47,7 +47,8 @@ finally:
 def _hashes(folder: Path) -> dict[str, str]:
     """sha256 of every GeoTIFF, ``totals.csv`` and each cube variable's values (as
     benchmarks/check_identical.py: the files' own bytes carry creation times)."""
-    out = {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*.tif"))}
+    out = {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+           for p in sorted(folder.rglob("*.tif"))}
     out["totals.csv"] = hashlib.sha256((folder / "totals.csv").read_bytes()).hexdigest()
     with xr.open_dataset(folder / "cube.nc", mask_and_scale=False) as cube:
         out |= {name: hashlib.sha256(cube[name].values.tobytes()).hexdigest() for name in cube.data_vars}
