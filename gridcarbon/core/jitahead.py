@@ -38,23 +38,24 @@ from gridcarbon.core.jitcache import user_cache, writable
 
 #: the kernels a run calls from Python and the argument types it calls them with (numba type
 #: names; ``Array(f8, 1, 'C', readonly=True)`` is a read-only view), in the order the default
-#: run and ``china-enhanced`` at 10 km first need them. Named, not imported: the compile-ahead
-#: process starts compiling before the run has imported the upper layers (about 4 s)
+#: run and ``china-enhanced`` at 10 km first need them. Named, not imported: the kernel modules
+#: import this one. All live in ``core``, so the compile-ahead process imports numpy and numba
+#: only (importing ``evolution`` or ``inputs`` would cost it 3.6 s of CPU before compiling)
 AHEAD = (
     ("gridcarbon.core.kernels", "polygon_pieces", "f8[::1], f8[::1], i8[::1], i8[::1], f8[::1], i8, i8, f8, i8"),
-    ("gridcarbon.inputs.layers", "_add", "f8[:, ::1], f4[:, ::1], i8[::1], i8[::1], f8[::1]"),
+    ("gridcarbon.core.kernels", "add_weighted", "f8[:, ::1], f4[:, ::1], i8[::1], i8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "accumulate", "i8[::1], i8[::1], f8[::1], i8, i8"),
-    ("gridcarbon.core.kernels", "window_grid_sum_f32", "f4[:, ::1], Array(i8, 0, 'C'), Array(i8, 0, 'C'), i8, i8"),
+    ("gridcarbon.core.pairwise", "window_grid_sum_f32", "f4[:, ::1], Array(i8, 0, 'C'), Array(i8, 0, 'C'), i8, i8"),
     ("gridcarbon.core.kernels", "spread_by_proxy",
      "i4[::1], Array(f8, 1, 'C', readonly=True), f8[::1], f8[::1], f8[::1]"),
-    ("gridcarbon.inputs.layers", "_add", "f8[:, ::1], f4[::1, :], i8[::1], i8[::1], f8[::1]"),
+    ("gridcarbon.core.kernels", "add_weighted", "f8[:, ::1], f4[::1, :], i8[::1], i8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "line_pieces", "f8[::1], f8[::1], i8[::1], i8, i8, f8"),
     ("gridcarbon.core.kernels", "region_sums", "i4[::1], f8[:, ::1], i8"),
     ("gridcarbon.core.kernels", "forest_room", "f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "uniform3", "f8[:, ::1]"),
     ("gridcarbon.core.kernels", "fill_room", "i4[::1], b1[::1], f8[::1], f8[::1], f8[::1], f8[::1], i8"),
     ("gridcarbon.core.kernels", "add_region_share", "i4[::1], f8[::1], f8[::1], f8[::1]"),
-    ("gridcarbon.evolution.siting", "pick_sites", "i8[::1], i8, i8[::1], i8, f8, i8"),
+    ("gridcarbon.core.kernels", "pick_sites", "i8[::1], i8, i8[::1], i8, f8, i8"),
 )
 #: longest a run waits for the compile-ahead process to finish one kernel (s). ASSUMPTION: a
 #: kernel compiles in at most 3 s on a loaded two-core machine (measured: 2.8 s for
