@@ -90,8 +90,11 @@ def start() -> bool:
     global _started
     if _started is not None or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0") or stamp_path().exists():
         return False
-    proc = subprocess.Popen([sys.executable, "-c", CHILD_CODE, str(ROOT)], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", CHILD_CODE, str(ROOT)], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    except OSError:  # no interpreter to start (an embedded Python): the run compiles as before
+        return False
     _started = _Ahead(proc)
     atexit.register(_started.stop)
     return True
