@@ -13,6 +13,10 @@ from the cache (numba reads a kernel's cache index afresh at each new signature)
 compiling it a second time. A kernel is thus compiled by one process only, and the two never
 write one kernel's cache index at once.
 
+The process is worth it only when a core is idle: on a machine already running one process
+per core (:data:`BUSY_LOAD_PER_CORE`) it would only add its own start-up to the run's share of
+the CPU, so :func:`start` starts nothing there and the run compiles as before.
+
 Once every kernel is compiled, the process writes a stamp (:func:`stamp_path`, keyed by the
 kernels' sources, the signatures and the numba and Python versions) beside numba's cache;
 while it exists, :func:`start` starts nothing, so warm runs pay one file lookup. Kernels are
@@ -62,6 +66,12 @@ AHEAD = (
 #: ``polygon_pieces`` at a load of 4); past a minute the process is taken as hung, and the run
 #: compiles what it needs itself
 WAIT_S = 60.0
+#: 1-minute load average per core at or above which no compile-ahead process starts (unless
+#: forced). ASSUMPTION: at one runnable process per core or more no core is idle, so the
+#: process only adds its own start-up (about 1.8 s of CPU: python, numba's import and set-up)
+#: to what the machine shares out; measured here at loads 4-9 (2 cores), nine cold runs took
+#: 338 s with it against 320 s without
+BUSY_LOAD_PER_CORE = 1.0
 #: the package's parent folder: the compile-ahead process imports this very package
 ROOT = Path(__file__).resolve().parents[2]
 #: what the compile-ahead process runs
@@ -83,12 +93,15 @@ def kernel(fn):
     return dispatcher
 
 
-def start() -> bool:
+def start(*, force: bool = False) -> bool:
     """Start the compile-ahead process, unless this process started one already (or inherited
-    one by fork), numba's JIT is off, or :func:`stamp_path` says every kernel is in the cache.
-    Returns whether a process was started."""
+    one by fork), numba's JIT is off, :func:`stamp_path` says every kernel is in the cache, or
+    (unless ``force``) the machine has no idle core (:func:`busy`). Returns whether a process
+    was started."""
     global _started
     if _started is not None or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0") or stamp_path().exists():
+        return False
+    if busy() and not force:
         return False
     try:
         proc = subprocess.Popen([sys.executable, "-c", CHILD_CODE, str(ROOT)], stdin=subprocess.DEVNULL,
@@ -98,6 +111,15 @@ def start() -> bool:
     _started = _Ahead(proc)
     atexit.register(_started.stop)
     return True
+
+
+def busy() -> bool:
+    """Whether the 1-minute load average is at least :data:`BUSY_LOAD_PER_CORE` per core (False
+    where there is no load average)."""
+    try:
+        return os.getloadavg()[0] >= BUSY_LOAD_PER_CORE * (os.cpu_count() or 1)
+    except (AttributeError, OSError):  # Windows
+        return False
 
 
 def stamp_path() -> Path:

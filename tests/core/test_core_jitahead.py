@@ -16,7 +16,7 @@ import gridcarbon
 from gridcarbon.core import jitahead, kernels
 
 PACKAGE = Path(gridcarbon.__file__).resolve().parent
-START = "from gridcarbon.core import jitahead; print(jitahead.start())"
+START = "from gridcarbon.core import jitahead; print(jitahead.start(force=True))"
 
 
 def _jitted(tree: ast.Module) -> dict[str, str]:
@@ -102,8 +102,16 @@ def test_compile_all_writes_every_kernel_and_the_stamp(tmp_path):
 
 def test_start_on_an_empty_cache_starts_once(tmp_path):
     """On an empty cache :func:`start` starts the process, and only once per interpreter."""
-    twice = START + "; print(jitahead.start())"
+    twice = START + "; print(jitahead.start(force=True))"
     assert _python(twice, tmp_path / "numba").stdout.split() == ["True", "False"]
+
+
+def test_no_compile_ahead_on_a_busy_machine(tmp_path):
+    """At a load of one process per core or more nothing starts, unless forced."""
+    code = ("import os; os.getloadavg = lambda: (2.0 * (os.cpu_count() or 1), 0.0, 0.0)\n"
+            "from gridcarbon.core import jitahead; print(jitahead.busy(), jitahead.start())\n"
+            "os.getloadavg = lambda: (0.0, 0.0, 0.0); print(jitahead.busy(), jitahead.start())")
+    assert _python(code, tmp_path / "numba").stdout.split() == ["True", "False", "False", "True"]
 
 
 def test_a_miss_without_compile_ahead_compiles_as_numba_does():
