@@ -68,7 +68,7 @@ AHEAD = (
 WAIT_S = 60.0
 #: 1-minute load average per core at or above which no compile-ahead process starts (unless
 #: forced). ASSUMPTION: at one runnable process per core or more no core is idle, so the
-#: process only adds its own start-up (about 1.8 s of CPU: python, numba's import and set-up)
+#: process only adds its own start-up (about 2 s of CPU: python, numba's import and set-up)
 #: to what the machine shares out; measured here at loads 4-9 (2 cores), nine cold runs took
 #: 338 s with it against 320 s without
 BUSY_LOAD_PER_CORE = 1.0
