@@ -101,7 +101,8 @@ def run_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Run scenarios end to end and write GeoTIFFs, NetCDF, tables, maps and a manifest."""
-    jitahead.start()  # first, so the kernels compile beside the imports below
+    if not dask_scheduler:  # first, so the kernels compile beside the imports below (not for remote runs)
+        jitahead.start()
     try:
         names = _scenario_files(scenarios or ["yrd-enhanced"])
         args = (str(out), years or None, resolution, seed)
