@@ -1,9 +1,10 @@
 """The run's numba kernels compiled ahead, in a second process, on the first run after an install.
 
-A run calls 12 numba kernels (13 signatures, :data:`AHEAD`), and from an empty numba cache
-compiling them is about 8 s of CPU on the run's own interpreter, one at a time as the run reaches it
-(numba holds the interpreter lock while compiling, so a thread would not overlap it). While
-the run imports its libraries and builds the study area, the second core is idle; there,
+A run calls 12 numba kernels (13 signatures, :data:`AHEAD`). From an empty numba cache it
+compiles them on its own interpreter, one at a time as it reaches them: 5.5 s of the run
+process's CPU (README, "Fresh install"; numba holds the interpreter lock while compiling, so
+a thread would not overlap it). While the run imports its libraries and builds the study
+area, the second core is mostly idle; there,
 :func:`start` starts one process (``python -c``, not forked) that compiles every kernel of
 :data:`AHEAD` in the order a run first needs them, each into numba's on-disk cache
 (``cache=True``), and reports each one done on its standard output. The run's own kernels are
@@ -21,7 +22,7 @@ Once every kernel is compiled, the process writes a stamp (:func:`stamp_path`, k
 kernels' sources, the signatures and the numba and Python versions) beside numba's cache;
 while it exists, :func:`start` starts nothing, so warm runs pay one file lookup. Kernels are
 compiled for the argument types listed here only: one a run calls with other types is
-compiled by the run itself, as without this module (``tests/core/test_core_jitahead.py``
+compiled by the run itself, as without this module (``tests/end_to_end/test_jit_ahead_run.py``
 checks that the default run needs none).
 """
 from __future__ import annotations
