@@ -14,6 +14,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
+from gridcarbon.core import jitahead
 from gridcarbon.core.errors import GridcarbonError, InputError
 from gridcarbon.core.progress import show_progress
 
@@ -100,6 +101,8 @@ def run_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Run scenarios end to end and write GeoTIFFs, NetCDF, tables, maps and a manifest."""
+    if not dask_scheduler:  # first, so the kernels compile beside the imports below (not for remote runs)
+        jitahead.start()
     try:
         names = _scenario_files(scenarios or ["yrd-enhanced"])
         args = (str(out), years or None, resolution, seed)

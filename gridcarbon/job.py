@@ -26,6 +26,7 @@ import xarray as xr
 from gridcarbon.allocation import AllocationResult, allocate
 from gridcarbon.allocation.quotas import quota_tables
 from gridcarbon.config import Scenario, load_scenario, validate_scenario
+from gridcarbon.core import jitahead
 from gridcarbon.core.cache import cached_pickle, code_fingerprint, digest
 from gridcarbon.core.errors import InputError, MassBalanceError
 from gridcarbon.core.grid import Grid, crs_lookup
@@ -177,6 +178,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     (:func:`gridcarbon.set_options`) is not kept in memory: such runs need ``out``, evolve
     in float32 (what the files hold) and their ``emissions`` are read lazily from ``cube.nc``.
     """
+    jitahead.start()  # no-op when the kernels are cached or the CLI started it
     timings, t0 = {}, time.perf_counter()
     sc = resolve(scenario, years=years, resolution=resolution, seed=seed)
     final = final_dir(Path(out), sc.name) if out is not None else None

@@ -38,6 +38,7 @@ SLOW_FIRST = [
     "notebooks/01_quickstart.ipynb",
     "tests/evolution/test_points_default_run.py",
     "tests/end_to_end/test_streaming.py",
+    "tests/end_to_end/test_jit_ahead_run.py",
     "tests/suitability/test_suitability_real_aucs.py",
     "notebooks/02_bring_your_own_inventory.ipynb",
     "notebooks/04_custom_study_area.ipynb",

@@ -1,25 +1,24 @@
-"""Exact gridding kernels (numba): arrays in, arrays out, no CRS and no units.
+"""The numba kernels a run calls (exact gridding, accumulation, region sums, proxy spreading,
+land-use steps, siting): arrays in, arrays out, no CRS and no units.
 
-Every kernel returns *pieces*: for each source, the cells it touches and how much of it
+The gridding kernels return *pieces*: for each source, the cells it touches and how much of it
 falls there (a length in m for lines, an area in m2 for polygons), plus a representative
 coordinate of the piece (used to re-home pieces that fall outside their region). Cell
 indices are flat (row * nx + col); -1 marks a piece off the grid.
 
-Grid coordinates: ``u = (x - x0) / res`` (column), ``v = (y_top - y) / res`` (row).
+Grid coordinates: ``u = (x - x0) / res`` (column), ``v = (y_top - y) / res`` (row). Kernels
+called from Python are :func:`~gridcarbon.core.jitahead.kernel`, helpers only other kernels call ``njit``.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
+from gridcarbon.core.jitahead import kernel
+
 #: area (cell units squared, i.e. fractions of a cell) at or below which a clipped polygon
 #: piece is dropped: degenerate slivers from edges that run along a grid line
 _EPS = 1e-12
-#: numpy's pairwise float32 summation, reproduced by :func:`window_grid_sum_f32`: blocks of
-#: at most 128 values summed with 8 accumulators, halves cut at multiples of 8 (numpy
-#: ``PW_BLOCKSIZE`` and the unrolled loop of its ``pairwise_sum``); 64 levels of halving
-#: cover any array that fits in memory
-_PW_BLOCK, _PW_UNROLL, _PW_DEPTH = 128, 8, 64
 #: remaining need (sum of fractions) below which :func:`fill_room` stops early: float noise
 _NEED_TOL = 1e-12
 #: guard against division by an all-zero normaliser
@@ -76,14 +75,11 @@ def _line_piece_count(u, v, offsets):
     return total
 
 
-@njit(cache=True)
+@kernel
 def line_pieces(u, v, offsets, ny, nx, res):
-    """Split polylines at grid lines.
-
-    ``u, v`` are vertex coordinates in cell units, ``offsets[i]:offsets[i+1]`` the vertices
-    of line i. Returns (src, cell, length_m, mid_u, mid_v); lengths are exact (segment-cell
-    intersection), summing per line to the line's length.
-    """
+    """Split polylines at grid lines: ``u, v`` are vertex coordinates in cell units,
+    ``offsets[i]:offsets[i+1]`` the vertices of line i. Returns (src, cell, length_m, mid_u,
+    mid_v); lengths are exact (segment-cell intersection), summing per line to its length."""
     src, cell, length, mu, mv = _piece_buffers(_line_piece_count(u, v, offsets))
     k = 0
     for i in range(offsets.size - 1):
@@ -148,7 +144,7 @@ def _span(xs, n):
     return int(np.floor(lo)), int(np.ceil(hi))
 
 
-@njit(cache=True)
+@kernel
 def polygon_pieces(u, v, offsets, ring_src, ring_sign, ny, nx, res, capacity):
     """Exact area of each polygon ring inside each cell.
 
@@ -193,7 +189,7 @@ def polygon_pieces(u, v, offsets, ring_src, ring_sign, ny, nx, res, capacity):
 
 
 # -------------------------------------------------------------------- accumulation
-@njit(cache=True)
+@kernel
 def accumulate(layer, cell, amount, n_layers, n_cells):
     """Sum ``amount`` into a (n_layers, n_cells) array at (layer, cell); -1 cells skipped."""
     out = np.zeros((n_layers, n_cells))
@@ -203,84 +199,19 @@ def accumulate(layer, cell, amount, n_layers, n_cells):
     return out
 
 
-# ------------------------------------------------------------- windowed grid sums
-@njit(cache=True)
-def _cells_before(i, r0, c0, h, w, nx):
-    """Number of cells of the h x w window at (r0, c0) whose flat index is below i."""
-    row, col = i // nx, i % nx
-    part = min(max(col - c0, 0), w) if r0 <= row < r0 + h else 0
-    return min(max(row - r0, 0), h) * w + part
-
-
-@njit(cache=True)
-def _window_value(win, r0, c0, nx, i):
-    """Value of flat cell i of the grid holding the window ``win`` at (r0, c0), else 0."""
-    row, col = i // nx - r0, i % nx - c0
-    if 0 <= row < win.shape[0] and 0 <= col < win.shape[1]:
-        return win[row, col]
-    return np.float32(0.0)
-
-
-@njit(cache=True)
-def _block_sum_f32(win, r0, c0, nx, lo, n):
-    """numpy's float32 sum of flat cells lo..lo+n-1 (n <= _PW_BLOCK: _PW_UNROLL accumulators); 0 if
-    none is in the window."""
-    h, w = win.shape
-    if _cells_before(lo + n, r0, c0, h, w, nx) == _cells_before(lo, r0, c0, h, w, nx):
-        return np.float32(0.0)
-    res = np.float32(0.0)
-    i = 0
-    if n >= _PW_UNROLL:
-        acc = np.empty(_PW_UNROLL, np.float32)
-        for j in range(_PW_UNROLL):
-            acc[j] = _window_value(win, r0, c0, nx, lo + j)
-        i = _PW_UNROLL
-        while i < n - n % _PW_UNROLL:
-            for j in range(_PW_UNROLL):
-                acc[j] += _window_value(win, r0, c0, nx, lo + i + j)
-            i += _PW_UNROLL
-        res = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
-    for k in range(lo + i, lo + n):
-        res += _window_value(win, r0, c0, nx, k)
-    return res
-
-
-@njit(cache=True)
-def window_grid_sum_f32(win, r0, c0, ny, nx):
-    """Float32 sum of a (ny, nx) grid that is 0 outside the window ``win`` at (r0, c0).
-
-    Bit-identical to numpy's ``sum`` of the whole grid: the same pairwise tree (halves cut
-    at multiples of 8 down to blocks of 128: :data:`_PW_UNROLL`, :data:`_PW_BLOCK`), walked
-    with a stack and skipping blocks outside the window (their sum is an exact 0), so the
-    cost is the window's rows only.
-    """
-    h, w = win.shape
-    lo = np.zeros(_PW_DEPTH, np.int64)
-    n = np.zeros(_PW_DEPTH, np.int64)
-    step = np.zeros(_PW_DEPTH, np.int64)  # 0: not entered, 1: left half summed, 2: both halves summed
-    left = np.zeros(_PW_DEPTH, np.float32)
-    n[0] = ny * nx
-    res = np.float32(0.0)
-    d = 0
-    while d >= 0:
-        half = n[d] // 2 - (n[d] // 2) % _PW_UNROLL
-        if step[d] == 0 and n[d] > _PW_BLOCK and (_cells_before(lo[d] + n[d], r0, c0, h, w, nx)
-                                                  > _cells_before(lo[d], r0, c0, h, w, nx)):
-            step[d] = 1
-            lo[d + 1], n[d + 1], step[d + 1] = lo[d], half, 0
-            d += 1
-        elif step[d] == 1:
-            left[d], step[d] = res, 2
-            lo[d + 1], n[d + 1], step[d + 1] = lo[d] + half, n[d] - half, 0
-            d += 1
-        else:
-            res = left[d] + res if step[d] == 2 else _block_sum_f32(win, r0, c0, nx, lo[d], n[d])
-            d -= 1
-    return res
+@kernel
+def add_weighted(out, weights, pixel, cell, area):
+    """``out[g, cell] += weights[pixel, g] * area`` for each piece (in place): pixels' weighted
+    areas summed per (layer, cell)."""
+    for k in range(cell.size):
+        for g in range(out.shape[0]):
+            w = weights[pixel[k], g]
+            if w != 0.0:
+                out[g, cell[k]] += w * area[k]
 
 
 # ---------------------------------------------------------------- region totals
-@njit(cache=True)
+@kernel
 def region_sums(region, values, n_regions):
     """Sum (n_layers, n_cells) ``values`` per region of each cell (-1: skipped), in cell order."""
     out = np.zeros((values.shape[0], n_regions))
@@ -291,7 +222,7 @@ def region_sums(region, values, n_regions):
     return out
 
 
-@njit(cache=True)
+@kernel
 def spread_by_proxy(region, proxy, totals, out, fallback):
     """Fill ``out`` with each cell's share of its region's total, in proportion to ``|proxy|``.
 
@@ -324,7 +255,7 @@ def spread_by_proxy(region, proxy, totals, out, fallback):
 
 
 # ------------------------------------------------------------------- land use
-@njit(cache=True)
+@kernel
 def uniform3(values):
     """3 x 3 moving mean of a (y, x) array, zero beyond the edges: bit for bit
     ``scipy.ndimage.uniform_filter(values, 3, mode="constant")`` (its running sums, rows
@@ -349,7 +280,7 @@ def uniform3(values):
     return out
 
 
-@njit(cache=True)
+@kernel
 def forest_room(open_share, forest0, water, built, forest, out):
     """Room for new forest cell by cell (fractions): ``open_share`` of the land neither water,
     built-up nor base-year forest (``forest0``) still standing, less the forest added since
@@ -360,7 +291,7 @@ def forest_room(open_share, forest0, water, built, forest, out):
         out[i] = max(open_share[i] * (1.0 - water[i] - built[i] - kept) - added, 0.0)
 
 
-@njit(cache=True)
+@kernel
 def add_region_share(region, base, potential, frac):
     """``base + potential x frac[region]`` cell by cell; ``base`` alone outside regions (-1)."""
     out = np.empty(base.size)
@@ -370,7 +301,7 @@ def add_region_share(region, base, potential, frac):
     return out
 
 
-@njit(cache=True)
+@kernel
 def fill_room(region, eligible, water, drive, out, need, passes):
     """Add to ``out`` (fractions) so each region gains ``need`` (sum of fractions), in place.
 
@@ -398,3 +329,43 @@ def fill_room(region, eligible, water, drive, out, need, passes):
                 added[r] += add
         need -= added
     return need
+
+
+# --------------------------------------------------------------------- siting
+@kernel
+def pick_sites(order, nx, occupied, n, spacing_cells, cap):
+    """Take up to ``n`` cells from ``order`` (flat indices, best first) of a grid ``nx`` cells wide.
+
+    A cell is taken if it holds fewer than ``cap`` sources (``occupied`` cells and those
+    already taken) and lies at least ``spacing_cells`` (Euclidean, in cells) from every
+    *other* such cell; sharing an occupied cell is governed by ``cap`` alone, which is what
+    makes a cap above 1 meaningful. Returns the chosen flat indices (possibly fewer than n).
+    """
+    chosen = np.empty(n, np.int64)
+    k = 0
+    occ_r = np.empty(occupied.size + n, np.int64)
+    occ_c = np.empty(occupied.size + n, np.int64)
+    m = occupied.size
+    for i in range(m):
+        occ_r[i] = occupied[i] // nx
+        occ_c[i] = occupied[i] % nx
+    s2 = spacing_cells * spacing_cells
+    for idx in order:
+        if k == n:
+            break
+        r, c = idx // nx, idx % nx
+        ok, here = True, 0
+        for j in range(m):
+            dr, dc = r - occ_r[j], c - occ_c[j]
+            if dr == 0 and dc == 0:
+                here += 1
+            elif dr * dr + dc * dc < s2:
+                ok = False
+                break
+        if not ok or here >= cap:
+            continue
+        chosen[k] = idx
+        occ_r[m], occ_c[m] = r, c
+        m += 1
+        k += 1
+    return chosen[:k]

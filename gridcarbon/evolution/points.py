@@ -37,6 +37,7 @@ import pandas as pd
 
 from gridcarbon.config import Assumptions, EvolutionSpec
 from gridcarbon.core.grid import Grid
+from gridcarbon.core.kernels import pick_sites
 from gridcarbon.evolution.capture import (
     book_capture,
     dispatch,
@@ -60,7 +61,7 @@ from gridcarbon.evolution.lifecycle import (
     take_pipeline,
 )
 from gridcarbon.evolution.relocation import relocate
-from gridcarbon.evolution.siting import pick_sites, ranked_cells
+from gridcarbon.evolution.siting import ranked_cells
 from gridcarbon.evolution.storage import Storage
 from gridcarbon.evolution.transfer import move_plants
 

@@ -1,4 +1,5 @@
-"""Greedy siting on a suitability surface with minimum spacing and a per-cell cap (numba).
+"""Candidate cells for siting, best first, on a suitability surface (greedy picking with spacing
+and a per-cell cap: :func:`gridcarbon.core.kernels.pick_sites`).
 
 Spacing is in cells (Euclidean, between cell indices), caps in sources per cell, scores are
 siting probabilities 0..1 (docs/architecture.md, "Evolution"). The spacing and cap values
@@ -8,46 +9,6 @@ come from the scenario's point rules (``min_spacing_km``, converted to cells, an
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
-
-
-@njit(cache=True)
-def pick_sites(order, nx, occupied, n, spacing_cells, cap):
-    """Take up to ``n`` cells from ``order`` (flat indices, best first) of a grid ``nx`` cells wide.
-
-    A cell is taken if it holds fewer than ``cap`` sources (``occupied`` cells and those
-    already taken) and lies at least ``spacing_cells`` (Euclidean, in cells) from every
-    *other* such cell; sharing an occupied cell is governed by ``cap`` alone, which is what
-    makes a cap above 1 meaningful. Returns the chosen flat indices (possibly fewer than n).
-    """
-    chosen = np.empty(n, np.int64)
-    k = 0
-    occ_r = np.empty(occupied.size + n, np.int64)
-    occ_c = np.empty(occupied.size + n, np.int64)
-    m = occupied.size
-    for i in range(m):
-        occ_r[i] = occupied[i] // nx
-        occ_c[i] = occupied[i] % nx
-    s2 = spacing_cells * spacing_cells
-    for idx in order:
-        if k == n:
-            break
-        r, c = idx // nx, idx % nx
-        ok, here = True, 0
-        for j in range(m):
-            dr, dc = r - occ_r[j], c - occ_c[j]
-            if dr == 0 and dc == 0:
-                here += 1
-            elif dr * dr + dc * dc < s2:
-                ok = False
-                break
-        if not ok or here >= cap:
-            continue
-        chosen[k] = idx
-        occ_r[m], occ_c[m] = r, c
-        m += 1
-        k += 1
-    return chosen[:k]
 
 
 class SiteOrders:

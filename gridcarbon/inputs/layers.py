@@ -27,7 +27,6 @@ import pandas as pd
 import rasterio
 import shapely
 import xarray as xr
-from numba import njit
 from pyproj import Transformer
 from rasterio.warp import transform_bounds
 
@@ -174,16 +173,6 @@ def _pieces(transform: rasterio.Affine, shape: tuple[int, int], grid: Grid):
         start = end
 
 
-@njit(cache=True)
-def _add(out, weights, pixel, cell, area):
-    """out[g, cell] += weights[pixel, g] * area for each piece (in place)."""
-    for k in range(cell.size):
-        for g in range(out.shape[0]):
-            w = weights[pixel[k], g]
-            if w != 0.0:
-                out[g, cell[k]] += w * area[k]
-
-
 def _area_weighted(weights: np.ndarray, transform, shape, grid: Grid) -> np.ndarray:
     """(n_layers, n_cells) sum over pixels of weights[pixel, layer] x pixel area in the cell (m2)."""
     size = (weights.shape[1], grid.shape[0] * grid.shape[1])
@@ -191,7 +180,7 @@ def _area_weighted(weights: np.ndarray, transform, shape, grid: Grid) -> np.ndar
     for pixel, cell, area in _pieces(transform, shape, grid):
         if out is None:  # allocated once the pieces' set-up temporaries are gone (1 km grids)
             out = np.zeros(size, grid.storage_dtype)
-        _add(out, weights, pixel, cell, area)
+        kernels.add_weighted(out, weights, pixel, cell, area)
     return np.zeros(size, grid.storage_dtype) if out is None else out
 
 

@@ -34,9 +34,9 @@ import xarray as xr
 from pyproj import Transformer
 from scipy.interpolate import RegularGridInterpolator
 
-from gridcarbon.core import kernels
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.gridding import distribute, polygon_pieces
+from gridcarbon.core.pairwise import window_grid_sum_f32
 from gridcarbon.inputs.layers import (
     annual_precipitation,
     arid_share,
@@ -239,7 +239,7 @@ def _people(grid, cities, footprints, prefectures, elev, water):
     population, gdp = np.zeros(grid.shape), np.zeros(grid.shape)
     for (rows, cols, k), people, money in zip(footprints, urban, urban * gdp_pc):
         # float32 weights normalised by the footprint's whole-grid float32 sum, as numpy sums it
-        total = np.float32(kernels.window_grid_sum_f32(k, rows.start, cols.start, *grid.shape))
+        total = np.float32(window_grid_sum_f32(k, rows.start, cols.start, *grid.shape))
         weight = k / np.maximum(total, TINY)
         population[rows, cols] += people * weight
         gdp[rows, cols] += money * weight

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from gridcarbon.core import kernels
-from gridcarbon.core.kernels import window_grid_sum_f32
+from gridcarbon.core.pairwise import window_grid_sum_f32
 
 
 @pytest.mark.parametrize("ny, nx", [(1, 7), (3, 50), (89, 80), (301, 257)])

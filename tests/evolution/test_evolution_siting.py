@@ -1,7 +1,8 @@
 """Siting primitives (gridcarbon.evolution.siting): spacing, caps, order and seeded noise."""
 import numpy as np
 
-from gridcarbon.evolution.siting import pick_sites, ranked_cells
+from gridcarbon.core.kernels import pick_sites
+from gridcarbon.evolution.siting import ranked_cells
 
 
 def test_pick_sites_spacing_cap_order_and_determinism():

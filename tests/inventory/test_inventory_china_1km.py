@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridcarbon.core.kernels import window_grid_sum_f32
+from gridcarbon.core.pairwise import window_grid_sum_f32
 from gridcarbon.inputs.data import read_table
 from gridcarbon.inventory.builtin import build_baseline, region_totals
 from gridcarbon.inventory.landscape import urban_kernels

@@ -1,0 +1,216 @@
+"""The run's numba kernels compiled ahead, in a second process, on the first run after an install.
+
+A run calls 12 numba kernels (13 signatures, :data:`AHEAD`). From an empty numba cache it
+compiles them on its own interpreter, one at a time as it reaches them: 5.5 s of the run
+process's CPU (README, "Fresh install"; numba holds the interpreter lock while compiling, so
+a thread would not overlap it). While the run imports its libraries and builds the study
+area, the second core is mostly idle; there,
+:func:`start` starts one process (``python -c``, not forked) that compiles every kernel of
+:data:`AHEAD` in the order a run first needs them, each into numba's on-disk cache
+(``cache=True``), and reports each one done on its standard output. The run's own kernels are
+made by :func:`kernel`: when one reaches a kernel the cache does not hold yet and the
+compile-ahead process still has it to do, it waits for that process to finish it and loads it
+from the cache (numba reads a kernel's cache index afresh at each new signature), instead of
+compiling it a second time. A kernel is thus compiled by one process only, and the two never
+write one kernel's cache index at once.
+
+The process is worth it only when a core is idle: on a machine already running one process
+per core (:data:`BUSY_LOAD_PER_CORE`) it would only add its own start-up to the run's share of
+the CPU, so :func:`start` starts nothing there and the run compiles as before.
+
+Once every kernel is compiled, the process writes a stamp (:func:`stamp_path`, keyed by the
+kernels' sources, the signatures and the numba and Python versions) beside numba's cache;
+while it exists, :func:`start` starts nothing, so warm runs pay one file lookup. Kernels are
+compiled for the argument types listed here only: one a run calls with other types is
+compiled by the run itself, as without this module (``tests/end_to_end/test_jit_ahead_run.py``
+checks that the default run needs none).
+"""
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import platform
+import subprocess
+import sys
+import threading
+from collections import Counter
+from importlib import import_module
+from importlib.metadata import version
+from pathlib import Path
+
+from gridcarbon.core.jitcache import user_cache, writable
+
+#: the kernels a run calls from Python and the argument types it calls them with (numba type
+#: names; ``Array(f8, 1, 'C', readonly=True)`` is a read-only view), in the order the default
+#: run and ``china-enhanced`` at 10 km first need them. Named, not imported: the kernel modules
+#: import this one. All live in ``core``, so the compile-ahead process imports numpy and numba
+#: only (importing ``evolution`` or ``inputs`` would cost it 3.6 s of CPU before compiling)
+AHEAD = (
+    ("gridcarbon.core.kernels", "polygon_pieces", "f8[::1], f8[::1], i8[::1], i8[::1], f8[::1], i8, i8, f8, i8"),
+    ("gridcarbon.core.kernels", "add_weighted", "f8[:, ::1], f4[:, ::1], i8[::1], i8[::1], f8[::1]"),
+    ("gridcarbon.core.kernels", "accumulate", "i8[::1], i8[::1], f8[::1], i8, i8"),
+    ("gridcarbon.core.pairwise", "window_grid_sum_f32", "f4[:, ::1], Array(i8, 0, 'C'), Array(i8, 0, 'C'), i8, i8"),
+    ("gridcarbon.core.kernels", "spread_by_proxy",
+     "i4[::1], Array(f8, 1, 'C', readonly=True), f8[::1], f8[::1], f8[::1]"),
+    ("gridcarbon.core.kernels", "add_weighted", "f8[:, ::1], f4[::1, :], i8[::1], i8[::1], f8[::1]"),
+    ("gridcarbon.core.kernels", "line_pieces", "f8[::1], f8[::1], i8[::1], i8, i8, f8"),
+    ("gridcarbon.core.kernels", "region_sums", "i4[::1], f8[:, ::1], i8"),
+    ("gridcarbon.core.kernels", "forest_room", "f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1]"),
+    ("gridcarbon.core.kernels", "uniform3", "f8[:, ::1]"),
+    ("gridcarbon.core.kernels", "fill_room", "i4[::1], b1[::1], f8[::1], f8[::1], f8[::1], f8[::1], i8"),
+    ("gridcarbon.core.kernels", "add_region_share", "i4[::1], f8[::1], f8[::1], f8[::1]"),
+    ("gridcarbon.core.kernels", "pick_sites", "i8[::1], i8, i8[::1], i8, f8, i8"),
+)
+#: longest a run waits for the compile-ahead process to finish one kernel (s). ASSUMPTION: a
+#: kernel compiles in at most 3 s on a loaded two-core machine (measured: 2.8 s for
+#: ``polygon_pieces`` at a load of 4); past a minute the process is taken as hung, and the run
+#: compiles what it needs itself
+WAIT_S = 60.0
+#: 1-minute load average per core at or above which no compile-ahead process starts (unless
+#: forced). ASSUMPTION: at one runnable process per core or more no core is idle, so the
+#: process only adds its own start-up (about 2 s of CPU: python, numba's import and set-up)
+#: to what the machine shares out; measured here at loads 4-9 (2 cores), nine cold runs took
+#: 338 s with it against 320 s without
+BUSY_LOAD_PER_CORE = 1.0
+#: the package's parent folder: the compile-ahead process imports this very package
+ROOT = Path(__file__).resolve().parents[2]
+#: what the compile-ahead process runs
+CHILD_CODE = ("import sys; sys.path.append(sys.argv[1]); from gridcarbon.core.jitahead import compile_all; "
+              "compile_all(sys.argv[1])")
+
+_started: _Ahead | None = None
+
+
+def kernel(fn):
+    """``numba.njit(cache=True)`` for a kernel the run calls from Python: on a cache miss while
+    this process's compile-ahead still has the kernel to do, it waits for it and loads it."""
+    from numba import njit
+
+    dispatcher = njit(cache=True)(fn)
+    cache = getattr(dispatcher, "_cache", None)  # None under NUMBA_DISABLE_JIT (a plain function)
+    if cache is not None:
+        dispatcher._cache = _Awaited(cache, f"{fn.__module__}.{fn.__name__}")
+    return dispatcher
+
+
+def start(*, force: bool = False) -> bool:
+    """Start the compile-ahead process, unless this process started one already (or inherited
+    one by fork), numba's JIT is off, :func:`stamp_path` says every kernel is in the cache, or
+    (unless ``force``) the machine has no idle core (:func:`busy`). Returns whether a process
+    was started."""
+    global _started
+    if _started is not None or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0") or stamp_path().exists():
+        return False
+    if busy() and not force:
+        return False
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", CHILD_CODE, str(ROOT)], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    except OSError:  # no interpreter to start (an embedded Python): the run compiles as before
+        return False
+    _started = _Ahead(proc)
+    atexit.register(_started.stop)
+    return True
+
+
+def busy() -> bool:
+    """Whether the 1-minute load average is at least :data:`BUSY_LOAD_PER_CORE` per core (False
+    where there is no load average)."""
+    try:
+        return os.getloadavg()[0] >= BUSY_LOAD_PER_CORE * (os.cpu_count() or 1)
+    except (AttributeError, OSError):  # Windows
+        return False
+
+
+def stamp_path() -> Path:
+    """The file saying every kernel of :data:`AHEAD` is in numba's cache for these sources: in
+    ``$NUMBA_CACHE_DIR``, else beside the compiled core kernels (numba's own choice of folder)."""
+    user_dir = os.environ.get("NUMBA_CACHE_DIR")
+    beside = Path(__file__).resolve().parent / "__pycache__"
+    folder = Path(user_dir) if user_dir else beside if writable(beside) else user_cache()
+    h = hashlib.sha256(repr((AHEAD, version("numba"), sys.version, platform.machine())).encode())
+    for module in sorted({m for m, _, _ in AHEAD}):
+        info = (ROOT / Path(*module.split("."))).with_suffix(".py").stat()
+        h.update(f"|{module}:{info.st_mtime}:{info.st_size}".encode())  # numba's own staleness test
+    return folder / f"gridcarbon-ahead-{h.hexdigest()[:16]}.done"
+
+
+def compile_all(root: str) -> None:
+    """The compile-ahead process: compile every kernel of :data:`AHEAD` into the cache, print
+    each one's position when done, then write the stamp. Exits if it imported another copy of
+    gridcarbon than the one in ``root``."""
+    from numba.core.sigutils import normalize_signature
+
+    if ROOT != Path(root).resolve():
+        raise SystemExit(f"imported gridcarbon from {ROOT}, not {root}")
+    for index, (module, name, args) in enumerate(AHEAD):
+        types, _ = normalize_signature(f"({args},)")
+        getattr(import_module(module), name).compile(tuple(types))
+        print(index, flush=True)
+    stamp = stamp_path()
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.touch()
+
+
+class _Ahead:
+    """The compile-ahead process seen from the run: the kernels it has still to do."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc, self.pid = proc, os.getpid()
+        self.pending = Counter(f"{module}.{name}" for module, name, _ in AHEAD)
+        self.changed = threading.Condition()
+        threading.Thread(target=self._read, name="gridcarbon-jitahead", daemon=True).start()
+
+    def _read(self) -> None:
+        """Count down each kernel the process reports; at its end (done, failed or killed) wait for nothing."""
+        for line in self.proc.stdout:
+            with self.changed:
+                module, name, _ = AHEAD[int(line)]
+                self.pending[f"{module}.{name}"] -= 1
+                self.changed.notify_all()
+        self.proc.wait()
+        self.proc.stdout.close()
+        self._give_up()
+
+    def stop(self) -> None:
+        """End the process if it still runs when the run's interpreter exits (it then writes no
+        stamp, and the next run's compile-ahead loads what it finished from the cache)."""
+        if os.getpid() == self.pid and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait()
+
+    def _give_up(self) -> None:
+        with self.changed:
+            self.pending.clear()
+            self.changed.notify_all()
+
+    def wait_for(self, name: str) -> bool:
+        """Wait until the process has compiled every signature of kernel ``name`` (at most
+        :data:`WAIT_S`); False at once if it has none of them left to do or this is a forked
+        child of the run (which does not read the process's reports)."""
+        if os.getpid() != self.pid:
+            return False
+        with self.changed:
+            if self.pending[name] <= 0:
+                return False
+            if not self.changed.wait_for(lambda: self.pending[name] <= 0, timeout=WAIT_S):
+                self.pending.clear()  # a hung process: the run compiles for itself from now on
+        return True
+
+
+class _Awaited:
+    """A kernel's numba cache whose misses first wait for the compile-ahead process
+    (numba calls ``load_overload`` under its compiler lock: one thread at a time)."""
+
+    def __init__(self, cache, name: str):
+        self._cache, self._name = cache, name
+
+    def load_overload(self, sig, target_context):
+        found = self._cache.load_overload(sig, target_context)
+        if found is None and _started is not None and _started.wait_for(self._name):
+            found = self._cache.load_overload(sig, target_context)
+        return found
+
+    def __getattr__(self, attr: str):
+        return getattr(self._cache, attr)

@@ -1,0 +1,121 @@
+"""The compile-ahead process (gridcarbon.core.jitahead): what it compiles, when it starts, what it writes.
+
+The cold default run that needs no kernel compiled by itself is tests/end_to_end/test_jit_ahead_run.py.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import gridcarbon
+from gridcarbon.core import jitahead, kernels
+
+PACKAGE = Path(gridcarbon.__file__).resolve().parent
+START = "from gridcarbon.core import jitahead; print(jitahead.start(force=True))"
+
+
+def _jitted(tree: ast.Module) -> dict[str, str]:
+    """Module-level functions decorated ``@njit(...)`` or ``@kernel``: name -> decorator."""
+    out = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            for dec in node.decorator_list:
+                target = dec.func if isinstance(dec, ast.Call) else dec
+                if isinstance(target, ast.Name) and target.id in ("njit", "kernel"):
+                    out[node.name] = target.id
+    return out
+
+
+def _python_callers(tree: ast.Module, name: str, jitted: dict[str, str]) -> list[str]:
+    """Module-level functions (not jitted) that mention ``name``, and '<module>' for top-level code."""
+    found = []
+    for node in tree.body:
+        names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        if name in names and getattr(node, "name", None) not in jitted:
+            found.append(getattr(node, "name", "<module>"))
+    return found
+
+
+def test_every_kernel_called_from_python_is_compiled_ahead():
+    """A kernel called from Python is ``@kernel`` and listed in AHEAD; an ``@njit`` helper is
+    private and only other kernels call it (so AHEAD names every entry point)."""
+    kernels_found = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        jitted = _jitted(tree)
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        for name, decorator in jitted.items():
+            if decorator == "kernel":
+                kernels_found.add((module, name))
+            else:
+                assert name.startswith("_") and not _python_callers(tree, name, jitted), f"{module}.{name}"
+    assert kernels_found == {(m, n) for m, n, _ in jitahead.AHEAD}
+
+
+def test_signatures_parse_to_the_types_a_run_passes():
+    """The listed types are the ones numba infers for the arrays a run hands its kernels."""
+    from numba import typeof
+    from numba.core.sigutils import normalize_signature
+
+    ro = np.zeros(3)
+    ro.flags.writeable = False
+    wanted = {"spread_by_proxy": (np.zeros(3, np.int32), ro, np.zeros(3), np.zeros(3), np.zeros(3)),
+              "window_grid_sum_f32": (np.zeros((2, 2), np.float32), np.array(0), np.array(0), 2, 2)}
+    for module, name, args in jitahead.AHEAD:
+        if name in wanted:
+            types, _ = normalize_signature(f"({args},)")
+            assert tuple(types) == tuple(typeof(a) for a in wanted[name]), name
+    fortran = normalize_signature("(f4[::1, :],)")[0][0]
+    assert fortran == typeof(np.zeros((2, 2), np.float32, order="F"))
+
+
+def _python(code: str, cache: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+
+
+def test_compile_all_writes_every_kernel_and_the_stamp(tmp_path):
+    """The compile-ahead process fills an empty cache with every listed signature and writes
+    its stamp; a process started on that cache then loads them all without compiling, and
+    :func:`start` starts nothing."""
+    cache = tmp_path / "numba"
+    done = _python(jitahead.CHILD_CODE, cache, str(jitahead.ROOT))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(i) for i in range(len(jitahead.AHEAD))]
+    assert len(list(cache.glob("gridcarbon-ahead-*.done"))) == 1
+    load = ("from importlib import import_module; from numba.core.sigutils import normalize_signature\n"
+            "from gridcarbon.core.jitahead import AHEAD\n"
+            "for module, name, args in AHEAD:\n"
+            "    k = getattr(import_module(module), name); k.compile(tuple(normalize_signature(f'({args},)')[0]))\n"
+            "    print(name, sum(k.stats.cache_misses.values()))")
+    loaded = _python(load, cache)
+    assert loaded.returncode == 0, loaded.stderr
+    assert [line.split()[1] for line in loaded.stdout.splitlines()] == ["0"] * len(jitahead.AHEAD)
+    assert _python(START, cache).stdout.strip() == "False"
+
+
+def test_start_on_an_empty_cache_starts_once(tmp_path):
+    """On an empty cache :func:`start` starts the process, and only once per interpreter."""
+    twice = START + "; print(jitahead.start(force=True))"
+    assert _python(twice, tmp_path / "numba").stdout.split() == ["True", "False"]
+
+
+def test_no_compile_ahead_on_a_busy_machine(tmp_path):
+    """At a load of one process per core or more nothing starts, unless forced."""
+    code = ("import os; os.getloadavg = lambda: (2.0 * (os.cpu_count() or 1), 0.0, 0.0)\n"
+            "from gridcarbon.core import jitahead; print(jitahead.busy(), jitahead.start())\n"
+            "os.getloadavg = lambda: (0.0, 0.0, 0.0); print(jitahead.busy(), jitahead.start())")
+    assert _python(code, tmp_path / "numba").stdout.split() == ["True", "False", "False", "True"]
+
+
+def test_a_miss_without_compile_ahead_compiles_as_numba_does():
+    """A kernel's wrapped cache behaves like numba's own when nothing is compiling ahead."""
+    out = kernels.accumulate(np.array([0, 0]), np.array([1, -1]), np.array([2.0, 3.0]), 1, 2)
+    assert out.tolist() == [[0.0, 2.0]]
+    assert kernels.accumulate.stats.cache_path == kernels.accumulate._cache._cache.cache_path
