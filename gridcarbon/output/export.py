@@ -108,7 +108,8 @@ def write_bands_cog(path: str | Path, bands: Iterable[tuple[str, np.ndarray]], g
         path.parent.mkdir(parents=True, exist_ok=True)
         block = band_block(grid)
         with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB), MemoryFile() as mem, \
-                mem.open(**_staging_profile(grid, count, nodata, block), compress="DEFLATE") as staging:
+                mem.open(**_staging_profile(grid, count, nodata, block), compress="DEFLATE",
+                         interleave="band") as staging:
             written = 0
             for written, (description, values) in enumerate(bands, 1):
                 if np.shape(values) != grid.shape:
