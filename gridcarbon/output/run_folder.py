@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from gridcarbon.core import memory
 from gridcarbon.core.errors import OutputError
@@ -38,6 +39,7 @@ from gridcarbon.output.market import replot_market, write_market
 from gridcarbon.output.metadata import acdd_attributes, lonlat_bounds
 from gridcarbon.output.provenance import write_provenance
 from gridcarbon.output.report import write_report
+from gridcarbon.output.report_maps import MapSet, build_maps
 from gridcarbon.output.stac import write_stac
 
 if TYPE_CHECKING:  # the result is made above this layer; the writer only reads it
@@ -129,10 +131,38 @@ class RunWriter:
     def finish(self, result: RunResult, *, started: float | None = None) -> None:
         """After the last year: tables, facilities, change map, models, then the manifest.
 
+        The provenance rasters are written in the writer thread (GDAL compresses them without
+        the interpreter lock) while this thread writes the tables and draws the report's maps;
+        on a large grid they are written first, alone (gigabytes of temporaries at 1 km).
         ``started`` (a ``time.perf_counter()`` value) adds the whole run's wall time.
         """
         self._wait()
         self.cube.close()
+        tmp = self.root
+        written = WrittenLayers(tmp, self.grid, self.kept)
+        # a facility table of its own: pandas objects are not safe to share between threads
+        facilities = pd.DataFrame(result.facilities.drop(columns="geometry", errors="ignore"))
+        provenance = self.pool.submit(write_provenance, tmp, self.grid, facilities, self.exported, self.meta,
+                                      written)
+        if self.grid.large:
+            provenance.result()
+        self._write_tables(result)
+        models_dir = tmp / "models"
+        models_dir.mkdir()
+        result.manifest["models"] = {k: {"file": f"models/{k}.pkl", "sha256": m.save(models_dir / f"{k}.pkl")}
+                                     for k, m in sorted(result.models.items())}
+        report_maps = build_maps(tmp, self.boundaries, written)
+        result.manifest["provenance"] = provenance.result()
+        self.drawing.wait()
+        result.manifest["files"] = file_hashes(tmp)
+        write_catalogue(tmp, result.manifest, self.boundaries, written, report_maps)
+        if started is not None:
+            result.manifest.setdefault("timings_s", {})["total_s"] = round(time.perf_counter() - started, 3)
+        (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=_json))
+
+    def _write_tables(self, result: RunResult) -> None:
+        """``totals.csv``, the facility tables, the storage fill layers, the market and energy
+        tables; their figures and the change map go to the map process."""
         tmp, first, last = self.root, self.exported[0], self.exported[-1]
         result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
         write_facilities(result, tmp / "facilities.gpkg")
@@ -140,20 +170,8 @@ class RunWriter:
         write_market(tmp, result.market, name=self.sc.name, years=self.exported[1:], submit=self.drawing.submit)
         write_energy(result.energy, tmp, submit=self.drawing.submit)
         self.drawing.submit(maps.render_change, tmp / "maps" / f"change_{first}_{last}.png", self.gross[first],
-                         self.gross[last], self.grid, boundaries=self.boundaries,
-                         title=f"{self.sc.name}: gross CO2 change {first}-{last}")
-        written = WrittenLayers(tmp, self.grid, self.kept)
-        result.manifest["provenance"] = write_provenance(tmp, result, self.exported, self.meta, written)
-        models_dir = tmp / "models"
-        models_dir.mkdir()
-        result.manifest["models"] = {k: {"file": f"models/{k}.pkl", "sha256": m.save(models_dir / f"{k}.pkl")}
-                                     for k, m in sorted(result.models.items())}
-        self.drawing.wait()
-        result.manifest["files"] = file_hashes(tmp)
-        write_catalogue(tmp, result.manifest, self.boundaries, written)
-        if started is not None:
-            result.manifest.setdefault("timings_s", {})["total_s"] = round(time.perf_counter() - started, 3)
-        (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=_json))
+                            self.gross[last], self.grid, boundaries=self.boundaries,
+                            title=f"{self.sc.name}: gross CO2 change {first}-{last}")
 
     def _write_storage_fill(self, result: RunResult) -> None:
         """Storage fill layer of every exported year (when the run has storage sites), listed in
@@ -177,12 +195,13 @@ class RunWriter:
 
 
 def write_catalogue(root: Path, manifest: dict, boundaries: gpd.GeoDataFrame | None,
-                    layers: WrittenLayers | None = None) -> None:
+                    layers: WrittenLayers | None = None, report_maps: MapSet | None = None) -> None:
     """``report.html`` and the STAC catalogue of the run folder ``root`` (``layers``: its
-    exported years' layers, default read from its COGs); their time goes into
-    ``manifest["timings_s"]["report_s"]`` (the manifest itself is written after them)."""
+    exported years' layers, default read from its COGs; ``report_maps``: the report's maps when
+    already drawn); their time goes into ``manifest["timings_s"]["report_s"]`` (the manifest
+    itself is written after them)."""
     t0 = time.perf_counter()
-    write_report(root, manifest, boundaries, layers)
+    write_report(root, manifest, boundaries, layers, report_maps)
     write_stac(root, manifest)
     manifest.setdefault("timings_s", {})["report_s"] = round(time.perf_counter() - t0, 3)
 

@@ -1,0 +1,57 @@
+"""The run writer's last step (``RunWriter.finish``): the provenance rasters are written in the
+writer thread while the calling thread writes the tables, and on a large grid first, alone;
+either way the folder holds the same bytes."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+
+import pytest
+
+import gridcarbon
+from gridcarbon.output import run_folder
+
+
+@pytest.fixture
+def watched(monkeypatch):
+    """The thread and order in which ``finish`` starts and ends the provenance and the tables."""
+    events = []
+
+    def watch(name, real):
+        def run(*args, **kwargs):
+            events.append((name, "start", threading.current_thread().name))
+            out = real(*args, **kwargs)
+            events.append((name, "end", threading.current_thread().name))
+            return out
+        return run
+    monkeypatch.setattr(run_folder, "write_provenance", watch("provenance", run_folder.write_provenance))
+    monkeypatch.setattr(run_folder, "write_facilities", watch("tables", run_folder.write_facilities))
+    return events
+
+
+def _rewrite(default_run, folder):
+    result = dataclasses.replace(default_run, manifest=copy.deepcopy(default_run.manifest), out_dir=None)
+    return run_folder.write_outputs(result, folder)
+
+
+def _same_files(a, b, pattern):
+    files = sorted(p.relative_to(a) for p in a.rglob(pattern))
+    assert files and all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+
+
+def test_provenance_is_written_in_the_writer_thread_beside_the_tables(default_run, tmp_path, watched):
+    final = _rewrite(default_run, tmp_path)
+    threads = {(name, when): thread for name, when, thread in watched}
+    assert threads[("provenance", "start")].startswith("gridcarbon-writer")
+    assert threads[("tables", "start")] == threading.main_thread().name
+    for pattern in ("provenance.*", "report.html"):
+        _same_files(default_run.out_dir, final, pattern)
+
+
+def test_on_a_large_grid_provenance_is_written_first_alone(default_run, tmp_path, watched):
+    with gridcarbon.set_options(large_grid_cells=1):  # the YRD grid counts as large
+        final = _rewrite(default_run, tmp_path)
+    order = [(name, when) for name, when, _ in watched]
+    assert order == [("provenance", "start"), ("provenance", "end"), ("tables", "start"), ("tables", "end")]
+    _same_files(default_run.out_dir, final, "provenance.*")
