@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
 from pathlib import Path
@@ -34,8 +35,8 @@ from gridcarbon.output.layers import (
     write_layers,
     write_storage_fill,
 )
-from gridcarbon.output.map_process import MapProcess
-from gridcarbon.output.market import replot_market, write_market
+from gridcarbon.output.map_process import MapProcess, draw_now
+from gridcarbon.output.market import replot_market, write_market, write_tables
 from gridcarbon.output.metadata import acdd_attributes, lonlat_bounds
 from gridcarbon.output.provenance import write_provenance
 from gridcarbon.output.report import write_report
@@ -164,11 +165,11 @@ class RunWriter:
         """``totals.csv``, the facility tables, the storage fill layers, the market and energy
         tables; their figures and the change map go to the map process."""
         tmp, first, last = self.root, self.exported[0], self.exported[-1]
+        write_energy(result.energy, tmp, submit=self.drawing.submit)  # first: its 31-panel figure is the longest
         result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
-        write_facilities(result, tmp / "facilities.gpkg")
+        write_facilities(result, tmp / "facilities.gpkg", submit=self.drawing.submit)
         self._write_storage_fill(result)
         write_market(tmp, result.market, name=self.sc.name, years=self.exported[1:], submit=self.drawing.submit)
-        write_energy(result.energy, tmp, submit=self.drawing.submit)
         self.drawing.submit(maps.render_change, tmp / "maps" / f"change_{first}_{last}.png", self.gross[first],
                             self.gross[last], self.grid, boundaries=self.boundaries,
                             title=f"{self.sc.name}: gross CO2 change {first}-{last}")
@@ -226,11 +227,11 @@ def write_outputs(result: RunResult, out: Path, *, started: float | None = None)
     return final
 
 
-def write_facilities(result: RunResult, path: Path) -> None:
+def write_facilities(result: RunResult, path: Path, *, submit: Callable[..., None] = draw_now) -> None:
     """The facility table of every exported year as layers ``facilities_<year>`` of a GeoPackage,
     the facility events as ``facility_events.csv``, the storage account (when the run has
-    one) as ``storage.csv`` and the industrial transfers (when the run transfers) as
-    ``transfers.csv`` beside it."""
+    one) as ``storage.csv`` (written by ``submit(write_tables, ...)``: default here and now; China's
+    is 94,000 rows) and the industrial transfers (when the run transfers) as ``transfers.csv`` beside it."""
     fac = result.facilities.copy()
     crs = LookedUpCRS(fac.crs)  # its EPSG code looked up once, not per layer
     for year, part in fac.groupby("year"):
@@ -238,7 +239,7 @@ def write_facilities(result: RunResult, path: Path) -> None:
                                                                             driver="GPKG")
     result.events.to_csv(path.with_name("facility_events.csv"), index=False)
     if result.storage is not None:
-        result.storage.to_csv(path.with_name("storage.csv"), index=False, float_format="%.6f")
+        submit(write_tables, path.parent, {"storage.csv": result.storage})
     if result.transfers is not None:
         result.transfers.to_csv(path.with_name("transfers.csv"), index=False, float_format="%.6f")
 

@@ -1,16 +1,28 @@
 """The run writer's last step (``RunWriter.finish``): the provenance rasters are written in the
-writer thread while the calling thread writes the tables, and on a large grid first, alone;
-either way the folder holds the same bytes."""
+writer thread while the calling thread writes the tables, and on a large grid first, alone; the
+largest tables are written by the map process; either way the folder holds the same bytes."""
 from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import threading
+from pathlib import Path
 
 import pytest
 
 import gridcarbon
-from gridcarbon.output import run_folder
+from gridcarbon.output import market, run_folder
+
+REAL_WRITE_TABLES = market.write_tables
+
+
+def tables_noting_the_writer(root: Path, tables: dict) -> None:
+    """``market.write_tables`` that notes, beside the run folder, the process writing each table
+    (module level: the map process receives it by name)."""
+    for file in tables:
+        (root.parent / f"{Path(file).name}.pid").write_text(str(os.getpid()))
+    REAL_WRITE_TABLES(root, tables)
 
 
 @pytest.fixture
@@ -55,3 +67,13 @@ def test_on_a_large_grid_provenance_is_written_first_alone(default_run, tmp_path
     order = [(name, when) for name, when, _ in watched]
     assert order == [("provenance", "start"), ("provenance", "end"), ("tables", "start"), ("tables", "end")]
     _same_files(default_run.out_dir, final, "provenance.*")
+
+
+def test_the_largest_tables_are_written_by_the_map_process(default_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(market, "write_tables", tables_noting_the_writer)
+    monkeypatch.setattr(run_folder, "write_tables", tables_noting_the_writer)
+    final = _rewrite(default_run, tmp_path)
+    writers = {p.stem: int(p.read_text()) for p in tmp_path.glob("*.pid")}
+    assert {"storage.csv", "market.csv", "mac.csv"} <= set(writers)
+    assert os.getpid() not in writers.values()
+    _same_files(default_run.out_dir, final, "*.csv")
