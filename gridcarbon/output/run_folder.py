@@ -11,8 +11,9 @@ import hashlib
 import json
 import re
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ import pandas as pd
 from gridcarbon.core import memory
 from gridcarbon.core.errors import OutputError
 from gridcarbon.core.grid import Grid, LookedUpCRS
+from gridcarbon.core.options import get_option
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.output import export, maps
 from gridcarbon.output.atomic import atomic_dir
@@ -65,8 +67,10 @@ class RunWriter:
     """Writes a run folder as the years arrive.
 
     Every year goes into ``cube.nc``; exported years also get a COG + QML per layer and
-    their maps. Writing happens in one background thread, one year in flight, so it
-    overlaps the evolution of the next year, and the maps are drawn in a process of their own
+    their maps. Writing happens in one background thread, in year order, so it overlaps the
+    evolution of the next years: years queue for it while the queue holds at most the
+    ``writer_queue_bytes`` engine option (an exported year's COGs then no longer hold up the
+    evolution), and the maps are drawn in a process of their own
     (:class:`~gridcarbon.output.map_process.MapProcess`); a writer error surfaces at the next
     :meth:`add` or at :meth:`finish`. Use as a context manager.
     """
@@ -84,7 +88,7 @@ class RunWriter:
                                       years=list(range(sc.base_year, sc.end_year + 1)), attrs=attrs)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-writer")
         self.drawing = MapProcess(inline=grid.large)
-        self.pending = None
+        self.pending: deque[tuple[Future, int]] = deque()  # queued years' writes and their bytes
         self.gross: dict[int, np.ndarray] = {}  # first and last exported years, for the change map
         # the exported years' named layers, for the provenance and the report (not on a large
         # grid: 4 GB at 1 km; those read the year's COGs back)
@@ -93,19 +97,23 @@ class RunWriter:
     def add(self, year: int, layers: np.ndarray) -> None:
         """Queue ``year``'s (n_gridded, y, x) layers (t CO2/yr/cell); they must not change afterwards.
 
-        On a :attr:`~Grid.large` grid an exported year is written before this returns: its
-        COGs and maps need ~1 GB of temporaries at 1 km, which would otherwise add to the
-        next year's evolution.
+        Waits for the oldest queued years until this one fits the ``writer_queue_bytes`` engine
+        option (a year larger than it, e.g. at 1 km, waits for every earlier one). On a
+        :attr:`~Grid.large` grid an exported year is written before this returns: its COGs and
+        maps need ~1 GB of temporaries at 1 km, which would otherwise add to the next year's
+        evolution.
         """
-        self._wait()
-        self.pending = self.pool.submit(self._write_year, year, layers)
+        self._wait(keep_bytes=get_option("writer_queue_bytes") - layers.nbytes)
+        self.pending.append((self.pool.submit(self._write_year, year, layers), layers.nbytes))
         if year in self.exported and self.grid.large:
             self._wait()
 
-    def _wait(self) -> None:
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            pending.result()
+    def _wait(self, keep_bytes: int = 0) -> None:
+        """Wait for the oldest queued writes until at most ``keep_bytes`` of layers stay queued
+        (by default none); a failed write raises here, also one done before its turn."""
+        while self.pending and (sum(n for _, n in self.pending) > keep_bytes or self.pending[0][0].done()):
+            job, _ = self.pending.popleft()
+            job.result()
 
     def _write_year(self, year: int, layers: np.ndarray) -> None:
         try:

@@ -77,3 +77,28 @@ def test_the_largest_tables_are_written_by_the_map_process(default_run, tmp_path
     assert {"storage.csv", "market.csv", "mac.csv"} <= set(writers)
     assert os.getpid() not in writers.values()
     _same_files(default_run.out_dir, final, "*.csv")
+
+
+@pytest.mark.parametrize("queue_bytes, queued", [(256 * 2**20, True), (0, False)])
+def test_years_queue_for_the_writer_within_the_option(default_run, tmp_path, monkeypatch, queue_bytes, queued):
+    """The first year's write is held until the last year is added: with room in the queue
+    every year is added meanwhile; with ``writer_queue_bytes=0`` the second add waits for it."""
+    last_added, real_write, real_add = threading.Event(), run_folder.RunWriter._write_year, run_folder.RunWriter.add
+    years = [int(y) for y in default_run.emissions["year"].values]
+    seen = []
+
+    def held_write(self, year, layers):
+        if year == years[0]:
+            seen.append(last_added.wait(timeout=5))
+        real_write(self, year, layers)
+
+    def add(self, year, layers):
+        real_add(self, year, layers)
+        if year == years[-1]:
+            last_added.set()
+    monkeypatch.setattr(run_folder.RunWriter, "_write_year", held_write)
+    monkeypatch.setattr(run_folder.RunWriter, "add", add)
+    with gridcarbon.set_options(writer_queue_bytes=queue_bytes):
+        final = _rewrite(default_run, tmp_path)
+    assert seen == [queued]
+    _same_files(default_run.out_dir, final, "*.tif")
