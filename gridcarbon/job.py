@@ -204,20 +204,17 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
         log.info("evolution", extra=stage_extra(sc.name))
         evo = evolve(ctx, agreed.allocation.totals, on_year=_reporting(sc), **evolve_args)
         timings["evolution_s"] = time.perf_counter() - t3
-        tables = allocation_tables(sc, area, agreed.allocation)
-        result = _result(sc, area, agreed, prep.suitability, evo, timings, tables)
+        result = _result(sc, area, agreed, prep.suitability, evo, timings)
         timings["total_s"] = time.perf_counter() - t0
         result.manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
         return result
-    tables = allocation_tables(sc, area, agreed.allocation)
     with atomic_dir(final) as tmp:
         log.info("evolution and export", extra=stage_extra(sc.name))
         with RunWriter(tmp, sc, grid, area.boundaries, status=agreed.allocation.status,
                        history=area.inventory.history) as writer:
-            writer.write_allocation(tables["market"], tables["energy"])  # drawn while the years evolve
             evo = evolve(ctx, agreed.allocation.totals, on_year=_reporting(sc, writer.add), **evolve_args)
             timings["evolution_s"] = time.perf_counter() - t3
-            result = _result(sc, area, agreed, prep.suitability, evo, timings, tables)
+            result = _result(sc, area, agreed, prep.suitability, evo, timings)
             log.info("writing", extra=stage_extra(sc.name))
             writer.finish(result, started=t0)
     result.out_dir = final
@@ -261,17 +258,9 @@ def run_to_folder(scenario: str | Path, out: str | Path, years=None, resolution=
     return str(run(scenario, out=out, years=years, resolution=resolution, seed=seed).out_dir)
 
 
-def allocation_tables(sc: Scenario, area: StudyArea, alloc: AllocationResult) -> dict[str, dict[str, pd.DataFrame]]:
-    """What the agreed allocation alone gives the run folder: ``market`` (market, MAC and quota
-    tables by file name) and ``energy`` (:func:`~gridcarbon.output.energy.energy_tables`)."""
-    return {"market": market_tables(alloc) | quotas(sc, area, alloc),
-            "energy": energy_tables(alloc, sc.evolution.capture_rate)}
-
-
 def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suitability, evo: EvolutionResult,
-            timings: dict, tables: dict[str, dict[str, pd.DataFrame]]) -> RunResult:
-    """The run's result (``tables``: its :func:`allocation_tables`); fails loudly if the grid
-    does not obey the top-down totals."""
+            timings: dict) -> RunResult:
+    """The run's result; fails loudly if the grid does not obey the top-down totals."""
     alloc, grid = agreed.allocation, area.grid
     worst = evo.summary()["max_relative_residual"]
     if worst > RESIDUAL_RTOL:
@@ -290,7 +279,7 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     events = pd.DataFrame(evo.fleet.events, columns=["year", "id", "event", "sector", "region", "from_cell", "to_cell"])
     events["region"] = np.asarray(grid.regions, dtype=object)[events.region.to_numpy(int)] if len(events) else []
     manifest = _manifest(sc, area, agreed, suitability, evo, timings)
-    energy = tables["energy"]
+    energy = energy_tables(alloc, sc.evolution.capture_rate)
     manifest["energy"] = energy_manifest(alloc, energy, [sc.base_year, *sc.years])
     transfers = None
     if sc.evolution.transfer:  # the moves that happened (a planned plant the age hazard retired first stays)
@@ -300,7 +289,7 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     manifest["targets"] = check_targets(sc.targets, totals, energy.get("energy_summary"))
     log_targets(manifest["targets"], sc.name)
     return RunResult(sc, grid, ds, totals, gpd.GeoDataFrame(facilities, crs=grid.crs), events, manifest,
-                     area.boundaries, models=suitability.models, market=tables["market"],
+                     area.boundaries, models=suitability.models, market=market_tables(alloc) | quotas(sc, area, alloc),
                      storage=evo.storage, storage_sites=evo.storage_sites, energy=energy, transfers=transfers)
 
 

@@ -62,8 +62,8 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
     ``totals`` has region, sector, year, allocated_t (t CO2/yr). Each year's (n_gridded, y, x)
     layers (t CO2/yr/cell) go to ``on_year(year, layers)`` as they are made; the result keeps
     the layers of ``keep_years`` (all years when None, then made in place in the result's
-    ``cube``), so a national 1 km run holds one year at a time; ``dtype`` float32 halves those
-    layers (totals are imposed in float64, then stored). The facility table is kept for ``snapshot_years``. ``transfers``: the plants
+    ``cube``), so a national 1 km run holds one year at a time; ``dtype`` float32 halves those layers (totals are imposed in float64, then
+    stored). The facility table is kept for ``snapshot_years``. ``transfers``: the plants
     that move between regions (:func:`.transfer.plan_transfers`, already in ``totals``). With the
     allocation's ``power`` system the fleet's power plants follow its units (:mod:`.power_units`).
     Deterministic under the context's seed.

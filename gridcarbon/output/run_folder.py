@@ -88,7 +88,6 @@ class RunWriter:
                                       years=list(range(sc.base_year, sc.end_year + 1)), attrs=attrs)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-writer")
         self.drawing = MapProcess(inline=grid.large)
-        self.allocation_written = False  # the market and energy outputs (write_allocation)
         self.pending: deque[tuple[Future, int]] = deque()  # queued years' writes and their bytes
         self.gross: dict[int, np.ndarray] = {}  # first and last exported years, for the change map
         # the exported years' named layers, for the provenance and the report (not on a large
@@ -170,25 +169,15 @@ class RunWriter:
             result.manifest.setdefault("timings_s", {})["total_s"] = round(time.perf_counter() - started, 3)
         (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=_json))
 
-    def write_allocation(self, market: dict[str, pd.DataFrame], energy: dict[str, pd.DataFrame]) -> None:
-        """The market, MAC and quota tables (``market``, by file name) and the energy tables
-        (``energy``, :func:`~gridcarbon.output.energy.energy_tables`) with their figures: known
-        once the allocation is agreed, so a run gives them before its first year and the map
-        process writes and draws them while the years evolve (else :meth:`finish` does)."""
-        write_energy(energy, self.root, submit=self.drawing.submit)  # first: its 31-panel figure is the longest
-        write_market(self.root, market, name=self.sc.name, years=self.exported[1:], submit=self.drawing.submit)
-        self.allocation_written = True
-
     def _write_tables(self, result: RunResult) -> None:
         """``totals.csv``, the facility tables, the storage fill layers, the market and energy
-        tables unless written before; figures, the largest tables and the change map go to the
-        map process."""
+        tables; their figures and the change map go to the map process."""
         tmp, first, last = self.root, self.exported[0], self.exported[-1]
-        if not self.allocation_written:
-            self.write_allocation(result.market, result.energy)
+        write_energy(result.energy, tmp, submit=self.drawing.submit)  # first: its 31-panel figure is the longest
         result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
         write_facilities(result, tmp / "facilities.gpkg", submit=self.drawing.submit)
         self._write_storage_fill(result)
+        write_market(tmp, result.market, name=self.sc.name, years=self.exported[1:], submit=self.drawing.submit)
         self.drawing.submit(maps.render_change, tmp / "maps" / f"change_{first}_{last}.png", self.gross[first],
                             self.gross[last], self.grid, boundaries=self.boundaries,
                             title=f"{self.sc.name}: gross CO2 change {first}-{last}")

@@ -102,26 +102,3 @@ def test_years_queue_for_the_writer_within_the_option(default_run, tmp_path, mon
         final = _rewrite(default_run, tmp_path)
     assert seen == [queued]
     _same_files(default_run.out_dir, final, "*.tif")
-
-
-def test_a_run_hands_its_allocation_outputs_over_before_its_first_year(tmp_path, monkeypatch):
-    """The market and energy tables depend on the agreed allocation alone: the map process writes
-    and draws them while the years evolve, and ``finish`` does not write them again."""
-    from gridcarbon import job
-
-    calls = []
-    real_allocation, real_add = run_folder.RunWriter.write_allocation, run_folder.RunWriter.add
-
-    def write_allocation(self, market, energy):
-        calls.append("allocation")
-        real_allocation(self, market, energy)
-
-    def add(self, year, layers):
-        calls.append("year")
-        real_add(self, year, layers)
-    monkeypatch.setattr(run_folder.RunWriter, "write_allocation", write_allocation)
-    monkeypatch.setattr(run_folder.RunWriter, "add", add)
-    result = job.run("yrd-enhanced", out=tmp_path, years=[2030])
-    assert calls[0] == "allocation" and calls.count("allocation") == 1 and calls.count("year") == 37
-    assert {"market.csv", "mac.csv"} <= {p.name for p in result.out_dir.glob("*.csv")}
-    assert (result.out_dir / "maps" / "carbon_price.png").is_file()
