@@ -89,7 +89,7 @@ def test_years_queue_for_the_writer_within_the_option(default_run, tmp_path, mon
 
     def held_write(self, year, layers):
         if year == years[0]:
-            seen.append(last_added.wait(timeout=5))
+            seen.append(last_added.wait(timeout=10))
         real_write(self, year, layers)
 
     def add(self, year, layers):
