@@ -171,7 +171,8 @@ class RunWriter:
 
     def _write_tables(self, result: RunResult) -> None:
         """``totals.csv``, the facility tables, the storage fill layers, the market and energy
-        tables; their figures and the change map go to the map process."""
+        tables; the figures, the largest tables (quotas, storage) and the change map go to the
+        map process."""
         tmp, first, last = self.root, self.exported[0], self.exported[-1]
         write_energy(result.energy, tmp, submit=self.drawing.submit)  # first: its 31-panel figure is the longest
         result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
