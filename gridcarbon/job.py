@@ -271,7 +271,7 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
     ds = xr.Dataset(coords={"sector": list(GRIDDED), "year": years, **grid.coords()},
                     attrs={"scenario": sc.name, "scenario_hash": sc.hash(), "seed": sc.seed})
     if years:
-        cube = np.stack([evo.layers[y] for y in years], axis=1)  # (sector, year, y, x)
+        cube = evo.cube if evo.cube is not None else np.stack([evo.layers[y] for y in years], axis=1)
         ds["emission"] = (("sector", "year", "y", "x"), cube, {"units": UNITS})
     ds.rio.write_crs(grid.crs.to_wkt(), inplace=True)  # not a deep copy of the cube (0.9 GB for China at 10 km)
     indirect = alloc.totals[alloc.totals.sector == "indirect"].assign(gridded_t=np.nan, residual_t=np.nan)

@@ -29,6 +29,9 @@ OPTIONS: dict[str, Any] = {
     "predict_chunk_cells": 1_000_000,
     # largest NetCDF chunk edge of the emission cube (cells): a 1 km national layer is 30 chunks
     "cube_chunk_cells": 1024,
+    # most bytes of evolved years queued for the run writer's thread while the next years evolve
+    # (China at 10 km: 24 MB a year); a larger year (1 km: 1.1 GB) waits until the queue is empty
+    "writer_queue_bytes": 256 * 2**20,
 }
 
 
@@ -46,6 +49,7 @@ VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_display_cells": (_positive_int, "an integer > 0 (cells)"),
     "predict_chunk_cells": (_positive_int, "an integer > 0 (cells)"),
     "cube_chunk_cells": (_positive_int, "an integer > 0 (cells)"),
+    "writer_queue_bytes": (_non_negative_int, "an integer >= 0 (bytes)"),
 }
 
 

@@ -40,6 +40,9 @@ class EvolutionResult:
     capacities: pd.DataFrame  # region, sector, year, capacity_t (magnitudes)
     storage: pd.DataFrame  # site, region, year, beccs_t, captured_t, injected_t, cumulative_t, capacity_t, fill
     storage_sites: pd.DataFrame  # cell (flat index), site: the cells each storage site covers
+    #: (n_gridded, n_years, y, x) t CO2/yr/cell of every year when all are kept (``layers``
+    #: are its views, so a caller needs no stacked copy: 0.9 GB for China at 10 km), else None
+    cube: np.ndarray | None = None
 
     def summary(self) -> dict:
         worst = float((self.residuals.residual_t.abs() / self.residuals.allocated_t.abs().clip(lower=1.0)).max())
@@ -58,8 +61,8 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
 
     ``totals`` has region, sector, year, allocated_t (t CO2/yr). Each year's (n_gridded, y, x)
     layers (t CO2/yr/cell) go to ``on_year(year, layers)`` as they are made; the result keeps
-    the layers of ``keep_years`` (all years when None), so a national 1 km run holds one year
-    at a time; ``dtype`` float32 halves those layers (totals are imposed in float64, then
+    the layers of ``keep_years`` (all years when None, then made in place in the result's
+    ``cube``), so a national 1 km run holds one year at a time; ``dtype`` float32 halves those layers (totals are imposed in float64, then
     stored). The facility table is kept for ``snapshot_years``. ``transfers``: the plants
     that move between regions (:func:`.transfer.plan_transfers`, already in ``totals``). With the
     allocation's ``power`` system the fleet's power plants follow its units (:mod:`.power_units`).
@@ -68,6 +71,7 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
     grid, inv = ctx.grid, ctx.inv
     targets = ctx.targets(totals)
     keep = set(ctx.years if keep_years is None else keep_years)
+    cube = np.empty((len(GRIDDED), len(ctx.years)) + grid.shape, dtype) if keep >= set(ctx.years) else None
     fleet = Fleet.from_facilities(inv.facilities, grid, inv.year)
     if transfers is not None:
         fleet.reserved.update(transfers.id)
@@ -87,17 +91,23 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
             if power is not None:
                 follow_power(fleet, power, year, list(grid.regions), storage)
             raw = patterns.raw_layers(ctx, fleet, k, year, b, f)
-            now = impose_totals(raw, targets[k], grid, fallback=ctx.surfaces, dtype=dtype)
+            now = impose_totals(raw, targets[k], grid, fallback=ctx.surfaces, dtype=dtype,
+                                out=None if cube is None else cube[:, k])
         rows.append(_residuals(now, targets[k], grid, year))
         if on_year is not None:
             on_year(year, now)
-        if year in keep:
+        if cube is not None:
+            if k == 0:
+                cube[:, 0] = now
+            layers[year] = cube[:, k]
+        elif year in keep:
             layers[year] = now.copy() if k == 0 else now
         if year in snapshot_years:
             snapshots[year] = facility_snapshot(fleet, grid, inv.facilities, year)
         del now  # a year not kept is not held while the next is made (1.1 GB at 1 km for China)
     return EvolutionResult(grid, layers, fleet, snapshots, pd.concat(rows, ignore_index=True),
-                           pd.concat(held, ignore_index=True), storage.table(list(grid.regions)), storage.sites())
+                           pd.concat(held, ignore_index=True), storage.table(list(grid.regions)), storage.sites(),
+                           cube)
 
 
 def _step_fleet(ctx: EvolutionContext, run: FleetRun, fleet: Fleet, share: np.ndarray, target: np.ndarray,
@@ -116,14 +126,15 @@ def _step_fleet(ctx: EvolutionContext, run: FleetRun, fleet: Fleet, share: np.nd
 
 
 def impose_totals(raw: Iterable[np.ndarray], target: np.ndarray, grid: Grid, *, fallback: dict,
-                  dtype=np.float64) -> np.ndarray:
+                  dtype=np.float64, out: np.ndarray | None = None) -> np.ndarray:
     """Rescale each region x sector of ``raw`` (layers in GRIDDED order) to its allocated total exactly.
 
     ``target`` is (n_gridded, n_regions) t CO2/yr. Where a region's pattern is empty but its
     total is not, the total goes to the sector's ``fallback`` surface (point sectors) or is
-    spread evenly (others). Returns (n_gridded, y, x) t CO2/yr/cell in ``dtype``.
+    spread evenly (others). Returns (n_gridded, y, x) t CO2/yr/cell in ``dtype``, in ``out``
+    when given (each of its layers C-contiguous, e.g. one year of a (sector, year, y, x) cube).
     """
-    out = np.empty((len(GRIDDED),) + grid.shape, dtype=dtype)
+    out = np.empty((len(GRIDDED),) + grid.shape, dtype=dtype) if out is None else out
     for i, (s, layer) in enumerate(zip(GRIDDED, raw)):
         distribute(target[i][None, :], layer, grid, fallback=fallback.get(s), out=out[i:i + 1])
     return out

@@ -107,8 +107,13 @@ def write_bands_cog(path: str | Path, bands: Iterable[tuple[str, np.ndarray]], g
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         block = band_block(grid)
+        # staged band by band (a band's tiles are compressed once, not re-read and recompressed
+        # with every later band, as pixel-interleaved tiles were: 4x the time for China at 10 km),
+        # and compressed only on a large grid (20 float32 bands of China at 1 km: 2.1 GB; at
+        # 10 km, 21 MB, where a compressed staging copy only costs a second DEFLATE pass)
         with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB), MemoryFile() as mem, \
-                mem.open(**_staging_profile(grid, count, nodata, block), compress="DEFLATE") as staging:
+                mem.open(**_staging_profile(grid, count, nodata, block), interleave="band",
+                         compress="DEFLATE" if grid.large else "NONE") as staging:
             written = 0
             for written, (description, values) in enumerate(bands, 1):
                 if np.shape(values) != grid.shape:

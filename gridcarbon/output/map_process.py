@@ -4,7 +4,9 @@ Drawing a year's maps with matplotlib holds the interpreter lock for most of a s
 map. In the run's writer thread that competes with the evolution for the one lock, however
 many cores the machine has. :class:`MapProcess` draws them in :data:`WORKERS` worker processes
 instead, beside the run; an error surfaces at :meth:`MapProcess.wait`. The PNG bytes are the
-same either way. The workers are forked when the writer is made, from the calling thread,
+same either way. The run writer also has them write its largest CSV tables (the quota tables
+and the storage account of China: about 460,000 rows), whose formatting holds the lock as
+drawing does. The workers are forked when the writer is made, from the calling thread,
 before the writer thread starts, so they hold no lock a writer thread could hold. Where
 :func:`~gridcarbon.core.worker.fork_executor` gives no workers, and on a large grid (1 km: each
 year's layers are gigabytes to copy), the maps are drawn in the calling thread

@@ -35,14 +35,20 @@ def market_tables(alloc: AllocationResult) -> dict[str, pd.DataFrame]:
 def write_market(root: Path, tables: dict[str, pd.DataFrame], *, name: str, years: list[int],
                  submit: Callable[..., None] = draw_now) -> None:
     """Write the tables and plots under ``root`` (``years``: the exported years of the permits plot);
-    the plots are drawn by ``submit(plot, *args, **kwargs)`` (default here and now)."""
+    both are made by ``submit(work, *args, **kwargs)`` (default here and now; a run's map process
+    writes them beside the run: China's city and facility quota tables are 370,000 rows)."""
     if not tables:
         return
+    (root / "maps").mkdir(exist_ok=True)
+    submit(write_tables, root, tables)
+    submit(plot_market, root / "maps", tables["market.csv"], name=name, years=years)
+
+
+def write_tables(root: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Each ``tables`` entry (a path under ``root`` -> table) as CSV, floats with 6 decimals."""
     for file, table in tables.items():
         (root / file).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(root / file, index=False, float_format="%.6f")
-    (root / "maps").mkdir(exist_ok=True)
-    submit(plot_market, root / "maps", tables["market.csv"], name=name, years=years)
 
 
 def plot_market(maps: Path, market: pd.DataFrame, *, name: str, years: list[int]) -> None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -37,9 +36,6 @@ from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED, POINT_SECTORS, SECTORS
 from gridcarbon.output import export, styles
 from gridcarbon.output.layers import WrittenLayers
-
-if TYPE_CHECKING:  # the writer only reads a result
-    from gridcarbon.result import RunResult
 
 #: class codes of the provenance raster (0: the cell does not emit in that layer)
 CLASSES = {1: "measured facility", 2: "modelled facility", 3: "proxy-distributed"}
@@ -216,17 +212,17 @@ def _facility_sources(plants: pd.DataFrame) -> dict[tuple[str, str, int], str]:
     return out
 
 
-def write_provenance(root: Path, result: RunResult, years: list[int], meta: dict,
+def write_provenance(root: Path, grid: Grid, facilities: pd.DataFrame, years: list[int], meta: dict,
                      layers: WrittenLayers | None = None) -> dict:
     """Provenance raster of every exported year and ``provenance.csv`` under a run folder ``root``.
 
-    The years' layers are taken as their COGs read back (``layers``, default the folder's
-    files, so streamed runs need nothing in memory); ``years`` start with the base year.
-    Returns the manifest section: the study area's class shares of gross emissions per year.
+    ``facilities``: the run's facility table of the exported years (``RunResult.facilities``,
+    column ``year``). The years' layers are taken as their COGs read back (``layers``, default
+    the folder's files, so streamed runs need nothing in memory); ``years`` start with the base
+    year. Returns the manifest section: the study area's class shares of gross emissions per year.
     """
-    grid = result.grid
     written = WrittenLayers(root) if layers is None else layers
-    fac = pd.DataFrame(result.facilities.drop(columns="geometry", errors="ignore"))  # plain table: faster filters
+    fac = pd.DataFrame(facilities.drop(columns="geometry", errors="ignore"))  # plain table: faster filters
     base_plants = fac[fac.year == years[0]]
     rests = {s: point_rest(_cell_values(written, years[0], s), base_plants, grid, s) for s in POINT_SECTORS}
     rows, summary = [], {}

@@ -60,14 +60,16 @@ document.body.dataset.ready = "yes";
 
 
 def write_report(root: Path, manifest: dict, boundaries: gpd.GeoDataFrame | None,
-                 layers: WrittenLayers | None = None, drawn: dict[str, str] | None = None) -> Path:
+                 layers: WrittenLayers | None = None, maps: MapSet | None = None,
+                 drawn: dict[str, str] | None = None) -> Path:
     """Write ``root/report.html`` for the run folder ``root`` (``manifest``: the run's manifest;
     ``boundaries``: region outlines drawn on the maps, any CRS; ``layers``: the exported
-    years' layers, default read from the folder's COGs; ``drawn``: the charts of
-    :func:`~gridcarbon.output.report_charts.draw_charts`, default drawn here). Returns its path."""
+    years' layers, default read from the folder's COGs; ``maps``: their
+    :func:`~gridcarbon.output.report_maps.build_maps`, when already drawn; ``drawn``: the charts
+    of :func:`~gridcarbon.output.report_charts.draw_charts`, when already drawn). Returns its path."""
     root = Path(root)
+    maps = build_maps(root, boundaries, layers) if maps is None else maps
     drawn = charts.draw_charts(root) if drawn is None else drawn
-    maps = build_maps(root, boundaries, layers)
     body = [_header(manifest), _maps_section(maps), _pathway_section(root, maps.years, drawn),
             _market_section(root, maps.years), _energy_section(root, maps.years), _facility_section(root, drawn),
             _ensemble_section(root)]

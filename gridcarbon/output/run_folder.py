@@ -11,17 +11,21 @@ import hashlib
 import json
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from gridcarbon.core import memory
 from gridcarbon.core.errors import OutputError
 from gridcarbon.core.grid import Grid, LookedUpCRS
+from gridcarbon.core.options import get_option
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.output import export, maps
 from gridcarbon.output.atomic import atomic_dir
@@ -33,12 +37,13 @@ from gridcarbon.output.layers import (
     write_layers,
     write_storage_fill,
 )
-from gridcarbon.output.map_process import MapProcess
-from gridcarbon.output.market import replot_market, write_market
+from gridcarbon.output.map_process import MapProcess, draw_now
+from gridcarbon.output.market import replot_market, write_market, write_tables
 from gridcarbon.output.metadata import acdd_attributes, lonlat_bounds
 from gridcarbon.output.provenance import write_provenance
 from gridcarbon.output.report import write_report
 from gridcarbon.output.report_charts import CHART_GROUPS
+from gridcarbon.output.report_maps import MapSet, build_maps
 from gridcarbon.output.stac import write_stac
 
 if TYPE_CHECKING:  # the result is made above this layer; the writer only reads it
@@ -63,8 +68,10 @@ class RunWriter:
     """Writes a run folder as the years arrive.
 
     Every year goes into ``cube.nc``; exported years also get a COG + QML per layer and
-    their maps. Writing happens in one background thread, one year in flight, so it
-    overlaps the evolution of the next year, and the maps are drawn in a process of their own
+    their maps. Writing happens in one background thread, in year order, so it overlaps the
+    evolution of the next years: years queue for it while the queue holds at most the
+    ``writer_queue_bytes`` engine option (an exported year's COGs then no longer hold up the
+    evolution), and the maps are drawn in a process of their own
     (:class:`~gridcarbon.output.map_process.MapProcess`); a writer error surfaces at the next
     :meth:`add` or at :meth:`finish`. Use as a context manager.
     """
@@ -82,7 +89,7 @@ class RunWriter:
                                       years=list(range(sc.base_year, sc.end_year + 1)), attrs=attrs)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-writer")
         self.drawing = MapProcess(inline=grid.large)
-        self.pending = None
+        self.pending: deque[tuple[Future, int]] = deque()  # queued years' writes and their bytes
         self.gross: dict[int, np.ndarray] = {}  # first and last exported years, for the change map
         # the exported years' named layers, for the provenance and the report (not on a large
         # grid: 4 GB at 1 km; those read the year's COGs back)
@@ -91,19 +98,23 @@ class RunWriter:
     def add(self, year: int, layers: np.ndarray) -> None:
         """Queue ``year``'s (n_gridded, y, x) layers (t CO2/yr/cell); they must not change afterwards.
 
-        On a :attr:`~Grid.large` grid an exported year is written before this returns: its
-        COGs and maps need ~1 GB of temporaries at 1 km, which would otherwise add to the
-        next year's evolution.
+        Waits for the oldest queued years until this one fits the ``writer_queue_bytes`` engine
+        option (a year larger than it, e.g. at 1 km, waits for every earlier one). On a
+        :attr:`~Grid.large` grid an exported year is written before this returns: its COGs and
+        maps need ~1 GB of temporaries at 1 km, which would otherwise add to the next year's
+        evolution.
         """
-        self._wait()
-        self.pending = self.pool.submit(self._write_year, year, layers)
+        self._wait(keep_bytes=get_option("writer_queue_bytes") - layers.nbytes)
+        self.pending.append((self.pool.submit(self._write_year, year, layers), layers.nbytes))
         if year in self.exported and self.grid.large:
             self._wait()
 
-    def _wait(self) -> None:
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            pending.result()
+    def _wait(self, keep_bytes: int = 0) -> None:
+        """Wait for the oldest queued writes until at most ``keep_bytes`` of layers stay queued
+        (by default none); a failed write raises here, also one done before its turn."""
+        while self.pending and (sum(n for _, n in self.pending) > keep_bytes or self.pending[0][0].done()):
+            job, _ = self.pending.popleft()
+            job.result()
 
     def _write_year(self, year: int, layers: np.ndarray) -> None:
         try:
@@ -130,33 +141,53 @@ class RunWriter:
     def finish(self, result: RunResult, *, started: float | None = None) -> None:
         """After the last year: tables, facilities, change map, models, then the manifest.
 
+        The provenance rasters are written in the writer thread (GDAL compresses them without
+        the interpreter lock) while this thread writes the tables and draws the report's maps;
+        on a large grid they are written first, alone (gigabytes of temporaries at 1 km).
         ``started`` (a ``time.perf_counter()`` value) adds the whole run's wall time.
         """
         self._wait()
         self.cube.close()
-        tmp, first, last = self.root, self.exported[0], self.exported[-1]
-        result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
-        write_facilities(result, tmp / "facilities.gpkg")
-        charts = [self.drawing.call(group, tmp) for group in CHART_GROUPS]  # the report's, drawn meanwhile
-        self._write_storage_fill(result)
-        write_market(tmp, result.market, name=self.sc.name, years=self.exported[1:], submit=self.drawing.submit)
-        write_energy(result.energy, tmp, submit=self.drawing.submit)
-        self.drawing.submit(maps.render_change, tmp / "maps" / f"change_{first}_{last}.png", self.gross[first],
-                         self.gross[last], self.grid, boundaries=self.boundaries,
-                         title=f"{self.sc.name}: gross CO2 change {first}-{last}")
+        tmp = self.root
         written = WrittenLayers(tmp, self.grid, self.kept)
-        result.manifest["provenance"] = write_provenance(tmp, result, self.exported, self.meta, written)
+        # a facility table of its own: pandas objects are not safe to share between threads
+        facilities = pd.DataFrame(result.facilities.drop(columns="geometry", errors="ignore"))
+        provenance = self.pool.submit(write_provenance, tmp, self.grid, facilities, self.exported, self.meta,
+                                      written)
+        if self.grid.large:
+            provenance.result()
+        self._write_tables(result)
+        # the report's charts, drawn by the map workers from the tables written here; storage.csv
+        # is written by a map worker itself, so its chart waits for them
+        charts = [self.drawing.call(draw, tmp) for table, draw in CHART_GROUPS.items() if table != "storage.csv"]
         models_dir = tmp / "models"
         models_dir.mkdir()
         result.manifest["models"] = {k: {"file": f"models/{k}.pkl", "sha256": m.save(models_dir / f"{k}.pkl")}
                                      for k, m in sorted(result.models.items())}
+        report_maps = build_maps(tmp, self.boundaries, written)
+        result.manifest["provenance"] = provenance.result()
         self.drawing.wait()
+        charts.append(self.drawing.call(CHART_GROUPS["storage.csv"], tmp))
         result.manifest["files"] = file_hashes(tmp)
-        write_catalogue(tmp, result.manifest, self.boundaries, written,
+        write_catalogue(tmp, result.manifest, self.boundaries, written, report_maps,
                         drawn={name: chart for job in charts for name, chart in job.result().items()})
         if started is not None:
             result.manifest.setdefault("timings_s", {})["total_s"] = round(time.perf_counter() - started, 3)
         (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=_json))
+
+    def _write_tables(self, result: RunResult) -> None:
+        """``totals.csv``, the facility tables, the storage fill layers, the market and energy
+        tables; the figures, the largest tables (quotas, storage) and the change map go to the
+        map process."""
+        tmp, first, last = self.root, self.exported[0], self.exported[-1]
+        write_energy(result.energy, tmp, submit=self.drawing.submit)  # first: its 31-panel figure is the longest
+        result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
+        write_facilities(result, tmp / "facilities.gpkg", submit=self.drawing.submit)
+        self._write_storage_fill(result)
+        write_market(tmp, result.market, name=self.sc.name, years=self.exported[1:], submit=self.drawing.submit)
+        self.drawing.submit(maps.render_change, tmp / "maps" / f"change_{first}_{last}.png", self.gross[first],
+                            self.gross[last], self.grid, boundaries=self.boundaries,
+                            title=f"{self.sc.name}: gross CO2 change {first}-{last}")
 
     def _write_storage_fill(self, result: RunResult) -> None:
         """Storage fill layer of every exported year (when the run has storage sites), listed in
@@ -180,13 +211,14 @@ class RunWriter:
 
 
 def write_catalogue(root: Path, manifest: dict, boundaries: gpd.GeoDataFrame | None,
-                    layers: WrittenLayers | None = None, drawn: dict[str, str] | None = None) -> None:
+                    layers: WrittenLayers | None = None, report_maps: MapSet | None = None,
+                    drawn: dict[str, str] | None = None) -> None:
     """``report.html`` and the STAC catalogue of the run folder ``root`` (``layers``: its
-    exported years' layers, default read from its COGs; ``drawn``: the report's charts, default
-    drawn here); their time goes into ``manifest["timings_s"]["report_s"]`` (the manifest
-    itself is written after them)."""
+    exported years' layers, default read from its COGs; ``report_maps`` and ``drawn``: the
+    report's maps and charts when already drawn); their time goes into
+    ``manifest["timings_s"]["report_s"]`` (the manifest itself is written after them)."""
     t0 = time.perf_counter()
-    write_report(root, manifest, boundaries, layers, drawn)
+    write_report(root, manifest, boundaries, layers, report_maps, drawn)
     write_stac(root, manifest)
     manifest.setdefault("timings_s", {})["report_s"] = round(time.perf_counter() - t0, 3)
 
@@ -211,11 +243,11 @@ def write_outputs(result: RunResult, out: Path, *, started: float | None = None)
     return final
 
 
-def write_facilities(result: RunResult, path: Path) -> None:
+def write_facilities(result: RunResult, path: Path, *, submit: Callable[..., None] = draw_now) -> None:
     """The facility table of every exported year as layers ``facilities_<year>`` of a GeoPackage,
     the facility events as ``facility_events.csv``, the storage account (when the run has
-    one) as ``storage.csv`` and the industrial transfers (when the run transfers) as
-    ``transfers.csv`` beside it."""
+    one) as ``storage.csv`` (written by ``submit(write_tables, ...)``: default here and now; China's
+    is 94,000 rows) and the industrial transfers (when the run transfers) as ``transfers.csv`` beside it."""
     fac = result.facilities.copy()
     crs = LookedUpCRS(fac.crs)  # its EPSG code looked up once, not per layer
     for year, part in fac.groupby("year"):
@@ -223,7 +255,7 @@ def write_facilities(result: RunResult, path: Path) -> None:
                                                                             driver="GPKG")
     result.events.to_csv(path.with_name("facility_events.csv"), index=False)
     if result.storage is not None:
-        result.storage.to_csv(path.with_name("storage.csv"), index=False, float_format="%.6f")
+        submit(write_tables, path.parent, {"storage.csv": result.storage})
     if result.transfers is not None:
         result.transfers.to_csv(path.with_name("transfers.csv"), index=False, float_format="%.6f")
 

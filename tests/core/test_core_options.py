@@ -7,7 +7,7 @@ import gridcarbon
 from gridcarbon.core.options import OPTIONS, get_option, set_options
 
 #: options taking an integer >= 0 and options taking an integer > 0
-NON_NEGATIVE = ["in_memory_bytes", "large_grid_cells"]
+NON_NEGATIVE = ["in_memory_bytes", "large_grid_cells", "writer_queue_bytes"]
 POSITIVE = ["max_display_cells", "predict_chunk_cells", "cube_chunk_cells"]
 
 

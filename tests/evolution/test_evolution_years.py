@@ -90,6 +90,21 @@ def test_toy_evolution_imposes_every_total_and_keeps_the_base_year(toy_evolution
     assert (a.layers[2030][GRIDDED.index("forest_sink")] <= 0).all()
 
 
+def test_toy_evolution_makes_every_kept_year_in_one_cube(toy_evolution):
+    """All years kept: each year's layers are a view of the result's (sector, year, y, x) cube,
+    so the job needs no stacked copy; a subset of years kept: no cube, the same layers."""
+    ctx, totals, (a, _) = toy_evolution
+    assert a.cube.shape == (len(GRIDDED), len(YEARS)) + ctx.grid.shape
+    for k, year in enumerate(YEARS):
+        assert np.shares_memory(a.layers[year], a.cube) and np.array_equal(a.cube[:, k], a.layers[year])
+    with pytest.MonkeyPatch.context() as mp:  # the fixture's relocation rules
+        mp.setattr(relocation, "PROGRAMME_YEARS", 1)
+        mp.setattr(relocation, "RELOCATION_CAP_SHARE", dict.fromkeys(POINT_SECTORS, 1.0))
+        some = evolve(ctx, totals, keep_years=[2024, 2030])
+    assert some.cube is None and sorted(some.layers) == [2024, 2030]
+    assert all(np.array_equal(some.layers[y], a.layers[y]) for y in (2024, 2030))
+
+
 def test_toy_evolution_follows_the_fleet_rules_deterministically(toy_evolution):
     ctx, _, (a, b) = toy_evolution
     assert all(np.array_equal(a.layers[y], b.layers[y]) for y in YEARS) and a.fleet.events == b.fleet.events

@@ -11,6 +11,7 @@ import xarray as xr
 from pyproj import CRS
 from rio_cogeo.cogeo import cog_validate
 
+import gridcarbon
 from gridcarbon.core.errors import OutputError, RasterInputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.output.export import (
@@ -81,6 +82,16 @@ def test_a_small_grid_multiband_cog_is_valid_with_small_tiles(grid, tmp_path):
     with rasterio.open(path) as src:
         assert src.block_shapes[0] == (band_block(grid),) * 2 and band_block(grid) < 512
         np.testing.assert_array_equal(src.read(2)[grid.inside], (2 * values).astype(np.float32)[grid.inside])
+
+
+def test_a_multiband_cog_is_the_same_file_whatever_its_staging(grid, tmp_path):
+    """The staging copy is compressed only on a large grid: the COG's bytes do not depend on it."""
+    bands = [(f"band {k}", random_layer(grid, seed=k)) for k in range(6)]
+    small = write_bands_cog(tmp_path / "small.tif", bands, grid, count=6, tags={"year": 2030})
+    with gridcarbon.set_options(large_grid_cells=1):
+        assert grid.large
+        large = write_bands_cog(tmp_path / "large.tif", bands, grid, count=6, tags={"year": 2030})
+    assert small.read_bytes() == large.read_bytes()
 
 
 def _levels(path):

@@ -1,0 +1,104 @@
+"""The run writer's last step (``RunWriter.finish``): the provenance rasters are written in the
+writer thread while the calling thread writes the tables, and on a large grid first, alone; the
+largest tables are written by the map process; either way the folder holds the same bytes."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+import gridcarbon
+from gridcarbon.output import market, run_folder
+
+REAL_WRITE_TABLES = market.write_tables
+
+
+def tables_noting_the_writer(root: Path, tables: dict) -> None:
+    """``market.write_tables`` that notes, beside the run folder, the process writing each table
+    (module level: the map process receives it by name)."""
+    for file in tables:
+        (root.parent / f"{Path(file).name}.pid").write_text(str(os.getpid()))
+    REAL_WRITE_TABLES(root, tables)
+
+
+@pytest.fixture
+def watched(monkeypatch):
+    """The thread and order in which ``finish`` starts and ends the provenance and the tables."""
+    events = []
+
+    def watch(name, real):
+        def run(*args, **kwargs):
+            events.append((name, "start", threading.current_thread().name))
+            out = real(*args, **kwargs)
+            events.append((name, "end", threading.current_thread().name))
+            return out
+        return run
+    monkeypatch.setattr(run_folder, "write_provenance", watch("provenance", run_folder.write_provenance))
+    monkeypatch.setattr(run_folder, "write_facilities", watch("tables", run_folder.write_facilities))
+    return events
+
+
+def _rewrite(default_run, folder):
+    result = dataclasses.replace(default_run, manifest=copy.deepcopy(default_run.manifest), out_dir=None)
+    return run_folder.write_outputs(result, folder)
+
+
+def _same_files(a, b, pattern):
+    files = sorted(p.relative_to(a) for p in a.rglob(pattern))
+    assert files and all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+
+
+def test_provenance_is_written_in_the_writer_thread_beside_the_tables(default_run, tmp_path, watched):
+    final = _rewrite(default_run, tmp_path)
+    threads = {(name, when): thread for name, when, thread in watched}
+    assert threads[("provenance", "start")].startswith("gridcarbon-writer")
+    assert threads[("tables", "start")] == threading.main_thread().name
+    for pattern in ("provenance.*", "report.html"):
+        _same_files(default_run.out_dir, final, pattern)
+
+
+def test_on_a_large_grid_provenance_is_written_first_alone(default_run, tmp_path, watched):
+    with gridcarbon.set_options(large_grid_cells=1):  # the YRD grid counts as large
+        final = _rewrite(default_run, tmp_path)
+    order = [(name, when) for name, when, _ in watched]
+    assert order == [("provenance", "start"), ("provenance", "end"), ("tables", "start"), ("tables", "end")]
+    _same_files(default_run.out_dir, final, "provenance.*")
+
+
+def test_the_largest_tables_are_written_by_the_map_process(default_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(market, "write_tables", tables_noting_the_writer)
+    monkeypatch.setattr(run_folder, "write_tables", tables_noting_the_writer)
+    final = _rewrite(default_run, tmp_path)
+    writers = {p.stem: int(p.read_text()) for p in tmp_path.glob("*.pid")}
+    assert {"storage.csv", "market.csv", "mac.csv"} <= set(writers)
+    assert os.getpid() not in writers.values()
+    _same_files(default_run.out_dir, final, "*.csv")
+
+
+@pytest.mark.parametrize("queue_bytes, queued", [(256 * 2**20, True), (0, False)])
+def test_years_queue_for_the_writer_within_the_option(default_run, tmp_path, monkeypatch, queue_bytes, queued):
+    """The first year's write is held until the last year is added: with room in the queue
+    every year is added meanwhile; with ``writer_queue_bytes=0`` the second add waits for it."""
+    last_added, real_write, real_add = threading.Event(), run_folder.RunWriter._write_year, run_folder.RunWriter.add
+    years = [int(y) for y in default_run.emissions["year"].values]
+    seen = []
+
+    def held_write(self, year, layers):
+        if year == years[0]:
+            seen.append(last_added.wait(timeout=10))
+        real_write(self, year, layers)
+
+    def add(self, year, layers):
+        real_add(self, year, layers)
+        if year == years[-1]:
+            last_added.set()
+    monkeypatch.setattr(run_folder.RunWriter, "_write_year", held_write)
+    monkeypatch.setattr(run_folder.RunWriter, "add", add)
+    with gridcarbon.set_options(writer_queue_bytes=queue_bytes):
+        final = _rewrite(default_run, tmp_path)
+    assert seen == [queued]
+    _same_files(default_run.out_dir, final, "*.tif")
