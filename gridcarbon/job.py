@@ -12,7 +12,7 @@ import json
 import logging
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -191,9 +191,12 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
                          "give an output folder (out=, --out) to stream it to disk", record="resolution")
     prep = prepare(sc, grid, regions)
     timings |= prep.timings
-    area, ctx = prep.area, prep.context
+    ctx, drivers, suitability = prep.context, prep.drivers, prep.suitability
+    # the study area keeps the context's landscape layers only: the others served the fit
+    area = replace(prep.area, landscape=ctx.landscape)
+    del prep
     t2 = time.perf_counter()
-    agreed = agree(sc, ctx, prep.drivers, parent=parent_totals(sc))
+    agreed = agree(sc, ctx, drivers, parent=parent_totals(sc))
     timings["coupling_s"] = time.perf_counter() - t2  # the allocate / land loop
     evolve_args = dict(snapshot_years=[sc.base_year, *sc.years], keep_years=None if in_memory else (),
                        dtype=np.float64 if in_memory else np.float32,
@@ -204,7 +207,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
         log.info("evolution", extra=stage_extra(sc.name))
         evo = evolve(ctx, agreed.allocation.totals, on_year=_reporting(sc), **evolve_args)
         timings["evolution_s"] = time.perf_counter() - t3
-        result = _result(sc, area, agreed, prep.suitability, evo, timings)
+        result = _result(sc, area, agreed, suitability, evo, timings)
         timings["total_s"] = time.perf_counter() - t0
         result.manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
         return result
@@ -214,7 +217,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
                        history=area.inventory.history) as writer:
             evo = evolve(ctx, agreed.allocation.totals, on_year=_reporting(sc, writer.add), **evolve_args)
             timings["evolution_s"] = time.perf_counter() - t3
-            result = _result(sc, area, agreed, prep.suitability, evo, timings)
+            result = _result(sc, area, agreed, suitability, evo, timings)
             log.info("writing", extra=stage_extra(sc.name))
             writer.finish(result, started=t0)
     result.out_dir = final
@@ -296,8 +299,7 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
 def quotas(sc: Scenario, area: StudyArea, alloc: AllocationResult) -> dict[str, pd.DataFrame]:
     """City and facility quotas of an allocation (:func:`gridcarbon.allocation.quotas.quota_tables`)."""
     inv = area.inventory
-    base = inv.emissions["emission"].sel(sector=list(GRIDDED)).values
-    return quota_tables(alloc.totals, base, inv.facilities, area.grid, read_table(f"{sc.region_set}_cities.csv"),
+    return quota_tables(alloc.totals, inv.layers(), inv.facilities, area.grid, read_table(f"{sc.region_set}_cities.csv"),
                         read_table("china_provinces.csv"), sc.principles.weights(), base_year=sc.base_year,
                         end_year=sc.end_year)
 
