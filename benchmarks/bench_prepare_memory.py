@@ -129,7 +129,7 @@ def main() -> None:
     # what job.run holds from here on: the study area as the context leaves it (job.run)
     listed = arrays({"area": area, "ctx": ctx})
     for path, dtype, shape, nbytes in listed:
-        print(f"{nbytes / 2**20:9.1f} MiB {str(dtype):8s} {str(shape):18s} {path}")
+        print(f"{nbytes / 2**20:9.1f} MiB {dtype!s:8s} {shape!s:18s} {path}")
     print(f"listed {sum(r[3] for r in listed) / GIB:.2f} GiB of arrays; peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB; wall {time.perf_counter() - t0:.0f} s")
 
