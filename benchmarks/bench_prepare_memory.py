@@ -3,13 +3,14 @@
 What ``job.prepare`` builds, stage by stage, in this process (through the public API, as
 ``job.run`` does), with the resident set size sampled every 0.1 s by psutil: per stage its peak
 RSS and the RSS held after it (after a garbage collection and ``malloc_trim``), then every
-array of at least 20 MB reachable from the study area, the suitability and the evolution
-context, with dtype, shape and owner (each buffer counted once). The evolution of the first
-year is left out; ``bench_end_to_end.py --only china1k`` measures the whole run.
+array of at least 20 MB reachable from the study area and the evolution context (with the
+suitability), with dtype, shape and owner (each buffer counted once). ``bench_end_to_end.py
+--only china1k`` measures the whole run.
 
 Run: ``python benchmarks/bench_prepare_memory.py [--scenario china-enhanced] [--resolution 1000]``
 (China at 1 km: about 9 minutes on the 2 shared cores under load; the ``large_grid_cells`` engine
-option decides float32 storage as in a run). Prints a table; nothing is written.
+option decides float32 storage as in a run); ``--years N`` then evolves N years (the year loop's
+memory, without the allocation and writing). Prints a table; nothing is written.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import time
 from dataclasses import fields, is_dataclass, replace
 
 import numpy as np
+import pandas as pd
 import psutil
 import xarray as xr
 
@@ -94,6 +96,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="china-enhanced")
     ap.add_argument("--resolution", type=float, default=1000.0)
+    ap.add_argument("--years", type=int, default=0,
+                    help="then evolve this many years past the base year, the base-year totals held (float32 "
+                         "layers, none kept: the memory of the year loop, not a scenario's result)")
     args = ap.parse_args()
     sampler, t0, rows = Sampler(), time.perf_counter(), []
     from gridcarbon import job
@@ -117,10 +122,17 @@ def main() -> None:
     suit = stage("suitability", lambda: fit_suitability_surfaces(
         area.inventory, area.landscape, seed=sc.seed, city_points=area.city_points, coast=area.coast))
     ctx = stage("context", lambda: EvolutionContext.build(area.inventory, area.landscape, drivers, suit,
-                                                         spec=sc.evolution, seed=sc.seed, end_year=sc.end_year,
+                                                         spec=sc.evolution, seed=sc.seed,
+                                                         end_year=sc.base_year + args.years if args.years else sc.end_year,
                                                          assumptions=sc.assumptions))
     area = replace(area, landscape=ctx.landscape)  # what job.run keeps of the study area
     rows.append(("as run holds", 0.0, sampler.peaks.get("context", 0), sampler.held()))
+    if args.years:
+        from gridcarbon.evolution import evolve
+
+        table = area.inventory.totals.rename(columns={"value_t": "allocated_t"})
+        totals = pd.concat([table.assign(year=y) for y in ctx.years], ignore_index=True)
+        stage(f"{args.years} years", lambda: evolve(ctx, totals, keep_years=(), dtype=np.float32))
     print(f"{args.scenario} at {args.resolution:g} m: grid {grid.shape}, {grid.cell_index.size:,} cells inside, "
           f"load {os.getloadavg()[0]:.1f}")
     print(f"{'stage':12s} {'wall s':>7s} {'peak GiB':>9s} {'held GiB':>9s}")
