@@ -133,7 +133,7 @@ def main() -> None:
         table = area.inventory.totals.rename(columns={"value_t": "allocated_t"})
         totals = pd.concat([table.assign(year=y) for y in ctx.years], ignore_index=True)
         stage(f"{args.years} years", lambda: evolve(ctx, totals, keep_years=(), dtype=np.float32))
-    print(f"{args.scenario} at {args.resolution:g} m: grid {grid.shape}, {grid.cell_index.size:,} cells inside, "
+    print(f"{args.scenario} at {args.resolution:g} m: grid {grid.shape}, {int(grid.inside.sum()):,} cells inside, "
           f"load {os.getloadavg()[0]:.1f}")
     print(f"{'stage':12s} {'wall s':>7s} {'peak GiB':>9s} {'held GiB':>9s}")
     for name, wall, peak, held in rows:

@@ -43,7 +43,10 @@ def distance_km(geoms: gpd.GeoSeries, grid: Grid) -> np.ndarray:
                               fill=0, dtype="uint8", all_touched=True)
     if not hit.any():
         return np.full(grid.shape, FAR_KM)
-    return ndimage.distance_transform_edt(hit == 0) * grid.res / 1000.0
+    out = ndimage.distance_transform_edt(hit == 0)
+    out *= grid.res  # in place: the bits of ``edt * res / 1000``, without two more full layers
+    out /= 1000.0
+    return out
 
 
 def neighbourhood_sum(values: np.ndarray, grid: Grid, radius_km: float = DENSITY_RADIUS_KM,
@@ -51,13 +54,18 @@ def neighbourhood_sum(values: np.ndarray, grid: Grid, radius_km: float = DENSITY
     """Sum of ``values`` over a square window of +-``radius_km`` (km) around each cell (values' unit)."""
     k = max(1, int(round(radius_km * 1000.0 / grid.res)))
     size = 2 * k + 1
-    total = ndimage.uniform_filter(values.astype(np.float64), size=size, mode="constant") * size * size
-    return total - values if exclude_centre else total
+    total = ndimage.uniform_filter(np.asarray(values, np.float64), size=size, mode="constant")
+    total *= size  # in place, as ``mean * size * size - values`` evaluates, without more full layers
+    total *= size
+    if exclude_centre:
+        total -= values
+    return total
 
 
 def cluster_density(values: np.ndarray, grid: Grid) -> np.ndarray:
     """log1p of the emissions ``values`` (t CO2/yr/cell) within :data:`DENSITY_RADIUS_KM`, centre excluded."""
-    return np.log1p(np.maximum(neighbourhood_sum(values, grid, exclude_centre=True), 0.0))
+    total = neighbourhood_sum(values, grid, exclude_centre=True)
+    return np.log1p(np.maximum(total, 0.0, out=total), out=total)
 
 
 def port_distance_km(lines: gpd.GeoDataFrame, coast_km: np.ndarray, grid: Grid) -> np.ndarray:
