@@ -57,16 +57,20 @@ class Sampler:
 
 
 def arrays(roots: dict) -> list[tuple[str, np.dtype, tuple, int]]:
-    """(owner path, dtype, shape, bytes) of each array buffer of at least LIST_BYTES under ``roots``."""
+    """(owner path, dtype, shape, bytes held) of each array buffer of at least LIST_BYTES under
+    ``roots``; a view counts the whole array it views."""
     found, seen = {}, set()
 
     def walk(obj, path, depth):
         if depth > 8 or obj is None or isinstance(obj, (str, bytes, int, float)):
             return
         if isinstance(obj, np.ndarray):
-            base = obj if obj.base is None else obj.base
-            if obj.nbytes >= LIST_BYTES and id(base) not in found:
-                found[id(base)] = (path, obj.dtype, obj.shape, obj.nbytes)
+            base = obj
+            while isinstance(base.base, np.ndarray):  # a view holds all of the array it views
+                base = base.base
+            if base.nbytes >= LIST_BYTES and id(base) not in found:
+                view = f" (a view of {base.shape})" if base.nbytes > obj.nbytes else ""
+                found[id(base)] = (path + view, obj.dtype, obj.shape, base.nbytes)
             return
         if id(obj) in seen:
             return

@@ -47,6 +47,7 @@ from gridcarbon.inputs.regions import load_regions
 from gridcarbon.inputs.study_area import scenario_outlines, scenario_regions
 from gridcarbon.inventory.base import Inventory
 from gridcarbon.inventory.builtin import build_baseline, builtin_landscape
+from gridcarbon.inventory.landscape import EXTRA_COVER
 from gridcarbon.inventory.study import clipped_baseline, clipped_landscape
 from gridcarbon.inventory.user import input_problems, user_inventory
 from gridcarbon.output.atomic import atomic_dir, check_unlocked
@@ -121,7 +122,11 @@ def _build_study_area(sc: Scenario, grid: Grid, regions: gpd.GeoDataFrame) -> St
     if custom:  # the prefecture seats inside the study area
         city_points = city_points[city_points.within(shapely.union_all(regions.to_crs(grid.crs).geometry.values))]
     coast = load_regions(sc.region_set, "coast").to_crs(grid.crs).geometry
-    return StudyArea(grid, inv, landscape[list(RUN_LANDSCAPE)], scenario_outlines(sc), city_points, coast)
+    land = landscape[list(RUN_LANDSCAPE)]
+    # the MODIS groups are rows of one land-cover stack (inputs.layers.land_cover_fractions): the
+    # run's own copies let the rest of the stack go (China at 1 km: 0.75 GB held through the fit)
+    land = land.assign({k: land[k].copy() for k in EXTRA_COVER if k in land})
+    return StudyArea(grid, inv, land, scenario_outlines(sc), city_points, coast)
 
 
 @dataclass(frozen=True)
