@@ -12,7 +12,7 @@ import json
 import logging
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -48,6 +48,7 @@ from gridcarbon.inputs.regions import load_regions
 from gridcarbon.inputs.study_area import scenario_outlines, scenario_regions
 from gridcarbon.inventory.base import Inventory
 from gridcarbon.inventory.builtin import build_baseline, builtin_landscape
+from gridcarbon.inventory.landscape import EXTRA_COVER
 from gridcarbon.inventory.study import clipped_baseline, clipped_landscape
 from gridcarbon.inventory.user import input_problems, user_inventory
 from gridcarbon.output.atomic import atomic_dir, check_unlocked
@@ -122,7 +123,11 @@ def _build_study_area(sc: Scenario, grid: Grid, regions: gpd.GeoDataFrame) -> St
     if custom:  # the prefecture seats inside the study area
         city_points = city_points[city_points.within(shapely.union_all(regions.to_crs(grid.crs).geometry.values))]
     coast = load_regions(sc.region_set, "coast").to_crs(grid.crs).geometry
-    return StudyArea(grid, inv, landscape[list(RUN_LANDSCAPE)], scenario_outlines(sc), city_points, coast)
+    land = landscape[list(RUN_LANDSCAPE)]
+    # the MODIS groups are rows of one land-cover stack (inputs.layers.land_cover_fractions): the
+    # run's own copies let the rest of the stack go (China at 1 km: 0.75 GB held through the fit)
+    land = land.assign({k: land[k].copy() for k in EXTRA_COVER if k in land})
+    return StudyArea(grid, inv, land, scenario_outlines(sc), city_points, coast)
 
 
 @dataclass(frozen=True)
@@ -193,9 +198,12 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
                          "give an output folder (out=, --out) to stream it to disk", record="resolution")
     prep = prepare(sc, grid, regions)
     timings |= prep.timings
-    area, ctx = prep.area, prep.context
+    ctx, drivers, suitability = prep.context, prep.drivers, prep.suitability
+    # the study area keeps the context's landscape layers only: the others served the fit
+    area = replace(prep.area, landscape=ctx.landscape)
+    del prep
     t2 = time.perf_counter()
-    agreed = agree(sc, ctx, prep.drivers, parent=parent_totals(sc))
+    agreed = agree(sc, ctx, drivers, parent=parent_totals(sc))
     timings["coupling_s"] = time.perf_counter() - t2  # the allocate / land loop
     evolve_args = dict(snapshot_years=[sc.base_year, *sc.years], keep_years=None if in_memory else (),
                        dtype=np.float64 if in_memory else np.float32,
@@ -206,7 +214,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
         log.info("evolution", extra=stage_extra(sc.name))
         evo = evolve(ctx, agreed.allocation.totals, on_year=_reporting(sc), **evolve_args)
         timings["evolution_s"] = time.perf_counter() - t3
-        result = _result(sc, area, agreed, prep.suitability, evo, timings)
+        result = _result(sc, area, agreed, suitability, evo, timings)
         timings["total_s"] = time.perf_counter() - t0
         result.manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
         return result
@@ -216,7 +224,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
                        history=area.inventory.history) as writer:
             evo = evolve(ctx, agreed.allocation.totals, on_year=_reporting(sc, writer.add), **evolve_args)
             timings["evolution_s"] = time.perf_counter() - t3
-            result = _result(sc, area, agreed, prep.suitability, evo, timings)
+            result = _result(sc, area, agreed, suitability, evo, timings)
             log.info("writing", extra=stage_extra(sc.name))
             writer.finish(result, started=t0)
     result.out_dir = final
@@ -298,8 +306,7 @@ def _result(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Suita
 def quotas(sc: Scenario, area: StudyArea, alloc: AllocationResult) -> dict[str, pd.DataFrame]:
     """City and facility quotas of an allocation (:func:`gridcarbon.allocation.quotas.quota_tables`)."""
     inv = area.inventory
-    base = inv.emissions["emission"].sel(sector=list(GRIDDED)).values
-    return quota_tables(alloc.totals, base, inv.facilities, area.grid, read_table(f"{sc.region_set}_cities.csv"),
+    return quota_tables(alloc.totals, inv.layers(), inv.facilities, area.grid, read_table(f"{sc.region_set}_cities.csv"),
                         read_table("china_provinces.csv"), sc.principles.weights(), base_year=sc.base_year,
                         end_year=sc.end_year)
 

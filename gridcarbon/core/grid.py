@@ -20,6 +20,7 @@ from rasterio import features
 
 from gridcarbon.core import kernels
 from gridcarbon.core.cache import cached_pickle, digest
+from gridcarbon.core.cells import CellIndex
 from gridcarbon.core.errors import CRSError, InputError
 from gridcarbon.core.options import get_option
 
@@ -133,6 +134,12 @@ class Grid:
     def inside(self) -> np.ndarray:
         """Boolean mask of cells that belong to some region."""
         return self.region_index >= 0
+
+    @cached_property
+    def cell_index(self) -> CellIndex:
+        """The cells of every region as a :class:`~gridcarbon.core.cells.CellIndex`: what compact
+        layers (one value per inside cell) are laid out on."""
+        return CellIndex(self.shape, self.cells_of(-1))
 
     @cached_property
     def _cells(self) -> dict[int, np.ndarray]:

@@ -86,7 +86,7 @@ def run_member(common: Shared, member: Member, folder: str | Path | None = None)
     if folder is not None:
         stack = np.stack([np.stack([named_layers(evo.layers[y])[n] for n in LAYERS]) for y in common.exported])
         np.save(Path(folder) / f"member_{member.index:04d}.npy", stack.astype(np.float32))
-    base = prep.area.inventory.emissions["emission"].sel(sector=list(GRIDDED)).values
+    base = prep.area.inventory.layers()
     return {"index": member.index, "totals": agreed.allocation.totals[["region", "sector", "year", "allocated_t"]],
             "outputs": outputs(sc, agreed.allocation, evo, base), "infeasible": None}
 

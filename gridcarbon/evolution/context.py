@@ -19,6 +19,12 @@ from gridcarbon.evolution.forest import ForestLand
 from gridcarbon.inventory.base import Inventory
 from gridcarbon.suitability.fitting import Suitability
 
+#: landscape layers the coupling loop and the year loop read once the context is built (land
+#: steps, patterns, restrictions, storage, capacities). GDP, cropland, grassland, shrub,
+#: precipitation and the arid share serve only the suitability covariates and
+#: :meth:`ForestLand.build`: the context does not hold them (0.64 GB for China at 1 km)
+YEAR_LANDSCAPE = ("elevation_m", "water", "forest", "eco_reserve", "storage_mt", "built_up", "population")
+
 
 @dataclass(frozen=True)
 class EvolutionContext:
@@ -26,7 +32,8 @@ class EvolutionContext:
 
     Arrays: ``gdp_ratio`` and ``pop_ratio`` (n_years, n_regions), each year's driver over
     the base year's; ``forest`` the base-year forest, its sink and the room and uptake of
-    new stands (:class:`~gridcarbon.evolution.forest.ForestLand`); ``assumptions`` the
+    new stands (:class:`~gridcarbon.evolution.forest.ForestLand`); ``landscape`` the layers of
+    :data:`YEAR_LANDSCAPE` (the same arrays as the study area's); ``assumptions`` the
     scenario's scale factors on named constants (:class:`~gridcarbon.config.Assumptions`).
     """
 
@@ -61,7 +68,8 @@ class EvolutionContext:
         assumptions = Assumptions() if assumptions is None else assumptions
         forest = ForestLand.build(inv, landscape, uptake_scale=assumptions.forest_uptake,
                                   room_scale=assumptions.afforest_share)
-        return cls(inv, landscape, spec, seed, years, suitability, gdp_ratio, pop_ratio, forest, assumptions)
+        return cls(inv, landscape[list(YEAR_LANDSCAPE)], spec, seed, years, suitability, gdp_ratio, pop_ratio, forest,
+                   assumptions)
 
     def targets(self, totals: pd.DataFrame) -> np.ndarray:
         """Allocated ``totals`` (region, sector, year, allocated_t) as a (n_years, n_gridded,

@@ -69,14 +69,15 @@ class Storage:
         region = grid.region_index.ravel()
         stored = (storage_mt.ravel() > 0) & (region >= 0)
         k = max(1, round(SITE_KM * 1000.0 / grid.res))
-        rows, cols = np.divmod(np.arange(region.size), grid.shape[1])
-        block = (rows // k) * (grid.shape[1] // k + 1) + cols // k
-        key = region.astype(np.int64) * (block.max() + 1) + block
-        uniq, inv = np.unique(key[stored], return_inverse=True)
+        blocks = _site_blocks(grid.shape, k)
+        cells = np.flatnonzero(stored)  # blocks and keys of the storage cells only, not of the whole grid
+        rows, cols = np.divmod(cells, grid.shape[1])
+        key = region[cells].astype(np.int64) * blocks + (rows // k) * (grid.shape[1] // k + 1) + cols // k
+        uniq, inv = np.unique(key, return_inverse=True)
         site_cell = np.full(region.size, -1, np.int64)
-        site_cell[stored] = inv
-        capacity = np.bincount(inv, weights=storage_mt.ravel()[stored] * T_PER_MT, minlength=uniq.size)
-        site_region = (uniq // (block.max() + 1)).astype(np.int64)
+        site_cell[cells] = inv
+        capacity = np.bincount(inv, weights=storage_mt.ravel()[cells] * T_PER_MT, minlength=uniq.size)
+        site_region = (uniq // blocks).astype(np.int64)
         reach_site = _reach(site_cell.reshape(grid.shape), grid, reach_km)
         region_cap = np.bincount(site_region, weights=capacity, minlength=len(grid.regions))
         share = capacity / np.where(region_cap[site_region] > 0, region_cap[site_region], 1.0)
@@ -193,3 +194,10 @@ def _reach(site_cell: np.ndarray, grid: Grid, reach_km: float) -> np.ndarray:
     dist, (iy, ix) = ndimage.distance_transform_edt(~stored, return_indices=True)
     nearest = site_cell[iy, ix]
     return np.where(dist * grid.res / 1000.0 <= reach_km, nearest, -1).ravel().astype(np.int64)
+
+
+def _site_blocks(shape: tuple[int, int], k: int) -> int:
+    """Number of site block ids on a grid of ``shape`` with blocks of ``k`` x ``k`` cells: the id
+    ``(row // k) * (nx // k + 1) + col // k`` of the last cell, plus one (ids grow with row and column)."""
+    ny, nx = shape
+    return ((ny - 1) // k) * (nx // k + 1) + (nx - 1) // k + 1

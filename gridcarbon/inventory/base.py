@@ -58,6 +58,12 @@ class Inventory:
         return [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in r.items()}
                 for r in self.calibration.astype(object).to_dict("records")]
 
+    def layers(self) -> np.ndarray:
+        """(n_gridded, y, x) t CO2/yr/cell in GRIDDED order: the stored layers, not a copy
+        (:func:`assemble` lays sectors out in that order; a ``.sel`` by the sector list would
+        copy them, 1.2 GB for China at 1 km)."""
+        return self.emissions["emission"].values
+
     def layer(self, sector: str) -> np.ndarray:
         """(y, x) t CO2/yr/cell of one gridded sector."""
         return self.emissions["emission"].sel(sector=sector).values

@@ -43,7 +43,10 @@ def distance_km(geoms: gpd.GeoSeries, grid: Grid) -> np.ndarray:
                               fill=0, dtype="uint8", all_touched=True)
     if not hit.any():
         return np.full(grid.shape, FAR_KM)
-    return ndimage.distance_transform_edt(hit == 0) * grid.res / 1000.0
+    out = ndimage.distance_transform_edt(hit == 0)
+    out *= grid.res  # in place: the bits of ``edt * res / 1000``, without two more full layers
+    out /= 1000.0
+    return out
 
 
 def neighbourhood_sum(values: np.ndarray, grid: Grid, radius_km: float = DENSITY_RADIUS_KM,
@@ -51,19 +54,18 @@ def neighbourhood_sum(values: np.ndarray, grid: Grid, radius_km: float = DENSITY
     """Sum of ``values`` over a square window of +-``radius_km`` (km) around each cell (values' unit)."""
     k = max(1, int(round(radius_km * 1000.0 / grid.res)))
     size = 2 * k + 1
-    total = ndimage.uniform_filter(values.astype(np.float64), size=size, mode="constant") * size * size
-    return total - values if exclude_centre else total
+    total = ndimage.uniform_filter(np.asarray(values, np.float64), size=size, mode="constant")
+    total *= size  # in place, as ``mean * size * size - values`` evaluates, without more full layers
+    total *= size
+    if exclude_centre:
+        total -= values
+    return total
 
 
 def cluster_density(values: np.ndarray, grid: Grid) -> np.ndarray:
     """log1p of the emissions ``values`` (t CO2/yr/cell) within :data:`DENSITY_RADIUS_KM`, centre excluded."""
-    return np.log1p(np.maximum(neighbourhood_sum(values, grid, exclude_centre=True), 0.0))
-
-
-def industrial_density(point_layers: dict[str, np.ndarray], grid: Grid) -> dict[str, np.ndarray]:
-    """:func:`cluster_density` per sector: ``point_layers`` maps sectors to (y, x) t CO2/yr/cell;
-    keys of the result are ``ind_<sector>``."""
-    return {f"ind_{s}": cluster_density(v, grid) for s, v in point_layers.items()}
+    total = neighbourhood_sum(values, grid, exclude_centre=True)
+    return np.log1p(np.maximum(total, 0.0, out=total), out=total)
 
 
 def port_distance_km(lines: gpd.GeoDataFrame, coast_km: np.ndarray, grid: Grid) -> np.ndarray:
@@ -79,37 +81,40 @@ def port_distance_km(lines: gpd.GeoDataFrame, coast_km: np.ndarray, grid: Grid) 
 def build_covariates(grid: Grid, *, landscape: xr.Dataset, lines: gpd.GeoDataFrame,
                      coast: gpd.GeoSeries, city_points: gpd.GeoSeries,
                      point_layers: dict[str, np.ndarray]) -> xr.Dataset:
-    """Covariate stack (feature, y, x) as a Dataset of named float32 layers.
+    """Covariate stack as a Dataset of named float32 layers over the grid's inside cells: each
+    layer has the one dimension ``cell``, laid out by ``grid.cell_index``
+    (:class:`~gridcarbon.core.cells.CellIndex`).
 
     ``lines`` carries ``kind`` (motorway, rail, waterway) and optionally ``name``; ``lines``,
     ``coast`` and ``city_points`` are in the grid CRS; ``point_layers`` maps point sectors to their base-year grids
     (t CO2/yr/cell). Units are in the layer names: distances in km, ``log_pop_density``
     log1p(persons / km2), ``log_gdp_density`` log1p(million yuan / yr / km2), elevation in
-    m, land-cover layers fractions 0..1, ``ind_*`` as :func:`industrial_density`.
+    m, land-cover layers fractions 0..1, ``ind_<sector>`` the sector's :func:`cluster_density`.
+
+    Distances and densities need the whole rectangle: each is made there and kept compact at
+    once, so at most one full layer is held (China at 1 km: 20 compact layers of 38 MB
+    instead of full ones of 107 MB).
     """
     km2 = grid.cell_area_km2
+
+    def kept(values: np.ndarray) -> np.ndarray:  # float32: what the tree models compute in anyway
+        return np.asarray(grid.cell_index.compact(values), np.float32)
+
     by_kind = {k: lines.geometry[lines.kind == k] for k in ("motorway", "rail", "waterway")}
     coast_km = distance_km(coast, grid)
-    layers = {
-        "dist_coast_km": coast_km,
-        "dist_port_km": port_distance_km(lines, coast_km, grid),
-        "dist_waterway_km": distance_km(by_kind["waterway"], grid),
-        "dist_motorway_km": distance_km(by_kind["motorway"], grid),
-        "dist_rail_km": distance_km(by_kind["rail"], grid),
-        "dist_city_km": distance_km(city_points, grid),
-        "log_pop_density": np.log1p(landscape.population.values / km2),
-        "log_gdp_density": np.log1p(landscape.gdp.values / km2 / YUAN_PER_MILLION),
-        "elevation_m": landscape.elevation_m.values,
-        "water": landscape.water.values,
-        "forest": landscape.forest.values,
-        "cropland": landscape.cropland.values,
-        "eco_reserve": landscape.eco_reserve.values,
-        "built_up": landscape.built_up.values,
-        **industrial_density({s: point_layers.get(s, np.zeros(grid.shape)) for s in POINT_SECTORS}, grid),
-    }
-    # float32: what the tree models compute in anyway, and half the memory at 1 km
-    return xr.Dataset({k: (("y", "x"), np.asarray(v, np.float32)) for k, v in layers.items()},
-                      coords=grid.coords())
+    layers = {"dist_coast_km": kept(coast_km), "dist_port_km": kept(port_distance_km(lines, coast_km, grid))}
+    del coast_km
+    for name, kind in (("dist_waterway_km", "waterway"), ("dist_motorway_km", "motorway"), ("dist_rail_km", "rail")):
+        layers[name] = kept(distance_km(by_kind[kind], grid))
+    layers["dist_city_km"] = kept(distance_km(city_points, grid))
+    population, gdp = (grid.cell_index.compact(landscape[k].values) for k in ("population", "gdp"))
+    layers["log_pop_density"] = np.asarray(np.log1p(population / km2), np.float32)
+    layers["log_gdp_density"] = np.asarray(np.log1p(gdp / km2 / YUAN_PER_MILLION), np.float32)
+    for k in ("elevation_m", "water", "forest", "cropland", "eco_reserve", "built_up"):
+        layers[k] = kept(landscape[k].values)
+    for s in POINT_SECTORS:
+        layers[f"ind_{s}"] = kept(cluster_density(point_layers.get(s, np.zeros(grid.shape)), grid))
+    return xr.Dataset({k: (("cell",), v) for k, v in layers.items()})
 
 
 def restricted(landscape: xr.Dataset, *, built_up: np.ndarray, urban_core_threshold: float,

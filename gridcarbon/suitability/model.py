@@ -153,30 +153,26 @@ class SuitabilityModel:
     def _predict(self, covariates: xr.Dataset, grid: Grid) -> np.ndarray:
         """:meth:`predict`, computed.
 
-        Computed per stripe of about ``predict_chunk_cells`` (an engine option) cells as a dask array on local
-        threads (tree traversal releases the GIL), so a national 1 km grid never builds
-        its whole feature matrix; a grid of one stripe is predicted directly. Each cell's value
-        does not depend on the chunking.
+        Computed over the inside cells only (``grid.cell_index``), per chunk of
+        ``predict_chunk_cells`` (an engine option) cells as a dask array on local threads (tree
+        traversal releases the GIL), so a national 1 km grid never builds its whole feature
+        matrix; a grid of one chunk is predicted directly. Each cell's value does not depend on
+        the chunking.
         """
-        rows = max(1, get_option("predict_chunk_cells") // grid.shape[1])
-        if rows >= grid.shape[0]:  # one stripe: no graph to schedule (nor dask.distributed to import)
-            stack = np.stack([np.asarray(covariates[f].values) for f in self.features])
-            return self._predict_block(stack, grid.inside, out_dtype=grid.storage_dtype)
+        chunk = max(1, get_option("predict_chunk_cells"))
+        if grid.cell_index.size <= chunk:  # one chunk: no graph to schedule (nor dask.distributed to import)
+            prob = self._predict_block(np.stack([cell_values(covariates, f, grid) for f in self.features]))
+            return grid.cell_index.expand(prob, dtype=grid.storage_dtype)
         import dask.array as da
 
-        # name=False: no hashing of 100 MB layers for a graph computed once
-        stack = da.stack([da.from_array(np.asarray(covariates[f].values), chunks=(rows, -1), name=False)
+        # name=False: no hashing of 40 MB layers for a graph computed once
+        stack = da.stack([da.from_array(cell_values(covariates, f, grid), chunks=chunk, name=False)
                           for f in self.features])
-        inside = da.from_array(grid.inside, chunks=(rows, -1), name=False)
-        prob = da.map_blocks(self._predict_block, stack, inside, drop_axis=0, dtype=grid.storage_dtype,
-                             out_dtype=grid.storage_dtype)
-        return prob.compute(scheduler="threads")
+        prob = da.map_blocks(self._predict_block, stack, drop_axis=0, dtype=np.float64)
+        return grid.cell_index.expand(prob.compute(scheduler="threads"), dtype=grid.storage_dtype)
 
-    def _predict_block(self, features: np.ndarray, inside: np.ndarray, *, out_dtype: type) -> np.ndarray:
-        out = np.zeros(inside.shape, out_dtype)
-        if inside.any():
-            out[inside] = self.estimator.predict_proba(features[:, inside].T)[:, 1]
-        return out
+    def _predict_block(self, features: np.ndarray) -> np.ndarray:
+        return self.estimator.predict_proba(features.T)[:, 1]
 
     def summary(self) -> dict:
         """AUC (0..1), fold AUCs, presence cells and the top feature importances (0..1)."""
@@ -215,9 +211,17 @@ def load_model(path: str | Path, *, sha256: str) -> SuitabilityModel:
     return pickle.loads(data)  # noqa: S301 - hash-checked above
 
 
-def _matrix(covariates: xr.Dataset, features: list[str], rows: np.ndarray) -> np.ndarray:
-    """(len(rows), n_features) covariates of the flat cells ``rows``."""
-    return np.column_stack([covariates[f].values.ravel()[rows] for f in features])
+def cell_values(covariates: xr.Dataset, feature: str, grid: Grid) -> np.ndarray:
+    """One covariate over ``grid.cell_index`` (one value per inside cell): covariates are compact
+    ``cell`` layers (:func:`~gridcarbon.suitability.covariates.build_covariates`) or (y, x) ones."""
+    values = np.asarray(covariates[feature].values)
+    return values if values.ndim == 1 else grid.cell_index.compact(values)
+
+
+def _matrix(covariates: xr.Dataset, features: list[str], rows: np.ndarray, grid: Grid) -> np.ndarray:
+    """(len(rows), n_features) covariates of the flat inside cells ``rows``."""
+    at = grid.cell_index.positions(rows)
+    return np.column_stack([cell_values(covariates, f, grid)[at] for f in features])
 
 
 def spatial_blocks(grid: Grid, block_km: float = BLOCK_KM, *, cells: np.ndarray | None = None) -> np.ndarray:
@@ -248,7 +252,7 @@ def fit_suitability(target: str, presence: np.ndarray, covariates: xr.Dataset, g
     """
     features = features or list(covariates.data_vars)
     rows = _training_cells(presence.ravel(), grid.inside.ravel(), seed)
-    sample = _Sample(rows, _matrix(covariates, features, rows), presence.ravel()[rows].astype(int),
+    sample = _Sample(rows, _matrix(covariates, features, rows, grid), presence.ravel()[rows].astype(int),
                      spatial_blocks(grid, cells=rows))
     n_pos = int(sample.y.sum())
     if n_pos < MIN_PRESENCE_CELLS or n_pos == sample.y.size:

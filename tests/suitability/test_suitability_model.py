@@ -61,6 +61,24 @@ def test_fit_suitability_skill_importance_determinism_and_hash(suit_setup, tmp_p
         load_model(path, sha256=digest)
 
 
+def test_compact_covariates_give_the_model_and_surface_of_full_layers(suit_setup):
+    """Covariates kept for the inside cells only (``cell`` layers over ``grid.cell_index``) train
+    the same forest and predict the same surface, to the bit, as the (y, x) layers."""
+    from gridcarbon.core.grid import Grid
+
+    grid, cov, presence = suit_setup
+    index = grid.region_index.copy()
+    index[:6, :9] = -1  # a corner outside every region
+    grid = Grid(grid.crs, grid.res, grid.bounds, grid.regions, index)
+    compact = xr.Dataset({k: (("cell",), grid.cell_index.compact(v.values)) for k, v in cov.items()})
+    full = fit_suitability("power", presence, cov, grid, seed=4)
+    kept = fit_suitability("power", presence, compact, grid, seed=4)
+    assert kept.summary() == full.summary() and kept.auc == full.auc
+    surface = kept.predict(compact, grid)
+    assert np.array_equal(surface, full.predict(cov, grid))
+    assert (surface[:6, :9] == 0).all() and surface[grid.inside].max() > 0
+
+
 def test_fit_suitability_refuses_too_few_presences(suit_setup):
     grid, cov, presence = suit_setup
     few = np.zeros_like(presence)
