@@ -1,6 +1,6 @@
 """The run's numba kernels compiled ahead, in a second process, on the first run after an install.
 
-A run calls 12 numba kernels (13 signatures, :data:`AHEAD`). From an empty numba cache it
+A run calls 12 numba kernels (14 signatures, :data:`AHEAD`). From an empty numba cache it
 compiles them on its own interpreter, one at a time as it reaches them: 5.5 s of the run
 process's CPU (README, "Fresh install"; numba holds the interpreter lock while compiling, so
 a thread would not overlap it). While the run imports its libraries and builds the study
@@ -56,6 +56,7 @@ AHEAD = (
     ("gridcarbon.core.kernels", "add_weighted", "f8[:, ::1], f4[::1, :], i8[::1], i8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "line_pieces", "f8[::1], f8[::1], i8[::1], i8, i8, f8"),
     ("gridcarbon.core.kernels", "region_sums", "i4[::1], f8[:, ::1], i8"),
+    ("gridcarbon.core.kernels", "region_sums", "i4[::1], f8[:, :], i8"),  # a year of the (sector, year, y, x) cube
     ("gridcarbon.core.kernels", "forest_room", "f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "uniform3", "f8[:, ::1]"),
     ("gridcarbon.core.kernels", "fill_room", "i4[::1], b1[::1], f8[::1], f8[::1], f8[::1], f8[::1], i8"),
