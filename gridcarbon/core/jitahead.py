@@ -76,8 +76,9 @@ WAIT_S = 60.0
 BUSY_LOAD_PER_CORE = 1.0
 #: the package's parent folder: the compile-ahead process imports this very package
 ROOT = Path(__file__).resolve().parents[2]
-#: what the compile-ahead process runs
-CHILD_CODE = ("import sys; sys.path.append(sys.argv[1]); from gridcarbon.core.jitahead import compile_all; "
+#: what the compile-ahead process runs: the run's own copy of the package first on the path (``python -c``
+#: puts the working directory first, which in a source checkout holds another copy than an installed run's)
+CHILD_CODE = ("import sys; sys.path.insert(0, sys.argv[1]); from gridcarbon.core.jitahead import compile_all; "
               "compile_all(sys.argv[1])")
 
 _started: _Ahead | None = None

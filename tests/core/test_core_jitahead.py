@@ -75,9 +75,11 @@ def test_signatures_parse_to_the_types_a_run_passes():
 
 
 def _python(code: str, cache: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -c code`` on the numba cache ``cache``, started beside it (not in a source checkout,
+    whose ``gridcarbon`` folder ``-c`` would import before an installed package, as a user's would)."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
     return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True,
-                          timeout=600, check=False)
+                          timeout=600, check=False, cwd=cache.parent)
 
 
 def test_compile_all_writes_every_kernel_and_the_stamp(tmp_path):
