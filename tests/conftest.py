@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from filelock import FileLock
 
@@ -181,7 +182,10 @@ def _kill_and_rerun(root: Path, source: Path) -> dict:
         _until(victim, lambda: not tmp.exists() or any(tmp.rglob("*.tif")), deadline)  # midway: some files written
         info["lock_owner"] = lock.read_text().strip() if lock.exists() else None
         info["exited_by_itself"] = victim.poll()
+        workers = psutil.Process(victim.pid).children(recursive=True) if victim.poll() is None else []
         _stop(victim)
+        info["workers"] = len(workers)
+        info["orphans"] = len(psutil.wait_procs(workers, timeout=10)[1])  # still alive 10 s after the kill
         info["victim_rc"] = victim.returncode
         info["after"] = _tree_hashes(final)
         info["stale_lock"] = lock.read_text().strip() if lock.exists() else None

@@ -7,11 +7,15 @@ re-runs a user's script that calls :func:`gridcarbon.run` without an ``if __name
 "__main__"`` guard; a forked one also inherits the engine options
 (:mod:`gridcarbon.core.options`). Where fork is not the safe default (anything but Linux) and
 in a daemonic process (a dask or multiprocessing worker, which may not have children),
-:func:`fork_executor` gives None and callers run the work here.
+:func:`fork_executor` gives None and callers run the work here. A worker ends with the run that
+forked it, even when the run is killed (SIGKILL leaves it no chance to shut its workers down).
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,7 +27,19 @@ def fork_executor(workers: int) -> ProcessPoolExecutor | None:
     forking is not safe."""
     if sys.platform != "linux" or multiprocessing.current_process().daemon:
         return None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_end_with_parent, initargs=(os.getpid(),))
+
+
+#: ``prctl`` option: the signal a process gets when the thread that forked it ends (linux/prctl.h)
+PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent(parent: int) -> None:
+    """A worker's initializer: SIGTERM it when its parent ends; end it now if the parent already has."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        os._exit(0)
 
 
 def done_future(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:

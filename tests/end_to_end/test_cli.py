@@ -474,6 +474,8 @@ def test_kill_midway_leaves_previous_result_untouched(killed_run):
     assert killed_run["victim_rc"] == -signal.SIGKILL
     assert killed_run["lock_owner"] == str(killed_run["victim_pid"])  # killed while holding the lock
     assert killed_run["after"] == killed_run["before"]
+    # its forked map workers end with it (they would otherwise sleep on, orphaned)
+    assert killed_run["workers"] >= 2 and killed_run["orphans"] == 0
 
 
 def test_rerun_after_kill_takes_over_the_stale_lock(killed_run):
