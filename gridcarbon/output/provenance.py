@@ -216,18 +216,17 @@ def write_provenance(root: Path, grid: Grid, facilities: pd.DataFrame, years: li
                      layers: WrittenLayers | None = None) -> dict:
     """Provenance raster of every exported year and ``provenance.csv`` under a run folder ``root``.
 
-    ``facilities``: the run's facility table of the exported years (``RunResult.facilities``,
-    column ``year``). The years' layers are taken as their COGs read back (``layers``, default
+    ``facilities``: the run's facility table of the exported years as a plain DataFrame
+    (``RunResult.facilities`` without its geometry: column ``year``). The years' layers are taken as their COGs read back (``layers``, default
     the folder's files, so streamed runs need nothing in memory); ``years`` start with the base
     year. Returns the manifest section: the study area's class shares of gross emissions per year.
     """
     written = WrittenLayers(root) if layers is None else layers
-    fac = pd.DataFrame(facilities.drop(columns="geometry", errors="ignore"))  # plain table: faster filters
-    base_plants = fac[fac.year == years[0]]
+    base_plants = facilities[facilities.year == years[0]]
     rests = {s: point_rest(_cell_values(written, years[0], s), base_plants, grid, s) for s in POINT_SECTORS}
     rows, summary = [], {}
     for y in years:  # one sector layer of one year in memory at a time
-        plants = fac[fac.year == y]
+        plants = facilities[facilities.year == y]
         raster, tonnes = year_provenance(partial(_cell_values, written, y), plants, rests, grid)
         write_year(root, y, raster, grid, meta)
         rows += region_rows(y, tonnes, plants, grid)
