@@ -5,25 +5,35 @@ compiles them on its own interpreter, one at a time as it reaches them: 5.5 s of
 process's CPU (README, "Fresh install"; numba holds the interpreter lock while compiling, so
 a thread would not overlap it). While the run imports its libraries and builds the study
 area, the second core is mostly idle; there,
-:func:`start` starts one process (``python -c``, not forked) that compiles every kernel of
+:func:`start` starts one process (``python -c``, not forked) that compiles the kernels of
 :data:`AHEAD` in the order a run first needs them, each into numba's on-disk cache
-(``cache=True``), and reports each one done on its standard output. The run's own kernels are
-made by :func:`kernel`: when one reaches a kernel the cache does not hold yet and the
-compile-ahead process still has it to do, it waits for that process to finish it and loads it
-from the cache (numba reads a kernel's cache index afresh at each new signature), instead of
-compiling it a second time. A kernel is thus compiled by one process only, and the two never
-write one kernel's cache index at once.
+(``cache=True``), and reports each one done on its standard output.
+
+The two share the work through claims: before compiling a kernel (all its signatures, since
+numba keeps one cache index per kernel), a process claims it by creating a file named after it
+in a folder the run made (:func:`_claim`: ``O_EXCL``, so one process wins). The compile-ahead
+process claims the kernels in order and skips those the run holds. The run's own kernels are
+made by :func:`kernel`: when the run reaches a kernel the cache does not hold yet,
+
+* if no process has claimed it, the run claims and compiles it itself;
+* if the compile-ahead process is compiling it, the run does not sit idle: it claims and
+  compiles the next kernels nobody has claimed (the ones it will need soon), and once none
+  are left it waits for the process's report and loads the kernel from the cache (numba reads a
+  kernel's cache index afresh at each new signature).
+
+A kernel is thus compiled by one process only, and the two never write one kernel's cache
+index at once; on a cold start both cores compile until the study area has its kernels.
 
 The process is worth it only when a core is idle: on a machine already running one process
 per core (:data:`BUSY_LOAD_PER_CORE`) it would only add its own start-up to the run's share of
 the CPU, so :func:`start` starts nothing there and the run compiles as before.
 
-Once every kernel is compiled, the process writes a stamp (:func:`stamp_path`, keyed by the
-kernels' sources, the signatures and the numba and Python versions) beside numba's cache;
-while it exists, :func:`start` starts nothing, so warm runs pay one file lookup. Kernels are
-compiled for the argument types listed here only: one a run calls with other types is
-compiled by the run itself, as without this module (``tests/end_to_end/test_jit_ahead_run.py``
-checks that the default run needs none).
+Once every kernel is compiled (by the process alone, or by the two once the process has ended
+well), a stamp is written (:func:`stamp_path`, keyed by the kernels' sources, the signatures and
+the numba and Python versions) beside numba's cache; while it exists, :func:`start` starts
+nothing, so warm runs pay one file lookup. Kernels are compiled for the argument types listed
+here only: one a run calls with other types is compiled by the run itself, as without this
+module (``tests/end_to_end/test_jit_ahead_run.py`` checks that the default run needs none).
 """
 from __future__ import annotations
 
@@ -31,10 +41,12 @@ import atexit
 import hashlib
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
-from collections import Counter
+import time
 from importlib import import_module
 from importlib.metadata import version
 from pathlib import Path
@@ -63,6 +75,10 @@ AHEAD = (
     ("gridcarbon.core.kernels", "add_region_share", "i4[::1], f8[::1], f8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "pick_sites", "i8[::1], i8, i8[::1], i8, f8, i8"),
 )
+#: the kernels of :data:`AHEAD` in the order first needed: ("module.name", positions of its
+#: signatures in AHEAD). The unit of a claim: numba keeps one cache index per kernel
+KERNELS = tuple((key, tuple(i for i, (m, n, _) in enumerate(AHEAD) if f"{m}.{n}" == key))
+                for key in dict.fromkeys(f"{m}.{n}" for m, n, _ in AHEAD))
 #: longest a run waits for the compile-ahead process to finish one kernel (s). ASSUMPTION: a
 #: kernel compiles in at most 3 s on a loaded two-core machine (measured: 2.8 s for
 #: ``polygon_pieces`` at a load of 4); past a minute the process is taken as hung, and the run
@@ -76,17 +92,19 @@ WAIT_S = 60.0
 BUSY_LOAD_PER_CORE = 1.0
 #: the package's parent folder: the compile-ahead process imports this very package
 ROOT = Path(__file__).resolve().parents[2]
-#: what the compile-ahead process runs: the run's own copy of the package first on the path (``python -c``
-#: puts the working directory first, which in a source checkout holds another copy than an installed run's)
+#: what the compile-ahead process runs (arguments: the package root, the claims folder): the run's own copy of the
+#: package first on the path (``python -c`` puts the working directory first, which in a source checkout holds
+#: another copy than an installed run's)
 CHILD_CODE = ("import sys; sys.path.insert(0, sys.argv[1]); from gridcarbon.core.jitahead import compile_all; "
-              "compile_all(sys.argv[1])")
+              "compile_all(sys.argv[1], sys.argv[2])")
 
 _started: _Ahead | None = None
 
 
 def kernel(fn):
     """``numba.njit(cache=True)`` for a kernel the run calls from Python: on a cache miss while
-    this process's compile-ahead still has the kernel to do, it waits for it and loads it."""
+    the compile-ahead process is compiling it, the run compiles other kernels nobody has claimed,
+    then waits for it and loads it (:meth:`_Ahead.await_kernel`)."""
     from numba import njit
 
     dispatcher = njit(cache=True)(fn)
@@ -106,12 +124,14 @@ def start(*, force: bool = False) -> bool:
         return False
     if busy() and not force:
         return False
+    claims = Path(tempfile.mkdtemp(prefix="gridcarbon-claims-"))
     try:
-        proc = subprocess.Popen([sys.executable, "-c", CHILD_CODE, str(ROOT)], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        proc = subprocess.Popen([sys.executable, "-c", CHILD_CODE, str(ROOT), str(claims)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     except OSError:  # no interpreter to start (an embedded Python): the run compiles as before
+        shutil.rmtree(claims, ignore_errors=True)
         return False
-    _started = _Ahead(proc)
+    _started = _Ahead(proc, claims)
     atexit.register(_started.stop)
     return True
 
@@ -138,79 +158,137 @@ def stamp_path() -> Path:
     return folder / f"gridcarbon-ahead-{h.hexdigest()[:16]}.done"
 
 
-def compile_all(root: str) -> None:
-    """The compile-ahead process: compile every kernel of :data:`AHEAD` into the cache, print
-    each one's position when done, then write the stamp. Exits if it imported another copy of
-    gridcarbon than the one in ``root``."""
-    from numba.core.sigutils import normalize_signature
-
+def compile_all(root: str, claims: str) -> None:
+    """The compile-ahead process: compile, in order, every kernel of :data:`KERNELS` it can claim
+    in the folder ``claims``, printing each one's position in KERNELS when done; write the stamp
+    if it compiled them all. Exits if it imported another copy of gridcarbon than the one in
+    ``root``."""
     if ROOT != Path(root).resolve():
         raise SystemExit(f"imported gridcarbon from {ROOT}, not {root}")
-    for index, (module, name, args) in enumerate(AHEAD):
-        types, _ = normalize_signature(f"({args},)")
-        getattr(import_module(module), name).compile(tuple(types))
-        print(index, flush=True)
+    compiled = 0
+    for pos, (key, _) in enumerate(KERNELS):
+        if _claim(Path(claims), key):
+            compile_kernel(pos)
+            print(pos, flush=True)
+            compiled += 1
+    if compiled == len(KERNELS):
+        _write_stamp()
+
+
+def compile_kernel(pos: int, *, but: tuple | None = None) -> None:
+    """Compile every :data:`AHEAD` signature of kernel ``KERNELS[pos]`` into numba's cache, but
+    the argument types ``but`` (a tuple of numba types)."""
+    from numba.core.sigutils import normalize_signature
+
+    for i in KERNELS[pos][1]:
+        module, name, args = AHEAD[i]
+        types = tuple(normalize_signature(f"({args},)")[0])
+        if types != but:
+            getattr(import_module(module), name).compile(types)
+
+
+def _claim(claims: Path, key: str) -> bool:
+    """Claim kernel ``key`` for this process: whether no process had (the file ``claims/key`` is
+    created with ``O_EXCL``, which one process only can do)."""
+    try:
+        os.close(os.open(claims / key, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def _write_stamp() -> None:
     stamp = stamp_path()
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.touch()
 
 
 class _Ahead:
-    """The compile-ahead process seen from the run: the kernels it has still to do."""
+    """The compile-ahead process seen from the run: the kernels it has compiled (``done``), those
+    the run claimed (``mine``), and whether it has ended."""
 
-    def __init__(self, proc: subprocess.Popen):
-        self.proc, self.pid = proc, os.getpid()
-        self.pending = Counter(f"{module}.{name}" for module, name, _ in AHEAD)
+    def __init__(self, proc: subprocess.Popen, claims: Path):
+        self.proc, self.pid, self.claims = proc, os.getpid(), claims
+        self.done: set[str] = set()
+        self.mine: set[str] = set()
+        self.ended = False
         self.changed = threading.Condition()
         threading.Thread(target=self._read, name="gridcarbon-jitahead", daemon=True).start()
 
     def _read(self) -> None:
-        """Count down each kernel the process reports; at its end (done, failed or killed) wait for nothing."""
+        """Record each kernel the process reports; at its end (done, failed or killed) wait for
+        nothing more, and write the stamp if the two compiled every kernel between them."""
         for line in self.proc.stdout:
             with self.changed:
-                module, name, _ = AHEAD[int(line)]
-                self.pending[f"{module}.{name}"] -= 1
+                self.done.add(KERNELS[int(line)][0])
                 self.changed.notify_all()
         self.proc.wait()
         self.proc.stdout.close()
-        self._give_up()
+        with self.changed:
+            self.ended = True
+            self.changed.notify_all()
+            shared = self.proc.returncode == 0 and self.mine and len(self.done | self.mine) == len(KERNELS)
+        if shared:  # (a kernel the run claimed is compiled at once by the thread that claimed it)
+            _write_stamp()
 
     def stop(self) -> None:
         """End the process if it still runs when the run's interpreter exits (it then writes no
-        stamp, and the next run's compile-ahead loads what it finished from the cache)."""
-        if os.getpid() == self.pid and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait()
+        stamp, and the next run's compile-ahead loads what it finished from the cache), and
+        remove the claims."""
+        if os.getpid() == self.pid:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                self.proc.wait()
+            shutil.rmtree(self.claims, ignore_errors=True)
 
-    def _give_up(self) -> None:
-        with self.changed:
-            self.pending.clear()
-            self.changed.notify_all()
-
-    def wait_for(self, name: str) -> bool:
-        """Wait until the process has compiled every signature of kernel ``name`` (at most
-        :data:`WAIT_S`); False at once if it has none of them left to do or this is a forked
-        child of the run (which does not read the process's reports)."""
-        if os.getpid() != self.pid:
+    def await_kernel(self, name: str, sig: tuple) -> bool:
+        """Whether the run, missing kernel ``name`` for argument types ``sig`` in the cache, should
+        load it from there again because the process has compiled it. While the process is
+        compiling it, the run compiles the next kernels nobody has claimed (:func:`compile_kernel`),
+        then waits (at most :data:`WAIT_S`, past which the process is taken as hung). False, and
+        the run compiles ``sig`` itself, if nobody had claimed the kernel (the run claims it and
+        first compiles its other signatures), the run has, the process ended without it, or this
+        is a forked child of the run (which reads no reports)."""
+        if os.getpid() != self.pid or name in self.mine:
             return False
-        with self.changed:
-            if self.pending[name] <= 0:
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            with self.changed:
+                if name in self.done or self.ended:
+                    return name in self.done
+            if self._take(name):
+                compile_kernel(next(pos for pos, (key, _) in enumerate(KERNELS) if key == name), but=sig)
                 return False
-            if not self.changed.wait_for(lambda: self.pending[name] <= 0, timeout=WAIT_S):
-                self.pending.clear()  # a hung process: the run compiles for itself from now on
-        return True
+            pos = next((pos for pos, (key, _) in enumerate(KERNELS)
+                        if key not in self.done and key not in self.mine and self._take(key)), None)
+            if pos is not None:
+                compile_kernel(pos)
+                continue
+            with self.changed:
+                if not self.changed.wait_for(lambda: name in self.done or self.ended,
+                                             timeout=max(deadline - time.monotonic(), 0.0)):
+                    self.ended = True  # a hung process: the run compiles for itself from now on
+                    return False
+
+    def _take(self, key: str) -> bool:
+        """Claim kernel ``key`` for the run."""
+        if _claim(self.claims, key):
+            self.mine.add(key)
+            return True
+        return False
 
 
 class _Awaited:
-    """A kernel's numba cache whose misses first wait for the compile-ahead process
-    (numba calls ``load_overload`` under its compiler lock: one thread at a time)."""
+    """A kernel's numba cache whose misses first go through the compile-ahead process
+    (:meth:`_Ahead.await_kernel`; numba calls ``load_overload`` under its compiler lock: one
+    thread at a time)."""
 
     def __init__(self, cache, name: str):
         self._cache, self._name = cache, name
 
     def load_overload(self, sig, target_context):
         found = self._cache.load_overload(sig, target_context)
-        if found is None and _started is not None and _started.wait_for(self._name):
+        if found is None and _started is not None and _started.await_kernel(self._name, tuple(sig)):
             found = self._cache.load_overload(sig, target_context)
         return found
 

@@ -86,10 +86,12 @@ def test_compile_all_writes_every_kernel_and_the_stamp(tmp_path):
     """The compile-ahead process fills an empty cache with every listed signature and writes
     its stamp; a process started on that cache then loads them all without compiling, and
     :func:`start` starts nothing."""
-    cache = tmp_path / "numba"
-    done = _python(jitahead.CHILD_CODE, cache, str(jitahead.ROOT))
+    cache, claims = tmp_path / "numba", tmp_path / "claims"
+    claims.mkdir()
+    done = _python(jitahead.CHILD_CODE, cache, str(jitahead.ROOT), str(claims))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [str(i) for i in range(len(jitahead.AHEAD))]
+    assert done.stdout.split() == [str(i) for i in range(len(jitahead.KERNELS))]
+    assert sorted(p.name for p in claims.iterdir()) == sorted(key for key, _ in jitahead.KERNELS)
     assert len(list(cache.glob("gridcarbon-ahead-*.done"))) == 1
     load = ("from importlib import import_module; from numba.core.sigutils import normalize_signature\n"
             "from gridcarbon.core.jitahead import AHEAD\n"
@@ -100,6 +102,60 @@ def test_compile_all_writes_every_kernel_and_the_stamp(tmp_path):
     assert loaded.returncode == 0, loaded.stderr
     assert [line.split()[1] for line in loaded.stdout.splitlines()] == ["0"] * len(jitahead.AHEAD)
     assert _python(START, cache).stdout.strip() == "False"
+
+
+def test_compile_all_skips_the_kernels_another_process_claimed(tmp_path):
+    """A kernel claimed in the claims folder is left to its claimant: the process compiles the
+    others only, and writes no stamp (it has not compiled everything)."""
+    cache, claims = tmp_path / "numba", tmp_path / "claims"
+    claims.mkdir()
+    left = [pos for pos, (key, _) in enumerate(jitahead.KERNELS) if key.endswith((".accumulate", ".uniform3"))]
+    for pos, (key, _) in enumerate(jitahead.KERNELS):
+        if pos not in left:
+            (claims / key).touch()
+    done = _python(jitahead.CHILD_CODE, cache, str(jitahead.ROOT), str(claims))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(pos) for pos in left]
+    assert not list(cache.glob("gridcarbon-ahead-*.done"))
+
+
+#: a run whose compile-ahead process is busy with ``accumulate`` (claimed, never reported: the
+#: process only sleeps) and has left ``add_region_share`` unclaimed: the run needs ``accumulate``
+STEAL = """
+import numpy as np
+from numba.core import event
+from gridcarbon.core import jitahead, kernels
+
+compiled = []
+
+class Seen(event.Listener):
+    def on_start(self, ev):
+        pass
+
+    def on_end(self, ev):
+        func = ev.data["dispatcher"].py_func
+        if func.__module__.startswith("gridcarbon"):
+            compiled.append(func.__name__)
+
+event.register("numba:compile", Seen())
+jitahead.CHILD_CODE = "import time; time.sleep(1.5)"
+jitahead.start(force=True)
+for key, _ in jitahead.KERNELS:
+    if not key.endswith(".add_region_share"):
+        (jitahead._started.claims / key).touch()
+out = kernels.accumulate(np.array([0, 0]), np.array([1, -1]), np.array([2.0, 3.0]), 1, 2)
+print(out.tolist(), compiled, sorted(jitahead._started.mine))
+"""
+
+
+def test_a_waiting_run_compiles_the_kernels_nobody_claimed(tmp_path):
+    """While the compile-ahead process compiles a kernel the run needs, the run compiles the
+    kernels nobody has claimed yet (claiming them), then waits; when the process ends without
+    reporting the kernel, the run compiles it itself."""
+    done = _python(STEAL, tmp_path / "numba")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ("[[0.0, 2.0]] ['add_region_share', 'accumulate'] "
+                                   "['gridcarbon.core.kernels.add_region_share']")
 
 
 def test_start_on_an_empty_cache_starts_once(tmp_path):

@@ -1,15 +1,17 @@
-"""The first run after an install: every kernel comes from the compile-ahead process, same bytes.
+"""The first run after an install: the run and the compile-ahead process share the kernels, same bytes.
 
 One default ``gridcarbon run`` in a child process with empty numba, matplotlib and gridcarbon
 caches (what ``benchmarks/bench_end_to_end.py`` times as ``yrd10-cold``), with a numba compile
 listener in the run's own interpreter and the compile-ahead process started even if the
-machine is busy. The run must compile none of gridcarbon's kernels
-itself: every signature it calls is in :data:`gridcarbon.core.jitahead.AHEAD` and was loaded
-from the cache the compile-ahead process wrote. Its results are the bytes of the session's
-default run (made with whatever cache the session had).
+machine is busy. Every kernel of :data:`gridcarbon.core.jitahead.KERNELS` is compiled once:
+either by the process (it reported it) or by the run (it claimed it), never by both, and the
+run compiles no signature outside :data:`~gridcarbon.core.jitahead.AHEAD` nor one twice. The
+stamp is written. Its results are the bytes of the session's default run (made with whatever
+cache the session had).
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import subprocess
@@ -17,6 +19,9 @@ import sys
 from pathlib import Path
 
 import xarray as xr
+from numba.core.sigutils import normalize_signature
+
+from gridcarbon.core import jitahead
 
 #: the child: a compile listener on the run's interpreter, then the CLI; prints what it compiled
 SCRIPT = """
@@ -45,6 +50,7 @@ try:
     app()
 finally:
     print("compiled:", compiled)
+    print("shared:", (sorted(jitahead._started.mine), sorted(jitahead._started.done)))
 """
 
 
@@ -59,12 +65,20 @@ def _hashes(folder: Path) -> dict[str, str]:
     return out
 
 
-def test_cold_run_compiles_no_kernel_and_writes_the_same_bytes(default_run, tmp_path):
+def test_cold_run_compiles_each_kernel_once_and_writes_the_same_bytes(default_run, tmp_path):
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "MPLCONFIGDIR": str(tmp_path / "mpl"),
            "GRIDCARBON_CACHE_DIR": str(tmp_path / "cache"), "MPLBACKEND": "Agg"}
     done = subprocess.run([sys.executable, "-c", SCRIPT, "run", "--out", str(tmp_path / "out"), "--quiet"],
                           env=env, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "compiled: []"
+    compiled_line, shared_line = done.stdout.strip().splitlines()[-2:]
+    compiled = ast.literal_eval(compiled_line.removeprefix("compiled: "))
+    mine, ahead = ast.literal_eval(shared_line.removeprefix("shared: "))
+    assert not set(mine) & set(ahead)
+    assert sorted(mine + ahead) == sorted(key for key, _ in jitahead.KERNELS)
+    wanted = {f"{m}.{n}{tuple(normalize_signature(f'({a},)')[0])}" for m, n, a in jitahead.AHEAD}
+    kernels = [c for c in compiled if not c.split("(")[0].rsplit(".", 1)[1].startswith("_")]  # not nested helpers
+    assert len(kernels) == len(set(kernels)) and set(kernels) <= wanted
+    assert {c.split("(")[0] for c in kernels} == set(mine)
     assert len(list((tmp_path / "numba").glob("gridcarbon-ahead-*.done"))) == 1
     assert _hashes(tmp_path / "out" / "yrd-enhanced") == _hashes(default_run.out_dir)
