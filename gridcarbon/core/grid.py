@@ -238,7 +238,8 @@ def block_sum(values: np.ndarray, k: int) -> np.ndarray:
 
 def crs_lookup(crs: CRS) -> tuple[str, int | None]:
     """``crs.to_string()`` and ``crs.to_epsg()``, asked once per process and definition: both
-    search the EPSG database, 0.1-0.4 s each for :data:`CHINA_ALBERS_CRS`, which has no code.
+    search the EPSG database, 0.1-0.4 s each for :data:`CHINA_ALBERS_CRS`, which has no code
+    (one search answers both there, :func:`_search`).
     Keyed by the text the CRS was made from (``srs``), not by CRS equality: equal CRSs made from
     WKT and from PROJJSON have different ``to_string()``. The answers are kept in the on-disk
     cache (:mod:`gridcarbon.core.cache`, kind ``crs``), keyed by that text and the pyproj and
@@ -252,7 +253,12 @@ def _lookup(srs: str) -> tuple[str, int | None]:
 
 
 def _search(srs: str) -> tuple[str, int | None]:
+    """``to_string()`` and ``to_epsg()`` of ``CRS(srs)``. Where no authority's CRS matches at
+    ``to_epsg``'s confidence (70), none matches at ``to_string``'s (100) and no EPSG code does:
+    one search answers both (``to_string`` is then the definition's own text)."""
     crs = CRS(srs)
+    if crs.to_authority(min_confidence=70) is None:
+        return crs.srs, None
     return crs.to_string(), crs.to_epsg()
 
 

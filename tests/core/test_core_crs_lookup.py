@@ -5,6 +5,7 @@ import geopandas as gpd
 import pytest
 from pyproj import CRS
 
+from gridcarbon.core import grid
 from gridcarbon.core.grid import CHINA_ALBERS_CRS, LookedUpCRS, crs_lookup
 
 
@@ -12,6 +13,7 @@ from gridcarbon.core.grid import CHINA_ALBERS_CRS, LookedUpCRS, crs_lookup
 def test_lookups_give_what_pyproj_gives(crs):
     plain = CRS(crs)
     assert crs_lookup(plain) == (plain.to_string(), plain.to_epsg())
+    assert grid._search(plain.srs) == (plain.to_string(), plain.to_epsg())  # not from the disk cache
     assert LookedUpCRS(plain).to_epsg() == plain.to_epsg()
     assert LookedUpCRS(plain).to_epsg(min_confidence=20) == plain.to_epsg(min_confidence=20)
 
@@ -38,8 +40,6 @@ def test_a_geopackage_written_with_a_looked_up_crs_keeps_it(tmp_path):
 def test_a_new_process_reads_the_lookup_from_the_disk_cache(tmp_path, monkeypatch):
     """The EPSG search is done once per cache folder: a later process (here: the in-process
     memo cleared) answers from the entry and never searches."""
-    from gridcarbon.core import grid
-
     monkeypatch.setenv("GRIDCARBON_CACHE_DIR", str(tmp_path))
     albers = CRS(CHINA_ALBERS_CRS)
     grid._lookup.cache_clear()
