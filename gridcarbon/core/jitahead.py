@@ -57,6 +57,8 @@ AHEAD = (
     ("gridcarbon.core.kernels", "line_pieces", "f8[::1], f8[::1], i8[::1], i8, i8, f8"),
     ("gridcarbon.core.kernels", "region_sums", "i8[:, ::1], f8[:, ::1], i8"),
     ("gridcarbon.core.kernels", "region_sums", "i8[:, ::1], f8[:, :], i8"),  # a year of the (sector, year, y, x) cube
+    ("gridcarbon.core.kernels", "forest_sums",
+     "i8[:, ::1], i8[:, ::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], i8, i8"),
     ("gridcarbon.core.kernels", "forest_room", "f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "uniform3", "f8[:, ::1]"),
     ("gridcarbon.core.kernels", "fill_room", "i8[:, ::1], b1[::1], f8[::1], f8[::1], f8[::1], f8[::1], i8"),

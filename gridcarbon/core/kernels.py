@@ -302,15 +302,46 @@ def uniform3(values):
     return out
 
 
+@njit(cache=True)
+def _forest_room_at(open_share, forest0, water, built, forest, i):
+    """:func:`forest_room` of cell ``i``."""
+    kept = min(forest[i], forest0[i])
+    added = max(forest[i] - forest0[i], 0.0)
+    return max(open_share[i] * (1.0 - water[i] - built[i] - kept) - added, 0.0)
+
+
 @kernel
 def forest_room(open_share, forest0, water, built, forest, out):
     """Room for new forest cell by cell (fractions): ``open_share`` of the land neither water,
     built-up nor base-year forest (``forest0``) still standing, less the forest added since
     (``forest - forest0``, if positive), at least 0."""
     for i in range(out.size):
-        kept = min(forest[i], forest0[i])
-        added = max(forest[i] - forest0[i], 0.0)
-        out[i] = max(open_share[i] * (1.0 - water[i] - built[i] - kept) - added, 0.0)
+        out[i] = _forest_room_at(open_share, forest0, water, built, forest, i)
+
+
+@kernel
+def forest_sums(zone_runs, region_runs, open_share, forest0, water, built, forest, n_zones, n_regions):
+    """The sums a year's forest capacity needs, without a layer: per label of ``zone_runs``
+    (n_zones), the new stands and the room left, ``max(forest - forest0, 0) + room``
+    (:func:`forest_room`); per region of ``region_runs`` (n_regions), the base-year forest
+    still standing, ``min(forest, forest0)``. Fractions summed in cell order; ``max`` and
+    ``min`` as numpy's ``maximum`` and ``minimum`` (a NaN propagates), so the sums are those
+    of the numpy layers."""
+    stands = np.zeros(n_zones)
+    for j in range(zone_runs.shape[1]):
+        acc = stands[zone_runs[2, j]]
+        for i in range(zone_runs[0, j], zone_runs[1, j]):
+            d = forest[i] - forest0[i]
+            acc += (d if not d < 0.0 else 0.0) + _forest_room_at(open_share, forest0, water, built, forest, i)
+        stands[zone_runs[2, j]] = acc
+    kept = np.zeros(n_regions)
+    for j in range(region_runs.shape[1]):
+        acc = kept[region_runs[2, j]]
+        for i in range(region_runs[0, j], region_runs[1, j]):
+            a, b = forest[i], forest0[i]
+            acc += a if (a <= b or a != a) else b
+        kept[region_runs[2, j]] = acc
+    return stands, kept
 
 
 @kernel
