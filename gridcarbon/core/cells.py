@@ -59,3 +59,22 @@ class CellIndex:
         hit = pos < self.size
         hit[hit] = self.cells[pos[hit]] == flat[hit]
         return np.where(hit, pos, -1)
+
+
+def label_runs(labels: np.ndarray) -> np.ndarray:
+    """The runs of equal labels >= 0 along the flat (row-major) order of ``labels``, as a
+    (3, n_runs) int64 array of start, stop (flat indices, stop exclusive) and label.
+
+    A region of a grid is a few runs per row: kernels that sum or spread per region walk
+    these runs (:func:`~gridcarbon.core.kernels.region_sums`), in cell order, and never read
+    the cells outside (label < 0).
+    """
+    flat = np.ravel(labels)
+    if flat.size == 0:
+        return np.zeros((3, 0), np.int64)
+    edge = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    start = np.concatenate([[0], edge])
+    stop = np.concatenate([edge, [flat.size]])
+    label = flat[start]
+    keep = label >= 0
+    return np.ascontiguousarray(np.stack([start[keep], stop[keep], label[keep]]).astype(np.int64))

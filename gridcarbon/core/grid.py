@@ -20,7 +20,7 @@ from rasterio import features
 
 from gridcarbon.core import kernels
 from gridcarbon.core.cache import cached_pickle, digest
-from gridcarbon.core.cells import CellIndex
+from gridcarbon.core.cells import CellIndex, label_runs
 from gridcarbon.core.errors import CRSError, InputError
 from gridcarbon.core.options import get_option
 
@@ -142,6 +142,12 @@ class Grid:
         return CellIndex(self.shape, self.cells_of(-1))
 
     @cached_property
+    def region_runs(self) -> np.ndarray:
+        """The runs of cells of one region along the flat order (:func:`~gridcarbon.core.cells.label_runs`
+        of the region index): what the per-region kernels walk instead of the whole rectangle."""
+        return label_runs(self.region_index)
+
+    @cached_property
     def _cells(self) -> dict[int, np.ndarray]:
         return {}
 
@@ -176,7 +182,7 @@ class Grid:
         if values.dtype not in (np.float32, np.float64):  # float32 layers are summed in float64 without a copy
             values = values.astype(np.float64)
         flat = values.reshape((-1, values.shape[-2] * values.shape[-1]))
-        sums = kernels.region_sums(self.region_index.ravel(), flat, len(self.regions))
+        sums = kernels.region_sums(self.region_runs, flat, len(self.regions))
         return sums.reshape(values.shape[:-2] + (len(self.regions),))
 
     def coords(self) -> dict[str, xr.DataArray]:

@@ -155,8 +155,7 @@ def distribute(totals: np.ndarray, proxy: np.ndarray, grid: Grid, *, fallback: n
     totals = np.array(totals, np.float64, ndmin=2)
     proxy = np.broadcast_to(proxy, (totals.shape[0],) + grid.shape)
     backup = np.empty(0) if fallback is None else np.ravel(fallback)
-    region = grid.region_index.ravel()
     out = np.empty(proxy.shape) if out is None else out
     for k in range(len(out)):  # loop over layers, not cells
-        kernels.spread_by_proxy(region, np.ravel(proxy[k]), totals[k], out[k].reshape(-1), backup)
+        kernels.spread_by_proxy(grid.region_runs, np.ravel(proxy[k]), totals[k], out[k].reshape(-1), backup)
     return out

@@ -23,6 +23,9 @@ _EPS = 1e-12
 _NEED_TOL = 1e-12
 #: guard against division by an all-zero normaliser
 _TINY = 1e-300
+#: smallest side (cells) of the buckets :func:`pick_sites` keeps sources in: with no spacing
+#: (a sources-per-cap check) one-cell buckets would be as many as the grid's cells
+_BUCKET_MIN_CELLS = 16
 
 
 @njit(cache=True)
@@ -212,46 +215,65 @@ def add_weighted(out, weights, pixel, cell, area):
 
 # ---------------------------------------------------------------- region totals
 @kernel
-def region_sums(region, values, n_regions):
-    """Sum (n_layers, n_cells) ``values`` per region of each cell (-1: skipped), in cell order."""
+def region_sums(runs, values, n_regions):
+    """Sum (n_layers, n_cells) ``values`` per region, in cell order: ``runs`` (3, n_runs) holds
+    the start, stop and region of each run of cells of one region (:func:`~gridcarbon.core.cells.label_runs`),
+    so cells outside every region are never read. Each run is summed in a local accumulator:
+    the same additions in the same order as adding cell by cell into the region's sum."""
     out = np.zeros((values.shape[0], n_regions))
     for k in range(values.shape[0]):
-        for i in range(values.shape[1]):
-            if region[i] >= 0:
-                out[k, region[i]] += values[k, i]
+        for j in range(runs.shape[1]):
+            r = runs[2, j]
+            acc = out[k, r]
+            for i in range(runs[0, j], runs[1, j]):
+                acc += values[k, i]
+            out[k, r] = acc
     return out
 
 
 @kernel
-def spread_by_proxy(region, proxy, totals, out, fallback):
+def spread_by_proxy(runs, proxy, totals, out, fallback):
     """Fill ``out`` with each cell's share of its region's total, in proportion to ``|proxy|``.
 
-    Where a region's proxy sums to <= 0 the share follows ``fallback`` (when it has cells),
-    else it is even; 0 outside regions (region -1). Sums run in cell order, as in
-    :func:`region_sums`; ``out`` may be float32 (values are computed in float64).
+    ``runs`` are the region runs of :func:`region_sums`. Where a region's proxy sums to <= 0
+    the share follows ``fallback`` (when it has cells), else it is even; 0 outside regions.
+    Sums run in cell order, as in :func:`region_sums`; ``out`` may be float32 (values are
+    computed in float64).
     """
     n = totals.size
     sums, backup, counts = np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
-    for i in range(region.size):
-        r = region[i]
-        if r >= 0:
-            sums[r] += abs(proxy[i])
-            counts[r] += 1
+    for j in range(runs.shape[1]):
+        r = runs[2, j]
+        acc = sums[r]
+        for i in range(runs[0, j], runs[1, j]):
+            acc += abs(proxy[i])
+        sums[r] = acc
+        counts[r] += runs[1, j] - runs[0, j]
     if fallback.size:
-        for i in range(region.size):
-            r = region[i]
-            if r >= 0 and sums[r] <= 0:
-                backup[r] += fallback[i]
-    for i in range(region.size):
-        r = region[i]
-        if r < 0:
+        for j in range(runs.shape[1]):
+            r = runs[2, j]
+            if sums[r] <= 0:
+                acc = backup[r]
+                for i in range(runs[0, j], runs[1, j]):
+                    acc += fallback[i]
+                backup[r] = acc
+    done = 0
+    for j in range(runs.shape[1]):
+        r, start, stop = runs[2, j], runs[0, j], runs[1, j]
+        for i in range(done, start):
             out[i] = 0.0
-        elif sums[r] > 0:
-            out[i] = (abs(proxy[i]) / sums[r]) * totals[r]
+        done = stop
+        if sums[r] > 0:
+            for i in range(start, stop):
+                out[i] = (abs(proxy[i]) / sums[r]) * totals[r]
         elif backup[r] > 0:
-            out[i] = (fallback[i] / backup[r]) * totals[r]
+            for i in range(start, stop):
+                out[i] = (fallback[i] / backup[r]) * totals[r]
         else:
-            out[i] = (1.0 / max(counts[r], 1)) * totals[r]
+            for i in range(start, stop):
+                out[i] = (1.0 / max(counts[r], 1)) * totals[r]
+    for i in range(done, out.size):
+        out[i] = 0.0
 
 
 # ------------------------------------------------------------------- land use
@@ -280,15 +302,46 @@ def uniform3(values):
     return out
 
 
+@njit(cache=True)
+def _forest_room_at(open_share, forest0, water, built, forest, i):
+    """:func:`forest_room` of cell ``i``."""
+    kept = min(forest[i], forest0[i])
+    added = max(forest[i] - forest0[i], 0.0)
+    return max(open_share[i] * (1.0 - water[i] - built[i] - kept) - added, 0.0)
+
+
 @kernel
 def forest_room(open_share, forest0, water, built, forest, out):
     """Room for new forest cell by cell (fractions): ``open_share`` of the land neither water,
     built-up nor base-year forest (``forest0``) still standing, less the forest added since
     (``forest - forest0``, if positive), at least 0."""
     for i in range(out.size):
-        kept = min(forest[i], forest0[i])
-        added = max(forest[i] - forest0[i], 0.0)
-        out[i] = max(open_share[i] * (1.0 - water[i] - built[i] - kept) - added, 0.0)
+        out[i] = _forest_room_at(open_share, forest0, water, built, forest, i)
+
+
+@kernel
+def forest_sums(zone_runs, region_runs, open_share, forest0, water, built, forest, n_zones, n_regions):
+    """The sums a year's forest capacity needs, without a layer: per label of ``zone_runs``
+    (n_zones), the new stands and the room left, ``max(forest - forest0, 0) + room``
+    (:func:`forest_room`); per region of ``region_runs`` (n_regions), the base-year forest
+    still standing, ``min(forest, forest0)``. Fractions summed in cell order; ``max`` and
+    ``min`` as numpy's ``maximum`` and ``minimum`` (a NaN propagates), so the sums are those
+    of the numpy layers."""
+    stands = np.zeros(n_zones)
+    for j in range(zone_runs.shape[1]):
+        acc = stands[zone_runs[2, j]]
+        for i in range(zone_runs[0, j], zone_runs[1, j]):
+            d = forest[i] - forest0[i]
+            acc += (d if not d < 0.0 else 0.0) + _forest_room_at(open_share, forest0, water, built, forest, i)
+        stands[zone_runs[2, j]] = acc
+    kept = np.zeros(n_regions)
+    for j in range(region_runs.shape[1]):
+        acc = kept[region_runs[2, j]]
+        for i in range(region_runs[0, j], region_runs[1, j]):
+            a, b = forest[i], forest0[i]
+            acc += a if (a <= b or a != a) else b
+        kept[region_runs[2, j]] = acc
+    return stands, kept
 
 
 @kernel
@@ -302,70 +355,125 @@ def add_region_share(region, base, potential, frac):
 
 
 @kernel
-def fill_room(region, eligible, water, drive, out, need, passes):
+def scale_by_region(runs, values, scale):
+    """``values`` (flat) times the ``scale`` of their region, in place: cells of the region
+    ``runs`` (:func:`region_sums`) times their run's region's scale, the cells outside times 0
+    (what ``values *= np.where(inside, scale[region], 0.0)`` gives, without its index and
+    scale layers)."""
+    done = 0
+    for j in range(runs.shape[1]):
+        for i in range(done, runs[0, j]):
+            values[i] *= 0.0
+        f = scale[runs[2, j]]
+        for i in range(runs[0, j], runs[1, j]):
+            values[i] *= f
+        done = runs[1, j]
+    for i in range(done, values.size):
+        values[i] *= 0.0
+
+
+@kernel
+def fill_room(runs, eligible, water, drive, out, need, passes):
     """Add to ``out`` (fractions) so each region gains ``need`` (sum of fractions), in place.
 
     Each pass gives a region's remaining need to its ``eligible`` cells in proportion to
     ``drive x room`` (room = 1 - water - out, at least 0), never more than a cell's room;
-    what full cells could not take goes round again. Returns the need left per region.
+    what full cells could not take goes round again. ``runs`` are the region runs of
+    :func:`region_sums` (sums in cell order). Returns the need left per region.
     """
     n = need.size
     need = need.copy()
     for _ in range(passes):
         norm = np.zeros(n)
-        for i in range(region.size):
-            r = region[i]
-            if r >= 0 and eligible[i]:
-                norm[r] += drive[i] * max(1.0 - water[i] - out[i], 0.0)
+        for j in range(runs.shape[1]):
+            r = runs[2, j]
+            acc = norm[r]
+            for i in range(runs[0, j], runs[1, j]):
+                if eligible[i]:
+                    acc += drive[i] * max(1.0 - water[i] - out[i], 0.0)
+            norm[r] = acc
         if not (need > _NEED_TOL).any() or not (norm > 0).any():
             break
         added = np.zeros(n)
-        for i in range(region.size):
-            r = region[i]
-            if r >= 0 and eligible[i]:
-                room = max(1.0 - water[i] - out[i], 0.0)
-                add = min(drive[i] * room / max(norm[r], _TINY) * need[r], room)
-                out[i] += add
-                added[r] += add
+        for j in range(runs.shape[1]):
+            r = runs[2, j]
+            scale, acc = max(norm[r], _TINY), added[r]
+            for i in range(runs[0, j], runs[1, j]):
+                if eligible[i]:
+                    room = max(1.0 - water[i] - out[i], 0.0)
+                    add = min(drive[i] * room / scale * need[r], room)
+                    out[i] += add
+                    acc += add
+            added[r] = acc
         need -= added
     return need
 
 
 # --------------------------------------------------------------------- siting
-@kernel
-def pick_sites(order, nx, occupied, n, spacing_cells, cap):
-    """Take up to ``n`` cells from ``order`` (flat indices, best first) of a grid ``nx`` cells wide.
+@njit(cache=True)
+def _bucket(r, c, side, nbx):
+    """Bucket of cell (r, c) (row -1 allowed: an off-grid cell -1) in squares of ``side`` cells."""
+    return ((r + 1) // side) * nbx + c // side
 
-    A cell is taken if it holds fewer than ``cap`` sources (``occupied`` cells and those
-    already taken) and lies at least ``spacing_cells`` (Euclidean, in cells) from every
-    *other* such cell; sharing an occupied cell is governed by ``cap`` alone, which is what
-    makes a cap above 1 meaningful. Returns the chosen flat indices (possibly fewer than n).
+
+@kernel
+def pick_sites(order, allowed, ny, nx, occupied, n, spacing_cells, cap, centre, reach2_cells):
+    """Take up to ``n`` cells from ``order`` (flat indices, best first) of a (``ny``, ``nx``) grid.
+
+    A cell is taken if it is ``allowed`` (flat booleans), lies within ``reach2_cells``
+    (squared Euclidean distance, in cells) of the cell ``centre`` (-1: anywhere), holds fewer
+    than ``cap`` sources (``occupied`` cells and those already taken) and lies at least
+    ``spacing_cells`` (Euclidean, in cells) from every *other* such cell; sharing an occupied
+    cell is governed by ``cap`` alone, which is what makes a cap above 1 meaningful. Returns
+    the chosen flat indices (possibly fewer than n). The order is read only until ``n`` cells
+    are taken: a kept best-first order of a whole region serves without being filtered first.
+
+    Sources are kept in square buckets of at least the spacing (and :data:`_BUCKET_MIN_CELLS`):
+    a candidate is compared with the sources of its own and the 8 neighbouring buckets only,
+    which hold every source nearer than the spacing, so the choice is that of comparing it
+    with every source.
     """
     chosen = np.empty(n, np.int64)
-    k = 0
-    occ_r = np.empty(occupied.size + n, np.int64)
-    occ_c = np.empty(occupied.size + n, np.int64)
     m = occupied.size
-    for i in range(m):
-        occ_r[i] = occupied[i] // nx
-        occ_c[i] = occupied[i] % nx
+    side = max(int(np.ceil(spacing_cells)), _BUCKET_MIN_CELLS)
+    nbx, nby = nx // side + 1, (ny + 1) // side + 1
+    head = np.full(nbx * nby, -1, np.int64)
+    nxt = np.empty(m + n, np.int64)
+    occ_r = np.empty(m + n, np.int64)
+    occ_c = np.empty(m + n, np.int64)
+    for j in range(m):
+        occ_r[j], occ_c[j] = occupied[j] // nx, occupied[j] % nx
+        b = _bucket(occ_r[j], occ_c[j], side, nbx)
+        nxt[j], head[b] = head[b], j
     s2 = spacing_cells * spacing_cells
+    r0, c0 = centre // nx, centre % nx
+    k = 0
     for idx in order:
         if k == n:
             break
+        if not allowed[idx]:
+            continue
         r, c = idx // nx, idx % nx
+        if centre >= 0 and (r - r0) * (r - r0) + (c - c0) * (c - c0) > reach2_cells:
+            continue
+        br, bc = (r + 1) // side, c // side
         ok, here = True, 0
-        for j in range(m):
-            dr, dc = r - occ_r[j], c - occ_c[j]
-            if dr == 0 and dc == 0:
-                here += 1
-            elif dr * dr + dc * dc < s2:
-                ok = False
-                break
+        for qr in range(max(br - 1, 0), min(br + 2, nby)):
+            for qc in range(max(bc - 1, 0), min(bc + 2, nbx)):
+                j = head[qr * nbx + qc]
+                while j >= 0 and ok:
+                    dr, dc = r - occ_r[j], c - occ_c[j]
+                    if dr == 0 and dc == 0:
+                        here += 1
+                    elif dr * dr + dc * dc < s2:
+                        ok = False
+                    j = nxt[j]
         if not ok or here >= cap:
             continue
         chosen[k] = idx
         occ_r[m], occ_c[m] = r, c
+        b = _bucket(r, c, side, nbx)
+        nxt[m], head[b] = head[b], m
         m += 1
         k += 1
     return chosen[:k]

@@ -72,7 +72,6 @@ def grow_urban(built: np.ndarray, demand_r: np.ndarray, probability: np.ndarray,
         draw = rng.gumbel(size=drive.shape)
         draw *= noise
         drive *= np.exp(draw, out=draw)
-    eligible = grid.inside & allowed
-    kernels.fill_room(grid.region_index.ravel(), eligible.ravel(), np.ravel(water), drive.ravel(), out.reshape(-1),
+    kernels.fill_room(grid.region_runs, np.ravel(allowed), np.ravel(water), drive.ravel(), out.reshape(-1),
                       need, URBAN_FILL_PASSES)
     return out

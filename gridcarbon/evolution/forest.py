@@ -24,6 +24,7 @@ area (0..1); sinks are magnitudes, t CO2/yr.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ import xarray as xr
 from scipy import ndimage
 
 from gridcarbon.core import kernels
+from gridcarbon.core.cells import label_runs
 from gridcarbon.core.errors import SchemaError
 from gridcarbon.core.grid import Grid
 from gridcarbon.inputs.columns import require_columns
@@ -137,7 +139,8 @@ def ramp(age, ramp_years):
 class ForestLand:
     """What the forest rules read of a run's base year (built once, :meth:`build`).
 
-    ``forest0`` base-year forest fraction (y, x); ``base_sink`` the base-year sink per region
+    ``forest0`` base-year forest fraction (y, x) and ``forest0_r`` its sum per region (sum of
+    fractions); ``base_sink`` the base-year sink per region
     (t CO2/yr, magnitude); ``open_share`` the share (0..1, y, x) of each cell's base-year free
     land (neither water, built-up nor forest) that is :func:`base_room`; ``zone_region`` each cell's
     ``region x n_zones + zone`` (int32, -1 outside or beyond the table); ``uptake`` each
@@ -146,6 +149,7 @@ class ForestLand:
 
     base_year: int
     forest0: np.ndarray
+    forest0_r: np.ndarray
     base_sink: np.ndarray
     open_share: np.ndarray
     zone_region: np.ndarray
@@ -165,7 +169,8 @@ class ForestLand:
         free = 1.0 - landscape.water.values - landscape.built_up.values - landscape.forest.values
         room = base_room(landscape, grid, zone, table, room_scale)
         share = np.where(free > 0, np.clip(room / np.maximum(free, 1e-300), 0.0, 1.0), 0.0)
-        return cls(inv.year, landscape.forest.values, -grid.region_sums(inv.layer("forest_sink")),
+        return cls(inv.year, landscape.forest.values, grid.region_sums(landscape.forest.values),
+                   -grid.region_sums(inv.layer("forest_sink")),
                    share, zone_region.astype(np.int32),
                    table.peak_uptake_t_co2_ha_yr.to_numpy() * HA_PER_KM2 * uptake_scale, table.ramp_years.to_numpy(np.float64))
 
@@ -180,23 +185,38 @@ class ForestLand:
         """Peak uptake (t CO2/yr) of ``fraction`` (y, x) of each cell as new stands, per zone and
         region, (n_zones, n_regions)."""
         n = len(self.uptake)
-        area = kernels.region_sums(self.zone_region.ravel(), np.ravel(fraction)[None], n * len(grid.regions))[0]
+        return self._uptake(grid, kernels.region_sums(self._zone_runs, np.ravel(fraction)[None], n * len(grid.regions))[0])
+
+    def _uptake(self, grid: Grid, area: np.ndarray) -> np.ndarray:
+        """Peak uptake (t CO2/yr, (n_zones, n_regions)) of new stands of ``area`` (sum of
+        fractions per ``zone_region`` label)."""
+        n = len(self.uptake)
         return area.reshape(len(grid.regions), n).T * grid.cell_area_km2 * self.uptake[:, None]
+
+    @cached_property
+    def _zone_runs(self) -> np.ndarray:
+        """The runs of cells of one zone x region (:func:`~gridcarbon.core.cells.label_runs`)."""
+        return label_runs(self.zone_region)
 
     def kept_sink(self, grid: Grid, forest: np.ndarray) -> np.ndarray:
         """Base-year sink per region (t CO2/yr) of the base-year forest still standing in ``forest``."""
-        then = grid.region_sums(self.forest0)
-        now = grid.region_sums(np.minimum(forest, self.forest0))
+        return self._kept(grid.region_sums(np.minimum(forest, self.forest0)))
+
+    def _kept(self, now: np.ndarray) -> np.ndarray:
+        """Base-year sink per region (t CO2/yr) of ``now`` (per region, sum of fractions) of
+        the base-year forest still standing."""
+        then = self.forest0_r
         return self.base_sink * np.where(then > 0, now / np.maximum(then, 1e-300), 0.0)
 
     def capacity(self, grid: Grid, water: np.ndarray, built: np.ndarray, forest: np.ndarray, year: int) -> np.ndarray:
         """Forest sink (t CO2/yr per region) this year's land could hold in ``year``: standing
         base-year forest, and every new stand and all remaining room planted in the first year
         after the base year."""
-        stands = np.maximum(forest - self.forest0, 0.0)
-        stands += self.room(water, built, forest)
+        stands, kept = kernels.forest_sums(self._zone_runs, grid.region_runs, self.open_share.ravel(),
+                                           np.ravel(self.forest0), np.ravel(water), np.ravel(built), np.ravel(forest),
+                                           len(self.uptake) * len(grid.regions), len(grid.regions))
         age = ramp(year - self.base_year - 1, self.ramp_years)
-        return self.kept_sink(grid, forest) + age @ self.zone_sums(grid, stands)
+        return self._kept(kept) + age @ self._uptake(grid, stands)
 
 
 class Planting:

@@ -30,7 +30,7 @@ is described in :mod:`.fleet`):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 
 import numpy as np
 import pandas as pd
@@ -61,7 +61,7 @@ from gridcarbon.evolution.lifecycle import (
     take_pipeline,
 )
 from gridcarbon.evolution.relocation import relocate
-from gridcarbon.evolution.siting import ranked_cells
+from gridcarbon.evolution.siting import candidates, ranked_cells
 from gridcarbon.evolution.storage import Storage
 from gridcarbon.evolution.transfer import move_plants
 
@@ -108,6 +108,11 @@ class YearInputs:
     restricted: np.ndarray
     built: np.ndarray
 
+    @cached_property
+    def allowed(self) -> np.ndarray:
+        """Cells siting may take this year (flat booleans): those not restricted, made once a year."""
+        return ~self.restricted.ravel()
+
 
 def step_points(fleet: Fleet, year: int, targets: dict[tuple[int, str], float], run: FleetRun, now: YearInputs,
                 rng: np.random.Generator) -> None:
@@ -141,13 +146,15 @@ def _needs_rules(fleet: Fleet, sel: np.ndarray, target: float, rules: EvolutionS
     return target <= 0 or target < rules.retire_utilisation * after or target > rules.build_utilisation * before
 
 
-def _site_one(fleet: Fleet, run: FleetRun, now: YearInputs, rng, sector: str, cells: np.ndarray,
-              without: int) -> np.ndarray:
-    """Best allowed cell among ``cells`` for a relocating plant (row ``without``, which leaves its own cell)."""
+def _site_one(fleet: Fleet, run: FleetRun, now: YearInputs, rng, sector: str, region_pos: int, without: int,
+              near: tuple[int, float] = (-1, 0.0)) -> np.ndarray:
+    """Best allowed cell of region ``region_pos`` for a moving plant (row ``without``, which leaves
+    its own cell); ``near``: (centre cell, squared reach in cells) of a disc it must lie in, or
+    (-1, any) for the whole region."""
     others = fleet.active(sector=sector)
     others[without] = False
-    return _site(None, fleet["cell"][others], 1, run.suitability[sector], ~now.restricted, run.grid, run.rules, rng,
-                 cells=cells)
+    return _site(fleet.orders, fleet["cell"][others], 1, run.suitability[sector], now.allowed, run.grid, run.rules,
+                 rng, cells=run.grid.cells_of(region_pos), near=near)
 
 
 def _retire(fleet, year, sel, target, suit, rules, *, age_scale):
@@ -201,7 +208,7 @@ def _build(fleet, year, region_pos, sector, sel, target, run: FleetRun, now: Yea
     n = int(np.ceil(short / size))
     occupied = fleet["cell"][fleet.active(sector=sector)]
     brown = _brownfield(fleet, region_pos, sector, n, occupied, run, now)
-    green = _site(fleet.orders, occupied, n - brown.size, run.suitability[sector], ~now.restricted, grid,
+    green = _site(fleet.orders, occupied, n - brown.size, run.suitability[sector], now.allowed, grid,
                   rules, rng, cells=grid.cells_of(region_pos), taken=brown)
     cells = np.concatenate([brown, green])
     if cells.size == 0:  # nowhere allowed: run the existing fleet harder instead
@@ -230,22 +237,23 @@ def _brownfield(fleet: Fleet, region_pos, sector, n, occupied, run: FleetRun, no
     gone = fleet["cell"][(fleet["status"] == RETIRED) & fleet.of_sector(sector) & (fleet["region_pos"] == region_pos)]
     if n <= 0 or gone.size == 0:
         return np.empty(0, np.int64)
-    order = ranked_cells(run.suitability[sector], ~now.restricted, None, 0.0, cells=np.unique(gone))
-    return pick_sites(order, run.grid.shape[1], occupied, n, 0.0, run.rules.max_plants_per_cell)
+    order = ranked_cells(run.suitability[sector], now.allowed, None, 0.0, cells=np.unique(gone))
+    return pick_sites(order, now.allowed, *run.grid.shape, occupied, n, 0.0, run.rules.max_plants_per_cell, -1, 0.0)
 
 
 def _site(orders, occupied, n, suit, allowed, grid, rules, rng, *, cells: np.ndarray,
-          taken: np.ndarray | None = None):
-    """Best ``n`` allowed ``cells`` (ascending flat indices) for a sector, away from its other
-    active plants (their ``occupied`` cells) and from the cells already ``taken`` this step.
+          taken: np.ndarray | None = None, near: tuple[int, float] = (-1, 0.0)):
+    """Best ``n`` ``allowed`` (flat booleans) ``cells`` (ascending flat indices) for a sector,
+    away from its other active plants (their ``occupied`` cells) and from the cells already
+    ``taken`` this step, within ``near`` ((centre cell, squared reach in cells); centre -1: anywhere).
 
     ``orders`` (the fleet's :class:`SiteOrders`) keeps the sorted candidates of cell lists
-    that recur (a region's cells); None sorts afresh (a relocation's radius, used once).
+    that recur (a region's cells); None sorts afresh.
     """
     if n <= 0:
         return np.empty(0, np.int64)
-    order = ranked_cells(suit, allowed, rng, rules.siting_noise, cells=cells, orders=orders)
+    order = candidates(suit, allowed, rng, rules.siting_noise, cells=cells, orders=orders)
     if taken is not None:
         occupied = np.concatenate([occupied, taken])
     spacing = rules.min_spacing_km * 1000.0 / grid.res
-    return pick_sites(order, grid.shape[1], occupied, n, spacing, rules.max_plants_per_cell)
+    return pick_sites(order, allowed, *grid.shape, occupied, n, spacing, rules.max_plants_per_cell, *near)

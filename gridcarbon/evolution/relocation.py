@@ -63,8 +63,9 @@ def relocate(fleet: Fleet, year: int, *, caps: dict[str, float], restricted: np.
              site, grid: Grid, rng: np.random.Generator) -> None:
     """Move the due plants of ``year`` that draw a move, within each sector's cap (module docstring).
 
-    ``built`` is the year's built-up fraction (y, x); ``site(sector, cells, without)`` picks the
-    best allowed cell among ``cells`` for a plant of ``sector``, ignoring the plant (row) ``without``.
+    ``built`` is the year's built-up fraction (y, x); ``site(sector, region_pos, without, near)`` picks
+    the best allowed cell of a region for a plant of ``sector``, ignoring the plant (row) ``without``,
+    within ``near``: (centre cell, squared reach in cells) of the disc of :data:`RELOCATE_RADIUS_KM`.
     """
     c = fleet.columns
     due = (_due(fleet, year, restricted.ravel()) & ~np.isin(c["id"], list(fleet.reserved))
@@ -75,13 +76,12 @@ def relocate(fleet: Fleet, year: int, *, caps: dict[str, float], restricted: np.
     hazard = built.ravel()[c["cell"][rows]] + (year - c["year_built"][rows]) / HAZARD_AGE_YEARS
     left = dict(caps)
     region = grid.region_index.ravel()
+    reach2 = (RELOCATE_RADIUS_KM * 1000.0 / grid.res) ** 2  # squared radius (cells), between cell centres
     for i in rows[np.lexsort((c["id"][rows].astype(str), -hazard))]:
         sector, potential, cell = GRIDDED[c["sector"][i]], c["potential_t"][i], int(c["cell"][i])
         if potential > left.get(sector, 0.0):
             continue
-        near = _within(grid, cell, RELOCATE_RADIUS_KM)
-        near = near[region[near] == c["region_pos"][i]]  # moves between regions: .transfer
-        new = site(sector, near, i)
+        new = site(sector, int(c["region_pos"][i]), i, (cell, reach2))  # moves between regions: .transfer
         if new.size == 0:
             continue
         left[sector] -= potential
@@ -96,14 +96,3 @@ def _due(fleet: Fleet, year: int, restricted: np.ndarray) -> np.ndarray:
     return (fleet.active() & (fleet["moved_from"] < 0) & restricted[fleet["cell"]]
             & (year - fleet["year_built"] >= age))
 
-
-def _within(grid: Grid, cell: int, radius_km: float) -> np.ndarray:
-    """Flat indices (ascending) of the cells whose centres lie within ``radius_km`` of ``cell``'s centre."""
-    ny, nx = grid.shape
-    r0, c0 = divmod(cell, nx)
-    k = int(radius_km * 1000.0 / grid.res)
-    rows = slice(max(r0 - k, 0), min(r0 + k + 1, ny))
-    cols = slice(max(c0 - k, 0), min(c0 + k + 1, nx))
-    dr, dc = np.ogrid[rows, cols]
-    rr, cc = np.nonzero((dr - r0) ** 2 + (dc - c0) ** 2 <= (radius_km * 1000.0 / grid.res) ** 2)
-    return (rr + rows.start) * nx + (cc + cols.start)

@@ -41,13 +41,22 @@ def ranked_cells(score: np.ndarray, allowed: np.ndarray, rng: np.random.Generato
     candidates are sorted (once per ``score`` and ``cells`` when ``orders`` keeps them) and
     filtered.
     """
+    order = candidates(score, allowed, rng, noise, cells, orders=orders)
+    return order[allowed.ravel()[order]]
+
+
+def candidates(score: np.ndarray, allowed: np.ndarray, rng: np.random.Generator | None,
+               noise: float, cells: np.ndarray | None = None, *,
+               orders: SiteOrders | None = None) -> np.ndarray:
+    """:func:`ranked_cells`' order, except that without noise cells not ``allowed`` stay in
+    it: a reader that skips them (:func:`~gridcarbon.core.kernels.pick_sites`) then reads a
+    kept order as it is, and stops at the first cells it takes instead of filtering them all."""
     if noise > 0 and rng is not None:
         jitter = noise * rng.gumbel(size=score.size)
         cand = np.flatnonzero(allowed.ravel()) if cells is None else cells[allowed.ravel()[cells]]
         flat = score.ravel()[cand].astype(np.float64) + jitter[cand]
         return cand[np.lexsort((cand, -flat))]
-    order = orders.best_first(score, cells) if orders is not None else _best_first(score, cells)
-    return order[allowed.ravel()[order]]
+    return orders.best_first(score, cells) if orders is not None else _best_first(score, cells)
 
 
 def _best_first(score: np.ndarray, cells: np.ndarray | None) -> np.ndarray:

@@ -119,7 +119,7 @@ def _plan_sector(plants: pd.DataFrame, tgt: np.ndarray, years: list[int], cap: f
 
 def move_plants(fleet: Fleet, year: int, plan: pd.DataFrame, site, grid) -> None:
     """Move the plants ``plan`` names for ``year`` to the best allowed cell of their
-    destination (``site(sector, cells, without)`` as in :func:`.relocation.relocate`) and log
+    destination (``site(sector, region_pos, without)`` as in :func:`.relocation.relocate`) and log
     each once as ``transferred``. A plant no cell takes stays, as does one a rule outside the
     fleet's reach retired first (the coal age hazard of :mod:`.lifecycle`); their tonnes still
     reach the destination, whose fleet runs harder or builds for them."""
@@ -133,7 +133,7 @@ def move_plants(fleet: Fleet, year: int, plan: pd.DataFrame, site, grid) -> None
         if c["status"][i] != ACTIVE:
             continue
         to = grid.regions.index(move.to_region)
-        new = site(move.sector, grid.cells_of(to), i)
+        new = site(move.sector, to, i)
         if new.size == 0:
             continue
         fleet.log(year, np.array([i]), "transferred", to_cell=new)

@@ -64,7 +64,7 @@ def test_signatures_parse_to_the_types_a_run_passes():
 
     ro = np.zeros(3)
     ro.flags.writeable = False
-    wanted = {"spread_by_proxy": (np.zeros(3, np.int32), ro, np.zeros(3), np.zeros(3), np.zeros(3)),
+    wanted = {"spread_by_proxy": (np.zeros((3, 2), np.int64), ro, np.zeros(3), np.zeros(3), np.zeros(3)),
               "window_grid_sum_f32": (np.zeros((2, 2), np.float32), np.array(0), np.array(0), 2, 2)}
     for module, name, args in jitahead.AHEAD:
         if name in wanted:

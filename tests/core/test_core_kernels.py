@@ -56,3 +56,82 @@ def test_degenerate_polygon_rings_have_no_area():
     offsets = np.array([0, 3, 3, 8], np.int64)  # a there-and-back line, an empty ring, a 2 x 2 square
     src, cell, area, _, _ = kernels.polygon_pieces(u, v, offsets, np.arange(3), np.ones(3), 5, 5, 1.0, 64)
     assert set(src) == {2} and area.sum() == 4.0 and sorted(cell) == [6, 7, 11, 12]
+
+
+def _regions_with_gaps(rng, ny=40, nx=60, n=5):
+    """A region index of blocky regions with cells outside (-1) scattered and in bands."""
+    index = (np.arange(ny)[:, None] // 9 + np.arange(nx)[None, :] // 13) % n
+    index[rng.uniform(size=(ny, nx)) < 0.2] = -1
+    index[:, :4] = -1
+    return index.astype(np.int32)
+
+
+def _cell_by_cell(region, values, n):
+    """Per-region sums adding cell after cell in flat order (what the run kernels keep to)."""
+    out = np.zeros((values.shape[0], n))
+    for k, i in itertools.product(range(values.shape[0]), range(region.size)):
+        if region[i] >= 0:
+            out[k, region[i]] += values[k, i]
+    return out
+
+
+def test_region_runs_sum_and_spread_as_cell_by_cell_loops_do():
+    """Over the runs of a region index: region sums (float64 and float32 values), proxy spreading
+    (with a fallback and an empty region) and scaling by region, bit for bit as the loops over
+    every cell of the rectangle they replace; the cells outside are never read by the sums."""
+    from gridcarbon.core.cells import label_runs
+
+    rng = np.random.default_rng(5)
+    region = _regions_with_gaps(rng).ravel()
+    runs = label_runs(region)
+    assert runs.dtype == np.int64 and (np.diff(runs[0]) > 0).all() and (runs[2] >= 0).all()
+    assert np.array_equal(np.repeat(runs[2], runs[1] - runs[0]), region[region >= 0])
+    values = rng.lognormal(size=(3, region.size)) * 10.0 ** rng.integers(-8, 8, size=(3, region.size))
+    values[:, region < 0] = np.nan  # outside: never read
+    for v in (values, values.astype(np.float32)):
+        assert np.array_equal(kernels.region_sums(runs, v, 6), _cell_by_cell(region, v, 6))
+    proxy = np.where(region == 2, 0.0, np.abs(np.nan_to_num(values[0])))  # region 2: no proxy
+    fallback = np.where(region == 2, rng.uniform(size=region.size), 0.0)
+    totals = np.array([5.0, -3.0, 7.0, 1e6, 2.5, 9.0])  # region 5 has no cells
+    for back in (fallback, np.empty(0)):
+        out = np.full(region.size, 4.0)
+        kernels.spread_by_proxy(runs, proxy, totals, out, back)
+        sums = _cell_by_cell(region, np.abs(proxy)[None], 6)[0]
+        r = np.maximum(region, 0)
+        want = np.where(sums[r] > 0, (np.abs(proxy) / np.where(sums > 0, sums, 1.0)[r]) * totals[r], 0.0)
+        if back.size:
+            backup = _cell_by_cell(region, back[None], 6)[0]
+            want = np.where(sums[r] > 0, want, (back / np.where(backup > 0, backup, 1.0)[r]) * totals[r])
+        else:
+            count = np.bincount(region[region >= 0], minlength=6)
+            want = np.where(sums[r] > 0, want, (1.0 / count[r]) * totals[r])
+        assert np.array_equal(out, np.where(region >= 0, want, 0.0))
+    weight = rng.normal(size=region.size)  # negative too: outside, -0.0 as numpy gives
+    scale = rng.uniform(size=6)
+    want = weight * np.where(region >= 0, scale[np.maximum(region, 0)], 0.0)
+    kernels.scale_by_region(runs, weight, scale)
+    assert weight.tobytes() == want.tobytes()
+
+
+def test_forest_sums_are_the_sums_of_the_numpy_layers():
+    """The fused sums of a year's forest capacity equal region sums of numpy's layers bit for bit:
+    float32 base-year forest, forest gained and lost, a NaN (propagated as numpy does)."""
+    from gridcarbon.core.cells import label_runs
+
+    rng = np.random.default_rng(8)
+    region = _regions_with_gaps(rng).ravel()
+    zone = np.where(region >= 0, region * 3 + rng.integers(-1, 3, region.size), -1)
+    zone[(region >= 0) & (zone < region * 3)] = -1  # cells beyond the zone table
+    forest0 = rng.uniform(0, 0.6, region.size).astype(np.float32)
+    forest = np.clip(forest0 + rng.normal(0, 0.2, region.size), 0.0, 1.0)
+    forest[np.flatnonzero(region >= 0)[7]] = np.nan
+    open_share, water, built = (rng.uniform(0, 0.4, region.size) for _ in range(3))
+    stands, kept = kernels.forest_sums(label_runs(zone), label_runs(region), open_share, forest0, water, built,
+                                       forest, 15, 5)
+    room = np.empty(region.size)
+    kernels.forest_room(open_share, forest0, water, built, forest, room)
+    layer = np.maximum(forest - forest0, 0.0)
+    layer += room
+    assert np.array_equal(stands, _cell_by_cell(zone, layer[None], 15)[0], equal_nan=True)
+    assert np.array_equal(kept, _cell_by_cell(region, np.minimum(forest, forest0)[None], 5)[0], equal_nan=True)
+    assert np.isnan(kept).sum() == 1

@@ -8,9 +8,11 @@ from gridcarbon.evolution.siting import ranked_cells
 def test_pick_sites_spacing_cap_order_and_determinism():
     nx = 10
     order = np.array([0, 1, 2, 22, 5, 50, 55, 99], np.int64)  # flat indices on a 10-wide grid
+    everywhere = np.ones(100, bool)
 
     def run(occupied, n, spacing, cap):
-        return list(pick_sites(order, nx, np.asarray(occupied, np.int64), n, float(spacing), cap))
+        return list(pick_sites(order, everywhere, 10, nx, np.asarray(occupied, np.int64), n, float(spacing), cap,
+                               -1, 0.0))
 
     # no occupants, spacing 0: simply the first n of the order
     assert run([], 3, 0, 1) == [0, 1, 2]
@@ -29,7 +31,7 @@ def test_pick_sites_spacing_cap_order_and_determinism():
                 assert np.hypot(a // nx - b // nx, a % nx - b % nx) >= 3
     # deterministic, and the order matters
     assert run([0], 2, 3, 2) == run([0], 2, 3, 2)
-    rev = pick_sites(order[::-1].copy(), nx, np.empty(0, np.int64), 1, 3.0, 1)
+    rev = pick_sites(order[::-1].copy(), everywhere, 10, nx, np.empty(0, np.int64), 1, 3.0, 1, -1, 0.0)
     assert list(rev) == [99]
 
 
@@ -53,3 +55,38 @@ def test_ranked_cells_orders_by_score_then_index_and_noise_is_seeded():
     assert not np.array_equal(a, c)
     assert sorted(a) == list(range(400))  # a permutation of the allowed cells
     assert not np.array_equal(a, ranked_cells(big, ok, None, 0.0))  # the noise did reorder
+
+
+def _pick_by_comparing_all(order, allowed, nx, occupied, n, spacing, cap, centre, reach2):
+    """pick_sites' rule, each candidate compared with every source (the reference)."""
+    taken, sources = [], [divmod(int(o), nx) for o in occupied]
+    r0, c0 = divmod(centre, nx)
+    for idx in order:
+        if len(taken) == n:
+            break
+        r, c = divmod(int(idx), nx)
+        if not allowed[idx] or (centre >= 0 and (r - r0) ** 2 + (c - c0) ** 2 > reach2):
+            continue
+        near = [(r - a) ** 2 + (c - b) ** 2 for a, b in sources]
+        if any(0 < d < spacing ** 2 for d in near) or near.count(0) >= cap:
+            continue
+        taken.append(int(idx))
+        sources.append((r, c))
+    return taken
+
+
+def test_pick_sites_buckets_choose_what_comparing_every_source_chooses():
+    """Spacings below, at and beyond the bucket side, caps of 1 and 2, sources on bucket edges,
+    an off-grid source (cell -1, which Python's floor division puts at row -1), cells not
+    allowed and a disc the sites must lie in."""
+    rng = np.random.default_rng(11)
+    ny, nx = 160, 200
+    allowed = rng.uniform(size=ny * nx) > 0.3
+    cases = [(0.0, 1, -1), (0.5, 2, -1), (3.0, 1, 1234), (16.0, 1, -1), (23.5, 2, -1), (8.0, 2, 3000), (40.0, 1, -1)]
+    for spacing, cap, centre in cases:
+        order = rng.permutation(ny * nx)[:8000].astype(np.int64)
+        occupied = np.concatenate([[-1, 0, nx - 1, 16 * nx + 15, 16 * nx + 16],
+                                   rng.integers(0, ny * nx, 12)]).astype(np.int64)
+        got = pick_sites(order, allowed, ny, nx, occupied, 40, spacing, cap, centre, 30.5 ** 2)
+        want = _pick_by_comparing_all(order, allowed, nx, occupied, 40, spacing, cap, centre, 30.5 ** 2)
+        assert list(got) == want and len(want) > 0, (spacing, cap)
