@@ -232,7 +232,8 @@ def _history(region_set: str, cal: dict, res: float, points: gpd.GeoDataFrame, l
 
 
 def builtin_landscape(region_set: str, grid: Grid) -> xr.Dataset:
-    """Landscape layers of a built-in region set's grid, calibrated to its provinces (float64)."""
+    """Landscape layers of a built-in region set's grid, calibrated to its provinces (dtypes as
+    :func:`~gridcarbon.inventory.landscape.build_landscape` makes them)."""
     cities = read_table(f"{region_set}_cities.csv")
     feats = read_table(f"{region_set}_landscape.csv")
     features = gpd.GeoDataFrame(feats.drop(columns=["wkt"]), geometry=gpd.GeoSeries.from_wkt(feats.wkt),
