@@ -34,6 +34,7 @@ from gridcarbon.core.options import get_option
 from gridcarbon.core.worker import Background
 from gridcarbon.suitability.cache import KIND, cached_json, fit_key, stored_json
 from gridcarbon.suitability.covariates import DENSITY_RADIUS_KM, cluster_density
+from gridcarbon.suitability.prediction import presence_probability
 
 if TYPE_CHECKING:  # scikit-learn is imported where a forest is fitted or scored: a run whose
     # models, surfaces and saved bytes are all in the cache never loads it (0.5-0.8 s)
@@ -153,26 +154,15 @@ class SuitabilityModel:
     def _predict(self, covariates: xr.Dataset, grid: Grid) -> np.ndarray:
         """:meth:`predict`, computed.
 
-        Computed over the inside cells only (``grid.cell_index``), per chunk of
-        ``predict_chunk_cells`` (an engine option) cells as a dask array on local threads (tree
-        traversal releases the GIL), so a national 1 km grid never builds its whole feature
-        matrix; a grid of one chunk is predicted directly. Each cell's value does not depend on
-        the chunking.
+        Computed over the inside cells only (``grid.cell_index``), in blocks of at most
+        ``predict_chunk_cells`` (an engine option) cells on threads
+        (:func:`~gridcarbon.suitability.prediction.presence_probability`), so a national 1 km
+        grid never builds its whole feature matrix. Each cell's value does not depend on the
+        blocks.
         """
-        chunk = max(1, get_option("predict_chunk_cells"))
-        if grid.cell_index.size <= chunk:  # one chunk: no graph to schedule (nor dask.distributed to import)
-            prob = self._predict_block(np.stack([cell_values(covariates, f, grid) for f in self.features]))
-            return grid.cell_index.expand(prob, dtype=grid.storage_dtype)
-        import dask.array as da
-
-        # name=False: no hashing of 40 MB layers for a graph computed once
-        stack = da.stack([da.from_array(cell_values(covariates, f, grid), chunks=chunk, name=False)
-                          for f in self.features])
-        prob = da.map_blocks(self._predict_block, stack, drop_axis=0, dtype=np.float64)
-        return grid.cell_index.expand(prob.compute(scheduler="threads"), dtype=grid.storage_dtype)
-
-    def _predict_block(self, features: np.ndarray) -> np.ndarray:
-        return self.estimator.predict_proba(features.T)[:, 1]
+        prob = presence_probability(self.estimator, [cell_values(covariates, f, grid) for f in self.features],
+                                    block_cells=get_option("predict_chunk_cells"))
+        return grid.cell_index.expand(prob, dtype=grid.storage_dtype)
 
     def summary(self) -> dict:
         """AUC (0..1), fold AUCs, presence cells and the top feature importances (0..1)."""
