@@ -66,7 +66,7 @@ def label_runs(labels: np.ndarray) -> np.ndarray:
     (3, n_runs) int64 array of start, stop (flat indices, stop exclusive) and label.
 
     A region of a grid is a few runs per row: kernels that sum or spread per region walk
-    these runs (:func:`~gridcarbon.core.kernels.region_sums`), in cell order, and never read
+    these runs (:func:`~gridcarbon.core.regionkernels.region_sums`), in cell order, and never read
     the cells outside (label < 0).
     """
     flat = np.ravel(labels)

@@ -18,7 +18,7 @@ from affine import Affine
 from pyproj import CRS
 from rasterio import features
 
-from gridcarbon.core import kernels
+from gridcarbon.core import regionkernels
 from gridcarbon.core.cache import cached_pickle, digest
 from gridcarbon.core.cells import CellIndex, label_runs
 from gridcarbon.core.errors import CRSError, InputError
@@ -182,7 +182,7 @@ class Grid:
         if values.dtype not in (np.float32, np.float64):  # float32 layers are summed in float64 without a copy
             values = values.astype(np.float64)
         flat = values.reshape((-1, values.shape[-2] * values.shape[-1]))
-        sums = kernels.region_sums(self.region_runs, flat, len(self.regions))
+        sums = regionkernels.region_sums(self.region_runs, flat, len(self.regions))
         return sums.reshape(values.shape[:-2] + (len(self.regions),))
 
     def coords(self) -> dict[str, xr.DataArray]:

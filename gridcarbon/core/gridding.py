@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gridcarbon.core import kernels
+from gridcarbon.core import kernels, regionkernels
 from gridcarbon.core.errors import GeometryError
 from gridcarbon.core.grid import Grid
 
@@ -157,5 +157,5 @@ def distribute(totals: np.ndarray, proxy: np.ndarray, grid: Grid, *, fallback: n
     backup = np.empty(0) if fallback is None else np.ravel(fallback)
     out = np.empty(proxy.shape) if out is None else out
     for k in range(len(out)):  # loop over layers, not cells
-        kernels.spread_by_proxy(grid.region_runs, np.ravel(proxy[k]), totals[k], out[k].reshape(-1), backup)
+        regionkernels.spread_by_proxy(grid.region_runs, np.ravel(proxy[k]), totals[k], out[k].reshape(-1), backup)
     return out

@@ -63,20 +63,20 @@ AHEAD = (
     ("gridcarbon.core.kernels", "add_weighted", "f8[:, ::1], f4[:, ::1], i8[::1], i8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "accumulate", "i8[::1], i8[::1], f8[::1], i8, i8"),
     ("gridcarbon.core.pairwise", "window_grid_sum_f32", "f4[:, ::1], Array(i8, 0, 'C'), Array(i8, 0, 'C'), i8, i8"),
-    ("gridcarbon.core.kernels", "spread_by_proxy",
+    ("gridcarbon.core.regionkernels", "spread_by_proxy",
      "i8[:, ::1], Array(f8, 1, 'C', readonly=True), f8[::1], f8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "add_weighted", "f8[:, ::1], f4[::1, :], i8[::1], i8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "line_pieces", "f8[::1], f8[::1], i8[::1], i8, i8, f8"),
-    ("gridcarbon.core.kernels", "region_sums", "i8[:, ::1], f8[:, ::1], i8"),
-    ("gridcarbon.core.kernels", "region_sums", "i8[:, ::1], f8[:, :], i8"),  # a year of the (sector, year, y, x) cube
-    ("gridcarbon.core.kernels", "forest_sums",
+    ("gridcarbon.core.regionkernels", "region_sums", "i8[:, ::1], f8[:, ::1], i8"),
+    ("gridcarbon.core.regionkernels", "region_sums", "i8[:, ::1], f8[:, :], i8"),  # a year of the (sector, year, y, x) cube
+    ("gridcarbon.core.regionkernels", "forest_sums",
      "i8[:, ::1], i8[:, ::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], i8, i8"),
-    ("gridcarbon.core.kernels", "forest_room", "f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1]"),
-    ("gridcarbon.core.kernels", "uniform3", "f8[:, ::1]"),
-    ("gridcarbon.core.kernels", "fill_room", "i8[:, ::1], b1[::1], f8[::1], f8[::1], f8[::1], f8[::1], i8"),
-    ("gridcarbon.core.kernels", "add_region_share", "i4[::1], f8[::1], f8[::1], f8[::1]"),
+    ("gridcarbon.core.regionkernels", "forest_room", "f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1]"),
+    ("gridcarbon.core.regionkernels", "uniform3", "f8[:, ::1]"),
+    ("gridcarbon.core.regionkernels", "fill_room", "i8[:, ::1], b1[::1], f8[::1], f8[::1], f8[::1], f8[::1], i8"),
+    ("gridcarbon.core.regionkernels", "add_region_share", "i4[::1], f8[::1], f8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "pick_sites", "i8[::1], b1[::1], i8, i8, i8[::1], i8, f8, i8, i8, f8"),
-    ("gridcarbon.core.kernels", "scale_by_region", "i8[:, ::1], f8[::1], f8[::1]"),
+    ("gridcarbon.core.regionkernels", "scale_by_region", "i8[:, ::1], f8[::1], f8[::1]"),
 )
 #: the kernels of :data:`AHEAD` in the order first needed: ("module.name", positions of its
 #: signatures in AHEAD). The unit of a claim: numba keeps one cache index per kernel

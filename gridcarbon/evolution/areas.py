@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gridcarbon.core import kernels
+from gridcarbon.core import regionkernels
 from gridcarbon.core.grid import Grid
 from gridcarbon.inventory.landscape import ECO_RESERVE_CELL, WATER_CELL
 
@@ -30,7 +30,7 @@ URBAN_MAX_ELEV_M = 300.0
 #: pull of a fully built neighbourhood. Not the activity proxy's offset
 #: (:data:`~gridcarbon.inventory.proxies.ACTIVITY_OFFSET`), which happens to share the value.
 URBAN_DRIVE_OFFSET = 0.3
-#: passes of :func:`~gridcarbon.core.kernels.fill_room` per CA step: what full cells could not
+#: passes of :func:`~gridcarbon.core.regionkernels.fill_room` per CA step: what full cells could not
 #: take is redistributed twice more. ASSUMPTION: a small fixed number bounds the cost; what
 #: is still unplaced carries over, as the next step's need is recomputed from demand
 URBAN_FILL_PASSES = 3
@@ -65,13 +65,13 @@ def grow_urban(built: np.ndarray, demand_r: np.ndarray, probability: np.ndarray,
     """
     need = np.maximum(demand_r - grid.region_sums(built), 0.0)
     out = built.copy()
-    drive = kernels.uniform3(np.asarray(built, np.float64))  # in place below: 1 km grids are large
+    drive = regionkernels.uniform3(np.asarray(built, np.float64))  # in place below: 1 km grids are large
     drive += URBAN_DRIVE_OFFSET
     drive *= probability
     if noise > 0 and rng is not None:
         draw = rng.gumbel(size=drive.shape)
         draw *= noise
         drive *= np.exp(draw, out=draw)
-    kernels.fill_room(grid.region_runs, np.ravel(allowed), np.ravel(water), drive.ravel(), out.reshape(-1),
+    regionkernels.fill_room(grid.region_runs, np.ravel(allowed), np.ravel(water), drive.ravel(), out.reshape(-1),
                       need, URBAN_FILL_PASSES)
     return out

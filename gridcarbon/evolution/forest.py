@@ -31,7 +31,7 @@ import pandas as pd
 import xarray as xr
 from scipy import ndimage
 
-from gridcarbon.core import kernels
+from gridcarbon.core import regionkernels
 from gridcarbon.core.cells import label_runs
 from gridcarbon.core.errors import SchemaError
 from gridcarbon.core.grid import Grid
@@ -175,9 +175,9 @@ class ForestLand:
                    table.peak_uptake_t_co2_ha_yr.to_numpy() * HA_PER_KM2 * uptake_scale, table.ramp_years.to_numpy(np.float64))
 
     def room(self, water: np.ndarray, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
-        """Room for new forest left on this land (fraction, y, x): :func:`kernels.forest_room`."""
+        """Room for new forest left on this land (fraction, y, x): :func:`regionkernels.forest_room`."""
         out = np.empty(np.shape(forest))
-        kernels.forest_room(self.open_share.ravel(), np.ravel(self.forest0), np.ravel(water), np.ravel(built),
+        regionkernels.forest_room(self.open_share.ravel(), np.ravel(self.forest0), np.ravel(water), np.ravel(built),
                             np.ravel(forest), out.reshape(-1))
         return out
 
@@ -185,7 +185,7 @@ class ForestLand:
         """Peak uptake (t CO2/yr) of ``fraction`` (y, x) of each cell as new stands, per zone and
         region, (n_zones, n_regions)."""
         n = len(self.uptake)
-        return self._uptake(grid, kernels.region_sums(self._zone_runs, np.ravel(fraction)[None], n * len(grid.regions))[0])
+        return self._uptake(grid, regionkernels.region_sums(self._zone_runs, np.ravel(fraction)[None], n * len(grid.regions))[0])
 
     def _uptake(self, grid: Grid, area: np.ndarray) -> np.ndarray:
         """Peak uptake (t CO2/yr, (n_zones, n_regions)) of new stands of ``area`` (sum of
@@ -212,7 +212,7 @@ class ForestLand:
         """Forest sink (t CO2/yr per region) this year's land could hold in ``year``: standing
         base-year forest, and every new stand and all remaining room planted in the first year
         after the base year."""
-        stands, kept = kernels.forest_sums(self._zone_runs, grid.region_runs, self.open_share.ravel(),
+        stands, kept = regionkernels.forest_sums(self._zone_runs, grid.region_runs, self.open_share.ravel(),
                                            np.ravel(self.forest0), np.ravel(water), np.ravel(built), np.ravel(forest),
                                            len(self.uptake) * len(grid.regions), len(grid.regions))
         age = ramp(year - self.base_year - 1, self.ramp_years)
@@ -253,5 +253,5 @@ class Planting:
         gives = ramp(ahead - k, self.land.ramp_years) @ peak
         frac = np.where(gives > 0, np.clip(need / np.maximum(gives, 1e-300), 0.0, 1.0), 0.0)
         self.cohorts[k] = peak * frac
-        added = kernels.add_region_share(self.grid.region_index.ravel(), np.ravel(forest), room.ravel(), frac)
+        added = regionkernels.add_region_share(self.grid.region_index.ravel(), np.ravel(forest), room.ravel(), frac)
         return added.reshape(self.grid.shape)

@@ -18,7 +18,7 @@ import xarray as xr
 from scipy import ndimage
 
 from gridcarbon.config.evolution import schedule_at
-from gridcarbon.core import kernels
+from gridcarbon.core import regionkernels
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED, LINE_SECTORS, POINT_SECTORS
 from gridcarbon.evolution.context import EvolutionContext
@@ -237,7 +237,7 @@ class NewStock:
             have = grid.region_sums(weight)
         amount = self.per_built * grid.region_sums(added) + (0.0 if moved is None else moved)
         scale = np.where(have > 0, amount / np.maximum(have, 1e-300), 0.0)
-        kernels.scale_by_region(grid.region_runs, weight.reshape(-1), scale)
+        regionkernels.scale_by_region(grid.region_runs, weight.reshape(-1), scale)
         return weight
 
 

@@ -122,16 +122,16 @@ def test_distribute_normalises_proxy_per_region(grid):
 def test_distribute_compiles_its_kernel_once_whatever_the_totals(grid):
     """A read-only totals array (a pandas column's values) is another numba type: distribute
     copies totals, so a fresh install compiles spread_by_proxy once, not twice."""
-    from gridcarbon.core import kernels
+    from gridcarbon.core import regionkernels
 
     proxy = np.ones(grid.shape)
     writable = np.array([[100.0, 50.0]])
     read_only = writable.copy()
     read_only.setflags(write=False)
     first = distribute(writable, proxy, grid)
-    compiled = len(kernels.spread_by_proxy.signatures)
+    compiled = len(regionkernels.spread_by_proxy.signatures)
     np.testing.assert_array_equal(distribute(read_only, proxy, grid), first)
-    assert len(kernels.spread_by_proxy.signatures) == compiled
+    assert len(regionkernels.spread_by_proxy.signatures) == compiled
 
 
 def test_mixed_geometries_are_rejected(grid):

@@ -1,10 +1,10 @@
-"""Numba kernels (gridcarbon.core.kernels) against the numpy expressions they replace."""
+"""Numba kernels (gridcarbon.core.kernels, gridcarbon.core.regionkernels) against the numpy expressions they replace."""
 import itertools
 
 import numpy as np
 import pytest
 
-from gridcarbon.core import kernels
+from gridcarbon.core import kernels, regionkernels
 from gridcarbon.core.pairwise import window_grid_sum_f32
 
 
@@ -89,13 +89,13 @@ def test_region_runs_sum_and_spread_as_cell_by_cell_loops_do():
     values = rng.lognormal(size=(3, region.size)) * 10.0 ** rng.integers(-8, 8, size=(3, region.size))
     values[:, region < 0] = np.nan  # outside: never read
     for v in (values, values.astype(np.float32)):
-        assert np.array_equal(kernels.region_sums(runs, v, 6), _cell_by_cell(region, v, 6))
+        assert np.array_equal(regionkernels.region_sums(runs, v, 6), _cell_by_cell(region, v, 6))
     proxy = np.where(region == 2, 0.0, np.abs(np.nan_to_num(values[0])))  # region 2: no proxy
     fallback = np.where(region == 2, rng.uniform(size=region.size), 0.0)
     totals = np.array([5.0, -3.0, 7.0, 1e6, 2.5, 9.0])  # region 5 has no cells
     for back in (fallback, np.empty(0)):
         out = np.full(region.size, 4.0)
-        kernels.spread_by_proxy(runs, proxy, totals, out, back)
+        regionkernels.spread_by_proxy(runs, proxy, totals, out, back)
         sums = _cell_by_cell(region, np.abs(proxy)[None], 6)[0]
         r = np.maximum(region, 0)
         want = np.where(sums[r] > 0, (np.abs(proxy) / np.where(sums > 0, sums, 1.0)[r]) * totals[r], 0.0)
@@ -109,7 +109,7 @@ def test_region_runs_sum_and_spread_as_cell_by_cell_loops_do():
     weight = rng.normal(size=region.size)  # negative too: outside, -0.0 as numpy gives
     scale = rng.uniform(size=6)
     want = weight * np.where(region >= 0, scale[np.maximum(region, 0)], 0.0)
-    kernels.scale_by_region(runs, weight, scale)
+    regionkernels.scale_by_region(runs, weight, scale)
     assert weight.tobytes() == want.tobytes()
 
 
@@ -126,10 +126,10 @@ def test_forest_sums_are_the_sums_of_the_numpy_layers():
     forest = np.clip(forest0 + rng.normal(0, 0.2, region.size), 0.0, 1.0)
     forest[np.flatnonzero(region >= 0)[7]] = np.nan
     open_share, water, built = (rng.uniform(0, 0.4, region.size) for _ in range(3))
-    stands, kept = kernels.forest_sums(label_runs(zone), label_runs(region), open_share, forest0, water, built,
+    stands, kept = regionkernels.forest_sums(label_runs(zone), label_runs(region), open_share, forest0, water, built,
                                        forest, 15, 5)
     room = np.empty(region.size)
-    kernels.forest_room(open_share, forest0, water, built, forest, room)
+    regionkernels.forest_room(open_share, forest0, water, built, forest, room)
     layer = np.maximum(forest - forest0, 0.0)
     layer += room
     assert np.array_equal(stands, _cell_by_cell(zone, layer[None], 15)[0], equal_nan=True)

@@ -58,13 +58,13 @@ def test_land_kernels_match_the_numpy_and_scipy_formulas_bit_for_bit(shape):
     """The numba land-use kernels replace numpy / scipy expressions without changing a bit."""
     from scipy import ndimage
 
-    from gridcarbon.core import kernels
+    from gridcarbon.core import regionkernels
 
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
     values = rng.uniform(size=shape) * 10.0 ** rng.integers(-4, 4, size=shape)
-    assert np.array_equal(kernels.uniform3(values), ndimage.uniform_filter(values, size=3, mode="constant"))
+    assert np.array_equal(regionkernels.uniform3(values), ndimage.uniform_filter(values, size=3, mode="constant"))
     forest = rng.uniform(0, 0.6, size=shape)
     region = rng.integers(-1, 3, size=values.size)
     frac = rng.uniform(size=3)
-    assert np.array_equal(kernels.add_region_share(region, forest.ravel(), values.ravel(), frac),
+    assert np.array_equal(regionkernels.add_region_share(region, forest.ravel(), values.ravel(), frac),
                           forest.ravel() + np.where(region >= 0, values.ravel() * frac[np.maximum(region, 0)], 0.0))

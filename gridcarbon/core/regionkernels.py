@@ -1,0 +1,218 @@
+"""The numba kernels a run calls over a grid's regions and land: region sums, proxy spreading,
+scaling by region, the urban CA's steps and the forest's room and sums. Arrays in, arrays
+out, no CRS and no units; fractions are of a cell's area.
+
+The per-region kernels walk the *region runs* of a label array
+(:func:`~gridcarbon.core.cells.label_runs`: start, stop and label of each run of consecutive
+cells of one label, in flat order) and never read the cells outside; each run is summed in a
+local accumulator, the same additions in the same order as adding cell by cell into the
+region's sum. Kernels called from Python are :func:`~gridcarbon.core.jitahead.kernel`,
+helpers only other kernels call ``njit``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from gridcarbon.core.jitahead import kernel
+
+#: remaining need (sum of fractions) below which :func:`fill_room` stops early: float noise
+_NEED_TOL = 1e-12
+#: guard against division by an all-zero normaliser
+_TINY = 1e-300
+
+
+# ---------------------------------------------------------------- region totals
+@kernel
+def region_sums(runs, values, n_regions):
+    """Sum (n_layers, n_cells) ``values`` per region, in cell order: ``runs`` (3, n_runs) holds
+    the start, stop and region of each run of cells of one region (:func:`~gridcarbon.core.cells.label_runs`),
+    so cells outside every region are never read. Each run is summed in a local accumulator:
+    the same additions in the same order as adding cell by cell into the region's sum."""
+    out = np.zeros((values.shape[0], n_regions))
+    for k in range(values.shape[0]):
+        for j in range(runs.shape[1]):
+            r = runs[2, j]
+            acc = out[k, r]
+            for i in range(runs[0, j], runs[1, j]):
+                acc += values[k, i]
+            out[k, r] = acc
+    return out
+
+
+@kernel
+def spread_by_proxy(runs, proxy, totals, out, fallback):
+    """Fill ``out`` with each cell's share of its region's total, in proportion to ``|proxy|``.
+
+    ``runs`` are the region runs of :func:`region_sums`. Where a region's proxy sums to <= 0
+    the share follows ``fallback`` (when it has cells), else it is even; 0 outside regions.
+    Sums run in cell order, as in :func:`region_sums`; ``out`` may be float32 (values are
+    computed in float64).
+    """
+    n = totals.size
+    sums, backup, counts = np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
+    for j in range(runs.shape[1]):
+        r = runs[2, j]
+        acc = sums[r]
+        for i in range(runs[0, j], runs[1, j]):
+            acc += abs(proxy[i])
+        sums[r] = acc
+        counts[r] += runs[1, j] - runs[0, j]
+    if fallback.size:
+        for j in range(runs.shape[1]):
+            r = runs[2, j]
+            if sums[r] <= 0:
+                acc = backup[r]
+                for i in range(runs[0, j], runs[1, j]):
+                    acc += fallback[i]
+                backup[r] = acc
+    done = 0
+    for j in range(runs.shape[1]):
+        r, start, stop = runs[2, j], runs[0, j], runs[1, j]
+        for i in range(done, start):
+            out[i] = 0.0
+        done = stop
+        if sums[r] > 0:
+            for i in range(start, stop):
+                out[i] = (abs(proxy[i]) / sums[r]) * totals[r]
+        elif backup[r] > 0:
+            for i in range(start, stop):
+                out[i] = (fallback[i] / backup[r]) * totals[r]
+        else:
+            for i in range(start, stop):
+                out[i] = (1.0 / max(counts[r], 1)) * totals[r]
+    for i in range(done, out.size):
+        out[i] = 0.0
+
+
+# ------------------------------------------------------------------- land use
+@kernel
+def uniform3(values):
+    """3 x 3 moving mean of a (y, x) array, zero beyond the edges: bit for bit
+    ``scipy.ndimage.uniform_filter(values, 3, mode="constant")`` (its running sums, rows
+    then columns), at a third of the time."""
+    ny, nx = values.shape
+    down = np.empty((ny, nx))
+    run = np.empty(nx)
+    for c in range(nx):
+        run[c] = (0.0 + values[0, c]) + (values[1, c] if ny > 1 else 0.0)
+        down[0, c] = run[c] / 3.0
+    for r in range(1, ny):
+        for c in range(nx):
+            run[c] += (values[r + 1, c] if r + 1 < ny else 0.0) - (values[r - 2, c] if r >= 2 else 0.0)
+            down[r, c] = run[c] / 3.0
+    out = np.empty((ny, nx))
+    for r in range(ny):
+        acc = (0.0 + down[r, 0]) + (down[r, 1] if nx > 1 else 0.0)
+        out[r, 0] = acc / 3.0
+        for c in range(1, nx):
+            acc += (down[r, c + 1] if c + 1 < nx else 0.0) - (down[r, c - 2] if c >= 2 else 0.0)
+            out[r, c] = acc / 3.0
+    return out
+
+
+@njit(cache=True)
+def _forest_room_at(open_share, forest0, water, built, forest, i):
+    """:func:`forest_room` of cell ``i``."""
+    kept = min(forest[i], forest0[i])
+    added = max(forest[i] - forest0[i], 0.0)
+    return max(open_share[i] * (1.0 - water[i] - built[i] - kept) - added, 0.0)
+
+
+@kernel
+def forest_room(open_share, forest0, water, built, forest, out):
+    """Room for new forest cell by cell (fractions): ``open_share`` of the land neither water,
+    built-up nor base-year forest (``forest0``) still standing, less the forest added since
+    (``forest - forest0``, if positive), at least 0."""
+    for i in range(out.size):
+        out[i] = _forest_room_at(open_share, forest0, water, built, forest, i)
+
+
+@kernel
+def forest_sums(zone_runs, region_runs, open_share, forest0, water, built, forest, n_zones, n_regions):
+    """The sums a year's forest capacity needs, without a layer: per label of ``zone_runs``
+    (n_zones), the new stands and the room left, ``max(forest - forest0, 0) + room``
+    (:func:`forest_room`); per region of ``region_runs`` (n_regions), the base-year forest
+    still standing, ``min(forest, forest0)``. Fractions summed in cell order; ``max`` and
+    ``min`` as numpy's ``maximum`` and ``minimum`` (a NaN propagates), so the sums are those
+    of the numpy layers."""
+    stands = np.zeros(n_zones)
+    for j in range(zone_runs.shape[1]):
+        acc = stands[zone_runs[2, j]]
+        for i in range(zone_runs[0, j], zone_runs[1, j]):
+            d = forest[i] - forest0[i]
+            acc += (d if not d < 0.0 else 0.0) + _forest_room_at(open_share, forest0, water, built, forest, i)
+        stands[zone_runs[2, j]] = acc
+    kept = np.zeros(n_regions)
+    for j in range(region_runs.shape[1]):
+        acc = kept[region_runs[2, j]]
+        for i in range(region_runs[0, j], region_runs[1, j]):
+            a, b = forest[i], forest0[i]
+            acc += a if (a <= b or np.isnan(a)) else b
+        kept[region_runs[2, j]] = acc
+    return stands, kept
+
+
+@kernel
+def add_region_share(region, base, potential, frac):
+    """``base + potential x frac[region]`` cell by cell; ``base`` alone outside regions (-1)."""
+    out = np.empty(base.size)
+    for i in range(base.size):
+        r = region[i]
+        out[i] = base[i] + (potential[i] * frac[r] if r >= 0 else 0.0)
+    return out
+
+
+@kernel
+def scale_by_region(runs, values, scale):
+    """``values`` (flat) times the ``scale`` of their region, in place: cells of the region
+    ``runs`` (:func:`region_sums`) times their run's region's scale, the cells outside times 0
+    (what ``values *= np.where(inside, scale[region], 0.0)`` gives, without its index and
+    scale layers)."""
+    done = 0
+    for j in range(runs.shape[1]):
+        for i in range(done, runs[0, j]):
+            values[i] *= 0.0
+        f = scale[runs[2, j]]
+        for i in range(runs[0, j], runs[1, j]):
+            values[i] *= f
+        done = runs[1, j]
+    for i in range(done, values.size):
+        values[i] *= 0.0
+
+
+@kernel
+def fill_room(runs, eligible, water, drive, out, need, passes):
+    """Add to ``out`` (fractions) so each region gains ``need`` (sum of fractions), in place.
+
+    Each pass gives a region's remaining need to its ``eligible`` cells in proportion to
+    ``drive x room`` (room = 1 - water - out, at least 0), never more than a cell's room;
+    what full cells could not take goes round again. ``runs`` are the region runs of
+    :func:`region_sums` (sums in cell order). Returns the need left per region.
+    """
+    n = need.size
+    need = need.copy()
+    for _ in range(passes):
+        norm = np.zeros(n)
+        for j in range(runs.shape[1]):
+            r = runs[2, j]
+            acc = norm[r]
+            for i in range(runs[0, j], runs[1, j]):
+                if eligible[i]:
+                    acc += drive[i] * max(1.0 - water[i] - out[i], 0.0)
+            norm[r] = acc
+        if not (need > _NEED_TOL).any() or not (norm > 0).any():
+            break
+        added = np.zeros(n)
+        for j in range(runs.shape[1]):
+            r = runs[2, j]
+            scale, acc = max(norm[r], _TINY), added[r]
+            for i in range(runs[0, j], runs[1, j]):
+                if eligible[i]:
+                    room = max(1.0 - water[i] - out[i], 0.0)
+                    add = min(drive[i] * room / scale * need[r], room)
+                    out[i] += add
+                    acc += add
+            added[r] = acc
+        need -= added
+    return need
