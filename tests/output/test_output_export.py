@@ -6,18 +6,24 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import rasterio
+import rasterio.shutil
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from pyproj import CRS
+from rasterio.io import MemoryFile
 from rio_cogeo.cogeo import cog_validate
 
 import gridcarbon
 from gridcarbon.core.errors import OutputError, RasterInputError
-from gridcarbon.core.grid import Grid
+from gridcarbon.core.grid import CHINA_ALBERS_CRS, Grid
 from gridcarbon.output.export import (
+    COG_CACHE_MB,
+    COG_OPTIONS,
     NODATA,
+    _staging_profile,
     band_block,
     read_raster_band,
+    stored,
     write_bands_cog,
     write_cog,
     write_netcdf,
@@ -92,6 +98,30 @@ def test_a_multiband_cog_is_the_same_file_whatever_its_staging(grid, tmp_path):
         assert grid.large
         large = write_bands_cog(tmp_path / "large.tif", bands, grid, count=6, tags={"year": 2030})
     assert small.read_bytes() == large.read_bytes()
+
+
+def test_a_multiband_cog_with_overviews_is_the_file_gdal_writes_with_its_default_swath(tmp_path):
+    """The bands are copied to the COG in swaths of a row of tiles (not GDAL's default swath,
+    minutes at 1 km): the same file, overviews included, on a grid larger than one tile."""
+    shape, res = (520, 600), 1000.0
+    rng = np.random.default_rng(3)
+    inside = rng.random(shape) < 0.6
+    grid = Grid(CHINA_ALBERS_CRS, res, (0.0, 0.0, shape[1] * res, shape[0] * res), ("a",),
+                np.where(inside, 0, -1).astype(np.int32))
+    bands = [(f"band {k}", np.where(rng.random(shape) < 0.5, rng.random(shape), 0.0)) for k in range(3)]
+    ours = write_bands_cog(tmp_path / "ours.tif", bands, grid, count=3, tags={"year": 2030})
+    gdal = tmp_path / "gdal.tif"
+    with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB), MemoryFile() as mem, \
+            mem.open(**_staging_profile(grid, 3, NODATA, band_block(grid)), interleave="band") as staging:
+        for k, (description, values) in enumerate(bands, 1):
+            staging.write(stored(values, inside), k)
+            staging.set_band_description(k, description)
+        staging.update_tags(year="2030", overview_resampling="nearest")
+        rasterio.shutil.copy(staging, gdal, driver="COG", **{
+            **COG_OPTIONS, "OVERVIEWS": "AUTO", "OVERVIEW_RESAMPLING": "NEAREST", "BLOCKSIZE": str(band_block(grid))})
+    with rasterio.open(ours) as src:
+        assert src.overviews(1)
+    assert ours.read_bytes() == gdal.read_bytes()
 
 
 def _levels(path):
