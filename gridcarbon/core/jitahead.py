@@ -1,6 +1,6 @@
 """The run's numba kernels compiled ahead, in a second process, on the first run after an install.
 
-A run calls 12 numba kernels (14 signatures, :data:`AHEAD`). From an empty numba cache it
+A run calls 14 numba kernels (16 signatures, :data:`AHEAD`). From an empty numba cache it
 compiles them on its own interpreter, one at a time as it reaches them: 5.5 s of the run
 process's CPU (README, "Fresh install"; numba holds the interpreter lock while compiling, so
 a thread would not overlap it). While the run imports its libraries and builds the study
