@@ -27,6 +27,26 @@ from gridcarbon.evolution.points import Fleet
 from gridcarbon.inputs.regions import load_regions
 from gridcarbon.inventory.base import Inventory, assemble
 
+#: Python source for a test's child process: a numba compile listener appending ``(module,
+#: name, argument types)`` of every gridcarbon function numba compiles to the list ``compiled``
+COMPILE_LISTENER = """
+from numba.core import event
+
+compiled = []
+
+
+class _Seen(event.Listener):
+    def on_start(self, ev):
+        pass
+
+    def on_end(self, ev):
+        func = ev.data["dispatcher"].py_func
+        if func.__module__.startswith("gridcarbon"):
+            compiled.append((func.__module__, func.__name__, str(ev.data["args"])))
+
+
+event.register("numba:compile", _Seen())
+"""
 #: the static layers of a landscape (:func:`~gridcarbon.inventory.landscape.build_landscape`)
 LANDSCAPE_LAYERS = ("elevation_m", "water", "forest", "eco_reserve", "storage_mt", "built_up", "population",
                     "gdp", "cropland", "grassland", "shrub", "precipitation_mm", "arid_share")

@@ -22,24 +22,11 @@ import xarray as xr
 from numba.core.sigutils import normalize_signature
 
 from gridcarbon.core import jitahead
+from gridcarbon.testing import COMPILE_LISTENER
 
 #: the child: a compile listener on the run's interpreter, then the CLI; prints what it compiled
-SCRIPT = """
+SCRIPT = COMPILE_LISTENER + """
 import sys
-from numba.core import event
-
-compiled = []
-
-class Seen(event.Listener):
-    def on_start(self, ev):
-        pass
-
-    def on_end(self, ev):
-        func = ev.data["dispatcher"].py_func
-        if func.__module__.startswith("gridcarbon"):
-            compiled.append(f"{func.__module__}.{func.__name__}{ev.data['args']}")
-
-event.register("numba:compile", Seen())
 from gridcarbon.cli import app
 from gridcarbon.core import jitahead
 
@@ -49,7 +36,7 @@ sys.argv = ["gridcarbon", *sys.argv[1:]]
 try:
     app()
 finally:
-    print("compiled:", compiled)
+    print("compiled:", [f"{module}.{name}{args}" for module, name, args in compiled])
     print("shared:", (sorted(jitahead._started.mine), sorted(jitahead._started.done)))
 """
 
