@@ -1,8 +1,11 @@
 """On-disk cache of results that are pure functions of their inputs, keyed by all they depend on.
 
-Two things a run computes again and again from the same inputs are cached here: the blocked
-cross-validation of the suitability models (:mod:`gridcarbon.suitability.cache`) and the
-built-in study area of a region set on a grid (:func:`gridcarbon.job.study_area`). A key is
+What a run computes again and again from the same inputs is cached here, one folder per kind:
+the suitability models (their blocked cross-validation, forests, importances, saved bytes and
+surfaces: :mod:`gridcarbon.suitability.cache`), the built-in study area of a region set on a
+grid (:func:`gridcarbon.job.study_area`) with the 10 km reference totals a 1 km run
+redistributes (:func:`gridcarbon.inventory.builtin.reference_area_totals`), and CRS lookups
+(:func:`gridcarbon.core.grid.crs_lookup`). A key is
 the sha256 of everything the result depends on (:func:`digest`); for the study area that
 includes :func:`code_fingerprint`, the bytes of every file of the installed package (code and
 package data) and the versions of the libraries that compute it, so an upgrade or an edited
