@@ -129,31 +129,6 @@ def forest_room(open_share, forest0, water, built, forest, out):
 
 
 @kernel
-def forest_sums(zone_runs, region_runs, open_share, forest0, water, built, forest, n_zones, n_regions):
-    """The sums a year's forest capacity needs, without a layer: per label of ``zone_runs``
-    (n_zones), the new stands and the room left, ``max(forest - forest0, 0) + room``
-    (:func:`forest_room`); per region of ``region_runs`` (n_regions), the base-year forest
-    still standing, ``min(forest, forest0)``. Fractions summed in cell order; ``max`` and
-    ``min`` as numpy's ``maximum`` and ``minimum`` (a NaN propagates), so the sums are those
-    of the numpy layers."""
-    stands = np.zeros(n_zones)
-    for j in range(zone_runs.shape[1]):
-        acc = stands[zone_runs[2, j]]
-        for i in range(zone_runs[0, j], zone_runs[1, j]):
-            d = forest[i] - forest0[i]
-            acc += (d if not d < 0.0 else 0.0) + _forest_room_at(open_share, forest0, water, built, forest, i)
-        stands[zone_runs[2, j]] = acc
-    kept = np.zeros(n_regions)
-    for j in range(region_runs.shape[1]):
-        acc = kept[region_runs[2, j]]
-        for i in range(region_runs[0, j], region_runs[1, j]):
-            a, b = forest[i], forest0[i]
-            acc += a if (a <= b or np.isnan(a)) else b
-        kept[region_runs[2, j]] = acc
-    return stands, kept
-
-
-@kernel
 def add_region_share(region, base, potential, frac):
     """``base + potential x frac[region]`` cell by cell; ``base`` alone outside regions (-1)."""
     out = np.empty(base.size)

@@ -185,12 +185,7 @@ class ForestLand:
         """Peak uptake (t CO2/yr) of ``fraction`` (y, x) of each cell as new stands, per zone and
         region, (n_zones, n_regions)."""
         n = len(self.uptake)
-        return self._uptake(grid, regionkernels.region_sums(self._zone_runs, np.ravel(fraction)[None], n * len(grid.regions))[0])
-
-    def _uptake(self, grid: Grid, area: np.ndarray) -> np.ndarray:
-        """Peak uptake (t CO2/yr, (n_zones, n_regions)) of new stands of ``area`` (sum of
-        fractions per ``zone_region`` label)."""
-        n = len(self.uptake)
+        area = regionkernels.region_sums(self._zone_runs, np.ravel(fraction)[None], n * len(grid.regions))[0]
         return area.reshape(len(grid.regions), n).T * grid.cell_area_km2 * self.uptake[:, None]
 
     @cached_property
@@ -200,23 +195,19 @@ class ForestLand:
 
     def kept_sink(self, grid: Grid, forest: np.ndarray) -> np.ndarray:
         """Base-year sink per region (t CO2/yr) of the base-year forest still standing in ``forest``."""
-        return self._kept(grid.region_sums(np.minimum(forest, self.forest0)))
-
-    def _kept(self, now: np.ndarray) -> np.ndarray:
-        """Base-year sink per region (t CO2/yr) of ``now`` (per region, sum of fractions) of
-        the base-year forest still standing."""
         then = self.forest0_r
+        now = grid.region_sums(np.minimum(forest, self.forest0))
         return self.base_sink * np.where(then > 0, now / np.maximum(then, 1e-300), 0.0)
 
     def capacity(self, grid: Grid, water: np.ndarray, built: np.ndarray, forest: np.ndarray, year: int) -> np.ndarray:
         """Forest sink (t CO2/yr per region) this year's land could hold in ``year``: standing
         base-year forest, and every new stand and all remaining room planted in the first year
-        after the base year."""
-        stands, kept = regionkernels.forest_sums(self._zone_runs, grid.region_runs, self.open_share.ravel(),
-                                           np.ravel(self.forest0), np.ravel(water), np.ravel(built), np.ravel(forest),
-                                           len(self.uptake) * len(grid.regions), len(grid.regions))
+        after the base year. (The stands are numpy layers in the land's own dtype: a fused
+        float64 kernel gave other bits on a large grid's float32 land.)"""
+        stands = np.maximum(forest - self.forest0, 0.0)
+        stands += self.room(water, built, forest)
         age = ramp(year - self.base_year - 1, self.ramp_years)
-        return self._kept(kept) + age @ self._uptake(grid, stands)
+        return self.kept_sink(grid, forest) + age @ self.zone_sums(grid, stands)
 
 
 class Planting:

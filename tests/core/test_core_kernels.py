@@ -113,25 +113,3 @@ def test_region_runs_sum_and_spread_as_cell_by_cell_loops_do():
     assert weight.tobytes() == want.tobytes()
 
 
-def test_forest_sums_are_the_sums_of_the_numpy_layers():
-    """The fused sums of a year's forest capacity equal region sums of numpy's layers bit for bit:
-    float32 base-year forest, forest gained and lost, a NaN (propagated as numpy does)."""
-    from gridcarbon.core.cells import label_runs
-
-    rng = np.random.default_rng(8)
-    region = _regions_with_gaps(rng).ravel()
-    zone = np.where(region >= 0, region * 3 + rng.integers(-1, 3, region.size), -1)
-    zone[(region >= 0) & (zone < region * 3)] = -1  # cells beyond the zone table
-    forest0 = rng.uniform(0, 0.6, region.size).astype(np.float32)
-    forest = np.clip(forest0 + rng.normal(0, 0.2, region.size), 0.0, 1.0)
-    forest[np.flatnonzero(region >= 0)[7]] = np.nan
-    open_share, water, built = (rng.uniform(0, 0.4, region.size) for _ in range(3))
-    stands, kept = regionkernels.forest_sums(label_runs(zone), label_runs(region), open_share, forest0, water, built,
-                                       forest, 15, 5)
-    room = np.empty(region.size)
-    regionkernels.forest_room(open_share, forest0, water, built, forest, room)
-    layer = np.maximum(forest - forest0, 0.0)
-    layer += room
-    assert np.array_equal(stands, _cell_by_cell(zone, layer[None], 15)[0], equal_nan=True)
-    assert np.array_equal(kept, _cell_by_cell(region, np.minimum(forest, forest0)[None], 5)[0], equal_nan=True)
-    assert np.isnan(kept).sum() == 1
