@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 HERE = Path(__file__).resolve().parent
@@ -49,8 +50,17 @@ def hash_run(folder: Path) -> dict[str, str]:
     hashes["totals.csv"] = _sha(folder / "totals.csv")
     with xr.open_dataset(folder / "cube.nc", mask_and_scale=False) as cube:
         for name in sorted(cube.data_vars):
-            hashes[f"cube.nc:{name}"] = hashlib.sha256(cube[name].values.tobytes()).hexdigest()
+            hashes[f"cube.nc:{name}"] = _sha_values(cube[name])
     return hashes
+
+
+def _sha_values(var: xr.DataArray) -> str:
+    """sha256 of the C-order bytes of ``var``'s values, read one slice of its first axis at a
+    time (the same digest as of ``var.values.tobytes()``: a China 1 km cube is 40 GiB)."""
+    digest = hashlib.sha256()
+    for k in range(var.shape[0] if var.ndim > 2 else 1):
+        digest.update(np.ascontiguousarray(var[k].values if var.ndim > 2 else var.values).tobytes())
+    return digest.hexdigest()
 
 
 def run_one(name: str, work: Path, tree: Path | None = None) -> float:
