@@ -199,6 +199,7 @@ def _claim(claims: Path, key: str) -> bool:
 
 
 def _write_stamp() -> None:
+    """Write :func:`stamp_path`: every kernel is in numba's cache."""
     stamp = stamp_path()
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.touch()
