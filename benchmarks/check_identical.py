@@ -1,12 +1,13 @@
 """Byte-identity check: do the default run and ``china-enhanced`` still write the same results?
 
 Runs ``gridcarbon run`` (the default, ``yrd-enhanced``) and ``gridcarbon run china-enhanced``
-in fresh processes, then hashes (sha256) every ``.tif``, ``totals.csv`` and every data variable
+in fresh processes, and ``china-enhanced`` once more with every grid taken as large (float32
+layers, as a 1 km national run stores them: a change can keep 10 km bytes and not these), then hashes (sha256) every ``.tif``, ``totals.csv`` and every data variable
 of ``cube.nc`` (the array bytes; the file's own bytes carry creation metadata). ``--record``
 writes the hashes to ``benchmarks/identity_hashes.json``; without it the script compares against
 that file and exits 1 naming every file that differs.
 
-    python benchmarks/check_identical.py            # compare (about 1.5 min on 2 cores)
+    python benchmarks/check_identical.py            # compare (about 2 min on 2 cores)
     python benchmarks/check_identical.py --record   # record from the current code
 
 ``--reference-tree DIR`` (a checkout of the recorded commit, e.g. made with
@@ -33,7 +34,15 @@ import xarray as xr
 
 HERE = Path(__file__).resolve().parent
 RECORD = HERE / "identity_hashes.json"
-SCENARIOS = ("yrd-enhanced", "china-enhanced")
+#: case: (scenario, run as a large grid). The large-grid case stores layers in float32 as a 1 km
+#: national run does (engine option ``large_grid_cells``), on a grid small enough to check in a
+#: minute: a change that keeps 10 km bytes but not float32 ones shows there
+CASES = {"yrd-enhanced": ("yrd-enhanced", False), "china-enhanced": ("china-enhanced", False),
+         "china-enhanced-large": ("china-enhanced", True)}
+SCENARIOS = tuple(CASES)
+#: the CLI with every grid taken as large (``python -c``; arguments as for ``gridcarbon``)
+LARGE_CLI = ("import sys; from gridcarbon import set_options; set_options(large_grid_cells=0); "
+             "from gridcarbon.cli import app; sys.argv[0] = 'gridcarbon'; app()")
 
 
 def _sha(path: Path) -> str:
@@ -64,12 +73,15 @@ def _sha_values(var: xr.DataArray) -> str:
 
 
 def run_one(name: str, work: Path, tree: Path | None = None) -> float:
-    """Wall seconds of ``gridcarbon run NAME`` into ``work`` in a fresh process (the code of
-    ``tree`` when given, through ``PYTHONPATH``, started in ``work``: ``python -m`` puts its working
-    directory first on ``sys.path``, so started in a checkout it would run that checkout's code)."""
+    """Wall seconds of case ``name`` (:data:`CASES`: ``gridcarbon run SCENARIO``) into
+    ``work/name`` in a fresh process (the code of ``tree`` when given, through ``PYTHONPATH``,
+    started in ``work``: ``python -m`` and ``-c`` put the working directory first on
+    ``sys.path``, so started in a checkout it would run that checkout's code)."""
+    scenario, large = CASES[name]
     env = dict(os.environ) if tree is None else dict(os.environ, PYTHONPATH=str(tree))
+    entry = ["-c", LARGE_CLI] if large else ["-m", "gridcarbon.cli"]
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "gridcarbon.cli", "run", name, "--out", str(work), "--quiet"],
+    subprocess.run([sys.executable, *entry, "run", scenario, "--out", str(work / name), "--quiet"],
                    check=True, env=env, cwd=None if tree is None else work)
     return round(time.perf_counter() - t0, 2)
 
@@ -85,9 +97,9 @@ def run_all(work: Path, *, reference: Path | None = None,
             if reference is not None:
                 theirs.append(run_one(name, work / "reference", reference))
             mine.append(run_one(name, work / "current"))
-        hashes[name] = hash_run(work / "current" / name)
+        hashes[name] = hash_run(work / "current" / name / CASES[name][0])
         if reference is not None:
-            ref_hashes[name] = hash_run(work / "reference" / name)
+            ref_hashes[name] = hash_run(work / "reference" / name / CASES[name][0])
         walls[name] = {"current_s": statistics.median(mine)}
         if theirs:
             walls[name] |= {"reference_s": statistics.median(theirs),
