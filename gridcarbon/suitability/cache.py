@@ -10,12 +10,20 @@ trees: a run's models, surfaces and outputs are the same bytes with the cache wa
 off; a forest is 2-5 MB for the Yangtze River Delta at 10 km). Entries are files in
 ``$GRIDCARBON_CACHE_DIR/suitability`` (default ``~/.cache/gridcarbon/suitability``;
 :mod:`gridcarbon.core.cache` has the folder, the atomic writes and ``GRIDCARBON_CACHE_DIR=off``).
+
+The cross-validations of the default scenario ship with the package (:data:`SHIPPED`, written
+by :mod:`gridcarbon.suitability.ship`): a cache filled at build time, read after the user's own
+cache, so the first run after an install fits only the five final forests, not the 25
+cross-validation forests (about 7 s of CPU). They are keyed like every entry: a study area,
+seed, setting or scikit-learn version of their own misses them and is cross-validated.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import cache
 from importlib.metadata import version
+from importlib.resources import files
 
 from gridcarbon.core.cache import cache_dir, digest, write_entry
 
@@ -24,6 +32,8 @@ from gridcarbon.core.cache import cache_dir, digest, write_entry
 FORMAT = 1
 #: the entries' sub-folder of the cache (:func:`gridcarbon.core.cache.cache_dir`)
 KIND = "suitability"
+#: package data: the cross-validations shipped with the package, ``{"entries": {key: result}}``
+SHIPPED = files("gridcarbon") / "data" / "suitability_cv.json"
 
 
 def fit_key(*parts: object) -> str:
@@ -46,7 +56,16 @@ def cached_json(key: str, compute: Callable[[], dict]) -> dict:
 
 
 def stored_json(key: str) -> dict | None:
-    """The JSON object stored under ``key``, None when there is none (or the cache is off)."""
+    """The JSON object stored under ``key`` in the cache folder, else in :data:`SHIPPED`; None
+    when neither holds it, or when the cache is off."""
     folder = cache_dir(KIND)
-    path = None if folder is None else folder / f"{key}.json"
-    return json.loads(path.read_text()) if path is not None and path.exists() else None
+    if folder is None:
+        return None
+    path = folder / f"{key}.json"
+    return json.loads(path.read_text()) if path.exists() else shipped().get(key)
+
+
+@cache
+def shipped() -> dict[str, dict]:
+    """The entries of :data:`SHIPPED` by key (read once per process)."""
+    return json.loads(SHIPPED.read_text())["entries"]

@@ -6,13 +6,15 @@ listener in the run's own interpreter and the compile-ahead process started even
 machine is busy. Every kernel of :data:`gridcarbon.core.jitahead.KERNELS` is compiled once:
 either by the process (it reported it) or by the run (it claimed it), never by both, and the
 run compiles no signature outside :data:`~gridcarbon.core.jitahead.AHEAD` nor one twice. The
-stamp is written. Its results are the bytes of the session's default run (made with whatever
-cache the session had).
+stamp is written. It fits no cross-validation: those of the default scenario ship with the
+package (``gridcarbon.shipped``). Its results are the bytes of the session's default run (made
+with whatever cache the session had).
 """
 from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -68,4 +70,6 @@ def test_cold_run_compiles_each_kernel_once_and_writes_the_same_bytes(default_ru
     assert len(kernels) == len(set(kernels)) and set(kernels) <= wanted
     assert {c.split("(")[0] for c in kernels} == set(mine)
     assert len(list((tmp_path / "numba").glob("gridcarbon-ahead-*.done"))) == 1
+    written = [json.loads(p.read_text()) for p in (tmp_path / "cache" / "suitability").glob("*.json")]
+    assert len(written) == 5 and not any("auc" in entry for entry in written)  # the importances only
     assert _hashes(tmp_path / "out" / "yrd-enhanced") == _hashes(default_run.out_dir)
