@@ -41,6 +41,7 @@ SLOW_FIRST = [
     "tests/end_to_end/test_streaming.py",
     "tests/end_to_end/test_jit_ahead_run.py",
     "tests/suitability/test_suitability_real_aucs.py",
+    "tests/suitability/test_suitability_shipped.py",
     "notebooks/02_bring_your_own_inventory.ipynb",
     "notebooks/04_custom_study_area.ipynb",
     "tests/end_to_end/test_run_logging.py",
