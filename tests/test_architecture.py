@@ -20,7 +20,7 @@ import gridcarbon
 PACKAGE = Path(gridcarbon.__file__).resolve().parent
 #: layers lowest first; names in one tuple share a level but are separate layers
 ORDER = [("core",), ("inputs",), ("config",), ("inventory",), ("allocation", "suitability"), ("evolution",),
-         ("coupling",), ("output",), ("result",), ("job",), ("ensembles",), ("cli",)]
+         ("coupling",), ("output",), ("result",), ("job",), ("ensembles", "shipped"), ("cli",)]
 LEVEL = {layer: level for level, layers in enumerate(ORDER) for layer in layers}
 EXEMPT = {"__init__.py", "testing.py"}
 MAX_MODULE_LINES = 400
