@@ -2,7 +2,7 @@
 
 A run calls 13 numba kernels (15 signatures, :data:`AHEAD`). From an empty numba cache it
 compiles them on its own interpreter, one at a time as it reaches them: 5.5 s of the run
-process's CPU (README, "Fresh install"; numba holds the interpreter lock while compiling, so
+process's CPU (docs/performance.md, "Fresh install"; numba holds the interpreter lock while compiling, so
 a thread would not overlap it). While the run imports its libraries and builds the study
 area, the second core is mostly idle; there,
 :func:`start` starts one process (``python -c``, not forked) that compiles the kernels of
