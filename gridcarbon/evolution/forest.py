@@ -204,7 +204,8 @@ class ForestLand:
         base-year forest, and every new stand and all remaining room planted in the first year
         after the base year. (The stands are numpy layers in the land's own dtype: a fused
         float64 kernel gave other bits on a large grid's float32 land.)"""
-        stands = np.maximum(forest - self.forest0, 0.0)
+        stands = np.subtract(forest, self.forest0)
+        np.maximum(stands, 0.0, out=stands)
         stands += self.room(water, built, forest)
         age = ramp(year - self.base_year - 1, self.ramp_years)
         return self.kept_sink(grid, forest) + age @ self.zone_sums(grid, stands)
