@@ -42,7 +42,8 @@ def land_steps(ctx: EvolutionContext, targets: np.ndarray) -> Iterator[tuple]:
         rng = np.random.default_rng([ctx.seed, year])
         b = grow_urban(b, built_demand(built_r0, ctx.gdp_ratio[k], ctx.pop_ratio[k]), ctx.surfaces["urban"],
                        allowed, water, grid, rng=rng, noise=spec.siting_noise)
-        f = np.minimum(f, np.clip(1.0 - water - b, 0.0, 1.0))
+        free = 1.0 - water - b  # the land a town leaves to forest, in place below (1 km grids are large)
+        f = np.minimum(f, np.clip(free, 0.0, 1.0, out=free), out=free)
         f = planting.step(k, water, b, f, demand)
         yield k, year, rng, b, f
 
@@ -83,9 +84,12 @@ def capacity_table(grid: Grid, landscape: xr.Dataset, built: dict[int, np.ndarra
     (``forest_sink`` or ``beccs``), year, capacity_t (t CO2/yr, magnitudes).
     """
     storage = grid.region_sums(landscape.storage_mt.values) * T_PER_MT / injection_years
-    rows = []
+    rows, stands = [], {}  # what the land holds, once per land (every year of initial_capacities has the same)
     for year in sorted(built):
-        sink = forest_land.capacity(grid, landscape.water.values, built[year], forest[year], year)
+        key = (id(built[year]), id(forest[year]))
+        if key not in stands:
+            stands[key] = forest_land.stands(grid, landscape.water.values, built[year], forest[year])
+        sink = forest_land.capacity(*stands[key], year)
         rows += [(r, "forest_sink", year, float(sink[i])) for i, r in enumerate(grid.regions)]
         rows += [(r, "beccs", year, float(storage[i])) for i, r in enumerate(grid.regions)]
     return pd.DataFrame(rows, columns=["region", "sector", "year", "capacity_t"])
