@@ -42,10 +42,16 @@ def land_steps(ctx: EvolutionContext, targets: np.ndarray) -> Iterator[tuple]:
         rng = np.random.default_rng([ctx.seed, year])
         b = grow_urban(b, built_demand(built_r0, ctx.gdp_ratio[k], ctx.pop_ratio[k]), ctx.surfaces["urban"],
                        allowed, water, grid, rng=rng, noise=spec.siting_noise)
-        free = 1.0 - water - b  # the land a town leaves to forest, in place below (1 km grids are large)
-        f = np.minimum(f, np.clip(free, 0.0, 1.0, out=free), out=free)
+        f = _forest_left(f, water, b)
         f = planting.step(k, water, b, f, demand)
         yield k, year, rng, b, f
+
+
+def _forest_left(forest: np.ndarray, water: np.ndarray, built: np.ndarray) -> np.ndarray:
+    """The forest fraction (y, x) the land leaves beside ``water`` and ``built``:
+    min(forest, clip(1 - water - built, 0, 1)), made in one new layer (1 km grids are large)."""
+    free = 1.0 - water - built
+    return np.minimum(forest, np.clip(free, 0.0, 1.0, out=free), out=free)
 
 
 def land_capacities(ctx: EvolutionContext, totals: pd.DataFrame) -> pd.DataFrame:
