@@ -90,23 +90,23 @@ def spread_by_proxy(runs, proxy, totals, out, fallback):
 def uniform3(values):
     """3 x 3 moving mean of a (y, x) array, zero beyond the edges: bit for bit
     ``scipy.ndimage.uniform_filter(values, 3, mode="constant")`` (its running sums, rows
-    then columns), at a third of the time."""
+    then columns), at a third of the time. Each row's vertical means are made in one row's
+    buffer just before that row's horizontal pass (no second full layer)."""
     ny, nx = values.shape
-    down = np.empty((ny, nx))
     run = np.empty(nx)
-    for c in range(nx):
-        run[c] = (0.0 + values[0, c]) + (values[1, c] if ny > 1 else 0.0)
-        down[0, c] = run[c] / 3.0
-    for r in range(1, ny):
-        for c in range(nx):
-            run[c] += (values[r + 1, c] if r + 1 < ny else 0.0) - (values[r - 2, c] if r >= 2 else 0.0)
-            down[r, c] = run[c] / 3.0
+    down = np.empty(nx)
     out = np.empty((ny, nx))
     for r in range(ny):
-        acc = (0.0 + down[r, 0]) + (down[r, 1] if nx > 1 else 0.0)
+        for c in range(nx):
+            if r == 0:
+                run[c] = (0.0 + values[0, c]) + (values[1, c] if ny > 1 else 0.0)
+            else:
+                run[c] += (values[r + 1, c] if r + 1 < ny else 0.0) - (values[r - 2, c] if r >= 2 else 0.0)
+            down[c] = run[c] / 3.0
+        acc = (0.0 + down[0]) + (down[1] if nx > 1 else 0.0)
         out[r, 0] = acc / 3.0
         for c in range(1, nx):
-            acc += (down[r, c + 1] if c + 1 < nx else 0.0) - (down[r, c - 2] if c >= 2 else 0.0)
+            acc += (down[c + 1] if c + 1 < nx else 0.0) - (down[c - 2] if c >= 2 else 0.0)
             out[r, c] = acc / 3.0
     return out
 

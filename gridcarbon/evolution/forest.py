@@ -199,15 +199,23 @@ class ForestLand:
         now = grid.region_sums(np.minimum(forest, self.forest0))
         return self.base_sink * np.where(then > 0, now / np.maximum(then, 1e-300), 0.0)
 
-    def capacity(self, grid: Grid, water: np.ndarray, built: np.ndarray, forest: np.ndarray, year: int) -> np.ndarray:
-        """Forest sink (t CO2/yr per region) this year's land could hold in ``year``: standing
-        base-year forest, and every new stand and all remaining room planted in the first year
-        after the base year. (The stands are numpy layers in the land's own dtype: a fused
-        float64 kernel gave other bits on a large grid's float32 land.)"""
-        stands = np.maximum(forest - self.forest0, 0.0)
-        stands += self.room(water, built, forest)
-        age = ramp(year - self.base_year - 1, self.ramp_years)
-        return self.kept_sink(grid, forest) + age @ self.zone_sums(grid, stands)
+    def stands(self, grid: Grid, water: np.ndarray, built: np.ndarray,
+               forest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What this land holds, for :meth:`capacity`: the base-year sink still standing
+        (:meth:`kept_sink`, t CO2/yr per region) and the peak uptake (:meth:`zone_sums`, t CO2/yr,
+        (n_zones, n_regions)) of every new stand and all remaining room. (The stands are numpy
+        layers in the land's own dtype: a fused float64 kernel gave other bits on a large grid's
+        float32 land.)"""
+        added = np.subtract(forest, self.forest0)
+        np.maximum(added, 0.0, out=added)
+        added += self.room(water, built, forest)
+        return self.kept_sink(grid, forest), self.zone_sums(grid, added)
+
+    def capacity(self, kept: np.ndarray, peak: np.ndarray, year: int) -> np.ndarray:
+        """Forest sink (t CO2/yr per region) a land's :meth:`stands` (``kept``, ``peak``) could
+        hold in ``year``: standing base-year forest, and every new stand and all remaining room
+        planted in the first year after the base year."""
+        return kept + ramp(year - self.base_year - 1, self.ramp_years) @ peak
 
 
 class Planting:

@@ -42,9 +42,16 @@ def land_steps(ctx: EvolutionContext, targets: np.ndarray) -> Iterator[tuple]:
         rng = np.random.default_rng([ctx.seed, year])
         b = grow_urban(b, built_demand(built_r0, ctx.gdp_ratio[k], ctx.pop_ratio[k]), ctx.surfaces["urban"],
                        allowed, water, grid, rng=rng, noise=spec.siting_noise)
-        f = np.minimum(f, np.clip(1.0 - water - b, 0.0, 1.0))
+        f = _forest_left(f, water, b)
         f = planting.step(k, water, b, f, demand)
         yield k, year, rng, b, f
+
+
+def _forest_left(forest: np.ndarray, water: np.ndarray, built: np.ndarray) -> np.ndarray:
+    """The forest fraction (y, x) the land leaves beside ``water`` and ``built``:
+    min(forest, clip(1 - water - built, 0, 1)), made in one new layer (1 km grids are large)."""
+    free = 1.0 - water - built
+    return np.minimum(forest, np.clip(free, 0.0, 1.0, out=free), out=free)
 
 
 def land_capacities(ctx: EvolutionContext, totals: pd.DataFrame) -> pd.DataFrame:
@@ -83,9 +90,12 @@ def capacity_table(grid: Grid, landscape: xr.Dataset, built: dict[int, np.ndarra
     (``forest_sink`` or ``beccs``), year, capacity_t (t CO2/yr, magnitudes).
     """
     storage = grid.region_sums(landscape.storage_mt.values) * T_PER_MT / injection_years
-    rows = []
+    rows, stands = [], {}  # what the land holds, once per land (every year of initial_capacities has the same)
     for year in sorted(built):
-        sink = forest_land.capacity(grid, landscape.water.values, built[year], forest[year], year)
+        key = (id(built[year]), id(forest[year]))
+        if key not in stands:
+            stands[key] = forest_land.stands(grid, landscape.water.values, built[year], forest[year])
+        sink = forest_land.capacity(*stands[key], year)
         rows += [(r, "forest_sink", year, float(sink[i])) for i, r in enumerate(grid.regions)]
         rows += [(r, "beccs", year, float(storage[i])) for i, r in enumerate(grid.regions)]
     return pd.DataFrame(rows, columns=["region", "sector", "year", "capacity_t"])

@@ -71,13 +71,15 @@ class Unmoved:
     values: np.ndarray
 
     def layer(self, ratio: np.ndarray | None = None) -> np.ndarray:
-        """A new float64 (y, x) layer, times ``ratio`` (y, x) when given."""
+        """A new float64 (y, x) layer, times ``ratio`` (y, x) when given: then made in
+        ``ratio`` (a new array the caller gives up) where its dtype is the product's."""
         if ratio is None:
             out = self.base.astype(np.float64)
             out.flat[self.cells] = self.values
-        else:
-            out = self.base * ratio
-            out.flat[self.cells] = self.values * ratio.flat[self.cells]
+            return out
+        moved = self.values * ratio.flat[self.cells]
+        out = _into(np.multiply, ratio, self.base)
+        out.flat[self.cells] = moved
         return out
 
 
@@ -106,7 +108,7 @@ class AreaBase:
 
     def crop(self) -> np.ndarray:
         """Land neither water, built-up nor forest (fraction)."""
-        return np.clip(1.0 - self.water - self.built - self.forest, 0.0, 1.0)
+        return _free_land(self.water, self.built, self.forest)
 
     def settled(self, year: int) -> np.ndarray:
         """Occupied share of the base-year building stock in ``year`` (y, x, 0..1): its
@@ -115,7 +117,8 @@ class AreaBase:
         rural = schedule_at(RURAL_POPULATION, year)
         out = self.built * (1.0 - rural)
         out += rural
-        out *= np.where(self.core, self.core_kept(year), 1.0)
+        # in place where the cells are urban core (elsewhere x 1.0, which changes no value)
+        np.multiply(out, np.float64(self.core_kept(year)), out=out, where=self.core)
         return out
 
     def core_kept(self, year: int) -> float:
@@ -126,7 +129,8 @@ class AreaBase:
         """Per region, what the urban cores' share of ``stock`` (t CO2/yr/cell, the base-year
         stock) has lost by ``year`` to the new districts (t CO2/yr)."""
         kept = self.core_kept(year)
-        lost = np.where(self.core, stock * self.settled(year), 0.0)
+        lost = _into(np.multiply, self.settled(year), stock)
+        lost[~self.core] = 0.0
         lost *= (1.0 - kept) / kept
         return grid.region_sums(lost)
 
@@ -136,9 +140,8 @@ class AreaBase:
             return _safe_ratio(_grow_proxy(self.population, self.built, built), self.population,
                                self.eps["population"])
         if sector == "agriculture":
-            crop = np.clip(1.0 - self.water - built - forest, 0.0, 1.0)
-            return _safe_ratio(crop, self.crop(), self.eps["crop"])
-        return _safe_ratio(forest, self.forest, self.eps["forest"])
+            return _safe_ratio(_free_land(self.water, built, forest), self.crop(), self.eps["crop"])
+        return _safe_ratio(forest.copy(), self.forest, self.eps["forest"])
 
 
 @dataclass(frozen=True)
@@ -179,24 +182,32 @@ class Patterns:
         lines_now = (self.corridors.cells(year, gdp_ratio=ctx.gdp_ratio[k], pop_ratio=ctx.pop_ratio[k],
                                           electrification=elec, built=built)
                      if self.corridors else None)
-        for i, s in enumerate(GRIDDED):
-            if s == "beccs":
-                yield _beccs_pattern(ctx.landscape)
-                continue
-            layer = self.rest[i].layer(self.area.ratio(s, built, forest) if s in AREA_CHANGE
-                                       else self.area.settled(year) if s == "buildings" else None)
-            if s == "transport_road":  # urban traffic: the passenger schedule
-                layer *= relative_intensity(elec.urban_passenger, year, ctx.inv.year)
-            if s in URBAN_GROWTH:
-                moved = self.area.core_left(self.rest[i].base, year, ctx.grid) if s == "buildings" else None
-                layer += self.stock[s].layer(built - self.area.built, ctx.grid, moved=moved)
-            if s in POINT_SECTORS:
-                cells, t = point_cells(fleet, s)
-                layer.flat[cells] += t
-            if s in LINE_SECTORS and lines_now is not None:
-                cells, t = lines_now[LINE_SECTORS.index(s)]
-                layer.flat[cells] += t
-            yield layer
+        for s in GRIDDED:  # no layer stays bound here while the next is made
+            yield self._layer(ctx, fleet, s, year, built, forest, lines_now)
+
+    def _layer(self, ctx: EvolutionContext, fleet: Fleet, s: str, year: int, built: np.ndarray,
+               forest: np.ndarray, lines_now: list | None) -> np.ndarray:
+        """Pattern of sector ``s`` in ``year`` (t/yr/cell, y, x): :meth:`raw_layers`' layer."""
+        if s == "beccs":
+            return _beccs_pattern(ctx.landscape)
+        i = GRIDDED.index(s)
+        new = None  # new stock, made first: its temporaries come and go before the layer is made
+        if s in URBAN_GROWTH:
+            moved = self.area.core_left(self.rest[i].base, year, ctx.grid) if s == "buildings" else None
+            new = self.stock[s].layer(built, self.area.built, ctx.grid, moved=moved)
+        layer = self.rest[i].layer(self.area.ratio(s, built, forest) if s in AREA_CHANGE
+                                   else self.area.settled(year) if s == "buildings" else None)
+        if s == "transport_road":  # urban traffic: the passenger schedule
+            layer *= relative_intensity(ctx.spec.electrification.urban_passenger, year, ctx.inv.year)
+        if new is not None:
+            layer += new
+        if s in POINT_SECTORS:
+            cells, t = point_cells(fleet, s)
+            layer.flat[cells] += t
+        if s in LINE_SECTORS and lines_now is not None:
+            cells, t = lines_now[LINE_SECTORS.index(s)]
+            layer.flat[cells] += t
+        return layer
 
 
 @dataclass(frozen=True)
@@ -224,18 +235,20 @@ class NewStock:
         near = ndimage.uniform_filter(np.asarray(base, np.float64), size=size, mode="constant")
         return cls(per_built, near.astype(grid.storage_dtype, copy=False))
 
-    def layer(self, added: np.ndarray, grid: Grid, *, moved: np.ndarray | None = None) -> np.ndarray:
-        """New stock on ``added`` built-up (fractions >= 0, y, x), t CO2/yr/cell: per region
-        ``per_built`` x the added built-up, plus ``moved`` (t CO2/yr per region: occupants
-        the urban cores lost), spread over the added land by ``cluster`` (by the added land
-        alone in a region whose new land is far from any cluster)."""
-        added = np.maximum(added, 0.0)
+    def layer(self, built: np.ndarray, built0: np.ndarray, grid: Grid, *,
+              moved: np.ndarray | None = None) -> np.ndarray:
+        """New stock on the built-up added since ``built0`` (the growth of ``built``; fractions,
+        y, x), t CO2/yr/cell: per region ``per_built`` x the added built-up, plus ``moved``
+        (t CO2/yr per region: occupants the urban cores lost), spread over the added land by
+        ``cluster`` (by the added land alone in a region whose new land is far from any cluster)."""
+        added = np.subtract(built, built0)
+        np.maximum(added, 0.0, out=added)
+        amount = self.per_built * grid.region_sums(added) + (0.0 if moved is None else moved)
         weight = added if self.cluster is None else added * self.cluster
         have = grid.region_sums(weight)
         if self.cluster is not None and (have <= 0).any():
-            weight = np.where((have <= 0)[np.maximum(grid.region_index, 0)], added, weight)
+            np.copyto(weight, added, where=(have <= 0)[np.maximum(grid.region_index, 0)])
             have = grid.region_sums(weight)
-        amount = self.per_built * grid.region_sums(added) + (0.0 if moved is None else moved)
         scale = np.where(have > 0, amount / np.maximum(have, 1e-300), 0.0)
         regionkernels.scale_by_region(grid.region_runs, weight.reshape(-1), scale)
         return weight
@@ -288,11 +301,24 @@ def _ratio_eps(then: np.ndarray) -> float:
     return RATIO_OFFSET_SHARE * max(float(np.mean(positive)) if positive.size else 1.0, 1e-12)
 
 
+def _free_land(water: np.ndarray, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
+    """clip(1 - water - built - forest, 0, 1) (fractions, y, x) in the plain expression's
+    dtypes, in one new layer."""
+    out = _into(np.subtract, _into(np.subtract, 1.0 - water, built), forest)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def _into(ufunc: np.ufunc, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``ufunc(a, b)`` of a new array ``a`` (given up by the caller), written into ``a`` where its
+    dtype is the result's (the same bits as a new array, one full layer fewer), else new."""
+    return ufunc(a, b, out=a if a.dtype == np.result_type(a, b) else None)
+
+
 def _safe_ratio(now: np.ndarray, then: np.ndarray, eps: float) -> np.ndarray:
-    """(now + eps) / (then + eps), in one new layer."""
-    out = now + eps
-    out /= then + eps
-    return out
+    """(now + eps) / (then + eps), made in ``now`` (a new array given up by the caller)."""
+    now += eps
+    now /= then + eps
+    return now
 
 
 def _beccs_pattern(land: xr.Dataset) -> np.ndarray:

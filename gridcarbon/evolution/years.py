@@ -90,9 +90,9 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
             _step_fleet(ctx, run, fleet, patterns.point_share, targets[k], year, rng, b)
             if power is not None:
                 follow_power(fleet, power, year, list(grid.regions), storage)
-            raw = patterns.raw_layers(ctx, fleet, k, year, b, f)
-            now = impose_totals(raw, targets[k], grid, fallback=ctx.surfaces, dtype=dtype,
-                                out=None if cube is None else cube[:, k])
+            # the patterns' generator (which holds the year's land) goes with the call
+            now = impose_totals(patterns.raw_layers(ctx, fleet, k, year, b, f), targets[k], grid,
+                                fallback=ctx.surfaces, dtype=dtype, out=None if cube is None else cube[:, k])
         rows.append(_residuals(now, targets[k], grid, year))
         if on_year is not None:
             on_year(year, now)
@@ -104,7 +104,9 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
             layers[year] = now.copy() if k == 0 else now
         if year in snapshot_years:
             snapshots[year] = facility_snapshot(fleet, grid, inv.facilities, year)
-        del now  # a year not kept is not held while the next is made (1.1 GB at 1 km for China)
+        # a year not kept is not held while the next is made (1.1 GB at 1 km for China), nor
+        # its land while the next year's grows (0.2 GB a layer)
+        del now, b, f
     return EvolutionResult(grid, layers, fleet, snapshots, pd.concat(rows, ignore_index=True),
                            pd.concat(held, ignore_index=True), storage.table(list(grid.regions)), storage.sites(),
                            cube)
@@ -135,8 +137,9 @@ def impose_totals(raw: Iterable[np.ndarray], target: np.ndarray, grid: Grid, *, 
     when given (each of its layers C-contiguous, e.g. one year of a (sector, year, y, x) cube).
     """
     out = np.empty((len(GRIDDED),) + grid.shape, dtype=dtype) if out is None else out
-    for i, (s, layer) in enumerate(zip(GRIDDED, raw)):
-        distribute(target[i][None, :], layer, grid, fallback=fallback.get(s), out=out[i:i + 1])
+    layers = iter(raw)
+    for i, s in enumerate(GRIDDED):  # a layer is let go before the next is made
+        distribute(target[i][None, :], next(layers), grid, fallback=fallback.get(s), out=out[i:i + 1])
     return out
 
 

@@ -49,6 +49,30 @@ def test_impose_totals_exact_with_empty_region_fallback(grid):
     assert (out[GRIDDED.index("steel")][b] == 0).all()
 
 
+def test_impose_totals_lets_each_pattern_go_before_the_next_is_made(grid):
+    """A year holds one sector's float64 pattern at a time (214 MB a layer for China at 1 km):
+    when the next pattern is asked for, nothing holds the one before."""
+    import gc
+    import weakref
+
+    rng = np.random.default_rng(3)
+    made: list[weakref.ref] = []
+
+    def patterns():
+        for _ in GRIDDED:
+            gc.collect()
+            assert all(ref() is None for ref in made)
+            layer = rng.uniform(0.0, 1.0, grid.shape)
+            made.append(weakref.ref(layer))
+            yield layer
+            del layer
+
+    target = rng.uniform(1.0, 2.0, size=(len(GRIDDED), 2))
+    out = impose_totals(patterns(), target, grid, fallback={}, dtype=np.float32)
+    assert len(made) == len(GRIDDED) and out.dtype == np.float32
+    assert np.allclose(grid.region_sums(out), target, rtol=1e-6)
+
+
 # -- a toy base year, evolved ------------------------------------------------------------------
 def toy_totals(inv) -> pd.DataFrame:
     """Allocated totals 2024-2030 (t CO2/yr), linear from the base year to 2030: A's power falls

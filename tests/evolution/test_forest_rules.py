@@ -159,14 +159,14 @@ def test_capacity_is_all_room_planted_at_once_and_a_demand_beyond_it_plants_all_
     water, built, forest0 = land.water.values, np.zeros(grid.shape), land.forest.values
     uptake = read_uptake().set_index("zone")
     full = AFFOREST_SHARE * 0.6 * 100 * uptake.peak_uptake_t_co2_ha_yr["humid"] * 100.0  # t/yr per region
-    caps = np.array([fl.capacity(grid, water, built, forest0, y) for y in range(2025, 2061)])
+    caps = np.array([fl.capacity(*fl.stands(grid, water, built, forest0), y) for y in range(2025, 2061)])
     ramp_years = uptake.ramp_years["humid"]
     np.testing.assert_allclose(caps[:, 0], fl.base_sink[0] + full * np.clip(np.arange(36) / ramp_years, 0, 1))
     assert caps[-1, 0] == caps[int(ramp_years), 0]  # saturated: no growth without bound
     towns = np.where(np.indices(grid.shape)[1] < 5, 0.5, 0.0)  # towns take open land and farmland alike
     shrunk = fl.room(water, towns, forest0)
     np.testing.assert_allclose(shrunk[:, :5], 0.24 * (1.0 - 0.5 - 0.1) / 0.9)  # room x free land now / then
-    assert fl.capacity(grid, water, towns, forest0, 2060)[0] < caps[-1, 0]
+    assert fl.capacity(*fl.stands(grid, water, towns, forest0), 2060)[0] < caps[-1, 0]
     demand = np.tile(fl.base_sink + 10 * full, (37, 1))
     _, forest, supply = _plant(land, fl, grid, demand)
     np.testing.assert_allclose(forest - forest0, fl.room(water, built, forest0), rtol=1e-12)
@@ -182,3 +182,23 @@ def test_assumption_factors_scale_uptake_and_room(grid, humid):
     assert central.open_share.max() > 0
     capped = ForestLand.build(inv, land, room_scale=10.0)  # the afforestable share never exceeds all open land
     assert capped.open_share.max() <= 1.0
+
+
+def test_capacities_of_one_land_over_many_years_read_the_land_once(grid, humid, monkeypatch):
+    """initial_capacities gives every year the base-year land: its stands are summed once (37
+    full-grid passes fewer for China at 1 km), with the capacities of a land read year by year."""
+    from gridcarbon.evolution import land as land_module
+
+    land, fl = humid
+    years = list(range(2024, 2061))
+    calls = []
+    stands = ForestLand.stands
+    monkeypatch.setattr(ForestLand, "stands", lambda self, *a: calls.append(1) or stands(self, *a))
+    table = land_module.initial_capacities(toy_inventory(grid), land, years, fl)
+    assert len(calls) == 1
+    sink = table[table.sector == "forest_sink"].pivot(index="year", columns="region", values="capacity_t")
+    for year in (2024, 2030, 2060):
+        each = land_module.capacity_table(grid, land, {year: land.built_up.values.copy()},
+                                          {year: land.forest.values.copy()}, fl, injection_years=len(years))
+        assert np.array_equal(sink.loc[year].to_numpy(), each[each.sector == "forest_sink"].capacity_t.to_numpy())
+    assert len(calls) == 4
