@@ -148,6 +148,10 @@ class RunWriter:
         """
         self._wait()
         self.cube.close()
+        if self.grid.large:  # hand back what the caller let go (the run's static layers: GiBs at 1 km),
+            # and draw the change map (inline) so that its two float64 layers go before the provenance
+            memory.release(cycles=True)
+            self._draw_change()
         tmp = self.root
         written = WrittenLayers(tmp, self.grid, self.kept)
         # a facility table of its own (pandas objects are not safe to share between threads), and a
@@ -180,14 +184,21 @@ class RunWriter:
         """``totals.csv``, the facility tables, the storage fill layers, the market and energy
         tables; the figures, the largest tables (quotas, storage) and the change map go to the
         map process."""
-        tmp, first, last = self.root, self.exported[0], self.exported[-1]
+        tmp = self.root
         write_energy(result.energy, tmp, submit=self.drawing.submit)  # first: its 31-panel figure is the longest
         result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
         write_facilities(result, tmp / "facilities.gpkg", submit=self.drawing.submit)
         self._write_storage_fill(result)
         write_market(tmp, result.market, name=self.sc.name, years=self.exported[1:], submit=self.drawing.submit)
-        self.drawing.submit(maps.render_change, tmp / "maps" / f"change_{first}_{last}.png", self.gross[first],
-                            self.gross[last], self.grid, boundaries=self.boundaries,
+        if self.gross:  # not drawn yet (see finish)
+            self._draw_change()
+
+    def _draw_change(self) -> None:
+        """Submit the map of the gross change between the first and last exported years, and let
+        their layers go."""
+        (first, last), (gross, self.gross) = (self.exported[0], self.exported[-1]), (self.gross, {})
+        self.drawing.submit(maps.render_change, self.root / "maps" / f"change_{first}_{last}.png",
+                            gross[first], gross[last], self.grid, boundaries=self.boundaries,
                             title=f"{self.sc.name}: gross CO2 change {first}-{last}")
 
     def _write_storage_fill(self, result: RunResult) -> None:
