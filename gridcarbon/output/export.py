@@ -188,7 +188,9 @@ def read_raster_band(path: str | Path) -> tuple[np.ndarray, dict[str, str]]:
     The tags are the dataset tags with the band description added as ``description``.
     """
     band, tags = _read_masked(path)
-    return band.astype(np.float64).filled(np.nan), tags
+    values = band.data.astype(np.float64)  # filled in place: no masked float64 copy (China at 1 km: 0.5 GB)
+    values[np.ma.getmaskarray(band)] = np.nan
+    return values, tags
 
 
 def read_raster_cells(path: str | Path, index: CellIndex) -> np.ndarray:
