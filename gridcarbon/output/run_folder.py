@@ -90,7 +90,9 @@ class RunWriter:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-writer")
         self.drawing = MapProcess(inline=grid.large)
         self.pending: deque[tuple[Future, int]] = deque()  # queued years' writes and their bytes
-        self.gross: dict[int, np.ndarray] = {}  # first and last exported years, for the change map
+        # first and last exported years' gross layers for the change map, compact (the layers are 0
+        # outside every region): China at 1 km holds the base year's through the evolution, 76 MB, not 214
+        self.gross: dict[int, np.ndarray] = {}
         # the exported years' named layers, for the provenance and the report (not on a large
         # grid: 4 GB at 1 km; those read the year's COGs back)
         self.kept: dict[int, dict[str, np.ndarray]] = {}
@@ -134,7 +136,7 @@ class RunWriter:
         self.drawing.submit(render_year_maps, self.root / "maps", named, self.grid, boundaries=self.boundaries,
                          name=self.sc.name, year=year)
         if year in (self.exported[0], self.exported[-1]):
-            self.gross[year] = named["total"]
+            self.gross[year] = self.grid.cell_index.compact(named["total"])
         if not self.grid.large:
             self.kept[year] = named
 
@@ -198,7 +200,8 @@ class RunWriter:
         their layers go."""
         (first, last), (gross, self.gross) = (self.exported[0], self.exported[-1]), (self.gross, {})
         self.drawing.submit(maps.render_change, self.root / "maps" / f"change_{first}_{last}.png",
-                            gross[first], gross[last], self.grid, boundaries=self.boundaries,
+                            *(self.grid.cell_index.expand(gross[y]) for y in (first, last)), self.grid,
+                            boundaries=self.boundaries,
                             title=f"{self.sc.name}: gross CO2 change {first}-{last}")
 
     def _write_storage_fill(self, result: RunResult) -> None:
