@@ -225,6 +225,9 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
             evo = evolve(ctx, agreed.allocation.totals, on_year=_reporting(sc, writer.add), **evolve_args)
             timings["evolution_s"] = time.perf_counter() - t3
             result = _result(sc, area, agreed, suitability, evo, timings)
+            # the result holds all the writer reads: the static layers, the context and the
+            # evolution's state go before the run folder is finished (China at 1 km: GiBs)
+            del ctx, drivers, suitability, area, agreed, evo
             log.info("writing", extra=stage_extra(sc.name))
             writer.finish(result, started=t0)
     result.out_dir = final

@@ -7,6 +7,7 @@ Coordinates and resolutions are in metres (the CRS's unit).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -148,6 +149,14 @@ class Grid:
         return label_runs(self.region_index)
 
     @cached_property
+    def compact_runs(self) -> np.ndarray:
+        """:attr:`region_runs` as positions in compact layers (:attr:`cell_index`): the cells of
+        a run are consecutive inside cells, so their compact positions are consecutive too."""
+        start = self.cell_index.positions(self.region_runs[0])
+        return np.ascontiguousarray(np.stack([start, start + self.region_runs[1] - self.region_runs[0],
+                                              self.region_runs[2]]))
+
+    @cached_property
     def _cells(self) -> dict[int, np.ndarray]:
         return {}
 
@@ -179,11 +188,22 @@ class Grid:
         """Sum of ``values`` (..., y, x) per region -> (..., n_regions), in the values' unit
         (t CO2/yr/cell -> t CO2/yr). Cells outside are ignored."""
         values = np.asarray(values)
+        return self._run_sums(self.region_runs, values, cell_dims=2)
+
+    def compact_region_sums(self, values: np.ndarray) -> np.ndarray:
+        """:meth:`region_sums` of compact ``values`` (..., :attr:`cell_index` size): the very
+        sums of the expanded layers (the same cells added in the same order)."""
+        values = np.asarray(values)
+        return self._run_sums(self.compact_runs, values, cell_dims=1)
+
+    def _run_sums(self, runs: np.ndarray, values: np.ndarray, *, cell_dims: int) -> np.ndarray:
+        """Sums per region (..., n_regions) of ``values`` whose last ``cell_dims`` axes are the
+        cells ``runs`` index."""
         if values.dtype not in (np.float32, np.float64):  # float32 layers are summed in float64 without a copy
             values = values.astype(np.float64)
-        flat = values.reshape((-1, values.shape[-2] * values.shape[-1]))
-        sums = regionkernels.region_sums(self.region_runs, flat, len(self.regions))
-        return sums.reshape(values.shape[:-2] + (len(self.regions),))
+        flat = values.reshape((-1, math.prod(values.shape[-cell_dims:])))
+        sums = regionkernels.region_sums(runs, flat, len(self.regions))
+        return sums.reshape(values.shape[:-cell_dims] + (len(self.regions),))
 
     def coords(self) -> dict[str, xr.DataArray]:
         """x / y coordinates with CF attributes, for building DataArrays on this grid."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gridcarbon.core.cells import CellIndex
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED, SECTORS
 from gridcarbon.core.units import UNITS
@@ -68,6 +69,13 @@ class WrittenLayers:
         if year in self.kept:
             return export.as_read(export.stored(self.kept[year][name], self.grid.inside))
         return export.read_raster_band(self.root / str(year) / f"{name}.tif")[0]
+
+    def cells(self, year: int, name: str, index: CellIndex) -> np.ndarray:
+        """The layer at the cells of ``index`` (the grid's :attr:`~Grid.cell_index`) alone: the
+        compact values of ``self(year, name)``, without its float64 rectangle."""
+        if year in self.kept:
+            return export.as_read(index.compact(self.kept[year][name]).astype(np.float32))
+        return export.read_raster_cells(self.root / str(year) / f"{name}.tif", index)
 
 
 def layer_style(name: str) -> tuple[styles.Kind, str]:

@@ -80,7 +80,7 @@ def build_maps(root: Path, boundaries: gpd.GeoDataFrame | None, layers: WrittenL
 def _shown(values: np.ndarray) -> np.ndarray:
     """A layer as read back (t CO2/yr/cell, NaN outside every region) reduced for display, NaN outside."""
     inside = np.isfinite(values)
-    shown, shown_inside = _display(np.where(inside, values, 0.0), inside)
+    shown, shown_inside = _display(values, inside)  # which reads the cells inside alone
     return np.where(shown_inside, shown, np.nan)
 
 

@@ -90,7 +90,9 @@ class RunWriter:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-writer")
         self.drawing = MapProcess(inline=grid.large)
         self.pending: deque[tuple[Future, int]] = deque()  # queued years' writes and their bytes
-        self.gross: dict[int, np.ndarray] = {}  # first and last exported years, for the change map
+        # first and last exported years' gross layers for the change map, compact (the layers are 0
+        # outside every region): China at 1 km holds the base year's through the evolution, 76 MB, not 214
+        self.gross: dict[int, np.ndarray] = {}
         # the exported years' named layers, for the provenance and the report (not on a large
         # grid: 4 GB at 1 km; those read the year's COGs back)
         self.kept: dict[int, dict[str, np.ndarray]] = {}
@@ -134,7 +136,7 @@ class RunWriter:
         self.drawing.submit(render_year_maps, self.root / "maps", named, self.grid, boundaries=self.boundaries,
                          name=self.sc.name, year=year)
         if year in (self.exported[0], self.exported[-1]):
-            self.gross[year] = named["total"]
+            self.gross[year] = self.grid.cell_index.compact(named["total"])
         if not self.grid.large:
             self.kept[year] = named
 
@@ -148,6 +150,10 @@ class RunWriter:
         """
         self._wait()
         self.cube.close()
+        if self.grid.large:  # hand back what the caller let go (the run's static layers: GiBs at 1 km),
+            # and draw the change map (inline) so that its two float64 layers go before the provenance
+            memory.release(cycles=True)
+            self._draw_change()
         tmp = self.root
         written = WrittenLayers(tmp, self.grid, self.kept)
         # a facility table of its own (pandas objects are not safe to share between threads), and a
@@ -180,14 +186,22 @@ class RunWriter:
         """``totals.csv``, the facility tables, the storage fill layers, the market and energy
         tables; the figures, the largest tables (quotas, storage) and the change map go to the
         map process."""
-        tmp, first, last = self.root, self.exported[0], self.exported[-1]
+        tmp = self.root
         write_energy(result.energy, tmp, submit=self.drawing.submit)  # first: its 31-panel figure is the longest
         result.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.6f")
         write_facilities(result, tmp / "facilities.gpkg", submit=self.drawing.submit)
         self._write_storage_fill(result)
         write_market(tmp, result.market, name=self.sc.name, years=self.exported[1:], submit=self.drawing.submit)
-        self.drawing.submit(maps.render_change, tmp / "maps" / f"change_{first}_{last}.png", self.gross[first],
-                            self.gross[last], self.grid, boundaries=self.boundaries,
+        if self.gross:  # not drawn yet (see finish)
+            self._draw_change()
+
+    def _draw_change(self) -> None:
+        """Submit the map of the gross change between the first and last exported years, and let
+        their layers go."""
+        (first, last), (gross, self.gross) = (self.exported[0], self.exported[-1]), (self.gross, {})
+        self.drawing.submit(maps.render_change, self.root / "maps" / f"change_{first}_{last}.png",
+                            *(self.grid.cell_index.expand(gross[y]) for y in (first, last)), self.grid,
+                            boundaries=self.boundaries,
                             title=f"{self.sc.name}: gross CO2 change {first}-{last}")
 
     def _write_storage_fill(self, result: RunResult) -> None:

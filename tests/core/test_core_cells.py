@@ -49,3 +49,17 @@ def test_a_grid_index_holds_its_region_cells():
     assert cells.size == int((index >= 0).sum()) and cells.shape == grid.shape
     assert np.array_equal(cells.cells, np.flatnonzero(index >= 0))
     assert np.array_equal(cells.expand(cells.compact(grid.region_index), fill=-1), grid.region_index)
+
+
+def test_compact_region_sums_are_the_sums_of_the_expanded_layers_bit_for_bit():
+    grid = two_region_grid(6)
+    index = grid.region_index.copy()
+    index[:2, :3] = -1  # a corner outside every region
+    index[4, 2:5] = 1  # region B reaching into A's rows: several runs per row
+    grid = Grid(grid.crs, grid.res, grid.bounds, grid.regions, index)
+    rng = np.random.default_rng(8)
+    stack = rng.lognormal(sigma=3.0, size=(3, *grid.shape))  # magnitudes whose sum depends on order
+    compact = grid.cell_index.compact(stack)
+    assert grid.compact_region_sums(compact).tobytes() == grid.region_sums(stack).tobytes()
+    assert grid.compact_region_sums(compact[0]).tobytes() == grid.region_sums(stack[0]).tobytes()
+    assert grid.compact_region_sums(compact).shape == (3, 2)

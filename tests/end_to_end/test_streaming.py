@@ -1,5 +1,7 @@
 """Coupling to agreement, and runs too large for memory: streamed years, lazy result, same bytes."""
+import gc
 import hashlib
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -18,10 +20,39 @@ def _digest(path) -> str:
 
 
 @pytest.fixture(scope="module")
-def streamed(tmp_path_factory):
-    """The default run with the in-memory limit at zero: every year streamed to disk."""
-    with gridcarbon.set_options(in_memory_bytes=0):
-        return job.run("yrd-enhanced", out=tmp_path_factory.mktemp("streamed"))
+def streamed_run(tmp_path_factory):
+    """The default run with the in-memory limit at zero: every year streamed to disk; and which
+    of the run's evolution context, inventory and suitability fit were alive when
+    ``RunWriter.finish`` began."""
+    made, alive, real_prepare, real_finish = [], [], job.prepare, RunWriter.finish
+
+    def prepare(*args, **kwargs):
+        prep = real_prepare(*args, **kwargs)
+        made.extend((name, weakref.ref(obj)) for name, obj in
+                    (("context", prep.context), ("inventory", prep.area.inventory), ("suitability", prep.suitability)))
+        return prep
+
+    def finish(self, *args, **kwargs):
+        gc.collect()
+        alive.extend(name for name, ref in made if ref() is not None)
+        return real_finish(self, *args, **kwargs)
+    with pytest.MonkeyPatch.context() as patch, gridcarbon.set_options(in_memory_bytes=0):
+        patch.setattr(job, "prepare", prepare)
+        patch.setattr(RunWriter, "finish", finish)
+        return job.run("yrd-enhanced", out=tmp_path_factory.mktemp("streamed")), made, alive
+
+
+@pytest.fixture(scope="module")
+def streamed(streamed_run):
+    return streamed_run[0]
+
+
+def test_the_run_lets_its_static_layers_go_before_the_writer_finishes(streamed_run):
+    """What the evolution used (China at 1 km: GiBs of static layers) is not held while the
+    run folder's provenance, tables and report are written."""
+    _, made, alive = streamed_run
+    assert [name for name, _ in made] == ["context", "inventory", "suitability"]
+    assert alive == []
 
 
 def test_streamed_run_writes_the_same_sector_bytes_as_an_in_memory_run(streamed, default_run):

@@ -14,6 +14,7 @@ from rasterio.io import MemoryFile
 from rio_cogeo.cogeo import cog_validate
 
 import gridcarbon
+from gridcarbon.core.cells import CellIndex
 from gridcarbon.core.errors import OutputError, RasterInputError
 from gridcarbon.core.grid import CHINA_ALBERS_CRS, Grid
 from gridcarbon.output.export import (
@@ -23,11 +24,13 @@ from gridcarbon.output.export import (
     _staging_profile,
     band_block,
     read_raster_band,
+    read_raster_cells,
     stored,
     write_bands_cog,
     write_cog,
     write_netcdf,
 )
+from gridcarbon.output.layers import WrittenLayers
 from gridcarbon.testing import lonlat_regions, random_layer
 
 TAGS = {"sector": "power", "year": 2030, "scenario": "test-scenario", "scenario_hash": "abc123",
@@ -212,6 +215,25 @@ def test_cog_unwritable_path_is_an_output_error(grid, values, tmp_path):
 def test_read_raster_band_of_a_missing_file_is_an_input_error(tmp_path):
     with pytest.raises(RasterInputError):
         read_raster_band(tmp_path / "missing.tif")
+    with pytest.raises(RasterInputError):
+        read_raster_cells(tmp_path / "missing.tif", CellIndex.of_mask(np.ones((2, 2), bool)))
+
+
+def test_a_layer_read_at_the_inside_cells_is_the_full_read_there_bit_for_bit(grid, values, tmp_path):
+    """From the file (nodata as NaN, also an inside cell holding the nodata value) and from the
+    layers a small grid's writer keeps in memory."""
+    values = values.copy()
+    first = np.flatnonzero(grid.inside)[0]
+    values.flat[first] = NODATA
+    write_cog(tmp_path / "2030" / "power.tif", values, grid, description="d", tags=TAGS)
+    index = grid.cell_index
+    full = read_raster_band(tmp_path / "2030" / "power.tif")[0]
+    cells = read_raster_cells(tmp_path / "2030" / "power.tif", index)
+    assert cells.dtype == np.float64 and np.isnan(cells[0])
+    assert cells.tobytes() == index.compact(full).tobytes()
+    kept = WrittenLayers(tmp_path, grid, {2030: {"power": values}})
+    assert kept.cells(2030, "power", index).tobytes() == index.compact(kept(2030, "power")).tobytes() == cells.tobytes()
+    assert WrittenLayers(tmp_path).cells(2030, "power", index).tobytes() == cells.tobytes()
 
 
 # -- NetCDF cube ---------------------------------------------------------------------

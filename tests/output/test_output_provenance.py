@@ -7,11 +7,13 @@ import pandas as pd
 import pytest
 import rasterio
 
+from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.output.provenance import (
     BANDS_PER_LAYER,
     RASTER_LAYERS,
     class_shares,
+    dominant,
     measured,
 )
 
@@ -97,3 +99,30 @@ def test_region_table_shares_sum_to_one_and_match_the_totals(default_run):
     joined = sums.join(gridded.gridded_t, how="inner")
     assert len(joined) == len(default_run.grid.regions) * 4 * len(GRIDDED)
     assert np.allclose(joined.t, joined.gridded_t, rtol=1e-5, atol=1.0)  # float32 layers
+
+
+def test_a_year_is_written_from_compact_shares_which_go_once_written(tmp_path):
+    """Shares on the inside cells only (grid.cell_index) become full bands, nodata outside; the
+    writer lets each layer's shares go once its bands are written."""
+    from gridcarbon.output.provenance import write_year
+    from gridcarbon.testing import two_region_grid
+
+    base = two_region_grid(4)
+    index = base.region_index.copy()
+    index[0, :3] = -1  # cells outside every region
+    grid = Grid(base.crs, base.res, base.bounds, base.regions, index)
+    rng = np.random.default_rng(2)
+    n = grid.cell_index.size
+    shares = {}
+    for name in RASTER_LAYERS:
+        raw = rng.uniform(size=(3, n)) * (rng.uniform(size=n) > 0.3)
+        shares[name] = np.divide(raw, raw.sum(axis=0), out=np.zeros_like(raw), where=raw.sum(axis=0) > 0).astype(np.float32)
+    expected = {name: grid.cell_index.expand(s) for name, s in shares.items()}
+    path = write_year(tmp_path, 2030, shares, grid, {})
+    assert shares == {}
+    bands, _ = read_bands(path)
+    for k, name in enumerate(RASTER_LAYERS):
+        block = bands[k * BANDS_PER_LAYER:(k + 1) * BANDS_PER_LAYER]
+        assert np.isnan(block[:, ~grid.inside]).all()
+        assert np.array_equal(block[1:, grid.inside], expected[name][:, grid.inside])
+        assert np.array_equal(block[0, grid.inside], dominant(expected[name])[grid.inside])
