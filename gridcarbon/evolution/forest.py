@@ -168,7 +168,10 @@ class ForestLand:
         zone_region = np.where((grid.region_index >= 0) & (zone >= 0), grid.region_index * n + zone, -1)
         free = 1.0 - landscape.water.values - landscape.built_up.values - landscape.forest.values
         room = base_room(landscape, grid, zone, table, room_scale)
-        share = np.where(free > 0, np.clip(room / np.maximum(free, 1e-300), 0.0, 1.0), 0.0)
+        # room / free where there is free land, 0 elsewhere (divided only there: a large grid's
+        # float32 land would turn a 1e-300 floor into 0 and warn of a divide by zero)
+        share = np.divide(room, free, out=np.zeros(free.shape, np.result_type(room, free)), where=free > 0)
+        np.clip(share, 0.0, 1.0, out=share)
         return cls(inv.year, landscape.forest.values, grid.region_sums(landscape.forest.values),
                    -grid.region_sums(inv.layer("forest_sink")),
                    share, zone_region.astype(np.int32),

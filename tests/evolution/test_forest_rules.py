@@ -3,6 +3,8 @@ new forest, the ramp of new stands, planting and capacity, on the two-region gri
 ``conftest.py`` (1 km cells: 100 km2 per region)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -202,3 +204,20 @@ def test_capacities_of_one_land_over_many_years_read_the_land_once(grid, humid, 
                                           {year: land.forest.values.copy()}, fl, injection_years=len(years))
         assert np.array_equal(sink.loc[year].to_numpy(), each[each.sector == "forest_sink"].capacity_t.to_numpy())
     assert len(calls) == 4
+
+
+def test_float32_land_with_no_free_cells_builds_without_a_warning(grid, humid):
+    """A large grid stores its land in float32: cells with no free land (all water, built-up or
+    forest) get no afforestable share, with no divide-by-zero warning, and every other cell the
+    share the float64 land gives."""
+    land, central = humid
+    full = land.copy()
+    full["water"] = full.water.where(np.arange(grid.shape[1]) % 2 == 0, 1.0)  # every other column all water
+    inv = toy_inventory(grid, layers=np.zeros((len(GRIDDED),) + grid.shape))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        single = ForestLand.build(inv, full.astype(np.float32))
+    double = ForestLand.build(inv, full)
+    share = single.open_share.reshape(grid.shape)
+    assert (share[:, 1::2] == 0).all() and share[:, ::2].max() > 0
+    np.testing.assert_allclose(share, double.open_share.reshape(grid.shape), rtol=1e-6)
