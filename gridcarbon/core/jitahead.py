@@ -25,8 +25,9 @@ A kernel is thus compiled by one process only, and the two never write one kerne
 index at once; on a cold start both cores compile until the study area has its kernels.
 
 The process is worth it only when a core is idle: on a machine already running one process
-per core (:data:`BUSY_LOAD_PER_CORE`) it would only add its own start-up to the run's share of
-the CPU, so :func:`start` starts nothing there and the run compiles as before.
+per core (:data:`BUSY_LOAD_PER_CORE`, counted when the run starts, :func:`busy`) it would only
+add its own start-up to the run's share of the CPU, so :func:`start` starts nothing there and
+the run compiles as before.
 
 Once every kernel is compiled (by the process alone, or by the two once the process has ended
 well), a stamp is written (:func:`stamp_path`, keyed by the kernels' sources, the signatures and
@@ -85,12 +86,16 @@ KERNELS = tuple((key, tuple(i for i, (m, n, _) in enumerate(AHEAD) if f"{m}.{n}"
 #: ``polygon_pieces`` at a load of 4); past a minute the process is taken as hung, and the run
 #: compiles what it needs itself
 WAIT_S = 60.0
-#: 1-minute load average per core at or above which no compile-ahead process starts (unless
+#: other runnable threads per core at or above which no compile-ahead process starts (unless
 #: forced). ASSUMPTION: at one runnable process per core or more no core is idle, so the
 #: process only adds its own start-up (about 2 s of CPU: python, numba's import and set-up)
 #: to what the machine shares out; measured here at loads 4-9 (2 cores), nine cold runs took
 #: 338 s with it against 320 s without
 BUSY_LOAD_PER_CORE = 1.0
+#: Linux's count of the threads runnable right now (the fourth field's numerator): unlike the
+#: 1-minute load average it does not still count a job that ended seconds ago (``pip install``
+#: just before the first run left a load of about 1 per core on this machine)
+LOADAVG = Path("/proc/loadavg")
 #: the package's parent folder: the compile-ahead process imports this very package
 ROOT = Path(__file__).resolve().parents[2]
 #: what the compile-ahead process runs (arguments: the package root, the claims folder): the run's own copy of the
@@ -138,12 +143,17 @@ def start(*, force: bool = False) -> bool:
 
 
 def busy() -> bool:
-    """Whether the 1-minute load average is at least :data:`BUSY_LOAD_PER_CORE` per core (False
-    where there is no load average)."""
+    """Whether the machine runs at least :data:`BUSY_LOAD_PER_CORE` other threads per core: the
+    threads runnable right now (:data:`LOADAVG`) less this one, or where that count is not
+    available the 1-minute load average (False where neither is: Windows)."""
     try:
-        return os.getloadavg()[0] >= BUSY_LOAD_PER_CORE * (os.cpu_count() or 1)
-    except (AttributeError, OSError):  # Windows
-        return False
+        others = int(LOADAVG.read_text().split()[3].split("/")[0]) - 1
+    except (OSError, IndexError, ValueError):
+        try:
+            others = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return False
+    return others >= BUSY_LOAD_PER_CORE * (os.cpu_count() or 1)
 
 
 def stamp_path() -> Path:

@@ -153,11 +153,18 @@ def test_start_on_an_empty_cache_starts_once(tmp_path):
 
 
 def test_no_compile_ahead_on_a_busy_machine(tmp_path):
-    """At a load of one process per core or more nothing starts, unless forced."""
-    code = ("import os; os.getloadavg = lambda: (2.0 * (os.cpu_count() or 1), 0.0, 0.0)\n"
-            "from gridcarbon.core import jitahead; print(jitahead.busy(), jitahead.start())\n"
-            "os.getloadavg = lambda: (0.0, 0.0, 0.0); print(jitahead.busy(), jitahead.start())")
-    assert _python(code, tmp_path / "numba").stdout.split() == ["True", "False", "False", "True"]
+    """With one other runnable thread per core or more right now nothing starts, unless forced;
+    a high 1-minute load average left by a job that has ended does not count. Without the
+    kernel's count, the load average decides."""
+    code = ("import os, sys; from pathlib import Path; from gridcarbon.core import jitahead\n"
+            "n = os.cpu_count() or 1; os.getloadavg = lambda: (9.0 * n, 0.0, 0.0); f = Path(sys.argv[1])\n"
+            "jitahead.LOADAVG = f; f.write_text(f'{9 * n} 1 1 {n + 1}/300 42')\n"
+            "print(jitahead.busy(), jitahead.start())\n"
+            "f.write_text(f'{9 * n} 1 1 {n}/300 42'); print(jitahead.busy())\n"
+            "f.unlink(); print(jitahead.busy()); os.getloadavg = lambda: (0.0, 0.0, 0.0); print(jitahead.busy())\n"
+            "jitahead.LOADAVG = f; f.write_text(f'{9 * n} 1 1 1/300 42'); print(jitahead.start())")
+    out = _python(code, tmp_path / "numba", str(tmp_path / "loadavg")).stdout.split()
+    assert out == ["True", "False", "False", "True", "False", "True"]
 
 
 def test_a_miss_without_compile_ahead_compiles_as_numba_does():
