@@ -2,8 +2,8 @@
 
 :data:`gridcarbon.suitability.cache.SHIPPED` holds the blocked cross-validation (AUCs, folds) of
 every suitability model the scenarios of :data:`SCENARIOS` fit, under the model's cache key, so
-the first run after an install reads them instead of fitting 25 forests (docs/performance.md, "Fresh
-install"). :func:`build_shipped_cv` computes them afresh (cache off) and writes the file::
+the first run after an install reads them instead of fitting 25 forests (docs/performance.md,
+"Issue 19, sixth round"). :func:`build_shipped_cv` computes them afresh (cache off) and writes the file::
 
     python -m gridcarbon.shipped
 
