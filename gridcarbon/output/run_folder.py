@@ -198,7 +198,8 @@ class RunWriter:
     def _draw_change(self) -> None:
         """Submit the map of the gross change between the first and last exported years, and let
         their layers go."""
-        (first, last), (gross, self.gross) = (self.exported[0], self.exported[-1]), (self.gross, {})
+        first, last = self.exported[0], self.exported[-1]
+        gross, self.gross = self.gross, {}
         self.drawing.submit(maps.render_change, self.root / "maps" / f"change_{first}_{last}.png",
                             *(self.grid.cell_index.expand(gross[y]) for y in (first, last)), self.grid,
                             boundaries=self.boundaries,
