@@ -52,12 +52,19 @@ def _same_files(a, b, pattern):
     assert files and all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
 
 
-def test_provenance_is_written_in_the_writer_thread_beside_the_tables(default_run, tmp_path, watched):
+def test_provenance_is_written_in_the_writer_thread_beside_the_tables(default_run, tmp_path, watched, monkeypatch):
+    """The writer thread writes the provenance while the calling thread writes the tables, of
+    which the map process writes the largest; the folder holds the default run's bytes."""
+    monkeypatch.setattr(market, "write_tables", tables_noting_the_writer)
+    monkeypatch.setattr(run_folder, "write_tables", tables_noting_the_writer)
     final = _rewrite(default_run, tmp_path)
     threads = {(name, when): thread for name, when, thread in watched}
     assert threads[("provenance", "start")].startswith("gridcarbon-writer")
     assert threads[("tables", "start")] == threading.main_thread().name
-    for pattern in ("provenance.*", "report.html"):
+    writers = {p.stem: int(p.read_text()) for p in tmp_path.glob("*.pid")}
+    assert {"storage.csv", "market.csv", "mac.csv"} <= set(writers)
+    assert os.getpid() not in writers.values()
+    for pattern in ("provenance.*", "report.html", "*.csv"):
         _same_files(default_run.out_dir, final, pattern)
 
 
@@ -69,27 +76,18 @@ def test_on_a_large_grid_provenance_is_written_first_alone(default_run, tmp_path
     _same_files(default_run.out_dir, final, "provenance.*")
 
 
-def test_the_largest_tables_are_written_by_the_map_process(default_run, tmp_path, monkeypatch):
-    monkeypatch.setattr(market, "write_tables", tables_noting_the_writer)
-    monkeypatch.setattr(run_folder, "write_tables", tables_noting_the_writer)
-    final = _rewrite(default_run, tmp_path)
-    writers = {p.stem: int(p.read_text()) for p in tmp_path.glob("*.pid")}
-    assert {"storage.csv", "market.csv", "mac.csv"} <= set(writers)
-    assert os.getpid() not in writers.values()
-    _same_files(default_run.out_dir, final, "*.csv")
-
-
 @pytest.mark.parametrize("queue_bytes, queued", [(256 * 2**20, True), (0, False)])
 def test_years_queue_for_the_writer_within_the_option(default_run, tmp_path, monkeypatch, queue_bytes, queued):
     """The first year's write is held until the last year is added: with room in the queue
-    every year is added meanwhile; with ``writer_queue_bytes=0`` the second add waits for it."""
+    every year is added meanwhile; with ``writer_queue_bytes=0`` the second add waits for it,
+    so the hold runs out (the years' adds take milliseconds: 2 s is ample for them to arrive)."""
     last_added, real_write, real_add = threading.Event(), run_folder.RunWriter._write_year, run_folder.RunWriter.add
     years = [int(y) for y in default_run.emissions["year"].values]
     seen = []
 
     def held_write(self, year, layers):
         if year == years[0]:
-            seen.append(last_added.wait(timeout=10))
+            seen.append(last_added.wait(timeout=10 if queued else 2))
         real_write(self, year, layers)
 
     def add(self, year, layers):
