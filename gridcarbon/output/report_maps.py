@@ -38,6 +38,10 @@ LEGEND_STOPS = 16
 OUTLINE_TOLERANCE_PX = 0.5
 #: outline pieces shorter than this many display pixels (islets, slivers) are left out
 OUTLINE_MIN_PX = 2.0
+#: zlib level of the maps' PNGs: zlib's default. Level 9 with Pillow's ``optimize`` made the
+#: 52 images of ``china-enhanced`` at 10 km (553 x 484 px) 5.6 % smaller (1.36 MB of data URIs
+#: against 1.44) and took twice the CPU: :func:`build_maps` 1.65 s against 0.88 s
+PNG_COMPRESS_LEVEL = 6
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ def _png(values: np.ndarray, kind: str, vmin: float, vmax: float) -> str:
     image = Image.fromarray(index, mode="P")
     image.putpalette(_palette(kind))
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True, transparency=NODATA_INDEX)
+    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, transparency=NODATA_INDEX)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
