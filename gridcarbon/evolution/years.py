@@ -59,17 +59,15 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
            transfers: pd.DataFrame | None = None, power: PowerSolution | None = None) -> EvolutionResult:
     """Evolve ``ctx``'s inventory from its base year to its end year under allocated ``totals``.
 
-    ``totals`` has region, sector, year, allocated_t (t CO2/yr). Each year's (n_gridded, y, x)
-    layers (t CO2/yr/cell) go to ``on_year(year, layers)`` as they are made; the result keeps
-    the layers of ``keep_years`` (all years when None, then made in place in the result's
-    ``cube``), so a national 1 km run holds one year at a time; ``dtype`` float32 halves those layers (totals are imposed in float64, then
-    stored). On a :attr:`~Grid.large` grid whose years are not all kept, ``on_year`` gets them
-    compact, (n_gridded, n_inside) on the grid's :attr:`~Grid.cell_index` (0 outside every
-    region, as full layers are): China at 1 km, 0.4 GB a float32 year instead of 1.2 GB; kept
-    years are (n_gridded, y, x) all the same. The facility table is kept for ``snapshot_years``. ``transfers``: the plants
-    that move between regions (:func:`.transfer.plan_transfers`, already in ``totals``). With the
-    allocation's ``power`` system the fleet's power plants follow its units (:mod:`.power_units`).
-    Deterministic under the context's seed.
+    ``totals`` has region, sector, year, allocated_t (t CO2/yr). Each year's (n_gridded, y, x) layers
+    (t CO2/yr/cell) go to ``on_year(year, layers)`` as they are made; the result keeps the layers of ``keep_years``
+    (all years when None, then made in place in the result's ``cube``), so a national 1 km run holds one year at a
+    time; ``dtype`` float32 halves those layers (totals are imposed in float64, then stored). On a
+    :attr:`~Grid.large` grid whose years are not all kept, ``on_year`` gets them compact, (n_gridded, n_inside) on
+    the grid's :attr:`~Grid.cell_index` (China at 1 km: 0.4 GB a float32 year, not 1.2 GB). The facility table is
+    kept for ``snapshot_years``. ``transfers``: the plants that move between regions
+    (:func:`.transfer.plan_transfers`, already in ``totals``). With the allocation's ``power`` system the fleet's
+    power plants follow its units (:mod:`.power_units`). Deterministic under the context's seed.
     """
     grid, inv = ctx.grid, ctx.inv
     targets = ctx.targets(totals)
@@ -88,9 +86,8 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
     layers, snapshots, rows, held = {}, {}, [], []
     for k, year, rng, b, f in land_steps(ctx, targets):
         held.append(year_capacities(ctx, year, b, f))
-        if k == 0:
-            now = inv.emissions["emission"].values
-            now = grid.cell_index.compact(now) if compact else now
+        if k == 0:  # the inventory's layers, or a compact copy of them
+            now = (grid.cell_index.compact if compact else np.asarray)(inv.emissions["emission"].values)
         else:
             _step_fleet(ctx, run, fleet, patterns.point_share, targets[k], year, rng, b)
             if power is not None:
@@ -99,8 +96,7 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
             now = impose_totals(patterns.raw_layers(ctx, fleet, k, year, b, f), targets[k], grid,
                                 fallback=ctx.surfaces, dtype=dtype, out=None if cube is None else cube[:, k],
                                 compact=compact)
-        rows.append(_residuals(grid.compact_region_sums(now) if compact else grid.region_sums(now),
-                               targets[k], grid, year))
+        rows.append(_residuals(now, targets[k], grid, year, compact=compact))
         if on_year is not None:
             on_year(year, now)
         if cube is not None:
@@ -153,9 +149,10 @@ def impose_totals(raw: Iterable[np.ndarray], target: np.ndarray, grid: Grid, *, 
     return out
 
 
-def _residuals(got: np.ndarray, target: np.ndarray, grid: Grid, year: int) -> pd.DataFrame:
-    """The residual table of ``year`` from the gridded sums ``got`` and the allocated ``target``
-    (both (n_gridded, n_regions), t CO2/yr)."""
+def _residuals(layers: np.ndarray, target: np.ndarray, grid: Grid, year: int, *, compact: bool) -> pd.DataFrame:
+    """The residual table of ``year``'s ``layers`` (t CO2/yr/cell; ``compact``: on the grid's
+    :attr:`~Grid.cell_index`) against the allocated ``target`` (n_gridded, n_regions, t CO2/yr)."""
+    got = grid.compact_region_sums(layers) if compact else grid.region_sums(layers)
     return pd.DataFrame([(r, s, year, target[i, j], got[i, j], got[i, j] - target[i, j])
                          for i, s in enumerate(GRIDDED) for j, r in enumerate(grid.regions)],
                         columns=["region", "sector", "year", "allocated_t", "gridded_t", "residual_t"])
