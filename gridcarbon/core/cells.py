@@ -8,6 +8,7 @@ a file). Values are in the unit of the layer they come from.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,14 @@ class CellIndex:
         out[..., self.cells] = values
         return out.reshape(lead + self.shape)
 
+    def full(self, layer: np.ndarray) -> np.ndarray:
+        """A (y, x) layer as it is, a compact (size,) one expanded (:meth:`expand`, 0 elsewhere)."""
+        return self.expand(layer) if np.ndim(layer) == 1 else layer
+
+    def compacted(self, layer: np.ndarray) -> np.ndarray:
+        """A compact (size,) layer as it is, a (y, x) one compacted (:meth:`compact`)."""
+        return layer if np.ndim(layer) == 1 else self.compact(layer)
+
     def positions(self, flat: np.ndarray) -> np.ndarray:
         """Position in the compact arrays of each flat cell of ``flat`` (int64); -1 where a cell
         is not in the index."""
@@ -59,6 +68,24 @@ class CellIndex:
         hit = pos < self.size
         hit[hit] = self.cells[pos[hit]] == flat[hit]
         return np.where(hit, pos, -1)
+
+
+class FullLayers(Mapping):
+    """Named layers, each (y, x) or compact (size,) on ``index``, seen as (y, x) layers: a compact
+    one is expanded (:meth:`CellIndex.full`) each time it is asked for, so a loop over them holds
+    one rectangle at a time (China at 1 km: 0.1 GB a float32 layer, not 1.2 GB for 11 sectors)."""
+
+    def __init__(self, index: CellIndex, layers: Mapping[str, np.ndarray]):
+        self.index, self.layers = index, layers
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.index.full(self.layers[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
 
 
 def label_runs(labels: np.ndarray) -> np.ndarray:

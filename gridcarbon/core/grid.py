@@ -157,6 +157,13 @@ class Grid:
                                               self.region_runs[2]]))
 
     @cached_property
+    def runs_to_compact(self) -> np.ndarray:
+        """:attr:`region_runs` with a fourth row, each run's start in compact layers (that of
+        :attr:`compact_runs`): a kernel reads full layers by the first three rows and writes
+        compact ones by the fourth (:func:`~gridcarbon.core.regionkernels.spread_by_proxy`)."""
+        return np.ascontiguousarray(np.concatenate([self.region_runs, self.compact_runs[:1]]))
+
+    @cached_property
     def _cells(self) -> dict[int, np.ndarray]:
         return {}
 

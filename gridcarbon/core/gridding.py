@@ -148,7 +148,9 @@ def distribute(totals: np.ndarray, proxy: np.ndarray, grid: Grid, *, fallback: n
     The proxy is normalised to sum to one within each region (HERMES-style); a region whose
     proxy is all zero follows ``fallback`` (y, x, non-negative) if given and not all zero
     there, else gets its total spread evenly over its cells. Returns (n_layers, y, x)
-    t CO2/yr/cell summing per region to ``totals``, in ``out`` when given (e.g. float32).
+    t CO2/yr/cell summing per region to ``totals``, in ``out`` when given (e.g. float32); an
+    ``out`` of (n_layers, n_inside) is filled compact (the values at the grid's
+    :attr:`~Grid.cell_index` cells alone, the same bits).
     """
     # a writable copy: numba compiles a kernel once per argument type, and a read-only array
     # is another type (a second compilation of spread_by_proxy on a fresh install)
@@ -156,6 +158,7 @@ def distribute(totals: np.ndarray, proxy: np.ndarray, grid: Grid, *, fallback: n
     proxy = np.broadcast_to(proxy, (totals.shape[0],) + grid.shape)
     backup = np.empty(0) if fallback is None else np.ravel(fallback)
     out = np.empty(proxy.shape) if out is None else out
+    runs = grid.runs_to_compact if out.ndim == 2 else grid.region_runs
     for k in range(len(out)):  # loop over layers, not cells
-        regionkernels.spread_by_proxy(grid.region_runs, np.ravel(proxy[k]), totals[k], out[k].reshape(-1), backup)
+        regionkernels.spread_by_proxy(runs, np.ravel(proxy[k]), totals[k], out[k].reshape(-1), backup)
     return out

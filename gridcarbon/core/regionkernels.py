@@ -47,7 +47,9 @@ def spread_by_proxy(runs, proxy, totals, out, fallback):
     ``runs`` are the region runs of :func:`region_sums`. Where a region's proxy sums to <= 0
     the share follows ``fallback`` (when it has cells), else it is even; 0 outside regions.
     Sums run in cell order, as in :func:`region_sums`; ``out`` may be float32 (values are
-    computed in float64).
+    computed in float64). A fourth row of ``runs``, when there is one, holds where each run's
+    cells go in ``out`` (a compact ``out``, the inside cells alone: the starts of
+    :attr:`~gridcarbon.core.grid.Grid.compact_runs`); the values are the same, bit for bit.
     """
     n = totals.size
     sums, backup, counts = np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
@@ -66,21 +68,22 @@ def spread_by_proxy(runs, proxy, totals, out, fallback):
                 for i in range(runs[0, j], runs[1, j]):
                     acc += fallback[i]
                 backup[r] = acc
+    at = runs[3] if runs.shape[0] > 3 else runs[0]
     done = 0
     for j in range(runs.shape[1]):
-        r, start, stop = runs[2, j], runs[0, j], runs[1, j]
-        for i in range(done, start):
+        r, start, stop, to = runs[2, j], runs[0, j], runs[1, j], at[j] - runs[0, j]
+        for i in range(done, at[j]):
             out[i] = 0.0
-        done = stop
+        done = stop + to
         if sums[r] > 0:
             for i in range(start, stop):
-                out[i] = (abs(proxy[i]) / sums[r]) * totals[r]
+                out[i + to] = (abs(proxy[i]) / sums[r]) * totals[r]
         elif backup[r] > 0:
             for i in range(start, stop):
-                out[i] = (fallback[i] / backup[r]) * totals[r]
+                out[i + to] = (fallback[i] / backup[r]) * totals[r]
         else:
             for i in range(start, stop):
-                out[i] = (1.0 / max(counts[r], 1)) * totals[r]
+                out[i + to] = (1.0 / max(counts[r], 1)) * totals[r]
     for i in range(done, out.size):
         out[i] = 0.0
 

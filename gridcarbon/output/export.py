@@ -177,6 +177,14 @@ def stored(values: np.ndarray, inside: np.ndarray, nodata: float = NODATA) -> np
     return np.where(inside, values, nodata).astype(np.float32)
 
 
+def stored_layer(layer: np.ndarray, grid: Grid, nodata: float = NODATA) -> np.ndarray:
+    """:func:`stored` of a (y, x) layer, or of a compact one ((n_inside,) values at the grid's
+    :attr:`~Grid.cell_index` cells) expanded straight into the float32 rectangle."""
+    if np.ndim(layer) == 1:
+        return grid.cell_index.expand(layer, fill=nodata, dtype=np.float32)
+    return stored(layer, grid.inside, nodata)
+
+
 def as_read(band: np.ndarray, nodata: float = NODATA) -> np.ndarray:
     """What :func:`read_raster_band` gives for a stored float32 ``band``: float64, ``nodata`` as NaN."""
     return np.where(band == np.float32(nodata), np.nan, band.astype(np.float64))
@@ -267,13 +275,15 @@ class CubeWriter:
         self.var.set_auto_maskandscale(False)
 
     def write(self, year: int, layers: np.ndarray) -> None:
-        """Write ``year``'s (n_sectors, y, x) layers (t CO2/yr/cell); cells outside every region become fill."""
+        """Write ``year``'s (n_sectors, y, x) layers (t CO2/yr/cell), or compact ones (n_sectors,
+        n_inside) on the grid's :attr:`~Grid.cell_index`, one sector's rectangle at a time; cells
+        outside every region become fill."""
         if year not in self.years:
             raise OutputError(f"{self.path}: year {year} is not in the cube's years")
         k = self.years.index(year)
         try:
             for i, layer in enumerate(layers):
-                self.var[i, k, :, :] = np.where(self.grid.inside, layer, NODATA).astype(np.float32)
+                self.var[i, k, :, :] = stored_layer(layer, self.grid)
         except (OSError, RuntimeError) as exc:
             raise OutputError(f"cannot write {self.path}: {exc}") from exc
 

@@ -75,12 +75,14 @@ def render_panel(path: str | Path, layers: dict[str, np.ndarray], grid: Grid, *,
     """Small multiples of named (y, x) layers on one shared scale and colour bar.
 
     The scale is diverging when any layer holds a negative value (sinks), else sequential.
+    Each layer is read twice, for the scale and to draw it (``layers`` may make a layer when
+    asked for it: :class:`~gridcarbon.core.cells.FullLayers`).
     """
     if not layers:
         raise ValueError("render_panel needs at least one layer")
-    negative = any(np.nanmin(v, initial=0.0) < 0 for v in layers.values())
-    kind: Kind = "diverging" if negative else "sequential"
-    scale, cmap = _scale(kind, list(layers.values())), colormap(kind)
+    lows, tops = zip(*((np.nanmin(v, initial=0.0), _top(v)) for v in layers.values()))
+    kind: Kind = "diverging" if min(lows) < 0 else "sequential"
+    scale, cmap = norm(kind, *log_limits(np.array([max(tops)]))), colormap(kind)
     ncols = math.ceil(math.sqrt(len(layers)))
     nrows = math.ceil(len(layers) / ncols)
     (cell_w, cell_h), top = PANEL_CELL_IN, CAPTION_IN + PANEL_CELL_IN[1] * nrows
@@ -117,8 +119,12 @@ def _map_axes(fig: Figure, box: tuple[float, float, float, float], grid: Grid) -
 
 def _scale(kind: Kind, layers: list[np.ndarray]) -> Normalize:
     """Log or symlog normalisation spanning the largest magnitude of all ``layers``."""
-    top = max(np.nanmax(np.abs(v), initial=0.0) for v in layers)
-    return norm(kind, *log_limits(np.array([top])))
+    return norm(kind, *log_limits(np.array([max(_top(v) for v in layers)])))
+
+
+def _top(values: np.ndarray) -> float:
+    """Largest magnitude of ``values`` (NaN ignored), 0 for none."""
+    return np.nanmax(np.abs(values), initial=0.0)
 
 
 def _outlines(boundaries: gpd.GeoDataFrame | None, grid: Grid) -> MplPath | None:

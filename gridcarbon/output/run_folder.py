@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from gridcarbon.core import memory
+from gridcarbon.core.cells import FullLayers
 from gridcarbon.core.errors import OutputError
 from gridcarbon.core.grid import Grid, LookedUpCRS
 from gridcarbon.core.options import get_option
@@ -98,7 +99,10 @@ class RunWriter:
         self.kept: dict[int, dict[str, np.ndarray]] = {}
 
     def add(self, year: int, layers: np.ndarray) -> None:
-        """Queue ``year``'s (n_gridded, y, x) layers (t CO2/yr/cell); they must not change afterwards.
+        """Queue ``year``'s (n_gridded, y, x) layers (t CO2/yr/cell), or compact ones (n_gridded,
+        n_inside) on the grid's :attr:`~Grid.cell_index` (what the evolution hands on for a large
+        grid); they must not change afterwards. The files are the same either way: a compact
+        year's rectangles are made one layer at a time as they are written.
 
         Waits for the oldest queued years until this one fits the ``writer_queue_bytes`` engine
         option (a year larger than it, e.g. at 1 km, waits for every earlier one). On a
@@ -131,12 +135,13 @@ class RunWriter:
         self.cube.write(year, layers)
         if year not in self.exported:
             return
-        named = named_layers(layers)
-        write_layers(self.root / str(year), named, self.grid, year=year, meta=self.meta)
+        named = named_layers(layers)  # compact when the layers are
+        write_layers(self.root / str(year), FullLayers(self.grid.cell_index, named), self.grid, year=year,
+                     meta=self.meta)
         self.drawing.submit(render_year_maps, self.root / "maps", named, self.grid, boundaries=self.boundaries,
                          name=self.sc.name, year=year)
         if year in (self.exported[0], self.exported[-1]):
-            self.gross[year] = self.grid.cell_index.compact(named["total"])
+            self.gross[year] = self.grid.cell_index.compacted(named["total"])
         if not self.grid.large:
             self.kept[year] = named
 
@@ -278,13 +283,15 @@ def write_facilities(result: RunResult, path: Path, *, submit: Callable[..., Non
 
 def render_year_maps(root: Path, named: dict[str, np.ndarray], grid: Grid, *, boundaries, name: str,
                      year: int) -> None:
-    """Gross and net map and the sector panel of one year's named layers."""
-    maps.render_map(root / f"total_{year}.png", named["total"], grid, boundaries=boundaries,
+    """Gross and net map and the sector panel of one year's named layers, (y, x) or compact
+    (:class:`~gridcarbon.core.cells.FullLayers`: a compact layer's rectangle is made when drawn)."""
+    index = grid.cell_index
+    maps.render_map(root / f"total_{year}.png", index.full(named["total"]), grid, boundaries=boundaries,
                     title=f"{name}: gross CO2 {year}")
-    maps.render_map(root / f"net_{year}.png", named["net"], grid, boundaries=boundaries,
+    maps.render_map(root / f"net_{year}.png", index.full(named["net"]), grid, boundaries=boundaries,
                     title=f"{name}: net CO2 {year}", kind="diverging")
-    maps.render_panel(root / f"sectors_{year}.png", {s: named[s] for s in GRIDDED}, grid, boundaries=boundaries,
-                      title=f"{name}: sectors {year}")
+    maps.render_panel(root / f"sectors_{year}.png", FullLayers(index, {s: named[s] for s in GRIDDED}), grid,
+                      boundaries=boundaries, title=f"{name}: sectors {year}")
 
 
 def file_hashes(root: Path) -> dict[str, str]:

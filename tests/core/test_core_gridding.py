@@ -119,6 +119,31 @@ def test_distribute_normalises_proxy_per_region(grid):
     np.testing.assert_allclose(out[east], 50.0 / east.sum())
 
 
+def test_distribute_into_a_compact_out_writes_the_inside_values_bit_for_bit():
+    """A compact ``out`` (n_layers, n_inside) holds the values of the full layers at the inside
+    cells, the very bits (float32 as a large grid stores them): a region spread by its proxy, one
+    by the fallback, one evenly; cells outside, between runs of one row and at both ends."""
+    from gridcarbon.core.grid import Grid
+
+    full = regular_grid({"west": (0, 0, 10_000, 12_000), "east": (10_000, 0, 20_000, 12_000),
+                         "south": (0, -4_000, 20_000, 0)}, res=RES)
+    index = full.region_index.copy()
+    index[:3, :4] = index[-1, -5:] = -1  # outside: the first cells and the last
+    index[5, 8:13] = -1  # a gap inside a row
+    grid = Grid(full.crs, full.res, full.bounds, full.regions, index)
+    rng = np.random.default_rng(4)
+    proxy = rng.lognormal(sigma=3.0, size=(2, *grid.shape))  # sums that depend on their order
+    proxy[1][index == 1] = 0.0  # the east follows the fallback, the south spreads evenly
+    proxy[1][index == 2] = 0.0
+    fallback = np.where(grid.region_index == 2, 0.0, rng.uniform(size=grid.shape))
+    totals = np.array([[1e6, 3e5, 7.0], [2e5, 9e4, 11.0]])
+    want = distribute(totals, proxy, grid, fallback=fallback, out=np.empty((2, *grid.shape), np.float32))
+    compact = np.full((2, grid.cell_index.size), np.nan, np.float32)
+    got = distribute(totals, proxy, grid, fallback=fallback, out=compact)
+    assert got is compact and got.tobytes() == grid.cell_index.compact(want).tobytes()
+    assert grid.compact_region_sums(got).tobytes() == grid.region_sums(want).tobytes()
+
+
 def test_distribute_compiles_its_kernel_once_whatever_the_totals(grid):
     """A read-only totals array (a pandas column's values) is another numba type: distribute
     copies totals, so a fresh install compiles spread_by_proxy once, not twice."""

@@ -10,6 +10,7 @@ import pytest
 import gridcarbon
 from gridcarbon import job
 from gridcarbon.core.errors import InputError
+from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.output.run_folder import RunWriter
 
 pytestmark = pytest.mark.slow
@@ -154,3 +155,30 @@ def test_written_years_are_not_kept_alive(default_run, tmp_path):
             writer._wait()
             assert [y for y, ref in refs.items() if ref() is not None] == [], year
     assert (tmp_path / "2035" / "net.tif").exists() and (tmp_path / "maps" / "sectors_2030.png").exists()
+
+
+def test_a_compact_year_writes_the_files_of_its_full_layers(default_run, tmp_path):
+    """On a large grid the evolution hands the writer each year compact (n_gridded, n_inside), a
+    third of the rectangle's bytes at 1 km: the cube, the COGs with their styles and the maps are
+    the bytes the run wrote from the year's full (n_gridded, y, x) layers, and the change map's
+    gross layer is kept compact."""
+    import xarray as xr
+
+    grid, year = default_run.grid, default_run.scenario.base_year  # exported: COGs, styles and maps
+    layers = default_run.emissions["emission"].sel(year=year).values
+    with gridcarbon.set_options(large_grid_cells=0), \
+            RunWriter(tmp_path, default_run.scenario, grid, default_run.boundaries,
+                      status=default_run.manifest["allocation"]["status"],
+                      history=default_run.manifest["inventory"]["history"]) as writer:  # the run's tags
+        writer.add(year, grid.cell_index.compact(layers))
+        writer._wait()
+        gross = writer.gross[year]
+    total = default_run.total(year).values
+    assert gross.tobytes() == grid.cell_index.compact(np.where(grid.inside, total, 0.0)).tobytes()
+    files = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.suffix in {".tif", ".qml", ".png"})
+    assert {p.as_posix() for p in files} >= {f"{year}/power.tif", f"{year}/net.qml", f"maps/sectors_{year}.png"}
+    assert len(files) == 2 * (len(GRIDDED) + 2) + 3
+    assert [p for p in files if _digest(tmp_path / p) != _digest(default_run.out_dir / p)] == []
+    with xr.open_dataset(tmp_path / "cube.nc", mask_and_scale=False) as mine, \
+            xr.open_dataset(default_run.out_dir / "cube.nc", mask_and_scale=False) as theirs:
+        assert mine["emission"].sel(year=year).values.tobytes() == theirs["emission"].sel(year=year).values.tobytes()

@@ -61,3 +61,25 @@ def test_large_layers_are_drawn_as_block_means(grid, values, tmp_path):
         assert path.read_bytes().startswith(PNG_SIGNATURE)
     with gridcarbon.set_options(max_display_cells=10_000):
         assert maps._display(values, grid.inside)[0] is values  # small grids are drawn as they are
+
+
+def test_a_panel_of_compact_layers_makes_each_rectangle_twice_and_draws_the_same_png(grid, values, tmp_path):
+    """The sector panel of a large grid's year gets its layers compact, made into rectangles as
+    asked for (:class:`~gridcarbon.core.cells.FullLayers`): each is asked for twice (the shared
+    scale, then its drawing), not three times, and the PNG is that of the plain layers."""
+    from gridcarbon.core.cells import FullLayers
+
+    index = grid.cell_index
+    plain = {"power": np.where(grid.inside, values, 0.0), "sink": np.where(grid.inside, -0.1 * values, 0.0)}
+    asked = []
+
+    class Counted(FullLayers):
+        def __getitem__(self, name):
+            asked.append(name)
+            return super().__getitem__(name)
+
+    made = render_panel(tmp_path / "compact.png", Counted(index, {k: index.compact(v) for k, v in plain.items()}),
+                        grid, boundaries=lonlat_regions(), title="Sectors 2030")
+    want = render_panel(tmp_path / "plain.png", plain, grid, boundaries=lonlat_regions(), title="Sectors 2030")
+    assert sorted(asked) == ["power", "power", "sink", "sink"]
+    assert made.read_bytes() == want.read_bytes()
