@@ -26,7 +26,7 @@ import xarray as xr
 from gridcarbon.allocation import AllocationResult, allocate
 from gridcarbon.allocation.quotas import quota_tables
 from gridcarbon.config import Scenario, load_scenario, validate_scenario
-from gridcarbon.core import jitahead
+from gridcarbon.core import jitahead, memory
 from gridcarbon.core.cache import cached_pickle, code_fingerprint, digest
 from gridcarbon.core.errors import InputError, MassBalanceError
 from gridcarbon.core.grid import Grid, crs_lookup
@@ -191,6 +191,8 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
         check_unlocked(final)
     regions = scenario_regions(sc)
     grid = Grid.from_regions(regions, res=sc.resolution)
+    if grid.large:  # layers of 0.1-0.2 GB made and freed by the thousand: reuse their pages
+        memory.reuse_freed_blocks()
     cube_bytes = len(GRIDDED) * (sc.end_year - sc.base_year + 1) * grid.shape[0] * grid.shape[1] * 8
     in_memory = cube_bytes <= get_option("in_memory_bytes")
     if final is None and not in_memory:
