@@ -26,9 +26,11 @@ from functools import lru_cache
 #: glibc's ``mallopt`` parameters (``malloc.h``)
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 #: blocks up to this size (bytes) come from the heap and go back to it when freed, instead of a
-#: fresh ``mmap`` each. ASSUMPTION: above any one array a run makes often (a float64 layer of
-#: China at 1 km is 214 MB; a year's float32 stack, 1.18 GB, is made once a year and still mapped)
-HEAP_BLOCK_BYTES = 1 << 30
+#: fresh ``mmap`` each. ASSUMPTION: just above one full float64 layer of China at 1 km (214 MB),
+#: the arrays a run makes by the thousand; stacks of layers (a year's float32 stack, 1.18 GB,
+#: once a year) are still mapped: in the heap they left holes that raised the peak (China at
+#: 2 km, 295 MB year stacks: 2.82 GB with 1 GiB here, 2.71 GB with 256 MiB, 2.70 GB with glibc's default)
+HEAP_BLOCK_BYTES = 256 << 20
 #: free bytes at the top of the heap kept for the next blocks before ``free`` trims it.
 #: ASSUMPTION: two float64 layers of China at 1 km; the free pages below the top stay until
 #: :func:`release` (once a year on a large grid), as with glibc's default
