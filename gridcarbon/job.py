@@ -148,6 +148,8 @@ def prepare(sc: Scenario, grid: Grid | None = None, regions: gpd.GeoDataFrame | 
     t0 = time.perf_counter()
     regions = scenario_regions(sc) if regions is None else regions
     grid = Grid.from_regions(regions, res=sc.resolution) if grid is None else grid
+    if grid.large:  # layers of 0.1-0.2 GB made and freed by the thousand: reuse their pages
+        memory.reuse_freed_blocks()
     log.info("inventory", extra=stage_extra(sc.name))
     area = study_area(sc, grid, regions)
     drivers = scenario_drivers(sc, regions)
@@ -191,8 +193,6 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
         check_unlocked(final)
     regions = scenario_regions(sc)
     grid = Grid.from_regions(regions, res=sc.resolution)
-    if grid.large:  # layers of 0.1-0.2 GB made and freed by the thousand: reuse their pages
-        memory.reuse_freed_blocks()
     cube_bytes = len(GRIDDED) * (sc.end_year - sc.base_year + 1) * grid.shape[0] * grid.shape[1] * 8
     in_memory = cube_bytes <= get_option("in_memory_bytes")
     if final is None and not in_memory:
