@@ -26,7 +26,7 @@ import xarray as xr
 from gridcarbon.allocation import AllocationResult, allocate
 from gridcarbon.allocation.quotas import quota_tables
 from gridcarbon.config import Scenario, load_scenario, validate_scenario
-from gridcarbon.core import jitahead
+from gridcarbon.core import jitahead, memory
 from gridcarbon.core.cache import cached_pickle, code_fingerprint, digest
 from gridcarbon.core.errors import InputError, MassBalanceError
 from gridcarbon.core.grid import Grid, crs_lookup
@@ -148,6 +148,8 @@ def prepare(sc: Scenario, grid: Grid | None = None, regions: gpd.GeoDataFrame | 
     t0 = time.perf_counter()
     regions = scenario_regions(sc) if regions is None else regions
     grid = Grid.from_regions(regions, res=sc.resolution) if grid is None else grid
+    if grid.large:  # layers of 0.1-0.2 GB made and freed by the thousand: reuse their pages
+        memory.reuse_freed_blocks()
     log.info("inventory", extra=stage_extra(sc.name))
     area = study_area(sc, grid, regions)
     drivers = scenario_drivers(sc, regions)

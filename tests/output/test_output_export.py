@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import netCDF4
 import numpy as np
 import pytest
 import rasterio
@@ -21,6 +22,7 @@ from gridcarbon.output.export import (
     COG_CACHE_MB,
     COG_OPTIONS,
     NODATA,
+    CubeWriter,
     _staging_profile,
     band_block,
     read_raster_band,
@@ -293,6 +295,28 @@ def test_netcdf_reread_and_transposed_cube_writes_the_same_values(netcdf, grid, 
             assert back["emission"].dims == ("sector", "year", "y", "x")
             np.testing.assert_array_equal(back["emission"].values, ds["emission"].values)
             assert CRS.from_wkt(back.rio.crs.to_wkt()).equals(grid.crs)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cube_layers_are_stored_bit_for_bit_as_the_cogs_store_them(grid, values, dtype, tmp_path):
+    # the cube writer fills one float32 layer in place: NaN, -0.0, values float32 cannot hold and
+    # values rounded to float32 come out as ``stored`` makes them, in every year (the reused layer
+    # keeps nothing of the year before)
+    first = values.astype(dtype)
+    odd = first.copy()
+    inside = np.flatnonzero(grid.inside)
+    odd.flat[inside[:4]] = [np.nan, -0.0, 1e300 if dtype == np.float64 else np.inf, 1 / 3]
+    odd.flat[np.flatnonzero(~grid.inside)[:2]] = [7.0, np.nan]
+    layers = {2024: np.stack([first, -first]), 2030: np.stack([odd, np.zeros_like(odd)])}
+    with CubeWriter(tmp_path / "cube.nc", grid, sectors=["a", "b"], years=[2024, 2030], attrs={}) as cube_writer:
+        for year, stack in layers.items():
+            cube_writer.write(year, stack)
+    with netCDF4.Dataset(tmp_path / "cube.nc") as nc:
+        nc.set_auto_maskandscale(False)
+        written = nc["emission"][:]
+    for k, stack in enumerate(layers.values()):
+        for i, layer in enumerate(stack):
+            assert written[i, k].tobytes() == stored(layer, grid.inside).tobytes()
 
 
 def test_netcdf_needs_the_emission_cube(grid, cube, tmp_path):

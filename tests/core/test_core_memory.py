@@ -1,0 +1,36 @@
+"""Handing memory back and reusing it (``gridcarbon.core.memory``)."""
+import platform
+import subprocess
+import sys
+
+import pytest
+
+#: counts the page faults of making a 64 MB layer (above glibc's largest dynamic mmap threshold)
+#: three times over, freeing each; "reuse" first asks for :func:`memory.reuse_freed_blocks`
+PROBE = """
+import resource, sys
+import numpy as np
+from gridcarbon.core import memory
+if sys.argv[1] == "reuse":
+    assert memory.reuse_freed_blocks()
+faults = []
+for _ in range(3):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    layer = np.ones(8 << 20)
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    del layer
+print(faults[1] + faults[2])
+"""
+
+
+def _refaults(mode: str) -> int:
+    """Page faults of the second and third 64 MB layer in a fresh process."""
+    done = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True, check=True)
+    return int(done.stdout.split()[-1])
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc's mallopt")
+def test_a_freed_layer_is_reused_not_mapped_and_zeroed_again():
+    plain, reused = _refaults("plain"), _refaults("reuse")
+    assert plain >= 32  # each layer new pages: at least one fault per 2 MB huge page
+    assert reused <= plain // 16
