@@ -54,7 +54,7 @@ def render_map(path: str | Path, values: np.ndarray, grid: Grid, *,
     fig = figure(figsize=MAP_SIZE_IN, dpi=DPI)
     width, height = MAP_SIZE_IN
     ax = _map_axes(fig, (0.0, CAPTION_IN, width - COLORBAR_IN, height - CAPTION_IN - TITLE_IN), grid)
-    scale, cmap = _scale(kind, [values]), colormap(kind)
+    scale, cmap = _scale(kind, _top(values)), colormap(kind)
     _draw(ax, values, grid, scale=scale, cmap=cmap, outlines=_outlines(boundaries, grid))
     _add_scale_bar(ax, grid)
     ax.set_title(title)
@@ -82,7 +82,7 @@ def render_panel(path: str | Path, layers: dict[str, np.ndarray], grid: Grid, *,
         raise ValueError("render_panel needs at least one layer")
     lows, tops = zip(*((np.nanmin(v, initial=0.0), _top(v)) for v in layers.values()))
     kind: Kind = "diverging" if min(lows) < 0 else "sequential"
-    scale, cmap = norm(kind, *log_limits(np.array([max(tops)]))), colormap(kind)
+    scale, cmap = _scale(kind, max(tops)), colormap(kind)
     ncols = math.ceil(math.sqrt(len(layers)))
     nrows = math.ceil(len(layers) / ncols)
     (cell_w, cell_h), top = PANEL_CELL_IN, CAPTION_IN + PANEL_CELL_IN[1] * nrows
@@ -117,9 +117,9 @@ def _map_axes(fig: Figure, box: tuple[float, float, float, float], grid: Grid) -
     return ax
 
 
-def _scale(kind: Kind, layers: list[np.ndarray]) -> Normalize:
-    """Log or symlog normalisation spanning the largest magnitude of all ``layers``."""
-    return norm(kind, *log_limits(np.array([max(_top(v) for v in layers)])))
+def _scale(kind: Kind, top: float) -> Normalize:
+    """Log or symlog normalisation spanning the magnitude ``top`` (t CO2/yr/cell)."""
+    return norm(kind, *log_limits(np.array([top])))
 
 
 def _top(values: np.ndarray) -> float:
