@@ -41,14 +41,18 @@ class CellIndex:
             raise ValueError(f"a {values.shape[-2:]} layer on a {self.shape} cell index")
         return np.take(values.reshape(lead + (-1,)), self.cells, axis=-1)
 
-    def expand(self, values: np.ndarray, *, fill: float = 0.0, dtype=None) -> np.ndarray:
+    def expand(self, values: np.ndarray, *, fill: float = 0.0, dtype=None, out: np.ndarray | None = None) -> np.ndarray:
         """A new (..., y, x) array with the compact (..., size) ``values`` at the index's cells and
-        ``fill`` elsewhere, in ``dtype`` (default: the values' dtype)."""
+        ``fill`` elsewhere, in ``dtype`` (default: the values' dtype); or ``out`` (C-contiguous,
+        (..., y, x)) filled so."""
         values = np.asarray(values)
         if values.shape[-1] != self.size:
             raise ValueError(f"{values.shape[-1]} values on a cell index of {self.size} cells")
         lead = values.shape[:-1]
-        out = np.full(lead + (self.shape[0] * self.shape[1],), fill, values.dtype if dtype is None else dtype)
+        if out is None:
+            out = np.empty(lead + self.shape, values.dtype if dtype is None else dtype)
+        out.fill(fill)
+        out = out.reshape(lead + (-1,))
         out[..., self.cells] = values
         return out.reshape(lead + self.shape)
 

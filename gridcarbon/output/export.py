@@ -287,9 +287,8 @@ class CubeWriter:
     def _stored_layer(self, layer: np.ndarray) -> np.ndarray:
         """The values of :func:`stored` of a (y, x) layer, or of a compact (n_inside,) one on the
         grid's :attr:`~Grid.cell_index`, in the writer's one float32 layer (overwritten by the next)."""
-        if np.ndim(layer) == 1:  # as CellIndex.expand(layer, fill=NODATA, dtype=float32) makes it
-            self._stored.fill(NODATA)
-            self._stored.reshape(-1)[self.grid.cell_index.cells] = layer
+        if np.ndim(layer) == 1:
+            self.grid.cell_index.expand(layer, fill=NODATA, out=self._stored)
         else:  # as stored(layer, inside) makes it: astype's cast, then the fill outside
             np.copyto(self._stored, layer, casting="unsafe")
             np.copyto(self._stored, np.float32(NODATA), where=self._outside)
