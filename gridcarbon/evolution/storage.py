@@ -100,14 +100,25 @@ class Storage:
         self.captured_t[k] += np.bincount(site, weights=captured_t, minlength=self.capacity_t.size)
 
     def reachable(self, cells: np.ndarray) -> np.ndarray:
-        """Mask of the sites with a storage cell within :attr:`reach_km` of any of the flat ``cells``."""
-        near = np.zeros(self.site_cell.size, bool)
-        near[np.asarray(cells, np.int64)] = True
-        if not near.any():
+        """Mask of the sites with a storage cell within :attr:`reach_km` of any of the flat ``cells``.
+
+        The distance transform runs on the cells' bounding box widened by the reach (and a cell):
+        every cell it measures from lies in it, so its distances are the whole grid's, and no
+        storage cell outside is within reach (China at 1 km: a province's box, not 26.8 M cells
+        for each of 31 regions)."""
+        cells = np.asarray(cells, np.int64)
+        if cells.size == 0:
             return np.zeros(self.capacity_t.size, bool)
-        dist = ndimage.distance_transform_edt(~near.reshape(-1, self.columns)).ravel() * self.res_km
-        hit = (self.site_cell >= 0) & (dist <= self.reach_km)
-        return np.isin(np.arange(self.capacity_t.size), self.site_cell[hit])
+        rows, cols = np.divmod(cells, self.columns)
+        margin = int(np.ceil(self.reach_km / self.res_km)) + 1
+        site_cell = self.site_cell.reshape(-1, self.columns)
+        top, left = max(rows.min() - margin, 0), max(cols.min() - margin, 0)
+        window = site_cell[top:rows.max() + margin + 1, left:cols.max() + margin + 1]
+        far = np.ones(window.shape, bool)
+        far[rows - top, cols - left] = False
+        dist = ndimage.distance_transform_edt(far) * self.res_km
+        hit = (window >= 0) & (dist <= self.reach_km)
+        return np.isin(np.arange(self.capacity_t.size), window[hit])
 
     def route(self, year: int, cell: np.ndarray, region_pos: np.ndarray, captured_t: np.ndarray) -> np.ndarray:
         """Book ``captured_t`` (t) of sources in flat ``cell``s, in the order given, into the
@@ -154,19 +165,20 @@ class Storage:
         return dist
 
     @cached_property
-    def _by_site(self) -> np.ndarray:
-        """Flat storage cells, grouped by site (ascending), ascending within a site."""
+    def _by_site(self) -> tuple[np.ndarray, np.ndarray]:
+        """Flat storage cells, grouped by site (ascending), ascending within a site; and the
+        site of each."""
         stored = np.flatnonzero(self.site_cell >= 0)
-        return stored[np.argsort(self.site_cell[stored], kind="stable")]
+        cells = stored[np.argsort(self.site_cell[stored], kind="stable")]
+        return cells, self.site_cell[cells]
 
     def _region_cells(self, region_pos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Storage cells of a region's sites (flat, grouped by site), where each site's cells
         start in them, and the sites."""
-        cells = self._by_site
+        cells, site_of = self._by_site
         sites = np.flatnonzero(self.region_pos == region_pos)
-        lo, hi = np.searchsorted(self.site_cell[cells], [sites.min(), sites.max() + 1]) if sites.size else (0, 0)
-        cells = cells[lo:hi]
-        return cells, np.searchsorted(self.site_cell[cells], sites), sites
+        lo, hi = np.searchsorted(site_of, [sites.min(), sites.max() + 1]) if sites.size else (0, 0)
+        return cells[lo:hi], np.searchsorted(site_of[lo:hi], sites), sites
 
     def sites(self) -> pd.DataFrame:
         """``cell`` (flat index) and ``site`` of every storage cell, ascending cells."""

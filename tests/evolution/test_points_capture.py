@@ -162,3 +162,21 @@ def test_room_in_reach_counts_the_sites_of_the_region_with_a_storage_cell_in_rea
             km = np.hypot(stored // 60 - cell // 60, stored % 60 - cell % 60) * 10.0
             near = set(storage.site_cell[stored[km <= 50.0]]) & set(np.flatnonzero(storage.region_pos == region))
             assert room == pytest.approx(storage.capacity_t[sorted(near)].sum(), rel=1e-12)
+
+
+def test_reachable_sites_are_those_with_a_storage_cell_in_reach_of_a_given_cell():
+    # brute force over every storage cell (30 x 60 cells of 10 km): the distance transform runs
+    # on the given cells' box widened by the reach, and must find the whole grid's sites
+    grid = two_region_grid(30, res=10000.0)
+    rng = np.random.default_rng(1)
+    storage = Storage.build(np.where(rng.random(grid.shape) < 0.2, rng.random(grid.shape), 0.0), grid,
+                            reach_km=40.0, removals=np.zeros((1, 2)), years=[2024])
+    stored = np.flatnonzero(storage.site_cell >= 0)
+    for cells in ([], [0], [29 * 60 + 59], [5 * 60 + 3, 20 * 60 + 50], [14 * 60 + 29, 14 * 60 + 33]):
+        km = np.full(stored.size, np.inf)
+        for c in cells:
+            km = np.minimum(km, np.hypot(stored // 60 - c // 60, stored % 60 - c % 60) * 10.0)
+        want = np.zeros(storage.capacity_t.size, bool)
+        want[storage.site_cell[stored[km <= 40.0]]] = True
+        got = storage.reachable(np.array(cells, np.int64))
+        assert np.array_equal(got, want) and (got.any() or not cells)
