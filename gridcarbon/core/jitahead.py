@@ -30,8 +30,8 @@ add its own start-up to the run's share of the CPU, so :func:`start` starts noth
 the run compiles as before.
 
 Once every kernel is compiled (by the process alone, or by the two once the process has ended
-well), a stamp is written (:func:`stamp_path`, keyed by the kernels' sources, the signatures and
-the numba and Python versions) beside numba's cache; while it exists, :func:`start` starts
+well), a stamp is written (:func:`stamp_path`, keyed by the kernels' sources, the signatures, their
+options and the numba and Python versions) beside numba's cache; while it exists, :func:`start` starts
 nothing, so warm runs pay one file lookup. Kernels are compiled for the argument types listed
 here only: one a run calls with other types is compiled by the run itself, as without this
 module (``tests/end_to_end/test_jit_ahead_run.py`` checks that the default run needs none).
@@ -48,6 +48,7 @@ import sys
 import tempfile
 import threading
 import time
+from functools import lru_cache
 from importlib import import_module
 from importlib.metadata import version
 from pathlib import Path
@@ -104,20 +105,40 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD_CODE = ("import sys; sys.path.insert(0, sys.argv[1]); from gridcarbon.core.jitahead import compile_all; "
               "compile_all(sys.argv[1], sys.argv[2])")
 
+#: numba options of every kernel beside ``cache=True``. ``nogil``: a kernel runs without the
+#: interpreter lock, so the run's writer thread (whose compression releases it) is not held
+#: between its calls while a kernel of the year loop runs. numba's cache index does not key
+#: entries by these options (a kernel cached without them would be loaded as it was):
+#: :func:`_options_cache` adds them to its keys
+KERNEL_OPTIONS = (("nogil", True),)
+
 _started: _Ahead | None = None
 
 
 def kernel(fn):
-    """``numba.njit(cache=True)`` for a kernel the run calls from Python: on a cache miss while
-    the compile-ahead process is compiling it, the run compiles other kernels nobody has claimed,
-    then waits for it and loads it (:meth:`_Ahead.await_kernel`)."""
+    """``numba.njit(cache=True)`` with :data:`KERNEL_OPTIONS` for a kernel the run calls from
+    Python: on a cache miss while the compile-ahead process is compiling it, the run compiles
+    other kernels nobody has claimed, then waits for it and loads it (:meth:`_Ahead.await_kernel`)."""
     from numba import njit
 
-    dispatcher = njit(cache=True)(fn)
-    cache = getattr(dispatcher, "_cache", None)  # None under NUMBA_DISABLE_JIT (a plain function)
-    if cache is not None:
-        dispatcher._cache = _Awaited(cache, f"{fn.__module__}.{fn.__name__}")
+    dispatcher = njit(cache=True, **dict(KERNEL_OPTIONS))(fn)
+    if getattr(dispatcher, "_cache", None) is not None:  # None under NUMBA_DISABLE_JIT (a plain function)
+        dispatcher._cache = _Awaited(_options_cache()(fn), f"{fn.__module__}.{fn.__name__}")
     return dispatcher
+
+
+@lru_cache(maxsize=1)
+def _options_cache() -> type:
+    """numba's cache of compiled functions with :data:`KERNEL_OPTIONS` in every index key, so a
+    kernel cached under other options is compiled afresh (made on first use: this module is
+    imported before numba)."""
+    from numba.core.caching import FunctionCache
+
+    class OptionsCache(FunctionCache):
+        def _index_key(self, sig, codegen):
+            return (*super()._index_key(sig, codegen), KERNEL_OPTIONS)
+
+    return OptionsCache
 
 
 def start(*, force: bool = False) -> bool:
@@ -162,7 +183,7 @@ def stamp_path() -> Path:
     user_dir = os.environ.get("NUMBA_CACHE_DIR")
     beside = Path(__file__).resolve().parent / "__pycache__"
     folder = Path(user_dir) if user_dir else beside if writable(beside) else user_cache()
-    h = hashlib.sha256(repr((AHEAD, version("numba"), sys.version, platform.machine())).encode())
+    h = hashlib.sha256(repr((AHEAD, KERNEL_OPTIONS, version("numba"), sys.version, platform.machine())).encode())
     for module in sorted({m for m, _, _ in AHEAD}):
         info = (ROOT / Path(*module.split("."))).with_suffix(".py").stat()
         h.update(f"|{module}:{info.st_mtime}:{info.st_size}".encode())  # numba's own staleness test

@@ -172,3 +172,36 @@ def test_a_miss_without_compile_ahead_compiles_as_numba_does():
     out = kernels.accumulate(np.array([0, 0]), np.array([1, -1]), np.array([2.0, 3.0]), 1, 2)
     assert out.tolist() == [[0.0, 2.0]]
     assert kernels.accumulate.stats.cache_path == kernels.accumulate._cache._cache.cache_path
+
+
+#: a module of one kernel, made with numba's own ``njit`` or with :func:`jitahead.kernel` (the first
+#: argument); prints the cache misses of its call and whether it is compiled to release the
+#: interpreter lock
+OPTIONS = """
+import sys
+from numba import njit
+from gridcarbon.core.jitahead import kernel
+
+def total(x):
+    acc = 0.0
+    for v in x:
+        acc += v
+    return acc
+
+made = kernel(total) if sys.argv[1] == "kernel" else njit(cache=True)(total)
+import numpy as np
+assert made(np.arange(4.0)) == 6.0
+print(sum(made.stats.cache_misses.values()), made.targetoptions.get("nogil", False))
+"""
+
+
+def test_a_kernel_releases_the_interpreter_lock_and_is_not_loaded_from_a_cache_without_it(tmp_path):
+    """Kernels are compiled ``nogil``; numba's cache does not key its entries by that, so a kernel
+    cached without it (a cache made before the option) must be compiled afresh (a miss), then
+    loaded (no miss)."""
+    (tmp_path / "numba").mkdir()
+    (tmp_path / "one_kernel.py").write_text(OPTIONS)
+    run = "import sys; sys.path.insert(0, sys.argv[2]); import one_kernel"
+    outs = [_python(run, tmp_path / "numba", how, str(tmp_path)) for how in ("njit", "kernel", "kernel")]
+    assert all(out.returncode == 0 for out in outs), [out.stderr[-500:] for out in outs]
+    assert [out.stdout.split() for out in outs] == [["1", "False"], ["1", "True"], ["0", "True"]]
