@@ -58,3 +58,24 @@ def test_a_standing_land_keeps_its_initial_capacities(toy_base):
     assert len(merged) == len(caps)
     np.testing.assert_allclose(merged.capacity_t, merged.capacity_t_initial, rtol=1e-12)
     assert (merged[merged.sector == "beccs"].groupby("region").capacity_t.first() == [0.0, 5e6 / len(years)]).all()
+
+
+def test_a_large_grid_measures_the_same_capacities_beside_the_next_years_land(toy_base):
+    """On a large grid each year's capacities are measured in a second thread while the next
+    year's land grows: the same table, bit for bit and in year order, as one thread makes."""
+    import gridcarbon
+
+    inv, land, suitability = toy_base
+    land = land.assign(grassland=land.built_up * 0 + 0.5, precipitation_mm=land.built_up * 0 + 1000.0)  # room
+    years = list(range(2024, 2036))
+    ctx = EvolutionContext.build(inv, land, toy_drivers(inv.grid, years, gdp_growth=0.08), suitability,
+                                 spec=EvolutionSpec(), seed=3, end_year=years[-1])  # towns grow
+    base = inv.totals[inv.totals.sector.isin(GRIDDED)].rename(columns={"value_t": "allocated_t"})
+    totals = pd.concat([base.assign(year=y, allocated_t=base.allocated_t * (1 + 0.1 * (y - 2024)))
+                        for y in years], ignore_index=True)
+    one = land_capacities(ctx, totals)
+    with gridcarbon.set_options(large_grid_cells=0):
+        assert ctx.grid.large
+        two = land_capacities(ctx, totals)
+    pd.testing.assert_frame_equal(two, one, check_exact=True)
+    assert one.year.tolist() == sorted(one.year) and one.capacity_t.nunique() > len(years)
