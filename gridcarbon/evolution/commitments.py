@@ -90,8 +90,8 @@ def fleet_limits(ctx: EvolutionContext, totals: pd.DataFrame | None) -> pd.DataF
                            "built": table["year_built"].to_numpy(float), "cell": table["cell"].to_numpy(np.int64),
                            "retires": table["planned_retirement"].to_numpy(float),
                            "due": table["planned_year"].to_numpy(float)})
-    storage = Storage.build(ctx.landscape.storage_mt.values, ctx.grid, reach_km=ctx.spec.ccs_reach_km,
-                            removals=np.zeros((len(ctx.years), len(ctx.grid.regions))), years=ctx.years)
+    storage = Storage.on(ctx.storage_sites, removals=np.zeros((len(ctx.years), len(ctx.grid.regions))),
+                         years=ctx.years)
     plants["reach"] = plants["sector"].isin(CAPTURE_SECTORS).to_numpy() & (storage.reach_site[plants["cell"]] >= 0)
     active, pipeline = plants[(table["status"] == "active").to_numpy()], plants[(table["status"] == PIPELINE).to_numpy()]
     parts = [_committed(ctx, active), _retirement(ctx, active, totals), _build(ctx, active, pipeline),

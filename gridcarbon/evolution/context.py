@@ -7,6 +7,7 @@ iterations, are passed beside it as a :class:`Targets` array.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from gridcarbon.config import Assumptions, EvolutionSpec
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.evolution.forest import ForestLand
+from gridcarbon.evolution.storage import Sites
 from gridcarbon.inventory.base import Inventory
 from gridcarbon.suitability.fitting import Suitability
 
@@ -55,6 +57,13 @@ class EvolutionContext:
     @property
     def surfaces(self) -> dict[str, np.ndarray]:
         return self.suitability.surfaces
+
+    @cached_property
+    def storage_sites(self) -> Sites:
+        """The landscape's storage sites (:class:`~.storage.Sites`), made on first use and kept:
+        the coupling's fleet limits and the evolution share them (each is a distance transform of
+        the whole grid with its indices: China at 1 km, 27 M cells)."""
+        return Sites.of(self.landscape.storage_mt.values, self.grid, reach_km=self.spec.ccs_reach_km)
 
     @classmethod
     def build(cls, inv: Inventory, landscape: xr.Dataset, drivers: pd.DataFrame, suitability: Suitability, *,

@@ -38,16 +38,55 @@ from gridcarbon.core.units import T_PER_MT
 SITE_KM = 50.0
 
 
+@dataclass(frozen=True)
+class Sites:
+    """The storage sites of a grid, the same in every year and under every allocation (a run's
+    context builds them once: :attr:`~.context.EvolutionContext.storage_sites`).
+
+    ``site_cell`` (flat cells) -> site of a storage cell (-1 none); ``reach_site`` (flat
+    cells) -> site receiving the CO2 of a plant in that cell (-1: no storage within reach),
+    both int32 (a full layer each: 107 MB for China at 1 km); per site ``capacity_t`` (t) and
+    ``region_pos``; ``columns`` and ``res_km`` of the grid (to place flat cells), its number of
+    regions and the pipeline ``reach_km``.
+    """
+
+    site_cell: np.ndarray
+    reach_site: np.ndarray
+    capacity_t: np.ndarray
+    region_pos: np.ndarray
+    columns: int
+    res_km: float
+    n_regions: int
+    reach_km: float
+
+    @classmethod
+    def of(cls, storage_mt: np.ndarray, grid: Grid, *, reach_km: float) -> Sites:
+        """Sites of ``storage_mt`` (y, x, Mt CO2) on ``grid``, plants reaching them within ``reach_km``."""
+        region = grid.region_index.ravel()
+        stored = (storage_mt.ravel() > 0) & (region >= 0)
+        k = max(1, round(SITE_KM * 1000.0 / grid.res))
+        blocks = _site_blocks(grid.shape, k)
+        cells = np.flatnonzero(stored)  # blocks and keys of the storage cells only, not of the whole grid
+        rows, cols = np.divmod(cells, grid.shape[1])
+        key = region[cells].astype(np.int64) * blocks + (rows // k) * (grid.shape[1] // k + 1) + cols // k
+        uniq, inv = np.unique(key, return_inverse=True)
+        site_cell = np.full(region.size, -1, np.int32)
+        site_cell[cells] = inv
+        capacity = np.bincount(inv, weights=storage_mt.ravel()[cells] * T_PER_MT, minlength=uniq.size)
+        site_region = (uniq // blocks).astype(np.int64)
+        reach_site = _reach(site_cell.reshape(grid.shape), grid, reach_km)
+        return cls(site_cell, reach_site, capacity, site_region, grid.shape[1], grid.res / 1000.0, len(grid.regions),
+                   reach_km)
+
+
 @dataclass
 class Storage:
     """Storage sites of a grid and their injections through the run's years.
 
-    ``site_cell`` (flat cells) -> site of a storage cell (-1 none); ``reach_site`` (flat
-    cells) -> site receiving the CO2 of a plant in that cell (-1: no storage within reach),
-    both int32 (a full layer each: 107 MB for China at 1 km);
-    per site ``capacity_t`` (t), ``region_pos``; ``beccs_t`` (n_years, n_sites) BECCS
-    injection of each year (t/yr); ``captured_t`` (n_years, n_sites) fossil capture booked;
-    ``columns`` and ``res_km`` of the grid (to place flat cells) and the pipeline ``reach_km``.
+    The sites' ``site_cell``, ``reach_site``, ``capacity_t``, ``region_pos``, ``columns``,
+    ``res_km`` and ``reach_km`` are those of :class:`Sites` (the same arrays); ``beccs_t``
+    (n_years, n_sites) BECCS injection of each year (t/yr); ``captured_t`` (n_years, n_sites)
+    fossil capture booked.
     """
 
     years: list[int]
@@ -67,24 +106,17 @@ class Storage:
               years: list[int]) -> "Storage":
         """Sites of ``storage_mt`` (y, x, Mt CO2) on ``grid``; ``removals`` (n_years, n_regions)
         the allocated BECCS magnitudes (t/yr) of ``years``."""
-        region = grid.region_index.ravel()
-        stored = (storage_mt.ravel() > 0) & (region >= 0)
-        k = max(1, round(SITE_KM * 1000.0 / grid.res))
-        blocks = _site_blocks(grid.shape, k)
-        cells = np.flatnonzero(stored)  # blocks and keys of the storage cells only, not of the whole grid
-        rows, cols = np.divmod(cells, grid.shape[1])
-        key = region[cells].astype(np.int64) * blocks + (rows // k) * (grid.shape[1] // k + 1) + cols // k
-        uniq, inv = np.unique(key, return_inverse=True)
-        site_cell = np.full(region.size, -1, np.int32)
-        site_cell[cells] = inv
-        capacity = np.bincount(inv, weights=storage_mt.ravel()[cells] * T_PER_MT, minlength=uniq.size)
-        site_region = (uniq // blocks).astype(np.int64)
-        reach_site = _reach(site_cell.reshape(grid.shape), grid, reach_km)
-        region_cap = np.bincount(site_region, weights=capacity, minlength=len(grid.regions))
-        share = capacity / np.where(region_cap[site_region] > 0, region_cap[site_region], 1.0)
-        beccs = np.asarray(removals, float)[:, site_region] * share[None, :]
-        return cls(list(years), site_cell, reach_site, capacity, site_region, beccs, np.zeros_like(beccs),
-                   grid.shape[1], grid.res / 1000.0, reach_km)
+        return cls.on(Sites.of(storage_mt, grid, reach_km=reach_km), removals=removals, years=years)
+
+    @classmethod
+    def on(cls, sites: Sites, *, removals: np.ndarray, years: list[int]) -> "Storage":
+        """The account of ``sites``; ``removals`` (n_years, n_regions) the allocated BECCS
+        magnitudes (t/yr) of ``years``, injected into a region's sites by capacity."""
+        region_cap = np.bincount(sites.region_pos, weights=sites.capacity_t, minlength=sites.n_regions)
+        share = sites.capacity_t / np.where(region_cap[sites.region_pos] > 0, region_cap[sites.region_pos], 1.0)
+        beccs = np.asarray(removals, float)[:, sites.region_pos] * share[None, :]
+        return cls(list(years), sites.site_cell, sites.reach_site, sites.capacity_t, sites.region_pos, beccs,
+                   np.zeros_like(beccs), sites.columns, sites.res_km, sites.reach_km)
 
     def room(self, year: int) -> np.ndarray:
         """What each site can still take from fossil capture in ``year`` (t): capacity less

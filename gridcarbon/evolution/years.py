@@ -78,8 +78,7 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
     if transfers is not None:
         fleet.reserved.update(transfers.id)
     patterns = Patterns.build(ctx, fleet)
-    storage = Storage.build(ctx.landscape.storage_mt.values, grid, reach_km=ctx.spec.ccs_reach_km,
-                            removals=-targets[:, GRIDDED.index("beccs")], years=ctx.years)
+    storage = Storage.on(ctx.storage_sites, removals=-targets[:, GRIDDED.index("beccs")], years=ctx.years)
     run = FleetRun({s: ctx.surfaces[s] for s in POINT_SECTORS}, grid, ctx.spec, storage,
                    relocation_caps(fleet, ctx.assumptions.relocation_rate), transfers,
                    frozenset() if power is None else frozenset({"power"}), ctx.assumptions)

@@ -79,3 +79,27 @@ def test_a_large_grid_measures_the_same_capacities_beside_the_next_years_land(to
         two = land_capacities(ctx, totals)
     pd.testing.assert_frame_equal(two, one, check_exact=True)
     assert one.year.tolist() == sorted(one.year) and one.capacity_t.nunique() > len(years)
+
+
+def test_a_context_builds_its_storage_sites_once_for_the_fleet_limits_and_the_evolution(toy_base):
+    """The storage sites (a distance transform of the whole grid) are made on first use and
+    kept: the fleet limits and the evolution's storage account read the same arrays, those a
+    storage built from the landscape's layer has."""
+    from gridcarbon.evolution import fleet_limits
+    from gridcarbon.evolution.storage import Storage
+
+    inv, land, suitability = toy_base
+    years = list(range(2024, 2027))
+    ctx = EvolutionContext.build(inv, land, toy_drivers(inv.grid, years), suitability, spec=EvolutionSpec(),
+                                 seed=0, end_year=years[-1])
+    sites = ctx.storage_sites
+    fleet_limits(ctx, None)
+    assert ctx.storage_sites is sites
+    built = Storage.build(land.storage_mt.values, inv.grid, reach_km=ctx.spec.ccs_reach_km,
+                          removals=np.ones((len(years), 2)), years=years)
+    on = Storage.on(sites, removals=np.ones((len(years), 2)), years=years)
+    assert on.site_cell is sites.site_cell and on.reach_site is sites.reach_site
+    for name in ("site_cell", "reach_site", "capacity_t", "region_pos", "beccs_t", "captured_t"):
+        np.testing.assert_array_equal(getattr(on, name), getattr(built, name))
+    assert (on.columns, on.res_km, on.reach_km) == (built.columns, built.res_km, built.reach_km)
+    assert on.capacity_t.sum() == pytest.approx(5e6)
