@@ -1,6 +1,6 @@
 """The run's numba kernels compiled ahead, in a second process, on the first run after an install.
 
-A run calls 13 numba kernels (15 signatures, :data:`AHEAD`). From an empty numba cache it
+A run calls 14 numba kernels (16 signatures, :data:`AHEAD`). From an empty numba cache it
 compiles them on its own interpreter, one at a time as it reaches them: 5.5 s of the run
 process's CPU (docs/performance.md, "Fresh install"; numba holds the interpreter lock while compiling, so
 a thread would not overlap it). While the run imports its libraries and builds the study
@@ -72,6 +72,7 @@ AHEAD = (
     ("gridcarbon.core.regionkernels", "region_sums", "i8[:, ::1], f8[:, ::1], i8"),
     ("gridcarbon.core.regionkernels", "region_sums", "i8[:, ::1], f8[:, :], i8"),  # a year of the (sector, year, y, x) cube
     ("gridcarbon.core.regionkernels", "forest_room", "f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1]"),
+    ("gridcarbon.core.regionkernels", "min_region_sums", "i8[:, ::1], f8[::1], f8[::1], i8"),
     ("gridcarbon.core.regionkernels", "uniform3", "f8[:, ::1]"),
     ("gridcarbon.core.regionkernels", "fill_room", "i8[:, ::1], b1[::1], f8[::1], f8[::1], f8[::1], f8[::1], i8"),
     ("gridcarbon.core.regionkernels", "add_region_share", "i4[::1], f8[::1], f8[::1], f8[::1]"),

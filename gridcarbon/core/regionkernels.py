@@ -41,6 +41,21 @@ def region_sums(runs, values, n_regions):
 
 
 @kernel
+def min_region_sums(runs, a, b, n_regions):
+    """Sum of ``min(a, b)`` (two flat layers, cell by cell) per region, in cell order: what
+    :func:`region_sums` gives of ``np.minimum(a, b)`` (computed in the wider of the two dtypes),
+    without that layer. ``runs`` are the region runs of :func:`region_sums`."""
+    out = np.zeros(n_regions)
+    for j in range(runs.shape[1]):
+        r = runs[2, j]
+        acc = out[r]
+        for i in range(runs[0, j], runs[1, j]):
+            acc += np.minimum(a[i], b[i])
+        out[r] = acc
+    return out
+
+
+@kernel
 def spread_by_proxy(runs, proxy, totals, out, fallback):
     """Fill ``out`` with each cell's share of its region's total, in proportion to ``|proxy|``.
 

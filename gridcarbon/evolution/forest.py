@@ -199,7 +199,7 @@ class ForestLand:
     def kept_sink(self, grid: Grid, forest: np.ndarray) -> np.ndarray:
         """Base-year sink per region (t CO2/yr) of the base-year forest still standing in ``forest``."""
         then = self.forest0_r
-        now = grid.region_sums(np.minimum(forest, self.forest0))
+        now = regionkernels.min_region_sums(grid.region_runs, np.ravel(forest), np.ravel(self.forest0), len(grid.regions))
         return self.base_sink * np.where(then > 0, now / np.maximum(then, 1e-300), 0.0)
 
     def stands(self, grid: Grid, water: np.ndarray, built: np.ndarray,

@@ -113,3 +113,22 @@ def test_region_runs_sum_and_spread_as_cell_by_cell_loops_do():
     assert weight.tobytes() == want.tobytes()
 
 
+
+
+def test_region_sums_of_the_smaller_of_two_layers_are_those_of_numpys_minimum():
+    """``min_region_sums`` is ``region_sums`` of ``np.minimum(a, b)`` bit for bit, for float64
+    and float32 layers and mixed (the minimum in the wider dtype), ties and -0.0 included; the
+    cells outside are never read."""
+    from gridcarbon.core.cells import label_runs
+
+    rng = np.random.default_rng(8)
+    region = _regions_with_gaps(rng).ravel()
+    runs = label_runs(region)
+    a = rng.uniform(size=region.size) * 10.0 ** rng.integers(-6, 2, size=region.size)
+    b = np.where(rng.random(region.size) < 0.2, a, rng.uniform(size=region.size))  # ties
+    b[::17] = -0.0
+    a[region < 0] = b[region < 0] = np.nan  # outside: never read
+    for x, y in ((a, b), (a.astype(np.float32), b.astype(np.float32)), (a, b.astype(np.float32))):
+        want = regionkernels.region_sums(runs, np.minimum(x, y)[None], 6)[0]
+        got = regionkernels.min_region_sums(runs, x, y, 6)
+        assert got.tobytes() == want.tobytes() and np.isfinite(got).all()
