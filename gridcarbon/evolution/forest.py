@@ -199,7 +199,8 @@ class ForestLand:
     def kept_sink(self, grid: Grid, forest: np.ndarray) -> np.ndarray:
         """Base-year sink per region (t CO2/yr) of the base-year forest still standing in ``forest``."""
         then = self.forest0_r
-        now = regionkernels.min_region_sums(grid.region_runs, np.ravel(forest), np.ravel(self.forest0), len(grid.regions))
+        now = regionkernels.min_region_sums(grid.region_runs, np.ravel(forest), np.ravel(self.forest0),
+                                            len(grid.regions))
         return self.base_sink * np.where(then > 0, now / np.maximum(then, 1e-300), 0.0)
 
     def stands(self, grid: Grid, water: np.ndarray, built: np.ndarray,
