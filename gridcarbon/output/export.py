@@ -227,7 +227,8 @@ class CubeWriter:
     """CF-1.8 NetCDF4 cube (sector, year, y, x) of t CO2/yr/cell written one year at a time.
 
     float32 with shuffle + zlib, chunks of one sector and year and at most
-    ``cube_chunk_cells`` (an engine option) a side, ``_FillValue`` outside every region. A ``crs``
+    ``cube_chunk_cells`` (an engine option) a side, ``_FillValue`` outside every region (a chunk
+    with no inside cell is not written: it reads as ``_FillValue`` and takes no bytes). A ``crs``
     grid-mapping variable (CF Albers parameters, ``crs_wkt``, ``spatial_ref``,
     ``GeoTransform``) lets xarray/rioxarray, GDAL and QGIS place the grid; ``attrs`` become
     global attributes. Use as a context manager; years may come in any order.
@@ -265,6 +266,10 @@ class CubeWriter:
                             "coverage_content_type": "modelResult",
                             "grid_mapping": "crs", "coordinates": "crs"})
         self.var.set_auto_maskandscale(False)
+        # only the chunks that hold an inside cell are written: HDF5 allocates no chunk never
+        # written, and reads it back as _FillValue, so the chunks all outside are not compressed
+        # (China at 1 km: 9 of a layer's 30 chunks, a quarter of its cells)
+        self._windows = inside_windows(grid.inside, chunks[2:])
         # each layer is stored through one float32 layer, filled in place: a new one per layer
         # (where, then astype) had the kernel zero 2 x 107 MB of fresh pages 407 times in a
         # 1 km national run
@@ -280,7 +285,9 @@ class CubeWriter:
         k = self.years.index(year)
         try:
             for i, layer in enumerate(layers):
-                self.var[i, k, :, :] = self._stored_layer(layer)
+                stored = self._stored_layer(layer)
+                for rows, cols in self._windows:
+                    self.var[i, k, rows, cols] = stored[rows, cols]
         except (OSError, RuntimeError) as exc:
             raise OutputError(f"cannot write {self.path}: {exc}") from exc
 
@@ -309,6 +316,15 @@ class CubeWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def inside_windows(inside: np.ndarray, chunk: tuple[int, int]) -> list[tuple[slice, slice]]:
+    """The (rows, cols) windows of the ``chunk`` (y, x cells) tiling of a grid whose (y, x)
+    ``inside`` mask holds an inside cell, in row-major order (edge windows clipped to the grid)."""
+    ny, nx = inside.shape
+    cy, cx = chunk
+    return [(slice(r, min(r + cy, ny)), slice(c, min(c + cx, nx)))
+            for r in range(0, ny, cy) for c in range(0, nx, cx) if inside[r:r + cy, c:c + cx].any()]
 
 
 def _write_axes(nc, grid: Grid) -> None:

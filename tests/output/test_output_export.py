@@ -1,6 +1,7 @@
 """Raster and cube export (gridcarbon.output.export): COG rasters and the CF NetCDF cube."""
 from __future__ import annotations
 
+import zlib
 from types import SimpleNamespace
 
 import netCDF4
@@ -25,6 +26,7 @@ from gridcarbon.output.export import (
     CubeWriter,
     _staging_profile,
     band_block,
+    inside_windows,
     read_raster_band,
     read_raster_cells,
     stored,
@@ -319,6 +321,52 @@ def test_cube_layers_are_stored_bit_for_bit_as_the_cogs_store_them(grid, values,
     for k, stack in enumerate(expected):
         for i, layer in enumerate(stack):
             assert written[i, k].tobytes() == layer
+
+
+def _stored_chunks(path, chunk_bytes: int) -> list[bytes]:
+    """The chunks a NetCDF-4 file stores compressed with zlib level 1 (each a zlib stream, header
+    78 01, that inflates to ``chunk_bytes``), inflated, in file order."""
+    data, chunks, at = path.read_bytes(), [], 0
+    while (at := data.find(b"\x78\x01", at)) >= 0:
+        stream = zlib.decompressobj()
+        try:
+            chunk = stream.decompress(data[at:], chunk_bytes + 1)
+        except zlib.error:
+            chunk = b""
+        if stream.eof and len(chunk) == chunk_bytes:
+            chunks.append(chunk)
+        at += 1
+    return chunks
+
+
+def test_a_cube_stores_no_chunk_outside_every_region_and_reads_fill_there(grid, values, tmp_path):
+    # chunks of 2 x 2 cells: 9 of the grid's 42 hold no inside cell. They are never written, so
+    # the file stores none of them, and every reader gives the fill value there all the same
+    path, edge = tmp_path / "cube.nc", 2
+    windows = inside_windows(grid.inside, (edge, edge))
+    assert len(windows) == 33
+    assert all(grid.inside[rows, cols].any() for rows, cols in windows)
+    covered = np.zeros(grid.shape, bool)
+    for rows, cols in windows:
+        covered[rows, cols] = True
+    assert covered[grid.inside].all() and not covered.all()
+    stack = np.stack([values, -values])
+    with gridcarbon.set_options(cube_chunk_cells=edge):
+        with CubeWriter(path, grid, sectors=["a", "b"], years=[2024], attrs={}) as cube_writer:
+            cube_writer.write(2024, stack)
+    assert len(_stored_chunks(path, edge * edge * 4)) == 2 * len(windows)  # no all-fill chunk among them
+    expected = [stored(layer, grid.inside) for layer in stack]
+    with netCDF4.Dataset(path) as nc:
+        nc.set_auto_maskandscale(False)
+        assert nc["emission"].chunking() == [1, 1, edge, edge]
+        for i, layer in enumerate(expected):
+            assert nc["emission"][i, 0].tobytes() == layer.tobytes()
+    with xr.open_dataset(path) as ds:
+        read = ds["emission"].values[:, 0]
+    assert np.isnan(read[:, ~grid.inside]).all()
+    np.testing.assert_array_equal(read[:, grid.inside], np.stack(expected)[:, grid.inside])
+    with rasterio.open(f"netcdf:{path}:emission") as src:
+        assert src.read(2).tobytes() == expected[1].tobytes()  # bands run year within sector
 
 
 def test_netcdf_needs_the_emission_cube(grid, cube, tmp_path):
