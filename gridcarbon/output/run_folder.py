@@ -149,8 +149,9 @@ class RunWriter:
         """After the last year: tables, facilities, change map, models, then the manifest.
 
         The provenance rasters are written in the writer thread (GDAL compresses them without
-        the interpreter lock) while this thread writes the tables and draws the report's maps;
-        on a large grid they are written first, alone (gigabytes of temporaries at 1 km).
+        the interpreter lock) while this thread writes the tables and draws the report's maps,
+        on a large grid too: the caller has let the run's static layers go by then (China at
+        1 km: the finish peaks below the year loop), and the two take a core each.
         ``started`` (a ``time.perf_counter()`` value) adds the whole run's wall time.
         """
         self._wait()
@@ -166,8 +167,6 @@ class RunWriter:
         facilities = pd.DataFrame(result.facilities.drop(columns="geometry", errors="ignore"))
         provenance = self.pool.submit(write_provenance, tmp, self.grid, facilities, self.exported, self.meta,
                                       written)
-        if self.grid.large:
-            provenance.result()
         self._write_tables(result)
         # the report's charts, drawn by the map workers from the tables written here; storage.csv
         # is written by a map worker itself, so its chart waits for them

@@ -87,8 +87,10 @@ def log_limits(values: np.ndarray, *, decades: int = DECADES) -> tuple[float, fl
     ``vmax`` is the largest magnitude rounded up to a power of ten, ``vmin`` is
     ``decades`` powers of ten below it.
     """
-    magnitude = np.abs(np.asarray(values, dtype=np.float64))
-    top = np.nanmax(magnitude, initial=0.0)
+    values = np.asarray(values)
+    # the largest magnitude from the extremes, exactly: no float64 |values| copy (a float32 layer
+    # of China at 1 km: two 214 MB arrays and 0.5-0.9 s, against 0.01 s)
+    top = float(max(np.nanmax(values, initial=0.0), -np.nanmin(values, initial=0.0)))
     if not np.isfinite(top) or top <= 0:
         return FALLBACK_LIMITS
     vmax = 10.0 ** math.ceil(math.log10(top))

@@ -1,6 +1,6 @@
 """The run writer's last step (``RunWriter.finish``): the provenance rasters are written in the
-writer thread while the calling thread writes the tables, and on a large grid first, alone; the
-largest tables are written by the map process; either way the folder holds the same bytes."""
+writer thread while the calling thread writes the tables, on a large grid too; the largest
+tables are written by the map process; either way the folder holds the same bytes."""
 from __future__ import annotations
 
 import copy
@@ -68,11 +68,27 @@ def test_provenance_is_written_in_the_writer_thread_beside_the_tables(default_ru
         _same_files(default_run.out_dir, final, pattern)
 
 
-def test_on_a_large_grid_provenance_is_written_first_alone(default_run, tmp_path, watched):
+def test_on_a_large_grid_provenance_is_written_beside_the_tables(default_run, tmp_path, watched, monkeypatch):
+    """The tables start before the provenance ends (held until they start), in another thread."""
+    tables_started, real_provenance = threading.Event(), run_folder.write_provenance
+    held = []
+
+    def provenance_held(*args, **kwargs):
+        held.append(tables_started.wait(timeout=10))
+        return real_provenance(*args, **kwargs)
+
+    def tables_starting(*args, **kwargs):
+        tables_started.set()
+        return watched_tables(*args, **kwargs)
+    watched_tables = run_folder.write_facilities
+    monkeypatch.setattr(run_folder, "write_provenance", provenance_held)
+    monkeypatch.setattr(run_folder, "write_facilities", tables_starting)
     with gridcarbon.set_options(large_grid_cells=1):  # the YRD grid counts as large
         final = _rewrite(default_run, tmp_path)
-    order = [(name, when) for name, when, _ in watched]
-    assert order == [("provenance", "start"), ("provenance", "end"), ("tables", "start"), ("tables", "end")]
+    threads = {(name, when): thread for name, when, thread in watched}
+    assert held == [True]
+    assert threads[("provenance", "start")].startswith("gridcarbon-writer")
+    assert threads[("tables", "start")] == threading.main_thread().name
     _same_files(default_run.out_dir, final, "provenance.*")
 
 

@@ -1,6 +1,7 @@
 """Raster and cube export (gridcarbon.output.export): COG rasters and the CF NetCDF cube."""
 from __future__ import annotations
 
+import zlib
 from types import SimpleNamespace
 
 import netCDF4
@@ -25,6 +26,7 @@ from gridcarbon.output.export import (
     CubeWriter,
     _staging_profile,
     band_block,
+    inside_windows,
     read_raster_band,
     read_raster_cells,
     stored,
@@ -105,27 +107,62 @@ def test_a_multiband_cog_is_the_same_file_whatever_its_staging(grid, tmp_path):
     assert small.read_bytes() == large.read_bytes()
 
 
+def _three_bands(shape: tuple[int, int], *, spread: int | None = None) -> tuple[Grid, list[tuple[str, np.ndarray]]]:
+    """A 1 km grid of ``shape`` and three layers of shares on it: 60 % of the cells inside and
+    half of them 0 at random, or so in a ``spread`` x ``spread`` corner, all inside and 0 elsewhere
+    (faster to compress)."""
+    res, rng = 1000.0, np.random.default_rng(3)
+    corner = np.s_[:spread, :spread] if spread else np.s_[:, :]
+    part = np.zeros(shape)[corner].shape
+    inside = np.ones(shape, bool)
+    inside[corner] = rng.random(part) < 0.6
+    grid = Grid(CHINA_ALBERS_CRS, res, (0.0, 0.0, shape[1] * res, shape[0] * res), ("a",),
+                np.where(inside, 0, -1).astype(np.int32))
+    bands = []
+    for k in range(3):
+        values = np.zeros(shape)
+        values[corner] = np.where(rng.random(part) < 0.5, rng.random(part), 0.0)
+        bands.append((f"band {k}", values))
+    return grid, bands
+
+
+def _gdal_bands_cog(path, bands, grid: Grid, cache_mb: int):
+    """``bands`` copied to a COG by GDAL with the options of :func:`write_bands_cog` and its own
+    defaults otherwise (swath, where it builds the overviews), with a ``cache_mb`` block cache."""
+    with rasterio.Env(GDAL_CACHEMAX=cache_mb), MemoryFile() as mem, \
+            mem.open(**_staging_profile(grid, len(bands), NODATA, band_block(grid)), interleave="band") as staging:
+        for k, (description, values) in enumerate(bands, 1):
+            staging.write(stored(values, grid.inside), k)
+            staging.set_band_description(k, description)
+        staging.update_tags(year="2030", overview_resampling="nearest")
+        rasterio.shutil.copy(staging, path, driver="COG", **{
+            **COG_OPTIONS, "OVERVIEWS": "AUTO", "OVERVIEW_RESAMPLING": "NEAREST", "BLOCKSIZE": str(band_block(grid))})
+    return path
+
+
 def test_a_multiband_cog_with_overviews_is_the_file_gdal_writes_with_its_default_swath(tmp_path):
     """The bands are copied to the COG in swaths of a row of tiles (not GDAL's default swath,
     minutes at 1 km): the same file, overviews included, on a grid larger than one tile."""
-    shape, res = (520, 600), 1000.0
-    rng = np.random.default_rng(3)
-    inside = rng.random(shape) < 0.6
-    grid = Grid(CHINA_ALBERS_CRS, res, (0.0, 0.0, shape[1] * res, shape[0] * res), ("a",),
-                np.where(inside, 0, -1).astype(np.int32))
-    bands = [(f"band {k}", np.where(rng.random(shape) < 0.5, rng.random(shape), 0.0)) for k in range(3)]
+    grid, bands = _three_bands((520, 600))
     ours = write_bands_cog(tmp_path / "ours.tif", bands, grid, count=3, tags={"year": 2030})
-    gdal = tmp_path / "gdal.tif"
-    with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB), MemoryFile() as mem, \
-            mem.open(**_staging_profile(grid, 3, NODATA, band_block(grid)), interleave="band") as staging:
-        for k, (description, values) in enumerate(bands, 1):
-            staging.write(stored(values, inside), k)
-            staging.set_band_description(k, description)
-        staging.update_tags(year="2030", overview_resampling="nearest")
-        rasterio.shutil.copy(staging, gdal, driver="COG", **{
-            **COG_OPTIONS, "OVERVIEWS": "AUTO", "OVERVIEW_RESAMPLING": "NEAREST", "BLOCKSIZE": str(band_block(grid))})
+    gdal = _gdal_bands_cog(tmp_path / "gdal.tif", bands, grid, COG_CACHE_MB)
     with rasterio.open(ours) as src:
         assert src.overviews(1)
+    assert ours.read_bytes() == gdal.read_bytes()
+
+
+def test_a_multiband_cog_builds_its_overviews_in_memory_into_the_file_gdal_writes_through_a_temporary_file(
+        tmp_path, monkeypatch, caplog):
+    """An overview level of more than about 10 MB: GDAL by default builds it in a temporary
+    GeoTIFF beside the output (re-read many times over at 1 km), the writer in memory; the same file."""
+    grid, bands = _three_bands((2000, 2000), spread=300)  # a first level of 3 x 1000 x 1000 float32: 12 MB
+    monkeypatch.setenv("CPL_DEBUG", "ON")
+    with caplog.at_level("DEBUG", logger="rasterio._env"):
+        gdal = _gdal_bands_cog(tmp_path / "gdal.tif", bands, grid, COG_CACHE_MB)
+        through_file = [r for r in caplog.messages if "Creating temporary file" in r]
+        caplog.clear()
+        ours = write_bands_cog(tmp_path / "ours.tif", bands, grid, count=3, tags={"year": 2030})
+        assert through_file and not [r for r in caplog.messages if "Creating temporary file" in r]
     assert ours.read_bytes() == gdal.read_bytes()
 
 
@@ -319,6 +356,52 @@ def test_cube_layers_are_stored_bit_for_bit_as_the_cogs_store_them(grid, values,
     for k, stack in enumerate(expected):
         for i, layer in enumerate(stack):
             assert written[i, k].tobytes() == layer
+
+
+def _stored_chunks(path, chunk_bytes: int) -> list[bytes]:
+    """The chunks a NetCDF-4 file stores compressed with zlib level 1 (each a zlib stream, header
+    78 01, that inflates to ``chunk_bytes``), inflated, in file order."""
+    data, chunks, at = path.read_bytes(), [], 0
+    while (at := data.find(b"\x78\x01", at)) >= 0:
+        stream = zlib.decompressobj()
+        try:
+            chunk = stream.decompress(data[at:], chunk_bytes + 1)
+        except zlib.error:
+            chunk = b""
+        if stream.eof and len(chunk) == chunk_bytes:
+            chunks.append(chunk)
+        at += 1
+    return chunks
+
+
+def test_a_cube_stores_no_chunk_outside_every_region_and_reads_fill_there(grid, values, tmp_path):
+    # chunks of 2 x 2 cells: 9 of the grid's 42 hold no inside cell. They are never written, so
+    # the file stores none of them, and every reader gives the fill value there all the same
+    path, edge = tmp_path / "cube.nc", 2
+    windows = inside_windows(grid.inside, (edge, edge))
+    assert len(windows) == 33
+    assert all(grid.inside[rows, cols].any() for rows, cols in windows)
+    covered = np.zeros(grid.shape, bool)
+    for rows, cols in windows:
+        covered[rows, cols] = True
+    assert covered[grid.inside].all() and not covered.all()
+    stack = np.stack([values, -values])
+    with gridcarbon.set_options(cube_chunk_cells=edge):
+        with CubeWriter(path, grid, sectors=["a", "b"], years=[2024], attrs={}) as cube_writer:
+            cube_writer.write(2024, stack)
+    assert len(_stored_chunks(path, edge * edge * 4)) == 2 * len(windows)  # no all-fill chunk among them
+    expected = [stored(layer, grid.inside) for layer in stack]
+    with netCDF4.Dataset(path) as nc:
+        nc.set_auto_maskandscale(False)
+        assert nc["emission"].chunking() == [1, 1, edge, edge]
+        for i, layer in enumerate(expected):
+            assert nc["emission"][i, 0].tobytes() == layer.tobytes()
+    with xr.open_dataset(path) as ds:
+        read = ds["emission"].values[:, 0]
+    assert np.isnan(read[:, ~grid.inside]).all()
+    np.testing.assert_array_equal(read[:, grid.inside], np.stack(expected)[:, grid.inside])
+    with rasterio.open(f"netcdf:{path}:emission") as src:
+        assert src.read(2).tobytes() == expected[1].tobytes()  # bands run year within sector
 
 
 def test_netcdf_needs_the_emission_cube(grid, cube, tmp_path):

@@ -1,12 +1,13 @@
 """QGIS styles and colour scales (gridcarbon.output.styles): log-spaced ramps in .qml files."""
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
 
-from gridcarbon.output.styles import log_limits, tonnes_label, write_qml
+from gridcarbon.output.styles import DECADES, FALLBACK_LIMITS, log_limits, tonnes_label, write_qml
 
 
 def style(folder, kind: str):
@@ -69,6 +70,23 @@ def test_labels_and_limits():
     assert labels == ["0 t", "1e4 t", "3.2e4 t", "-1e2 t"]
     assert log_limits(np.array([0.0, 3.2e5, np.nan, -7e5])) == (1e2, 1e6)
     assert log_limits(np.zeros(4)) == (1e2, 1e6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_limits_are_those_of_the_largest_magnitude_in_float64(dtype):
+    """The limits come from the layer's extremes, as from its float64 magnitudes: NaN ignored,
+    negative extremes, exact powers of ten, infinities, all NaN, empty."""
+    rng = np.random.default_rng(5)
+    cases = [rng.lognormal(8, 3, 1000) * rng.choice([-1, 1], 1000), np.array([1e5, -99999.0]), np.array([-1e3, 10.0]),
+             np.array([np.nan, 2.5e-3]), np.array([np.nan, np.nan]), np.array([np.inf, 1.0]), np.array([-np.inf]),
+             np.array([]), np.array([-0.0, 0.0])]
+    for case in cases:
+        values = case.astype(dtype)
+        with np.errstate(all="ignore"):
+            top = np.nanmax(np.abs(values.astype(np.float64)), initial=0.0)
+        expected = (FALLBACK_LIMITS if not np.isfinite(top) or top <= 0
+                    else (10.0 ** math.ceil(math.log10(top)) / 10.0 ** DECADES, 10.0 ** math.ceil(math.log10(top))))
+        assert log_limits(values) == expected
 
 
 def test_fraction_qml_is_a_linear_percent_ramp(tmp_path):
