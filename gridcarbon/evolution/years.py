@@ -86,8 +86,8 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
     layers, snapshots, rows, held = {}, {}, [], []
     for k, year, rng, b, f in land_steps(ctx, targets):
         held.append(year_capacities(ctx, year, b, f))
-        if k == 0:  # the inventory's layers, or a compact copy of them
-            now = (grid.cell_index.compact if compact else np.asarray)(inv.emissions["emission"].values)
+        if k == 0:  # the inventory's layers (compact or not, as the year's stack is)
+            now = _base_stack(inv.layers(), grid, compact=compact)
         else:
             _step_fleet(ctx, run, fleet, patterns.point_share, targets[k], year, rng, b)
             if power is not None:
@@ -113,6 +113,15 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
     return EvolutionResult(grid, layers, fleet, snapshots, pd.concat(rows, ignore_index=True),
                            pd.concat(held, ignore_index=True), storage.table(list(grid.regions)), storage.sites(),
                            cube)
+
+
+def _base_stack(layers: np.ndarray, grid: Grid, *, compact: bool) -> np.ndarray:
+    """The inventory's (n_gridded, y, x) or compact (n_gridded, n_inside) ``layers`` as the base
+    year's stack: compact when ``compact``, else full (the stored arrays where they already are)."""
+    held_compact = layers.ndim == 2
+    if compact:
+        return layers if held_compact else grid.cell_index.compact(layers)
+    return grid.cell_index.expand(layers) if held_compact else layers
 
 
 def _step_fleet(ctx: EvolutionContext, run: FleetRun, fleet: Fleet, share: np.ndarray, target: np.ndarray,
