@@ -134,7 +134,7 @@ def _step_fleet(ctx: EvolutionContext, run: FleetRun, fleet: Fleet, share: np.nd
     tgt = {(r, s): target[GRIDDED.index(s), r] * share[j, r]
            for j, s in enumerate(POINT_SECTORS) for r in range(len(ctx.grid.regions))
            if share[j, r] > 0 and s not in run.followed}
-    restrict = restricted(ctx.landscape, built_up=built, urban_core_threshold=spec.urban_core_threshold,
+    restrict = restricted(ctx.barred, built_up=built, urban_core_threshold=spec.urban_core_threshold,
                           relocate_from=list(spec.relocate_from))
     step_points(fleet, year, tgt, run, YearInputs(restrict, built), rng)
 
