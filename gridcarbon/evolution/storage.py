@@ -42,16 +42,18 @@ SITE_KM = 50.0
 class Storage:
     """Storage sites of a grid and their injections through the run's years.
 
-    ``site_cell`` (flat cells) -> site of a storage cell (-1 none); ``reach_site`` (flat
-    cells) -> site receiving the CO2 of a plant in that cell (-1: no storage within reach),
-    both int32 (a full layer each: 107 MB for China at 1 km);
+    ``stored_cells`` the storage cells (flat, ascending) and ``stored_site`` the site of each
+    (int32: the few storage cells, not a full layer); ``reach_site`` (flat cells) -> site
+    receiving the CO2 of a plant in that cell (-1: no storage within reach; int32, a full layer:
+    107 MB for China at 1 km);
     per site ``capacity_t`` (t), ``region_pos``; ``beccs_t`` (n_years, n_sites) BECCS
     injection of each year (t/yr); ``captured_t`` (n_years, n_sites) fossil capture booked;
     ``columns`` and ``res_km`` of the grid (to place flat cells) and the pipeline ``reach_km``.
     """
 
     years: list[int]
-    site_cell: np.ndarray
+    stored_cells: np.ndarray
+    stored_site: np.ndarray
     reach_site: np.ndarray
     capacity_t: np.ndarray
     region_pos: np.ndarray
@@ -75,15 +77,14 @@ class Storage:
         rows, cols = np.divmod(cells, grid.shape[1])
         key = region[cells].astype(np.int64) * blocks + (rows // k) * (grid.shape[1] // k + 1) + cols // k
         uniq, inv = np.unique(key, return_inverse=True)
-        site_cell = np.full(region.size, -1, np.int32)
-        site_cell[cells] = inv
+        site = inv.astype(np.int32)
         capacity = np.bincount(inv, weights=storage_mt.ravel()[cells] * T_PER_MT, minlength=uniq.size)
         site_region = (uniq // blocks).astype(np.int64)
-        reach_site = _reach(site_cell.reshape(grid.shape), grid, reach_km)
+        reach_site = _reach(cells, site, grid, reach_km)
         region_cap = np.bincount(site_region, weights=capacity, minlength=len(grid.regions))
         share = capacity / np.where(region_cap[site_region] > 0, region_cap[site_region], 1.0)
         beccs = np.asarray(removals, float)[:, site_region] * share[None, :]
-        return cls(list(years), site_cell, reach_site, capacity, site_region, beccs, np.zeros_like(beccs),
+        return cls(list(years), cells, site, reach_site, capacity, site_region, beccs, np.zeros_like(beccs),
                    grid.shape[1], grid.res / 1000.0, reach_km)
 
     def room(self, year: int) -> np.ndarray:
@@ -101,13 +102,13 @@ class Storage:
 
     def reachable(self, cells: np.ndarray) -> np.ndarray:
         """Mask of the sites with a storage cell within :attr:`reach_km` of any of the flat ``cells``."""
-        near = np.zeros(self.site_cell.size, bool)
+        near = np.zeros(self.reach_site.size, bool)
         near[np.asarray(cells, np.int64)] = True
         if not near.any():
             return np.zeros(self.capacity_t.size, bool)
         dist = ndimage.distance_transform_edt(~near.reshape(-1, self.columns)).ravel() * self.res_km
-        hit = (self.site_cell >= 0) & (dist <= self.reach_km)
-        return np.isin(np.arange(self.capacity_t.size), self.site_cell[hit])
+        hit = dist[self.stored_cells] <= self.reach_km
+        return np.isin(np.arange(self.capacity_t.size), self.stored_site[hit])
 
     def route(self, year: int, cell: np.ndarray, region_pos: np.ndarray, captured_t: np.ndarray) -> np.ndarray:
         """Book ``captured_t`` (t) of sources in flat ``cell``s, in the order given, into the
@@ -154,24 +155,22 @@ class Storage:
         return dist
 
     @cached_property
-    def _by_site(self) -> np.ndarray:
-        """Flat storage cells, grouped by site (ascending), ascending within a site."""
-        stored = np.flatnonzero(self.site_cell >= 0)
-        return stored[np.argsort(self.site_cell[stored], kind="stable")]
+    def _by_site(self) -> tuple[np.ndarray, np.ndarray]:
+        """Flat storage cells, grouped by site (ascending), ascending within a site; and their sites."""
+        order = np.argsort(self.stored_site, kind="stable")
+        return self.stored_cells[order], self.stored_site[order]
 
     def _region_cells(self, region_pos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Storage cells of a region's sites (flat, grouped by site), where each site's cells
         start in them, and the sites."""
-        cells = self._by_site
+        cells, cell_site = self._by_site
         sites = np.flatnonzero(self.region_pos == region_pos)
-        lo, hi = np.searchsorted(self.site_cell[cells], [sites.min(), sites.max() + 1]) if sites.size else (0, 0)
-        cells = cells[lo:hi]
-        return cells, np.searchsorted(self.site_cell[cells], sites), sites
+        lo, hi = np.searchsorted(cell_site, [sites.min(), sites.max() + 1]) if sites.size else (0, 0)
+        return cells[lo:hi], np.searchsorted(cell_site[lo:hi], sites), sites
 
     def sites(self) -> pd.DataFrame:
         """``cell`` (flat index) and ``site`` of every storage cell, ascending cells."""
-        cells = np.flatnonzero(self.site_cell >= 0)
-        return pd.DataFrame({"cell": cells, "site": self.site_cell[cells].astype(np.int64)})
+        return pd.DataFrame({"cell": self.stored_cells, "site": self.stored_site.astype(np.int64)})
 
     def table(self, regions: list[str]) -> pd.DataFrame:
         """site, region, year, beccs_t, captured_t, injected_t, cumulative_t, capacity_t, fill
@@ -187,12 +186,14 @@ class Storage:
             "fill": (cumulative / np.where(self.capacity_t > 0, self.capacity_t, 1.0)[None, :]).ravel()})
 
 
-def _reach(site_cell: np.ndarray, grid: Grid, reach_km: float) -> np.ndarray:
-    """Flat cells -> site of the nearest storage cell within ``reach_km`` (-1 beyond reach; int32)."""
-    stored = site_cell >= 0
-    if not stored.any():
-        return np.full(site_cell.size, -1, np.int32)
-    dist, (iy, ix) = ndimage.distance_transform_edt(~stored, return_indices=True)
+def _reach(cells: np.ndarray, sites: np.ndarray, grid: Grid, reach_km: float) -> np.ndarray:
+    """Flat cells -> site of the nearest storage cell (flat ``cells`` of ``sites``) within
+    ``reach_km`` (-1 beyond reach; int32)."""
+    if not cells.size:
+        return np.full(grid.shape[0] * grid.shape[1], -1, np.int32)
+    site_cell = np.full(grid.shape, -1, np.int32)
+    site_cell.flat[cells] = sites
+    dist, (iy, ix) = ndimage.distance_transform_edt(site_cell < 0, return_indices=True)
     nearest = site_cell[iy, ix]
     return np.where(dist * grid.res / 1000.0 <= reach_km, nearest, -1).ravel().astype(np.int32, copy=False)
 
