@@ -49,18 +49,27 @@ def city_of_cells(grid: Grid, cities: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def city_quotas(totals: pd.DataFrame, base: np.ndarray, city_index: np.ndarray, cities: pd.DataFrame,
+def city_sums(base: np.ndarray, city_index: np.ndarray, grid: Grid, n_cities: int) -> np.ndarray:
+    """Base-year gridded emissions of each city, (GRIDDED, n_cities) t CO2/yr.
+
+    ``base``: base-year gridded layers (GRIDDED, y, x) t CO2/yr/cell, or compact (GRIDDED,
+    n_inside) on ``grid``'s :attr:`~Grid.cell_index` (the same sums: the same cells, added in the
+    same order); ``city_index`` from :func:`city_of_cells`.
+    """
+    cell_city = city_index if base.ndim == 3 else city_index[grid.cell_index.cells]
+    flat = base.reshape(len(GRIDDED), -1)
+    inside = cell_city >= 0
+    return np.stack([np.bincount(cell_city[inside], weights=layer[inside], minlength=n_cities) for layer in flat])
+
+
+def city_quotas(totals: pd.DataFrame, by_city: np.ndarray, cities: pd.DataFrame,
                 weights: dict[str, float], *, base_year: int, end_year: int) -> pd.DataFrame:
     """``city, region, sector, year, quota_t`` (t CO2/yr, removals negative).
 
-    ``totals``: the allocation's ``region, sector, year, allocated_t``; ``base``: base-year
-    gridded layers (GRIDDED, y, x) t CO2/yr/cell; ``city_index`` from :func:`city_of_cells`;
+    ``totals``: the allocation's ``region, sector, year, allocated_t``; ``by_city``: the cities'
+    base-year gridded emissions (GRIDDED, cities) t CO2/yr (:func:`city_sums`);
     ``cities``: ``city, region, population_m, gdp_bn_yuan``; ``weights``: the principles.
     """
-    flat = base.reshape(len(GRIDDED), -1)
-    inside = city_index >= 0
-    by_city = np.stack([np.bincount(city_index[inside], weights=layer[inside], minlength=len(cities))
-                        for layer in flat])                                   # (GRIDDED, cities)
     parts = [_region_quotas(totals[totals["region"] == region], by_city[:, rows], cities.iloc[rows], weights,
                             base_year=base_year, end_year=end_year)
              for region, rows in cities.groupby("region", sort=False).indices.items()]
@@ -100,20 +109,18 @@ def _sector_share(sector: str, base: np.ndarray, pop: np.ndarray, gdp: np.ndarra
 
 
 def facility_quotas(cities_q: pd.DataFrame, facilities: pd.DataFrame, city_index: np.ndarray,
-                    base: np.ndarray, city_names: np.ndarray) -> pd.DataFrame:
+                    by_city: np.ndarray, city_names: np.ndarray) -> pd.DataFrame:
     """``id, city, region, sector, year, quota_t`` for the base-year plants of point sectors,
     plus a ``<city>:<sector>:other`` row per city and sector for the rest.
 
-    ``facilities``: ``id, sector, region, cell, emission_t`` (base year); ``base`` (GRIDDED, y, x).
+    ``facilities``: ``id, sector, region, cell, emission_t`` (base year); ``city_index`` per flat
+    cell (:func:`city_of_cells`); ``by_city`` (GRIDDED, cities) t CO2/yr (:func:`city_sums`).
     """
     plants = facilities[facilities["sector"].isin(POINT_SECTORS) & (facilities["emission_t"] > 0)].copy()
     plants["city"] = city_names[city_index[plants["cell"].to_numpy(int)]]
     point = cities_q[cities_q["sector"].isin(POINT_SECTORS)]
-    flat = base.reshape(len(GRIDDED), -1)
-    inside = city_index >= 0
-    gridded = pd.concat([pd.DataFrame({"city": city_names, "sector": s,
-                                       "base_t": np.bincount(city_index[inside], weights=flat[GRIDDED.index(s)][inside],
-                                                             minlength=len(city_names))}) for s in POINT_SECTORS])
+    gridded = pd.concat([pd.DataFrame({"city": city_names, "sector": s, "base_t": by_city[GRIDDED.index(s)]})
+                         for s in POINT_SECTORS])
     held = plants.groupby(["city", "sector"])["emission_t"].sum().rename("plants_t")
     gridded = gridded.join(held, on=["city", "sector"]).fillna({"plants_t": 0.0})
     gridded["whole_t"] = np.maximum(gridded["base_t"], gridded["plants_t"])
@@ -133,13 +140,16 @@ def quota_tables(totals: pd.DataFrame, base: np.ndarray, facilities: pd.DataFram
                  base_year: int, end_year: int) -> dict[str, pd.DataFrame]:
     """``quotas/cities.csv`` and ``quotas/facilities.csv`` of a run.
 
-    ``cities``: a shipped ``<set>_cities.csv`` (prefecture rows are used); ``provinces``:
-    ``adcode, region``. A region without a city becomes its own single pool (city = region).
+    ``base``: base-year gridded layers (GRIDDED, y, x) t CO2/yr/cell, or compact (GRIDDED,
+    n_inside) on ``grid``'s :attr:`~Grid.cell_index`; ``cities``: a shipped ``<set>_cities.csv``
+    (prefecture rows are used); ``provinces``: ``adcode, region``. A region without a city
+    becomes its own single pool (city = region).
     """
     table = _pools(cities, provinces, grid.regions)
     city_index = city_of_cells(grid, table)
-    per_city = city_quotas(totals, base, city_index, table, weights, base_year=base_year, end_year=end_year)
-    per_plant = facility_quotas(per_city, facilities, city_index, base, table["city"].to_numpy())
+    by_city = city_sums(base, city_index, grid, len(table))
+    per_city = city_quotas(totals, by_city, table, weights, base_year=base_year, end_year=end_year)
+    per_plant = facility_quotas(per_city, facilities, city_index, by_city, table["city"].to_numpy())
     names = table.set_index("city")["name"]
     per_city.insert(1, "name", per_city["city"].map(names))
     return {"quotas/cities.csv": per_city, "quotas/facilities.csv": per_plant}

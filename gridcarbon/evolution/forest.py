@@ -24,7 +24,6 @@ area (0..1); sinks are magnitudes, t CO2/yr.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -142,9 +141,11 @@ class ForestLand:
     ``forest0`` base-year forest fraction (y, x) and ``forest0_r`` its sum per region (sum of
     fractions); ``base_sink`` the base-year sink per region
     (t CO2/yr, magnitude); ``open_share`` the share (0..1, y, x) of each cell's base-year free
-    land (neither water, built-up nor forest) that is :func:`base_room`; ``zone_region`` each cell's
-    ``region x n_zones + zone`` (int32, -1 outside or beyond the table); ``uptake`` each
-    zone's peak uptake (t CO2/km2/yr); ``ramp_years`` each zone's ramp (years).
+    land (neither water, built-up nor forest) that is :func:`base_room`; ``zone_runs`` the runs of
+    cells (:func:`~gridcarbon.core.cells.label_runs`) of one label ``region x n_zones + zone``
+    (cells outside every region or beyond the table have none; not the label layer itself: a
+    full int32 layer, 107 MB for China at 1 km); ``uptake`` each zone's peak uptake
+    (t CO2/km2/yr); ``ramp_years`` each zone's ramp (years).
     """
 
     base_year: int
@@ -152,7 +153,7 @@ class ForestLand:
     forest0_r: np.ndarray
     base_sink: np.ndarray
     open_share: np.ndarray
-    zone_region: np.ndarray
+    zone_runs: np.ndarray
     uptake: np.ndarray
     ramp_years: np.ndarray
 
@@ -174,7 +175,7 @@ class ForestLand:
         np.clip(share, 0.0, 1.0, out=share)
         return cls(inv.year, landscape.forest.values, grid.region_sums(landscape.forest.values),
                    -grid.region_sums(inv.layer("forest_sink")),
-                   share, zone_region.astype(np.int32),
+                   share, label_runs(zone_region),
                    table.peak_uptake_t_co2_ha_yr.to_numpy() * HA_PER_KM2 * uptake_scale, table.ramp_years.to_numpy(np.float64))
 
     def room(self, water: np.ndarray, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
@@ -188,13 +189,8 @@ class ForestLand:
         """Peak uptake (t CO2/yr) of ``fraction`` (y, x) of each cell as new stands, per zone and
         region, (n_zones, n_regions)."""
         n = len(self.uptake)
-        area = regionkernels.region_sums(self._zone_runs, np.ravel(fraction)[None], n * len(grid.regions))[0]
+        area = regionkernels.region_sums(self.zone_runs, np.ravel(fraction)[None], n * len(grid.regions))[0]
         return area.reshape(len(grid.regions), n).T * grid.cell_area_km2 * self.uptake[:, None]
-
-    @cached_property
-    def _zone_runs(self) -> np.ndarray:
-        """The runs of cells of one zone x region (:func:`~gridcarbon.core.cells.label_runs`)."""
-        return label_runs(self.zone_region)
 
     def kept_sink(self, grid: Grid, forest: np.ndarray) -> np.ndarray:
         """Base-year sink per region (t CO2/yr) of the base-year forest still standing in ``forest``."""

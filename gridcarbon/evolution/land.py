@@ -17,7 +17,7 @@ import xarray as xr
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.core.units import T_PER_MT
-from gridcarbon.evolution.areas import built_demand, grow_urban, urban_allowed
+from gridcarbon.evolution.areas import built_demand, grow_urban
 from gridcarbon.evolution.context import EvolutionContext
 from gridcarbon.evolution.forest import ForestLand, Planting
 from gridcarbon.inventory.base import Inventory
@@ -32,7 +32,7 @@ def land_steps(ctx: EvolutionContext, targets: np.ndarray) -> Iterator[tuple]:
     drawing from it. ``built`` and ``forest`` are fractions of each cell (y, x).
     """
     grid, land, spec = ctx.grid, ctx.landscape, ctx.spec
-    allowed, water = urban_allowed(land), land.water.values
+    allowed, water = ctx.allowed, land.water.values
     # the CA and afforestation run in float64 whatever the landscape's storage dtype
     b, f = (land[v].values.astype(np.float64, copy=False) for v in ("built_up", "forest"))
     built_r0 = grid.region_sums(b)

@@ -19,6 +19,7 @@ from scipy import ndimage
 
 from gridcarbon.config.evolution import schedule_at
 from gridcarbon.core import regionkernels
+from gridcarbon.core.cells import CellIndex
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED, LINE_SECTORS, POINT_SECTORS
 from gridcarbon.evolution.context import EvolutionContext
@@ -64,21 +65,27 @@ STORAGE_WEIGHT_PER_MT = 1e-3
 @dataclass(frozen=True)
 class Unmoved:
     """A sector's base layer with ``values`` in place of it at flat ``cells``: what the fleet
-    and corridor rules do not move (t CO2/yr/cell), without a second full layer."""
+    and corridor rules do not move (t CO2/yr/cell), without a second full layer. ``base`` is
+    (y, x), or compact (n_inside,) on ``index`` (a large grid's run, :meth:`~gridcarbon.inventory.base.Inventory.compacted`)."""
 
     base: np.ndarray
     cells: np.ndarray
     values: np.ndarray
+    index: CellIndex | None = None
+
+    def full_base(self) -> np.ndarray:
+        """The base layer as (y, x): a compact one expanded (a new layer, 0 outside the index)."""
+        return self.base if self.base.ndim == 2 else self.index.expand(self.base)
 
     def layer(self, ratio: np.ndarray | None = None) -> np.ndarray:
         """A new float64 (y, x) layer, times ``ratio`` (y, x) when given: then made in
         ``ratio`` (a new array the caller gives up) where its dtype is the product's."""
         if ratio is None:
-            out = self.base.astype(np.float64)
+            out = self.index.expand(self.base, dtype=np.float64) if self.base.ndim == 1 else self.base.astype(np.float64)
             out.flat[self.cells] = self.values
             return out
         moved = self.values * ratio.flat[self.cells]
-        out = _into(np.multiply, ratio, self.base)
+        out = _into(np.multiply, ratio, self.full_base())
         out.flat[self.cells] = moved
         return out
 
@@ -164,9 +171,9 @@ class Patterns:
         inv, grid, new = ctx.inv, ctx.grid, ctx.spec.new_corridors
         corridors = (Corridors.build(inv.lines, inv.line_coverage, grid, inv.year, new)
                      if len(inv.lines) or new else None)
-        rest, share = _unmoved(inv.emissions["emission"].values, fleet, corridors, grid, inv.year)
+        rest, share = _unmoved(inv.layers(), fleet, corridors, grid, inv.year)
         area = AreaBase.of(ctx.landscape, core_threshold=ctx.spec.urban_core_threshold, year=inv.year)
-        stock = {s: NewStock.of(rest[GRIDDED.index(s)].base, area.built, grid, clustered=s == "other_industry")
+        stock = {s: NewStock.of(rest[GRIDDED.index(s)].full_base(), area.built, grid, clustered=s == "other_industry")
                  for s in URBAN_GROWTH}
         return cls(rest, share, area, corridors, stock)
 
@@ -193,7 +200,7 @@ class Patterns:
         i = GRIDDED.index(s)
         new = None  # new stock, made first: its temporaries come and go before the layer is made
         if s in URBAN_GROWTH:
-            moved = self.area.core_left(self.rest[i].base, year, ctx.grid) if s == "buildings" else None
+            moved = self.area.core_left(self.rest[i].full_base(), year, ctx.grid) if s == "buildings" else None
             new = self.stock[s].layer(built, self.area.built, ctx.grid, moved=moved)
         layer = self.rest[i].layer(self.area.ratio(s, built, forest) if s in AREA_CHANGE
                                    else self.area.settled(year) if s == "buildings" else None)
@@ -258,28 +265,31 @@ def _unmoved(base_layers: np.ndarray, fleet: Fleet, corridors: Corridors | None,
              base_year: int) -> tuple[list[Unmoved], np.ndarray]:
     """What the fleet and corridor rules do not move, and the fleet's share of each point sector.
 
-    Returns per gridded sector the base layer minus the base fleet (point sectors, clipped at
-    0) or minus the base corridors (line sectors), and the fleet's region share of each
-    point sector, (n_point_sectors, n_regions).
+    ``base_layers`` are (n_gridded, y, x), or compact (n_gridded, n_inside) on the grid's
+    :attr:`~Grid.cell_index`. Returns per gridded sector the base layer minus the base fleet
+    (point sectors, clipped at 0) or minus the base corridors (line sectors), and the fleet's
+    region share of each point sector, (n_point_sectors, n_regions).
     """
+    index = grid.cell_index
     none = np.zeros(0, np.int64)
-    rest = [Unmoved(layer, none, none.astype(float)) for layer in base_layers]
+    rest = [Unmoved(layer, none, none.astype(float), index) for layer in base_layers]
     share = np.zeros((len(POINT_SECTORS), len(grid.regions)))
     region = grid.region_index.ravel()
     for j, s in enumerate(POINT_SECTORS):
         i = GRIDDED.index(s)
         cells, t = point_cells(fleet, s)
-        rest[i] = Unmoved(base_layers[i], cells, np.clip(base_layers[i].flat[cells] - t, 0.0, None))
+        base = rest[i].full_base()
+        rest[i] = Unmoved(base_layers[i], cells, np.clip(base.flat[cells] - t, 0.0, None), index)
         ours = region[cells] >= 0
         fleet_r = np.bincount(region[cells][ours], weights=t[ours], minlength=len(grid.regions))
-        whole = grid.region_sums(base_layers[i])
+        whole = grid.region_sums(base)
         share[j] = np.where(whole > 0, np.clip(fleet_r / np.where(whole > 0, whole, 1.0), 0.0, 1.0), 0.0)
     if corridors is not None:
         ones = np.ones(len(grid.regions))
         lines = corridors.cells(base_year, gdp_ratio=ones, pop_ratio=ones)
         for s, (cells, t) in zip(LINE_SECTORS, lines):
             i = GRIDDED.index(s)
-            rest[i] = Unmoved(base_layers[i], cells, base_layers[i].flat[cells] - t)
+            rest[i] = Unmoved(base_layers[i], cells, rest[i].full_base().flat[cells] - t, index)
     return rest, share
 
 

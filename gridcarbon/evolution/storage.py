@@ -43,14 +43,16 @@ class Sites:
     """The storage sites of a grid, the same in every year and under every allocation (a run's
     context builds them once: :attr:`~.context.EvolutionContext.storage_sites`).
 
-    ``site_cell`` (flat cells) -> site of a storage cell (-1 none); ``reach_site`` (flat
-    cells) -> site receiving the CO2 of a plant in that cell (-1: no storage within reach),
-    both int32 (a full layer each: 107 MB for China at 1 km); per site ``capacity_t`` (t) and
+    ``stored_cells`` the storage cells (flat, ascending) and ``stored_site`` the site of each
+    (int32: the few storage cells, not a full layer); ``reach_site`` (flat cells) -> site
+    receiving the CO2 of a plant in that cell (-1: no storage within reach; int32, a full layer:
+    107 MB for China at 1 km); per site ``capacity_t`` (t) and
     ``region_pos``; ``columns`` and ``res_km`` of the grid (to place flat cells), its number of
     regions and the pipeline ``reach_km``.
     """
 
-    site_cell: np.ndarray
+    stored_cells: np.ndarray
+    stored_site: np.ndarray
     reach_site: np.ndarray
     capacity_t: np.ndarray
     region_pos: np.ndarray
@@ -70,12 +72,11 @@ class Sites:
         rows, cols = np.divmod(cells, grid.shape[1])
         key = region[cells].astype(np.int64) * blocks + (rows // k) * (grid.shape[1] // k + 1) + cols // k
         uniq, inv = np.unique(key, return_inverse=True)
-        site_cell = np.full(region.size, -1, np.int32)
-        site_cell[cells] = inv
+        site = inv.astype(np.int32)
         capacity = np.bincount(inv, weights=storage_mt.ravel()[cells] * T_PER_MT, minlength=uniq.size)
         site_region = (uniq // blocks).astype(np.int64)
-        reach_site = _reach(site_cell.reshape(grid.shape), grid, reach_km)
-        return cls(site_cell, reach_site, capacity, site_region, grid.shape[1], grid.res / 1000.0, len(grid.regions),
+        reach_site = _reach(cells, site, grid, reach_km)
+        return cls(cells, site, reach_site, capacity, site_region, grid.shape[1], grid.res / 1000.0, len(grid.regions),
                    reach_km)
 
 
@@ -83,14 +84,15 @@ class Sites:
 class Storage:
     """Storage sites of a grid and their injections through the run's years.
 
-    The sites' ``site_cell``, ``reach_site``, ``capacity_t``, ``region_pos``, ``columns``,
+    The sites' ``stored_cells``, ``stored_site``, ``reach_site``, ``capacity_t``, ``region_pos``, ``columns``,
     ``res_km`` and ``reach_km`` are those of :class:`Sites` (the same arrays); ``beccs_t``
     (n_years, n_sites) BECCS injection of each year (t/yr); ``captured_t`` (n_years, n_sites)
     fossil capture booked.
     """
 
     years: list[int]
-    site_cell: np.ndarray
+    stored_cells: np.ndarray
+    stored_site: np.ndarray
     reach_site: np.ndarray
     capacity_t: np.ndarray
     region_pos: np.ndarray
@@ -115,7 +117,7 @@ class Storage:
         region_cap = np.bincount(sites.region_pos, weights=sites.capacity_t, minlength=sites.n_regions)
         share = sites.capacity_t / np.where(region_cap[sites.region_pos] > 0, region_cap[sites.region_pos], 1.0)
         beccs = np.asarray(removals, float)[:, sites.region_pos] * share[None, :]
-        return cls(list(years), sites.site_cell, sites.reach_site, sites.capacity_t, sites.region_pos, beccs,
+        return cls(list(years), sites.stored_cells, sites.stored_site, sites.reach_site, sites.capacity_t, sites.region_pos, beccs,
                    np.zeros_like(beccs), sites.columns, sites.res_km, sites.reach_km)
 
     def room(self, year: int) -> np.ndarray:
@@ -143,14 +145,16 @@ class Storage:
             return np.zeros(self.capacity_t.size, bool)
         rows, cols = np.divmod(cells, self.columns)
         margin = int(np.ceil(self.reach_km / self.res_km)) + 1
-        site_cell = self.site_cell.reshape(-1, self.columns)
         top, left = max(rows.min() - margin, 0), max(cols.min() - margin, 0)
-        window = site_cell[top:rows.max() + margin + 1, left:cols.max() + margin + 1]
-        far = np.ones(window.shape, bool)
+        bottom = min(rows.max() + margin + 1, self.reach_site.size // self.columns)
+        right = min(cols.max() + margin + 1, self.columns)
+        far = np.ones((bottom - top, right - left), bool)
         far[rows - top, cols - left] = False
         dist = ndimage.distance_transform_edt(far) * self.res_km
-        hit = (window >= 0) & (dist <= self.reach_km)
-        return np.isin(np.arange(self.capacity_t.size), window[hit])
+        sy, sx = np.divmod(self.stored_cells, self.columns)
+        hit = (sy >= top) & (sy < bottom) & (sx >= left) & (sx < right)
+        hit[hit] = dist[sy[hit] - top, sx[hit] - left] <= self.reach_km
+        return np.isin(np.arange(self.capacity_t.size), self.stored_site[hit])
 
     def route(self, year: int, cell: np.ndarray, region_pos: np.ndarray, captured_t: np.ndarray) -> np.ndarray:
         """Book ``captured_t`` (t) of sources in flat ``cell``s, in the order given, into the
@@ -200,9 +204,8 @@ class Storage:
     def _by_site(self) -> tuple[np.ndarray, np.ndarray]:
         """Flat storage cells, grouped by site (ascending), ascending within a site; and the
         site of each."""
-        stored = np.flatnonzero(self.site_cell >= 0)
-        cells = stored[np.argsort(self.site_cell[stored], kind="stable")]
-        return cells, self.site_cell[cells]
+        order = np.argsort(self.stored_site, kind="stable")
+        return self.stored_cells[order], self.stored_site[order]
 
     def _region_cells(self, region_pos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Storage cells of a region's sites (flat, grouped by site), where each site's cells
@@ -214,8 +217,7 @@ class Storage:
 
     def sites(self) -> pd.DataFrame:
         """``cell`` (flat index) and ``site`` of every storage cell, ascending cells."""
-        cells = np.flatnonzero(self.site_cell >= 0)
-        return pd.DataFrame({"cell": cells, "site": self.site_cell[cells].astype(np.int64)})
+        return pd.DataFrame({"cell": self.stored_cells, "site": self.stored_site.astype(np.int64)})
 
     def table(self, regions: list[str]) -> pd.DataFrame:
         """site, region, year, beccs_t, captured_t, injected_t, cumulative_t, capacity_t, fill
@@ -231,12 +233,14 @@ class Storage:
             "fill": (cumulative / np.where(self.capacity_t > 0, self.capacity_t, 1.0)[None, :]).ravel()})
 
 
-def _reach(site_cell: np.ndarray, grid: Grid, reach_km: float) -> np.ndarray:
-    """Flat cells -> site of the nearest storage cell within ``reach_km`` (-1 beyond reach; int32)."""
-    stored = site_cell >= 0
-    if not stored.any():
-        return np.full(site_cell.size, -1, np.int32)
-    dist, (iy, ix) = ndimage.distance_transform_edt(~stored, return_indices=True)
+def _reach(cells: np.ndarray, sites: np.ndarray, grid: Grid, reach_km: float) -> np.ndarray:
+    """Flat cells -> site of the nearest storage cell (flat ``cells`` of ``sites``) within
+    ``reach_km`` (-1 beyond reach; int32)."""
+    if not cells.size:
+        return np.full(grid.shape[0] * grid.shape[1], -1, np.int32)
+    site_cell = np.full(grid.shape, -1, np.int32)
+    site_cell.flat[cells] = sites
+    dist, (iy, ix) = ndimage.distance_transform_edt(site_cell < 0, return_indices=True)
     nearest = site_cell[iy, ix]
     return np.where(dist * grid.res / 1000.0 <= reach_km, nearest, -1).ravel().astype(np.int32, copy=False)
 

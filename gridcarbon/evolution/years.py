@@ -85,8 +85,8 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
     layers, snapshots, rows, held = {}, {}, [], []
     for k, year, rng, b, f in land_steps(ctx, targets):
         held.append(year_capacities(ctx, year, b, f))
-        if k == 0:  # the inventory's layers, or a compact copy of them
-            now = (grid.cell_index.compact if compact else np.asarray)(inv.emissions["emission"].values)
+        if k == 0:  # the inventory's layers (compact or not, as the year's stack is)
+            now = _base_stack(inv.layers(), grid, compact=compact)
         else:
             _step_fleet(ctx, run, fleet, patterns.point_share, targets[k], year, rng, b)
             if power is not None:
@@ -114,6 +114,15 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
                            cube)
 
 
+def _base_stack(layers: np.ndarray, grid: Grid, *, compact: bool) -> np.ndarray:
+    """The inventory's (n_gridded, y, x) or compact (n_gridded, n_inside) ``layers`` as the base
+    year's stack: compact when ``compact``, else full (the stored arrays where they already are)."""
+    held_compact = layers.ndim == 2
+    if compact:
+        return layers if held_compact else grid.cell_index.compact(layers)
+    return grid.cell_index.expand(layers) if held_compact else layers
+
+
 def _step_fleet(ctx: EvolutionContext, run: FleetRun, fleet: Fleet, share: np.ndarray, target: np.ndarray,
                 year: int, rng: np.random.Generator, built: np.ndarray) -> None:
     """One year of the point rules of ``run`` with the fleet's ``share`` (n_point_sectors x
@@ -124,7 +133,7 @@ def _step_fleet(ctx: EvolutionContext, run: FleetRun, fleet: Fleet, share: np.nd
     tgt = {(r, s): target[GRIDDED.index(s), r] * share[j, r]
            for j, s in enumerate(POINT_SECTORS) for r in range(len(ctx.grid.regions))
            if share[j, r] > 0 and s not in run.followed}
-    restrict = restricted(ctx.landscape, built_up=built, urban_core_threshold=spec.urban_core_threshold,
+    restrict = restricted(ctx.barred, built_up=built, urban_core_threshold=spec.urban_core_threshold,
                           relocate_from=list(spec.relocate_from))
     step_points(fleet, year, tgt, run, YearInputs(restrict, built), rng)
 

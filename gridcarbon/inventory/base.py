@@ -10,7 +10,7 @@ values are t CO2/yr; gridded layers t CO2/yr/cell.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -33,7 +33,8 @@ ERROR_DETAIL_CHARS = 120
 class Inventory:
     """A gridded base-year inventory and the tables it came from.
 
-    ``emissions``: Dataset with ``emission`` (sector, y, x), t CO2/yr/cell.
+    ``emissions``: Dataset with ``emission`` (sector, y, x), t CO2/yr/cell; or (sector, cell),
+    one value per cell of the grid's :attr:`~Grid.cell_index` once :meth:`compacted`.
     ``totals``: region, sector, value_t for every sector incl. the non-gridded ``indirect``.
     ``facilities``: point sources (grid CRS) with their ``cell`` (flat index).
     ``lines``: line sources (grid CRS); ``line_coverage`` their exact cell shares.
@@ -59,14 +60,27 @@ class Inventory:
                 for r in self.calibration.astype(object).to_dict("records")]
 
     def layers(self) -> np.ndarray:
-        """(n_gridded, y, x) t CO2/yr/cell in GRIDDED order: the stored layers, not a copy
-        (:func:`assemble` lays sectors out in that order; a ``.sel`` by the sector list would
-        copy them, 1.2 GB for China at 1 km)."""
+        """(n_gridded, y, x) t CO2/yr/cell in GRIDDED order, (n_gridded, n_inside) once
+        :meth:`compacted`: the stored layers, not a copy (:func:`assemble` lays sectors out in
+        that order; a ``.sel`` by the sector list would copy them, 1.2 GB for China at 1 km)."""
         return self.emissions["emission"].values
 
     def layer(self, sector: str) -> np.ndarray:
-        """(y, x) t CO2/yr/cell of one gridded sector."""
+        """(y, x) t CO2/yr/cell of one gridded sector ((n_inside,) once :meth:`compacted`)."""
         return self.emissions["emission"].sel(sector=sector).values
+
+    def compacted(self) -> Inventory:
+        """This inventory with its layers held compact, (sector, cell) on the grid's
+        :attr:`~Grid.cell_index` (the same values: :func:`assemble` leaves 0 outside every
+        region). What a large grid's run keeps once the suitability fit, which reads
+        rectangles, is made (China at 1 km: 0.42 GB of float32 layers instead of 1.18)."""
+        emission = self.emissions["emission"]
+        if emission.ndim == 2:
+            return self
+        compact = self.grid.cell_index.compact(emission.values)
+        ds = xr.Dataset({"emission": (("sector", "cell"), compact, emission.attrs)},
+                        coords={"sector": emission["sector"].values}, attrs=self.emissions.attrs)
+        return replace(self, emissions=ds)
 
 
 def region_positions(frame: pd.DataFrame, grid: Grid) -> np.ndarray:

@@ -117,18 +117,26 @@ def build_covariates(grid: Grid, *, landscape: xr.Dataset, lines: gpd.GeoDataFra
     return xr.Dataset({k: (("cell",), v) for k, v in layers.items()})
 
 
-def restricted(landscape: xr.Dataset, *, built_up: np.ndarray, urban_core_threshold: float,
+def barred(landscape: xr.Dataset, *, relocate_from: list[str]) -> np.ndarray:
+    """Cells where large point sources may not stay or be built whatever a year's land: water
+    cells (above :data:`~gridcarbon.inventory.landscape.WATER_CELL`) always, and cells above
+    :data:`~gridcarbon.inventory.landscape.ECO_RESERVE_CELL` of reserve when ``relocate_from``
+    names them. Returns a boolean (y, x) mask (what :func:`restricted` adds a year's urban cores to)."""
+    mask = landscape.water.values > WATER_CELL
+    if "eco_reserve" in relocate_from:
+        mask |= landscape.eco_reserve.values > ECO_RESERVE_CELL
+    return mask
+
+
+def restricted(barred: np.ndarray, *, built_up: np.ndarray, urban_core_threshold: float,
                relocate_from: list[str]) -> np.ndarray:
     """Cells where large point sources may not stay or be built (urban cores, eco red lines, water).
 
-    Water cells (above :data:`~gridcarbon.inventory.landscape.WATER_CELL`) always; cells with
-    a built-up fraction ``built_up`` (0..1) of at least ``urban_core_threshold`` (0..1) and
-    cells above :data:`~gridcarbon.inventory.landscape.ECO_RESERVE_CELL` of reserve when
-    ``relocate_from`` names them. Returns a boolean (y, x) mask.
+    The ``barred`` cells (:func:`barred`), and cells with a built-up fraction ``built_up`` (0..1)
+    of at least ``urban_core_threshold`` (0..1) when ``relocate_from`` names urban cores.
+    Returns a new boolean (y, x) mask.
     """
-    mask = landscape.water.values > WATER_CELL
+    mask = barred.copy()
     if "urban_core" in relocate_from:
         mask |= built_up >= urban_core_threshold
-    if "eco_reserve" in relocate_from:
-        mask |= landscape.eco_reserve.values > ECO_RESERVE_CELL
     return mask

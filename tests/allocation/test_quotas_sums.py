@@ -1,7 +1,10 @@
 """Tiers: city quotas sum to the region's allocation, facility quotas to the city's (1e-9 relative)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from gridcarbon import job
@@ -53,3 +56,12 @@ def test_city_quotas_move_from_today_towards_the_principles(tiers):
                                                                                     values="quota_t")
     share = jiangsu.div(jiangsu.sum(axis=1), axis=0)
     assert (share.loc[2060] - share.loc[2024]).abs().max() > 0.005   # the principles move the city split
+
+
+def test_quotas_of_a_compact_inventory_are_the_same(tiers):
+    alloc, q, area = tiers
+    held = replace(area, inventory=area.inventory.compacted())  # as a large grid's run holds it
+    assert held.inventory.layers().ndim == 2
+    mine = job.quotas(job.resolve("yrd-enhanced"), held, alloc)
+    for name, table in q.items():  # the same cells summed in the same order: the same bits
+        pd.testing.assert_frame_equal(mine[name], table, check_exact=True)

@@ -1,5 +1,13 @@
 """What ``job.prepare`` hands the coupling loop and the evolution."""
+from dataclasses import fields
+
+import numpy as np
+
 from gridcarbon import job
+from gridcarbon.evolution.areas import urban_allowed
+from gridcarbon.evolution.context import YEAR_LANDSCAPE
+from gridcarbon.inventory.landscape import ECO_RESERVE_CELL, WATER_CELL
+from gridcarbon.suitability.covariates import restricted
 
 
 def test_a_run_carries_only_the_landscape_layers_it_reads(default_prepared):
@@ -9,3 +17,35 @@ def test_a_run_carries_only_the_landscape_layers_it_reads(default_prepared):
     assert tuple(prep.area.landscape.data_vars) == job.RUN_LANDSCAPE
     assert prep.area.inventory.grid is prep.area.grid is prep.context.grid
     assert set(prep.suitability.surfaces) >= {"power", "steel", "cement", "urban"}
+
+
+def test_the_context_holds_the_static_masks_not_elevation_and_reserves(default_prepared):
+    """The year loop reads elevation and eco reserves only through two static masks, which the
+    context holds instead of the layers (two float32 layers at 1 km: 0.21 GB)."""
+    prep = default_prepared
+    ctx, land = prep.context, prep.area.landscape
+    assert tuple(ctx.landscape.data_vars) == YEAR_LANDSCAPE
+    assert not {"elevation_m", "eco_reserve"} & set(ctx.landscape.data_vars)
+    assert ctx.allowed.dtype == ctx.barred.dtype == bool and ctx.barred.shape == ctx.grid.shape
+    assert np.array_equal(ctx.allowed, urban_allowed(land))
+    water, reserve = land.water.values > WATER_CELL, land.eco_reserve.values > ECO_RESERVE_CELL
+    assert (reserve & ~water).any() and ctx.spec.relocate_from == ["urban_core", "eco_reserve"]
+    assert np.array_equal(ctx.barred, water | reserve)
+    built = land.built_up.values
+    mask = restricted(ctx.barred, built_up=built, urban_core_threshold=0.5, relocate_from=["urban_core"])
+    assert np.array_equal(mask, water | reserve | (built >= 0.5)) and mask is not ctx.barred
+
+
+def test_the_forest_state_holds_zone_runs_not_a_label_layer(default_prepared):
+    """Of the forest's base-year state, only the forest and its open share are full layers; the
+    zone x region labels are held as their runs of cells (at 1 km a full int32 layer is 107 MB)."""
+    ctx = default_prepared.context
+    forest, grid = ctx.forest, ctx.grid
+    assert [f.name for f in fields(forest) if np.shape(getattr(forest, f.name)) == grid.shape] == ["forest0", "open_share"]
+    runs = forest.zone_runs
+    assert runs.shape[0] == 3 and (runs[0, 1:] >= runs[1, :-1]).all() and (runs[2] >= 0).all()
+    n_zones, n_regions = len(forest.uptake), len(grid.regions)
+    cells = np.bincount(runs[2], weights=runs[1] - runs[0], minlength=n_zones * n_regions)
+    assert 0 < cells.sum() <= grid.cell_index.size  # inside cells of a zone of the table
+    want = cells.reshape(n_regions, n_zones).T * grid.cell_area_km2 * forest.uptake[:, None]
+    assert np.allclose(forest.zone_sums(grid, np.ones(grid.shape)), want, rtol=1e-12)

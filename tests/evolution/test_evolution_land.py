@@ -98,8 +98,8 @@ def test_a_context_builds_its_storage_sites_once_for_the_fleet_limits_and_the_ev
     built = Storage.build(land.storage_mt.values, inv.grid, reach_km=ctx.spec.ccs_reach_km,
                           removals=np.ones((len(years), 2)), years=years)
     on = Storage.on(sites, removals=np.ones((len(years), 2)), years=years)
-    assert on.site_cell is sites.site_cell and on.reach_site is sites.reach_site
-    for name in ("site_cell", "reach_site", "capacity_t", "region_pos", "beccs_t", "captured_t"):
+    assert on.stored_cells is sites.stored_cells and on.reach_site is sites.reach_site
+    for name in ("stored_cells", "stored_site", "reach_site", "capacity_t", "region_pos", "beccs_t", "captured_t"):
         np.testing.assert_array_equal(getattr(on, name), getattr(built, name))
     assert (on.columns, on.res_km, on.reach_km) == (built.columns, built.res_km, built.reach_km)
     assert on.capacity_t.sum() == pytest.approx(5e6)

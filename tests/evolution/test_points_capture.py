@@ -140,7 +140,9 @@ def test_storage_sites_split_by_region_and_block(grid):
     storage = Storage.build(layer, grid, reach_km=1.0, removals=np.full((len(YEARS), 2), 1e4), years=YEARS)
     assert storage.capacity_t.tolist() == pytest.approx([2e6, 2e6])
     assert storage.region_pos.tolist() == [0, 1]
-    assert storage.site_cell[cell(0, 0)] == storage.site_cell[cell(9, 9)] == 0
+    # the storage cells alone, ascending, with their sites (no full layer of sites)
+    assert storage.stored_cells.tolist() == [cell(0, 0), cell(0, 19), cell(9, 9)]
+    assert storage.stored_site.tolist() == [0, 1, 0] and storage.sites().site.tolist() == [0, 1, 0]
     # BECCS of A split over A's site; fossil room = capacity - every year's BECCS
     assert storage.room(2030)[0] == pytest.approx(2e6 - 1e4 * len(YEARS))
 
@@ -153,14 +155,14 @@ def test_room_in_reach_counts_the_sites_of_the_region_with_a_storage_cell_in_rea
     rng = np.random.default_rng(0)
     storage = Storage.build(np.where(rng.random(grid.shape) < 0.3, rng.random(grid.shape), 0.0), grid,
                             reach_km=50.0, removals=np.zeros((1, 2)), years=[2024])
-    stored = np.flatnonzero(storage.site_cell >= 0)
+    stored, site = storage.stored_cells, storage.stored_site
     assert storage.capacity_t.size > 20 and set(storage.region_pos) == {0, 1}
     cells = np.arange(0, grid.shape[0] * grid.shape[1], 7)
     for region in (0, 1):
         got = storage.room_in_reach(2024, cells, np.full(cells.size, region))
         for cell, room in zip(cells, got):
             km = np.hypot(stored // 60 - cell // 60, stored % 60 - cell % 60) * 10.0
-            near = set(storage.site_cell[stored[km <= 50.0]]) & set(np.flatnonzero(storage.region_pos == region))
+            near = set(site[km <= 50.0]) & set(np.flatnonzero(storage.region_pos == region))
             assert room == pytest.approx(storage.capacity_t[sorted(near)].sum(), rel=1e-12)
 
 
@@ -171,12 +173,12 @@ def test_reachable_sites_are_those_with_a_storage_cell_in_reach_of_a_given_cell(
     rng = np.random.default_rng(1)
     storage = Storage.build(np.where(rng.random(grid.shape) < 0.2, rng.random(grid.shape), 0.0), grid,
                             reach_km=40.0, removals=np.zeros((1, 2)), years=[2024])
-    stored = np.flatnonzero(storage.site_cell >= 0)
+    stored = storage.stored_cells
     for cells in ([], [0], [29 * 60 + 59], [5 * 60 + 3, 20 * 60 + 50], [14 * 60 + 29, 14 * 60 + 33]):
         km = np.full(stored.size, np.inf)
         for c in cells:
             km = np.minimum(km, np.hypot(stored // 60 - c // 60, stored % 60 - c % 60) * 10.0)
         want = np.zeros(storage.capacity_t.size, bool)
-        want[storage.site_cell[stored[km <= 40.0]]] = True
+        want[storage.stored_site[km <= 40.0]] = True
         got = storage.reachable(np.array(cells, np.int64))
         assert np.array_equal(got, want) and (got.any() or not cells)

@@ -32,11 +32,10 @@ def _solution(gas_twh: float = 1.0):
 
 def _storage(capacity_t=(1e9, 1e9), reach_km: float = 1000.0) -> Storage:
     """Sites 0 and 1 on cells 5 and 6 of a 1 x 10 grid of 10 km cells (the fleet's plants on cells 0..4)."""
-    site_cell = np.full(10, -1)
-    site_cell[[5, 6]] = [0, 1]
     km = np.abs(np.arange(10)[:, None] - np.array([5, 6])[None, :]) * 10.0
     reach_site = np.where(km.min(axis=1) <= reach_km, km.argmin(axis=1), -1)
-    return Storage([2024, 2025, 2030], site_cell, reach_site, np.array(capacity_t), np.zeros(2, int),
+    return Storage([2024, 2025, 2030], np.array([5, 6]), np.array([0, 1], np.int32), reach_site,
+                   np.array(capacity_t), np.zeros(2, int),
                    np.zeros((3, 2)), np.zeros((3, 2)), 10, 10.0, reach_km)
 
 
