@@ -105,11 +105,18 @@ def climate_zone(precip_mm: np.ndarray, table: pd.DataFrame) -> np.ndarray:
 
 def slope_deg(elevation_m: np.ndarray, grid: Grid) -> np.ndarray:
     """Terrain slope (degrees, y, x) of cell-centre heights; cells outside every region take the
-    height of the nearest inside cell, so borders and coasts add no cliff."""
+    height of the nearest inside cell, so borders and coasts add no cliff.
+
+    Each layer goes as soon as the next is made, and the angle is made in place: at China's 1 km
+    (26.8 M cells) its float64 layers made the peak of the run's preparation."""
     rows, cols = ndimage.distance_transform_edt(~grid.inside, return_distances=False, return_indices=True)
-    filled = np.asarray(elevation_m, np.float64)[rows, cols]
+    filled = np.asarray(elevation_m)[rows, cols].astype(np.float64, copy=False)
+    del rows, cols  # the nearest inside cells: two int32 layers
     dy, dx = np.gradient(filled, grid.res)
-    return np.degrees(np.arctan(np.hypot(dx, dy)))
+    del filled
+    slope = np.hypot(dx, dy)
+    del dx, dy
+    return np.degrees(np.arctan(slope, out=slope), out=slope)
 
 
 def base_room(landscape: xr.Dataset, grid: Grid, zone: np.ndarray, table: pd.DataFrame,

@@ -174,7 +174,9 @@ def _display(values: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.nda
     pad = ((0, -ny % k), (0, -nx % k))
     shape = ((ny + pad[0][1]) // k, k, (nx + pad[1][1]) // k, k)
     count = np.pad(inside, pad).reshape(shape).sum(axis=(1, 3))
-    total = np.pad(np.where(inside, values, 0.0), pad).reshape(shape).sum(axis=(1, 3))
+    padded = np.zeros((ny + pad[0][1], nx + pad[1][1]), np.result_type(values.dtype, 0.0))  # as np.where's
+    np.copyto(padded[:ny, :nx], values, where=inside)  # one padded copy, not a masked one padded again
+    total = padded.reshape(shape).sum(axis=(1, 3))
     return total / np.maximum(count, 1), count > 0
 
 

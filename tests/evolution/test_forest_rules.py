@@ -3,12 +3,15 @@ new forest, the ramp of new stands, planting and capacity, on the two-region gri
 ``conftest.py`` (1 km cells: 100 km2 per region)."""
 from __future__ import annotations
 
+import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from gridcarbon.core.errors import SchemaError
+from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.evolution.forest import (
     AFFOREST_SHARE,
@@ -23,7 +26,7 @@ from gridcarbon.evolution.forest import (
     read_uptake,
     slope_deg,
 )
-from gridcarbon.testing import toy_inventory, toy_landscape
+from gridcarbon.testing import lonlat_regions, toy_inventory, toy_landscape, two_region_grid
 
 BASE_RATE = 300.0  # t CO2/km2/yr of the toy base-year forest
 
@@ -100,6 +103,24 @@ def test_room_is_open_wet_low_gentle_land_only(grid):
                              elevation_m=plane)
         zone = climate_zone(hill.precipitation_mm.values, table)
         assert (base_room(hill, grid, zone, table) > 0).sum() == open_cells
+
+
+def test_slope_keeps_the_plain_expressions_bits_in_two_thirds_of_its_float64_layers():
+    # the plain expression held six float64 layers at once (China at 1 km: the preparation's peak)
+    def plain(elevation, grid):
+        rows, cols = ndimage.distance_transform_edt(~grid.inside, return_distances=False, return_indices=True)
+        dy, dx = np.gradient(np.asarray(elevation, np.float64)[rows, cols], grid.res)
+        return np.degrees(np.arctan(np.hypot(dx, dy)))
+
+    rng = np.random.default_rng(3)
+    for grid in (Grid.from_regions(lonlat_regions(), res=3000), two_region_grid(300, res=1000.0)):
+        elevation = (rng.random(grid.shape) * 3000.0).astype(np.float32)  # a large grid's storage dtype
+        tracemalloc.start()
+        got = slope_deg(elevation, grid)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert np.array_equal(got.view(np.uint64), plain(elevation, grid).view(np.uint64))
+    assert peak <= 4.5 * got.nbytes  # 300 x 600 cells; the plain expression: 6.0 layers
 
 
 def test_a_stand_ramps_up_then_saturates():

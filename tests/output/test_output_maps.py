@@ -1,6 +1,9 @@
 """PNG maps (gridcarbon.output.maps): valid, deterministic, reduced for large grids."""
 from __future__ import annotations
 
+import math
+import tracemalloc
+
 import matplotlib.image as mpimg
 import numpy as np
 
@@ -61,6 +64,32 @@ def test_large_layers_are_drawn_as_block_means(grid, values, tmp_path):
         assert path.read_bytes().startswith(PNG_SIGNATURE)
     with gridcarbon.set_options(max_display_cells=10_000):
         assert maps._display(values, grid.inside)[0] is values  # small grids are drawn as they are
+
+
+def test_block_means_have_the_masked_and_padded_layers_values_from_one_copy():
+    # the plain expression masked the layer, then padded the masked copy: two copies of a 1 km
+    # national layer while a map of an exported year is drawn
+    def plain(values, inside, k):
+        pad = ((0, -values.shape[0] % k), (0, -values.shape[1] % k))
+        shape = ((values.shape[0] + pad[0][1]) // k, k, (values.shape[1] + pad[1][1]) // k, k)
+        count = np.pad(inside, pad).reshape(shape).sum(axis=(1, 3))
+        return np.pad(np.where(inside, values, 0.0), pad).reshape(shape).sum(axis=(1, 3)) / np.maximum(count, 1)
+
+    rng = np.random.default_rng(4)
+    inside = rng.random((301, 413)) < 0.7
+    with gridcarbon.set_options(max_display_cells=40):
+        for dtype in (np.float32, np.float64, np.int32):
+            values = (rng.random(inside.shape) * 100.0).astype(dtype)
+            if dtype != np.int32:
+                values[inside.nonzero()[0][:3], inside.nonzero()[1][:3]] = (np.nan, -0.0, np.inf)
+            tracemalloc.start()
+            shown, _ = maps._display(values, inside)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            want = plain(values, inside, math.ceil(413 / 40))
+            assert shown.dtype == want.dtype and np.array_equal(shown, want, equal_nan=True)
+            assert np.array_equal(np.signbit(shown), np.signbit(want))
+            assert peak <= 1.5 * np.zeros(inside.shape, np.result_type(dtype, 0.0)).nbytes  # plain: 2.0
 
 
 def test_a_panel_of_compact_layers_makes_each_rectangle_twice_and_draws_the_same_png(grid, values, tmp_path):
