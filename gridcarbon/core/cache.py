@@ -61,7 +61,7 @@ def digest(*parts: object) -> str:
     for part in parts:
         if isinstance(part, np.ndarray):
             h.update(f"|{part.dtype.str}{part.shape}|".encode())
-            h.update(np.ascontiguousarray(part).tobytes())
+            h.update(np.ascontiguousarray(part).reshape(-1).view(np.uint8))  # its bytes, not a copy of them
         else:
             h.update(f"|{part!r}".encode())
     return h.hexdigest()

@@ -211,3 +211,44 @@ def test_a_model_read_from_the_cache_needs_no_scikit_learn(tmp_path):
     assert np.array_equal(np.load(tmp_path / "cold" / "surface.npy"), np.load(tmp_path / "warm" / "surface.npy"))
     loaded = load_model(tmp_path / "warm" / "model.pkl", sha256=warm_sha)
     assert loaded.estimator.n_estimators > 0 and loaded.target == "power"
+
+
+
+def test_a_large_grids_surface_is_cached_as_its_inside_cells_and_read_back_to_the_bit(suit_setup, tmp_path,
+                                                                                      monkeypatch):
+    """On a large grid (China at 1 km: a minute of both cores a run) the cache holds a surface's
+    inside cells in the storage dtype: a hit is the computed surface without predicting, another
+    covariate misses, and the small-grid entry of the same model is another one."""
+    import pickle
+
+    import gridcarbon
+    from gridcarbon.core import cache
+    from gridcarbon.suitability import model as suitability
+
+    def never(*args, **kwargs):
+        raise AssertionError("predicted")
+
+    def arrays(folder):
+        return [a for a in (pickle.loads(p.read_bytes()) for p in folder.glob("*.pkl")) if isinstance(a, np.ndarray)]
+
+    grid, cov, presence = suit_setup
+    with gridcarbon.set_options(large_grid_cells=0):
+        monkeypatch.setenv(cache.CACHE_ENV, "off")
+        computed = fit_suitability("power", presence, cov, grid, seed=5).predict(cov, grid)
+        monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+        first = fit_suitability("power", presence, cov, grid, seed=5).predict(cov, grid)
+        with monkeypatch.context() as m:
+            m.setattr(suitability, "presence_probability", never)
+            hit = fit_suitability("power", presence, cov, grid, seed=5).predict(cov, grid)
+            changed = cov.copy(deep=True)
+            changed["noise1"].values[3, 4] += 1.0
+            with pytest.raises(AssertionError, match="predicted"):
+                fit_suitability("power", presence, changed, grid, seed=5).predict(changed, grid)
+        for surface in (first, hit):
+            assert surface.dtype == grid.storage_dtype == np.float32 and surface.shape == grid.shape
+            assert np.array_equal(surface.view(np.uint32), computed.view(np.uint32))
+        [stored] = arrays(tmp_path / "suitability")
+        assert stored.shape == (grid.cell_index.size,) and stored.dtype == np.float32
+    small = fit_suitability("power", presence, cov, grid, seed=5).predict(cov, grid)
+    assert small.dtype == np.float64 and np.allclose(small, computed, atol=1e-7)
+    assert len(arrays(tmp_path / "suitability")) == 2  # the small grid's layer beside the large grid's cells
