@@ -128,15 +128,15 @@ def barred(landscape: xr.Dataset, *, relocate_from: list[str]) -> np.ndarray:
     return mask
 
 
-def restricted(barred: np.ndarray, *, built_up: np.ndarray, urban_core_threshold: float,
+def restricted(always: np.ndarray, *, built_up: np.ndarray, urban_core_threshold: float,
                relocate_from: list[str]) -> np.ndarray:
     """Cells where large point sources may not stay or be built (urban cores, eco red lines, water).
 
-    The ``barred`` cells (:func:`barred`), and cells with a built-up fraction ``built_up`` (0..1)
-    of at least ``urban_core_threshold`` (0..1) when ``relocate_from`` names urban cores.
-    Returns a new boolean (y, x) mask.
+    The ``always`` barred cells (boolean (y, x), :func:`barred`), and cells with a built-up
+    fraction ``built_up`` (0..1) of at least ``urban_core_threshold`` (0..1) when
+    ``relocate_from`` names urban cores. Returns a new boolean (y, x) mask.
     """
-    mask = barred.copy()
+    mask = always.copy()
     if "urban_core" in relocate_from:
         mask |= built_up >= urban_core_threshold
     return mask
