@@ -163,6 +163,14 @@ class Grid:
         compact ones by the fourth (:func:`~gridcarbon.core.regionkernels.spread_by_proxy`)."""
         return np.ascontiguousarray(np.concatenate([self.region_runs, self.compact_runs[:1]]))
 
+    def runs_from_compact(self, *, compact_out: bool) -> np.ndarray:
+        """:attr:`compact_runs` with a fourth row, where each run's cells go in the output (compact
+        when ``compact_out``, else full layers), and a fifth, each run's start in full layers: a
+        kernel reads compact layers by the first three rows, writes by the fourth and reads a full
+        fallback layer by the fifth (:func:`~gridcarbon.core.regionkernels.spread_by_proxy`)."""
+        out = self.compact_runs[:1] if compact_out else self.region_runs[:1]
+        return np.ascontiguousarray(np.concatenate([self.compact_runs, out, self.region_runs[:1]]))
+
     @cached_property
     def _cells(self) -> dict[int, np.ndarray]:
         return {}

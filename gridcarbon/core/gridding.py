@@ -144,7 +144,8 @@ def distribute(totals: np.ndarray, proxy: np.ndarray, grid: Grid, *, fallback: n
                out: np.ndarray | None = None) -> np.ndarray:
     """Spread region totals over cells in proportion to a proxy's magnitude.
 
-    ``totals`` is (n_layers, n_regions) t CO2/yr; ``proxy`` is (n_layers, y, x) or (y, x).
+    ``totals`` is (n_layers, n_regions) t CO2/yr; ``proxy`` is (n_layers, y, x), (y, x), or one
+    compact (n_inside,) layer on the grid's :attr:`~Grid.cell_index` (the values at its cells).
     The proxy is normalised to sum to one within each region (HERMES-style); a region whose
     proxy is all zero follows ``fallback`` (y, x, non-negative) if given and not all zero
     there, else gets its total spread evenly over its cells. Returns (n_layers, y, x)
@@ -155,10 +156,14 @@ def distribute(totals: np.ndarray, proxy: np.ndarray, grid: Grid, *, fallback: n
     # a writable copy: numba compiles a kernel once per argument type, and a read-only array
     # is another type (a second compilation of spread_by_proxy on a fresh install)
     totals = np.array(totals, np.float64, ndmin=2)
-    proxy = np.broadcast_to(proxy, (totals.shape[0],) + grid.shape)
+    compact_proxy = np.ndim(proxy) == 1
+    proxy = np.broadcast_to(proxy, (totals.shape[0],) + np.shape(proxy)[-1 if compact_proxy else -2:])
     backup = np.empty(0) if fallback is None else np.ravel(fallback)
-    out = np.empty(proxy.shape) if out is None else out
-    runs = grid.runs_to_compact if out.ndim == 2 else grid.region_runs
+    out = np.empty((totals.shape[0],) + grid.shape) if out is None else out
+    if compact_proxy:
+        runs = grid.runs_from_compact(compact_out=out.ndim == 2)
+    else:
+        runs = grid.runs_to_compact if out.ndim == 2 else grid.region_runs
     for k in range(len(out)):  # loop over layers, not cells
         regionkernels.spread_by_proxy(runs, np.ravel(proxy[k]), totals[k], out[k].reshape(-1), backup)
     return out

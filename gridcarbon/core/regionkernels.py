@@ -64,7 +64,9 @@ def spread_by_proxy(runs, proxy, totals, out, fallback):
     Sums run in cell order, as in :func:`region_sums`; ``out`` may be float32 (values are
     computed in float64). A fourth row of ``runs``, when there is one, holds where each run's
     cells go in ``out`` (a compact ``out``, the inside cells alone: the starts of
-    :attr:`~gridcarbon.core.grid.Grid.compact_runs`); the values are the same, bit for bit.
+    :attr:`~gridcarbon.core.grid.Grid.compact_runs`), and a fifth where they are in ``fallback``
+    (a compact ``proxy`` with a full ``fallback``: :meth:`~gridcarbon.core.grid.Grid.runs_from_compact`);
+    the values are the same, bit for bit.
     """
     n = totals.size
     sums, backup, counts = np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
@@ -75,15 +77,16 @@ def spread_by_proxy(runs, proxy, totals, out, fallback):
             acc += abs(proxy[i])
         sums[r] = acc
         counts[r] += runs[1, j] - runs[0, j]
+    at = runs[3] if runs.shape[0] > 3 else runs[0]
+    fat = runs[4] if runs.shape[0] > 4 else runs[0]
     if fallback.size:
         for j in range(runs.shape[1]):
             r = runs[2, j]
             if sums[r] <= 0:
                 acc = backup[r]
-                for i in range(runs[0, j], runs[1, j]):
+                for i in range(fat[j], fat[j] + runs[1, j] - runs[0, j]):
                     acc += fallback[i]
                 backup[r] = acc
-    at = runs[3] if runs.shape[0] > 3 else runs[0]
     done = 0
     for j in range(runs.shape[1]):
         r, start, stop, to = runs[2, j], runs[0, j], runs[1, j], at[j] - runs[0, j]
@@ -94,8 +97,9 @@ def spread_by_proxy(runs, proxy, totals, out, fallback):
             for i in range(start, stop):
                 out[i + to] = (abs(proxy[i]) / sums[r]) * totals[r]
         elif backup[r] > 0:
+            back = fat[j] - start
             for i in range(start, stop):
-                out[i + to] = (fallback[i] / backup[r]) * totals[r]
+                out[i + to] = (fallback[i + back] / backup[r]) * totals[r]
         else:
             for i in range(start, stop):
                 out[i + to] = (1.0 / max(counts[r], 1)) * totals[r]

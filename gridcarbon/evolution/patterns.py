@@ -7,6 +7,11 @@ stock and add new stock where the urban CA adds built-up land (other industry as
 to its existing clusters); urban road traffic follows people and electrifies on the urban
 passenger schedule. Patterns are raw weights in t CO2/yr/cell; the year loop rescales them
 to the allocated region x sector totals.
+
+Patterns are compact: one value per cell inside the study area, on the grid's
+:attr:`~gridcarbon.core.grid.Grid.cell_index` (:mod:`gridcarbon.core.cells`), whatever the grid;
+their arithmetic is the full layers' at those cells, bit for bit, on 35 % of China's 1 km
+rectangle. Only what needs neighbours (the clusters of new industry) is made on full layers.
 """
 from __future__ import annotations
 
@@ -64,36 +69,32 @@ STORAGE_WEIGHT_PER_MT = 1e-3
 
 @dataclass(frozen=True)
 class Unmoved:
-    """A sector's base layer with ``values`` in place of it at flat ``cells``: what the fleet
-    and corridor rules do not move (t CO2/yr/cell), without a second full layer. ``base`` is
-    (y, x), or compact (n_inside,) on ``index`` (a large grid's run, :meth:`~gridcarbon.inventory.base.Inventory.compacted`)."""
+    """A sector's compact base layer (n_inside,) with ``values`` in place of it at compact
+    positions ``cells``: what the fleet and corridor rules do not move (t CO2/yr/cell), without
+    a second layer."""
 
     base: np.ndarray
     cells: np.ndarray
     values: np.ndarray
-    index: CellIndex | None = None
-
-    def full_base(self) -> np.ndarray:
-        """The base layer as (y, x): a compact one expanded (a new layer, 0 outside the index)."""
-        return self.base if self.base.ndim == 2 else self.index.expand(self.base)
 
     def layer(self, ratio: np.ndarray | None = None) -> np.ndarray:
-        """A new float64 (y, x) layer, times ``ratio`` (y, x) when given: then made in
+        """A new float64 compact layer, times ``ratio`` (compact) when given: then made in
         ``ratio`` (a new array the caller gives up) where its dtype is the product's."""
         if ratio is None:
-            out = self.index.expand(self.base, dtype=np.float64) if self.base.ndim == 1 else self.base.astype(np.float64)
-            out.flat[self.cells] = self.values
+            out = self.base.astype(np.float64)
+            out[self.cells] = self.values
             return out
-        moved = self.values * ratio.flat[self.cells]
-        out = _into(np.multiply, ratio, self.full_base())
-        out.flat[self.cells] = moved
+        moved = self.values * ratio[self.cells]
+        out = _into(np.multiply, ratio, self.base)
+        out[self.cells] = moved
         return out
 
 
 @dataclass(frozen=True)
 class AreaBase:
-    """Base-year proxies that area sources change against, with their ratio offsets;
-    ``core`` marks the urban-core cells (y, x, bool) and ``year`` is the base year."""
+    """Base-year proxies that area sources change against (compact, on the grid's cell index),
+    with their ratio offsets; ``core`` marks the urban-core cells (bool) and ``year`` is the
+    base year."""
 
     built: np.ndarray
     forest: np.ndarray
@@ -104,21 +105,23 @@ class AreaBase:
     year: int
 
     @classmethod
-    def of(cls, land: xr.Dataset, *, core_threshold: float, year: int) -> "AreaBase":
-        """From the base-year ``land``; cells at least ``core_threshold`` built-up are urban core."""
-        built = land.built_up.values
-        base = cls(built, land.forest.values, land.water.values, land.population.values, {},
+    def of(cls, land: xr.Dataset, index: CellIndex, *, core_threshold: float, year: int) -> "AreaBase":
+        """From the base-year ``land`` (y, x) at the cells of ``index``; cells at least
+        ``core_threshold`` built-up are urban core. The ratio offsets are those of the whole
+        rectangle of ``land``."""
+        full = cls(*(land[v].values for v in ("built_up", "forest", "water", "population")), {}, None, year)
+        then = {"population": full.population, "crop": full.crop(), "forest": full.forest}
+        built, forest, water, population = (index.compact(v) for v in (full.built, full.forest, full.water,
+                                                                       full.population))
+        return cls(built, forest, water, population, {k: _ratio_eps(v) for k, v in then.items()},
                    built >= core_threshold, year)
-        then = {"population": base.population, "crop": base.crop(), "forest": base.forest}
-        base.eps.update({k: _ratio_eps(v) for k, v in then.items()})
-        return base
 
     def crop(self) -> np.ndarray:
         """Land neither water, built-up nor forest (fraction)."""
         return _free_land(self.water, self.built, self.forest)
 
     def settled(self, year: int) -> np.ndarray:
-        """Occupied share of the base-year building stock in ``year`` (y, x, 0..1): its
+        """Occupied share of the base-year building stock in ``year`` (compact, 0..1): its
         built-up share stays (in urban-core cells less :data:`CORE_DECONCENTRATION` a year),
         the rest follows :data:`RURAL_POPULATION` (from 2024 on)."""
         rural = schedule_at(RURAL_POPULATION, year)
@@ -133,16 +136,17 @@ class AreaBase:
         return (1.0 - CORE_DECONCENTRATION) ** max(year - self.year, 0)
 
     def core_left(self, stock: np.ndarray, year: int, grid: Grid) -> np.ndarray:
-        """Per region, what the urban cores' share of ``stock`` (t CO2/yr/cell, the base-year
-        stock) has lost by ``year`` to the new districts (t CO2/yr)."""
+        """Per region, what the urban cores' share of ``stock`` (t CO2/yr/cell, the compact
+        base-year stock) has lost by ``year`` to the new districts (t CO2/yr)."""
         kept = self.core_kept(year)
         lost = _into(np.multiply, self.settled(year), stock)
         lost[~self.core] = 0.0
         lost *= (1.0 - kept) / kept
-        return grid.region_sums(lost)
+        return grid.compact_region_sums(lost)
 
     def ratio(self, sector: str, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
-        """Change of an area-like sector's proxy since the base year (y, x), >= 0."""
+        """Change of an area-like sector's proxy since the base year (compact, given the year's
+        compact ``built`` and ``forest``), >= 0."""
         if sector == "transport_road":  # people follow built-up growth
             return _safe_ratio(_grow_proxy(self.population, self.built, built), self.population,
                                self.eps["population"])
@@ -172,35 +176,39 @@ class Patterns:
         corridors = (Corridors.build(inv.lines, inv.line_coverage, grid, inv.year, new)
                      if len(inv.lines) or new else None)
         rest, share = _unmoved(inv.layers(), fleet, corridors, grid, inv.year)
-        area = AreaBase.of(ctx.landscape, core_threshold=ctx.spec.urban_core_threshold, year=inv.year)
-        stock = {s: NewStock.of(rest[GRIDDED.index(s)].full_base(), area.built, grid, clustered=s == "other_industry")
+        area = AreaBase.of(ctx.landscape, grid.cell_index, core_threshold=ctx.spec.urban_core_threshold,
+                           year=inv.year)
+        stock = {s: NewStock.of(grid.cell_index.full(inv.layers()[GRIDDED.index(s)]), ctx.landscape.built_up.values,
+                                grid, clustered=s == "other_industry")
                  for s in URBAN_GROWTH}
         return cls(rest, share, area, corridors, stock)
 
     def raw_layers(self, ctx: EvolutionContext, fleet: Fleet, k: int, year: int, built: np.ndarray,
                    forest: np.ndarray) -> Iterator[np.ndarray]:
         """Pattern of each sector in ``year`` (index ``k`` of the run's years) before totals
-        are imposed (t/yr/cell), given that year's ``built`` and ``forest`` fractions.
+        are imposed (t/yr/cell), given that year's ``built`` and ``forest`` fractions (y, x).
 
-        Yields one (y, x) layer per sector in GRIDDED order, made when it is asked for, so a
-        year never holds a second full (sector, y, x) stack.
+        Yields one compact layer (n_inside,) per sector in GRIDDED order, made when it is asked
+        for, so a year never holds a second (sector, cell) stack.
         """
-        elec = ctx.spec.electrification
+        elec, index = ctx.spec.electrification, ctx.grid.cell_index
         lines_now = (self.corridors.cells(year, gdp_ratio=ctx.gdp_ratio[k], pop_ratio=ctx.pop_ratio[k],
                                           electrification=elec, built=built)
                      if self.corridors else None)
+        built, forest = index.compact(built), index.compact(forest)
         for s in GRIDDED:  # no layer stays bound here while the next is made
             yield self._layer(ctx, fleet, s, year, built, forest, lines_now)
 
     def _layer(self, ctx: EvolutionContext, fleet: Fleet, s: str, year: int, built: np.ndarray,
                forest: np.ndarray, lines_now: list | None) -> np.ndarray:
-        """Pattern of sector ``s`` in ``year`` (t/yr/cell, y, x): :meth:`raw_layers`' layer."""
+        """Pattern of sector ``s`` in ``year`` (t/yr/cell, compact; ``built`` and ``forest``
+        compact): :meth:`raw_layers`' layer."""
         if s == "beccs":
-            return _beccs_pattern(ctx.landscape)
-        i = GRIDDED.index(s)
+            return _beccs_pattern(ctx.landscape, ctx.grid.cell_index)
+        i, index = GRIDDED.index(s), ctx.grid.cell_index
         new = None  # new stock, made first: its temporaries come and go before the layer is made
         if s in URBAN_GROWTH:
-            moved = self.area.core_left(self.rest[i].full_base(), year, ctx.grid) if s == "buildings" else None
+            moved = self.area.core_left(self.rest[i].base, year, ctx.grid) if s == "buildings" else None
             new = self.stock[s].layer(built, self.area.built, ctx.grid, moved=moved)
         layer = self.rest[i].layer(self.area.ratio(s, built, forest) if s in AREA_CHANGE
                                    else self.area.settled(year) if s == "buildings" else None)
@@ -209,11 +217,11 @@ class Patterns:
         if new is not None:
             layer += new
         if s in POINT_SECTORS:
-            cells, t = point_cells(fleet, s)
-            layer.flat[cells] += t
+            cells, t = _inside(index, *point_cells(fleet, s))
+            layer[cells] += t
         if s in LINE_SECTORS and lines_now is not None:
-            cells, t = lines_now[LINE_SECTORS.index(s)]
-            layer.flat[cells] += t
+            cells, t = _inside(index, *lines_now[LINE_SECTORS.index(s)])
+            layer[cells] += t
         return layer
 
 
@@ -224,9 +232,10 @@ class NewStock:
     New stock emits, per unit of added built-up fraction, what the region's base-year stock
     does per unit of built-up (``per_built``, t CO2/yr per unit fraction, per region;
     ASSUMPTION: no better figure for the direct emissions of new districts), so a region's
-    new stock is its built-up growth share of the sector. ``cluster`` (y, x, dimensionless
-    or None) places it within the region's new land: new industrial land goes where the base
-    layer's mean within :data:`PARK_RADIUS_KM` is high, next to existing clusters.
+    new stock is its built-up growth share of the sector. ``cluster`` (compact, on the grid's
+    cell index, dimensionless or None) places it within the region's new land: new industrial
+    land goes where the base layer's mean within :data:`PARK_RADIUS_KM` is high, next to
+    existing clusters.
     """
 
     per_built: np.ndarray
@@ -234,30 +243,32 @@ class NewStock:
 
     @classmethod
     def of(cls, base: np.ndarray, built0: np.ndarray, grid: Grid, *, clustered: bool) -> "NewStock":
-        """From a sector's ``base`` layer (t CO2/yr/cell) and the base year's built-up ``built0``."""
+        """From a sector's ``base`` layer (t CO2/yr/cell) and the base year's built-up ``built0``
+        (fraction), both (y, x)."""
         per_built = grid.region_sums(base) / np.maximum(grid.region_sums(built0), 1e-12)
         if not clustered:
             return cls(per_built, None)
         size = 2 * round(PARK_RADIUS_KM * 1000.0 / grid.res) + 1
         near = ndimage.uniform_filter(np.asarray(base, np.float64), size=size, mode="constant")
-        return cls(per_built, near.astype(grid.storage_dtype, copy=False))
+        return cls(per_built, grid.cell_index.compact(near.astype(grid.storage_dtype, copy=False)))
 
     def layer(self, built: np.ndarray, built0: np.ndarray, grid: Grid, *,
               moved: np.ndarray | None = None) -> np.ndarray:
-        """New stock on the built-up added since ``built0`` (the growth of ``built``; fractions,
-        y, x), t CO2/yr/cell: per region ``per_built`` x the added built-up, plus ``moved``
+        """New stock on the built-up added since ``built0`` (the growth of ``built``; compact
+        fractions), t CO2/yr/cell (compact): per region ``per_built`` x the added built-up, plus ``moved``
         (t CO2/yr per region: occupants the urban cores lost), spread over the added land by
         ``cluster`` (by the added land alone in a region whose new land is far from any cluster)."""
         added = np.subtract(built, built0)
         np.maximum(added, 0.0, out=added)
-        amount = self.per_built * grid.region_sums(added) + (0.0 if moved is None else moved)
+        amount = self.per_built * grid.compact_region_sums(added) + (0.0 if moved is None else moved)
         weight = added if self.cluster is None else added * self.cluster
-        have = grid.region_sums(weight)
+        have = grid.compact_region_sums(weight)
         if self.cluster is not None and (have <= 0).any():
-            np.copyto(weight, added, where=(have <= 0)[np.maximum(grid.region_index, 0)])
-            have = grid.region_sums(weight)
+            regions = grid.region_index.reshape(-1)[grid.cell_index.cells]
+            np.copyto(weight, added, where=(have <= 0)[regions])
+            have = grid.compact_region_sums(weight)
         scale = np.where(have > 0, amount / np.maximum(have, 1e-300), 0.0)
-        regionkernels.scale_by_region(grid.region_runs, weight.reshape(-1), scale)
+        regionkernels.scale_by_region(grid.compact_runs, weight, scale)
         return weight
 
 
@@ -266,31 +277,40 @@ def _unmoved(base_layers: np.ndarray, fleet: Fleet, corridors: Corridors | None,
     """What the fleet and corridor rules do not move, and the fleet's share of each point sector.
 
     ``base_layers`` are (n_gridded, y, x), or compact (n_gridded, n_inside) on the grid's
-    :attr:`~Grid.cell_index`. Returns per gridded sector the base layer minus the base fleet
-    (point sectors, clipped at 0) or minus the base corridors (line sectors), and the fleet's
-    region share of each point sector, (n_point_sectors, n_regions).
+    :attr:`~Grid.cell_index`. Returns per gridded sector the compact base layer minus the base
+    fleet (point sectors, clipped at 0) or minus the base corridors (line sectors), and the
+    fleet's region share of each point sector, (n_point_sectors, n_regions).
     """
     index = grid.cell_index
     none = np.zeros(0, np.int64)
-    rest = [Unmoved(layer, none, none.astype(float), index) for layer in base_layers]
+    rest = [Unmoved(index.compacted(layer), none, none.astype(float)) for layer in base_layers]
     share = np.zeros((len(POINT_SECTORS), len(grid.regions)))
     region = grid.region_index.ravel()
     for j, s in enumerate(POINT_SECTORS):
-        i = GRIDDED.index(s)
+        base = rest[GRIDDED.index(s)].base
         cells, t = point_cells(fleet, s)
-        base = rest[i].full_base()
-        rest[i] = Unmoved(base_layers[i], cells, np.clip(base.flat[cells] - t, 0.0, None), index)
         ours = region[cells] >= 0
         fleet_r = np.bincount(region[cells][ours], weights=t[ours], minlength=len(grid.regions))
-        whole = grid.region_sums(base)
+        cells, t = _inside(index, cells, t)
+        rest[GRIDDED.index(s)] = Unmoved(base, cells, np.clip(base[cells] - t, 0.0, None))
+        whole = grid.compact_region_sums(base)
         share[j] = np.where(whole > 0, np.clip(fleet_r / np.where(whole > 0, whole, 1.0), 0.0, 1.0), 0.0)
     if corridors is not None:
         ones = np.ones(len(grid.regions))
         lines = corridors.cells(base_year, gdp_ratio=ones, pop_ratio=ones)
         for s, (cells, t) in zip(LINE_SECTORS, lines):
-            i = GRIDDED.index(s)
-            rest[i] = Unmoved(base_layers[i], cells, rest[i].full_base().flat[cells] - t, index)
+            base = rest[GRIDDED.index(s)].base
+            cells, t = _inside(index, cells, t)
+            rest[GRIDDED.index(s)] = Unmoved(base, cells, base[cells] - t)
     return rest, share
+
+
+def _inside(index: CellIndex, cells: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The compact positions on ``index`` of those flat ``cells`` inside it, and their ``values``
+    (cells outside every region hold nothing a pattern imposes)."""
+    pos = index.positions(cells)
+    keep = pos >= 0
+    return pos[keep], values[keep]
 
 
 def _grow_proxy(base: np.ndarray, built0: np.ndarray, built: np.ndarray) -> np.ndarray:
@@ -312,7 +332,7 @@ def _ratio_eps(then: np.ndarray) -> float:
 
 
 def _free_land(water: np.ndarray, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
-    """clip(1 - water - built - forest, 0, 1) (fractions, y, x) in the plain expression's
+    """clip(1 - water - built - forest, 0, 1) (fractions, any shape) in the plain expression's
     dtypes, in one new layer."""
     out = _into(np.subtract, _into(np.subtract, 1.0 - water, built), forest)
     return np.clip(out, 0.0, 1.0, out=out)
@@ -331,8 +351,8 @@ def _safe_ratio(now: np.ndarray, then: np.ndarray, eps: float) -> np.ndarray:
     return now
 
 
-def _beccs_pattern(land: xr.Dataset) -> np.ndarray:
-    """Where the ``beccs`` removal is stored: storage cells by capacity (the BECCS share of
-    each storage site, :mod:`.storage`); fossil capture at CCS plants is no removal and lowers
-    their own point-sector emissions instead."""
-    return -land.storage_mt.values * STORAGE_WEIGHT_PER_MT
+def _beccs_pattern(land: xr.Dataset, index: CellIndex) -> np.ndarray:
+    """Where the ``beccs`` removal is stored (compact on ``index``): storage cells by capacity
+    (the BECCS share of each storage site, :mod:`.storage`); fossil capture at CCS plants is no
+    removal and lowers their own point-sector emissions instead."""
+    return -index.compact(land.storage_mt.values) * STORAGE_WEIGHT_PER_MT

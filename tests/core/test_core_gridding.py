@@ -142,6 +142,15 @@ def test_distribute_into_a_compact_out_writes_the_inside_values_bit_for_bit():
     got = distribute(totals, proxy, grid, fallback=fallback, out=compact)
     assert got is compact and got.tobytes() == grid.cell_index.compact(want).tobytes()
     assert grid.compact_region_sums(got).tobytes() == grid.region_sums(want).tobytes()
+    # a compact proxy (what the year loop's patterns are), one layer at a time, with the full
+    # fallback: the same bits into a full out and into a compact one
+    for k in range(2):
+        pattern = grid.cell_index.compact(proxy[k])
+        into_full = distribute(totals[k], pattern, grid, fallback=fallback, out=np.full((1, *grid.shape), np.nan))
+        assert into_full.astype(np.float32).tobytes() == want[k].tobytes()
+        into_compact = distribute(totals[k], pattern, grid, fallback=fallback,
+                                  out=np.full((1, grid.cell_index.size), np.nan, np.float32))
+        assert into_compact.tobytes() == compact[k].tobytes()
 
 
 def test_distribute_compiles_its_kernel_once_whatever_the_totals(grid):

@@ -85,37 +85,43 @@ def test_urban_cores_lose_occupants_to_the_new_districts():
     built[6, 0] = built[6, 5] = 0.8  # one core cell per region (the regions fill rows 6-9)
     land = xr.Dataset({v: (("y", "x"), np.zeros(grid.shape)) for v in ("forest", "water", "population")}
                       | {"built_up": (("y", "x"), built)})
-    area = AreaBase.of(land, core_threshold=0.6, year=2024)
-    stock = np.ones(grid.shape)
+    index = grid.cell_index
+    area = AreaBase.of(land, index, core_threshold=0.6, year=2024)
+    stock = np.ones(index.size)
     kept = (1 - CORE_DECONCENTRATION) ** 30
-    settled = area.settled(2054)
+    settled = index.expand(area.settled(2054))  # patterns are compact: seen here on the grid
     rural = schedule_at(RURAL_POPULATION, 2054)
     assert settled[6, 0] == pytest.approx((0.8 + 0.2 * rural) * kept)  # core: deconcentrates
     assert settled[7, 1] == pytest.approx(0.05 + 0.95 * rural)  # village: empties with the rural population
-    assert area.settled(2024)[6, 0] == pytest.approx(1.0)
+    assert index.expand(area.settled(2024))[6, 0] == pytest.approx(1.0)
     left = area.core_left(stock, 2054, grid)
     assert left == pytest.approx(settled[6, 0] / kept * (1 - kept) * np.ones(2))
     added = np.zeros(grid.shape)
     added[9, 2] = added[9, 6] = 0.1  # new district in each region
-    new = NewStock(np.zeros(2), None).layer(built + added, built, grid, moved=left)
-    assert grid.region_sums(stock * settled + new) == pytest.approx(
-        grid.region_sums(stock * np.where(area.core, settled / kept, settled)))
+    new = NewStock(np.zeros(2), None).layer(index.compact(built + added), index.compact(built), grid, moved=left)
+    settled = index.compact(settled)
+    assert grid.compact_region_sums(stock * settled + new) == pytest.approx(
+        grid.compact_region_sums(stock * np.where(area.core, settled / kept, settled)))
 
 
 @pytest.mark.parametrize("land_dtype", [np.float32, np.float64])
 def test_area_proxies_made_in_place_are_the_plain_expressions_bit_for_bit(land_dtype):
-    """Ratios, occupancy, the cores' losses and scaled layers are made in place (a full layer
-    fewer each: 214 MB for China at 1 km) with the bits and dtypes of the plain numpy
-    expressions, on float32 land (a large grid's) and float64 land, against the float64
-    built-up and forest of the land steps."""
+    """Ratios, occupancy, the cores' losses and scaled layers are made in place (a layer fewer
+    each: 76 MB for China at 1 km) and compact, with the bits and dtypes of the plain numpy
+    expressions at the cells inside (the offsets those of the whole rectangle), on float32 land
+    (a large grid's) and float64 land, against the float64 built-up and forest of the land steps."""
     grid = two_region_grid(4)
+    index = grid.cell_index
+    assert 0 < index.size < grid.shape[0] * grid.shape[1]  # the grid has cells outside
     rng = np.random.default_rng(11)
     layer = {v: rng.uniform(0.0, 0.5, grid.shape).astype(land_dtype) for v in ("forest", "water", "built_up")}
     layer["population"] = rng.uniform(0.0, 100.0, grid.shape).astype(land_dtype)
     land = xr.Dataset({v: (("y", "x"), a) for v, a in layer.items()})
-    area = AreaBase.of(land, core_threshold=0.3, year=2024)
-    water, built0, forest0, pop = (layer[v] for v in ("water", "built_up", "forest", "population"))
-    built, forest = built0 + rng.uniform(0.0, 0.1, grid.shape), rng.uniform(0.0, 0.5, grid.shape)
+    area = AreaBase.of(land, index, core_threshold=0.3, year=2024)
+    positive = {"population": layer["population"], "forest": layer["forest"]}
+    assert all(area.eps[k] == pytest.approx(0.01 * v[v > 0].mean(), rel=1e-6) for k, v in positive.items())
+    water, built0, forest0, pop = (index.compact(layer[v]) for v in ("water", "built_up", "forest", "population"))
+    built, forest = built0 + rng.uniform(0.0, 0.1, index.size), rng.uniform(0.0, 0.5, index.size)
     eps = area.eps
 
     def same(got, want):
@@ -134,18 +140,18 @@ def test_area_proxies_made_in_place_are_the_plain_expressions_bit_for_bit(land_d
     settled += rural
     settled *= np.where(area.core, kept, 1.0)
     same(area.settled(2050), settled)
-    stock = rng.uniform(0.0, 10.0, grid.shape).astype(land_dtype)
+    stock = rng.uniform(0.0, 10.0, index.size).astype(land_dtype)
     lost = np.where(area.core, stock * settled, 0.0)
     lost *= (1.0 - kept) / kept
-    same(area.core_left(stock, 2050, grid), grid.region_sums(lost))
-    cells, values = np.array([3, 17, 40]), np.array([1.5, 0.0, 2.25])
+    same(area.core_left(stock, 2050, grid), grid.region_sums(index.expand(lost)))
+    cells, values = np.array([3, 17, 30]), np.array([1.5, 0.0, 2.25])
     for ratio in (area.ratio("agriculture", built, forest), settled, settled.astype(np.float64)):
         want = stock * ratio
-        want.flat[cells] = values * ratio.flat[cells]
+        want[cells] = values * ratio[cells]
         same(Unmoved(stock, cells, values).layer(ratio.copy()), want)
     if land_dtype == np.float32:  # a narrower ratio than the base: a new layer of the product's dtype
         want = stock.astype(np.float64) * settled
-        want.flat[cells] = values * settled.flat[cells]
+        want[cells] = values * settled[cells]
         same(Unmoved(stock.astype(np.float64), cells, values).layer(settled.copy()), want)
 
 
@@ -156,8 +162,13 @@ def test_industrial_land_is_drawn_to_existing_clusters():
     base[1, 1] = 100.0  # one industrial cluster in A's NW corner
     base[:, 10:] = 1.0  # B's industry spread evenly
     built0, added = np.full(grid.shape, 0.1), np.full(grid.shape, 0.05)
-    plain = NewStock.of(base, built0, grid, clustered=False).layer(built0 + added, built0, grid)
-    parks = NewStock.of(base, built0, grid, clustered=True).layer(built0 + added, built0, grid)
+    index = grid.cell_index
+
+    def new_stock(clustered: bool, more: np.ndarray) -> np.ndarray:  # compact layers, seen on the grid
+        stock = NewStock.of(base, built0, grid, clustered=clustered)
+        return index.expand(stock.layer(index.compact(built0 + more), index.compact(built0), grid))
+
+    plain, parks = new_stock(False, added), new_stock(True, added)
     # per unit of added built-up, new stock emits the region's base-year average: 100 t / 10
     assert plain[:, :10] == pytest.approx(np.full((10, 10), 100.0 / 10.0 * 0.05))
     # the same regional amount, placed next to A's cluster, none beyond the radius
@@ -168,7 +179,7 @@ def test_industrial_land_is_drawn_to_existing_clusters():
     # a region whose new land is far from any industry still gets its share, on the new land
     far = np.zeros(grid.shape)
     far[9, 9] = 0.2
-    alone = NewStock.of(base, built0, grid, clustered=True).layer(built0 + far, built0, grid)
+    alone = new_stock(True, far)
     assert alone[9, 9] == pytest.approx(100.0 / 10.0 * 0.2) and alone.sum() == pytest.approx(alone[9, 9])
 
 
