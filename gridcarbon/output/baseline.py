@@ -8,7 +8,7 @@ from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.inputs.regions import load_regions, map_outlines
 from gridcarbon.inventory.builtin import build_baseline
-from gridcarbon.output import export, maps
+from gridcarbon.output import cube, maps
 from gridcarbon.output.atomic import atomic_dir
 from gridcarbon.output.layers import named_layers, write_layers
 
@@ -28,7 +28,7 @@ def write_baseline(region_set: str, out: str | Path, *, resolution: float = 10_0
     final = Path(out)
     with atomic_dir(final) as tmp:
         write_layers(tmp, named, grid, year=year, meta=meta)
-        export.write_netcdf(tmp / "baseline.nc", ds, grid, attrs={
+        cube.write_netcdf(tmp / "baseline.nc", ds, grid, attrs={
             "title": f"gridcarbon built-in {region_set} baseline {year} (illustrative)",
             "history": "; ".join(inv.history)})
         inv.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.3f")

@@ -1,4 +1,4 @@
-"""Raster and cube writers: Cloud-Optimized GeoTIFF per layer, CF NetCDF for the cube.
+"""Raster writers and readers: a Cloud-Optimized GeoTIFF per layer (the cube: :mod:`.cube`).
 
 Values are t CO2 / yr / cell, float64 in memory and float32 on disk. Cells outside every
 region are nodata; a cell inside with no emission is 0 (docs/architecture.md, "The
@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import rasterio.shutil
-import xarray as xr
 from rasterio.crs import CRS as RioCRS
 from rasterio.errors import RasterioError
 from rasterio.io import DatasetWriter, MemoryFile
@@ -24,17 +23,12 @@ from rasterio.windows import Window
 from gridcarbon.core.cells import CellIndex
 from gridcarbon.core.errors import OutputError, RasterInputError
 from gridcarbon.core.grid import Grid
-from gridcarbon.core.options import get_option
 from gridcarbon.core.units import UNITS
 from gridcarbon.output.overviews import OVERVIEW_RESAMPLING, with_sum_overviews
 
-#: UDUNITS spelling of t CO2 / yr (per cell: see LONG_NAME)
-CF_UNITS = "t yr-1"
-LONG_NAME = "CO2 emission per grid cell (t CO2/yr/cell)"
 #: value of cells outside every region (t CO2/yr/cell), in COGs and as the cube's _FillValue:
 #: a common nodata convention, far from any real cell value (removals included)
 NODATA = -9999.0
-CUBE_DIMS = ("sector", "year", "y", "x")
 #: COG internal tile edge (pixels), also the row stripe streamed to GDAL
 BLOCK = 512
 #: smallest tile edge of a multi-band COG (pixels; GDAL's COG driver takes powers of two from
@@ -42,9 +36,6 @@ BLOCK = 512
 #: band to 512 x 512 (a 20-band provenance COG of the 89 x 80 YRD grid took 0.42 s with 512 px
 #: tiles, 0.07 s with 128 px: ``write_bands_cog``)
 MIN_BLOCK = 128
-#: zlib level of the cube: half the time of level 4 for ~7 % more bytes (1 km national year:
-#: 6.7 s vs 13.1 s, 106 vs 99 MB); zlib, not zstd, so every netCDF reader opens it
-CUBE_COMPLEVEL = 1
 #: DEFLATE level of the COGs: zlib's default trade of time for size
 COG_DEFLATE_LEVEL = 6
 
@@ -215,151 +206,3 @@ def _read_masked(path: str | Path) -> tuple[np.ma.MaskedArray, dict[str, str]]:
             return src.read(1, masked=True), {**src.tags(), "description": src.descriptions[0] or ""}
     except RasterioError as exc:
         raise RasterInputError(f"cannot read raster: {exc}", source=str(path)) from exc
-
-
-def write_netcdf(path: str | Path, ds: xr.Dataset, grid: Grid, *, attrs: dict[str, object]) -> Path:
-    """Write an in-memory (sector, year, y, x) ``emission`` cube (t CO2/yr/cell) with :class:`CubeWriter`."""
-    path = Path(path)
-    if "emission" not in ds or set(ds["emission"].dims) != set(CUBE_DIMS):
-        raise OutputError(f"{path}: need an 'emission' variable with dims {CUBE_DIMS}")
-    emission = ds["emission"].transpose(*CUBE_DIMS)
-    years = [int(y) for y in ds["year"].values]
-    with CubeWriter(path, grid, sectors=[str(s) for s in ds["sector"].values], years=years, attrs=attrs) as cube:
-        for k, year in enumerate(years):
-            cube.write(year, emission.isel(year=k).values)
-    return path
-
-
-class CubeWriter:
-    """CF-1.8 NetCDF4 cube (sector, year, y, x) of t CO2/yr/cell written one year at a time.
-
-    float32 with shuffle + zlib, chunks of one sector and year and at most
-    ``cube_chunk_cells`` (an engine option) a side, ``_FillValue`` outside every region (a chunk
-    with no inside cell is not written: it reads as ``_FillValue`` and takes no bytes). A ``crs``
-    grid-mapping variable (CF Albers parameters, ``crs_wkt``, ``spatial_ref``,
-    ``GeoTransform``) lets xarray/rioxarray, GDAL and QGIS place the grid; ``attrs`` become
-    global attributes. Use as a context manager; years may come in any order.
-    """
-
-    def __init__(self, path: str | Path, grid: Grid, *, sectors: list[str], years: list[int],
-                 attrs: dict[str, object]):
-        import netCDF4
-
-        self.path, self.grid, self.years = Path(path), grid, list(years)
-        ny, nx = grid.shape
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.nc = netCDF4.Dataset(self.path, "w", format="NETCDF4")
-        except OSError as exc:
-            raise OutputError(f"cannot write {self.path}: {exc}") from exc
-        nc = self.nc
-        nc.setncatts({"Conventions": "CF-1.8", **{k: _attr(v) for k, v in attrs.items()}})
-        for name, size in (("sector", len(sectors)), ("year", len(self.years)), ("y", ny), ("x", nx)):
-            nc.createDimension(name, size)
-        sector = nc.createVariable("sector", str, ("sector",))
-        sector.long_name = "emission sector id"
-        sector[:] = np.array(sectors, dtype=object)
-        year = nc.createVariable("year", "i4", ("year",))
-        year.long_name = "calendar year"
-        year[:] = np.asarray(self.years, np.int32)
-        _write_axes(nc, grid)
-        crs = nc.createVariable("crs", "i4", ())
-        crs.setncatts({"long_name": "coordinate reference system of the grid", **_grid_mapping(grid).attrs})
-        edge = get_option("cube_chunk_cells")
-        chunks = (1, 1, min(ny, edge), min(nx, edge))
-        self.var = nc.createVariable("emission", "f4", CUBE_DIMS, zlib=True, complevel=CUBE_COMPLEVEL, shuffle=True,
-                                     chunksizes=chunks, fill_value=np.float32(NODATA))
-        self.var.setncatts({"units": CF_UNITS, "long_name": LONG_NAME, "cell_methods": "area: sum",
-                            "coverage_content_type": "modelResult",
-                            "grid_mapping": "crs", "coordinates": "crs"})
-        self.var.set_auto_maskandscale(False)
-        # only the chunks that hold an inside cell are written: HDF5 allocates no chunk never
-        # written, and reads it back as _FillValue, so the chunks all outside are not compressed
-        # (China at 1 km: 9 of a layer's 30 chunks, a quarter of its cells)
-        self._windows = inside_windows(grid.inside, chunks[2:])
-        # each layer is stored through one float32 layer, filled in place: a new one per layer
-        # (where, then astype) had the kernel zero 2 x 107 MB of fresh pages 407 times in a
-        # 1 km national run
-        self._stored = np.empty((ny, nx), np.float32)
-        self._outside = ~grid.inside
-
-    def write(self, year: int, layers: np.ndarray) -> None:
-        """Write ``year``'s (n_sectors, y, x) layers (t CO2/yr/cell), or compact ones (n_sectors,
-        n_inside) on the grid's :attr:`~Grid.cell_index`, one sector's rectangle at a time; cells
-        outside every region become fill."""
-        if year not in self.years:
-            raise OutputError(f"{self.path}: year {year} is not in the cube's years")
-        k = self.years.index(year)
-        try:
-            for i, layer in enumerate(layers):
-                stored = self._stored_layer(layer)
-                for rows, cols in self._windows:
-                    self.var[i, k, rows, cols] = stored[rows, cols]
-        except (OSError, RuntimeError) as exc:
-            raise OutputError(f"cannot write {self.path}: {exc}") from exc
-
-    def _stored_layer(self, layer: np.ndarray) -> np.ndarray:
-        """The values of :func:`stored` of a (y, x) layer, or of a compact (n_inside,) one on the
-        grid's :attr:`~Grid.cell_index`, in the writer's one float32 layer (overwritten by the next)."""
-        if np.ndim(layer) == 1:
-            self.grid.cell_index.expand(layer, fill=NODATA, out=self._stored)
-        else:  # as stored(layer, inside) makes it: astype's cast, then the fill outside
-            np.copyto(self._stored, layer, casting="unsafe")
-            np.copyto(self._stored, np.float32(NODATA), where=self._outside)
-        return self._stored
-
-    def close(self) -> None:
-        """Close the file (again: no-op)."""
-        if not self.nc.isopen():
-            return
-        self._stored = self._outside = None  # 0.13 GB at 1 km, not needed past the last year
-        try:
-            self.nc.close()
-        except (OSError, RuntimeError) as exc:
-            raise OutputError(f"cannot write {self.path}: {exc}") from exc
-
-    def __enter__(self) -> "CubeWriter":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def inside_windows(inside: np.ndarray, chunk: tuple[int, int]) -> list[tuple[slice, slice]]:
-    """The (rows, cols) windows of the ``chunk`` (y, x cells) tiling of a grid whose (y, x)
-    ``inside`` mask holds an inside cell, in row-major order (edge windows clipped to the grid)."""
-    ny, nx = inside.shape
-    cy, cx = chunk
-    return [(slice(r, min(r + cy, ny)), slice(c, min(c + cx, nx)))
-            for r in range(0, ny, cy) for c in range(0, nx, cx) if inside[r:r + cy, c:c + cx].any()]
-
-
-def _write_axes(nc, grid: Grid) -> None:
-    """x / y cell-centre coordinates (m) with their CF cell bounds ``x_bnds`` / ``y_bnds`` (edges, m)."""
-    nc.createDimension("nv", 2)
-    for axis, values, step in (("y", grid.y, -grid.res), ("x", grid.x, grid.res)):  # rows run north to south
-        var = nc.createVariable(axis, "f8", (axis,))
-        var.setncatts({**grid.coords()[axis].attrs, "axis": axis.upper(),
-                       "long_name": f"{axis} coordinate of cell centre", "bounds": f"{axis}_bnds"})
-        var[:] = values
-        nc.createVariable(f"{axis}_bnds", "f8", (axis, "nv"))[:] = np.stack([values - step / 2, values + step / 2], 1)
-
-
-def _grid_mapping(grid: Grid) -> xr.DataArray:
-    """Scalar CF grid-mapping variable describing ``grid.crs`` and its transform."""
-    cf = {k: _attr(v) for k, v in grid.crs.to_cf().items()}
-    wkt = grid.crs.to_wkt()
-    geotransform = " ".join(repr(float(v)) for v in grid.transform.to_gdal())
-    return xr.DataArray(np.int32(0), attrs={**cf, "crs_wkt": wkt, "spatial_ref": wkt,
-                                            "GeoTransform": geotransform})
-
-
-def _attr(value: object) -> object:
-    """A NetCDF-storable attribute: numbers, strings and number lists pass, the rest as text."""
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, (str, int, float, np.number)):
-        return value
-    if isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) for v in value):
-        return list(value)
-    return str(value)

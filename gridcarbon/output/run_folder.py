@@ -28,7 +28,7 @@ from gridcarbon.core.errors import OutputError
 from gridcarbon.core.grid import Grid, LookedUpCRS
 from gridcarbon.core.options import get_option
 from gridcarbon.core.sectors import GRIDDED
-from gridcarbon.output import export, maps
+from gridcarbon.output import cube, maps
 from gridcarbon.output.atomic import atomic_dir
 from gridcarbon.output.energy import replot_energy, write_energy
 from gridcarbon.output.layers import (
@@ -86,7 +86,7 @@ class RunWriter:
                                bounds_lonlat=lonlat_bounds(grid.crs, grid.bounds), years=(sc.base_year, sc.end_year))
         attrs = {**acdd, "scenario": sc.name, "scenario_hash": self.meta["scenario_hash"], "seed": sc.seed,
                  "solver_status": status}
-        self.cube = export.CubeWriter(root / "cube.nc", grid, sectors=list(GRIDDED),
+        self.cube = cube.CubeWriter(root / "cube.nc", grid, sectors=list(GRIDDED),
                                       years=list(range(sc.base_year, sc.end_year + 1)), attrs=attrs)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-writer")
         self.drawing = MapProcess(inline=grid.large)

@@ -1,4 +1,4 @@
-"""Raster and cube export (gridcarbon.output.export): COG rasters and the CF NetCDF cube."""
+"""Raster and cube export (gridcarbon.output.export, gridcarbon.output.cube): COG rasters and the CF NetCDF cube."""
 from __future__ import annotations
 
 import zlib
@@ -23,17 +23,15 @@ from gridcarbon.output.export import (
     COG_CACHE_MB,
     COG_OPTIONS,
     NODATA,
-    CubeWriter,
     _staging_profile,
     band_block,
-    inside_windows,
     read_raster_band,
     read_raster_cells,
     stored,
     write_bands_cog,
     write_cog,
-    write_netcdf,
 )
+from gridcarbon.output.cube import CubeWriter, inside_windows, write_netcdf
 from gridcarbon.output.layers import WrittenLayers
 from gridcarbon.testing import lonlat_regions, random_layer
 
@@ -452,3 +450,35 @@ def test_cogs_written_from_several_threads_leave_gdal_configured_as_before(tmp_p
         t.join()
     assert len(list(tmp_path.glob("*.tif"))) == 100
     assert get_gdal_config("GDAL_CACHEMAX") == before
+
+
+def test_a_cubes_chunks_are_the_ones_hdf5s_own_filters_store_and_the_file_is_deterministic(grid, values, tmp_path):
+    # the writer shuffles and deflates each chunk itself, on several threads, and hands it to
+    # HDF5 as stored bytes: they inflate to what netCDF-C's own shuffle filter stores for the same
+    # values (edge chunks padded alike), in the same order, and two writes are the same file
+    edge = 3
+    stack = np.stack([values, -values, np.zeros_like(values)])
+    expected = np.stack([stored(layer, grid.inside) for layer in stack])
+    plain = tmp_path / "plain.nc"
+    with netCDF4.Dataset(plain, "w") as nc:
+        for name, size in zip(("sector", "year", "y", "x"), (3, 1, *grid.shape)):
+            nc.createDimension(name, size)
+        var = nc.createVariable("emission", "f4", ("sector", "year", "y", "x"), zlib=True, complevel=1,
+                                shuffle=True, chunksizes=(1, 1, edge, edge), fill_value=np.float32(NODATA))
+        var.set_auto_maskandscale(False)
+        for i in range(3):
+            for rows, cols in inside_windows(grid.inside, (edge, edge)):
+                var[i, 0, rows, cols] = expected[i][rows, cols]
+    written = []
+    for name in ("a.nc", "b.nc"):
+        with gridcarbon.set_options(cube_chunk_cells=edge):
+            with CubeWriter(tmp_path / name, grid, sectors=["a", "b", "c"], years=[2024], attrs={}) as cube_writer:
+                cube_writer.write(2024, stack)
+        written.append((tmp_path / name).read_bytes())
+    assert written[0] == written[1]
+    chunks = _stored_chunks(tmp_path / "a.nc", edge * edge * 4)
+    assert len(chunks) == 3 * len(inside_windows(grid.inside, (edge, edge))) > 3
+    assert chunks == _stored_chunks(plain, edge * edge * 4)
+    with netCDF4.Dataset(tmp_path / "a.nc") as nc:
+        nc.set_auto_maskandscale(False)
+        assert nc["emission"][:, 0].tobytes() == expected.tobytes()
