@@ -7,13 +7,13 @@ docs/architecture.md, "Outputs".
 from __future__ import annotations
 
 import os
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
-from isal import isal_zlib
 
 from gridcarbon.core.errors import OutputError
 from gridcarbon.core.grid import Grid
@@ -24,17 +24,9 @@ from gridcarbon.output.export import NODATA
 CF_UNITS = "t yr-1"
 LONG_NAME = "CO2 emission per grid cell (t CO2/yr/cell)"
 CUBE_DIMS = ("sector", "year", "y", "x")
-#: deflate level the cube's ``emission`` variable declares (HDF5's filter parameter: what HDF5
-#: itself would compress a chunk at, e.g. a later write through netCDF4): zlib's level 1, half
-#: the time of level 4 for ~7 % more bytes (1 km national year: 6.7 s vs 13.1 s, 106 vs 99 MB);
-#: deflate, not zstd, so every netCDF reader opens it
+#: zlib level of the cube: half the time of level 4 for ~7 % more bytes (1 km national year:
+#: 6.7 s vs 13.1 s, 106 vs 99 MB); zlib, not zstd, so every netCDF reader opens it
 CUBE_COMPLEVEL = 1
-#: ISA-L level the writer deflates the chunks at (:func:`packed_chunk`; ISA-L has levels 0-3). The
-#: streams are standard zlib, read by HDF5's deflate filter like its own. Measured on the 99
-#: shuffled 1024 x 1024 chunks of one year of China at 2 km (415 MB): zlib level 1 0.99 s and
-#: 26.84 MB, ISA-L level 1 0.13 s and 26.08 MB, level 2 0.13 s and 25.88 MB, level 3 0.76 s and
-#: 27.22 MB (python-isal 1.9.1, one thread)
-CUBE_ISAL_LEVEL = 2
 
 
 def write_netcdf(path: str | Path, ds: xr.Dataset, grid: Grid, *, attrs: dict[str, object]) -> Path:
@@ -62,9 +54,9 @@ class CubeWriter:
 
     netCDF-C makes the file, its variables and the filters of ``emission``; the values go in
     through h5py's direct chunk writes, each chunk shuffled and deflated here (:func:`packed_chunk`)
-    on all cores, by ISA-L (HDF5 filters a chunk with zlib on the writing thread only: China at
-    1 km spent 4.1 s a year in them on one core). The chunks inflate to the bytes HDF5's own
-    shuffle filter stores and are written in a fixed order, so the file stays byte-deterministic.
+    on all cores (HDF5 filters a chunk on the writing thread only: China at 1 km spent 4.1 s a
+    year in them on one core). The chunks are the bytes HDF5's own shuffle and deflate filters
+    read back, written in a fixed order, so the file stays byte-deterministic.
     """
 
     def __init__(self, path: str | Path, grid: Grid, *, sectors: list[str], years: list[int],
@@ -168,14 +160,14 @@ def packed_chunk(stored: np.ndarray, window: tuple[slice, slice], *, chunk: tupl
     """The ``window`` of a float32 (y, x) layer as a stored cube chunk: padded with
     :data:`NODATA` to the full ``chunk`` (an edge chunk), byte-shuffled as HDF5's shuffle filter
     does (every value's first byte, then every second byte...), then deflated at
-    :data:`CUBE_ISAL_LEVEL` by ISA-L (a zlib stream, which HDF5's deflate filter reads as its own)."""
+    :data:`CUBE_COMPLEVEL` (the zlib stream HDF5's deflate filter writes and reads)."""
     values = stored[window]
     if values.shape != chunk:
         full = np.full(chunk, np.float32(NODATA))
         full[:values.shape[0], :values.shape[1]] = values
         values = full
     shuffled = np.ascontiguousarray(values).view(np.uint8).reshape(-1, values.itemsize).T.copy()
-    return isal_zlib.compress(shuffled, CUBE_ISAL_LEVEL)
+    return zlib.compress(shuffled, CUBE_COMPLEVEL)
 
 
 def inside_windows(inside: np.ndarray, chunk: tuple[int, int]) -> list[tuple[slice, slice]]:
