@@ -109,10 +109,9 @@ class AreaBase:
         """From the base-year ``land`` (y, x) at the cells of ``index``; cells at least
         ``core_threshold`` built-up are urban core. The ratio offsets are those of the whole
         rectangle of ``land``."""
-        full = cls(*(land[v].values for v in ("built_up", "forest", "water", "population")), {}, None, year)
-        then = {"population": full.population, "crop": full.crop(), "forest": full.forest}
-        built, forest, water, population = (index.compact(v) for v in (full.built, full.forest, full.water,
-                                                                       full.population))
+        full = [land[v].values for v in ("built_up", "forest", "water", "population")]
+        then = {"population": full[3], "crop": _free_land(full[2], full[0], full[1]), "forest": full[1]}
+        built, forest, water, population = (index.compact(v) for v in full)
         return cls(built, forest, water, population, {k: _ratio_eps(v) for k, v in then.items()},
                    built >= core_threshold, year)
 
