@@ -27,8 +27,9 @@ OPTIONS: dict[str, Any] = {
     "max_display_cells": 1000,
     # cells per suitability prediction chunk (a 16-feature float32 chunk is ~64 MB)
     "predict_chunk_cells": 1_000_000,
-    # largest NetCDF chunk edge of the emission cube (cells): a 1 km national layer is 30 chunks
-    "cube_chunk_cells": 1024,
+    # largest NetCDF chunk edge of the emission cube (cells): 1 MiB float32 chunks, HDF5's default
+    # chunk cache; a 1 km national layer is 110 chunks, 66 of them written (the rest all outside)
+    "cube_chunk_cells": 512,
     # most bytes of evolved years queued for the run writer's thread while the next years evolve
     # (China at 10 km: 24 MB a year); a larger year (1 km: 1.1 GB) waits until the queue is empty
     "writer_queue_bytes": 256 * 2**20,
