@@ -1,6 +1,6 @@
 """The run's numba kernels compiled ahead, in a second process, on the first run after an install.
 
-A run calls 14 numba kernels (16 signatures, :data:`AHEAD`). From an empty numba cache it
+A run calls 15 numba kernels (19 signatures, :data:`AHEAD`). From an empty numba cache it
 compiles them on its own interpreter, one at a time as it reaches them: 5.5 s of the run
 process's CPU (docs/performance.md, "Fresh install"; numba holds the interpreter lock while compiling, so
 a thread would not overlap it). While the run imports its libraries and builds the study
@@ -78,6 +78,10 @@ AHEAD = (
     ("gridcarbon.core.regionkernels", "add_region_share", "i4[::1], f8[::1], f8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "pick_sites", "i8[::1], b1[::1], i8, i8, i8[::1], i8, f8, i8, i8, f8"),
     ("gridcarbon.core.regionkernels", "scale_by_region", "i8[:, ::1], f8[::1], f8[::1]"),
+    # a large grid's COG overviews and maps (float32 sectors, float64 totals; float32 map blocks)
+    ("gridcarbon.core.blocks", "block_sums", "f4[:, ::1], b1[:, ::1], i8, f8[:, ::1], i8[:, ::1]"),
+    ("gridcarbon.core.blocks", "block_sums", "f8[:, ::1], b1[:, ::1], i8, f8[:, ::1], i8[:, ::1]"),
+    ("gridcarbon.core.blocks", "block_sums", "f4[:, ::1], b1[:, ::1], i8, f4[:, ::1], i8[:, ::1]"),
 )
 #: the kernels of :data:`AHEAD` in the order first needed: ("module.name", positions of its
 #: signatures in AHEAD). The unit of a claim: numba keeps one cache index per kernel

@@ -17,6 +17,8 @@ from contextlib import ExitStack, contextmanager
 import numpy as np
 from rasterio.io import DatasetWriter, MemoryFile
 
+from gridcarbon.core.blocks import block_sums, numpy_order
+
 #: tag (and QGIS legend note) saying how overview pixels are formed
 OVERVIEW_RESAMPLING = "sum"
 
@@ -31,33 +33,30 @@ def overview_factors(shape: tuple[int, int], block: int) -> list[int]:
     return factors
 
 
-def _halve(total: np.ndarray, holds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sums (t CO2/yr) of 2 x 2 blocks of ``total`` and whether a block holds any inside cell."""
-    ny, nx = total.shape
-    my, mx = -(-ny // 2), -(-nx // 2)
-    padded = np.zeros((2 * my, 2 * mx))
-    padded[:ny, :nx] = total
-    inside = np.zeros((2 * my, 2 * mx), dtype=bool)
-    inside[:ny, :nx] = holds
-    return padded.reshape(my, 2, mx, 2).sum(axis=(1, 3)), inside.reshape(my, 2, mx, 2).any(axis=(1, 3))
-
-
-def block_sums(values: np.ndarray, inside: np.ndarray, factors: list[int], stripe: int) -> Iterator[np.ndarray]:
-    """Each overview level of ``values`` (y, x, t CO2/yr/cell) as float64 block sums over the
-    ``inside`` cells, NaN where a block holds no inside cell; the first level is formed in
-    stripes of ``stripe`` rows (even), so no full float64 copy of ``values`` is made."""
-    if not factors:
-        return
+def _halve(values: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums (float64, t CO2/yr) of the ``inside`` cells of each 2 x 2 block of ``values`` (y, x,
+    t CO2/yr/cell) and whether a block holds any inside cell: numpy's sums of the zero-padded
+    layer with the outside cells zeroed, read in one pass (:func:`~gridcarbon.core.blocks.block_sums`)
+    unless the layer is one block wide."""
     ny, nx = values.shape
-    total = np.empty((-(-ny // 2), -(-nx // 2)))
-    holds = np.empty(total.shape, dtype=bool)
-    for row in range(0, ny, stripe):
-        rows = slice(row, min(row + stripe, ny))
-        part, part_holds = _halve(np.where(inside[rows], values[rows], 0.0), inside[rows])
-        total[row // 2: row // 2 + part.shape[0]], holds[row // 2: row // 2 + part.shape[0]] = part, part_holds
-    for k in range(len(factors)):
-        if k:
-            total, holds = _halve(total, holds)
+    my, mx = -(-ny // 2), -(-nx // 2)
+    if numpy_order(values.shape, 2):
+        sums, counts = np.empty((my, mx)), np.empty((my, mx), np.int64)
+        block_sums(np.ascontiguousarray(values), np.ascontiguousarray(inside), 2, sums, counts)
+        return sums, counts > 0
+    padded = np.zeros((2 * my, 2 * mx))
+    padded[:ny, :nx] = np.where(inside, values, 0.0)
+    holds = np.zeros((2 * my, 2 * mx), dtype=bool)
+    holds[:ny, :nx] = inside
+    return padded.reshape(my, 2, mx, 2).sum(axis=(1, 3)), holds.reshape(my, 2, mx, 2).any(axis=(1, 3))
+
+
+def block_sums_by_level(values: np.ndarray, inside: np.ndarray, factors: list[int]) -> Iterator[np.ndarray]:
+    """Each overview level of ``values`` (y, x, t CO2/yr/cell) as float64 block sums over the
+    ``inside`` cells, NaN where a block holds no inside cell (no float64 copy of ``values`` is made)."""
+    total, holds = values, inside
+    for _ in factors:
+        total, holds = _halve(total, holds)
         yield np.where(holds, total, np.nan)
 
 
@@ -72,7 +71,7 @@ def with_sum_overviews(staging: DatasetWriter, values: np.ndarray, inside: np.nd
     factors = overview_factors(values.shape, block)
     with ExitStack() as stack:
         levels = []
-        for f, level in zip(factors, block_sums(values, inside, factors, block)):
+        for f, level in zip(factors, block_sums_by_level(values, inside, factors)):
             mem = stack.enter_context(MemoryFile())
             profile = {**staging.profile, "width": level.shape[1], "height": level.shape[0],
                        "transform": staging.transform * staging.transform.scale(f, f)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import time
 from collections import deque
 from collections.abc import Callable
@@ -33,8 +34,10 @@ from gridcarbon.output.atomic import atomic_dir
 from gridcarbon.output.energy import replot_energy, write_energy
 from gridcarbon.output.layers import (
     FILL_UNITS,
+    SPILLED,
     WrittenLayers,
     named_layers,
+    spill_layers,
     write_layers,
     write_storage_fill,
 )
@@ -94,8 +97,8 @@ class RunWriter:
         # first and last exported years' gross layers for the change map, compact (the layers are 0
         # outside every region): China at 1 km holds the base year's through the evolution, 76 MB, not 214
         self.gross: dict[int, np.ndarray] = {}
-        # the exported years' named layers, for the provenance and the report (not on a large
-        # grid: 4 GB at 1 km; those read the year's COGs back)
+        # the exported years' named layers, for the provenance and the report (on a large grid
+        # they wait on disk instead, 0.5 GB a year at 1 km: layers.SPILLED)
         self.kept: dict[int, dict[str, np.ndarray]] = {}
 
     def add(self, year: int, layers: np.ndarray) -> None:
@@ -142,7 +145,9 @@ class RunWriter:
                          name=self.sc.name, year=year)
         if year in (self.exported[0], self.exported[-1]):
             self.gross[year] = self.grid.cell_index.compacted(named["total"])
-        if not self.grid.large:
+        if self.grid.large:
+            spill_layers(self.root / SPILLED, year, named, self.grid.cell_index)
+        else:
             self.kept[year] = named
 
     def finish(self, result: RunResult, *, started: float | None = None) -> None:
@@ -161,7 +166,7 @@ class RunWriter:
             memory.release(cycles=True)
             self._draw_change()
         tmp = self.root
-        written = WrittenLayers(tmp, self.grid, self.kept)
+        written = WrittenLayers(tmp, self.grid, self.kept, spilled=tmp / SPILLED)
         # a facility table of its own (pandas objects are not safe to share between threads), and a
         # plain one (no geometry: faster filters)
         facilities = pd.DataFrame(result.facilities.drop(columns="geometry", errors="ignore"))
@@ -177,6 +182,7 @@ class RunWriter:
                                      for k, m in sorted(result.models.items())}
         report_maps = build_maps(tmp, self.boundaries, written)
         result.manifest["provenance"] = provenance.result()
+        shutil.rmtree(tmp / SPILLED, ignore_errors=True)  # read by the two above alone
         self.drawing.wait()
         charts.append(self.drawing.call(CHART_GROUPS["storage.csv"], tmp))
         result.manifest["files"] = file_hashes(tmp)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import gridcarbon
-from gridcarbon.output import market, run_folder
+from gridcarbon.output import export, market, run_folder
+from gridcarbon.output.layers import SPILLED
 
 REAL_WRITE_TABLES = market.write_tables
 
@@ -69,9 +70,14 @@ def test_provenance_is_written_in_the_writer_thread_beside_the_tables(default_ru
 
 
 def test_on_a_large_grid_provenance_is_written_beside_the_tables(default_run, tmp_path, watched, monkeypatch):
-    """The tables start before the provenance ends (held until they start), in another thread."""
+    """The tables start before the provenance ends (held until they start), in another thread.
+    The provenance and the report's maps read the exported years' layers from the files the
+    writer spilled them to, no COG decoded, and the finished folder keeps none of those files."""
     tables_started, real_provenance = threading.Event(), run_folder.write_provenance
-    held = []
+    held, decoded = [], []
+    for reader in ("read_raster_band", "read_raster_cells"):
+        real = getattr(export, reader)
+        monkeypatch.setattr(export, reader, lambda path, *args, real=real: decoded.append(path) or real(path, *args))
 
     def provenance_held(*args, **kwargs):
         held.append(tables_started.wait(timeout=10))
@@ -90,6 +96,9 @@ def test_on_a_large_grid_provenance_is_written_beside_the_tables(default_run, tm
     assert threads[("provenance", "start")].startswith("gridcarbon-writer")
     assert threads[("tables", "start")] == threading.main_thread().name
     _same_files(default_run.out_dir, final, "provenance.*")
+    _same_files(default_run.out_dir, final, "report.html")  # its maps drawn from the spilled layers
+    assert [p for p in decoded if Path(p).parent.name.isdigit()] == []  # no year's COG
+    assert not (final / SPILLED).exists() and not list(final.rglob("*.npy"))
 
 
 @pytest.mark.parametrize("queue_bytes, queued", [(256 * 2**20, True), (0, False)])

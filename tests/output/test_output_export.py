@@ -16,7 +16,7 @@ from rasterio.io import MemoryFile
 from rio_cogeo.cogeo import cog_validate
 
 import gridcarbon
-from gridcarbon.core.cells import CellIndex
+from gridcarbon.core.cells import CellIndex, FullLayers
 from gridcarbon.core.errors import OutputError, RasterInputError
 from gridcarbon.core.grid import CHINA_ALBERS_CRS, Grid
 from gridcarbon.output.export import (
@@ -407,21 +407,28 @@ def test_netcdf_needs_the_emission_cube(grid, cube, tmp_path):
         write_netcdf(tmp_path / "x.nc", cube.rename(emission="other"), grid, attrs={})
 
 
-def test_layers_kept_in_memory_read_exactly_as_their_written_cogs(tmp_path, grid, values):
-    """The run writer hands the provenance and the report its layers from memory: bit for bit
-    what reading the year's COGs back gives (so their outputs do not depend on which)."""
-    from gridcarbon.output.layers import WrittenLayers, named_layers, write_layers
+@pytest.mark.parametrize("compact", [False, True])
+def test_layers_kept_in_memory_or_spilled_read_exactly_as_their_written_cogs(tmp_path, grid, values, compact):
+    """The run writer hands the provenance and the report its layers from memory (a small grid)
+    or from the compact files it spilled them to (a large one, whose years come compact): bit for
+    bit what reading the year's COGs back gives (so their outputs do not depend on which), also
+    at an inside cell holding the nodata value."""
+    from gridcarbon.output.layers import WrittenLayers, named_layers, spill_layers, write_layers
 
+    index = grid.cell_index
     layers = np.stack([values * (k + 1) * (-1 if k == 9 else 1) for k in range(11)])
-    named = named_layers(layers)
-    write_layers(tmp_path / "2030", named, grid, year=2030, meta={})
-    kept, files = WrittenLayers(tmp_path, grid, {2030: named}), WrittenLayers(tmp_path)
-    assert kept.years() == files.years() == [2030]
+    layers.reshape(11, -1)[0, np.flatnonzero(grid.inside)[0]] = NODATA
+    named = named_layers(index.compact(layers) if compact else layers)
+    write_layers(tmp_path / "2030", FullLayers(index, named), grid, year=2030, meta={})
+    spill_layers(tmp_path / "spilled", 2030, named, index)
+    files, spilled = WrittenLayers(tmp_path), WrittenLayers(tmp_path, grid, spilled=tmp_path / "spilled")
+    readers = [files, spilled] if compact else [files, spilled, WrittenLayers(tmp_path, grid, {2030: named})]
+    assert all(r.years() == [2030] for r in readers)
     for name in named:
-        a, b = kept(2030, name), files(2030, name)
-        assert a.dtype == b.dtype == np.float64
-        np.testing.assert_array_equal(a, b)  # NaN outside in both, every value the float32 one
-        assert np.isnan(a[~grid.inside]).all() and not np.isnan(a[grid.inside]).any()
+        a, *others = (r(2030, name) for r in readers)
+        assert a.dtype == np.float64 and all(b.tobytes() == a.tobytes() for b in others)  # NaN outside in all
+        assert np.isnan(a[~grid.inside]).all() and np.isnan(a[grid.inside]).sum() == (name == "power")
+        assert all(r.cells(2030, name, index).tobytes() == files.cells(2030, name, index).tobytes() for r in readers)
 
 
 def test_cogs_written_from_several_threads_leave_gdal_configured_as_before(tmp_path):

@@ -82,6 +82,7 @@ def test_block_means_have_the_masked_and_padded_layers_values_from_one_copy():
             values = (rng.random(inside.shape) * 100.0).astype(dtype)
             if dtype != np.int32:
                 values[inside.nonzero()[0][:3], inside.nonzero()[1][:3]] = (np.nan, -0.0, np.inf)
+            maps._display(values, inside)  # the block-sum kernel loaded for this dtype (numba's memory)
             tracemalloc.start()
             shown, _ = maps._display(values, inside)
             peak = tracemalloc.get_traced_memory()[1]

@@ -1,0 +1,70 @@
+"""numpy's k x k block sums of a layer over its inside cells, in one pass (numba).
+
+A COG's sum overviews (:mod:`gridcarbon.output.overviews`) and a map's display blocks
+(:mod:`gridcarbon.output.maps`) sum each k x k block of a layer's inside cells. numpy does it as
+``padded.reshape(my, k, mx, k).sum(axis=(1, 3))`` on a zero-padded copy with the outside cells
+zeroed: two full copies and a strided reduction (China at 1 km: 0.5 s a layer).
+:func:`block_sums` reads the layer once, row by row, and adds the same numbers in numpy's order,
+so the sums are the same bits: each block's part of a row is summed from zero by numpy's
+pairwise rule (one accumulator below :data:`_PW_UNROLL` values, eight from there to
+:data:`_PW_BLOCK`), and the block's rows are added one by one to a zero. numpy takes that order
+only while the blocks are more than one to a row (``mx > 1``; a single column of blocks is one
+contiguous run that numpy sums whole): :func:`numpy_order` says when.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from gridcarbon.core.jitahead import kernel
+from gridcarbon.core.pairwise import _PW_BLOCK, _PW_UNROLL
+
+
+def numpy_order(shape: tuple[int, int], k: int) -> bool:
+    """Whether :func:`block_sums` adds k x k blocks of a ``shape`` (y, x) layer in numpy's order."""
+    return 1 < k <= _PW_BLOCK and -(-shape[1] // k) > 1
+
+
+@njit(cache=True)
+def _row_part(values, inside, i, j0, k, acc):
+    """numpy's pairwise sum of the inside cells of row ``i`` from column ``j0`` (k of them, cells
+    past the row's end and outside adding 0), in the type of the accumulators ``acc``
+    (_PW_UNROLL of them, overwritten)."""
+    nx = values.shape[1]
+    zero = acc.dtype.type(0.0)
+    res = zero
+    u = 0
+    if k >= _PW_UNROLL:
+        for w in range(_PW_UNROLL):
+            j = j0 + w
+            acc[w] = values[i, j] if j < nx and inside[i, j] else zero
+        u = _PW_UNROLL
+        while u < k - k % _PW_UNROLL:
+            for w in range(_PW_UNROLL):
+                j = j0 + u + w
+                acc[w] += values[i, j] if j < nx and inside[i, j] else zero
+            u += _PW_UNROLL
+        res = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    for w in range(u, k):
+        j = j0 + w
+        res += values[i, j] if j < nx and inside[i, j] else zero
+    return res
+
+
+@kernel
+def block_sums(values, inside, k, sums, counts):
+    """Sum (into ``sums``, whose dtype is the accumulator's) and count (into ``counts``) of the
+    ``inside`` cells of each k x k block of the (y, x) ``values``; cells outside or past the
+    layer's edge add 0. ``sums`` and ``counts`` are (ceil(y / k), ceil(x / k)), filled here;
+    the sums are numpy's bits where :func:`numpy_order` holds (the rows of zeros numpy pads the
+    last block row with add nothing: a block's sum starts at +0, which adding zeros keeps)."""
+    ny, nx = values.shape
+    acc = np.empty(_PW_UNROLL, sums.dtype)
+    sums[:] = 0
+    counts[:] = 0
+    for i in range(ny):
+        bi = i // k
+        for bj in range(sums.shape[1]):
+            sums[bi, bj] += _row_part(values, inside, i, bj * k, k, acc)
+        for j in range(nx):
+            counts[bi, j // k] += inside[i, j]
