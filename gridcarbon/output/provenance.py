@@ -26,6 +26,7 @@ emission) with one colour per class. ``provenance.csv`` sums the classes per reg
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -233,14 +234,21 @@ def write_provenance(root: Path, grid: Grid, facilities: pd.DataFrame, years: li
     written = WrittenLayers(root) if layers is None else layers
     base_plants = facilities[facilities.year == years[0]]
     rests = {s: point_rest(_cell_values(written, years[0], s, grid), base_plants, grid, s) for s in POINT_SECTORS}
-    rows, summary = [], {}
-    for y in years:  # one sector layer of one year in memory at a time
-        plants = facilities[facilities.year == y]
-        raster, tonnes = year_provenance(partial(_cell_values, written, y, grid=grid), plants, rests, grid)
-        write_year(root, y, raster, grid, meta)
-        rows += region_rows(y, tonnes, plants, grid)
-        gross = tonnes["total"].sum(axis=1)
-        summary[int(y)] = {label: round(float(gross[k - 1] / gross.sum()), 6) for k, label in CLASSES.items()}
+    rows, summary, writing = [], {}, None
+    # a year's raster is written in a second thread while the next year's shares are made (GDAL
+    # compresses it without the interpreter lock); one sector layer of one year read at a time
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-provenance") as cogs:
+        for y in years:
+            plants = facilities[facilities.year == y]
+            raster, tonnes = year_provenance(partial(_cell_values, written, y, grid=grid), plants, rests, grid)
+            if writing is not None:
+                writing.result()
+            writing = cogs.submit(write_year, root, y, raster, grid, meta)
+            del raster  # held by the write alone, which empties it
+            rows += region_rows(y, tonnes, plants, grid)
+            gross = tonnes["total"].sum(axis=1)
+            summary[int(y)] = {label: round(float(gross[k - 1] / gross.sum()), 6) for k, label in CLASSES.items()}
+        writing.result()
     table = pd.DataFrame(rows, columns=["region", "year", "sector", "class", "proxy", "source", "t", "share"])
     table.to_csv(root / "provenance.csv", index=False, float_format="%.6f")
     return {"gross_class_shares": summary, "classes": CLASSES}

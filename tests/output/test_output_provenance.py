@@ -126,3 +126,38 @@ def test_a_year_is_written_from_compact_shares_which_go_once_written(tmp_path):
         assert np.isnan(block[:, ~grid.inside]).all()
         assert np.array_equal(block[1:, grid.inside], expected[name][:, grid.inside])
         assert np.array_equal(block[0, grid.inside], dominant(expected[name])[grid.inside])
+
+
+def test_a_years_raster_is_written_while_the_next_years_shares_are_made(default_run, tmp_path, monkeypatch):
+    """Each year's raster is written in a thread of its own while the next year's shares are
+    made (each write waits until they have started: the years in turn would wait in vain), and
+    the files are the run's bytes."""
+    import shutil
+    import threading
+
+    from gridcarbon.output import provenance
+    from gridcarbon.output.run_folder import run_meta
+
+    sc = default_run.scenario
+    years = [sc.base_year, *sc.years]
+    folder = tmp_path / "run"
+    shutil.copytree(default_run.out_dir, folder)
+    started, overlapped, order = {y: threading.Event() for y in years}, [], iter(years)
+    real_shares, real_write = provenance.year_provenance, provenance.write_year
+
+    def shares(*args, **kwargs):
+        started[next(order)].set()
+        return real_shares(*args, **kwargs)
+
+    def write(root, year, raster, grid, meta):
+        later = years[years.index(year) + 1:]
+        overlapped.append(started[later[0]].wait(timeout=10) if later else True)
+        return real_write(root, year, raster, grid, meta)
+    monkeypatch.setattr(provenance, "year_provenance", shares)
+    monkeypatch.setattr(provenance, "write_year", write)
+    facilities = pd.DataFrame(default_run.facilities.drop(columns="geometry"))
+    provenance.write_provenance(folder, default_run.grid, facilities, years,
+                                run_meta(sc, default_run.manifest["allocation"]["status"]))
+    assert overlapped == [True] * len(years)
+    for name in [f"{y}/provenance.tif" for y in years] + ["provenance.csv"]:
+        assert (folder / name).read_bytes() == (default_run.out_dir / name).read_bytes(), name
