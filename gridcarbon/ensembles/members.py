@@ -87,6 +87,8 @@ def run_member(common: Shared, member: Member, folder: str | Path | None = None)
         stack = np.stack([np.stack([named_layers(evo.layers[y])[n] for n in LAYERS]) for y in common.exported])
         np.save(Path(folder) / f"member_{member.index:04d}.npy", stack.astype(np.float32))
     base = prep.area.inventory.layers()
+    if base.ndim == 2:  # held compact (a large grid): the outputs compare rectangles
+        base = prep.area.grid.cell_index.expand(base)
     return {"index": member.index, "totals": agreed.allocation.totals[["region", "sector", "year", "allocated_t"]],
             "outputs": outputs(sc, agreed.allocation, evo, base), "infeasible": None}
 

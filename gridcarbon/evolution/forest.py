@@ -181,7 +181,7 @@ class ForestLand:
         share = np.divide(room, free, out=np.zeros(free.shape, np.result_type(room, free)), where=free > 0)
         np.clip(share, 0.0, 1.0, out=share)
         return cls(inv.year, landscape.forest.values, grid.region_sums(landscape.forest.values),
-                   -grid.region_sums(inv.layer("forest_sink")),
+                   -inv.region_sums("forest_sink"),
                    share, label_runs(zone_region),
                    table.peak_uptake_t_co2_ha_yr.to_numpy() * HA_PER_KM2 * uptake_scale, table.ramp_years.to_numpy(np.float64))
 

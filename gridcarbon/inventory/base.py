@@ -69,11 +69,16 @@ class Inventory:
         """(y, x) t CO2/yr/cell of one gridded sector ((n_inside,) once :meth:`compacted`)."""
         return self.emissions["emission"].sel(sector=sector).values
 
+    def region_sums(self, sector: str) -> np.ndarray:
+        """t CO2/yr of one gridded sector per region (the same bits held full or compact)."""
+        layer = self.layer(sector)
+        return self.grid.region_sums(layer) if layer.ndim == 2 else self.grid.compact_region_sums(layer)
+
     def compacted(self) -> Inventory:
         """This inventory with its layers held compact, (sector, cell) on the grid's
         :attr:`~Grid.cell_index` (the same values: :func:`assemble` leaves 0 outside every
-        region). What a large grid's run keeps once the suitability fit, which reads
-        rectangles, is made (China at 1 km: 0.42 GB of float32 layers instead of 1.18)."""
+        region). What a large grid's run holds once its study area is built (China at 1 km:
+        0.42 GB of float32 layers instead of 1.18)."""
         emission = self.emissions["emission"]
         if emission.ndim == 2:
             return self

@@ -86,8 +86,8 @@ def build_covariates(grid: Grid, *, landscape: xr.Dataset, lines: gpd.GeoDataFra
     (:class:`~gridcarbon.core.cells.CellIndex`).
 
     ``lines`` carries ``kind`` (motorway, rail, waterway) and optionally ``name``; ``lines``,
-    ``coast`` and ``city_points`` are in the grid CRS; ``point_layers`` maps point sectors to their base-year grids
-    (t CO2/yr/cell). Units are in the layer names: distances in km, ``log_pop_density``
+    ``coast`` and ``city_points`` are in the grid CRS; ``point_layers`` maps point sectors to their base-year layers
+    (t CO2/yr/cell, (y, x) or compact on the grid's cell index: expanded one at a time). Units are in the layer names: distances in km, ``log_pop_density``
     log1p(persons / km2), ``log_gdp_density`` log1p(million yuan / yr / km2), elevation in
     m, land-cover layers fractions 0..1, ``ind_<sector>`` the sector's :func:`cluster_density`.
 
@@ -113,7 +113,8 @@ def build_covariates(grid: Grid, *, landscape: xr.Dataset, lines: gpd.GeoDataFra
     for k in ("elevation_m", "water", "forest", "cropland", "eco_reserve", "built_up"):
         layers[k] = kept(landscape[k].values)
     for s in POINT_SECTORS:
-        layers[f"ind_{s}"] = kept(cluster_density(point_layers.get(s, np.zeros(grid.shape)), grid))
+        layers[f"ind_{s}"] = kept(cluster_density(grid.cell_index.full(point_layers.get(s, np.zeros(grid.shape))),
+                                                  grid))
     return xr.Dataset({k: (("cell",), v) for k, v in layers.items()})
 
 

@@ -83,7 +83,8 @@ def fit_models(inv: Inventory, covariates: xr.Dataset, landscape: xr.Dataset, *,
         if cells.size >= MIN_PRESENCE:
             presence = np.bincount(cells, minlength=ncell).reshape(inv.grid.shape) > 0
             models[s] = fit_suitability(s, presence, covariates, inv.grid, seed=seed, features=point_features(covariates),
-                                        own=(f"ind_{s}", layers[GRIDDED.index(s)]), background=background)
+                                        own=(f"ind_{s}", inv.grid.cell_index.full(layers[GRIDDED.index(s)])),
+                                        background=background)
     urban = landscape.built_up.values >= URBAN_PRESENCE
     models["urban"] = fit_suitability("urban", urban, covariates, inv.grid, seed=seed, features=URBAN_FEATURES,
                                       background=background)
