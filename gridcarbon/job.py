@@ -116,9 +116,9 @@ def _build_study_area(sc: Scenario, grid: Grid, regions: gpd.GeoDataFrame) -> St
     elif custom:
         inv, landscape = clipped_baseline(regions, grid, source=source)
     else:
-        inv, landscape = build_baseline(sc.region_set, grid=grid)
+        inv, landscape = build_baseline(sc.region_set, grid=grid, compact=grid.large)
     if grid.large:  # held compact from here on: the fit expands the layers it reads one at a time
-        # (China at 1 km: 0.42 GB held through the fit instead of 1.18, whose start was the run's peak)
+        # (China at 1 km: 0.42 GB held instead of 1.18, and no full stack made by a built-in one)
         inv = inv.compacted()
     cities = read_table(f"{sc.region_set}_cities.csv")
     cities = cities[cities.level == "prefecture"]

@@ -111,7 +111,9 @@ def grid_frame(frame: gpd.GeoDataFrame, grid: Grid, *, own_region: bool) -> tupl
 
 def assemble(grid: Grid, year: int, layers: np.ndarray, *, sums: np.ndarray | None = None,
              indirect: pd.Series | None = None, attrs: dict | None = None) -> tuple[xr.Dataset, pd.DataFrame]:
-    """(n_sectors, y, x) layers -> emission Dataset and region x sector totals table.
+    """(n_sectors, y, x) layers, or compact (n_sectors, n_inside) ones on the grid's
+    :attr:`~Grid.cell_index` -> emission Dataset ((sector, y, x) or (sector, cell), as
+    :meth:`Inventory.compacted` holds it) and region x sector totals table.
 
     Float64 and float32 ``layers`` are taken over, not copied (a 1 km national cube is 2.4 GB
     in float64): cells outside every region are set to 0 in place. ``sums`` (n_sectors,
@@ -121,10 +123,16 @@ def assemble(grid: Grid, year: int, layers: np.ndarray, *, sums: np.ndarray | No
     layers = np.asarray(layers)
     if layers.dtype != np.float32:
         layers = layers.astype(np.float64, copy=False)
-    np.copyto(layers, 0.0, where=~grid.inside)
-    ds = xr.Dataset({"emission": (("sector", "y", "x"), layers, {"units": UNITS})},
-                    coords={"sector": list(GRIDDED), **grid.coords()}, attrs={"base_year": year, **(attrs or {})})
-    sums = grid.region_sums(layers) if sums is None else sums
+    attrs = {"base_year": year, **(attrs or {})}
+    if layers.ndim == 2:
+        ds = xr.Dataset({"emission": (("sector", "cell"), layers, {"units": UNITS})},
+                        coords={"sector": list(GRIDDED)}, attrs=attrs)
+        sums = grid.compact_region_sums(layers) if sums is None else sums
+    else:
+        np.copyto(layers, 0.0, where=~grid.inside)
+        ds = xr.Dataset({"emission": (("sector", "y", "x"), layers, {"units": UNITS})},
+                        coords={"sector": list(GRIDDED), **grid.coords()}, attrs=attrs)
+        sums = grid.region_sums(layers) if sums is None else sums
     rows = [(r, s, sums[i, j]) for i, s in enumerate(GRIDDED) for j, r in enumerate(grid.regions)]
     ind = (indirect if indirect is not None else pd.Series(dtype=float)).reindex(list(grid.regions)).fillna(0.0)
     rows += [(r, "indirect", float(ind[r])) for r in grid.regions]

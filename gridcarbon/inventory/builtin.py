@@ -177,12 +177,14 @@ def build_yrd_baseline(*, res: float = DEFAULT_RES_M) -> tuple[Inventory, xr.Dat
     return build_baseline("yrd", res=res)
 
 
-def build_baseline(region_set: str, *, grid: Grid | None = None,
-                   res: float = DEFAULT_RES_M) -> tuple[Inventory, xr.Dataset]:
+def build_baseline(region_set: str, *, grid: Grid | None = None, res: float = DEFAULT_RES_M,
+                   compact: bool = False) -> tuple[Inventory, xr.Dataset]:
     """A built-in inventory for its base year on ``grid`` (default: the region set's grid of
     ``res`` metres), and its landscape.
 
-    The inventory's layers are t CO2/yr/cell; the landscape's units are those of
+    The inventory's layers are t CO2/yr/cell, held compact when ``compact``
+    (:meth:`~gridcarbon.inventory.base.Inventory.compacted`, the same values; no full stack is
+    made: China at 1 km, 1.18 GB); the landscape's units are those of
     :mod:`gridcarbon.inventory.landscape`.
     """
     grid = grid if grid is not None else Grid.from_regions(load_regions(region_set), res=res)
@@ -190,7 +192,7 @@ def build_baseline(region_set: str, *, grid: Grid | None = None,
     reference = reference_area_totals(region_set) if res != REFERENCE_RES else None
     parts = _grid_parts(region_set, grid)
     grid, cal, totals, points, lines = parts.grid, parts.cal, parts.totals, parts.points, parts.lines
-    layers = np.zeros((len(GRIDDED),) + grid.shape, grid.storage_dtype)
+    layers = np.zeros((len(GRIDDED),) + ((grid.cell_index.size,) if compact else grid.shape), grid.storage_dtype)
     sums = np.zeros((len(GRIDDED), len(grid.regions)))  # of the float64 layers, before storage
     for k, layer, area in _sector_layers(parts):
         if area is not None and reference is not None:  # region totals of area sectors are the reference grid's
@@ -198,7 +200,7 @@ def build_baseline(region_set: str, *, grid: Grid | None = None,
         if area is not None:
             layer += area
         sums[k] = grid.region_sums(layer)
-        layers[k] = layer
+        layers[k] = grid.cell_index.compact(layer) if compact else layer
 
     indirect = pd.Series(cal["indirect_split"] or {}, dtype=float) * cal["total_mt"] * cal["indirect_share"] * T_PER_MT
     ds, table = assemble(grid, cal["base_year"], layers, sums=sums, indirect=indirect,

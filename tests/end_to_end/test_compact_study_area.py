@@ -7,6 +7,7 @@ import gridcarbon
 from gridcarbon import job
 from gridcarbon.evolution.forest import ForestLand
 from gridcarbon.inventory.base import Inventory
+from gridcarbon.inventory.builtin import build_baseline
 
 
 def test_a_large_grids_study_area_is_compact_and_fits_what_full_layers_fit(monkeypatch):
@@ -14,8 +15,9 @@ def test_a_large_grids_study_area_is_compact_and_fits_what_full_layers_fit(monke
     regions = job.scenario_regions(sc)
     with gridcarbon.set_options(large_grid_cells=0):  # the default grid, taken as large
         compact = job.prepare(sc, None, regions)
-        with monkeypatch.context() as m:
-            m.setattr(Inventory, "compacted", lambda self: self)  # the layers kept as rectangles
+        with monkeypatch.context() as m:  # the layers built and kept as rectangles
+            m.setattr(Inventory, "compacted", lambda self: self)
+            m.setattr(job, "build_baseline", lambda *args, **kwargs: build_baseline(*args, **{**kwargs, "compact": False}))
             full = job.prepare(sc, None, regions)
     grid, inv, rect = compact.area.grid, compact.area.inventory, full.area.inventory
     assert inv.layers().shape == (rect.layers().shape[0], grid.cell_index.size) and rect.layers().ndim == 3
