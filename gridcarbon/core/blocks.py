@@ -26,14 +26,12 @@ def numpy_order(shape: tuple[int, int], k: int) -> bool:
 
 
 @njit(cache=True)
-def _row_part(values, inside, i, j0, k, acc):
+def _row_part(values, inside, i, j0, k, zero, acc):
     """numpy's pairwise sum of the inside cells of row ``i`` from column ``j0`` (k of them, cells
-    past the row's end and outside adding 0), in the type of the accumulators ``acc``
-    (_PW_UNROLL of them, overwritten)."""
+    past the row's end and outside adding ``zero``, whose type is the sum's), and their count;
+    ``acc``: _PW_UNROLL accumulators of that type, overwritten."""
     nx = values.shape[1]
-    zero = acc.dtype.type(0.0)
-    res = zero
-    u = 0
+    res, n, u = zero, 0, 0
     if k >= _PW_UNROLL:
         for w in range(_PW_UNROLL):
             j = j0 + w
@@ -47,8 +45,23 @@ def _row_part(values, inside, i, j0, k, acc):
         res = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
     for w in range(u, k):
         j = j0 + w
-        res += values[i, j] if j < nx and inside[i, j] else zero
-    return res
+        if j < nx:
+            res += values[i, j] if inside[i, j] else zero
+    for j in range(j0, min(j0 + k, nx)):
+        n += inside[i, j]
+    return res, n
+
+
+@njit(cache=True)
+def _short_row_part(values, inside, i, j0, k, zero):
+    """:func:`_row_part` of a block inside the row (j0 + k <= row length) and k < _PW_UNROLL: one
+    accumulator, no bounds to check."""
+    res, n = zero, 0
+    for j in range(j0, j0 + k):
+        m = inside[i, j]
+        res += values[i, j] if m else zero
+        n += m
+    return res, n
 
 
 @kernel
@@ -58,13 +71,19 @@ def block_sums(values, inside, k, sums, counts):
     layer's edge add 0. ``sums`` and ``counts`` are (ceil(y / k), ceil(x / k)), filled here;
     the sums are numpy's bits where :func:`numpy_order` holds (the rows of zeros numpy pads the
     last block row with add nothing: a block's sum starts at +0, which adding zeros keeps)."""
-    ny, nx = values.shape
-    acc = np.empty(_PW_UNROLL, sums.dtype)
-    sums[:] = 0
+    nx = values.shape[1]
+    acc = np.zeros(_PW_UNROLL, sums.dtype)
+    zero = acc[0]
+    sums[:] = zero
     counts[:] = 0
-    for i in range(ny):
+    whole = nx // k if k < _PW_UNROLL else 0  # blocks read without bounds checks
+    for i in range(values.shape[0]):
         bi = i // k
-        for bj in range(sums.shape[1]):
-            sums[bi, bj] += _row_part(values, inside, i, bj * k, k, acc)
-        for j in range(nx):
-            counts[bi, j // k] += inside[i, j]
+        for bj in range(whole):
+            part, n = _short_row_part(values, inside, i, bj * k, k, zero)
+            sums[bi, bj] += part
+            counts[bi, bj] += n
+        for bj in range(whole, sums.shape[1]):
+            part, n = _row_part(values, inside, i, bj * k, k, zero, acc)
+            sums[bi, bj] += part
+            counts[bi, bj] += n
