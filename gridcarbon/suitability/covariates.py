@@ -6,6 +6,8 @@ and 1 km: neighbourhoods are given in km and converted to cells.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import geopandas as gpd
 import numpy as np
 import xarray as xr
@@ -92,21 +94,26 @@ def build_covariates(grid: Grid, *, landscape: xr.Dataset, lines: gpd.GeoDataFra
     m, land-cover layers fractions 0..1, ``ind_<sector>`` the sector's :func:`cluster_density`.
 
     Distances and densities need the whole rectangle: each is made there and kept compact at
-    once, so at most one full layer is held (China at 1 km: 20 compact layers of 38 MB
-    instead of full ones of 107 MB).
+    once, so at most two full layers are held, the distances being made two at a time (China
+    at 1 km: 20 compact layers of 38 MB instead of full ones of 107 MB).
     """
     km2 = grid.cell_area_km2
 
     def kept(values: np.ndarray) -> np.ndarray:  # float32: what the tree models compute in anyway
         return np.asarray(grid.cell_index.compact(values), np.float32)
 
-    by_kind = {k: lines.geometry[lines.kind == k] for k in ("motorway", "rail", "waterway")}
-    coast_km = distance_km(coast, grid)
-    layers = {"dist_coast_km": kept(coast_km), "dist_port_km": kept(port_distance_km(lines, coast_km, grid))}
-    del coast_km
-    for name, kind in (("dist_waterway_km", "waterway"), ("dist_motorway_km", "motorway"), ("dist_rail_km", "rail")):
-        layers[name] = kept(distance_km(by_kind[kind], grid))
-    layers["dist_city_km"] = kept(distance_km(city_points, grid))
+    def coast_and_port() -> tuple[np.ndarray, np.ndarray]:
+        coast_km = distance_km(coast, grid)
+        return kept(coast_km), kept(port_distance_km(lines, coast_km, grid))
+
+    by_kind = {k: lines.geometry[lines.kind == k] for k in ("waterway", "motorway", "rail")}
+    # the distance transforms run outside the interpreter lock: two at a time (two full layers held)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gridcarbon-covariates") as pool:
+        near = pool.submit(coast_and_port)
+        far = {f"dist_{kind}_km": pool.submit(lambda geoms: kept(distance_km(geoms, grid)), geoms)
+               for kind, geoms in (*by_kind.items(), ("city", city_points))}
+        layers = dict(zip(("dist_coast_km", "dist_port_km"), near.result()))
+        layers |= {name: job.result() for name, job in far.items()}
     population, gdp = (grid.cell_index.compact(landscape[k].values) for k in ("population", "gdp"))
     layers["log_pop_density"] = np.asarray(np.log1p(population / km2), np.float32)
     layers["log_gdp_density"] = np.asarray(np.log1p(gdp / km2 / YUAN_PER_MILLION), np.float32)
