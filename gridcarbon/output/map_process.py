@@ -9,17 +9,16 @@ and the storage account of China: about 460,000 rows), whose formatting holds th
 drawing does. The workers are forked when the writer is made, from the calling thread,
 before the writer thread starts, so they hold no lock a writer thread could hold. Where
 :func:`~gridcarbon.core.worker.fork_executor` gives no workers, and on a large grid (1 km: each
-year's layers are gigabytes to copy), the maps are drawn in one thread of the calling process
-(``inline=True``): there an exported year's maps are drawn while its COGs are written (GDAL
-compresses them without the interpreter lock; China at 1 km: about 6 s less per exported year).
+year's layers are gigabytes to copy), the maps are drawn in the calling thread
+(``inline=True``).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, Self
 
-from gridcarbon.core.worker import fork_executor
+from gridcarbon.core.worker import done_future, fork_executor
 
 #: worker processes. Two: during the evolution one worker keeps up with the maps on the second
 #: core of a two-core machine, but after the last year the main process only writes tables and
@@ -42,17 +41,18 @@ class MapProcess:
         self.pool = None if inline else fork_executor(WORKERS)
         if self.pool is not None:
             self.pool.submit(int).result()  # fork the workers now (all at once under fork), from this thread
-        else:  # one thread: matplotlib's Agg figures (no pyplot state) drawn one at a time
-            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-maps")
         self.jobs: list[Future] = []
 
     def submit(self, draw: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Draw ``draw(*args, **kwargs)`` (a module-level function, its arguments picklable)."""
-        self.jobs.append(self.pool.submit(draw, *args, **kwargs))
+        if self.pool is None:
+            draw_now(draw, *args, **kwargs)
+        else:
+            self.jobs.append(self.pool.submit(draw, *args, **kwargs))
 
     def call(self, draw: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
         """``draw(*args, **kwargs)`` whose result is wanted (the report's charts): its Future."""
-        return self.pool.submit(draw, *args, **kwargs)
+        return done_future(draw, *args, **kwargs) if self.pool is None else self.pool.submit(draw, *args, **kwargs)
 
     def wait(self) -> None:
         """Wait for every submitted drawing; raise the first one's error."""
@@ -61,7 +61,8 @@ class MapProcess:
             job.result()
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> Self:
         return self

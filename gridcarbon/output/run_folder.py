@@ -139,15 +139,14 @@ class RunWriter:
         if year not in self.exported:
             return
         named = named_layers(layers)  # compact when the layers are
-        self.drawing.submit(render_year_maps, self.root / "maps", named, self.grid, boundaries=self.boundaries,
-                            name=self.sc.name, year=year)
         write_layers(self.root / str(year), FullLayers(self.grid.cell_index, named), self.grid, year=year,
                      meta=self.meta)
+        self.drawing.submit(render_year_maps, self.root / "maps", named, self.grid, boundaries=self.boundaries,
+                         name=self.sc.name, year=year)
         if year in (self.exported[0], self.exported[-1]):
             self.gross[year] = self.grid.cell_index.compacted(named["total"])
         if self.grid.large:
             spill_layers(self.root / SPILLED, year, named, self.grid.cell_index)
-            self.drawing.wait()  # the year's maps, drawn meanwhile: done before the next year evolves
         else:
             self.kept[year] = named
 
@@ -163,10 +162,9 @@ class RunWriter:
         self._wait()
         self.cube.close()
         if self.grid.large:  # hand back what the caller let go (the run's static layers: GiBs at 1 km),
-            # and draw the change map now so that its two float64 layers go before the provenance
+            # and draw the change map (inline) so that its two float64 layers go before the provenance
             memory.release(cycles=True)
             self._draw_change()
-            self.drawing.wait()
         tmp = self.root
         written = WrittenLayers(tmp, self.grid, self.kept, spilled=tmp / SPILLED)
         # a facility table of its own (pandas objects are not safe to share between threads), and a

@@ -182,32 +182,3 @@ def test_a_compact_year_writes_the_files_of_its_full_layers(default_run, tmp_pat
     with xr.open_dataset(tmp_path / "cube.nc", mask_and_scale=False) as mine, \
             xr.open_dataset(default_run.out_dir / "cube.nc", mask_and_scale=False) as theirs:
         assert mine["emission"].sel(year=year).values.tobytes() == theirs["emission"].sel(year=year).values.tobytes()
-
-
-def test_on_a_large_grid_an_exported_years_maps_are_drawn_while_its_cogs_are_written(default_run, tmp_path,
-                                                                                    monkeypatch):
-    """The maps (a thread of the run's process on a large grid) start before the year's COGs are
-    written (each COG write waits for them: in turn it would wait in vain), and they are drawn
-    before the year is done."""
-    import threading
-
-    from gridcarbon.output import run_folder
-
-    started, overlapped = threading.Event(), []
-    real_maps, real_cogs = run_folder.render_year_maps, run_folder.write_layers
-
-    def maps(*args, **kwargs):
-        started.set()
-        return real_maps(*args, **kwargs)
-
-    def cogs(*args, **kwargs):
-        overlapped.append(started.wait(timeout=10))
-        return real_cogs(*args, **kwargs)
-    monkeypatch.setattr(run_folder, "render_year_maps", maps)
-    monkeypatch.setattr(run_folder, "write_layers", cogs)
-    with gridcarbon.set_options(large_grid_cells=0), \
-            RunWriter(tmp_path, default_run.scenario, default_run.grid, default_run.boundaries, status="ok",
-                      history=[]) as writer:
-        writer.add(2030, default_run.emissions["emission"].sel(year=2030).values)
-        writer._wait()
-        assert overlapped == [True] and (tmp_path / "maps" / "sectors_2030.png").stat().st_size > 0
