@@ -3,7 +3,7 @@
 A COG's sum overviews (:mod:`gridcarbon.output.overviews`) and a map's display blocks
 (:mod:`gridcarbon.output.maps`) sum each k x k block of a layer's inside cells. numpy does it as
 ``padded.reshape(my, k, mx, k).sum(axis=(1, 3))`` on a zero-padded copy with the outside cells
-zeroed: two full copies and a strided reduction (China at 1 km: 0.5 s a layer).
+zeroed: two full copies and a strided reduction (China at 1 km: 0.5-0.7 s a layer, 0.24 s here).
 :func:`block_sums` reads the layer once, row by row, and adds the same numbers in numpy's order,
 so the sums are the same bits: each block's part of a row is summed from zero by numpy's
 pairwise rule (one accumulator below :data:`_PW_UNROLL` values, eight from there to
