@@ -6,6 +6,7 @@ and 1 km: neighbourhoods are given in km and converted to cells.
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
@@ -34,6 +35,11 @@ FAR_KM = 500.0
 TRUNK_WATERWAYS = ("Yangtze River", "Xi River")
 #: yuan per million yuan: ``log_gdp_density`` is log1p of million yuan / yr / km2
 YUAN_PER_MILLION = 1e6
+#: held while rasterizing: rasterio silences its in-memory dataset's NotGeoreferencedWarning with
+#: ``warnings.catch_warnings``, which is not thread-safe before Python 3.14 (two distances
+#: rasterized at once let the warning through to a quiet CLI run); the distance transforms,
+#: most of the time, run outside it
+RASTERIZE_LOCK = threading.Lock()
 
 
 def distance_km(geoms: gpd.GeoSeries, grid: Grid) -> np.ndarray:
@@ -41,8 +47,9 @@ def distance_km(geoms: gpd.GeoSeries, grid: Grid) -> np.ndarray:
     geoms = geoms[~geoms.is_empty]
     if len(geoms) == 0:
         return np.full(grid.shape, FAR_KM)
-    hit = rfeatures.rasterize(((g, 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
-                              fill=0, dtype="uint8", all_touched=True)
+    with RASTERIZE_LOCK:
+        hit = rfeatures.rasterize(((g, 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
+                                  fill=0, dtype="uint8", all_touched=True)
     if not hit.any():
         return np.full(grid.shape, FAR_KM)
     out = ndimage.distance_transform_edt(hit == 0)
