@@ -25,6 +25,24 @@ def numpy_order(shape: tuple[int, int], k: int) -> bool:
     return 1 < k <= _PW_BLOCK and -(-shape[1] // k) > 1
 
 
+def inside_block_sums(values: np.ndarray, inside: np.ndarray, k: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Sums (in ``dtype``, the values' unit per block) and counts of the ``inside`` cells of each
+    k x k block of the (y, x) ``values``: what numpy's padded reshape-and-sum gives, by
+    :func:`block_sums` where :func:`numpy_order` holds, else by numpy itself."""
+    ny, nx = values.shape
+    shape = (-(-ny // k), -(-nx // k))
+    if numpy_order(values.shape, k):
+        sums, counts = np.empty(shape, dtype), np.empty(shape, np.int64)
+        block_sums(np.ascontiguousarray(values), np.ascontiguousarray(inside), k, sums, counts)
+        return sums, counts
+    padded = np.zeros((shape[0] * k, shape[1] * k), dtype)
+    np.copyto(padded[:ny, :nx], values, where=inside)  # one padded copy, the outside cells 0
+    holds = np.zeros(padded.shape, np.int64)
+    holds[:ny, :nx] = inside
+    blocks = (shape[0], k, shape[1], k)
+    return padded.reshape(blocks).sum(axis=(1, 3)), holds.reshape(blocks).sum(axis=(1, 3))
+
+
 @njit(cache=True)
 def _row_part(values, inside, i, j0, k, zero, acc):
     """numpy's pairwise sum of the inside cells of row ``i`` from column ``j0`` (k of them, cells

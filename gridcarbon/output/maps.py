@@ -22,7 +22,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, Normalize, SymLogNorm, to_rgba
 from matplotlib.path import Path as MplPath
 
-from gridcarbon.core.blocks import block_sums, numpy_order
+from gridcarbon.core.blocks import inside_block_sums
 from gridcarbon.core.errors import OutputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.options import get_option
@@ -171,18 +171,7 @@ def _display(values: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.nda
     k = math.ceil(max(values.shape) / get_option("max_display_cells"))
     if k <= 1:
         return values, inside
-    ny, nx = values.shape
-    dtype = np.result_type(values.dtype, 0.0)  # as np.where's
-    if numpy_order(values.shape, k):  # numpy's sums below, in one pass over the layer
-        total, count = np.empty((-(-ny // k), -(-nx // k)), dtype), np.empty((-(-ny // k), -(-nx // k)), np.int64)
-        block_sums(np.ascontiguousarray(values), np.ascontiguousarray(inside), k, total, count)
-        return total / np.maximum(count, 1), count > 0
-    pad = ((0, -ny % k), (0, -nx % k))
-    shape = ((ny + pad[0][1]) // k, k, (nx + pad[1][1]) // k, k)
-    count = np.pad(inside, pad).reshape(shape).sum(axis=(1, 3))
-    padded = np.zeros((ny + pad[0][1], nx + pad[1][1]), dtype)
-    np.copyto(padded[:ny, :nx], values, where=inside)  # one padded copy, not a masked one padded again
-    total = padded.reshape(shape).sum(axis=(1, 3))
+    total, count = inside_block_sums(values, inside, k, np.result_type(values.dtype, 0.0))  # as np.where's
     return total / np.maximum(count, 1), count > 0
 
 

@@ -17,7 +17,7 @@ from contextlib import ExitStack, contextmanager
 import numpy as np
 from rasterio.io import DatasetWriter, MemoryFile
 
-from gridcarbon.core.blocks import block_sums, numpy_order
+from gridcarbon.core.blocks import inside_block_sums
 
 #: tag (and QGIS legend note) saying how overview pixels are formed
 OVERVIEW_RESAMPLING = "sum"
@@ -35,20 +35,9 @@ def overview_factors(shape: tuple[int, int], block: int) -> list[int]:
 
 def _halve(values: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sums (float64, t CO2/yr) of the ``inside`` cells of each 2 x 2 block of ``values`` (y, x,
-    t CO2/yr/cell) and whether a block holds any inside cell: numpy's sums of the zero-padded
-    layer with the outside cells zeroed, read in one pass (:func:`~gridcarbon.core.blocks.block_sums`)
-    unless the layer is one block wide."""
-    ny, nx = values.shape
-    my, mx = -(-ny // 2), -(-nx // 2)
-    if numpy_order(values.shape, 2):
-        sums, counts = np.empty((my, mx)), np.empty((my, mx), np.int64)
-        block_sums(np.ascontiguousarray(values), np.ascontiguousarray(inside), 2, sums, counts)
-        return sums, counts > 0
-    padded = np.zeros((2 * my, 2 * mx))
-    padded[:ny, :nx] = np.where(inside, values, 0.0)
-    holds = np.zeros((2 * my, 2 * mx), dtype=bool)
-    holds[:ny, :nx] = inside
-    return padded.reshape(my, 2, mx, 2).sum(axis=(1, 3)), holds.reshape(my, 2, mx, 2).any(axis=(1, 3))
+    t CO2/yr/cell) and whether a block holds any inside cell."""
+    sums, counts = inside_block_sums(values, inside, 2, np.float64)
+    return sums, counts > 0
 
 
 def block_sums_by_level(values: np.ndarray, inside: np.ndarray, factors: list[int]) -> Iterator[np.ndarray]:
