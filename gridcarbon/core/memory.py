@@ -13,7 +13,11 @@ largest dynamic ``mmap`` threshold) and unmaps it when freed, so each full layer
 run makes (107 MB in float32, 214 MB in float64; thousands over a run) comes as new pages the
 kernel zeroes at first touch: a third of such a run's CPU was system time.
 :func:`reuse_freed_blocks` has the heap keep and reuse them, and :func:`release` still hands
-them back between years.
+them back between years. It also turns off numpy's transparent-huge-page advice
+(``madvise(MADV_HUGEPAGE)`` on every array of 4 MB or more, numpy's "Global state" page): where
+the kernel's THP defrag setting is ``madvise``, each such fresh array then waits for the kernel
+to compact memory into 2 MB pages, and China at 1 km took 302 s with the advice against 274 s
+without it (docs/performance.md, "twelfth round").
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ import ctypes
 import ctypes.util
 import gc
 from functools import lru_cache
+
+import numpy as np
 
 
 #: glibc's ``mallopt`` parameters (``malloc.h``)
@@ -63,12 +69,21 @@ def release(*, cycles: bool = False) -> bool:
 def reuse_freed_blocks() -> bool:
     """From now on in this process, serve blocks up to :data:`HEAP_BLOCK_BYTES` from the heap
     and keep up to :data:`HEAP_TOP_BYTES` free at its top, so that a freed layer's pages are
-    reused, not unmapped and zeroed anew. Returns True if the allocator could be asked (glibc;
-    a process-wide setting: the main thread's heap, the others' arenas map large blocks as before).
+    reused, not unmapped and zeroed anew, and give numpy's new arrays no huge-page advice.
+    Returns True if the allocator could be asked (glibc; a process-wide setting: the main
+    thread's heap, the others' arenas map large blocks as before).
     """
+    _huge_page_advice(False)
     libc = _libc()
     if libc is None:
         return False
     libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     return bool(libc.mallopt(M_MMAP_THRESHOLD, HEAP_BLOCK_BYTES)) and bool(
         libc.mallopt(M_TRIM_THRESHOLD, HEAP_TOP_BYTES))
+
+
+def _huge_page_advice(enabled: bool) -> None:
+    """Have numpy advise (or not) transparent huge pages for its new large arrays (the switch
+    behind its ``NUMPY_MADVISE_HUGEPAGE`` variable, which numpy reads only at import)."""
+    core = getattr(np, "_core", None) or np.core
+    core.multiarray._set_madvise_hugepage(enabled)

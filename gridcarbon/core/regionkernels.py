@@ -109,27 +109,39 @@ def spread_by_proxy(runs, proxy, totals, out, fallback):
 
 # ------------------------------------------------------------------- land use
 @kernel
-def uniform3(values):
-    """3 x 3 moving mean of a (y, x) array, zero beyond the edges: bit for bit
-    ``scipy.ndimage.uniform_filter(values, 3, mode="constant")`` (its running sums, rows
-    then columns), at a third of the time. Each row's vertical means are made in one row's
-    buffer just before that row's horizontal pass (no second full layer)."""
-    ny, nx = values.shape
+def urban_drive(built, offset, weight):
+    """The urban CA's drive, ``(mean3(built) + offset) x weight`` of a (y, x) array: bit for bit
+    ``(scipy.ndimage.uniform_filter(built, 3, mode="constant") + offset) * weight`` (the filter's
+    running sums, rows then columns; ``weight`` of any float dtype), in one new layer and one
+    pass. Each row's vertical means are made in one row's buffer just before its horizontal pass."""
+    ny, nx = built.shape
     run = np.empty(nx)
     down = np.empty(nx)
     out = np.empty((ny, nx))
     for r in range(ny):
         for c in range(nx):
             if r == 0:
-                run[c] = (0.0 + values[0, c]) + (values[1, c] if ny > 1 else 0.0)
+                run[c] = (0.0 + built[0, c]) + (built[1, c] if ny > 1 else 0.0)
             else:
-                run[c] += (values[r + 1, c] if r + 1 < ny else 0.0) - (values[r - 2, c] if r >= 2 else 0.0)
+                run[c] += (built[r + 1, c] if r + 1 < ny else 0.0) - (built[r - 2, c] if r >= 2 else 0.0)
             down[c] = run[c] / 3.0
         acc = (0.0 + down[0]) + (down[1] if nx > 1 else 0.0)
-        out[r, 0] = acc / 3.0
+        out[r, 0] = (acc / 3.0 + offset) * weight[r, 0]
         for c in range(1, nx):
             acc += (down[c + 1] if c + 1 < nx else 0.0) - (down[c - 2] if c >= 2 else 0.0)
-            out[r, c] = acc / 3.0
+            out[r, c] = (acc / 3.0 + offset) * weight[r, c]
+    return out
+
+
+@kernel
+def forest_left(forest, water, built, one):
+    """The forest (fractions) the land leaves beside ``water`` and ``built``, cell by cell, in a
+    new layer: bit for bit numpy's ``np.minimum(forest, np.clip(1.0 - water - built, 0.0, 1.0))``,
+    whose ``1.0 - water`` is made in water's dtype (``one`` is 1 in it)."""
+    out = np.empty(forest.size)
+    for i in range(forest.size):
+        free = (one - water[i]) - built[i]
+        out[i] = np.minimum(forest[i], np.minimum(np.maximum(free, 0.0), 1.0))
     return out
 
 
@@ -151,12 +163,46 @@ def forest_room(open_share, forest0, water, built, forest, out):
 
 
 @kernel
-def add_region_share(region, base, potential, frac):
-    """``base + potential x frac[region]`` cell by cell; ``base`` alone outside regions (-1)."""
-    out = np.empty(base.size)
-    for i in range(base.size):
+def room_sums(runs, open_share, forest0, water, built, forest, n_labels):
+    """:func:`region_sums` of :func:`forest_room` over the label ``runs``, without its layer."""
+    out = np.zeros(n_labels)
+    for j in range(runs.shape[1]):
+        r = runs[2, j]
+        acc = out[r]
+        for i in range(runs[0, j], runs[1, j]):
+            acc += _forest_room_at(open_share, forest0, water, built, forest, i)
+        out[r] = acc
+    return out
+
+
+@kernel
+def plant_room(region, open_share, forest0, water, built, forest, frac):
+    """``forest + room x frac[region]`` cell by cell (room: :func:`forest_room`), ``forest``
+    alone outside regions (-1), in a new layer."""
+    out = np.empty(forest.size)
+    for i in range(forest.size):
         r = region[i]
-        out[i] = base[i] + (potential[i] * frac[r] if r >= 0 else 0.0)
+        out[i] = forest[i] + (_forest_room_at(open_share, forest0, water, built, forest, i) * frac[r]
+                              if r >= 0 else 0.0)
+    return out
+
+
+@kernel
+def stand_sums(runs, open_share, forest0, water, built, forest, n_labels, like):
+    """:func:`region_sums` over the label ``runs`` of the stands a land holds: the forest added
+    since the base year (``forest - forest0``, at least 0) plus the room left
+    (:func:`forest_room`), bit for bit numpy's ``added = np.maximum(forest - forest0, 0.0);
+    added += room`` in the dtype of ``forest - forest0`` (``like``, one element of it: a float32
+    land's stands are rounded to float32 as numpy's in-place sum rounds them)."""
+    out = np.zeros(n_labels)
+    for j in range(runs.shape[1]):
+        r = runs[2, j]
+        acc = out[r]
+        for i in range(runs[0, j], runs[1, j]):
+            like[0] = forest[i] - forest0[i]
+            like[0] = max(like[0], 0.0) + _forest_room_at(open_share, forest0, water, built, forest, i)
+            acc += like[0]
+        out[r] = acc
     return out
 
 
@@ -179,13 +225,13 @@ def scale_by_region(runs, values, scale):
 
 
 @kernel
-def fill_room(runs, eligible, water, drive, out, need, passes):
+def fill_room(runs, water, drive, out, need, passes):
     """Add to ``out`` (fractions) so each region gains ``need`` (sum of fractions), in place.
 
-    Each pass gives a region's remaining need to its ``eligible`` cells in proportion to
+    Each pass gives a region's remaining need to the cells of its ``runs`` (the region runs of
+    :func:`region_sums` of the eligible cells alone: sums in cell order) in proportion to
     ``drive x room`` (room = 1 - water - out, at least 0), never more than a cell's room;
-    what full cells could not take goes round again. ``runs`` are the region runs of
-    :func:`region_sums` (sums in cell order). Returns the need left per region.
+    what full cells could not take goes round again. Returns the need left per region.
     """
     n = need.size
     need = need.copy()
@@ -195,8 +241,7 @@ def fill_room(runs, eligible, water, drive, out, need, passes):
             r = runs[2, j]
             acc = norm[r]
             for i in range(runs[0, j], runs[1, j]):
-                if eligible[i]:
-                    acc += drive[i] * max(1.0 - water[i] - out[i], 0.0)
+                acc += drive[i] * max(1.0 - water[i] - out[i], 0.0)
             norm[r] = acc
         if not (need > _NEED_TOL).any() or not (norm > 0).any():
             break
@@ -205,11 +250,10 @@ def fill_room(runs, eligible, water, drive, out, need, passes):
             r = runs[2, j]
             scale, acc = max(norm[r], _TINY), added[r]
             for i in range(runs[0, j], runs[1, j]):
-                if eligible[i]:
-                    room = max(1.0 - water[i] - out[i], 0.0)
-                    add = min(drive[i] * room / scale * need[r], room)
-                    out[i] += add
-                    acc += add
+                room = max(1.0 - water[i] - out[i], 0.0)
+                add = min(drive[i] * room / scale * need[r], room)
+                out[i] += add
+                acc += add
             added[r] = acc
         need -= added
     return need

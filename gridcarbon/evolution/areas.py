@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from gridcarbon.core import regionkernels
+from gridcarbon.core.cells import label_runs
 from gridcarbon.core.grid import Grid
 from gridcarbon.inventory.landscape import ECO_RESERVE_CELL, WATER_CELL
 
@@ -44,6 +45,12 @@ def urban_allowed(landscape) -> np.ndarray:
             & (landscape.elevation_m.values < URBAN_MAX_ELEV_M))
 
 
+def allowed_runs(allowed: np.ndarray, grid: Grid) -> np.ndarray:
+    """The region runs (:func:`~gridcarbon.core.cells.label_runs`) of the cells of ``allowed``
+    (boolean, y, x: :func:`urban_allowed`) inside a region: the cells the CA may fill, (3, n_runs)."""
+    return label_runs(np.where(allowed, grid.region_index, -1))
+
+
 def built_demand(built_base_r: np.ndarray, gdp_ratio: np.ndarray, pop_ratio: np.ndarray) -> np.ndarray:
     """Built-up area per region (sum of fractions) implied by the drivers.
 
@@ -59,19 +66,16 @@ def grow_urban(built: np.ndarray, demand_r: np.ndarray, probability: np.ndarray,
     """One CA step: add built-up area so each region reaches ``demand_r`` where it can.
 
     ``built`` and ``water`` are fractions 0..1 (y, x); ``demand_r`` is per region (sum of
-    fractions); ``probability`` the development probability 0..1 (y, x); ``noise`` the
-    scale of Gumbel noise on the drive (0: none). Returns the new built-up fraction (y, x).
-    Cells never exceed ``1 - water``.
+    fractions); ``probability`` the development probability 0..1 (y, x); ``allowed`` the
+    :func:`allowed_runs` of the cells that may grow; ``noise`` the scale of Gumbel noise on the
+    drive (0: none). Returns the new built-up fraction (y, x). Cells never exceed ``1 - water``.
     """
     need = np.maximum(demand_r - grid.region_sums(built), 0.0)
     out = built.copy()
-    drive = regionkernels.uniform3(np.asarray(built, np.float64))  # in place below: 1 km grids are large
-    drive += URBAN_DRIVE_OFFSET
-    drive *= probability
+    drive = regionkernels.urban_drive(np.asarray(built, np.float64), URBAN_DRIVE_OFFSET, probability)
     if noise > 0 and rng is not None:
         draw = rng.gumbel(size=drive.shape)
         draw *= noise
         drive *= np.exp(draw, out=draw)
-    regionkernels.fill_room(grid.region_runs, np.ravel(allowed), np.ravel(water), drive.ravel(), out.reshape(-1),
-                      need, URBAN_FILL_PASSES)
+    regionkernels.fill_room(allowed, np.ravel(water), drive.ravel(), out.reshape(-1), need, URBAN_FILL_PASSES)
     return out

@@ -16,7 +16,7 @@ import xarray as xr
 from gridcarbon.config import Assumptions, EvolutionSpec
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED
-from gridcarbon.evolution.areas import urban_allowed
+from gridcarbon.evolution.areas import allowed_runs, urban_allowed
 from gridcarbon.evolution.forest import ForestLand
 from gridcarbon.evolution.storage import Sites
 from gridcarbon.inventory.base import Inventory
@@ -41,10 +41,11 @@ class EvolutionContext:
     new stands (:class:`~gridcarbon.evolution.forest.ForestLand`); ``landscape`` the layers of
     :data:`YEAR_LANDSCAPE` (the same arrays as the study area's); ``assumptions`` the
     scenario's scale factors on named constants (:class:`~gridcarbon.config.Assumptions`);
-    ``allowed`` the cells where built-up land may grow
-    (:func:`~gridcarbon.evolution.areas.urban_allowed`) and ``barred`` those where large point
-    sources may never stay under ``spec`` (:func:`~gridcarbon.suitability.covariates.barred`),
-    boolean (y, x).
+    ``allowed`` the region runs of the cells where built-up land may grow
+    (:func:`~gridcarbon.evolution.areas.allowed_runs` of
+    :func:`~gridcarbon.evolution.areas.urban_allowed`: the CA reads no other cells) and
+    ``barred`` the cells where large point sources may never stay under ``spec``
+    (:func:`~gridcarbon.suitability.covariates.barred`, boolean, y, x).
     """
 
     inv: Inventory
@@ -88,7 +89,7 @@ class EvolutionContext:
         forest = ForestLand.build(inv, landscape, uptake_scale=assumptions.forest_uptake,
                                   room_scale=assumptions.afforest_share)
         return cls(inv, landscape[list(YEAR_LANDSCAPE)], spec, seed, years, suitability, gdp_ratio, pop_ratio, forest,
-                   assumptions, urban_allowed(landscape), barred(landscape, relocate_from=list(spec.relocate_from)))
+                   assumptions, allowed_runs(urban_allowed(landscape), inv.grid), barred(landscape, relocate_from=list(spec.relocate_from)))
 
     def targets(self, totals: pd.DataFrame) -> np.ndarray:
         """Allocated ``totals`` (region, sector, year, allocated_t) as a (n_years, n_gridded,

@@ -188,16 +188,37 @@ class ForestLand:
     def room(self, water: np.ndarray, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
         """Room for new forest left on this land (fraction, y, x): :func:`regionkernels.forest_room`."""
         out = np.empty(np.shape(forest))
-        regionkernels.forest_room(self.open_share.ravel(), np.ravel(self.forest0), np.ravel(water), np.ravel(built),
-                            np.ravel(forest), out.reshape(-1))
+        regionkernels.forest_room(*self._land(water, built, forest), out.reshape(-1))
         return out
 
     def zone_sums(self, grid: Grid, fraction: np.ndarray) -> np.ndarray:
         """Peak uptake (t CO2/yr) of ``fraction`` (y, x) of each cell as new stands, per zone and
         region, (n_zones, n_regions)."""
-        n = len(self.uptake)
-        area = regionkernels.region_sums(self.zone_runs, np.ravel(fraction)[None], n * len(grid.regions))[0]
-        return area.reshape(len(grid.regions), n).T * grid.cell_area_km2 * self.uptake[:, None]
+        return self._peak(grid, regionkernels.region_sums(self.zone_runs, np.ravel(fraction)[None], self._labels(grid))[0])
+
+    def room_sums(self, grid: Grid, water: np.ndarray, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
+        """:meth:`zone_sums` of the :meth:`room` left on this land, without its layer."""
+        return self._peak(grid, regionkernels.room_sums(self.zone_runs, *self._land(water, built, forest),
+                                                        self._labels(grid)))
+
+    def plant(self, grid: Grid, water: np.ndarray, built: np.ndarray, forest: np.ndarray,
+              frac: np.ndarray) -> np.ndarray:
+        """``forest`` (y, x) with each region's share ``frac`` (0..1) of its :meth:`room` planted,
+        in a new layer."""
+        out = regionkernels.plant_room(grid.region_index.ravel(), *self._land(water, built, forest), frac)
+        return out.reshape(grid.shape)
+
+    def _land(self, water, built, forest) -> tuple[np.ndarray, ...]:
+        """The flat layers :func:`~gridcarbon.core.regionkernels.forest_room` reads."""
+        return self.open_share.ravel(), np.ravel(self.forest0), np.ravel(water), np.ravel(built), np.ravel(forest)
+
+    def _labels(self, grid: Grid) -> int:
+        """The number of zone x region labels of :attr:`zone_runs`."""
+        return len(self.uptake) * len(grid.regions)
+
+    def _peak(self, grid: Grid, area: np.ndarray) -> np.ndarray:
+        """Peak uptake (t CO2/yr, (n_zones, n_regions)) of ``area`` (km2 / cell area) per zone x region label."""
+        return area.reshape(len(grid.regions), len(self.uptake)).T * grid.cell_area_km2 * self.uptake[:, None]
 
     def kept_sink(self, grid: Grid, forest: np.ndarray) -> np.ndarray:
         """Base-year sink per region (t CO2/yr) of the base-year forest still standing in ``forest``."""
@@ -210,13 +231,12 @@ class ForestLand:
                forest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """What this land holds, for :meth:`capacity`: the base-year sink still standing
         (:meth:`kept_sink`, t CO2/yr per region) and the peak uptake (:meth:`zone_sums`, t CO2/yr,
-        (n_zones, n_regions)) of every new stand and all remaining room. (The stands are numpy
-        layers in the land's own dtype: a fused float64 kernel gave other bits on a large grid's
-        float32 land.)"""
-        added = np.subtract(forest, self.forest0)
-        np.maximum(added, 0.0, out=added)
-        added += self.room(water, built, forest)
-        return self.kept_sink(grid, forest), self.zone_sums(grid, added)
+        (n_zones, n_regions)) of every new stand and all remaining room, summed without their
+        layer (:func:`~gridcarbon.core.regionkernels.stand_sums`: each cell's stands rounded to
+        the dtype of ``forest - forest0``, as numpy's layers were: a float32 land's in float32)."""
+        like = np.empty(1, np.result_type(forest, self.forest0))
+        area = regionkernels.stand_sums(self.zone_runs, *self._land(water, built, forest), self._labels(grid), like)
+        return self.kept_sink(grid, forest), self._peak(grid, area)
 
     def capacity(self, kept: np.ndarray, peak: np.ndarray, year: int) -> np.ndarray:
         """Forest sink (t CO2/yr per region) a land's :meth:`stands` (``kept``, ``peak``) could
@@ -254,10 +274,8 @@ class Planting:
         """
         ahead = min(k + PLANT_LEAD_YEARS, len(demand) - 1)
         need = np.maximum(demand[ahead] - self.supply(forest, ahead), 0.0)
-        room = self.land.room(water, built, forest)
-        peak = self.land.zone_sums(self.grid, room)
+        peak = self.land.room_sums(self.grid, water, built, forest)
         gives = ramp(ahead - k, self.land.ramp_years) @ peak
         frac = np.where(gives > 0, np.clip(need / np.maximum(gives, 1e-300), 0.0, 1.0), 0.0)
         self.cohorts[k] = peak * frac
-        added = regionkernels.add_region_share(self.grid.region_index.ravel(), np.ravel(forest), room.ravel(), frac)
-        return added.reshape(self.grid.shape)
+        return self.land.plant(self.grid, water, built, forest, frac)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gridcarbon.core import regionkernels
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.core.units import T_PER_MT
@@ -43,16 +44,9 @@ def land_steps(ctx: EvolutionContext, targets: np.ndarray) -> Iterator[tuple]:
         rng = np.random.default_rng([ctx.seed, year])
         b = grow_urban(b, built_demand(built_r0, ctx.gdp_ratio[k], ctx.pop_ratio[k]), ctx.surfaces["urban"],
                        allowed, water, grid, rng=rng, noise=spec.siting_noise)
-        f = _forest_left(f, water, b)
+        f = regionkernels.forest_left(f.ravel(), water.ravel(), b.ravel(), water.dtype.type(1.0)).reshape(grid.shape)
         f = planting.step(k, water, b, f, demand)
         yield k, year, rng, b, f
-
-
-def _forest_left(forest: np.ndarray, water: np.ndarray, built: np.ndarray) -> np.ndarray:
-    """The forest fraction (y, x) the land leaves beside ``water`` and ``built``:
-    min(forest, clip(1 - water - built, 0, 1)), made in one new layer (1 km grids are large)."""
-    free = 1.0 - water - built
-    return np.minimum(forest, np.clip(free, 0.0, 1.0, out=free), out=free)
 
 
 def land_capacities(ctx: EvolutionContext, totals: pd.DataFrame) -> pd.DataFrame:

@@ -34,3 +34,14 @@ def test_a_freed_layer_is_reused_not_mapped_and_zeroed_again():
     plain, reused = _refaults("plain"), _refaults("reuse")
     assert plain >= 32  # each layer new pages: at least one fault per 2 MB huge page
     assert reused <= plain // 16
+
+
+def test_reusing_freed_blocks_turns_off_numpys_huge_page_advice():
+    """A large grid's run gives numpy's arrays no huge-page advice (fresh 2 MB pages wait for
+    the kernel to compact memory where THP is ``madvise``): numpy reports the advice on before
+    and off after (its switch returns the setting it replaces)."""
+    code = ("from numpy._core.multiarray import _set_madvise_hugepage as advise\n"
+            "from gridcarbon.core import memory\n"
+            "advise(True); memory.reuse_freed_blocks(); print(advise(True))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False"]

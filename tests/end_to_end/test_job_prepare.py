@@ -4,7 +4,7 @@ from dataclasses import fields
 import numpy as np
 
 from gridcarbon import job
-from gridcarbon.evolution.areas import urban_allowed
+from gridcarbon.evolution.areas import allowed_runs, urban_allowed
 from gridcarbon.evolution.context import YEAR_LANDSCAPE
 from gridcarbon.inventory.landscape import ECO_RESERVE_CELL, WATER_CELL
 from gridcarbon.suitability.covariates import restricted
@@ -21,13 +21,19 @@ def test_a_run_carries_only_the_landscape_layers_it_reads(default_prepared):
 
 def test_the_context_holds_the_static_masks_not_elevation_and_reserves(default_prepared):
     """The year loop reads elevation and eco reserves only through two static masks, which the
-    context holds instead of the layers (two float32 layers at 1 km: 0.21 GB)."""
+    context holds instead of the layers (two float32 layers at 1 km: 0.21 GB): the cells that
+    may be built up as their region runs, the barred cells as a boolean layer."""
     prep = default_prepared
     ctx, land = prep.context, prep.area.landscape
     assert tuple(ctx.landscape.data_vars) == YEAR_LANDSCAPE
     assert not {"elevation_m", "eco_reserve"} & set(ctx.landscape.data_vars)
-    assert ctx.allowed.dtype == ctx.barred.dtype == bool and ctx.barred.shape == ctx.grid.shape
-    assert np.array_equal(ctx.allowed, urban_allowed(land))
+    assert ctx.barred.dtype == bool and ctx.barred.shape == ctx.grid.shape
+    assert np.array_equal(ctx.allowed, allowed_runs(urban_allowed(land), ctx.grid))
+    cells = np.zeros(ctx.grid.shape[0] * ctx.grid.shape[1], bool)
+    for start, stop, region in ctx.allowed.T:
+        cells[start:stop] = True
+        assert (ctx.grid.region_index.ravel()[start:stop] == region).all()
+    assert np.array_equal(cells.reshape(ctx.grid.shape), urban_allowed(land) & ctx.grid.inside)
     water, reserve = land.water.values > WATER_CELL, land.eco_reserve.values > ECO_RESERVE_CELL
     assert (reserve & ~water).any() and ctx.spec.relocate_from == ["urban_core", "eco_reserve"]
     assert np.array_equal(ctx.barred, water | reserve)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gridcarbon.evolution.areas import grow_urban
+from gridcarbon.evolution.areas import allowed_runs, grow_urban
 
 
 def test_grow_urban_follows_probability_and_respects_constraints(grid):
@@ -21,7 +21,7 @@ def test_grow_urban_follows_probability_and_respects_constraints(grid):
     built = np.zeros(grid.shape)
     built[:, 12:] = 0.2  # B already holds 16 cells' worth (away from A's edge: no neighbour effect in A)
     demand = np.array([5.0, 10.0])  # A grows by 5 cells' worth; B's demand is below what it has
-    out = grow_urban(built, demand, prob, allowed, water, grid)
+    out = grow_urban(built, demand, prob, allowed_runs(allowed, grid), water, grid)
     inc = out - built
     assert (inc >= 0).all()
     assert (inc[~allowed] == 0).all()
@@ -47,24 +47,57 @@ def test_grow_urban_reaches_large_demand_when_room_allows(grid):
     # A's room: 100 cells - 20 barred - 5 water - 0.6 x 9 built, minus 1 x 2 overlap... ~70; ask 50
     room = np.where((grid.region_index == 0) & allowed, np.clip(1 - water - built, 0, None), 0).sum()
     demand = np.array([built[:, :10].sum() + 0.75 * room, 0.0])
-    out = grow_urban(built, demand, prob, allowed, water, grid)
+    out = grow_urban(built, demand, prob, allowed_runs(allowed, grid), water, grid)
     assert grid.region_sums(out)[0] == pytest.approx(demand[0], rel=1e-9)
     assert (out <= 1.0 - water + 1e-12).all() and (out >= built).all()
     assert (out[~allowed] == built[~allowed]).all()
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1), (2, 2), (7, 9), (61, 47)])
-def test_land_kernels_match_the_numpy_and_scipy_formulas_bit_for_bit(shape):
-    """The numba land-use kernels replace numpy / scipy expressions without changing a bit."""
+def _bits(a: np.ndarray) -> np.ndarray:
+    """The bytes of ``a``: equal arrays with other signed zeros differ."""
+    return np.ascontiguousarray(a).view(np.uint8)
+
+
+@pytest.mark.parametrize("land", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1), (2, 2), (3, 3), (7, 9), (61, 47)])
+def test_land_kernels_match_the_numpy_and_scipy_formulas_bit_for_bit(shape, land):
+    """The numba land-use kernels replace numpy / scipy expressions without changing a bit, on
+    float64 land and on a large grid's float32 landscape (water, base-year forest, probability)."""
     from scipy import ndimage
 
     from gridcarbon.core import regionkernels
+    from gridcarbon.core.cells import label_runs
 
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
-    values = rng.uniform(size=shape) * 10.0 ** rng.integers(-4, 4, size=shape)
-    assert np.array_equal(regionkernels.uniform3(values), ndimage.uniform_filter(values, size=3, mode="constant"))
-    forest = rng.uniform(0, 0.6, size=shape)
-    region = rng.integers(-1, 3, size=values.size)
-    frac = rng.uniform(size=3)
-    assert np.array_equal(regionkernels.add_region_share(region, forest.ravel(), values.ravel(), frac),
-                          forest.ravel() + np.where(region >= 0, values.ravel() * frac[np.maximum(region, 0)], 0.0))
+    built = rng.uniform(size=shape) * 10.0 ** rng.integers(-4, 1, size=shape)
+    built[rng.uniform(size=shape) < 0.2] = 0.0
+    prob = rng.uniform(size=shape).astype(land)
+    want = ndimage.uniform_filter(built, size=3, mode="constant")
+    want += 0.3
+    want *= prob
+    assert np.array_equal(_bits(regionkernels.urban_drive(built, 0.3, prob)), _bits(want))
+    water = np.where(rng.uniform(size=shape) < 0.3, rng.uniform(size=shape), 0.0).astype(land)
+    water[rng.uniform(size=shape) < 0.1] = 1.0
+    forest0 = np.clip(rng.uniform(-0.2, 0.7, size=shape), 0.0, None).astype(land)
+    forest = np.maximum(forest0 + rng.uniform(-0.2, 0.2, size=shape), 0.0)
+    free = 1.0 - water - built
+    left = np.minimum(forest, np.clip(free, 0.0, 1.0, out=free), out=free)
+    got = regionkernels.forest_left(forest.ravel(), water.ravel(), built.ravel(), water.dtype.type(1.0))
+    assert np.array_equal(_bits(got), _bits(left.ravel()))
+    open_share = rng.uniform(size=shape)
+    labels = rng.integers(-1, 4, size=shape).astype(np.int32)
+    runs, flat = label_runs(labels), (open_share.ravel(), forest0.ravel(), water.ravel(), built.ravel())
+    for now in (forest, forest0):  # a year's float64 forest, and the base year's own land
+        room = np.empty(now.size)
+        regionkernels.forest_room(*flat, now.ravel(), room)
+        sums = regionkernels.region_sums(runs, room[None], 4)[0]
+        assert np.array_equal(_bits(regionkernels.room_sums(runs, *flat, now.ravel(), 4)), _bits(sums))
+        frac = rng.uniform(size=4)
+        planted = now.ravel() + np.where(labels.ravel() >= 0, room * frac[np.maximum(labels.ravel(), 0)], 0.0)
+        assert np.array_equal(_bits(regionkernels.plant_room(labels.ravel(), *flat, now.ravel(), frac)), _bits(planted))
+        added = np.subtract(now, forest0)
+        np.maximum(added, 0.0, out=added)
+        added += room.reshape(shape)
+        like = np.empty(1, added.dtype)
+        stands = regionkernels.stand_sums(runs, *flat, now.ravel(), 4, like)
+        assert np.array_equal(_bits(stands), _bits(regionkernels.region_sums(runs, added.reshape(1, -1), 4)[0]))
