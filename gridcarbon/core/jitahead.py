@@ -80,10 +80,14 @@ AHEAD = (
     ("gridcarbon.core.regionkernels", "plant_room", "i4[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "pick_sites", "i8[::1], b1[::1], i8, i8, i8[::1], i8, f8, i8, i8, f8"),
     ("gridcarbon.core.regionkernels", "scale_by_region", "i8[:, ::1], f8[::1], f8[::1]"),
+    ("gridcarbon.core.shuffle", "shuffled_window", "u1[:, ::1], i8, i8, u1[::1], u1[:, :, ::1]"),
     # a large grid's COG overviews and maps (float32 sectors, float64 totals; float32 map blocks)
     ("gridcarbon.core.blocks", "block_sums", "f4[:, ::1], b1[:, ::1], i8, f8[:, ::1], i8[:, ::1]"),
     ("gridcarbon.core.blocks", "block_sums", "f8[:, ::1], b1[:, ::1], i8, f8[:, ::1], i8[:, ::1]"),
     ("gridcarbon.core.blocks", "block_sums", "f4[:, ::1], b1[:, ::1], i8, f4[:, ::1], i8[:, ::1]"),
+    # a land's room for new forest cell by cell (:meth:`ForestLand.room`; a run sums and plants it
+    # without the layer): last, as no run waits for it
+    ("gridcarbon.core.regionkernels", "forest_room", "f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1]"),
 )
 #: the kernels of :data:`AHEAD` in the order first needed: ("module.name", positions of its
 #: signatures in AHEAD). The unit of a claim: numba keeps one cache index per kernel

@@ -18,6 +18,7 @@ import xarray as xr
 from gridcarbon.core.errors import OutputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.options import get_option
+from gridcarbon.core.shuffle import shuffled_window
 from gridcarbon.output.export import NODATA
 
 #: UDUNITS spelling of t CO2 / yr (per cell: see LONG_NAME)
@@ -34,6 +35,8 @@ CUBE_COMPLEVEL = 1
 CUBE_STRATEGY = zlib.Z_RLE
 #: zlib's default memory level (``zlib.h``, DEF_MEM_LEVEL), as ``zlib.compress`` uses
 ZLIB_MEM_LEVEL = 8
+#: the bytes of the float32 fill value, in memory order (what a chunk's padding holds)
+_FILL_BYTES = np.array([NODATA], np.float32).view(np.uint8)
 
 
 def write_netcdf(path: str | Path, ds: xr.Dataset, grid: Grid, *, attrs: dict[str, object]) -> Path:
@@ -166,14 +169,12 @@ def _define(nc, grid: Grid, sectors: list[str], years: list[int], attrs: dict[st
 def packed_chunk(stored: np.ndarray, window: tuple[slice, slice], *, chunk: tuple[int, int]) -> bytes:
     """The ``window`` of a float32 (y, x) layer as a stored cube chunk: padded with
     :data:`NODATA` to the full ``chunk`` (an edge chunk), byte-shuffled as HDF5's shuffle filter
-    does (every value's first byte, then every second byte...), then deflated at
-    :data:`CUBE_COMPLEVEL` with :data:`CUBE_STRATEGY` (a zlib stream HDF5's deflate filter reads)."""
-    values = stored[window]
-    if values.shape != chunk:
-        full = np.full(chunk, np.float32(NODATA))
-        full[:values.shape[0], :values.shape[1]] = values
-        values = full
-    shuffled = np.ascontiguousarray(values).view(np.uint8).reshape(-1, values.itemsize).T.copy()
+    does (every value's first byte, then every second byte...:
+    :func:`~gridcarbon.core.shuffle.shuffled_window`), then deflated at :data:`CUBE_COMPLEVEL`
+    with :data:`CUBE_STRATEGY` (a zlib stream HDF5's deflate filter reads)."""
+    shuffled = np.empty((4, *chunk), np.uint8)
+    shuffled_window(np.ascontiguousarray(stored, np.float32).view(np.uint8), window[0].start, window[1].start,
+                    _FILL_BYTES, shuffled)
     packer = zlib.compressobj(CUBE_COMPLEVEL, zlib.DEFLATED, zlib.MAX_WBITS, ZLIB_MEM_LEVEL, CUBE_STRATEGY)
     return packer.compress(shuffled) + packer.flush()
 

@@ -121,7 +121,7 @@ def test_compile_all_skips_the_kernels_another_process_claimed(tmp_path):
 
 
 #: a run whose compile-ahead process is busy with ``accumulate`` (claimed, never reported: the
-#: process only sleeps) and has left ``plant_room`` unclaimed: the run needs ``accumulate``
+#: process only sleeps) and has left ``forest_left`` unclaimed: the run needs ``accumulate``
 STEAL = COMPILE_LISTENER + """
 import numpy as np
 from gridcarbon.core import jitahead, kernels
@@ -129,7 +129,7 @@ from gridcarbon.core import jitahead, kernels
 jitahead.CHILD_CODE = "import time; time.sleep(1.5)"
 jitahead.start(force=True)
 for key, _ in jitahead.KERNELS:
-    if not key.endswith(".plant_room"):
+    if not key.endswith(".forest_left"):
         (jitahead._started.claims / key).touch()
 out = kernels.accumulate(np.array([0, 0]), np.array([1, -1]), np.array([2.0, 3.0]), 1, 2)
 print(out.tolist(), [name for _, name, _ in compiled], sorted(jitahead._started.mine))
@@ -142,8 +142,8 @@ def test_a_waiting_run_compiles_the_kernels_nobody_claimed(tmp_path):
     reporting the kernel, the run compiles it itself."""
     done = _python(STEAL, tmp_path / "numba")
     assert done.returncode == 0, done.stderr
-    stolen = next(key for key, _ in jitahead.KERNELS if key.endswith(".plant_room"))
-    assert done.stdout.strip() == f"[[0.0, 2.0]] ['plant_room', 'accumulate'] ['{stolen}']"
+    stolen = next(key for key, _ in jitahead.KERNELS if key.endswith(".forest_left"))
+    assert done.stdout.strip() == f"[[0.0, 2.0]] ['forest_left', 'accumulate'] ['{stolen}']"
 
 
 def test_start_on_an_empty_cache_starts_once(tmp_path):
