@@ -191,29 +191,30 @@ class Storage:
             yield self._near[key]
 
     def _distance(self, cell: int, region_pos: int) -> np.ndarray:
-        """The km from flat ``cell`` to each site's nearest storage cell (inf: not of ``region_pos``)."""
-        cells, first, sites = self._region_cells(region_pos)
+        """The km from flat ``cell`` to each site's nearest storage cell; inf for the sites not of
+        ``region_pos`` and for those with no storage cell within ``reach_km`` rows of it (farther
+        than the reach in any case). Only the region's storage cells in those rows are measured:
+        a band of 2 x 101 + 1 rows at 1 km, not a province's hundreds of thousands of cells."""
+        cells, site_of, start = self._by_region
         dist = np.full(self.capacity_t.size, np.inf)
-        if sites.size:
-            y, x = divmod(cell, self.columns)
-            sy, sx = np.divmod(cells, self.columns)
-            dist[sites] = np.minimum.reduceat(np.hypot(sy - y, sx - x) * self.res_km, first)
+        if region_pos + 1 >= start.size:  # after the last region with a site: none of its own
+            return dist
+        band = int(self.reach_km // self.res_km) + 1  # a cell more rows away is farther than the reach
+        y, x = divmod(cell, self.columns)
+        first, last = start[region_pos], start[region_pos + 1]
+        lo, hi = first + np.searchsorted(cells[first:last], [(y - band) * self.columns, (y + band + 1) * self.columns])
+        sy, sx = np.divmod(cells[lo:hi], self.columns)
+        np.minimum.at(dist, site_of[lo:hi], np.hypot(sy - y, sx - x) * self.res_km)
         return dist
 
     @cached_property
-    def _by_site(self) -> tuple[np.ndarray, np.ndarray]:
-        """Flat storage cells, grouped by site (ascending), ascending within a site; and the
-        site of each."""
-        order = np.argsort(self.stored_site, kind="stable")
-        return self.stored_cells[order], self.stored_site[order]
-
-    def _region_cells(self, region_pos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Storage cells of a region's sites (flat, grouped by site), where each site's cells
-        start in them, and the sites."""
-        cells, site_of = self._by_site
-        sites = np.flatnonzero(self.region_pos == region_pos)
-        lo, hi = np.searchsorted(site_of, [sites.min(), sites.max() + 1]) if sites.size else (0, 0)
-        return cells[lo:hi], np.searchsorted(site_of[lo:hi], sites), sites
+    def _by_region(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Flat storage cells grouped by the region of their site, ascending within a region; the
+        site of each; and where each region's cells start (n_regions + 1)."""
+        region = self.region_pos[self.stored_site]
+        order = np.lexsort((self.stored_cells, region))
+        start = np.searchsorted(region[order], np.arange(self.region_pos.max(initial=-1) + 2))
+        return self.stored_cells[order], self.stored_site[order], start
 
     def sites(self) -> pd.DataFrame:
         """``cell`` (flat index) and ``site`` of every storage cell, ascending cells."""

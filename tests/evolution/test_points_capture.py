@@ -182,3 +182,24 @@ def test_reachable_sites_are_those_with_a_storage_cell_in_reach_of_a_given_cell(
         want[storage.stored_site[km <= 40.0]] = True
         got = storage.reachable(np.array(cells, np.int64))
         assert np.array_equal(got, want) and (got.any() or not cells)
+
+
+@pytest.mark.parametrize("reach_km", [0.0, 1.0, 2.5, 7.0, 100.0])
+def test_the_sites_in_reach_are_those_of_the_region_whose_nearest_cell_is_in_reach(grid, reach_km):
+    """Sites in reach of a source are measured in the rows within the reach alone: the room in
+    reach of every cell is what the distances to every storage cell of its region give (each
+    site's nearest cell, within ``reach_km`` km), with many multi-cell sites in both regions."""
+    rng = np.random.default_rng(int(reach_km * 10))
+    layer = np.where(rng.uniform(size=grid.shape) < 0.3, rng.uniform(0.1, 2.0, size=grid.shape), 0.0)
+    storage = Storage.build(layer, grid, reach_km=reach_km, removals=np.zeros((len(YEARS), 2)), years=YEARS)
+    cells = np.arange(grid.shape[0] * grid.shape[1])
+    region = grid.region_index.ravel()
+    got = storage.room_in_reach(2030, cells, region)
+    rows, cols = np.divmod(storage.stored_cells, NX)
+    room = storage.room(2030)
+    for c in cells:
+        y, x = divmod(int(c), NX)
+        own = storage.region_pos[storage.stored_site] == region[c]
+        near = own & (np.hypot(rows - y, cols - x) <= reach_km)  # 1 km cells
+        assert got[c] == pytest.approx(room[np.unique(storage.stored_site[near])].sum(), rel=1e-12, abs=0.0)
+    assert (got > 0).any() and (reach_km > 0 or (got == 0).any())
