@@ -25,6 +25,8 @@ Shaping parameters that no dataset gives are marked ASSUMPTION, with the reasoni
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -189,25 +191,31 @@ def build_landscape(grid: Grid, *, cities: pd.DataFrame, features: gpd.GeoDataFr
     ``prefectures``: city polygons (grid CRS) with ``adcode``. ``region_totals``: per region
     id, ``population`` (persons) and ``gdp`` (yuan / yr) that the layers are scaled to.
     """
-    elev = elevation(grid)
-    cover = land_cover_fractions(grid)
-    water = cover["water"].values.astype(np.float64)
-    eco = area_fraction(features[features.kind == "eco_reserve"].geometry, grid)
-    storage = county_storage(grid)
-
-    footprints = urban_kernels(cities, grid)
-    built = _built_up(footprints, water, grid)
-    population, gdp = _people(grid, cities, footprints, prefectures, elev, water)
-    population = distribute(region_totals.population.reindex(list(grid.regions)).to_numpy()[None], population, grid)[0]
-    gdp = distribute(region_totals.gdp.reindex(list(grid.regions)).to_numpy()[None], gdp, grid)[0]
-    # MODIS forest and cropland on the land the city-footprint built-up leaves (the two
-    # built-up estimates overlap: MODIS urban is kept as its own layer, ``urban``)
-    room = np.clip(1.0 - water - built, 0.0, 1.0)
-    forest = np.minimum(cover["forest"].values, room)
-    cropland = np.clip(np.minimum(cover["cropland"].values, room - forest), 0.0, 1.0)
-    layers = {"elevation_m": elev, "water": water, "forest": forest, "eco_reserve": eco,
-              "storage_mt": storage, "built_up": built, "population": population, "gdp": gdp,
-              "cropland": cropland, "precipitation_mm": annual_precipitation(grid), "arid_share": arid_share(grid)}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-landscape") as side:
+        # what needs neither the land cover nor the cities is made in a second thread meanwhile:
+        # PROJ, GEOS, numpy and the numba kernels run outside the interpreter lock (China at 1 km:
+        # about 17 s of the 35 s the landscape took in one thread)
+        elev, storage, precipitation, eco = (side.submit(make, grid) for make in (
+            elevation, county_storage, annual_precipitation,
+            partial(area_fraction, features[features.kind == "eco_reserve"].geometry)))
+        cover = land_cover_fractions(grid)
+        water = cover["water"].values.astype(np.float64)
+        footprints = urban_kernels(cities, grid)
+        built = _built_up(footprints, water, grid)
+        arid = arid_share(grid)
+        elev = elev.result()
+        population, gdp = _people(grid, cities, footprints, prefectures, elev, water)
+        population = distribute(region_totals.population.reindex(list(grid.regions)).to_numpy()[None], population,
+                                grid)[0]
+        gdp = distribute(region_totals.gdp.reindex(list(grid.regions)).to_numpy()[None], gdp, grid)[0]
+        # MODIS forest and cropland on the land the city-footprint built-up leaves (the two
+        # built-up estimates overlap: MODIS urban is kept as its own layer, ``urban``)
+        room = np.clip(1.0 - water - built, 0.0, 1.0)
+        forest = np.minimum(cover["forest"].values, room)
+        cropland = np.clip(np.minimum(cover["cropland"].values, room - forest), 0.0, 1.0)
+        layers = {"elevation_m": elev, "water": water, "forest": forest, "eco_reserve": eco.result(),
+                  "storage_mt": storage.result(), "built_up": built, "population": population, "gdp": gdp,
+                  "cropland": cropland, "precipitation_mm": precipitation.result(), "arid_share": arid}
     layers |= {g: cover[g].values for g in EXTRA_COVER}
     outside = ~grid.inside
     for v in layers.values():  # in place: the layers are ours, and a 1 km grid is large
