@@ -217,6 +217,8 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
         log.info("evolution", extra=stage_extra(sc.name))
         evo = evolve(ctx, agreed.allocation.totals, on_year=_reporting(sc), **evolve_args)
         timings["evolution_s"] = time.perf_counter() - t3
+        del ctx
+        area, suitability = _without_layers(area, suitability)
         result = _result(sc, area, agreed, suitability, evo, timings)
         timings["total_s"] = time.perf_counter() - t0
         result.manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
@@ -227,16 +229,27 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
                        history=area.inventory.history) as writer:
             evo = evolve(ctx, agreed.allocation.totals, on_year=_reporting(sc, writer.add), **evolve_args)
             timings["evolution_s"] = time.perf_counter() - t3
+            # the context's layers go while the writer exports the last year (China at 1 km: that
+            # export and the result's assembly were the run's peak): the result reads none of them
+            del ctx
+            area, suitability = _without_layers(area, suitability)
             result = _result(sc, area, agreed, suitability, evo, timings)
             # the result holds all the writer reads: the static layers, the context and the
             # evolution's state go before the run folder is finished (China at 1 km: GiBs)
-            del ctx, drivers, suitability, area, agreed, evo
+            del drivers, suitability, area, agreed, evo
             log.info("writing", extra=stage_extra(sc.name))
             writer.finish(result, started=t0)
     result.out_dir = final
     if not in_memory:
         result.emissions = open_cube(final / "cube.nc", grid)
     return result
+
+
+def _without_layers(area: StudyArea, suitability: Suitability) -> tuple[StudyArea, Suitability]:
+    """The study area and suitability a finished evolution leaves for the result: no landscape
+    layers, no surfaces (the models and their summary stay; China at 1 km: 1.1 GB of full
+    float32 layers the result does not read)."""
+    return replace(area, landscape=area.landscape[[]]), Suitability(suitability.models, {})
 
 
 def _kept(prep: Prepared) -> tuple[EvolutionContext, StudyArea]:

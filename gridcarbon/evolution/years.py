@@ -24,6 +24,7 @@ from gridcarbon.evolution.patterns import Patterns
 from gridcarbon.evolution.points import Fleet, FleetRun, YearInputs, step_points
 from gridcarbon.evolution.power_units import follow_power
 from gridcarbon.evolution.relocation import relocation_caps
+from gridcarbon.evolution.siting import SiteOrders
 from gridcarbon.evolution.storage import Storage
 from gridcarbon.suitability.covariates import restricted
 
@@ -109,6 +110,7 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
         # a year not kept is not held while the next is made (1.1 GB at 1 km for China), nor
         # its land while the next year's grows (0.2 GB a layer)
         del now, b, f
+    fleet.orders = SiteOrders()  # the siting orders hold the suitability surfaces: they go with the evolution
     return EvolutionResult(grid, layers, fleet, snapshots, pd.concat(rows, ignore_index=True),
                            pd.concat(held, ignore_index=True), storage.table(list(grid.regions)), storage.sites(),
                            cube)

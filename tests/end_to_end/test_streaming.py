@@ -23,22 +23,32 @@ def _digest(path) -> str:
 @pytest.fixture(scope="module")
 def streamed_run(tmp_path_factory):
     """The default run with the in-memory limit at zero: every year streamed to disk; and which
-    of the run's evolution context, inventory and suitability fit were alive when
-    ``RunWriter.finish`` began."""
-    made, alive, real_prepare, real_finish = [], [], job.prepare, RunWriter.finish
+    of the run's evolution context, its landscape and surfaces, the inventory and the suitability
+    fit were alive when the result began to be assembled and when ``RunWriter.finish`` began."""
+    made, alive, real_prepare, real_result, real_finish = [], {}, job.prepare, job._result, RunWriter.finish
 
     def prepare(*args, **kwargs):
         prep = real_prepare(*args, **kwargs)
         made.extend((name, weakref.ref(obj)) for name, obj in
-                    (("context", prep.context), ("inventory", prep.area.inventory), ("suitability", prep.suitability)))
+                    (("context", prep.context), ("inventory", prep.area.inventory), ("suitability", prep.suitability),
+                     ("landscape", prep.context.landscape.water.values),
+                     ("surface", prep.suitability.surfaces["urban"])))
         return prep
 
-    def finish(self, *args, **kwargs):
+    def seen(moment):
         gc.collect()
-        alive.extend(name for name, ref in made if ref() is not None)
+        alive[moment] = [name for name, ref in made if ref() is not None]
+
+    def result(*args, **kwargs):
+        seen("result")
+        return real_result(*args, **kwargs)
+
+    def finish(self, *args, **kwargs):
+        seen("finish")
         return real_finish(self, *args, **kwargs)
     with pytest.MonkeyPatch.context() as patch, gridcarbon.set_options(in_memory_bytes=0):
         patch.setattr(job, "prepare", prepare)
+        patch.setattr(job, "_result", result)
         patch.setattr(RunWriter, "finish", finish)
         return job.run("yrd-enhanced", out=tmp_path_factory.mktemp("streamed")), made, alive
 
@@ -50,10 +60,13 @@ def streamed(streamed_run):
 
 def test_the_run_lets_its_static_layers_go_before_the_writer_finishes(streamed_run):
     """What the evolution used (China at 1 km: GiBs of static layers) is not held while the
-    run folder's provenance, tables and report are written."""
+    result is assembled and the writer exports the last year (the context, its landscape and
+    the fit with its surfaces: the result reads none of them, and keeps the models), nor while
+    the run folder's provenance, tables and report are written (the inventory, which the quotas
+    read, too)."""
     _, made, alive = streamed_run
-    assert [name for name, _ in made] == ["context", "inventory", "suitability"]
-    assert alive == []
+    assert [name for name, _ in made] == ["context", "inventory", "suitability", "landscape", "surface"]
+    assert alive == {"result": ["inventory"], "finish": []}
 
 
 def test_streamed_run_writes_the_same_sector_bytes_as_an_in_memory_run(streamed, default_run):
