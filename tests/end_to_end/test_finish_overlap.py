@@ -7,6 +7,7 @@ import copy
 import dataclasses
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -124,4 +125,33 @@ def test_years_queue_for_the_writer_within_the_option(default_run, tmp_path, mon
     with gridcarbon.set_options(writer_queue_bytes=queue_bytes):
         final = _rewrite(default_run, tmp_path)
     assert seen == [queued]
+    _same_files(default_run.out_dir, final, "*.tif")
+
+
+def test_a_large_grids_exported_year_is_written_before_the_next_evolves_but_the_last_is_not_waited_for(
+        default_run, tmp_path, monkeypatch):
+    """On a large grid ``add`` returns once an exported year is written (its temporaries would add
+    to the next year's evolution), except for the cube's last year, after which nothing evolves:
+    the run lets its static layers go meanwhile. Each exported year's write is slowed down, so a
+    write that ``add`` does not wait for ends after ``add`` has returned."""
+    real_write, real_add = run_folder.RunWriter._write_year, run_folder.RunWriter.add
+    years = [int(y) for y in default_run.emissions["year"].values]
+    exported = [default_run.scenario.base_year, *default_run.scenario.years]
+    returned, after_add = set(), {}
+
+    def slow_write(self, year, layers):
+        if year in exported:
+            time.sleep(0.5)
+        real_write(self, year, layers)
+        after_add[year] = year in returned
+
+    def add(self, year, layers):
+        real_add(self, year, layers)
+        returned.add(year)
+    monkeypatch.setattr(run_folder.RunWriter, "_write_year", slow_write)
+    monkeypatch.setattr(run_folder.RunWriter, "add", add)
+    with gridcarbon.set_options(large_grid_cells=1):  # the YRD grid counts as large
+        final = _rewrite(default_run, tmp_path)
+    assert years[-1] in exported and len(exported) > 2
+    assert {y: after_add[y] for y in exported} == {y: y == years[-1] for y in exported}
     _same_files(default_run.out_dir, final, "*.tif")
