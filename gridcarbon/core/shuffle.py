@@ -9,8 +9,6 @@ kernel reads the window in place and writes each byte once.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from gridcarbon.core.jitahead import kernel
 
 

@@ -31,7 +31,15 @@ from gridcarbon.output.export import (
     write_bands_cog,
     write_cog,
 )
-from gridcarbon.output.cube import CubeWriter, inside_windows, write_netcdf
+from gridcarbon.output.cube import (
+    CUBE_COMPLEVEL,
+    CUBE_STRATEGY,
+    ZLIB_MEM_LEVEL,
+    CubeWriter,
+    inside_windows,
+    packed_chunk,
+    write_netcdf,
+)
 from gridcarbon.output.layers import WrittenLayers
 from gridcarbon.testing import lonlat_regions, random_layer
 
@@ -490,3 +498,20 @@ def test_a_cubes_chunks_are_the_ones_hdf5s_own_filters_store_and_the_file_is_det
     with netCDF4.Dataset(tmp_path / "a.nc") as nc:
         nc.set_auto_maskandscale(False)
         assert nc["emission"][:, 0].tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("edge", [7, 64])
+def test_a_packed_chunk_is_the_bytes_the_stdlib_zlib_makes_of_the_shuffled_chunk(edge):
+    """The cube's chunks are deflated by zlib-ng: its run-length deflate writes the very bytes
+    zlib does (so the file is the same bytes either way), of HDF5's byte shuffle of the chunk
+    padded with the fill; interior and edge windows, zeros, fill and values."""
+    rng = np.random.default_rng(edge)
+    layer = np.where(rng.uniform(size=(2 * edge + 3, 3 * edge - 2)) < 0.5, 0.0,
+                     rng.lognormal(3.0, 2.0, size=(2 * edge + 3, 3 * edge - 2))).astype(np.float32)
+    layer[:, :edge // 2] = NODATA
+    for rows, cols in inside_windows(np.ones(layer.shape, bool), (edge, edge)):
+        padded = np.full((edge, edge), np.float32(NODATA))
+        padded[:rows.stop - rows.start, :cols.stop - cols.start] = layer[rows, cols]
+        shuffled = padded.view(np.uint8).reshape(-1, 4).T.copy()
+        packer = zlib.compressobj(CUBE_COMPLEVEL, zlib.DEFLATED, zlib.MAX_WBITS, ZLIB_MEM_LEVEL, CUBE_STRATEGY)
+        assert packed_chunk(layer, (rows, cols), chunk=(edge, edge)) == packer.compress(shuffled) + packer.flush()
