@@ -13,7 +13,7 @@ largest dynamic ``mmap`` threshold) and unmaps it when freed, so each full layer
 run makes (107 MB in float32, 214 MB in float64; thousands over a run) comes as new pages the
 kernel zeroes at first touch: a third of such a run's CPU was system time.
 :func:`reuse_freed_blocks` has the heap keep and reuse them, and :func:`release` still hands
-them back between years. It also turns off numpy's transparent-huge-page advice
+them back after each exported year (the run writer's). It also turns off numpy's transparent-huge-page advice
 (``madvise(MADV_HUGEPAGE)`` on every array of 4 MB or more, numpy's "Global state" page): where
 the kernel's THP defrag setting is ``madvise``, each such fresh array then waits for the kernel
 to compact memory into 2 MB pages, and China at 1 km took 302 s with the advice against 274 s
@@ -39,7 +39,7 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 HEAP_BLOCK_BYTES = 256 << 20
 #: free bytes at the top of the heap kept for the next blocks before ``free`` trims it.
 #: ASSUMPTION: two float64 layers of China at 1 km; the free pages below the top stay until
-#: :func:`release` (once a year on a large grid), as with glibc's default
+#: :func:`release` (after each exported year on a large grid), as with glibc's default
 HEAP_TOP_BYTES = 512 << 20
 
 

@@ -129,11 +129,13 @@ class RunWriter:
     def _write_year(self, year: int, layers: np.ndarray) -> None:
         try:
             self._write_layers(year, layers)
-        finally:  # on a large grid a year's temporaries are freed: hand their pages back (gigabytes
-            # over a 1 km run); an exported year's maps leave reference cycles that hold its layers:
-            # collect them (a full collection takes 0.1-0.2 s: not worth it for a small grid's megabytes)
-            if self.grid.large:
-                memory.release(cycles=year in self.exported)
+        finally:  # on a large grid an exported year's maps leave reference cycles that hold its
+            # layers: collect them and hand the freed pages back (a full collection takes 0.1-0.2 s:
+            # not worth it for a small grid's megabytes). Other years are not trimmed: the heap
+            # reuses their pages for the next year (China at 1 km: trimming every year cost 19 s of
+            # its 240, with the same peak; docs/performance.md, "twelfth round")
+            if self.grid.large and year in self.exported:
+                memory.release(cycles=True)
 
     def _write_layers(self, year: int, layers: np.ndarray) -> None:
         self.cube.write(year, layers)

@@ -121,9 +121,10 @@ def test_coupling_ends_with_an_allocation_the_land_can_hold(default_run, default
     assert (moved.capacity_t != moved.capacity_t_base).mean() > 0.9
 
 
-def test_the_writer_hands_freed_memory_back_after_every_year(default_run, tmp_path, monkeypatch):
-    """Each written year ends with memory.release() (malloc_trim on glibc): a 1 km national run
-    otherwise creeps up by gigabytes of freed-but-kept heap pages over its 37 years."""
+def test_the_writer_hands_freed_memory_back_after_every_exported_year(default_run, tmp_path, monkeypatch):
+    """On a large grid each exported year ends with memory.release(cycles=True) (its maps' reference
+    cycles collected, then malloc_trim on glibc); the other years' pages stay in the heap for the
+    next year (China at 1 km: trimming every year cost 19 s, with the same peak)."""
     import platform
 
     from gridcarbon.core import memory
@@ -140,7 +141,7 @@ def test_the_writer_hands_freed_memory_back_after_every_year(default_run, tmp_pa
         for year in (2026, 2027, 2028, 2030):  # 2030 exported: COGs and maps, whose cycles are collected
             writer.add(year, emission.sel(year=year).values)
         writer._wait()
-    assert calls == [False, False, False, True]
+    assert calls == [True]
     calls.clear()
     with RunWriter(tmp_path / "small", default_run.scenario, default_run.grid, default_run.boundaries,
                    status="ok", history=[]) as writer:
