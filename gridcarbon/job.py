@@ -196,11 +196,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
         check_unlocked(final)
     regions = scenario_regions(sc)
     grid = Grid.from_regions(regions, res=sc.resolution)
-    cube_bytes = len(GRIDDED) * (sc.end_year - sc.base_year + 1) * grid.shape[0] * grid.shape[1] * 8
-    in_memory = cube_bytes <= get_option("in_memory_bytes")
-    if final is None and not in_memory:
-        raise InputError(f"a {cube_bytes / 2**30:.0f} GiB emission cube does not fit in memory: "
-                         "give an output folder (out=, --out) to stream it to disk", record="resolution")
+    in_memory = _in_memory(sc, grid, streamed=final is not None)
     prep = prepare(sc, grid, regions)
     timings |= prep.timings
     (ctx, area), drivers, suitability = _kept(prep), prep.drivers, prep.suitability
@@ -243,6 +239,17 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     if not in_memory:
         result.emissions = open_cube(final / "cube.nc", grid)
     return result
+
+
+def _in_memory(sc: Scenario, grid: Grid, *, streamed: bool) -> bool:
+    """Whether the run's float64 cube fits the ``in_memory_bytes`` option; a run whose cube does
+    not needs an output folder to stream it to (``streamed``), else an :class:`InputError`."""
+    cube_bytes = len(GRIDDED) * (sc.end_year - sc.base_year + 1) * grid.shape[0] * grid.shape[1] * 8
+    in_memory = cube_bytes <= get_option("in_memory_bytes")
+    if not (streamed or in_memory):
+        raise InputError(f"a {cube_bytes / 2**30:.0f} GiB emission cube does not fit in memory: "
+                         "give an output folder (out=, --out) to stream it to disk", record="resolution")
+    return in_memory
 
 
 def _without_layers(area: StudyArea, suitability: Suitability) -> tuple[StudyArea, Suitability]:
