@@ -141,7 +141,7 @@ def test_a_large_grids_exported_year_is_written_before_the_next_evolves_but_the_
 
     def slow_write(self, year, layers):
         if year in exported:
-            time.sleep(0.5)
+            time.sleep(0.2)
         real_write(self, year, layers)
         after_add[year] = year in returned
 
