@@ -6,8 +6,6 @@ and 1 km: neighbourhoods are given in km and converted to cells.
 """
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
@@ -35,11 +33,6 @@ FAR_KM = 500.0
 TRUNK_WATERWAYS = ("Yangtze River", "Xi River")
 #: yuan per million yuan: ``log_gdp_density`` is log1p of million yuan / yr / km2
 YUAN_PER_MILLION = 1e6
-#: held while rasterizing: rasterio silences its in-memory dataset's NotGeoreferencedWarning with
-#: ``warnings.catch_warnings``, which is not thread-safe before Python 3.14 (two distances
-#: rasterized at once let the warning through to a quiet CLI run); the distance transforms,
-#: most of the time, run outside it
-RASTERIZE_LOCK = threading.Lock()
 
 
 def distance_km(geoms: gpd.GeoSeries, grid: Grid) -> np.ndarray:
@@ -47,9 +40,8 @@ def distance_km(geoms: gpd.GeoSeries, grid: Grid) -> np.ndarray:
     geoms = geoms[~geoms.is_empty]
     if len(geoms) == 0:
         return np.full(grid.shape, FAR_KM)
-    with RASTERIZE_LOCK:
-        hit = rfeatures.rasterize(((g, 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
-                                  fill=0, dtype="uint8", all_touched=True)
+    hit = rfeatures.rasterize(((g, 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
+                              fill=0, dtype="uint8", all_touched=True)
     if not hit.any():
         return np.full(grid.shape, FAR_KM)
     out = ndimage.distance_transform_edt(hit == 0)
@@ -101,26 +93,21 @@ def build_covariates(grid: Grid, *, landscape: xr.Dataset, lines: gpd.GeoDataFra
     m, land-cover layers fractions 0..1, ``ind_<sector>`` the sector's :func:`cluster_density`.
 
     Distances and densities need the whole rectangle: each is made there and kept compact at
-    once, so at most two full layers are held, the distances being made two at a time (China
-    at 1 km: 20 compact layers of 38 MB instead of full ones of 107 MB).
+    once, one at a time (China at 1 km: 20 compact layers of 38 MB instead of full ones of 107 MB).
     """
     km2 = grid.cell_area_km2
 
     def kept(values: np.ndarray) -> np.ndarray:  # float32: what the tree models compute in anyway
         return np.asarray(grid.cell_index.compact(values), np.float32)
 
-    def coast_and_port() -> tuple[np.ndarray, np.ndarray]:
-        coast_km = distance_km(coast, grid)
-        return kept(coast_km), kept(port_distance_km(lines, coast_km, grid))
-
     by_kind = {k: lines.geometry[lines.kind == k] for k in ("waterway", "motorway", "rail")}
-    # the distance transforms run outside the interpreter lock: two at a time (two full layers held)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gridcarbon-covariates") as pool:
-        near = pool.submit(coast_and_port)
-        far = {f"dist_{kind}_km": pool.submit(lambda geoms: kept(distance_km(geoms, grid)), geoms)
-               for kind, geoms in (*by_kind.items(), ("city", city_points))}
-        layers = dict(zip(("dist_coast_km", "dist_port_km"), near.result()))
-        layers |= {name: job.result() for name, job in far.items()}
+    # one distance transform at a time: scipy's holds an int32 (2, y, x) feature transform beside
+    # its float64 result (China at 1 km: about 0.6 GB); two at once made the run's peak
+    coast_km = distance_km(coast, grid)
+    layers = {"dist_coast_km": kept(coast_km), "dist_port_km": kept(port_distance_km(lines, coast_km, grid))}
+    del coast_km
+    for kind, geoms in (*by_kind.items(), ("city", city_points)):
+        layers[f"dist_{kind}_km"] = kept(distance_km(geoms, grid))
     population, gdp = (grid.cell_index.compact(landscape[k].values) for k in ("population", "gdp"))
     layers["log_pop_density"] = np.asarray(np.log1p(population / km2), np.float32)
     layers["log_gdp_density"] = np.asarray(np.log1p(gdp / km2 / YUAN_PER_MILLION), np.float32)
