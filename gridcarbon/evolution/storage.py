@@ -144,7 +144,7 @@ class Storage:
         if cells.size == 0:
             return np.zeros(self.capacity_t.size, bool)
         rows, cols = np.divmod(cells, self.columns)
-        margin = int(np.ceil(self.reach_km / self.res_km)) + 1
+        margin = self._reach_cells
         top, left = max(rows.min() - margin, 0), max(cols.min() - margin, 0)
         bottom = min(rows.max() + margin + 1, self.reach_site.size // self.columns)
         right = min(cols.max() + margin + 1, self.columns)
@@ -194,18 +194,23 @@ class Storage:
         """The km from flat ``cell`` to each site's nearest storage cell; inf for the sites not of
         ``region_pos`` and for those with no storage cell within ``reach_km`` rows of it (farther
         than the reach in any case). Only the region's storage cells in those rows are measured:
-        a band of 2 x 101 + 1 rows at 1 km, not a province's hundreds of thousands of cells."""
+        a band of rows at 1 km, not a province's hundreds of thousands of cells."""
         cells, site_of, start = self._by_region
         dist = np.full(self.capacity_t.size, np.inf)
         if region_pos + 1 >= start.size:  # after the last region with a site: none of its own
             return dist
-        band = int(self.reach_km // self.res_km) + 1  # a cell more rows away is farther than the reach
+        band = self._reach_cells
         y, x = divmod(cell, self.columns)
         first, last = start[region_pos], start[region_pos + 1]
         lo, hi = first + np.searchsorted(cells[first:last], [(y - band) * self.columns, (y + band + 1) * self.columns])
         sy, sx = np.divmod(cells[lo:hi], self.columns)
         np.minimum.at(dist, site_of[lo:hi], np.hypot(sy - y, sx - x) * self.res_km)
         return dist
+
+    @property
+    def _reach_cells(self) -> int:
+        """Cells (rows or columns) beyond which a storage cell is farther than :attr:`reach_km`, and a cell more."""
+        return int(np.ceil(self.reach_km / self.res_km)) + 1
 
     @cached_property
     def _by_region(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
