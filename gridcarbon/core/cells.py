@@ -73,6 +73,17 @@ class CellIndex:
         hit[hit] = self.cells[pos[hit]] == flat[hit]
         return np.where(hit, pos, -1)
 
+    def at(self, values: np.ndarray, flat: np.ndarray) -> np.ndarray:
+        """The compact ``values`` (size,) at each flat cell of ``flat`` (its dtype), 0 where a cell
+        is not in the index: what the expanded layer holds there."""
+        return take(values, self.positions(flat))
+
+    def runs(self, runs: np.ndarray) -> np.ndarray:
+        """Runs (:func:`label_runs`: start, stop, label) of cells all in the index, as positions in
+        compact arrays: a run's cells are consecutive cells of the index, so are their positions."""
+        start = self.positions(runs[0])
+        return np.ascontiguousarray(np.stack([start, start + runs[1] - runs[0], runs[2]]))
+
 
 class FullLayers(Mapping):
     """Named layers, each (y, x) or compact (size,) on ``index``, seen as (y, x) layers: a compact
@@ -90,6 +101,12 @@ class FullLayers(Mapping):
 
     def __len__(self) -> int:
         return len(self.layers)
+
+
+def take(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The compact ``values`` at ``positions`` (:meth:`CellIndex.positions`), 0 at position -1
+    (a cell not in the index), in the values' dtype."""
+    return np.where(positions >= 0, values[np.maximum(positions, 0)], values.dtype.type(0))
 
 
 def label_runs(labels: np.ndarray) -> np.ndarray:

@@ -152,9 +152,7 @@ class Grid:
     def compact_runs(self) -> np.ndarray:
         """:attr:`region_runs` as positions in compact layers (:attr:`cell_index`): the cells of
         a run are consecutive inside cells, so their compact positions are consecutive too."""
-        start = self.cell_index.positions(self.region_runs[0])
-        return np.ascontiguousarray(np.stack([start, start + self.region_runs[1] - self.region_runs[0],
-                                              self.region_runs[2]]))
+        return self.cell_index.runs(self.region_runs)
 
     @cached_property
     def runs_to_compact(self) -> np.ndarray:

@@ -73,11 +73,11 @@ AHEAD = (
     ("gridcarbon.core.regionkernels", "region_sums", "i8[:, ::1], f8[:, :], i8"),  # a year of the (sector, year, y, x) cube
     ("gridcarbon.core.regionkernels", "stand_sums", "i8[:, ::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], i8, f8[::1]"),
     ("gridcarbon.core.regionkernels", "min_region_sums", "i8[:, ::1], f8[::1], f8[::1], i8"),
-    ("gridcarbon.core.regionkernels", "urban_drive", "f8[:, ::1], f8, f8[:, ::1]"),
+    ("gridcarbon.core.regionkernels", "urban_drive", "i8[::1], i8, i8, f8[::1], f8, f8[::1]"),
     ("gridcarbon.core.regionkernels", "fill_room", "i8[:, ::1], f8[::1], f8[::1], f8[::1], f8[::1], i8"),
     ("gridcarbon.core.regionkernels", "forest_left", "f8[::1], f8[::1], f8[::1], f8"),
     ("gridcarbon.core.regionkernels", "room_sums", "i8[:, ::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], i8"),
-    ("gridcarbon.core.regionkernels", "plant_room", "i4[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1]"),
+    ("gridcarbon.core.regionkernels", "plant_room", "i8[:, ::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "pick_sites", "i8[::1], b1[::1], i8, i8, i8[::1], i8, f8, i8, i8, f8"),
     ("gridcarbon.core.regionkernels", "scale_by_region", "i8[:, ::1], f8[::1], f8[::1]"),
     ("gridcarbon.core.shuffle", "shuffled_window", "u1[:, ::1], i8, i8, u1[::1], u1[:, :, ::1]"),

@@ -108,28 +108,52 @@ def spread_by_proxy(runs, proxy, totals, out, fallback):
 
 
 # ------------------------------------------------------------------- land use
+@njit(cache=True)
+def _row_of(cells, values, start, stop, first, buf):
+    """Fill ``buf`` with one grid row: the compact ``values`` of its cells (``cells[start:stop]``,
+    flat, the row's first flat cell ``first``) and 0 at the cells not in the index."""
+    buf[:] = 0.0
+    for p in range(start, stop):
+        buf[cells[p] - first] = values[p]
+
+
 @kernel
-def urban_drive(built, offset, weight):
-    """The urban CA's drive, ``(mean3(built) + offset) x weight`` of a (y, x) array: bit for bit
-    ``(scipy.ndimage.uniform_filter(built, 3, mode="constant") + offset) * weight`` (the filter's
-    running sums, rows then columns; ``weight`` of any float dtype), in one new layer and one
-    pass. Each row's vertical means are made in one row's buffer just before its horizontal pass."""
-    ny, nx = built.shape
-    run = np.empty(nx)
-    down = np.empty(nx)
-    out = np.empty((ny, nx))
+def urban_drive(cells, ny, nx, built, offset, weight):
+    """The urban CA's drive, ``(mean3(built) + offset) x weight``, at the cells of a compact
+    layer: ``built`` and ``weight`` hold the values of the flat ``cells`` (ascending) of a
+    (``ny``, ``nx``) grid, 0 elsewhere. Bit for bit ``(scipy.ndimage.uniform_filter(full, 3,
+    mode="constant") + offset) * weight`` of their expanded layers at those cells (the filter's
+    running sums, rows then columns; ``weight`` of any float dtype): each row's vertical means are
+    made in one row's buffer just before its horizontal pass, from the rows it adds and drops."""
+    rows = np.searchsorted(cells, np.arange(ny + 1) * nx)
+    run, down = np.zeros(nx), np.empty(nx)
+    add, drop = np.empty(nx), np.empty(nx)
+    out = np.empty(cells.size)
     for r in range(ny):
+        below = r + 1 if r > 0 else 0  # the first row starts its sums with its own cells
+        if below < ny:
+            _row_of(cells, built, rows[below], rows[below + 1], below * nx, add)
+        else:
+            add.fill(0.0)
+        above = r - 2 if r > 0 else 1  # ... and the row below them
+        if 0 <= above < ny:
+            _row_of(cells, built, rows[above], rows[above + 1], above * nx, drop)
+        else:
+            drop.fill(0.0)
         for c in range(nx):
             if r == 0:
-                run[c] = (0.0 + built[0, c]) + (built[1, c] if ny > 1 else 0.0)
+                run[c] = (0.0 + add[c]) + drop[c]
             else:
-                run[c] += (built[r + 1, c] if r + 1 < ny else 0.0) - (built[r - 2, c] if r >= 2 else 0.0)
+                run[c] += add[c] - drop[c]
+        for c in range(nx):
             down[c] = run[c] / 3.0
-        acc = (0.0 + down[0]) + (down[1] if nx > 1 else 0.0)
-        out[r, 0] = (acc / 3.0 + offset) * weight[r, 0]
-        for c in range(1, nx):
-            acc += (down[c + 1] if c + 1 < nx else 0.0) - (down[c - 2] if c >= 2 else 0.0)
-            out[r, c] = (acc / 3.0 + offset) * weight[r, c]
+        p, acc = rows[r], (0.0 + down[0]) + (down[1] if nx > 1 else 0.0)
+        for c in range(nx):
+            if c > 0:
+                acc += (down[c + 1] if c + 1 < nx else 0.0) - (down[c - 2] if c >= 2 else 0.0)
+            if p < rows[r + 1] and cells[p] == r * nx + c:
+                out[p] = (acc / 3.0 + offset) * weight[p]
+                p += 1
     return out
 
 
@@ -176,14 +200,15 @@ def room_sums(runs, open_share, forest0, water, built, forest, n_labels):
 
 
 @kernel
-def plant_room(region, open_share, forest0, water, built, forest, frac):
-    """``forest + room x frac[region]`` cell by cell (room: :func:`forest_room`), ``forest``
-    alone outside regions (-1), in a new layer."""
+def plant_room(runs, open_share, forest0, water, built, forest, frac):
+    """``forest + room x frac[region]`` cell by cell (room: :func:`forest_room`) over the region
+    ``runs`` (:func:`region_sums`), ``forest`` alone elsewhere, in a new float64 layer."""
     out = np.empty(forest.size)
-    for i in range(forest.size):
-        r = region[i]
-        out[i] = forest[i] + (_forest_room_at(open_share, forest0, water, built, forest, i) * frac[r]
-                              if r >= 0 else 0.0)
+    out[:] = forest
+    for j in range(runs.shape[1]):
+        f = frac[runs[2, j]]
+        for i in range(runs[0, j], runs[1, j]):
+            out[i] = forest[i] + _forest_room_at(open_share, forest0, water, built, forest, i) * f
     return out
 
 

@@ -47,8 +47,9 @@ def urban_allowed(landscape) -> np.ndarray:
 
 def allowed_runs(allowed: np.ndarray, grid: Grid) -> np.ndarray:
     """The region runs (:func:`~gridcarbon.core.cells.label_runs`) of the cells of ``allowed``
-    (boolean, y, x: :func:`urban_allowed`) inside a region: the cells the CA may fill, (3, n_runs)."""
-    return label_runs(np.where(allowed, grid.region_index, -1))
+    (boolean, y, x: :func:`urban_allowed`) inside a region, as positions in compact layers
+    (:meth:`~gridcarbon.core.cells.CellIndex.runs`): the cells the CA may fill, (3, n_runs)."""
+    return grid.cell_index.runs(label_runs(np.where(allowed, grid.region_index, -1)))
 
 
 def built_demand(built_base_r: np.ndarray, gdp_ratio: np.ndarray, pop_ratio: np.ndarray) -> np.ndarray:
@@ -65,17 +66,20 @@ def grow_urban(built: np.ndarray, demand_r: np.ndarray, probability: np.ndarray,
                noise: float = 0.0) -> np.ndarray:
     """One CA step: add built-up area so each region reaches ``demand_r`` where it can.
 
-    ``built`` and ``water`` are fractions 0..1 (y, x); ``demand_r`` is per region (sum of
-    fractions); ``probability`` the development probability 0..1 (y, x); ``allowed`` the
-    :func:`allowed_runs` of the cells that may grow; ``noise`` the scale of Gumbel noise on the
-    drive (0: none). Returns the new built-up fraction (y, x). Cells never exceed ``1 - water``.
+    ``built`` and ``water`` are fractions 0..1, ``probability`` the development probability
+    0..1, each compact (one value per cell of the grid's :attr:`~Grid.cell_index`); ``demand_r``
+    is per region (sum of fractions); ``allowed`` the :func:`allowed_runs` of the cells that may
+    grow; ``noise`` the scale of Gumbel noise on the drive (0: none; drawn for every cell of the
+    grid, the draws at the index's cells used). Returns the new built-up fraction (compact).
+    Cells never exceed ``1 - water``.
     """
-    need = np.maximum(demand_r - grid.region_sums(built), 0.0)
-    out = built.copy()
-    drive = regionkernels.urban_drive(np.asarray(built, np.float64), URBAN_DRIVE_OFFSET, probability)
+    index = grid.cell_index
+    need = np.maximum(demand_r - grid.compact_region_sums(built), 0.0)
+    out = np.array(built, np.float64)
+    drive = regionkernels.urban_drive(index.cells, *grid.shape, out, URBAN_DRIVE_OFFSET, probability)
     if noise > 0 and rng is not None:
-        draw = rng.gumbel(size=drive.shape)
+        draw = index.compact(rng.gumbel(size=grid.shape))
         draw *= noise
         drive *= np.exp(draw, out=draw)
-    regionkernels.fill_room(allowed, np.ravel(water), drive.ravel(), out.reshape(-1), need, URBAN_FILL_PASSES)
+    regionkernels.fill_room(allowed, water, drive, out, need, URBAN_FILL_PASSES)
     return out

@@ -145,14 +145,15 @@ def ramp(age, ramp_years):
 class ForestLand:
     """What the forest rules read of a run's base year (built once, :meth:`build`).
 
-    ``forest0`` base-year forest fraction (y, x) and ``forest0_r`` its sum per region (sum of
-    fractions); ``base_sink`` the base-year sink per region
-    (t CO2/yr, magnitude); ``open_share`` the share (0..1, y, x) of each cell's base-year free
+    Its layers, and the land its methods take (water, built-up and forest fractions), are
+    compact: one value per cell of the grid's :attr:`~gridcarbon.core.grid.Grid.cell_index`
+    (China at 1 km: 76 MB a float64 layer, not 214 MB). ``forest0`` base-year forest fraction
+    and ``forest0_r`` its sum per region (sum of fractions); ``base_sink`` the base-year sink per
+    region (t CO2/yr, magnitude); ``open_share`` the share (0..1) of each cell's base-year free
     land (neither water, built-up nor forest) that is :func:`base_room`; ``zone_runs`` the runs of
-    cells (:func:`~gridcarbon.core.cells.label_runs`) of one label ``region x n_zones + zone``
-    (cells outside every region or beyond the table have none; not the label layer itself: a
-    full int32 layer, 107 MB for China at 1 km); ``uptake`` each zone's peak uptake
-    (t CO2/km2/yr); ``ramp_years`` each zone's ramp (years).
+    compact positions (:meth:`~gridcarbon.core.cells.CellIndex.runs`) of one label
+    ``region x n_zones + zone`` (cells beyond the table have none; not the label layer itself);
+    ``uptake`` each zone's peak uptake (t CO2/km2/yr); ``ramp_years`` each zone's ramp (years).
     """
 
     base_year: int
@@ -180,19 +181,20 @@ class ForestLand:
         # float32 land would turn a 1e-300 floor into 0 and warn of a divide by zero)
         share = np.divide(room, free, out=np.zeros(free.shape, np.result_type(room, free)), where=free > 0)
         np.clip(share, 0.0, 1.0, out=share)
-        return cls(inv.year, landscape.forest.values, grid.region_sums(landscape.forest.values),
+        index = grid.cell_index
+        return cls(inv.year, index.compact(landscape.forest.values), grid.region_sums(landscape.forest.values),
                    -inv.region_sums("forest_sink"),
-                   share, label_runs(zone_region),
+                   index.compact(share), index.runs(label_runs(zone_region)),
                    table.peak_uptake_t_co2_ha_yr.to_numpy() * HA_PER_KM2 * uptake_scale, table.ramp_years.to_numpy(np.float64))
 
     def room(self, water: np.ndarray, built: np.ndarray, forest: np.ndarray) -> np.ndarray:
-        """Room for new forest left on this land (fraction, y, x): :func:`regionkernels.forest_room`."""
+        """Room for new forest left on this land (fraction, compact): :func:`regionkernels.forest_room`."""
         out = np.empty(np.shape(forest))
         regionkernels.forest_room(*self._land(water, built, forest), out.reshape(-1))
         return out
 
     def zone_sums(self, grid: Grid, fraction: np.ndarray) -> np.ndarray:
-        """Peak uptake (t CO2/yr) of ``fraction`` (y, x) of each cell as new stands, per zone and
+        """Peak uptake (t CO2/yr) of ``fraction`` (compact) of each cell as new stands, per zone and
         region, (n_zones, n_regions)."""
         return self._peak(grid, regionkernels.region_sums(self.zone_runs, np.ravel(fraction)[None], self._labels(grid))[0])
 
@@ -203,10 +205,9 @@ class ForestLand:
 
     def plant(self, grid: Grid, water: np.ndarray, built: np.ndarray, forest: np.ndarray,
               frac: np.ndarray) -> np.ndarray:
-        """``forest`` (y, x) with each region's share ``frac`` (0..1) of its :meth:`room` planted,
+        """``forest`` (compact) with each region's share ``frac`` (0..1) of its :meth:`room` planted,
         in a new layer."""
-        out = regionkernels.plant_room(grid.region_index.ravel(), *self._land(water, built, forest), frac)
-        return out.reshape(grid.shape)
+        return regionkernels.plant_room(grid.compact_runs, *self._land(water, built, forest), frac)
 
     def _land(self, water, built, forest) -> tuple[np.ndarray, ...]:
         """The flat layers :func:`~gridcarbon.core.regionkernels.forest_room` reads."""
@@ -221,10 +222,9 @@ class ForestLand:
         return area.reshape(len(grid.regions), len(self.uptake)).T * grid.cell_area_km2 * self.uptake[:, None]
 
     def kept_sink(self, grid: Grid, forest: np.ndarray) -> np.ndarray:
-        """Base-year sink per region (t CO2/yr) of the base-year forest still standing in ``forest``."""
+        """Base-year sink per region (t CO2/yr) of the base-year forest still standing in ``forest`` (compact)."""
         then = self.forest0_r
-        now = regionkernels.min_region_sums(grid.region_runs, np.ravel(forest), np.ravel(self.forest0),
-                                            len(grid.regions))
+        now = regionkernels.min_region_sums(grid.compact_runs, np.ravel(forest), self.forest0, len(grid.regions))
         return self.base_sink * np.where(then > 0, now / np.maximum(then, 1e-300), 0.0)
 
     def stands(self, grid: Grid, water: np.ndarray, built: np.ndarray,
@@ -266,7 +266,7 @@ class Planting:
 
     def step(self, k: int, water: np.ndarray, built: np.ndarray, forest: np.ndarray,
              demand: np.ndarray) -> np.ndarray:
-        """Plant in year index ``k``; returns the new forest fraction (y, x).
+        """Plant in year index ``k`` on the compact land; returns the new forest fraction (compact).
 
         ``demand`` is the allocated sink per year index and region (t CO2/yr, magnitudes).
         Plants, in proportion to each cell's room, what the demand :data:`PLANT_LEAD_YEARS`

@@ -30,21 +30,24 @@ def land_steps(ctx: EvolutionContext, targets: np.ndarray) -> Iterator[tuple]:
     ``targets`` is :meth:`EvolutionContext.targets` of the allocation. Urban growth first
     (the CA), then afforestation for the allocated sink (:class:`~.forest.Planting`).
     ``rng`` is the year's generator, already used by the CA; the point rules continue
-    drawing from it. ``built`` and ``forest`` are fractions of each cell (y, x).
+    drawing from it. ``built`` and ``forest`` are fractions of each cell, compact (one float64
+    value per cell of the grid's :attr:`~gridcarbon.core.grid.Grid.cell_index`: the land never
+    changes outside the regions, where it is 0).
     """
-    grid, land, spec = ctx.grid, ctx.landscape, ctx.spec
+    grid, land, spec, index = ctx.grid, ctx.landscape, ctx.spec, ctx.grid.cell_index
     allowed, water = ctx.allowed, land.water.values
     # the CA and afforestation run in float64 whatever the landscape's storage dtype
     b, f = (land[v].values.astype(np.float64, copy=False) for v in ("built_up", "forest"))
-    built_r0 = grid.region_sums(b)
+    built_r0 = grid.compact_region_sums(b)
     demand = -targets[:, GRIDDED.index("forest_sink")]
     planting = Planting(ctx.forest, grid, len(ctx.years))
+    urban = index.compact(ctx.surfaces["urban"])
     yield 0, ctx.years[0], None, b, f
     for k, year in enumerate(ctx.years[1:], start=1):
         rng = np.random.default_rng([ctx.seed, year])
-        b = grow_urban(b, built_demand(built_r0, ctx.gdp_ratio[k], ctx.pop_ratio[k]), ctx.surfaces["urban"],
+        b = grow_urban(b, built_demand(built_r0, ctx.gdp_ratio[k], ctx.pop_ratio[k]), urban,
                        allowed, water, grid, rng=rng, noise=spec.siting_noise)
-        f = regionkernels.forest_left(f.ravel(), water.ravel(), b.ravel(), water.dtype.type(1.0)).reshape(grid.shape)
+        f = regionkernels.forest_left(f, water, b, water.dtype.type(1.0))
         f = planting.step(k, water, b, f, demand)
         yield k, year, rng, b, f
 
@@ -93,17 +96,20 @@ def capacity_table(grid: Grid, landscape: xr.Dataset, built: dict[int, np.ndarra
                    forest_land: ForestLand, *, injection_years: int) -> pd.DataFrame:
     """What the grid can hold per region and year: forest sink and geological storage.
 
-    ``built`` and ``forest`` are fractions (y, x) by year; ``forest_land`` the base-year
+    ``landscape``'s layers, ``built`` and ``forest`` (fractions by year) are (y, x) or compact
+    (on the grid's :attr:`~Grid.cell_index`); ``forest_land`` the base-year
     forest and the room and uptake of new stands (:meth:`.forest.ForestLand.capacity`);
     ``injection_years`` the years over which storage is used (the run's years: capacity / years = t/yr). Returns region, sector
     (``forest_sink`` or ``beccs``), year, capacity_t (t CO2/yr, magnitudes).
     """
-    storage = grid.region_sums(landscape.storage_mt.values) * T_PER_MT / injection_years
+    index = grid.cell_index
+    storage = grid.compact_region_sums(index.compacted(landscape.storage_mt.values)) * T_PER_MT / injection_years
+    water = index.compacted(landscape.water.values)
     rows, stands = [], {}  # what the land holds, once per land (every year of initial_capacities has the same)
     for year in sorted(built):
         key = (id(built[year]), id(forest[year]))
         if key not in stands:
-            stands[key] = forest_land.stands(grid, landscape.water.values, built[year], forest[year])
+            stands[key] = forest_land.stands(grid, water, index.compacted(built[year]), index.compacted(forest[year]))
         sink = forest_land.capacity(*stands[key], year)
         rows += [(r, "forest_sink", year, float(sink[i])) for i, r in enumerate(grid.regions)]
         rows += [(r, "beccs", year, float(storage[i])) for i, r in enumerate(grid.regions)]

@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from gridcarbon.config.evolution import ElectrificationSpec, NewCorridor, schedule_at
+from gridcarbon.core.cells import take
 from gridcarbon.core.errors import InputError
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.gridding import Coverage, line_coverage
@@ -69,6 +70,9 @@ class Corridors:
     #: per line sector: its coverage pieces, the flat cells they reach (ascending) and each
     #: piece's position in those cells
     pieces: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
+    #: the position in compact layers (the grid's cell index) of each road piece's cell (the cell
+    #: of a piece off the grid: the first cell's), -1 where it is outside every region
+    road_at: np.ndarray
 
     @classmethod
     def build(cls, lines: gpd.GeoDataFrame, coverage: Coverage | None, grid: Grid, base_year: int,
@@ -91,7 +95,9 @@ class Corridors:
             sel = np.flatnonzero((sector[coverage.src] == s) & (coverage.cell >= 0))
             cells, pos = np.unique(coverage.cell[sel], return_inverse=True)
             pieces.append((sel, cells, pos))
-        return cls(lines.emission_t.to_numpy(float), kind, sector, opened, coverage, share, base_year, tuple(pieces))
+        road_at = grid.cell_index.positions(np.maximum(coverage.cell[sector[coverage.src] == ROAD], 0))
+        return cls(lines.emission_t.to_numpy(float), kind, sector, opened, coverage, share, base_year, tuple(pieces),
+                   road_at)
 
     def cells(self, year: int, *, gdp_ratio: np.ndarray, pop_ratio: np.ndarray,
               electrification: ElectrificationSpec | None = None,
@@ -102,8 +108,8 @@ class Corridors:
 
         ``gdp_ratio``, ``pop_ratio``: per region, GDP and population relative to the base
         year; ``electrification``: the two schedules (None: intensity stays at the base
-        year's); ``built``: the year's built-up fraction (y, x, 0..1), the urban share of
-        road pieces (None: all freight).
+        year's); ``built``: the year's built-up fraction (0..1, compact on the grid's cell
+        index), the urban share of road pieces (None: all freight).
         """
         growth = self.region_share @ (gdp_ratio ** TRAFFIC_GDP_ELASTICITY * pop_ratio ** TRAFFIC_POP_ELASTICITY)
         weight = np.where(self.opened <= year, self.base_t * growth, 0.0)
@@ -125,7 +131,7 @@ class Corridors:
         out = freight[piece_kind]
         road = self.sector[self.coverage.src] == ROAD
         if built is not None and road.any():
-            b = np.clip(np.ravel(built)[np.maximum(self.coverage.cell[road], 0)], 0.0, 1.0)
+            b = np.clip(take(built, self.road_at), 0.0, 1.0)
             out[road] = b * urban[piece_kind[road]] + (1.0 - b) * out[road]
         return out
 

@@ -106,12 +106,14 @@ class AreaBase:
 
     @classmethod
     def of(cls, land: xr.Dataset, index: CellIndex, *, core_threshold: float, year: int) -> "AreaBase":
-        """From the base-year ``land`` (y, x) at the cells of ``index``; cells at least
-        ``core_threshold`` built-up are urban core. The ratio offsets are those of the whole
-        rectangle of ``land``."""
-        full = [land[v].values for v in ("built_up", "forest", "water", "population")]
-        then = {"population": full[3], "crop": _free_land(full[2], full[0], full[1]), "forest": full[1]}
-        built, forest, water, population = (index.compact(v) for v in full)
+        """From the base-year ``land`` ((y, x) or compact layers, 0 outside every region as a
+        landscape is) at the cells of ``index``; cells at least ``core_threshold`` built-up are
+        urban core. The ratio offsets are those of the whole rectangle of ``land``: its free
+        land is 1 outside every region."""
+        built, forest, water, population = (index.compacted(land[v].values)
+                                            for v in ("built_up", "forest", "water", "population"))
+        then = {"population": population, "crop": index.expand(_free_land(water, built, forest), fill=1.0),
+                "forest": forest}
         return cls(built, forest, water, population, {k: _ratio_eps(v) for k, v in then.items()},
                    built >= core_threshold, year)
 
@@ -185,16 +187,16 @@ class Patterns:
     def raw_layers(self, ctx: EvolutionContext, fleet: Fleet, k: int, year: int, built: np.ndarray,
                    forest: np.ndarray) -> Iterator[np.ndarray]:
         """Pattern of each sector in ``year`` (index ``k`` of the run's years) before totals
-        are imposed (t/yr/cell), given that year's ``built`` and ``forest`` fractions (y, x).
+        are imposed (t/yr/cell), given that year's ``built`` and ``forest`` fractions (compact,
+        on the grid's cell index: :func:`.land.land_steps`').
 
         Yields one compact layer (n_inside,) per sector in GRIDDED order, made when it is asked
         for, so a year never holds a second (sector, cell) stack.
         """
-        elec, index = ctx.spec.electrification, ctx.grid.cell_index
+        elec = ctx.spec.electrification
         lines_now = (self.corridors.cells(year, gdp_ratio=ctx.gdp_ratio[k], pop_ratio=ctx.pop_ratio[k],
                                           electrification=elec, built=built)
                      if self.corridors else None)
-        built, forest = index.compact(built), index.compact(forest)
         for s in GRIDDED:  # no layer stays bound here while the next is made
             yield self._layer(ctx, fleet, s, year, built, forest, lines_now)
 
@@ -242,9 +244,10 @@ class NewStock:
 
     @classmethod
     def of(cls, base: np.ndarray, built0: np.ndarray, grid: Grid, *, clustered: bool) -> "NewStock":
-        """From a sector's ``base`` layer (t CO2/yr/cell) and the base year's built-up ``built0``
-        (fraction), both (y, x)."""
-        per_built = grid.region_sums(base) / np.maximum(grid.region_sums(built0), 1e-12)
+        """From a sector's ``base`` layer (t CO2/yr/cell, (y, x)) and the base year's built-up
+        ``built0`` (fraction, (y, x) or compact)."""
+        built0_r = grid.compact_region_sums(grid.cell_index.compacted(built0))
+        per_built = grid.region_sums(base) / np.maximum(built0_r, 1e-12)
         if not clustered:
             return cls(per_built, None)
         size = 2 * round(PARK_RADIUS_KM * 1000.0 / grid.res) + 1
@@ -354,4 +357,4 @@ def _beccs_pattern(land: xr.Dataset, index: CellIndex) -> np.ndarray:
     """Where the ``beccs`` removal is stored (compact on ``index``): storage cells by capacity
     (the BECCS share of each storage site, :mod:`.storage`); fossil capture at CCS plants is no
     removal and lowers their own point-sector emissions instead."""
-    return -index.compact(land.storage_mt.values) * STORAGE_WEIGHT_PER_MT
+    return -index.compacted(land.storage_mt.values) * STORAGE_WEIGHT_PER_MT

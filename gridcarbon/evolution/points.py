@@ -103,7 +103,8 @@ class FleetRun:
 
 @dataclass(frozen=True)
 class YearInputs:
-    """What changes from year to year: ``restricted`` cells (y, x, bool) and the ``built`` fraction (y, x)."""
+    """What changes from year to year: ``restricted`` cells (y, x, bool) and the ``built`` fraction
+    (compact, on the grid's :attr:`~gridcarbon.core.grid.Grid.cell_index`)."""
 
     restricted: np.ndarray
     built: np.ndarray

@@ -63,7 +63,7 @@ def relocate(fleet: Fleet, year: int, *, caps: dict[str, float], restricted: np.
              site, grid: Grid, rng: np.random.Generator) -> None:
     """Move the due plants of ``year`` that draw a move, within each sector's cap (module docstring).
 
-    ``built`` is the year's built-up fraction (y, x); ``site(sector, region_pos, without, near)`` picks
+    ``built`` is the year's built-up fraction (compact, on the grid's cell index); ``site(sector, region_pos, without, near)`` picks
     the best allowed cell of a region for a plant of ``sector``, ignoring the plant (row) ``without``,
     within ``near``: (centre cell, squared reach in cells) of the disc of :data:`RELOCATE_RADIUS_KM`.
     """
@@ -73,7 +73,7 @@ def relocate(fleet: Fleet, year: int, *, caps: dict[str, float], restricted: np.
     if not due.any():
         return
     rows = np.flatnonzero(due)
-    hazard = built.ravel()[c["cell"][rows]] + (year - c["year_built"][rows]) / HAZARD_AGE_YEARS
+    hazard = grid.cell_index.at(built, c["cell"][rows]) + (year - c["year_built"][rows]) / HAZARD_AGE_YEARS
     left = dict(caps)
     region = grid.region_index.ravel()
     reach2 = (RELOCATE_RADIUS_KM * 1000.0 / grid.res) ** 2  # squared radius (cells), between cell centres

@@ -63,17 +63,18 @@ class Sites:
 
     @classmethod
     def of(cls, storage_mt: np.ndarray, grid: Grid, *, reach_km: float) -> Sites:
-        """Sites of ``storage_mt`` (y, x, Mt CO2) on ``grid``, plants reaching them within ``reach_km``."""
-        region = grid.region_index.ravel()
-        stored = (storage_mt.ravel() > 0) & (region >= 0)
+        """Sites of ``storage_mt`` (Mt CO2, (y, x) or compact on the grid's cell index) on ``grid``,
+        plants reaching them within ``reach_km``."""
+        storage = grid.cell_index.compacted(storage_mt)
+        stored = storage > 0
         k = max(1, round(SITE_KM * 1000.0 / grid.res))
         blocks = _site_blocks(grid.shape, k)
-        cells = np.flatnonzero(stored)  # blocks and keys of the storage cells only, not of the whole grid
+        cells = grid.cell_index.cells[stored]  # blocks and keys of the storage cells only, not of the whole grid
         rows, cols = np.divmod(cells, grid.shape[1])
-        key = region[cells].astype(np.int64) * blocks + (rows // k) * (grid.shape[1] // k + 1) + cols // k
+        key = grid.region_index.ravel()[cells].astype(np.int64) * blocks + (rows // k) * (grid.shape[1] // k + 1) + cols // k
         uniq, inv = np.unique(key, return_inverse=True)
         site = inv.astype(np.int32)
-        capacity = np.bincount(inv, weights=storage_mt.ravel()[cells] * T_PER_MT, minlength=uniq.size)
+        capacity = np.bincount(inv, weights=storage[stored] * T_PER_MT, minlength=uniq.size)
         site_region = (uniq // blocks).astype(np.int64)
         reach_site = _reach(cells, site, grid, reach_km)
         return cls(cells, site, reach_site, capacity, site_region, grid.shape[1], grid.res / 1000.0, len(grid.regions),

@@ -129,13 +129,14 @@ def _step_fleet(ctx: EvolutionContext, run: FleetRun, fleet: Fleet, share: np.nd
                 year: int, rng: np.random.Generator, built: np.ndarray) -> None:
     """One year of the point rules of ``run`` with the fleet's ``share`` (n_point_sectors x
     n_regions) of each region x point sector's allocated total (``target``: n_gridded x
-    n_regions, t CO2/yr), given the year's ``built`` fraction (y, x); sectors the run's power
+    n_regions, t CO2/yr), given the year's ``built`` fraction (compact); sectors the run's power
     system follows are left to :func:`.power_units.follow_power`."""
     spec = ctx.spec
     tgt = {(r, s): target[GRIDDED.index(s), r] * share[j, r]
            for j, s in enumerate(POINT_SECTORS) for r in range(len(ctx.grid.regions))
            if share[j, r] > 0 and s not in run.followed}
-    restrict = restricted(ctx.barred, built_up=built, urban_core_threshold=spec.urban_core_threshold,
+    restrict = restricted(ctx.barred, built_up=built, index=ctx.grid.cell_index,
+                          urban_core_threshold=spec.urban_core_threshold,
                           relocate_from=list(spec.relocate_from))
     step_points(fleet, year, tgt, run, YearInputs(restrict, built), rng)
 

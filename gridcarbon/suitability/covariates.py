@@ -13,6 +13,7 @@ import xarray as xr
 from rasterio import features as rfeatures
 from scipy import ndimage
 
+from gridcarbon.core.cells import CellIndex
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import POINT_SECTORS
 from gridcarbon.inventory.landscape import ECO_RESERVE_CELL, WATER_CELL
@@ -130,15 +131,15 @@ def barred(landscape: xr.Dataset, *, relocate_from: list[str]) -> np.ndarray:
     return mask
 
 
-def restricted(always: np.ndarray, *, built_up: np.ndarray, urban_core_threshold: float,
+def restricted(always: np.ndarray, *, built_up: np.ndarray, index: CellIndex, urban_core_threshold: float,
                relocate_from: list[str]) -> np.ndarray:
     """Cells where large point sources may not stay or be built (urban cores, eco red lines, water).
 
     The ``always`` barred cells (boolean (y, x), :func:`barred`), and cells with a built-up
-    fraction ``built_up`` (0..1) of at least ``urban_core_threshold`` (0..1) when
-    ``relocate_from`` names urban cores. Returns a new boolean (y, x) mask.
+    fraction ``built_up`` (0..1, compact on ``index``) of at least ``urban_core_threshold``
+    (0..1) when ``relocate_from`` names urban cores. Returns a new boolean (y, x) mask.
     """
     mask = always.copy()
     if "urban_core" in relocate_from:
-        mask |= built_up >= urban_core_threshold
+        mask.reshape(-1)[index.cells[built_up >= urban_core_threshold]] = True
     return mask

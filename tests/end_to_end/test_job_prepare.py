@@ -29,29 +29,34 @@ def test_the_context_holds_the_static_masks_not_elevation_and_reserves(default_p
     assert not {"elevation_m", "eco_reserve"} & set(ctx.landscape.data_vars)
     assert ctx.barred.dtype == bool and ctx.barred.shape == ctx.grid.shape
     assert np.array_equal(ctx.allowed, allowed_runs(urban_allowed(land), ctx.grid))
-    cells = np.zeros(ctx.grid.shape[0] * ctx.grid.shape[1], bool)
+    index = ctx.grid.cell_index
+    cells = np.zeros(index.size, bool)  # the runs are of positions in compact layers
     for start, stop, region in ctx.allowed.T:
         cells[start:stop] = True
-        assert (ctx.grid.region_index.ravel()[start:stop] == region).all()
-    assert np.array_equal(cells.reshape(ctx.grid.shape), urban_allowed(land) & ctx.grid.inside)
+        assert (ctx.grid.region_index.ravel()[index.cells[start:stop]] == region).all()
+    assert np.array_equal(index.expand(cells), urban_allowed(land) & ctx.grid.inside)
     water, reserve = land.water.values > WATER_CELL, land.eco_reserve.values > ECO_RESERVE_CELL
     assert (reserve & ~water).any() and ctx.spec.relocate_from == ["urban_core", "eco_reserve"]
     assert np.array_equal(ctx.barred, water | reserve)
     built = land.built_up.values
-    mask = restricted(ctx.barred, built_up=built, urban_core_threshold=0.5, relocate_from=["urban_core"])
+    mask = restricted(ctx.barred, built_up=ctx.grid.cell_index.compact(built), index=ctx.grid.cell_index,
+                      urban_core_threshold=0.5, relocate_from=["urban_core"])
     assert np.array_equal(mask, water | reserve | (built >= 0.5)) and mask is not ctx.barred
 
 
 def test_the_forest_state_holds_zone_runs_not_a_label_layer(default_prepared):
-    """Of the forest's base-year state, only the forest and its open share are full layers; the
-    zone x region labels are held as their runs of cells (at 1 km a full int32 layer is 107 MB)."""
+    """The forest's base-year state holds no full layer: the forest and its open share are compact
+    (one value per inside cell), the zone x region labels are held as their runs of compact
+    positions (at 1 km a full int32 layer is 107 MB, a float64 one 214 MB)."""
     ctx = default_prepared.context
     forest, grid = ctx.forest, ctx.grid
-    assert [f.name for f in fields(forest) if np.shape(getattr(forest, f.name)) == grid.shape] == ["forest0", "open_share"]
+    held = [f.name for f in fields(forest) if np.shape(getattr(forest, f.name)) == (grid.cell_index.size,)]
+    assert held == ["forest0", "open_share"] and grid.cell_index.size < grid.shape[0] * grid.shape[1]
+    assert not [f.name for f in fields(forest) if np.shape(getattr(forest, f.name)) == grid.shape]
     runs = forest.zone_runs
     assert runs.shape[0] == 3 and (runs[0, 1:] >= runs[1, :-1]).all() and (runs[2] >= 0).all()
     n_zones, n_regions = len(forest.uptake), len(grid.regions)
     cells = np.bincount(runs[2], weights=runs[1] - runs[0], minlength=n_zones * n_regions)
     assert 0 < cells.sum() <= grid.cell_index.size  # inside cells of a zone of the table
     want = cells.reshape(n_regions, n_zones).T * grid.cell_area_km2 * forest.uptake[:, None]
-    assert np.allclose(forest.zone_sums(grid, np.ones(grid.shape)), want, rtol=1e-12)
+    assert np.allclose(forest.zone_sums(grid, np.ones(grid.cell_index.size)), want, rtol=1e-12)

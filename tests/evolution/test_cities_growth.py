@@ -43,7 +43,7 @@ def growing_town(toy_base):
     totals = pd.concat([base.assign(year=y, allocated_t=base.value_t) for y in YEARS]).drop(columns="value_t")
     ctx = EvolutionContext.build(inv, land, toy_drivers(inv.grid, YEARS, gdp_growth=0.08), suitability,
                                  spec=EvolutionSpec(min_spacing_km=3.0), seed=3, end_year=YEARS[-1])
-    built = {year: b.copy() for _, year, _, b, _ in land_steps(ctx, ctx.targets(totals))}
+    built = {year: ctx.grid.cell_index.expand(b) for _, year, _, b, _ in land_steps(ctx, ctx.targets(totals))}
     return ctx, [evolve(ctx, totals) for _ in range(2)], built
 
 
@@ -116,10 +116,14 @@ def test_area_proxies_made_in_place_are_the_plain_expressions_bit_for_bit(land_d
     rng = np.random.default_rng(11)
     layer = {v: rng.uniform(0.0, 0.5, grid.shape).astype(land_dtype) for v in ("forest", "water", "built_up")}
     layer["population"] = rng.uniform(0.0, 100.0, grid.shape).astype(land_dtype)
+    for v in layer.values():  # a landscape is 0 outside every region
+        v[~grid.inside] = 0
     land = xr.Dataset({v: (("y", "x"), a) for v, a in layer.items()})
     area = AreaBase.of(land, index, core_threshold=0.3, year=2024)
     positive = {"population": layer["population"], "forest": layer["forest"]}
     assert all(area.eps[k] == pytest.approx(0.01 * v[v > 0].mean(), rel=1e-6) for k, v in positive.items())
+    free = np.clip(1.0 - layer["water"] - layer["built_up"] - layer["forest"], 0.0, 1.0)
+    assert area.eps["crop"] == 0.01 * free[free > 0].mean()  # the whole rectangle's: 1 outside
     water, built0, forest0, pop = (index.compact(layer[v]) for v in ("water", "built_up", "forest", "population"))
     built, forest = built0 + rng.uniform(0.0, 0.1, index.size), rng.uniform(0.0, 0.5, index.size)
     eps = area.eps

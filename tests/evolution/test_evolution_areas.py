@@ -8,6 +8,14 @@ import pytest
 from gridcarbon.evolution.areas import allowed_runs, grow_urban
 
 
+def _grow(grid, built, demand, prob, allowed, water):
+    """:func:`grow_urban` of full (y, x) layers, on the grid's compact cells, expanded again."""
+    index = grid.cell_index
+    out = grow_urban(index.compact(built), demand, index.compact(prob), allowed_runs(allowed, grid),
+                     index.compact(water), grid)
+    return index.expand(out)
+
+
 def test_grow_urban_follows_probability_and_respects_constraints(grid):
     rows, cols = np.indices(grid.shape)
     prob = 0.05 + 0.9 * np.random.default_rng(3).uniform(size=grid.shape)
@@ -21,7 +29,7 @@ def test_grow_urban_follows_probability_and_respects_constraints(grid):
     built = np.zeros(grid.shape)
     built[:, 12:] = 0.2  # B already holds 16 cells' worth (away from A's edge: no neighbour effect in A)
     demand = np.array([5.0, 10.0])  # A grows by 5 cells' worth; B's demand is below what it has
-    out = grow_urban(built, demand, prob, allowed_runs(allowed, grid), water, grid)
+    out = _grow(grid, built, demand, prob, allowed, water)
     inc = out - built
     assert (inc >= 0).all()
     assert (inc[~allowed] == 0).all()
@@ -47,7 +55,7 @@ def test_grow_urban_reaches_large_demand_when_room_allows(grid):
     # A's room: 100 cells - 20 barred - 5 water - 0.6 x 9 built, minus 1 x 2 overlap... ~70; ask 50
     room = np.where((grid.region_index == 0) & allowed, np.clip(1 - water - built, 0, None), 0).sum()
     demand = np.array([built[:, :10].sum() + 0.75 * room, 0.0])
-    out = grow_urban(built, demand, prob, allowed_runs(allowed, grid), water, grid)
+    out = _grow(grid, built, demand, prob, allowed, water)
     assert grid.region_sums(out)[0] == pytest.approx(demand[0], rel=1e-9)
     assert (out <= 1.0 - water + 1e-12).all() and (out >= built).all()
     assert (out[~allowed] == built[~allowed]).all()
@@ -58,24 +66,30 @@ def _bits(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a).view(np.uint8)
 
 
+@pytest.mark.parametrize("inside", [1.0, 0.6, 0.0])
 @pytest.mark.parametrize("land", [np.float64, np.float32])
 @pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1), (2, 2), (3, 3), (7, 9), (61, 47)])
-def test_land_kernels_match_the_numpy_and_scipy_formulas_bit_for_bit(shape, land):
+def test_land_kernels_match_the_numpy_and_scipy_formulas_bit_for_bit(shape, land, inside):
     """The numba land-use kernels replace numpy / scipy expressions without changing a bit, on
-    float64 land and on a large grid's float32 landscape (water, base-year forest, probability)."""
+    float64 land and on a large grid's float32 landscape (water, base-year forest, probability);
+    the urban drive on the compact cells of a grid of which a share ``inside`` is held (land
+    elsewhere 0, as a landscape's outside its regions) equals the full filter's at those cells."""
     from scipy import ndimage
 
     from gridcarbon.core import regionkernels
-    from gridcarbon.core.cells import label_runs
+    from gridcarbon.core.cells import CellIndex, label_runs
 
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    index = CellIndex.of_mask(rng.uniform(size=shape) < inside)
     built = rng.uniform(size=shape) * 10.0 ** rng.integers(-4, 1, size=shape)
     built[rng.uniform(size=shape) < 0.2] = 0.0
     prob = rng.uniform(size=shape).astype(land)
-    want = ndimage.uniform_filter(built, size=3, mode="constant")
+    held = index.expand(index.compact(built))  # 0 outside the index
+    want = ndimage.uniform_filter(held, size=3, mode="constant")
     want += 0.3
     want *= prob
-    assert np.array_equal(_bits(regionkernels.urban_drive(built, 0.3, prob)), _bits(want))
+    got = regionkernels.urban_drive(index.cells, *shape, index.compact(held), 0.3, index.compact(prob))
+    assert np.array_equal(_bits(got), _bits(index.compact(want)))
     water = np.where(rng.uniform(size=shape) < 0.3, rng.uniform(size=shape), 0.0).astype(land)
     water[rng.uniform(size=shape) < 0.1] = 1.0
     forest0 = np.clip(rng.uniform(-0.2, 0.7, size=shape), 0.0, None).astype(land)
@@ -93,8 +107,8 @@ def test_land_kernels_match_the_numpy_and_scipy_formulas_bit_for_bit(shape, land
         sums = regionkernels.region_sums(runs, room[None], 4)[0]
         assert np.array_equal(_bits(regionkernels.room_sums(runs, *flat, now.ravel(), 4)), _bits(sums))
         frac = rng.uniform(size=4)
-        planted = now.ravel() + np.where(labels.ravel() >= 0, room * frac[np.maximum(labels.ravel(), 0)], 0.0)
-        assert np.array_equal(_bits(regionkernels.plant_room(labels.ravel(), *flat, now.ravel(), frac)), _bits(planted))
+        planted = np.where(labels.ravel() >= 0, now.ravel() + room * frac[np.maximum(labels.ravel(), 0)], now.ravel())
+        assert np.array_equal(_bits(regionkernels.plant_room(runs, *flat, now.ravel(), frac)), _bits(planted))
         added = np.subtract(now, forest0)
         np.maximum(added, 0.0, out=added)
         added += room.reshape(shape)

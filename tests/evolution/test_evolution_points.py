@@ -42,7 +42,7 @@ def step(fleet, grid, year, *, targets, rules, suit=None, restricted=None, seed=
     storage = Storage.build(np.zeros(grid.shape), grid, reach_km=rules.ccs_reach_km,
                             removals=np.zeros((1, len(grid.regions))), years=[year])
     run = FleetRun({s: suit for s in POINT_SECTORS}, grid, rules, storage, dict.fromkeys(POINT_SECTORS, np.inf))
-    now = YearInputs(np.zeros(grid.shape, bool) if restricted is None else restricted, np.zeros(grid.shape))
+    now = YearInputs(np.zeros(grid.shape, bool) if restricted is None else restricted, np.zeros(grid.cell_index.size))
     step_points(fleet, year, targets, run, now, np.random.default_rng(seed))
 
 

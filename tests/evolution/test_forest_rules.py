@@ -142,13 +142,19 @@ def humid(grid):
     return land, ForestLand.build(toy_inventory(grid, layers=layers), land)
 
 
+def _compact(grid, *layers):
+    """Full (y, x) layers as the forest rules take them: compact on the grid's cell index."""
+    return [grid.cell_index.compact(v) for v in layers]
+
+
 def _plant(land, fl, grid, demand):
-    water, built = land.water.values, np.zeros(grid.shape)
-    planting, forest, supply = Planting(fl, grid, len(demand)), land.forest.values.copy(), []
+    """Plant ``demand`` year by year on ``land``; the final forest comes back full (y, x)."""
+    water, built, forest = _compact(grid, land.water.values, np.zeros(grid.shape), land.forest.values)
+    planting, supply = Planting(fl, grid, len(demand)), []
     for k in range(1, len(demand)):
         forest = planting.step(k, water, built, forest, demand)
         supply.append(planting.supply(forest, k))
-    return planting, forest, np.array(supply)
+    return planting, grid.cell_index.expand(forest), np.array(supply)
 
 
 def test_planting_meets_the_sink_ahead_and_stands_saturate(grid, humid):
@@ -170,7 +176,8 @@ def test_planting_meets_the_sink_ahead_and_stands_saturate(grid, humid):
     assert supply[~grown, 0].max() > base[0]  # young stands already take up some CO2
     added = forest - land.forest.values
     assert added[:, 10:].max() == 0.0 and (added[:, :10] > 0).all()
-    assert (added <= fl.room(land.water.values, land.built_up.values, land.forest.values) + 1e-12).all()
+    room = fl.room(*_compact(grid, land.water.values, land.built_up.values, land.forest.values))
+    assert (added <= grid.cell_index.expand(room) + 1e-12).all()
     uptake = read_uptake().set_index("zone").peak_uptake_t_co2_ha_yr["humid"] * 100.0  # t CO2/km2/yr
     new_sink = supply[-1, 0] - base[0]
     assert new_sink == pytest.approx(added[:, :10].sum() * grid.cell_area_km2 * uptake, rel=1e-9)  # at peak rate
@@ -179,7 +186,7 @@ def test_planting_meets_the_sink_ahead_and_stands_saturate(grid, humid):
 
 def test_capacity_is_all_room_planted_at_once_and_a_demand_beyond_it_plants_all_room(grid, humid):
     land, fl = humid
-    water, built, forest0 = land.water.values, np.zeros(grid.shape), land.forest.values
+    water, built, forest0 = _compact(grid, land.water.values, np.zeros(grid.shape), land.forest.values)
     uptake = read_uptake().set_index("zone")
     full = AFFOREST_SHARE * 0.6 * 100 * uptake.peak_uptake_t_co2_ha_yr["humid"] * 100.0  # t/yr per region
     caps = np.array([fl.capacity(*fl.stands(grid, water, built, forest0), y) for y in range(2025, 2061)])
@@ -187,12 +194,14 @@ def test_capacity_is_all_room_planted_at_once_and_a_demand_beyond_it_plants_all_
     np.testing.assert_allclose(caps[:, 0], fl.base_sink[0] + full * np.clip(np.arange(36) / ramp_years, 0, 1))
     assert caps[-1, 0] == caps[int(ramp_years), 0]  # saturated: no growth without bound
     towns = np.where(np.indices(grid.shape)[1] < 5, 0.5, 0.0)  # towns take open land and farmland alike
-    shrunk = fl.room(water, towns, forest0)
+    towns = grid.cell_index.compact(towns)
+    shrunk = grid.cell_index.expand(fl.room(water, towns, forest0))
     np.testing.assert_allclose(shrunk[:, :5], 0.24 * (1.0 - 0.5 - 0.1) / 0.9)  # room x free land now / then
     assert fl.capacity(*fl.stands(grid, water, towns, forest0), 2060)[0] < caps[-1, 0]
     demand = np.tile(fl.base_sink + 10 * full, (37, 1))
     _, forest, supply = _plant(land, fl, grid, demand)
-    np.testing.assert_allclose(forest - forest0, fl.room(water, built, forest0), rtol=1e-12)
+    np.testing.assert_allclose(forest - land.forest.values, grid.cell_index.expand(fl.room(water, built, forest0)),
+                               rtol=1e-12)
     np.testing.assert_allclose(supply[-1], caps[-1], rtol=1e-9)
 
 

@@ -37,7 +37,7 @@ def run_years(fleet, grid, storage, targets_by_year, rules):
     table after each year."""
     run = FleetRun(dict.fromkeys(POINT_SECTORS, np.ones(grid.shape)), grid, rules, storage,
                    dict.fromkeys(POINT_SECTORS, 0.0))
-    now = YearInputs(np.zeros(grid.shape, bool), np.zeros(grid.shape))
+    now = YearInputs(np.zeros(grid.shape, bool), np.zeros(grid.cell_index.size))
     tables = {}
     for year, targets in targets_by_year.items():
         step_points(fleet, year, targets, run, now, np.random.default_rng(year))
