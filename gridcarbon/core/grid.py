@@ -154,20 +154,15 @@ class Grid:
         a run are consecutive inside cells, so their compact positions are consecutive too."""
         return self.cell_index.runs(self.region_runs)
 
-    @cached_property
-    def runs_to_compact(self) -> np.ndarray:
-        """:attr:`region_runs` with a fourth row, each run's start in compact layers (that of
-        :attr:`compact_runs`): a kernel reads full layers by the first three rows and writes
-        compact ones by the fourth (:func:`~gridcarbon.core.regionkernels.spread_by_proxy`)."""
-        return np.ascontiguousarray(np.concatenate([self.region_runs, self.compact_runs[:1]]))
-
-    def runs_from_compact(self, *, compact_out: bool) -> np.ndarray:
-        """:attr:`compact_runs` with a fourth row, where each run's cells go in the output (compact
-        when ``compact_out``, else full layers), and a fifth, each run's start in full layers: a
-        kernel reads compact layers by the first three rows, writes by the fourth and reads a full
-        fallback layer by the fifth (:func:`~gridcarbon.core.regionkernels.spread_by_proxy`)."""
-        out = self.compact_runs[:1] if compact_out else self.region_runs[:1]
-        return np.ascontiguousarray(np.concatenate([self.compact_runs, out, self.region_runs[:1]]))
+    def spread_runs(self, *, proxy: bool, out: bool, fallback: bool) -> np.ndarray:
+        """The region runs of :func:`~gridcarbon.core.regionkernels.spread_by_proxy`, each flag
+        True where that layer is compact: :attr:`compact_runs` (a compact ``proxy``) or
+        :attr:`region_runs`, then each run's start in the ``out`` layer and in the ``fallback``
+        layer, (5, n_runs)."""
+        def starts(compact: bool) -> np.ndarray:
+            return (self.compact_runs if compact else self.region_runs)[:1]
+        return np.ascontiguousarray(np.concatenate([self.compact_runs if proxy else self.region_runs,
+                                                    starts(out), starts(fallback)]))
 
     @cached_property
     def _cells(self) -> dict[int, np.ndarray]:

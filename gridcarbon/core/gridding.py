@@ -147,8 +147,8 @@ def distribute(totals: np.ndarray, proxy: np.ndarray, grid: Grid, *, fallback: n
     ``totals`` is (n_layers, n_regions) t CO2/yr; ``proxy`` is (n_layers, y, x), (y, x), or one
     compact (n_inside,) layer on the grid's :attr:`~Grid.cell_index` (the values at its cells).
     The proxy is normalised to sum to one within each region (HERMES-style); a region whose
-    proxy is all zero follows ``fallback`` (y, x, non-negative) if given and not all zero
-    there, else gets its total spread evenly over its cells. Returns (n_layers, y, x)
+    proxy is all zero follows ``fallback`` ((y, x) or compact, non-negative) if given and not
+    all zero there, else gets its total spread evenly over its cells. Returns (n_layers, y, x)
     t CO2/yr/cell summing per region to ``totals``, in ``out`` when given (e.g. float32); an
     ``out`` of (n_layers, n_inside) is filled compact (the values at the grid's
     :attr:`~Grid.cell_index` cells alone, the same bits).
@@ -160,10 +160,8 @@ def distribute(totals: np.ndarray, proxy: np.ndarray, grid: Grid, *, fallback: n
     proxy = np.broadcast_to(proxy, (totals.shape[0],) + np.shape(proxy)[-1 if compact_proxy else -2:])
     backup = np.empty(0) if fallback is None else np.ravel(fallback)
     out = np.empty((totals.shape[0],) + grid.shape) if out is None else out
-    if compact_proxy:
-        runs = grid.runs_from_compact(compact_out=out.ndim == 2)
-    else:
-        runs = grid.runs_to_compact if out.ndim == 2 else grid.region_runs
+    runs = grid.spread_runs(proxy=compact_proxy, out=out.ndim == 2,
+                            fallback=fallback is not None and np.ndim(fallback) == 1)
     for k in range(len(out)):  # loop over layers, not cells
         regionkernels.spread_by_proxy(runs, np.ravel(proxy[k]), totals[k], out[k].reshape(-1), backup)
     return out

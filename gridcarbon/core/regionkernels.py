@@ -65,8 +65,8 @@ def spread_by_proxy(runs, proxy, totals, out, fallback):
     computed in float64). A fourth row of ``runs``, when there is one, holds where each run's
     cells go in ``out`` (a compact ``out``, the inside cells alone: the starts of
     :attr:`~gridcarbon.core.grid.Grid.compact_runs`), and a fifth where they are in ``fallback``
-    (a compact ``proxy`` with a full ``fallback``: :meth:`~gridcarbon.core.grid.Grid.runs_from_compact`);
-    the values are the same, bit for bit.
+    (:meth:`~gridcarbon.core.grid.Grid.spread_runs`: each layer full or compact); the values are
+    the same, bit for bit.
     """
     n = totals.size
     sums, backup, counts = np.zeros(n), np.zeros(n), np.zeros(n, np.int64)

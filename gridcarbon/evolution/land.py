@@ -34,14 +34,14 @@ def land_steps(ctx: EvolutionContext, targets: np.ndarray) -> Iterator[tuple]:
     value per cell of the grid's :attr:`~gridcarbon.core.grid.Grid.cell_index`: the land never
     changes outside the regions, where it is 0).
     """
-    grid, land, spec, index = ctx.grid, ctx.landscape, ctx.spec, ctx.grid.cell_index
+    grid, land, spec = ctx.grid, ctx.landscape, ctx.spec
     allowed, water = ctx.allowed, land.water.values
     # the CA and afforestation run in float64 whatever the landscape's storage dtype
     b, f = (land[v].values.astype(np.float64, copy=False) for v in ("built_up", "forest"))
     built_r0 = grid.compact_region_sums(b)
     demand = -targets[:, GRIDDED.index("forest_sink")]
     planting = Planting(ctx.forest, grid, len(ctx.years))
-    urban = index.compact(ctx.surfaces["urban"])
+    urban = ctx.surfaces["urban"]
     yield 0, ctx.years[0], None, b, f
     for k, year in enumerate(ctx.years[1:], start=1):
         rng = np.random.default_rng([ctx.seed, year])

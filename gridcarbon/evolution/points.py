@@ -61,7 +61,7 @@ from gridcarbon.evolution.lifecycle import (
     take_pipeline,
 )
 from gridcarbon.evolution.relocation import relocate
-from gridcarbon.evolution.siting import candidates, ranked_cells
+from gridcarbon.evolution.siting import Surface, candidates, ranked_cells
 from gridcarbon.evolution.storage import Storage
 from gridcarbon.evolution.transfer import move_plants
 
@@ -84,14 +84,14 @@ NEW_PLANT_INEFFICIENCY = 0.8
 @dataclass(frozen=True)
 class FleetRun:
     """What the point rules read in every year of one evolution besides the fleet: ``suitability``
-    surfaces per sector (y, x, 0..1), the ``grid``, the scenario's point ``rules``, the run's
+    surfaces per sector (:class:`~.siting.Surface`, 0..1), the ``grid``, the scenario's point ``rules``, the run's
     ``storage`` account, yearly relocation ``caps`` (t CO2/yr per sector), the run's inter-regional
     ``moves`` (:data:`gridcarbon.allocation.transfers.PLAN_COLUMNS`; None: no transfer);
     ``followed``: sectors whose life cycle follows the allocation's power system (:mod:`.power_units`),
     not the age hazard or the pipeline's delays; the scenario's ``assumptions`` (scale factors on
     named constants)."""
 
-    suitability: dict[str, np.ndarray]
+    suitability: dict[str, Surface]
     grid: Grid
     rules: EvolutionSpec
     storage: Storage
@@ -161,7 +161,7 @@ def _site_one(fleet: Fleet, run: FleetRun, now: YearInputs, rng, sector: str, re
 def _retire(fleet, year, sel, target, suit, rules, *, age_scale):
     """Retire plants of ``sel`` (highest retirement score first) while the utilisation after
     capture, ``target`` (t CO2/yr) over potential, is below ``retire_utilisation``; all of them
-    when the target is 0. ``suit`` is the sector's suitability (y, x, 0..1); ``age_scale``
+    when the target is 0. ``suit`` is the sector's suitability (:class:`~.siting.Surface`); ``age_scale``
     (years) divides a plant's age in the score (:data:`RETIRE_AGE_SCALE`)."""
     rows = np.flatnonzero(sel)
     eff = effective(fleet, rows, rules)
@@ -174,7 +174,7 @@ def _retire(fleet, year, sel, target, suit, rules, *, age_scale):
             return
         age = (year - fleet["year_built"][rows]) / age_scale
         w = RETIRE_WEIGHTS
-        score = (w[0] * age + w[1] * fleet["inefficiency"][rows] + w[2] * (1 - suit.ravel()[fleet["cell"][rows]])
+        score = (w[0] * age + w[1] * fleet["inefficiency"][rows] + w[2] * (1 - suit.at(fleet["cell"][rows]))
                  - CCS_RETIRE_PENALTY * fleet["ccs"][rows])
         order = np.lexsort((fleet["id"][rows].astype(str), -score))
     ids = fleet["id"]

@@ -76,12 +76,11 @@ def plan_transfers(ctx: EvolutionContext, totals: pd.DataFrame) -> pd.DataFrame:
 def _has_sites(ctx: EvolutionContext, sector: str, plants: pd.DataFrame) -> np.ndarray:
     """Per region, whether it has a cell at least as suited to ``sector`` as the median of
     the sector's base-year plant cells (bool, n_regions)."""
-    suit = ctx.surfaces[sector].ravel()
+    suit, index = ctx.surfaces[sector], ctx.grid.cell_index
     if plants.empty:
         return np.zeros(len(ctx.grid.regions), bool)
-    good = suit >= np.median(suit[plants.cell.to_numpy(np.int64)])
-    region = ctx.grid.region_index.ravel()
-    return np.bincount(region[good & (region >= 0)], minlength=len(ctx.grid.regions)) > 0
+    good = index.cells[suit >= np.median(index.at(suit, plants.cell.to_numpy(np.int64)))]
+    return np.bincount(ctx.grid.region_index.ravel()[good], minlength=len(ctx.grid.regions)) > 0
 
 
 def _plan_sector(plants: pd.DataFrame, tgt: np.ndarray, years: list[int], cap: float,

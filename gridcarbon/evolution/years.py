@@ -24,7 +24,7 @@ from gridcarbon.evolution.patterns import Patterns
 from gridcarbon.evolution.points import Fleet, FleetRun, YearInputs, step_points
 from gridcarbon.evolution.power_units import follow_power
 from gridcarbon.evolution.relocation import relocation_caps
-from gridcarbon.evolution.siting import SiteOrders
+from gridcarbon.evolution.siting import SiteOrders, Surface
 from gridcarbon.evolution.storage import Storage
 from gridcarbon.suitability.covariates import restricted
 
@@ -80,7 +80,7 @@ def evolve(ctx: EvolutionContext, totals: pd.DataFrame, *, snapshot_years: Itera
         fleet.reserved.update(transfers.id)
     patterns = Patterns.build(ctx, fleet)
     storage = Storage.on(ctx.storage_sites, removals=-targets[:, GRIDDED.index("beccs")], years=ctx.years)
-    run = FleetRun({s: ctx.surfaces[s] for s in POINT_SECTORS}, grid, ctx.spec, storage,
+    run = FleetRun({s: Surface(ctx.surfaces[s], grid.cell_index) for s in POINT_SECTORS}, grid, ctx.spec, storage,
                    relocation_caps(fleet, ctx.assumptions.relocation_rate), transfers,
                    frozenset() if power is None else frozenset({"power"}), ctx.assumptions)
     layers, snapshots, rows, held = {}, {}, [], []

@@ -33,7 +33,9 @@ MIN_PRESENCE = 3
 
 @dataclass(frozen=True)
 class Suitability:
-    """The fitted models and their surfaces (y, x, 0..1) by target: point sectors and ``urban``."""
+    """The fitted models and their surfaces by target (point sectors and ``urban``): siting
+    probabilities 0..1, compact (one per cell of the grid's
+    :attr:`~gridcarbon.core.grid.Grid.cell_index`, 0 elsewhere: China at 1 km, 38 MB a surface)."""
 
     models: dict[str, SuitabilityModel]
     surfaces: dict[str, np.ndarray]
@@ -99,8 +101,9 @@ def point_features(covariates: xr.Dataset) -> list[str]:
 
 def predict_surfaces(models: dict[str, SuitabilityModel], covariates: xr.Dataset,
                      grid: Grid) -> dict[str, np.ndarray]:
-    """Suitability (0..1) per point sector (uniform inside when a sector has no model) and ``urban``."""
-    surfaces = {s: models[s].predict(covariates, grid) if s in models else grid.inside.astype(grid.storage_dtype)
-                for s in POINT_SECTORS}
-    surfaces["urban"] = models["urban"].predict(covariates, grid)
+    """Suitability (0..1, compact on the grid's cell index) per point sector (uniform when a sector
+    has no model) and ``urban``."""
+    surfaces = {s: models[s].predict_cells(covariates, grid) if s in models
+                else np.ones(grid.cell_index.size, grid.storage_dtype) for s in POINT_SECTORS}
+    surfaces["urban"] = models["urban"].predict_cells(covariates, grid)
     return surfaces

@@ -146,13 +146,21 @@ class SuitabilityModel:
         compact covariates (China at 1 km: 38 MB a surface, and its five forests' 9.5 M cells
         cost about a minute of both cores to predict again; hashing the covariates, under 2 s).
         """
+        return grid.cell_index.full(self._held(covariates, grid))
+
+    def predict_cells(self, covariates: xr.Dataset, grid: Grid) -> np.ndarray:
+        """:meth:`predict` at the cells of the grid's :attr:`~Grid.cell_index` alone (compact)."""
+        return grid.cell_index.compacted(self._held(covariates, grid))
+
+    def _held(self, covariates: xr.Dataset, grid: Grid) -> np.ndarray:
+        """The probabilities as the cache holds them: the inside cells' on a large grid, else the layer."""
         if self.key is None:
             return self._predict(covariates, grid)
         form = "surface-cells" if grid.large else "surface"  # what an entry holds: the inside cells, or the layer
         key = digest(form, self.key, grid.inside, np.dtype(grid.storage_dtype).str,
                      *(np.asarray(covariates[f].values) for f in self.features))
         if grid.large:
-            return grid.cell_index.expand(cached_pickle(KIND, key, partial(self._cell_probability, covariates, grid)))
+            return cached_pickle(KIND, key, partial(self._cell_probability, covariates, grid))
         return cached_pickle(KIND, key, partial(self._predict, covariates, grid))
 
     def _predict(self, covariates: xr.Dataset, grid: Grid) -> np.ndarray:

@@ -34,7 +34,7 @@ def context(plants: list[dict], storage_mt: float = 0.0) -> EvolutionContext:
     storage[0, 0] = storage_mt
     land = toy_landscape(grid, storage_mt=storage)
     inv = toy_inventory(grid, plants=plants)
-    surfaces = Suitability({}, {s: np.full(grid.shape, 0.5) for s in ["power", "steel", "cement", "chemical", "urban"]})
+    surfaces = Suitability({}, {s: np.full(grid.cell_index.size, 0.5) for s in ["power", "steel", "cement", "chemical", "urban"]})
     return EvolutionContext.build(inv, land, toy_drivers(grid, YEARS), surfaces, spec=SPEC, seed=0,
                                   end_year=YEARS[-1])
 

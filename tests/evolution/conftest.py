@@ -55,5 +55,5 @@ def toy_base(grid):
               plant("S1", 3 * 20 + 12, region="B", sector="steel")]
     inv = toy_inventory(grid, layers=layers, plants=plants)
     ramp = 0.9 - 0.6 * (rows + 1.1 * cols) / (rows.max() + 1.1 * cols.max())
-    suitability = Suitability({}, {s: ramp for s in [*POINT_SECTORS, "urban"]})
+    suitability = Suitability({}, {s: grid.cell_index.compact(ramp) for s in [*POINT_SECTORS, "urban"]})
     return inv, land, suitability

@@ -65,7 +65,8 @@ def test_a_new_town_decorrelates_the_buildings_pattern(toy_base):
     buildings of 2045 follow it: r(2045, 2024) <= 0.97."""
     inv, land, suitability = toy_base
     rows, cols = np.indices(inv.grid.shape)
-    surfaces = dict(suitability.surfaces, urban=np.where((rows >= 5) & (cols % 10 >= 5), 0.9, 0.02))
+    new_town = np.where((rows >= 5) & (cols % 10 >= 5), 0.9, 0.02)
+    surfaces = dict(suitability.surfaces, urban=inv.grid.cell_index.compact(new_town))
     base = inv.totals[inv.totals.sector.isin(GRIDDED)]
     totals = pd.concat([base.assign(year=y, allocated_t=base.value_t) for y in YEARS]).drop(columns="value_t")
     ctx = EvolutionContext.build(inv, land, toy_drivers(inv.grid, YEARS, gdp_growth=0.08),

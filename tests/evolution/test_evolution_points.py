@@ -25,6 +25,7 @@ from gridcarbon.evolution.points import (
     step_points,
 )
 from gridcarbon.evolution.relocation import RELOCATE_AGE
+from gridcarbon.evolution.siting import Surface
 from gridcarbon.evolution.storage import Storage
 from gridcarbon.testing import plant, toy_fleet
 
@@ -41,7 +42,8 @@ def step(fleet, grid, year, *, targets, rules, suit=None, restricted=None, seed=
     suit = suit if suit is not None else np.ones(grid.shape)
     storage = Storage.build(np.zeros(grid.shape), grid, reach_km=rules.ccs_reach_km,
                             removals=np.zeros((1, len(grid.regions))), years=[year])
-    run = FleetRun({s: suit for s in POINT_SECTORS}, grid, rules, storage, dict.fromkeys(POINT_SECTORS, np.inf))
+    surface = Surface(grid.cell_index.compact(suit), grid.cell_index)
+    run = FleetRun({s: surface for s in POINT_SECTORS}, grid, rules, storage, dict.fromkeys(POINT_SECTORS, np.inf))
     now = YearInputs(np.zeros(grid.shape, bool) if restricted is None else restricted, np.zeros(grid.cell_index.size))
     step_points(fleet, year, targets, run, now, np.random.default_rng(seed))
 

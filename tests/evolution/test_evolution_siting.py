@@ -1,8 +1,15 @@
 """Siting primitives (gridcarbon.evolution.siting): spacing, caps, order and seeded noise."""
 import numpy as np
 
+from gridcarbon.core.cells import CellIndex
 from gridcarbon.core.kernels import pick_sites
-from gridcarbon.evolution.siting import ranked_cells
+from gridcarbon.evolution.siting import Surface, ranked_cells
+
+
+def _surface(full: np.ndarray, held: np.ndarray | None = None) -> Surface:
+    """A (y, x) layer as a siting surface held compact on the cells of ``held`` (default: all)."""
+    index = CellIndex.of_mask(np.ones(full.shape, bool) if held is None else held)
+    return Surface(index.compact(full), index)
 
 
 def test_pick_sites_spacing_cap_order_and_determinism():
@@ -36,7 +43,7 @@ def test_pick_sites_spacing_cap_order_and_determinism():
 
 
 def test_ranked_cells_orders_by_score_then_index_and_noise_is_seeded():
-    score = np.array([[0.5, 0.9, 0.5], [0.1, 0.9, 0.7]])
+    score = _surface(np.array([[0.5, 0.9, 0.5], [0.1, 0.9, 0.7]]))
     allowed = np.array([[True, True, True], [True, False, True]])
     # 0.9 (cell 1), 0.7 (cell 5), 0.5 tie -> cells 0 then 2, 0.1 (cell 3); cell 4 not allowed
     assert list(ranked_cells(score, allowed, None, 0.0)) == [1, 5, 0, 2, 3]
@@ -46,8 +53,8 @@ def test_ranked_cells_orders_by_score_then_index_and_noise_is_seeded():
     assert list(ranked_cells(score, allowed, None, 0.0, cells=some)) == [5, 0, 2]
     assert sorted(ranked_cells(score, allowed, np.random.default_rng(1), 0.5, cells=some)) == [0, 2, 5]
 
-    big = np.linspace(0, 1, 400).reshape(20, 20)
-    ok = np.ones_like(big, bool)
+    big = _surface(np.linspace(0, 1, 400).reshape(20, 20))
+    ok = np.ones((20, 20), bool)
     a = ranked_cells(big, ok, np.random.default_rng(7), 0.5)
     b = ranked_cells(big, ok, np.random.default_rng(7), 0.5)
     c = ranked_cells(big, ok, np.random.default_rng(8), 0.5)
@@ -55,6 +62,22 @@ def test_ranked_cells_orders_by_score_then_index_and_noise_is_seeded():
     assert not np.array_equal(a, c)
     assert sorted(a) == list(range(400))  # a permutation of the allowed cells
     assert not np.array_equal(a, ranked_cells(big, ok, None, 0.0))  # the noise did reorder
+
+
+def test_a_surface_held_compact_ranks_as_its_full_layer_with_zero_outside():
+    """Held on part of the grid, a surface reads 0 at the other cells: the order, with and without
+    noise (one draw per cell of the grid either way), is that of the full layer with 0 there."""
+    rng = np.random.default_rng(5)
+    full = rng.uniform(0.1, 1.0, size=(9, 7))
+    held = rng.uniform(size=full.shape) < 0.6
+    ok = rng.uniform(size=full.shape) < 0.8
+    compact, whole = _surface(full, held), _surface(np.where(held, full, 0.0))
+    assert compact.scores.size == held.sum() < whole.scores.size
+    for noise, seed in ((0.0, None), (0.3, 4)):
+        got = ranked_cells(compact, ok, None if seed is None else np.random.default_rng(seed), noise)
+        want = ranked_cells(whole, ok, None if seed is None else np.random.default_rng(seed), noise)
+        assert np.array_equal(got, want)
+    assert np.array_equal(compact.at(np.arange(full.size)), np.where(held, full, 0.0).ravel())
 
 
 def _pick_by_comparing_all(order, allowed, nx, occupied, n, spacing, cap, centre, reach2):

@@ -13,6 +13,7 @@ from gridcarbon.config import EvolutionSpec
 from gridcarbon.core.sectors import POINT_SECTORS
 from gridcarbon.evolution.fleet import EVENT_COLUMNS
 from gridcarbon.evolution.points import FleetRun, YearInputs, step_points
+from gridcarbon.evolution.siting import Surface
 from gridcarbon.evolution.storage import T_PER_MT, Storage
 from gridcarbon.testing import plant, toy_fleet, two_region_grid
 
@@ -35,7 +36,7 @@ def storage_of(grid, mt: float, *, at=(0, 0), reach_km=100.0, removals=None) -> 
 def run_years(fleet, grid, storage, targets_by_year, rules):
     """Step the fleet through ``targets_by_year`` ({year: {(region, sector): t}}); the fleet
     table after each year."""
-    run = FleetRun(dict.fromkeys(POINT_SECTORS, np.ones(grid.shape)), grid, rules, storage,
+    run = FleetRun(dict.fromkeys(POINT_SECTORS, Surface(np.ones(grid.cell_index.size), grid.cell_index)), grid, rules, storage,
                    dict.fromkeys(POINT_SECTORS, 0.0))
     now = YearInputs(np.zeros(grid.shape, bool), np.zeros(grid.cell_index.size))
     tables = {}
