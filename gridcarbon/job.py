@@ -48,7 +48,6 @@ from gridcarbon.inputs.regions import load_regions
 from gridcarbon.inputs.study_area import scenario_outlines, scenario_regions
 from gridcarbon.inventory.base import Inventory
 from gridcarbon.inventory.builtin import build_baseline, builtin_landscape
-from gridcarbon.inventory.landscape import EXTRA_COVER
 from gridcarbon.inventory.study import clipped_baseline, clipped_landscape
 from gridcarbon.inventory.user import input_problems, user_inventory
 from gridcarbon.output.atomic import atomic_dir, check_unlocked
@@ -64,8 +63,7 @@ log = logging.getLogger(__name__)
 RESIDUAL_RTOL = 1e-6
 #: landscape layers a run reads (covariates, land steps, patterns, capacities; grassland,
 #: shrub, precipitation and the arid share for the afforestation room of
-#: :mod:`gridcarbon.evolution.forest`). The other layers of the built landscape (MODIS
-#: wetland, barren, snow/ice and urban) are not carried (0.43 GB at 1 km for China)
+#: :mod:`gridcarbon.evolution.forest`): all of a built-in landscape's
 RUN_LANDSCAPE = ("elevation_m", "water", "forest", "eco_reserve", "storage_mt", "built_up", "population",
                  "gdp", "cropland", "grassland", "shrub", "precipitation_mm", "arid_share")
 
@@ -126,11 +124,7 @@ def _build_study_area(sc: Scenario, grid: Grid, regions: gpd.GeoDataFrame) -> St
     if custom:  # the prefecture seats inside the study area
         city_points = city_points[city_points.within(shapely.union_all(regions.to_crs(grid.crs).geometry.values))]
     coast = load_regions(sc.region_set, "coast").to_crs(grid.crs).geometry
-    land = landscape[list(RUN_LANDSCAPE)]
-    # the MODIS groups are rows of one land-cover stack (inputs.layers.land_cover_fractions): the
-    # run's own copies let the rest of the stack go (China at 1 km: 0.75 GB held through the fit)
-    land = land.assign({k: land[k].copy() for k in EXTRA_COVER if k in land})
-    return StudyArea(grid, inv, land, scenario_outlines(sc), city_points, coast)
+    return StudyArea(grid, inv, landscape[list(RUN_LANDSCAPE)], scenario_outlines(sc), city_points, coast)
 
 
 @dataclass(frozen=True)
@@ -156,10 +150,12 @@ def prepare(sc: Scenario, grid: Grid | None = None, regions: gpd.GeoDataFrame | 
     log.info("inventory", extra=stage_extra(sc.name))
     area = study_area(sc, grid, regions)
     drivers = scenario_drivers(sc, regions)
+    _between_stages(grid)
     t1 = time.perf_counter()
     log.info("suitability models", extra=stage_extra(sc.name))
     suitability = fit_suitability_surfaces(area.inventory, area.landscape, seed=sc.seed,
                                            city_points=area.city_points, coast=area.coast)
+    _between_stages(grid)
     ctx = EvolutionContext.build(area.inventory, area.landscape, drivers, suitability, spec=sc.evolution,
                                  seed=sc.seed, end_year=sc.end_year, assumptions=sc.assumptions)
     timings = {"inventory_s": t1 - t0, "suitability_s": time.perf_counter() - t1}
@@ -203,11 +199,9 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     del prep
     t2 = time.perf_counter()
     agreed = agree(sc, ctx, drivers, parent=parent_totals(sc))
+    _between_stages(grid)
     timings["coupling_s"] = time.perf_counter() - t2  # the allocate / land loop
-    evolve_args = dict(snapshot_years=[sc.base_year, *sc.years], keep_years=None if in_memory else (),
-                       dtype=np.float64 if in_memory else np.float32,
-                       transfers=agreed.transfers if sc.evolution.transfer else None,
-                       power=agreed.allocation.power)
+    evolve_args = _evolve_args(sc, agreed, in_memory=in_memory)
     t3 = time.perf_counter()
     if final is None:
         log.info("evolution", extra=stage_extra(sc.name))
@@ -229,6 +223,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
             # export and the result's assembly were the run's peak): the result reads none of them
             del ctx
             area, suitability = _without_layers(area, suitability)
+            _between_stages(grid)
             result = _result(sc, area, agreed, suitability, evo, timings)
             # the result holds all the writer reads: the static layers, the context and the
             # evolution's state go before the run folder is finished (China at 1 km: GiBs)
@@ -239,6 +234,14 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     if not in_memory:
         result.emissions = open_cube(final / "cube.nc", grid)
     return result
+
+
+def _evolve_args(sc: Scenario, agreed: Agreement, *, in_memory: bool) -> dict:
+    """:func:`~gridcarbon.evolution.evolve`'s keywords for ``sc`` under the ``agreed`` allocation: every
+    year kept in float64 when the cube fits in memory, else none (streamed, float32)."""
+    return dict(snapshot_years=[sc.base_year, *sc.years], keep_years=None if in_memory else (),
+                dtype=np.float64 if in_memory else np.float32,
+                transfers=agreed.transfers if sc.evolution.transfer else None, power=agreed.allocation.power)
 
 
 def _in_memory(sc: Scenario, grid: Grid, *, streamed: bool) -> bool:
@@ -257,6 +260,12 @@ def _without_layers(area: StudyArea, suitability: Suitability) -> tuple[StudyAre
     layers, no surfaces (the models and their summary stay; China at 1 km: 1.1 GB of full
     float32 layers the result does not read)."""
     return replace(area, landscape=area.landscape[[]]), Suitability(suitability.models, {})
+
+
+def _between_stages(grid: Grid) -> None:
+    """On a large grid, hand the heap's free pages back: the next stage starts from what is live."""
+    if grid.large:
+        memory.release()
 
 
 def _kept(prep: Prepared) -> tuple[EvolutionContext, StudyArea]:

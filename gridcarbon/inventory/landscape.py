@@ -12,7 +12,7 @@ Layers (all (y, x) on the grid; fractions are of the cell's area, 0..1):
 ``elevation_m`` (m), ``water``, ``forest``, ``eco_reserve``, ``storage_mt`` (Mt CO2 of
 geological storage capacity in the cell), ``built_up``, ``population`` (persons),
 ``gdp`` (yuan / yr), ``cropland``, ``precipitation_mm`` (mm/yr), ``arid_share`` (0..1 of the
-cell's land), ``grassland``, ``shrub``, ``wetland``, ``barren``, ``snow_ice``, ``urban`` (MODIS).
+cell's land), ``grassland`` and ``shrub`` (MODIS).
 Forest and cropland are MODIS's, limited to the land left by water and ``built_up``.
 ``built_up`` stays the city-footprint model: MODIS urban (class 13, 0.05 degree) marks only
 large continuous cities (YRD: 8.3 % of the land against 13.4 % for the footprint model) and
@@ -88,8 +88,11 @@ FOOTPRINT_RADII = 4
 
 # -- land cover ------------------------------------------------------------------------------
 #: MODIS land-cover groups kept as layers of their own (fractions 0..1; forest, cropland and
-#: water are the layers above): MODIS urban beside the city-footprint ``built_up``
-EXTRA_COVER = ("grassland", "shrub", "wetland", "barren", "snow_ice", "urban")
+#: water are the layers above): the open land the afforestation room is made of
+#: (:func:`gridcarbon.evolution.forest.base_room`). Each is a copy, so the land-cover stack (all
+#: groups: 0.96 GB of float32 for China at 1 km) goes before the inventory is gridded; the model
+#: reads no other group (wetland, barren, snow and ice, MODIS urban)
+EXTRA_COVER = ("grassland", "shrub")
 
 # -- numerics --------------------------------------------------------------------------------
 #: |height| (m) above which a DEM value is a fill value, not terrain (Everest is 8849 m)
@@ -216,7 +219,8 @@ def build_landscape(grid: Grid, *, cities: pd.DataFrame, features: gpd.GeoDataFr
         layers = {"elevation_m": elev, "water": water, "forest": forest, "eco_reserve": eco.result(),
                   "storage_mt": storage.result(), "built_up": built, "population": population, "gdp": gdp,
                   "cropland": cropland, "precipitation_mm": precipitation.result(), "arid_share": arid}
-    layers |= {g: cover[g].values for g in EXTRA_COVER}
+    layers |= {g: cover[g].values.copy() for g in EXTRA_COVER}
+    del cover
     outside = ~grid.inside
     for v in layers.values():  # in place: the layers are ours, and a 1 km grid is large
         v[outside] = 0.0
