@@ -213,9 +213,13 @@ def build_landscape(grid: Grid, *, cities: pd.DataFrame, features: gpd.GeoDataFr
         gdp = distribute(region_totals.gdp.reindex(list(grid.regions)).to_numpy()[None], gdp, grid)[0]
         # MODIS forest and cropland on the land the city-footprint built-up leaves (the two
         # built-up estimates overlap: MODIS urban is kept as its own layer, ``urban``)
-        room = np.clip(1.0 - water - built, 0.0, 1.0)
+        # (in place: beside the land-cover stack, each float64 temporary is 214 MB at 1 km)
+        room = np.subtract(1.0, water)
+        room -= built
+        np.clip(room, 0.0, 1.0, out=room)
         forest = np.minimum(cover["forest"].values, room)
-        cropland = np.clip(np.minimum(cover["cropland"].values, room - forest), 0.0, 1.0)
+        room -= forest
+        cropland = np.clip(np.minimum(cover["cropland"].values, room, out=room), 0.0, 1.0, out=room)
         layers = {"elevation_m": elev, "water": water, "forest": forest, "eco_reserve": eco.result(),
                   "storage_mt": storage.result(), "built_up": built, "population": population, "gdp": gdp,
                   "cropland": cropland, "precipitation_mm": precipitation.result(), "arid_share": arid}
