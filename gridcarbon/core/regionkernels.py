@@ -112,7 +112,8 @@ def spread_by_proxy(runs, proxy, totals, out, fallback):
 def _row_of(cells, values, start, stop, first, buf):
     """Fill ``buf`` with one grid row: the compact ``values`` of its cells (``cells[start:stop]``,
     flat, the row's first flat cell ``first``) and 0 at the cells not in the index."""
-    buf[:] = 0.0
+    for c in range(buf.size):
+        buf[c] = 0.0
     for p in range(start, stop):
         buf[cells[p] - first] = values[p]
 
@@ -125,21 +126,21 @@ def urban_drive(cells, ny, nx, built, offset, weight):
     mode="constant") + offset) * weight`` of their expanded layers at those cells (the filter's
     running sums, rows then columns; ``weight`` of any float dtype): each row's vertical means are
     made in one row's buffer just before its horizontal pass, from the rows it adds and drops."""
-    rows = np.searchsorted(cells, np.arange(ny + 1) * nx)
+    rows = np.empty(ny + 1, np.int64)  # where each row's cells start in the compact layers
+    p = 0
+    for r in range(ny + 1):
+        while p < cells.size and cells[p] < r * nx:
+            p += 1
+        rows[r] = p
     run, down = np.zeros(nx), np.empty(nx)
     add, drop = np.empty(nx), np.empty(nx)
     out = np.empty(cells.size)
     for r in range(ny):
         below = r + 1 if r > 0 else 0  # the first row starts its sums with its own cells
-        if below < ny:
-            _row_of(cells, built, rows[below], rows[below + 1], below * nx, add)
-        else:
-            add.fill(0.0)
         above = r - 2 if r > 0 else 1  # ... and the row below them
-        if 0 <= above < ny:
-            _row_of(cells, built, rows[above], rows[above + 1], above * nx, drop)
-        else:
-            drop.fill(0.0)
+        # a row off the grid: no cells (rows[k] == rows[k + 1] there), all 0
+        _row_of(cells, built, rows[min(below, ny)], rows[min(below + 1, ny)], below * nx, add)
+        _row_of(cells, built, rows[min(max(above, 0), ny)], rows[min(max(above + 1, 0), ny)], above * nx, drop)
         for c in range(nx):
             if r == 0:
                 run[c] = (0.0 + add[c]) + drop[c]
@@ -204,7 +205,8 @@ def plant_room(runs, open_share, forest0, water, built, forest, frac):
     """``forest + room x frac[region]`` cell by cell (room: :func:`forest_room`) over the region
     ``runs`` (:func:`region_sums`), ``forest`` alone elsewhere, in a new float64 layer."""
     out = np.empty(forest.size)
-    out[:] = forest
+    for i in range(forest.size):
+        out[i] = forest[i]
     for j in range(runs.shape[1]):
         f = frac[runs[2, j]]
         for i in range(runs[0, j], runs[1, j]):
