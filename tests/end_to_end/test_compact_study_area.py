@@ -31,3 +31,30 @@ def test_a_large_grids_study_area_is_compact_and_fits_what_full_layers_fit(monke
     land = compact.area.landscape
     assert ForestLand.build(inv, land).base_sink.tobytes() == ForestLand.build(rect, land).base_sink.tobytes()
     assert compact.context.forest.base_sink.tobytes() == full.context.forest.base_sink.tobytes()
+
+
+def test_a_large_grids_preparation_hands_the_heap_back_between_its_stages(monkeypatch):
+    """On a large grid the heap's free pages go back after the study area and after the fit
+    (``job._between_stages``; the run does the same after the coupling and the evolution), so a
+    stage starts from what is live; a small grid's preparation trims nothing."""
+    from gridcarbon.core import memory
+
+    events = []
+
+    def noting(name, real):
+        def call(*args, **kwargs):
+            out = real(*args, **kwargs)
+            events.append(name)
+            return out
+        return call
+    monkeypatch.setattr(memory, "release", lambda cycles=False: events.append("release") or True)
+    monkeypatch.setattr(job, "study_area", noting("study area", job.study_area))
+    monkeypatch.setattr(job, "fit_suitability_surfaces", noting("fit", job.fit_suitability_surfaces))
+    sc = job.resolve("yrd-enhanced")
+    regions = job.scenario_regions(sc)
+    with gridcarbon.set_options(large_grid_cells=0):  # the default grid, taken as large
+        job.prepare(sc, None, regions)
+    assert events == ["study area", "release", "fit", "release"]
+    events.clear()
+    job.prepare(sc, None, regions)
+    assert events == ["study area", "fit"]
