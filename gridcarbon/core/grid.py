@@ -158,11 +158,17 @@ class Grid:
         """The region runs of :func:`~gridcarbon.core.regionkernels.spread_by_proxy`, each flag
         True where that layer is compact: :attr:`compact_runs` (a compact ``proxy``) or
         :attr:`region_runs`, then each run's start in the ``out`` layer and in the ``fallback``
-        layer, (5, n_runs)."""
-        def starts(compact: bool) -> np.ndarray:
-            return (self.compact_runs if compact else self.region_runs)[:1]
-        return np.ascontiguousarray(np.concatenate([self.compact_runs if proxy else self.region_runs,
-                                                    starts(out), starts(fallback)]))
+        layer, (5, n_runs); made once per combination (every sector of every year spreads by them)."""
+        key = (proxy, out, fallback)
+        if key not in self._spread:
+            rows = [(self.compact_runs if compact else self.region_runs)[:1] for compact in (out, fallback)]
+            self._spread[key] = np.ascontiguousarray(
+                np.concatenate([self.compact_runs if proxy else self.region_runs, *rows]))
+        return self._spread[key]
+
+    @cached_property
+    def _spread(self) -> dict[tuple[bool, bool, bool], np.ndarray]:
+        return {}
 
     @cached_property
     def _cells(self) -> dict[int, np.ndarray]:
