@@ -108,16 +108,6 @@ def spread_by_proxy(runs, proxy, totals, out, fallback):
 
 
 # ------------------------------------------------------------------- land use
-@njit(cache=True)
-def _row_of(cells, values, start, stop, first, buf):
-    """Fill ``buf`` with one grid row: the compact ``values`` of its cells (``cells[start:stop]``,
-    flat, the row's first flat cell ``first``) and 0 at the cells not in the index."""
-    for c in range(buf.size):
-        buf[c] = 0.0
-    for p in range(start, stop):
-        buf[cells[p] - first] = values[p]
-
-
 @kernel
 def urban_drive(cells, ny, nx, built, offset, weight):
     """The urban CA's drive, ``(mean3(built) + offset) x weight``, at the cells of a compact
@@ -133,19 +123,21 @@ def urban_drive(cells, ny, nx, built, offset, weight):
             p += 1
         rows[r] = p
     run, down = np.zeros(nx), np.empty(nx)
-    add, drop = np.empty(nx), np.empty(nx)
+    both = np.empty((2, nx))  # the row the sums add, and the row they drop (the first row: its own and the next)
     out = np.empty(cells.size)
     for r in range(ny):
-        below = r + 1 if r > 0 else 0  # the first row starts its sums with its own cells
-        above = r - 2 if r > 0 else 1  # ... and the row below them
-        # a row off the grid: no cells (rows[k] == rows[k + 1] there), all 0
-        _row_of(cells, built, rows[min(below, ny)], rows[min(below + 1, ny)], below * nx, add)
-        _row_of(cells, built, rows[min(max(above, 0), ny)], rows[min(max(above + 1, 0), ny)], above * nx, drop)
+        for q in range(2):
+            row = (r + 1 if r > 0 else 0) if q == 0 else (r - 2 if r > 0 else 1)
+            for c in range(nx):
+                both[q, c] = 0.0
+            if 0 <= row < ny:  # a row off the grid is all 0
+                for i in range(rows[row], rows[row + 1]):
+                    both[q, cells[i] - row * nx] = built[i]
         for c in range(nx):
             if r == 0:
-                run[c] = (0.0 + add[c]) + drop[c]
+                run[c] = (0.0 + both[0, c]) + both[1, c]
             else:
-                run[c] += add[c] - drop[c]
+                run[c] += both[0, c] - both[1, c]
         for c in range(nx):
             down[c] = run[c] / 3.0
         p, acc = rows[r], (0.0 + down[0]) + (down[1] if nx > 1 else 0.0)
