@@ -174,14 +174,19 @@ def _pieces(transform: rasterio.Affine, shape: tuple[int, int], grid: Grid):
 
 
 def _area_weighted(weights: np.ndarray, transform, shape, grid: Grid) -> np.ndarray:
-    """(n_layers, n_cells) sum over pixels of weights[pixel, layer] x pixel area in the cell (m2)."""
-    size = (weights.shape[1], grid.shape[0] * grid.shape[1])
+    """(n_layers, n_inside) sum over pixels of weights[pixel, layer] x pixel area in the cell
+    (m2), compact on the grid's :attr:`~gridcarbon.core.grid.Grid.cell_index` (a cell outside
+    every region holds nothing: its pieces are dropped; China at 1 km: 9 land-cover groups in
+    0.34 GB instead of 0.96)."""
+    index = grid.cell_index
     out = None
     for pixel, cell, area in _pieces(transform, shape, grid):
         if out is None:  # allocated once the pieces' set-up temporaries are gone (1 km grids)
-            out = np.zeros(size, grid.storage_dtype)
-        kernels.add_weighted(out, weights, pixel, cell, area)
-    return np.zeros(size, grid.storage_dtype) if out is None else out
+            out = np.zeros((weights.shape[1], index.size), grid.storage_dtype)
+        pos = index.positions(cell)
+        on = pos >= 0
+        kernels.add_weighted(out, weights, pixel[on], pos[on], area[on])
+    return np.zeros((weights.shape[1], index.size), grid.storage_dtype) if out is None else out
 
 
 # ------------------------------------------------------------------------ land cover
@@ -194,21 +199,26 @@ def igbp_weights() -> np.ndarray:
     return table
 
 
-def land_cover_fractions(grid: Grid) -> xr.Dataset:
-    """Cell fractions 0..1 of :data:`GROUPS` from MODIS MCD12C1 2019 (Dataset (y, x)).
+def land_cover_cells(grid: Grid) -> np.ndarray:
+    """Cell fractions 0..1 of :data:`GROUPS` from MODIS MCD12C1 2019, compact: (len(GROUPS),
+    n_inside) on the grid's :attr:`~gridcarbon.core.grid.Grid.cell_index`.
 
     Each group's share is the exact area of its pixels in the cell over the area covered by
-    pixels (classes in :data:`IGBP_GROUPS`); the groups sum to 1 in every inside cell, and
-    inside cells no pixel covers are all :data:`UNCOVERED_GROUP`. float32 on large grids.
+    pixels (classes in :data:`IGBP_GROUPS`); the groups sum to 1 in every cell, and cells no
+    pixel covers are all :data:`UNCOVERED_GROUP`. float32 on large grids.
     """
     classes, transform = _raster(LANDCOVER_FILE)
     area = _area_weighted(igbp_weights()[classes[0].ravel()], transform, classes.shape[1:], grid)
     total = area.sum(axis=0)
     covered = total > 0
     area /= np.where(covered, total, total.dtype.type(1))
-    area[GROUPS.index(UNCOVERED_GROUP), ~covered & grid.inside.ravel()] = 1.0
-    area *= grid.inside.ravel()
-    layers = area.reshape(len(GROUPS), *grid.shape)
+    area[GROUPS.index(UNCOVERED_GROUP), ~covered] = 1.0
+    return area
+
+
+def land_cover_fractions(grid: Grid) -> xr.Dataset:
+    """:func:`land_cover_cells` as a Dataset of (y, x) layers, 0 outside every region."""
+    layers = grid.cell_index.expand(land_cover_cells(grid))
     return xr.Dataset({g: (("y", "x"), layers[i], {"units": "1", "long_name": f"{g} fraction of the cell"})
                        for i, g in enumerate(GROUPS)}, coords=grid.coords(),
                       attrs={"source": "MODIS MCD12C1 v006 2019, IGBP classes (doi:10.5067/MODIS/MCD12C1.006)"})
@@ -223,9 +233,7 @@ def arid_share(grid: Grid) -> np.ndarray:
     counts, transform = _raster(ARID_FILE)
     weights = counts.reshape(2, -1).T.astype(np.float32)
     arid, land = _area_weighted(weights, transform, counts.shape[1:], grid)
-    share = np.divide(arid, land, out=np.zeros_like(arid), where=land > 0)
-    share *= grid.inside.ravel()
-    return share.reshape(grid.shape)
+    return grid.cell_index.expand(np.divide(arid, land, out=np.zeros_like(arid), where=land > 0))
 
 
 # ---------------------------------------------------------------------- precipitation

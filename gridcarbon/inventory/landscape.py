@@ -41,9 +41,10 @@ from gridcarbon.core.gridding import distribute, polygon_pieces
 from gridcarbon.core.pairwise import window_grid_sum_f32
 from gridcarbon.inputs.layers import (
     annual_precipitation,
+    GROUPS,
     arid_share,
     county_storage,
-    land_cover_fractions,
+    land_cover_cells,
 )
 
 # -- land-cover thresholds shared by the evolution rules -------------------------------------
@@ -89,9 +90,9 @@ FOOTPRINT_RADII = 4
 # -- land cover ------------------------------------------------------------------------------
 #: MODIS land-cover groups kept as layers of their own (fractions 0..1; forest, cropland and
 #: water are the layers above): the open land the afforestation room is made of
-#: (:func:`gridcarbon.evolution.forest.base_room`). Each is a copy, so the land-cover stack (all
-#: groups: 0.96 GB of float32 for China at 1 km) goes before the inventory is gridded; the model
-#: reads no other group (wetland, barren, snow and ice, MODIS urban)
+#: (:func:`gridcarbon.evolution.forest.base_room`). Each is a layer of its own, so the compact
+#: land-cover stack (all groups: 0.34 GB of float32 for China at 1 km) goes before the inventory
+#: is gridded; the model reads no other group (wetland, barren, snow and ice, MODIS urban)
 EXTRA_COVER = ("grassland", "shrub")
 
 # -- numerics --------------------------------------------------------------------------------
@@ -201,8 +202,11 @@ def build_landscape(grid: Grid, *, cities: pd.DataFrame, features: gpd.GeoDataFr
         elev, storage, precipitation, eco = (side.submit(make, grid) for make in (
             elevation, county_storage, annual_precipitation,
             partial(area_fraction, features[features.kind == "eco_reserve"].geometry)))
-        cover = land_cover_fractions(grid)
-        water = cover["water"].values.astype(np.float64)
+        cover = land_cover_cells(grid)  # compact: a group's layer is made as it is read
+
+        def group(name: str) -> np.ndarray:
+            return grid.cell_index.expand(cover[GROUPS.index(name)])
+        water = group("water").astype(np.float64)
         footprints = urban_kernels(cities, grid)
         built = _built_up(footprints, water, grid)
         arid = arid_share(grid)
@@ -217,13 +221,13 @@ def build_landscape(grid: Grid, *, cities: pd.DataFrame, features: gpd.GeoDataFr
         room = np.subtract(1.0, water)
         room -= built
         np.clip(room, 0.0, 1.0, out=room)
-        forest = np.minimum(cover["forest"].values, room)
+        forest = np.minimum(group("forest"), room)
         room -= forest
-        cropland = np.clip(np.minimum(cover["cropland"].values, room, out=room), 0.0, 1.0, out=room)
+        cropland = np.clip(np.minimum(group("cropland"), room, out=room), 0.0, 1.0, out=room)
         layers = {"elevation_m": elev, "water": water, "forest": forest, "eco_reserve": eco.result(),
                   "storage_mt": storage.result(), "built_up": built, "population": population, "gdp": gdp,
                   "cropland": cropland, "precipitation_mm": precipitation.result(), "arid_share": arid}
-    layers |= {g: cover[g].values.copy() for g in EXTRA_COVER}
+    layers |= {g: group(g) for g in EXTRA_COVER}
     del cover
     outside = ~grid.inside
     for v in layers.values():  # in place: the layers are ours, and a 1 km grid is large
