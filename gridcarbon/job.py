@@ -223,7 +223,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
             # export and the result's assembly were the run's peak): the result reads none of them
             del ctx
             area, suitability = _without_layers(area, suitability)
-            _between_stages(grid)
+            _between_stages(grid, mapped=True)
             result = _result(sc, area, agreed, suitability, evo, timings)
             # the result holds all the writer reads: the static layers, the context and the
             # evolution's state go before the run folder is finished (China at 1 km: GiBs)
@@ -262,10 +262,16 @@ def _without_layers(area: StudyArea, suitability: Suitability) -> tuple[StudyAre
     return replace(area, landscape=area.landscape[[]]), Suitability(suitability.models, {})
 
 
-def _between_stages(grid: Grid) -> None:
-    """On a large grid, hand the heap's free pages back: the next stage starts from what is live."""
+def _between_stages(grid: Grid, *, mapped: bool = False) -> None:
+    """On a large grid, hand the heap's free pages back (the next stage starts from what is
+    live); with ``mapped``, have it map its large blocks afresh from now on
+    (:func:`~gridcarbon.core.memory.map_large_blocks`): for the run's end (the last year's
+    export, the result, the finish), whose blocks are few and of many sizes and would leave
+    resident holes, where the stages before reuse the freed pages of layers made by the thousand."""
     if grid.large:
         memory.release()
+        if mapped:
+            memory.map_large_blocks()
 
 
 def _kept(prep: Prepared) -> tuple[EvolutionContext, StudyArea]:

@@ -13,7 +13,8 @@ largest dynamic ``mmap`` threshold) and unmaps it when freed, so each full layer
 run makes (107 MB in float32, 214 MB in float64; thousands over a run) comes as new pages the
 kernel zeroes at first touch: a third of such a run's CPU was system time.
 :func:`reuse_freed_blocks` has the heap keep and reuse them, and :func:`release` still hands
-them back after each exported year (the run writer's). It also turns off numpy's transparent-huge-page advice
+them back after each exported year (the run writer's); :func:`map_large_blocks` undoes it
+for the run's end, where the heap's holes would stay resident. Both turn off numpy's transparent-huge-page advice
 (``madvise(MADV_HUGEPAGE)`` on every array of 4 MB or more, numpy's "Global state" page): where
 the kernel's THP defrag setting is ``madvise``, each such fresh array then waits for the kernel
 to compact memory into 2 MB pages, and China at 1 km took 302 s with the advice against 274 s
@@ -41,6 +42,11 @@ HEAP_BLOCK_BYTES = 256 << 20
 #: ASSUMPTION: two float64 layers of China at 1 km; the free pages below the top stay until
 #: :func:`release` (after each exported year on a large grid), as with glibc's default
 HEAP_TOP_BYTES = 512 << 20
+#: blocks from this size (bytes) on are mapped afresh and unmapped when freed, outside the year
+#: loop: glibc's largest dynamic ``mmap`` threshold on 64-bit (``DEFAULT_MMAP_THRESHOLD_MAX`` of
+#: ``malloc.c``, 4 MiB x sizeof(long)); its trim threshold: twice that (glibc's dynamic rule)
+MAPPED_BLOCK_BYTES = 32 << 20
+MAPPED_TOP_BYTES = 2 * MAPPED_BLOCK_BYTES
 
 
 @lru_cache(maxsize=1)
@@ -73,13 +79,30 @@ def reuse_freed_blocks() -> bool:
     Returns True if the allocator could be asked (glibc; a process-wide setting: the main
     thread's heap, the others' arenas map large blocks as before).
     """
+    return _heap(HEAP_BLOCK_BYTES, HEAP_TOP_BYTES)
+
+
+def map_large_blocks() -> bool:
+    """From now on in this process, map every block of :data:`MAPPED_BLOCK_BYTES` or more
+    afresh and unmap it when freed, keep at most :data:`MAPPED_TOP_BYTES` free at the heap's
+    top, and give numpy's new arrays no huge-page advice. Undoes :func:`reuse_freed_blocks`,
+    for the end of a large grid's run (the last year's export, the result, the finish: tables,
+    maps and provenance), whose large blocks are few and of many sizes: in the heap their free
+    holes stayed resident beside what the writer thread maps (China at 1 km: 1.2-2.2 GB through
+    the finish, which made the run's peak). Returns True if the allocator could be asked (glibc).
+    """
+    return _heap(MAPPED_BLOCK_BYTES, MAPPED_TOP_BYTES)
+
+
+def _heap(mapped_from: int, top: int) -> bool:
+    """Blocks of ``mapped_from`` bytes or more mapped, ``top`` bytes kept free at the heap's top
+    (``mallopt``), no huge-page advice from numpy. True if the allocator could be asked (glibc)."""
     _huge_page_advice(False)
     libc = _libc()
     if libc is None:
         return False
     libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    return bool(libc.mallopt(M_MMAP_THRESHOLD, HEAP_BLOCK_BYTES)) and bool(
-        libc.mallopt(M_TRIM_THRESHOLD, HEAP_TOP_BYTES))
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, mapped_from)) and bool(libc.mallopt(M_TRIM_THRESHOLD, top))
 
 
 def _huge_page_advice(enabled: bool) -> None:

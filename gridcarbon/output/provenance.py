@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gridcarbon.core import memory
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED, POINT_SECTORS, SECTORS
 from gridcarbon.output import export, styles
@@ -239,6 +240,8 @@ def write_provenance(root: Path, grid: Grid, facilities: pd.DataFrame, years: li
     # year's shares are made (the two at once, in two threads, made a 1 km run's peak: China,
     # 1 GB more; the run writer's caller draws the maps meanwhile)
     for y in years:
+        if grid.large:  # the free pages the other thread's tables and maps left (China at 1 km: ~1 GB)
+            memory.release()
         plants = facilities[facilities.year == y]
         raster, tonnes = year_provenance(partial(_cell_values, written, y, grid=grid), plants, rests, grid)
         write_year(root, y, raster, grid, meta)

@@ -165,8 +165,11 @@ class RunWriter:
         self._wait()
         self.cube.close()
         if self.grid.large:  # hand back what the caller let go (the run's static layers: GiBs at 1 km),
-            # and draw the change map (inline) so that its two float64 layers go before the provenance
+            # map the finish's large blocks (its maps' and tables' holes would otherwise stay
+            # resident beside the provenance), and draw the change map (inline) so that its two
+            # float64 layers go before the provenance
             memory.release(cycles=True)
+            memory.map_large_blocks()
             self._draw_change()
         tmp = self.root
         written = WrittenLayers(tmp, self.grid, self.kept, spilled=tmp / SPILLED)

@@ -6,13 +6,16 @@ import sys
 import pytest
 
 #: counts the page faults of making a 64 MB layer (above glibc's largest dynamic mmap threshold)
-#: three times over, freeing each; "reuse" first asks for :func:`memory.reuse_freed_blocks`
+#: three times over, freeing each; "reuse" first asks for :func:`memory.reuse_freed_blocks`,
+#: "remap" then undoes it with :func:`memory.map_large_blocks`
 PROBE = """
 import resource, sys
 import numpy as np
 from gridcarbon.core import memory
-if sys.argv[1] == "reuse":
+if sys.argv[1] in ("reuse", "remap"):
     assert memory.reuse_freed_blocks()
+if sys.argv[1] == "remap":
+    assert memory.map_large_blocks()
 faults = []
 for _ in range(3):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -34,6 +37,14 @@ def test_a_freed_layer_is_reused_not_mapped_and_zeroed_again():
     plain, reused = _refaults("plain"), _refaults("reuse")
     assert plain >= 32  # each layer new pages: at least one fault per 2 MB huge page
     assert reused <= plain // 16
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc's mallopt")
+def test_mapping_large_blocks_again_hands_a_freed_layer_back():
+    """After :func:`memory.map_large_blocks` a freed 64 MB layer is unmapped, as by default:
+    the next one faults its pages in afresh."""
+    plain, remapped = _refaults("plain"), _refaults("remap")
+    assert remapped >= plain // 2 >= 16
 
 
 def test_reusing_freed_blocks_turns_off_numpys_huge_page_advice():

@@ -73,7 +73,8 @@ def test_provenance_is_written_in_the_writer_thread_beside_the_tables(default_ru
 def test_on_a_large_grid_provenance_is_written_beside_the_tables(default_run, tmp_path, watched, monkeypatch):
     """The tables start before the provenance ends (held until they start), in another thread.
     The provenance and the report's maps read the exported years' layers from the files the
-    writer spilled them to, no COG decoded, and the finished folder keeps none of those files."""
+    writer spilled them to, no COG decoded, and the finished folder keeps none of those files.
+    The heap maps its large blocks again first."""
     tables_started, real_provenance = threading.Event(), run_folder.write_provenance
     held, decoded = [], []
     for reader in ("read_raster_band", "read_raster_cells"):
@@ -88,12 +89,17 @@ def test_on_a_large_grid_provenance_is_written_beside_the_tables(default_run, tm
         tables_started.set()
         return watched_tables(*args, **kwargs)
     watched_tables = run_folder.write_facilities
+    real_map = run_folder.memory.map_large_blocks
+    monkeypatch.setattr(run_folder.memory, "map_large_blocks",
+                        lambda: watched.append(("heap", "mapped", threading.current_thread().name)) or real_map())
     monkeypatch.setattr(run_folder, "write_provenance", provenance_held)
     monkeypatch.setattr(run_folder, "write_facilities", tables_starting)
     with gridcarbon.set_options(large_grid_cells=1):  # the YRD grid counts as large
         final = _rewrite(default_run, tmp_path)
     threads = {(name, when): thread for name, when, thread in watched}
     assert held == [True]
+    # the finish's large blocks are mapped (not kept in the heap) before the provenance starts
+    assert [e[:2] for e in watched].index(("heap", "mapped")) < [e[:2] for e in watched].index(("provenance", "start"))
     assert threads[("provenance", "start")].startswith("gridcarbon-writer")
     assert threads[("tables", "start")] == threading.main_thread().name
     _same_files(default_run.out_dir, final, "provenance.*")
