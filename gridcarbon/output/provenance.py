@@ -120,7 +120,7 @@ def class_shares(final: np.ndarray, parts: tuple[np.ndarray, np.ndarray, np.ndar
     shares = np.zeros((len(CLASSES), final.size))
     known = (pattern > 0) & (final != 0)
     for k, part in enumerate(parts):
-        shares[k, known] = part[known] / pattern[known]
+        np.divide(part, pattern, out=shares[k], where=known)
     shares[2, (pattern <= 0) & (final != 0)] = 1.0
     return shares
 
@@ -147,12 +147,14 @@ def year_provenance(layer: Callable[[str], np.ndarray], plants: pd.DataFrame, re
     raster, tonnes, gross_t = {}, {}, np.zeros((len(CLASSES), size))
     for s in GRIDDED:
         final = layer(s)
-        if s in POINT_SECTORS:
-            shares = class_shares(final, (*plant_cells(plants, grid, s), rests[s]))
-        else:
-            shares = class_shares(final, (np.zeros(size), np.zeros(size), np.abs(final)))
-        if s in RASTER_LAYERS:
-            raster[s] = shares.astype(np.float32)
+        if s not in POINT_SECTORS:  # all proxy-distributed: the class's part is the cell's value
+            tonnes[s] = np.zeros((len(CLASSES), len(grid.regions)))
+            tonnes[s][2] = grid.compact_region_sums(final)
+            if not SECTORS[s].removal:
+                gross_t[2] += final
+            continue
+        shares = class_shares(final, (*plant_cells(plants, grid, s), rests[s]))
+        raster[s] = shares.astype(np.float32)
         shares *= final  # each class's part of the cell, t CO2/yr (in place: 0.23 GB at 1 km)
         tonnes[s] = grid.compact_region_sums(shares)
         if not SECTORS[s].removal:
