@@ -264,10 +264,8 @@ def _without_layers(area: StudyArea, suitability: Suitability) -> tuple[StudyAre
 
 def _between_stages(grid: Grid, *, mapped: bool = False) -> None:
     """On a large grid, hand the heap's free pages back (the next stage starts from what is
-    live); with ``mapped``, have it map its large blocks afresh from now on
-    (:func:`~gridcarbon.core.memory.map_large_blocks`): for the run's end (the last year's
-    export, the result, the finish), whose blocks are few and of many sizes and would leave
-    resident holes, where the stages before reuse the freed pages of layers made by the thousand."""
+    live); with ``mapped``, map its large blocks afresh from now on (the run's end: few blocks,
+    of many sizes, whose holes stayed resident; :func:`~gridcarbon.core.memory.map_large_blocks`)."""
     if grid.large:
         memory.release()
         if mapped:
