@@ -40,8 +40,8 @@ from gridcarbon.core.grid import Grid
 from gridcarbon.core.gridding import distribute, polygon_pieces
 from gridcarbon.core.pairwise import window_grid_sum_f32
 from gridcarbon.inputs.layers import (
-    annual_precipitation,
     GROUPS,
+    annual_precipitation,
     arid_share,
     county_storage,
     land_cover_cells,
@@ -203,10 +203,7 @@ def build_landscape(grid: Grid, *, cities: pd.DataFrame, features: gpd.GeoDataFr
             elevation, county_storage, annual_precipitation,
             partial(area_fraction, features[features.kind == "eco_reserve"].geometry)))
         cover = land_cover_cells(grid)  # compact: a group's layer is made as it is read
-
-        def group(name: str) -> np.ndarray:
-            return grid.cell_index.expand(cover[GROUPS.index(name)])
-        water = group("water").astype(np.float64)
+        water = _cover_layer(cover, "water", grid).astype(np.float64)
         footprints = urban_kernels(cities, grid)
         built = _built_up(footprints, water, grid)
         arid = arid_share(grid)
@@ -221,18 +218,24 @@ def build_landscape(grid: Grid, *, cities: pd.DataFrame, features: gpd.GeoDataFr
         room = np.subtract(1.0, water)
         room -= built
         np.clip(room, 0.0, 1.0, out=room)
-        forest = np.minimum(group("forest"), room)
+        forest = np.minimum(_cover_layer(cover, "forest", grid), room)
         room -= forest
-        cropland = np.clip(np.minimum(group("cropland"), room, out=room), 0.0, 1.0, out=room)
+        cropland = np.clip(np.minimum(_cover_layer(cover, "cropland", grid), room, out=room), 0.0, 1.0, out=room)
         layers = {"elevation_m": elev, "water": water, "forest": forest, "eco_reserve": eco.result(),
                   "storage_mt": storage.result(), "built_up": built, "population": population, "gdp": gdp,
                   "cropland": cropland, "precipitation_mm": precipitation.result(), "arid_share": arid}
-    layers |= {g: group(g) for g in EXTRA_COVER}
+    layers |= {g: _cover_layer(cover, g, grid) for g in EXTRA_COVER}
     del cover
     outside = ~grid.inside
     for v in layers.values():  # in place: the layers are ours, and a 1 km grid is large
         v[outside] = 0.0
     return xr.Dataset({k: (("y", "x"), v) for k, v in layers.items()}, coords=grid.coords())
+
+
+def _cover_layer(cover: np.ndarray, group: str, grid: Grid) -> np.ndarray:
+    """A land-cover group's (y, x) fractions (0..1) from the compact stack of
+    :func:`~gridcarbon.inputs.layers.land_cover_cells`, 0 outside every region."""
+    return grid.cell_index.expand(cover[GROUPS.index(group)])
 
 
 def _built_up(footprints, water, grid):
