@@ -3,7 +3,8 @@
 One default ``gridcarbon run`` in a child process with empty numba, matplotlib and gridcarbon
 caches (what ``benchmarks/bench_end_to_end.py`` times as ``yrd10-cold``), with a numba compile
 listener in the run's own interpreter and the compile-ahead process started even if the
-machine is busy. Every kernel of :data:`gridcarbon.core.jitahead.KERNELS` is compiled once:
+machine is busy, and waited for at the run's end. Every kernel of
+:data:`gridcarbon.core.jitahead.KERNELS` is compiled once:
 either by the process (it reported it) or by the run (it claimed it), never by both, and the
 run compiles no signature outside :data:`~gridcarbon.core.jitahead.AHEAD` nor one twice. The
 stamp is written. It fits no cross-validation: those of the default scenario ship with the
@@ -29,6 +30,7 @@ from gridcarbon.testing import COMPILE_LISTENER
 #: the child: a compile listener on the run's interpreter, then the CLI; prints what it compiled
 SCRIPT = COMPILE_LISTENER + """
 import sys
+import time
 from gridcarbon.cli import app
 from gridcarbon.core import jitahead
 
@@ -38,6 +40,13 @@ sys.argv = ["gridcarbon", *sys.argv[1:]]
 try:
     app()
 finally:
+    # a run that ends first ends the process, by design, and no stamp is written (under a test
+    # session's load the two take about as long): wait for it, as a longer run would
+    ahead = jitahead._started
+    ahead.proc.wait(timeout=600)
+    deadline = time.monotonic() + 30
+    while not (ahead.ended and jitahead.stamp_path().exists()) and time.monotonic() < deadline:
+        time.sleep(0.05)
     print("compiled:", [f"{module}.{name}{args}" for module, name, args in compiled])
     print("shared:", (sorted(jitahead._started.mine), sorted(jitahead._started.done)))
 """
