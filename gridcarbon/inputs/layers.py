@@ -3,8 +3,10 @@
 Pure functions of a grid, reading the packaged files of ``data/layers/`` (built by
 :mod:`gridcarbon.inputs.layer_files`; sources, licences and changes in ``data/SOURCES.md``):
 
-- :func:`land_cover_fractions`: MODIS MCD12C1 2019 IGBP classes (Friedl & Sulla-Menashe 2015)
-  as cell fractions 0..1 of nine groups, summing to 1 in every inside cell;
+- :func:`land_cover_cells`: MODIS MCD12C1 2019 IGBP classes (Friedl & Sulla-Menashe 2015)
+  as cell fractions 0..1 of nine groups, summing to 1 in every inside cell, compact on the
+  cell index (what the landscape reads); :func:`land_cover_fractions`, the same as a Dataset
+  of (y, x) layers;
 - :func:`annual_precipitation`: ERA5 2000-2025 mean annual precipitation (mm/yr);
 - :func:`arid_share`: share 0..1 of a cell's land in Koppen-Geiger group B (Beck et al. 2018);
 - :func:`county_storage`: CO2 storage capacity (Mt CO2 per cell) of Xing et al. 2021's
