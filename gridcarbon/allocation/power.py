@@ -183,22 +183,29 @@ def read_power(pv: PowerVars, x: np.ndarray, zero_tol: float) -> PowerSolution:
     return PowerSolution(ps, capacity, generation, generation * ps.factor, generation * captured_factor(ps), flows)
 
 
+def coal_unit_generation(solution: PowerSolution, year: int) -> pd.DataFrame:
+    """Generation (TWh) and CO2 (t) of every coal unit (``id``, ``region``) operating in ``year``:
+    the region's coal generation shared by the operating units in proportion to capacity, each
+    at its own emission factor (their sum is the region's coal CO2, as the fleet factor is their
+    capacity-weighted mean)."""
+    s, t = solution.system, solution.system.years.index(year)
+    units = s.coal_units[(s.coal_units["start"] <= year) & (s.coal_units["retire"] > year)]
+    by_region = dict(zip(s.regions, solution.generation[:, TECHNOLOGIES.index("coal"), t]))
+    share = units["capacity_mw"] / units.groupby("region")["capacity_mw"].transform("sum")
+    gen = units["region"].map(by_region) * share
+    return pd.DataFrame({"id": units["id"], "region": units["region"], "generation_twh": gen,
+                         "emissions_t": gen * units["factor_t_per_mwh"] * T_PER_MT})
+
+
 def unit_generation(solution: PowerSolution, year: int) -> pd.DataFrame:
     """Generation (TWh) and CO2 (t) of every fossil generator in ``year``.
 
-    Coal per real unit (``id``): the region's coal generation shared by the operating units
-    in proportion to capacity, each at its own emission factor (their sum is the region's coal
-    CO2, as the fleet factor is their capacity-weighted mean). Other fossil technologies as one
+    Coal per real unit (``id``): :func:`coal_unit_generation`. Other fossil technologies as one
     row per region (``id`` = ``region/technology``).
     """
     s, t = solution.system, solution.system.years.index(year)
-    units = s.coal_units[(s.coal_units["start"] <= year) & (s.coal_units["retire"] > year)]
-    coal = TECHNOLOGIES.index("coal")
-    by_region = dict(zip(s.regions, solution.generation[:, coal, t]))
-    share = units["capacity_mw"] / units.groupby("region")["capacity_mw"].transform("sum")
-    gen = units["region"].map(by_region) * share
-    rows = [pd.DataFrame({"id": units["id"], "region": units["region"], "technology": "coal",
-                          "generation_twh": gen, "emissions_t": gen * units["factor_t_per_mwh"] * T_PER_MT})]
+    rows = [coal_unit_generation(solution, year)]
+    rows[0].insert(2, "technology", "coal")
     for g in np.flatnonzero(s.fossil):
         if TECHNOLOGIES[g] != "coal":
             rows.append(pd.DataFrame({"id": [f"{r}/{TECHNOLOGIES[g]}" for r in s.regions], "region": s.regions,

@@ -6,7 +6,7 @@ utilisation of their own); each year, after the rules ran for the other sectors:
 
 - a coal unit (fleet id :data:`COAL_PREFIX` + GEM id) operates exactly in the years the power
   block counts it (GEM start year to retirement, :func:`~gridcarbon.allocation.power_fleet.coal_units`)
-  and emits what the block's dispatch gives it (:func:`~gridcarbon.allocation.power.unit_generation`:
+  and emits what the block's dispatch gives it (:func:`~gridcarbon.allocation.power.coal_unit_generation`:
   the region's coal generation shared by capacity, at the unit's own emission factor);
 - gas plants share their region's gas emissions by capacity (new gas capacity of the block
   runs at the existing gas sites; a region without gas plants at its coal units' sites);
@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gridcarbon.allocation.power import CAPTURE, PowerSolution, unit_generation
+from gridcarbon.allocation.power import CAPTURE, PowerSolution, coal_unit_generation
 from gridcarbon.allocation.power_data import TECHNOLOGIES
 from gridcarbon.core.units import T_PER_MT
 from gridcarbon.evolution.fleet import ACTIVE, CANCELLED, RETIRED, WAITING, Fleet
@@ -50,28 +50,26 @@ def follow_power(fleet: Fleet, solution: PowerSolution, year: int, regions: list
     Power rows the block does not know (coal units neither operating nor committed) that wait
     in the pipeline are cancelled: the block builds no coal beyond the committed units.
     """
-    c = fleet.columns
+    c, s = fleet.columns, solution.system
     power = fleet.of_sector("power")
-    units = unit_generation(solution, year)
-    coal = units[units.technology == "coal"]
-    coal = dict(zip((COAL_PREFIX + coal["id"]).tolist(), coal["emissions_t"].tolist()))
-    mine = power & _among(c["id"], set((COAL_PREFIX + solution.system.coal_units["id"]).tolist()))
-    running = mine & _among(c["id"], coal)
+    unit = pd.Index(COAL_PREFIX + s.coal_units["id"]).get_indexer(c["id"])  # the block's coal unit of each row
+    mine = power & (unit >= 0)
+    coal = coal_unit_generation(solution, year)
+    at = pd.Index(COAL_PREFIX + coal["id"]).get_indexer(c["id"])  # its operating unit, -1 for none
+    running = mine & (at >= 0)
     gas = power & (c["fuel"] == "gas") & (c["status"] == ACTIVE)
-    others = units[units.technology != "coal"].set_index(["region", "technology"])["emissions_t"].unstack()
-    sites = _capture_sites(fleet, mine, solution, year, regions, storage)
+    sites = _capture_sites(fleet, mine, unit, solution, year, regions, storage)
     plants = power & (c["fuel"] == "gas") & ~np.isin(c["status"], [WAITING, CANCELLED])
-    gas_t, gas_at = _shared(fleet, [gas, mine], others.get("gas"), regions)
-    ccs_t, ccs_at = _shared(fleet, [sites, plants], others.reindex(columns=list(CAPTURE)).fillna(0.0).sum(axis=1),
-                            regions)
-    stored = pd.Series(solution.captured[:, :, solution.system.years.index(year)].sum(axis=1) * T_PER_MT,
-                       index=solution.system.regions)
+    gas_t, gas_at = _shared(fleet, [gas, mine], _emitted(solution, "gas", year), regions)
+    ccs_t, ccs_at = _shared(fleet, [sites, plants], sum(_emitted(solution, g, year) for g in CAPTURE), regions)
+    stored = pd.Series(solution.captured[:, :, s.years.index(year)].sum(axis=1) * T_PER_MT, index=s.regions)
     captured_t, _ = _shared(fleet, [sites, plants], stored, regions)
     kept, gross = _store(fleet, storage, year, captured_t)
     # a host's residual CO2 follows what it captures (both technologies capture CAPTURE_RATE)
     ccs_t *= np.divide(gross, captured_t, out=np.ones(len(fleet)), where=captured_t > 0)
     site = storage.reach_site[c["cell"]]
-    emission = np.where(running, [coal.get(i, 0.0) for i in c["id"]], 0.0) + gas_t + ccs_t + gross - kept
+    coal_t = np.append(coal["emissions_t"].to_numpy(), 0.0)[at]  # a row without an operating unit: 0
+    emission = np.where(running, coal_t, 0.0) + gas_t + ccs_t + gross - kept
     was = c["status"]
     capture = sites | ccs_at
     hosts = running | gas | gas_at | capture
@@ -129,31 +127,43 @@ def _store(fleet: Fleet, storage: Storage, year: int, captured_t: np.ndarray) ->
     return kept, gross
 
 
-def _capture_sites(fleet: Fleet, coal: np.ndarray, solution: PowerSolution, year: int, regions: list[str],
-                   storage: Storage) -> np.ndarray:
+def _capture_sites(fleet: Fleet, coal: np.ndarray, unit: np.ndarray, solution: PowerSolution, year: int,
+                   regions: list[str], storage: Storage) -> np.ndarray:
     """Coal unit rows hosting capture plants: per region, the units that already capture (a
     retrofit stays while its unit runs), then the units with the most storage room of the region
     within reach, then the earliest-retiring, until their capacity covers the block's capture
-    capacity (GW) of ``year`` (which never falls: what the block builds stays)."""
+    capacity (GW) of ``year`` (which never falls: what the block builds stays). ``unit``: each
+    row's position in the block's coal units (-1 for none)."""
     s, k = solution.system, solution.system.years.index(year)
     need = {r: sum(solution.capacity[i, TECHNOLOGIES.index(g), k] for g in CAPTURE) * 1e3
             for i, r in enumerate(s.regions)}
-    retire = dict(zip((COAL_PREFIX + s.coal_units["id"]).tolist(), s.coal_units["retire"].to_numpy(float).tolist()))
-    retire = np.array([retire.get(i, np.nan) for i in fleet["id"]], float)
+    retire = np.append(s.coal_units["retire"].to_numpy(float), np.nan)[unit]  # NaN for a row of no unit
     ids, capacity = fleet["id"].astype(str), _known(fleet["capacity"])
     already = fleet["ccs"]
     out = np.zeros(len(fleet), bool)
+    candidates = []  # per region that needs capture: its coal rows not yet capturing
     for pos, name in enumerate(regions):
         rows = np.flatnonzero(coal & (fleet["region_pos"] == pos))
         if need.get(name, 0.0) <= 0 or rows.size == 0:
             continue
-        kept, rest = rows[already[rows]], rows[~already[rows]]
-        out[kept] = True
-        reach = storage.room_in_reach(year, fleet["cell"][rest], np.full(rest.size, pos))
-        rest = rest[np.lexsort((ids[rest], retire[rest], -reach))]
+        out[rows[already[rows]]] = True
+        candidates.append((name, rows[already[rows]], rows[~already[rows]]))
+    rest = np.concatenate([r for *_, r in candidates]) if candidates else np.zeros(0, np.int64)
+    # one look-up for every region's candidates: a row's room depends on its own cell and region alone
+    reach = np.split(storage.room_in_reach(year, fleet["cell"][rest], fleet["region_pos"][rest]),
+                     np.cumsum([r.size for *_, r in candidates])[:-1])
+    for (name, kept, rest), room in zip(candidates, reach):
+        rest = rest[np.lexsort((ids[rest], retire[rest], -room))]
         before = capacity[kept].sum() + np.cumsum(capacity[rest]) - capacity[rest]
         out[rest[before < need[name]]] = True
     return out
+
+
+def _emitted(solution: PowerSolution, technology: str, year: int) -> pd.Series:
+    """The block's CO2 (t/yr) of a fossil ``technology`` in ``year`` by region (0 for one not fossil)."""
+    s, g = solution.system, TECHNOLOGIES.index(technology)
+    t = solution.emissions[:, g, s.years.index(year)] * T_PER_MT if s.fossil[g] else np.zeros(len(s.regions))
+    return pd.Series(t, index=s.regions)
 
 
 def _log_changes(fleet: Fleet, year: int, power: np.ndarray, was: np.ndarray, now: np.ndarray,
@@ -170,8 +180,3 @@ def _log_changes(fleet: Fleet, year: int, power: np.ndarray, was: np.ndarray, no
 def _known(capacity: np.ndarray) -> np.ndarray:
     """Capacities with 0 for unknown (NaN)."""
     return np.where(np.isnan(capacity), 0.0, capacity)
-
-
-def _among(ids: np.ndarray, known) -> np.ndarray:
-    """Mask of the ``ids`` in ``known`` (a set or dict)."""
-    return np.fromiter((i in known for i in ids), bool, count=ids.size)

@@ -178,7 +178,10 @@ class Storage:
         """Room (t, :meth:`room` less what ``year`` booked so far) of the sites of their region
         within :attr:`reach_km` of each flat ``cell``."""
         room = np.maximum(self.room(year) - self.captured_t[self.years.index(year)], 0.0)
-        return np.array([room[sites].sum() for _, sites in self._in_reach(cell, region_pos)])
+        # once per (cell, region): the units of a station share their cell
+        key, back = np.unique(np.stack([np.asarray(cell, np.int64), np.asarray(region_pos, np.int64)]), axis=1,
+                              return_inverse=True)
+        return np.array([room[sites].sum() for _, sites in self._in_reach(*key)], float)[back.reshape(-1)]
 
     def _in_reach(self, cell: np.ndarray, region_pos: np.ndarray):
         """Per source, the sites of its region within :attr:`reach_km` of its flat cell (distance
