@@ -93,17 +93,19 @@ def write_entry(folder: Path, name: str, data: bytes) -> None:
         pass
 
 
-def cached_bytes(kind: str, name: str, compute: Callable[[], bytes]) -> bytes:
+def cached_bytes(kind: str, name: str, compute: Callable[[], bytes]) -> tuple[bytes, str]:
     """The bytes stored as ``kind``/``name``, or ``compute()``'s (stored for next time), checked
-    against the sha256 written beside them like :func:`cached_pickle`'s."""
+    against the sha256 written beside them like :func:`cached_pickle`'s; with their sha256 (hex),
+    hashed once (a run's suitability models: 79 MB for China at 10 km)."""
     folder = cache_dir(kind)
-    if folder is None:
-        return compute()
-    data = _checked_bytes(folder / name)
-    if data is None:
-        data = compute()
-        _store(folder / name, data)
-    return data
+    checked = None if folder is None else _checked(folder / name)
+    if checked is not None:
+        return checked
+    data = compute()
+    sha = hashlib.sha256(data).hexdigest()
+    if folder is not None:
+        _store(folder / name, data, sha)
+    return data, sha
 
 
 def cached_pickle(kind: str, key: str, compute: Callable[[], T]) -> T:
@@ -117,10 +119,10 @@ def cached_pickle(kind: str, key: str, compute: Callable[[], T]) -> T:
     if folder is None:
         return compute()
     path = folder / f"{key}.pkl"
-    data = _checked_bytes(path)
-    if data is not None:
+    checked = _checked(path)
+    if checked is not None:
         try:
-            return pickle.loads(data)
+            return pickle.loads(checked[0])
         except Exception as exc:  # noqa: BLE001 - an unreadable entry is computed and written again
             log.warning("unreadable cache entry %s (%s): computing it again", path, exc)
     result = compute()
@@ -128,10 +130,10 @@ def cached_pickle(kind: str, key: str, compute: Callable[[], T]) -> T:
     return result
 
 
-def _store(path: Path, data: bytes) -> None:
-    """Write the entry ``path`` and its sha256 beside it."""
+def _store(path: Path, data: bytes, sha: str | None = None) -> None:
+    """Write the entry ``path`` and its sha256 (``sha``, hex, if already known) beside it."""
     write_entry(path.parent, path.name, data)
-    write_entry(path.parent, _digest_path(path).name, hashlib.sha256(data).hexdigest().encode())
+    write_entry(path.parent, _digest_path(path).name, (sha or hashlib.sha256(data).hexdigest()).encode())
 
 
 def _digest_path(path: Path) -> Path:
@@ -139,10 +141,11 @@ def _digest_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def _checked_bytes(path: Path) -> bytes | None:
-    """The bytes of the cache entry ``path`` if they match their recorded sha256, else None."""
+def _checked(path: Path) -> tuple[bytes, str] | None:
+    """The bytes of the cache entry ``path`` and their sha256 (hex) if it is the recorded one, else None."""
     digest = _digest_path(path)
     if not (path.exists() and digest.exists()):
         return None
     data = path.read_bytes()
-    return data if hashlib.sha256(data).hexdigest() == digest.read_text() else None
+    sha = hashlib.sha256(data).hexdigest()
+    return (data, sha) if sha == digest.read_text() else None

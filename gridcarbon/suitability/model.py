@@ -195,10 +195,13 @@ class SuitabilityModel:
         cache (:mod:`gridcarbon.suitability.cache`) save to the same bytes.
         """
         canonical = partial(_canonical_bytes, self)
-        data = (canonical() if self.key is None else
-                cached_bytes(KIND, f"{digest(self.key, np.__version__, sys.version_info[:2])}.model", canonical))
+        if self.key is None:
+            data = canonical()
+            sha = hashlib.sha256(data).hexdigest()
+        else:
+            data, sha = cached_bytes(KIND, f"{digest(self.key, np.__version__, sys.version_info[:2])}.model", canonical)
         Path(path).write_bytes(data)
-        return hashlib.sha256(data).hexdigest()
+        return sha
 
 
 def _canonical_bytes(model: SuitabilityModel) -> bytes:

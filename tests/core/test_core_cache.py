@@ -44,6 +44,23 @@ def test_an_altered_entry_is_computed_again_never_unpickled(tmp_path, monkeypatc
     assert cache.cached_pickle("demo", "k", lambda: 0) == 7  # written again with its digest, then read
 
 
+def test_bytes_come_with_their_sha256_hashed_once(tmp_path, monkeypatch):
+    """``cached_bytes`` gives the entry's sha256 with its bytes, from the one hash that checks a
+    stored entry (or stores a new one); an altered entry is computed and stored again."""
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    hashed, real = [], cache.hashlib.sha256
+    monkeypatch.setattr(cache.hashlib, "sha256", lambda data: hashed.append(len(data)) or real(data))
+    data = b"model bytes" * 1000
+    want = real(data).hexdigest()
+    for compute in (lambda: data, lambda: b"never computed"):
+        hashed.clear()
+        assert cache.cached_bytes("demo", "m.model", compute) == (data, want)
+        assert hashed == [len(data)]
+    (tmp_path / "demo" / "m.model").write_bytes(b"altered")
+    assert cache.cached_bytes("demo", "m.model", lambda: data) == (data, want)
+    assert (tmp_path / "demo" / "m.model").read_bytes() == data
+
+
 def test_an_unreadable_entry_is_computed_again(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
     folder = tmp_path / "demo"
