@@ -23,7 +23,7 @@ def write_baseline(region_set: str, out: str | Path, *, resolution: float = 10_0
     ds = inv.emissions.expand_dims(year=[year]).transpose("sector", "year", "y", "x")
     meta = {"scenario": f"{region_set}-baseline", "scenario_hash": "none", "seed": "none", "base_year": year,
             "gridcarbon_version": version("gridcarbon"), "solver_status": "not run", "resolution_m": resolution}
-    outlines = map_outlines(region_set)
+    outlines = maps.outline_path(map_outlines(region_set), grid)
     named = named_layers(ds["emission"].isel(year=0).values)
     final = Path(out)
     with atomic_dir(final) as tmp:
@@ -32,8 +32,8 @@ def write_baseline(region_set: str, out: str | Path, *, resolution: float = 10_0
             "title": f"gridcarbon built-in {region_set} baseline {year} (illustrative)",
             "history": "; ".join(inv.history)})
         inv.totals.to_csv(tmp / "totals.csv", index=False, float_format="%.3f")
-        maps.render_map(tmp / "total.png", named["total"], grid, boundaries=outlines,
+        maps.render_map(tmp / "total.png", named["total"], grid, outlines=outlines,
                         title=f"{region_set.upper()} {year}: gross CO2 (illustrative baseline)")
-        maps.render_panel(tmp / "sectors.png", {s: named[s] for s in GRIDDED}, grid, boundaries=outlines,
+        maps.render_panel(tmp / "sectors.png", {s: named[s] for s in GRIDDED}, grid, outlines=outlines,
                           title=f"{region_set.upper()} {year}: sectors")
     return final

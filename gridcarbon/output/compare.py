@@ -44,6 +44,7 @@ def compare_runs(runs: Sequence[RunResult], out: Path) -> Path:
     years = sorted(set(ref.emissions.year.values.tolist()).intersection(
         *[set(r.emissions.year.values.tolist()) for r in runs[1:]]))
     exported = [y for y in years if (Path(ref.out_dir) / str(y)).is_dir()]
+    outlines = maps.outline_path(ref.boundaries, ref.grid)
     with atomic_dir(out) as tmp:
         table.to_csv(tmp / "comparison.csv", index=False, float_format="%.3f")
         for r, name in zip(runs[1:], names[1:]):
@@ -54,6 +55,6 @@ def compare_runs(runs: Sequence[RunResult], out: Path) -> Path:
                                  description=f"Gross emissions {year}: {name} - {names[0]}, t CO2/yr/cell",
                                  tags={"year": year, "run": name, "reference": names[0]})
                 maps.render_change(tmp / "maps" / f"{label}_{year}.png", ref.total(year).values,
-                                   r.total(year).values, ref.grid, boundaries=ref.boundaries,
+                                   r.total(year).values, ref.grid, outlines=outlines,
                                    title=f"{name} - {names[0]}, gross CO2 {year}")
     return out

@@ -43,6 +43,11 @@ class MapProcess:
             self.pool.submit(int).result()  # fork the workers now (all at once under fork), from this thread
         self.jobs: list[Future] = []
 
+    @property
+    def inline(self) -> bool:
+        """Whether drawing calls run in the calling thread (no worker processes)."""
+        return self.pool is None
+
     def submit(self, draw: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Draw ``draw(*args, **kwargs)`` (a module-level function, its arguments picklable)."""
         if self.pool is None:

@@ -51,6 +51,8 @@ from gridcarbon.output.report_maps import MapSet, build_maps
 from gridcarbon.output.stac import write_stac
 
 if TYPE_CHECKING:  # the result is made above this layer; the writer only reads it
+    from matplotlib.path import Path as MplPath
+
     from gridcarbon.config import Scenario
     from gridcarbon.result import RunResult
 
@@ -93,6 +95,7 @@ class RunWriter:
                                       years=list(range(sc.base_year, sc.end_year + 1)), attrs=attrs)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-writer")
         self.drawing = MapProcess(inline=grid.large)
+        self.outlines = maps.outline_path(boundaries, grid)
         self.pending: deque[tuple[Future, int]] = deque()  # queued years' writes and their bytes
         # first and last exported years' gross layers for the change map, compact (the layers are 0
         # outside every region): China at 1 km holds the base year's through the evolution, 76 MB, not 214
@@ -144,7 +147,7 @@ class RunWriter:
         named = named_layers(layers)  # compact when the layers are
         write_layers(self.root / str(year), FullLayers(self.grid.cell_index, named), self.grid, year=year,
                      meta=self.meta)
-        self.drawing.submit(render_year_maps, self.root / "maps", named, self.grid, boundaries=self.boundaries,
+        self.drawing.submit(render_year_maps, self.root / "maps", named, self.grid, outlines=self.outlines,
                          name=self.sc.name, year=year)
         if year in (self.exported[0], self.exported[-1]):
             self.gross[year] = self.grid.cell_index.compacted(named["total"])
@@ -157,13 +160,16 @@ class RunWriter:
         """After the last year: tables, facilities, change map, models, then the manifest.
 
         The provenance rasters are written in the writer thread (GDAL compresses them without
-        the interpreter lock) while this thread writes the tables and draws the report's maps,
-        on a large grid too: the caller has let the run's static layers go by then (China at
-        1 km: the finish peaks below the year loop), and the two take a core each.
-        ``started`` (a ``time.perf_counter()`` value) adds the whole run's wall time.
+        the interpreter lock) while this thread writes the tables, on a large grid too: the
+        caller has let the run's static layers go by then (China at 1 km: the finish peaks below
+        the year loop), and the two take a core each. The report's maps are drawn by a map
+        worker from the written COGs (the same values the kept layers give), inline on a large
+        grid. ``started`` (a ``time.perf_counter()`` value) adds the whole run's wall time.
         """
         self._wait()
         self.cube.close()
+        if not self.drawing.inline:  # first in the map workers' queue after the last year's maps
+            report_maps = self.drawing.call(build_maps, self.root, self.boundaries)
         if self.grid.large:  # hand back what the caller let go (the run's static layers: GiBs at 1 km),
             # map the finish's large blocks (its maps' and tables' holes would otherwise stay
             # resident beside the provenance), and draw the change map (inline) so that its two
@@ -186,13 +192,14 @@ class RunWriter:
         models_dir.mkdir()
         result.manifest["models"] = {k: {"file": f"models/{k}.pkl", "sha256": m.save(models_dir / f"{k}.pkl")}
                                      for k, m in sorted(result.models.items())}
-        report_maps = build_maps(tmp, self.boundaries, written)
+        if self.drawing.inline:
+            report_maps = self.drawing.call(build_maps, tmp, self.boundaries, written)
         result.manifest["provenance"] = provenance.result()
         shutil.rmtree(tmp / SPILLED, ignore_errors=True)  # read by the two above alone
         self.drawing.wait()
         charts.append(self.drawing.call(CHART_GROUPS["storage.csv"], tmp))
         result.manifest["files"] = file_hashes(tmp)
-        write_catalogue(tmp, result.manifest, self.boundaries, written, report_maps,
+        write_catalogue(tmp, result.manifest, self.boundaries, written, report_maps.result(),
                         drawn={name: chart for job in charts for name, chart in job.result().items()})
         if started is not None:
             result.manifest.setdefault("timings_s", {})["total_s"] = round(time.perf_counter() - started, 3)
@@ -218,8 +225,7 @@ class RunWriter:
         gross, self.gross = self.gross, {}
         self.drawing.submit(maps.render_change, self.root / "maps" / f"change_{first}_{last}.png",
                             *(self.grid.cell_index.expand(gross[y]) for y in (first, last)), self.grid,
-                            boundaries=self.boundaries,
-                            title=f"{self.sc.name}: gross CO2 change {first}-{last}")
+                            outlines=self.outlines, title=f"{self.sc.name}: gross CO2 change {first}-{last}")
 
     def _write_storage_fill(self, result: RunResult) -> None:
         """Storage fill layer of every exported year (when the run has storage sites), listed in
@@ -292,17 +298,18 @@ def write_facilities(result: RunResult, path: Path, *, submit: Callable[..., Non
         result.transfers.to_csv(path.with_name("transfers.csv"), index=False, float_format="%.6f")
 
 
-def render_year_maps(root: Path, named: dict[str, np.ndarray], grid: Grid, *, boundaries, name: str,
+def render_year_maps(root: Path, named: dict[str, np.ndarray], grid: Grid, *, outlines: MplPath | None, name: str,
                      year: int) -> None:
     """Gross and net map and the sector panel of one year's named layers, (y, x) or compact
-    (:class:`~gridcarbon.core.cells.FullLayers`: a compact layer's rectangle is made when drawn)."""
+    (:class:`~gridcarbon.core.cells.FullLayers`: a compact layer's rectangle is made when drawn),
+    with the region ``outlines`` of :func:`~gridcarbon.output.maps.outline_path`."""
     index = grid.cell_index
-    maps.render_map(root / f"total_{year}.png", index.full(named["total"]), grid, boundaries=boundaries,
+    maps.render_map(root / f"total_{year}.png", index.full(named["total"]), grid, outlines=outlines,
                     title=f"{name}: gross CO2 {year}")
-    maps.render_map(root / f"net_{year}.png", index.full(named["net"]), grid, boundaries=boundaries,
+    maps.render_map(root / f"net_{year}.png", index.full(named["net"]), grid, outlines=outlines,
                     title=f"{name}: net CO2 {year}", kind="diverging")
     maps.render_panel(root / f"sectors_{year}.png", FullLayers(index, {s: named[s] for s in GRIDDED}), grid,
-                      boundaries=boundaries, title=f"{name}: sectors {year}")
+                      outlines=outlines, title=f"{name}: sectors {year}")
 
 
 def file_hashes(root: Path) -> dict[str, str]:
@@ -325,12 +332,11 @@ def _json(value):
 def write_maps(result: RunResult, root: Path) -> None:
     """Maps of every exported year and the change map, from a result (e.g. :func:`~gridcarbon.load_run`)."""
     sc = result.scenario
-    years = [sc.base_year, *sc.years]
+    years, outlines = [sc.base_year, *sc.years], maps.outline_path(result.boundaries, result.grid)
     for year in years:
-        render_year_maps(root, result.layers(year), result.grid, boundaries=result.boundaries,
-                         name=sc.name, year=year)
+        render_year_maps(root, result.layers(year), result.grid, outlines=outlines, name=sc.name, year=year)
     maps.render_change(root / f"change_{years[0]}_{years[-1]}.png", result.total(years[0]).values,
-                       result.total(years[-1]).values, result.grid, boundaries=result.boundaries,
+                       result.total(years[-1]).values, result.grid, outlines=outlines,
                        title=f"{sc.name}: gross CO2 change {years[0]}-{years[-1]}")
     if result.out_dir is not None:  # the energy and market figures come from the run folder's tables
         replot_energy(Path(result.out_dir), root)

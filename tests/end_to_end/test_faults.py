@@ -302,7 +302,7 @@ def quick_writers(monkeypatch):
     monkeypatch.setattr(run_folder, "render_year_maps", no_drawing)  # drawn in the map process: picklable
     monkeypatch.setattr(run_folder, "write_provenance", lambda *args, **kwargs: {})
     monkeypatch.setattr(run_folder, "write_catalogue", lambda *args, **kwargs: None)
-    monkeypatch.setattr(run_folder, "build_maps", lambda *args, **kwargs: None)
+    monkeypatch.setattr(run_folder, "build_maps", no_drawing)  # drawn in the map process too
     monkeypatch.setattr(run_folder.maps, "render_change", no_drawing)
 
 

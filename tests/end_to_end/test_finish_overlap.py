@@ -1,6 +1,7 @@
 """The run writer's last step (``RunWriter.finish``): the provenance rasters are written in the
 writer thread while the calling thread writes the tables, on a large grid too; the largest
-tables are written by the map process; either way the folder holds the same bytes."""
+tables and the report's maps are made by the map process; either way the folder holds the same
+bytes."""
 from __future__ import annotations
 
 import copy
@@ -13,10 +14,11 @@ from pathlib import Path
 import pytest
 
 import gridcarbon
-from gridcarbon.output import export, market, run_folder
+from gridcarbon.output import export, maps, market, run_folder
 from gridcarbon.output.layers import SPILLED
 
 REAL_WRITE_TABLES = market.write_tables
+REAL_BUILD_MAPS, REAL_OUTLINE_PATH = run_folder.build_maps, maps.outline_path
 
 
 def tables_noting_the_writer(root: Path, tables: dict) -> None:
@@ -25,6 +27,19 @@ def tables_noting_the_writer(root: Path, tables: dict) -> None:
     for file in tables:
         (root.parent / f"{Path(file).name}.pid").write_text(str(os.getpid()))
     REAL_WRITE_TABLES(root, tables)
+
+
+def maps_noting_the_drawer(root: Path, *args, **kwargs):
+    """``report_maps.build_maps`` that notes, beside the run folder, the process drawing them."""
+    (root.parent / "report-maps.pid").write_text(str(os.getpid()))
+    return REAL_BUILD_MAPS(root, *args, **kwargs)
+
+
+def outlines_noting_each_call(*args, **kwargs):
+    """``maps.outline_path`` that adds a line beside the run folder per call, in any process."""
+    with open(os.environ["GRIDCARBON_TEST_OUTLINE_CALLS"], "a") as calls:
+        calls.write(f"{os.getpid()}\n")
+    return REAL_OUTLINE_PATH(*args, **kwargs)
 
 
 @pytest.fixture
@@ -56,16 +71,22 @@ def _same_files(a, b, pattern):
 
 def test_provenance_is_written_in_the_writer_thread_beside_the_tables(default_run, tmp_path, watched, monkeypatch):
     """The writer thread writes the provenance while the calling thread writes the tables, of
-    which the map process writes the largest; the folder holds the default run's bytes."""
+    which the map process writes the largest, and draws the report's maps from the written COGs;
+    the outlines of the maps are made once; the folder holds the default run's bytes."""
     monkeypatch.setattr(market, "write_tables", tables_noting_the_writer)
     monkeypatch.setattr(run_folder, "write_tables", tables_noting_the_writer)
+    monkeypatch.setattr(run_folder, "build_maps", maps_noting_the_drawer)
+    monkeypatch.setattr(maps, "outline_path", outlines_noting_each_call)
+    monkeypatch.setenv("GRIDCARBON_TEST_OUTLINE_CALLS", str(tmp_path / "outline-calls.txt"))
     final = _rewrite(default_run, tmp_path)
     threads = {(name, when): thread for name, when, thread in watched}
     assert threads[("provenance", "start")].startswith("gridcarbon-writer")
     assert threads[("tables", "start")] == threading.main_thread().name
     writers = {p.stem: int(p.read_text()) for p in tmp_path.glob("*.pid")}
-    assert {"storage.csv", "market.csv", "mac.csv"} <= set(writers)
+    assert {"storage.csv", "market.csv", "mac.csv", "report-maps"} <= set(writers)
     assert os.getpid() not in writers.values()
+    # the region outlines are made once, by the writer, for all 13 maps of the four years and the change
+    assert (tmp_path / "outline-calls.txt").read_text().split() == [str(os.getpid())]
     for pattern in ("provenance.*", "report.html", "*.csv"):
         _same_files(default_run.out_dir, final, pattern)
 

@@ -6,15 +6,15 @@ import pytest
 import gridcarbon
 from gridcarbon.core.errors import OutputError
 from gridcarbon.output.map_process import MapProcess
-from gridcarbon.output.maps import render_map
+from gridcarbon.output.maps import outline_path, render_map
 from gridcarbon.testing import lonlat_regions
 
 
 def draw_both(grid, values, tmp_path, name: str) -> tuple[bytes, bytes]:
     for inline in (True, False):
         with MapProcess(inline=inline) as drawing:
-            drawing.submit(render_map, tmp_path / f"{name}_{inline}.png", values, grid, boundaries=lonlat_regions(),
-                           title="Power 2030")
+            drawing.submit(render_map, tmp_path / f"{name}_{inline}.png", values, grid,
+                           outlines=outline_path(lonlat_regions(), grid), title="Power 2030")
             drawing.wait()
     return (tmp_path / f"{name}_True.png").read_bytes(), (tmp_path / f"{name}_False.png").read_bytes()
 
@@ -31,6 +31,6 @@ def test_a_drawing_error_in_the_worker_surfaces_at_wait(grid, values, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with MapProcess(inline=False) as drawing:
-        drawing.submit(render_map, blocker / "map.png", values, grid, boundaries=None, title="x")
+        drawing.submit(render_map, blocker / "map.png", values, grid, outlines=None, title="x")
         with pytest.raises(OutputError, match="cannot write"):
             drawing.wait()

@@ -9,22 +9,20 @@ import numpy as np
 
 import gridcarbon
 from gridcarbon.output import maps
-from gridcarbon.output.maps import render_change, render_map, render_panel
+from gridcarbon.output.maps import outline_path, render_change, render_map, render_panel
 from gridcarbon.testing import lonlat_regions, random_layer
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def render_all(folder, grid, values) -> list:
-    net = values - 2 * random_layer(grid, seed=5)
+    net, outlines = values - 2 * random_layer(grid, seed=5), outline_path(lonlat_regions(), grid)
     return [
-        render_map(folder / "map.png", values, grid, boundaries=lonlat_regions(), title="Power 2030",
-                   kind="sequential"),
-        render_map(folder / "net.png", net, grid, boundaries=lonlat_regions(), title="Net 2030",
-                   kind="diverging"),
-        render_panel(folder / "panel.png", {"power": values, "sink": -0.1 * values}, grid,
-                     boundaries=lonlat_regions(), title="Sectors 2030"),
-        render_change(folder / "change.png", values, 0.5 * values, grid, boundaries=None,
+        render_map(folder / "map.png", values, grid, outlines=outlines, title="Power 2030", kind="sequential"),
+        render_map(folder / "net.png", net, grid, outlines=outlines, title="Net 2030", kind="diverging"),
+        render_panel(folder / "panel.png", {"power": values, "sink": -0.1 * values}, grid, outlines=outlines,
+                     title="Sectors 2030"),
+        render_change(folder / "change.png", values, 0.5 * values, grid, outlines=None,
                       title="2060 - 2030"),
     ]
 
@@ -45,7 +43,7 @@ def test_maps_are_valid_deterministic_pngs(grid, values, tmp_path):
 
 def test_map_of_an_all_zero_layer_renders(grid, tmp_path):
     zeros = np.where(grid.inside, 0.0, np.nan)
-    path = render_change(tmp_path / "none.png", zeros, zeros, grid, boundaries=lonlat_regions(),
+    path = render_change(tmp_path / "none.png", zeros, zeros, grid, outlines=outline_path(lonlat_regions(), grid),
                          title="no change")
     assert path.read_bytes().startswith(PNG_SIGNATURE)
 
@@ -60,7 +58,8 @@ def test_large_layers_are_drawn_as_block_means(grid, values, tmp_path):
             shown.shape[0], k, shown.shape[1], k).sum(axis=(1, 3))
         assert np.isclose((shown * cells).sum(), np.where(grid.inside, values, 0.0).sum(), rtol=1e-12)
         assert inside.sum() == (cells > 0).sum()
-        path = render_map(tmp_path / "big.png", values, grid, boundaries=lonlat_regions(), title="reduced")
+        path = render_map(tmp_path / "big.png", values, grid, outlines=outline_path(lonlat_regions(), grid),
+                          title="reduced")
         assert path.read_bytes().startswith(PNG_SIGNATURE)
     with gridcarbon.set_options(max_display_cells=10_000):
         assert maps._display(values, grid.inside)[0] is values  # small grids are drawn as they are
@@ -108,8 +107,9 @@ def test_a_panel_of_compact_layers_makes_each_rectangle_twice_and_draws_the_same
             asked.append(name)
             return super().__getitem__(name)
 
+    outlines = outline_path(lonlat_regions(), grid)
     made = render_panel(tmp_path / "compact.png", Counted(index, {k: index.compact(v) for k, v in plain.items()}),
-                        grid, boundaries=lonlat_regions(), title="Sectors 2030")
-    want = render_panel(tmp_path / "plain.png", plain, grid, boundaries=lonlat_regions(), title="Sectors 2030")
+                        grid, outlines=outlines, title="Sectors 2030")
+    want = render_panel(tmp_path / "plain.png", plain, grid, outlines=outlines, title="Sectors 2030")
     assert sorted(asked) == ["power", "power", "sink", "sink"]
     assert made.read_bytes() == want.read_bytes()
