@@ -175,6 +175,7 @@ def validate(scenario: str | Path) -> list[str]:
     return input_problems(sc, regions, grid)
 
 
+@memory.without_huge_page_advice()
 def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | None = None,
         years: list[int] | None = None, resolution: float | None = None, seed: int | None = None) -> RunResult:
     """Run a scenario end to end; with ``out`` write ``<out>/<scenario>/`` atomically.

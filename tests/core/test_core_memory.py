@@ -56,3 +56,40 @@ def test_reusing_freed_blocks_turns_off_numpys_huge_page_advice():
             "advise(True); memory.reuse_freed_blocks(); print(advise(True))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False"]
+
+
+class _Stopped(Exception):
+    """Raised by a stubbed stage to end a run early."""
+
+
+def _advice() -> bool:
+    """numpy's huge-page advice setting, left as it is (its switch returns the setting it replaces)."""
+    from numpy._core.multiarray import _set_madvise_hugepage as advise
+
+    state = advise(False)
+    advise(state)
+    return bool(state)
+
+
+def test_a_run_makes_its_arrays_without_huge_page_advice(monkeypatch):
+    """``gridcarbon.run`` turns numpy's huge-page advice off for its own arrays (its first 871 MB
+    cube of china-enhanced at 10 km took 9-14 ms a 2 MB layer with it, 1.2 ms without) and
+    gives the setting back as it was after, also when the run stops on an error."""
+    from numpy._core.multiarray import _set_madvise_hugepage as advise
+
+    from gridcarbon import job
+
+    seen = []
+
+    def stopped(*args, **kwargs):
+        seen.append(_advice())
+        raise _Stopped
+
+    monkeypatch.setattr(job, "prepare", stopped)
+    before = advise(True)
+    try:
+        with pytest.raises(_Stopped):
+            job.run("yrd-enhanced")
+        assert seen == [False] and _advice() is True
+    finally:
+        advise(before)
