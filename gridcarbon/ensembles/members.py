@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from gridcarbon.config import Scenario
+from gridcarbon.core import memory
 from gridcarbon.core.errors import InfeasibleAllocationError, MassBalanceError
 from gridcarbon.core.sectors import EMITTING, GRIDDED, POINT_SECTORS
 from gridcarbon.coupling import agree
@@ -60,6 +61,7 @@ class Member:
     overrides: dict
 
 
+@memory.without_huge_page_advice()
 def run_member(common: Shared, member: Member, folder: str | Path | None = None) -> dict:
     """Run one member; write its layers to ``folder/member_<index>.npy`` when a folder is given.
 

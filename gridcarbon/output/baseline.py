@@ -4,6 +4,7 @@ from __future__ import annotations
 from importlib.metadata import version
 from pathlib import Path
 
+from gridcarbon.core import memory
 from gridcarbon.core.grid import Grid
 from gridcarbon.core.sectors import GRIDDED
 from gridcarbon.inputs.regions import load_regions, map_outlines
@@ -13,6 +14,7 @@ from gridcarbon.output.atomic import atomic_dir
 from gridcarbon.output.layers import named_layers, write_layers
 
 
+@memory.without_huge_page_advice()
 def write_baseline(region_set: str, out: str | Path, *, resolution: float = 10_000) -> Path:
     """Base-year inventory of a built-in region set on a ``resolution`` m grid, written to ``out``
     atomically: styled COG per sector, total and net (t CO2/yr/cell), NetCDF, totals, maps."""
