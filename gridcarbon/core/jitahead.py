@@ -1,6 +1,6 @@
 """The run's numba kernels compiled ahead, in a second process, on the first run after an install.
 
-A run calls 15 numba kernels (19 signatures, :data:`AHEAD`). From an empty numba cache it
+A run calls 19 numba kernels (22 signatures, :data:`AHEAD`). From an empty numba cache it
 compiles them on its own interpreter, one at a time as it reaches them: 5.5 s of the run
 process's CPU (docs/performance.md, "Fresh install"; numba holds the interpreter lock while compiling, so
 a thread would not overlap it). While the run imports its libraries and builds the study
@@ -67,7 +67,6 @@ AHEAD = (
     ("gridcarbon.core.pairwise", "window_grid_sum_f32", "f4[:, ::1], Array(i8, 0, 'C'), Array(i8, 0, 'C'), i8, i8"),
     ("gridcarbon.core.regionkernels", "spread_by_proxy",
      "i8[:, ::1], Array(f8, 1, 'C', readonly=True), f8[::1], f8[::1], f8[::1]"),
-    ("gridcarbon.core.kernels", "add_weighted", "f8[:, ::1], f4[::1, :], i8[::1], i8[::1], f8[::1]"),
     ("gridcarbon.core.kernels", "line_pieces", "f8[::1], f8[::1], i8[::1], i8, i8, f8"),
     ("gridcarbon.core.regionkernels", "region_sums", "i8[:, ::1], f8[:, ::1], i8"),
     ("gridcarbon.core.regionkernels", "region_sums", "i8[:, ::1], f8[:, :], i8"),  # a year of the (sector, year, y, x) cube

@@ -42,9 +42,8 @@ from gridcarbon.core.pairwise import window_grid_sum_f32
 from gridcarbon.inputs.layers import (
     GROUPS,
     annual_precipitation,
-    arid_share,
     county_storage,
-    land_cover_cells,
+    land_cells,
 )
 
 # -- land-cover thresholds shared by the evolution rules -------------------------------------
@@ -202,11 +201,10 @@ def build_landscape(grid: Grid, *, cities: pd.DataFrame, features: gpd.GeoDataFr
         elev, storage, precipitation, eco = (side.submit(make, grid) for make in (
             elevation, county_storage, annual_precipitation,
             partial(area_fraction, features[features.kind == "eco_reserve"].geometry)))
-        cover = land_cover_cells(grid)  # compact: a group's layer is made as it is read
+        cover, arid = land_cells(grid)  # compact: a group's layer is made as it is read
         water = _cover_layer(cover, "water", grid).astype(np.float64)
         footprints = urban_kernels(cities, grid)
         built = _built_up(footprints, water, grid)
-        arid = arid_share(grid)
         elev = elev.result()
         population, gdp = _people(grid, cities, footprints, prefectures, elev, water)
         population = distribute(region_totals.population.reindex(list(grid.regions)).to_numpy()[None], population,
@@ -223,7 +221,8 @@ def build_landscape(grid: Grid, *, cities: pd.DataFrame, features: gpd.GeoDataFr
         cropland = np.clip(np.minimum(_cover_layer(cover, "cropland", grid), room, out=room), 0.0, 1.0, out=room)
         layers = {"elevation_m": elev, "water": water, "forest": forest, "eco_reserve": eco.result(),
                   "storage_mt": storage.result(), "built_up": built, "population": population, "gdp": gdp,
-                  "cropland": cropland, "precipitation_mm": precipitation.result(), "arid_share": arid}
+                  "cropland": cropland, "precipitation_mm": precipitation.result(),
+                  "arid_share": grid.cell_index.expand(arid)}
     layers |= {g: _cover_layer(cover, g, grid) for g in EXTRA_COVER}
     del cover
     outside = ~grid.inside
@@ -234,7 +233,7 @@ def build_landscape(grid: Grid, *, cities: pd.DataFrame, features: gpd.GeoDataFr
 
 def _cover_layer(cover: np.ndarray, group: str, grid: Grid) -> np.ndarray:
     """A land-cover group's (y, x) fractions (0..1) from the compact stack of
-    :func:`~gridcarbon.inputs.layers.land_cover_cells`, 0 outside every region."""
+    :func:`~gridcarbon.inputs.layers.land_cells`, 0 outside every region."""
     return grid.cell_index.expand(cover[GROUPS.index(group)])
 
 
