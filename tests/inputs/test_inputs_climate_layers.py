@@ -72,3 +72,17 @@ def test_yrd_layers_at_1km():
     precip, arid = annual_precipitation(grid), arid_share(grid)
     assert 700 < precip[grid.inside].min() and precip[grid.inside].max() < 2800
     assert np.all(arid == 0.0)  # no arid climate in the Yangtze River Delta
+
+
+def test_land_cells_are_the_land_cover_and_the_arid_share_in_one_pass(china, monkeypatch):
+    """What the landscape reads (``land_cells``: the pixels' pieces made once for both rasters)
+    is, bit for bit, ``land_cover_cells`` and the compact ``arid_share``."""
+    grid, _, arid = china
+    passes = []
+    real = layers._pieces
+    monkeypatch.setattr(layers, "_pieces", lambda *args: passes.append(1) or real(*args))
+    cover, share = layers.land_cells(grid)
+    assert len(passes) == 1
+    np.testing.assert_array_equal(cover, layers.land_cover_cells(grid))
+    np.testing.assert_array_equal(share, grid.cell_index.compact(arid))
+    assert share.shape == (grid.cell_index.size,) and 0.0 < share.max() <= 1.0
