@@ -168,8 +168,8 @@ class RunWriter:
         """
         self._wait()
         self.cube.close()
-        if not self.drawing.inline:  # first in the map workers' queue after the last year's maps
-            report_maps = self.drawing.call(build_maps, self.root, self.boundaries)
+        # first in the map workers' queue after the last year's maps (inline: below, from the spilled layers)
+        report_maps = None if self.drawing.inline else self.drawing.call(build_maps, self.root, self.boundaries)
         if self.grid.large:  # hand back what the caller let go (the run's static layers: GiBs at 1 km),
             # map the finish's large blocks (its maps' and tables' holes would otherwise stay
             # resident beside the provenance), and draw the change map (inline) so that its two
@@ -192,7 +192,7 @@ class RunWriter:
         models_dir.mkdir()
         result.manifest["models"] = {k: {"file": f"models/{k}.pkl", "sha256": m.save(models_dir / f"{k}.pkl")}
                                      for k, m in sorted(result.models.items())}
-        if self.drawing.inline:
+        if report_maps is None:
             report_maps = self.drawing.call(build_maps, tmp, self.boundaries, written)
         result.manifest["provenance"] = provenance.result()
         shutil.rmtree(tmp / SPILLED, ignore_errors=True)  # read by the two above alone
