@@ -25,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import threading
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -106,6 +107,12 @@ def _heap(mapped_from: int, top: int) -> bool:
     return bool(libc.mallopt(M_MMAP_THRESHOLD, mapped_from)) and bool(libc.mallopt(M_TRIM_THRESHOLD, top))
 
 
+#: the huge-page advice of numpy before the first open :func:`without_huge_page_advice` scope,
+#: then one entry per open scope, under the lock
+_advice_scopes: list[bool | None] = []
+_ADVICE_LOCK = threading.Lock()
+
+
 @contextmanager
 def without_huge_page_advice():
     """No transparent-huge-page advice from numpy for the arrays made inside (a ``with`` block or
@@ -117,12 +124,21 @@ def without_huge_page_advice():
     (AnonHugePages 0 kB: the compaction did not even yield huge pages): writing the 407 layers of
     ``china-enhanced``'s 871 MB cube (37 years, 11 sectors, 553 x 484 cells) for the first time
     took 9-14 ms a 2 MB layer with the advice, 1.2 ms without.
+
+    The switch is the process's: runs in several threads at once share one scope, the setting
+    saved by the first to enter and given back by the last to leave.
     """
-    before = _huge_page_advice(False)
+    with _ADVICE_LOCK:
+        if not _advice_scopes:
+            _advice_scopes.append(_huge_page_advice(False))  # the setting to give back
+        _advice_scopes.append(None)
     try:
         yield
     finally:
-        _huge_page_advice(before)
+        with _ADVICE_LOCK:
+            _advice_scopes.pop()
+            if len(_advice_scopes) == 1:
+                _huge_page_advice(_advice_scopes.pop())
 
 
 def _huge_page_advice(enabled: bool) -> bool:

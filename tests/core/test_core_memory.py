@@ -108,3 +108,41 @@ def test_runs_make_their_arrays_without_huge_page_advice(monkeypatch, entry):
         assert seen == [False] and _advice() is True
     finally:
         advise(before)
+
+
+def test_overlapping_runs_give_the_advice_back_once_the_last_ends():
+    """Two runs in threads of one process share the (process-wide) switch: the advice stays off
+    while either runs, and the setting from before the first comes back after the last."""
+    import threading
+
+    from numpy._core.multiarray import _set_madvise_hugepage as advise
+
+    from gridcarbon.core import memory
+
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with memory.without_huge_page_advice():
+            first_in.set()
+            second_in.wait(10)
+        seen["after first"] = _advice()
+        first_out.set()
+
+    def second():
+        first_in.wait(10)
+        with memory.without_huge_page_advice():
+            second_in.set()
+            first_out.wait(10)
+            seen["second alone"] = _advice()
+
+    before = advise(True)
+    try:
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        assert seen == {"after first": False, "second alone": False} and _advice() is True
+    finally:
+        advise(before)
