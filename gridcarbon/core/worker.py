@@ -22,24 +22,27 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 
-def fork_executor(workers: int) -> ProcessPoolExecutor | None:
-    """An executor of ``workers`` forked processes (forked at its first submit), or None where
-    forking is not safe."""
+def fork_executor(workers: int, *, niceness: int = 0) -> ProcessPoolExecutor | None:
+    """An executor of ``workers`` forked processes (forked at its first submit), ``niceness``
+    below the caller in the scheduler's priority (``os.nice``), or None where forking is not safe."""
     if sys.platform != "linux" or multiprocessing.current_process().daemon:
         return None
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_end_with_parent, initargs=(os.getpid(),))
+                               initializer=_start_worker, initargs=(os.getpid(), niceness))
 
 
 #: ``prctl`` option: the signal a process gets when the thread that forked it ends (linux/prctl.h)
 PR_SET_PDEATHSIG = 1
 
 
-def _end_with_parent(parent: int) -> None:
-    """A worker's initializer: SIGTERM it when its parent ends; end it now if the parent already has."""
+def _start_worker(parent: int, niceness: int) -> None:
+    """A worker's initializer: SIGTERM it when its parent ends (end it now if the parent already
+    has), and lower its priority by ``niceness``."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:
         os._exit(0)
+    if niceness:
+        os.nice(niceness)
 
 
 def done_future(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:

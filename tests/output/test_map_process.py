@@ -34,3 +34,15 @@ def test_a_drawing_error_in_the_worker_surfaces_at_wait(grid, values, tmp_path):
         drawing.submit(render_map, blocker / "map.png", values, grid, outlines=None, title="x")
         with pytest.raises(OutputError, match="cannot write"):
             drawing.wait()
+
+
+def test_the_workers_draw_below_the_runs_priority():
+    """The map workers run :data:`NICENESS` below the run (``os.nice``): their figures are wanted
+    at the end, the run's own threads are its critical path."""
+    import os
+
+    from gridcarbon.output.map_process import NICENESS
+
+    assert NICENESS > 0
+    with MapProcess(inline=False) as drawing:
+        assert drawing.call(os.nice, 0).result() == min(os.nice(0) + NICENESS, 19)
