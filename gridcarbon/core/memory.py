@@ -107,9 +107,9 @@ def _heap(mapped_from: int, top: int) -> bool:
     return bool(libc.mallopt(M_MMAP_THRESHOLD, mapped_from)) and bool(libc.mallopt(M_TRIM_THRESHOLD, top))
 
 
-#: the huge-page advice of numpy before the first open :func:`without_huge_page_advice` scope,
-#: then one entry per open scope, under the lock
-_advice_scopes: list[bool | None] = []
+#: open :func:`without_huge_page_advice` scopes, and numpy's advice before the first opened
+#: (both under the lock)
+_open_scopes, _advice_before = 0, True
 _ADVICE_LOCK = threading.Lock()
 
 
@@ -128,17 +128,18 @@ def without_huge_page_advice():
     The switch is the process's: runs in several threads at once share one scope, the setting
     saved by the first to enter and given back by the last to leave.
     """
+    global _open_scopes, _advice_before
     with _ADVICE_LOCK:
-        if not _advice_scopes:
-            _advice_scopes.append(_huge_page_advice(False))  # the setting to give back
-        _advice_scopes.append(None)
+        if _open_scopes == 0:
+            _advice_before = _huge_page_advice(False)
+        _open_scopes += 1
     try:
         yield
     finally:
         with _ADVICE_LOCK:
-            _advice_scopes.pop()
-            if len(_advice_scopes) == 1:
-                _huge_page_advice(_advice_scopes.pop())
+            _open_scopes -= 1
+            if _open_scopes == 0:
+                _huge_page_advice(_advice_before)
 
 
 def _huge_page_advice(enabled: bool) -> bool:

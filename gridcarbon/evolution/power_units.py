@@ -146,8 +146,9 @@ def _capture_sites(fleet: Fleet, coal: np.ndarray, unit: np.ndarray, solution: P
         rows = np.flatnonzero(coal & (fleet["region_pos"] == pos))
         if need.get(name, 0.0) <= 0 or rows.size == 0:
             continue
-        out[rows[already[rows]]] = True
-        candidates.append((name, rows[already[rows]], rows[~already[rows]]))
+        kept = rows[already[rows]]
+        out[kept] = True
+        candidates.append((name, kept, rows[~already[rows]]))
     rest = np.concatenate([r for *_, r in candidates]) if candidates else np.zeros(0, np.int64)
     # one look-up for every region's candidates: a row's room depends on its own cell and region alone
     reach = np.split(storage.room_in_reach(year, fleet["cell"][rest], fleet["region_pos"][rest]),
