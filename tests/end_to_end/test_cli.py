@@ -572,3 +572,24 @@ def test_ensemble_writes_ordered_percentiles_and_total_bands(small_ensemble):
     assert np.allclose(area.p05_t, area.p95_t, rtol=1e-9)  # the scenario's pathway holds in every member
     members = pd.read_csv(folder / "members.csv")
     assert list(members.seed) == [42, 43] and members.relocation_rate.nunique() == 2
+
+def test_run_freezes_what_its_imports_made_before_running(monkeypatch, tmp_path):
+    """``gridcarbon run`` moves the objects its imports made into the garbage collector's permanent
+    generation (``gc.freeze``) before the first run: later full collections, also in the map
+    workers it forks, do not scan them."""
+    import gc
+
+    from typer.testing import CliRunner
+
+    from gridcarbon import job
+    from gridcarbon.cli import app
+
+    frozen = []
+    monkeypatch.setattr(job, "run_to_folder", lambda *args: frozen.append(gc.get_freeze_count()) or str(tmp_path))
+    gc.unfreeze()
+    try:
+        result = CliRunner().invoke(app, ["run", "yrd-enhanced", "--out", str(tmp_path), "--quiet"])
+    finally:
+        gc.unfreeze()  # the test process's objects go back to the collector
+    assert result.exit_code == 0, result.output
+    assert len(frozen) == 1 and frozen[0] > 10_000
