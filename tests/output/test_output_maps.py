@@ -6,6 +6,7 @@ import tracemalloc
 
 import matplotlib.image as mpimg
 import numpy as np
+import pytest
 
 import gridcarbon
 from gridcarbon.output import maps
@@ -113,3 +114,25 @@ def test_a_panel_of_compact_layers_makes_each_rectangle_twice_and_draws_the_same
     want = render_panel(tmp_path / "plain.png", plain, grid, outlines=outlines, title="Sectors 2030")
     assert sorted(asked) == ["power", "power", "sink", "sink"]
     assert made.read_bytes() == want.read_bytes()
+
+
+@pytest.mark.parametrize("value, label", [(0.0, "0"), (1e3, "10\N{SUPERSCRIPT THREE}"), (1.0, "10\N{SUPERSCRIPT ZERO}"),
+                                          (-1e-2, "\N{MINUS SIGN}10\N{SUPERSCRIPT MINUS}\N{SUPERSCRIPT TWO}"),
+                                          (-1e6, "\N{MINUS SIGN}10\N{SUPERSCRIPT SIX}"), (2000.0, "2000")])
+def test_colour_bar_ticks_are_powers_of_ten_in_plain_text(value, label):
+    from gridcarbon.output.maps import power_label
+
+    assert power_label(value) == label
+
+
+@pytest.mark.parametrize("kind", ["sequential", "diverging"])
+def test_maps_are_drawn_without_mathtext(grid, tmp_path, monkeypatch, kind):
+    """The colour bar's labels are plain text: matplotlib's mathtext (its default for a log scale)
+    is never asked to typeset one."""
+    import matplotlib.mathtext
+
+    def refuse(self, text, *args, **kwargs):
+        raise AssertionError(f"mathtext asked to typeset {text!r}")
+    monkeypatch.setattr(matplotlib.mathtext.MathTextParser, "parse", refuse)
+    values = np.where(grid.inside, np.linspace(-1e4, 1e5, grid.inside.size).reshape(grid.shape), 0.0)
+    assert render_map(tmp_path / "m.png", values, grid, outlines=None, title="x", kind=kind).exists()
