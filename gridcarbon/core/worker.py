@@ -22,27 +22,31 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 
-def fork_executor(workers: int, *, niceness: int = 0) -> ProcessPoolExecutor | None:
+def fork_executor(workers: int, *, niceness: int = 0,
+                  warm_up: Callable[[], object] | None = None) -> ProcessPoolExecutor | None:
     """An executor of ``workers`` forked processes (forked at its first submit), ``niceness``
-    below the caller in the scheduler's priority (``os.nice``), or None where forking is not safe."""
+    below the caller in the scheduler's priority (``os.nice``), each calling ``warm_up`` first
+    (before any task), or None where forking is not safe."""
     if sys.platform != "linux" or multiprocessing.current_process().daemon:
         return None
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_start_worker, initargs=(os.getpid(), niceness))
+                               initializer=_start_worker, initargs=(os.getpid(), niceness, warm_up))
 
 
 #: ``prctl`` option: the signal a process gets when the thread that forked it ends (linux/prctl.h)
 PR_SET_PDEATHSIG = 1
 
 
-def _start_worker(parent: int, niceness: int) -> None:
+def _start_worker(parent: int, niceness: int, warm_up: Callable[[], object] | None) -> None:
     """A worker's initializer: SIGTERM it when its parent ends (end it now if the parent already
-    has), and lower its priority by ``niceness``."""
+    has), lower its priority by ``niceness``, then call ``warm_up``."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:
         os._exit(0)
     if niceness:
         os.nice(niceness)
+    if warm_up is not None:
+        warm_up()
 
 
 def done_future(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:

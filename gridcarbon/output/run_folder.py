@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,12 +79,14 @@ class RunWriter:
     evolution of the next years: years queue for it while the queue holds at most the
     ``writer_queue_bytes`` engine option (an exported year's COGs then no longer hold up the
     evolution), and the maps are drawn in a process of their own
-    (:class:`~gridcarbon.output.map_process.MapProcess`); a writer error surfaces at the next
-    :meth:`add` or at :meth:`finish`. Use as a context manager.
+    (``drawing``, a :class:`~gridcarbon.output.map_process.MapProcess` forked earlier, by
+    default one of its own; the writer closes it when it closes: no map is drawn into the folder
+    after that); a writer error surfaces at the next :meth:`add` or at :meth:`finish`. Use as a
+    context manager.
     """
 
     def __init__(self, root: Path, sc: Scenario, grid: Grid, boundaries: gpd.GeoDataFrame, *, status: str,
-                 history: list[str]):
+                 history: list[str], drawing: MapProcess | None = None):
         self.root, self.sc, self.grid, self.boundaries = root, sc, grid, boundaries
         self.exported = [sc.base_year, *sc.years]
         self.meta = run_meta(sc, status)
@@ -94,7 +97,7 @@ class RunWriter:
         self.cube = cube.CubeWriter(root / "cube.nc", grid, sectors=list(GRIDDED),
                                       years=list(range(sc.base_year, sc.end_year + 1)), attrs=attrs)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridcarbon-writer")
-        self.drawing = MapProcess(inline=grid.large)
+        self.drawing = drawing if drawing is not None else MapProcess(inline=grid.large)
         self.outlines = maps.outline_path(boundaries, grid)
         self.pending: deque[tuple[Future, int]] = deque()  # queued years' writes and their bytes
         # first and last exported years' gross layers for the change map, compact (the layers are 0
@@ -145,10 +148,14 @@ class RunWriter:
         if year not in self.exported:
             return
         named = named_layers(layers)  # compact when the layers are
+        draw_maps = partial(self.drawing.submit, render_year_maps, self.root / "maps", named, self.grid,
+                            outlines=self.outlines, name=self.sc.name, year=year)
+        if not self.drawing.inline:  # first: a map worker draws them while this thread writes the COGs
+            draw_maps()
         write_layers(self.root / str(year), FullLayers(self.grid.cell_index, named), self.grid, year=year,
                      meta=self.meta)
-        self.drawing.submit(render_year_maps, self.root / "maps", named, self.grid, outlines=self.outlines,
-                         name=self.sc.name, year=year)
+        if self.drawing.inline:  # here, after the COGs: drawn first, on a large grid the maps' reference
+            draw_maps()  # cycles would hold their layers through the COGs' temporaries
         if year in (self.exported[0], self.exported[-1]):
             self.gross[year] = self.grid.cell_index.compacted(named["total"])
         if self.grid.large:

@@ -46,3 +46,45 @@ def test_the_workers_draw_below_the_runs_priority():
     assert NICENESS > 0
     with MapProcess(inline=False) as drawing:
         assert drawing.call(os.nice, 0).result() == min(os.nice(0) + NICENESS, 19)
+
+
+def note_warm_up(folder) -> None:
+    """A stand-in for ``map_process.warm_up``: notes the worker's pid in ``folder``."""
+    import os
+
+    (folder / str(os.getpid())).touch()
+
+
+def warmed_up(folder) -> bool:
+    """Whether this worker's warm-up ran before this task (module level: sent to the worker by name)."""
+    import os
+
+    return (folder / str(os.getpid())).exists()
+
+
+def test_each_worker_warms_up_before_its_first_task(tmp_path, monkeypatch):
+    from functools import partial
+
+    from gridcarbon.output import map_process
+
+    monkeypatch.setattr(map_process, "warm_up", partial(note_warm_up, tmp_path))
+    with MapProcess(inline=False) as drawing:
+        assert all(job.result() for job in [drawing.call(warmed_up, tmp_path) for _ in range(6)])
+    assert len(list(tmp_path.iterdir())) == map_process.WORKERS  # once per worker, not per task
+
+
+def test_the_warm_up_draws_a_map_and_a_panel_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    """``warm_up`` draws through the run's own drawing functions (what loads matplotlib's modules,
+    fonts and caches) into a temporary folder, which it removes."""
+    import tempfile
+
+    from gridcarbon.output import map_process
+
+    drawn = []
+    for name in ("render_map", "render_panel"):
+        real = getattr(map_process, name)
+        monkeypatch.setattr(map_process, name, lambda path, *a, real=real, **k: drawn.append(real(path, *a, **k)))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    map_process.warm_up()
+    assert [p.name for p in drawn] == ["map.png", "panel.png"]
+    assert not any(p.exists() for p in drawn) and not list(tmp_path.iterdir())
