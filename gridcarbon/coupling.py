@@ -36,7 +36,7 @@ from gridcarbon.config import Scenario
 from gridcarbon.core.progress import stage_extra
 from gridcarbon.evolution import (
     EvolutionContext,
-    fleet_limits,
+    FleetLimits,
     initial_capacities,
     land_capacities,
 )
@@ -89,7 +89,8 @@ def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
     the allocation ``pathway.from`` names (nesting), if any.
     """
     caps = initial_capacities(ctx.inv, ctx.landscape, ctx.years, ctx.forest)
-    limits = fleet_limits(ctx, None)
+    limits_under = FleetLimits(ctx)
+    limits = limits_under(None)
     iterations, previous, resolver = [], None, Resolver()
     tol = scenario.coupling.tolerance
     key = ["region", "sector", "year"]
@@ -115,7 +116,7 @@ def agree(scenario: Scenario, ctx: EvolutionContext, drivers: pd.DataFrame,
         merged["capacity_t"] = np.minimum(merged.capacity_t, merged.capacity_t_grid)
         tightened = merged[key + ["capacity_t"]]
         cap_change = _relative_change(tightened, caps, key, "capacity_t")
-        new_limits = _tighten(fleet_limits(ctx, alloc.totals), limits)
+        new_limits = _tighten(limits_under(alloc.totals), limits)
         limit_change = _relative_change(new_limits, limits, ["region", "limit", "sector", "year"], "value_t")
         converged = max(cap_change, limit_change) <= tol
         iterations.append(record | {"capacity_change_rel": cap_change, "limit_change_rel": limit_change,

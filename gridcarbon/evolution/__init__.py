@@ -6,7 +6,7 @@ allocated region x sector totals exactly, every year (:mod:`.years`). The land p
 (:mod:`.land`) also tells the coupling loop what the grid can hold. Everything a year reads
 that the allocation does not change is one :class:`EvolutionContext`.
 """
-from gridcarbon.evolution.commitments import fleet_limits
+from gridcarbon.evolution.commitments import FleetLimits, fleet_limits
 from gridcarbon.evolution.context import EvolutionContext
 from gridcarbon.evolution.land import (
            capacity_table,
@@ -20,5 +20,5 @@ from gridcarbon.evolution.years import (
            impose_totals,
 )
 
-__all__ = ["EvolutionContext", "EvolutionResult", "capacity_table", "evolve", "facility_snapshot", "fleet_limits",
+__all__ = ["EvolutionContext", "EvolutionResult", "FleetLimits", "capacity_table", "evolve", "facility_snapshot", "fleet_limits",
            "impose_totals", "initial_capacities", "land_capacities"]

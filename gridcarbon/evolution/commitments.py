@@ -77,26 +77,44 @@ RATE_TRACKER = {"power": "power", "steel": "steel", "cement": "steel", "chemical
 COLUMNS = ["region", "limit", "sector", "year", "value_t"]
 
 
+class FleetLimits:
+    """The fleet's limits of one evolution context (module docstring): the plants, their groups and
+    the parts that do not move with the allocation (committed emissions, build rates) are made
+    once; calling it with an allocation's totals adds the parts that do (retirement, capture).
+    The coupling asks for them after every allocation (the default run: six times)."""
+
+    def __init__(self, ctx: EvolutionContext):
+        table = Fleet.from_facilities(ctx.inv.facilities, ctx.grid, ctx.years[0]).table
+        regions = np.asarray(ctx.grid.regions, dtype=object)
+        plants = pd.DataFrame({"region": regions[table["region_pos"].to_numpy()], "sector": table["sector"].to_numpy(),
+                               "emission_t": table["potential_t"].to_numpy(float),
+                               "built": table["year_built"].to_numpy(float), "cell": table["cell"].to_numpy(np.int64),
+                               "retires": table["planned_retirement"].to_numpy(float),
+                               "due": table["planned_year"].to_numpy(float)})
+        self.storage = Storage.on(ctx.storage_sites, removals=np.zeros((len(ctx.years), len(ctx.grid.regions))),
+                                  years=ctx.years)
+        plants["reach"] = (plants["sector"].isin(CAPTURE_SECTORS).to_numpy()
+                           & (self.storage.reach_site[plants["cell"]] >= 0))
+        status = table["status"].to_numpy()
+        self.ctx, self.active = ctx, plants[status == "active"]
+        self.committed = _committed(ctx, self.active)
+        self.build = _build(ctx, self.active, plants[status == PIPELINE])
+
+    def __call__(self, totals: pd.DataFrame | None) -> pd.DataFrame:
+        """``region, limit, sector, year, value_t`` under ``totals`` (see :func:`fleet_limits`)."""
+        parts = [self.committed, _retirement(self.ctx, self.active, totals), self.build,
+                 _capture(self.ctx, self.active, self.storage, totals)]
+        return pd.concat(parts, ignore_index=True)[COLUMNS]
+
+
 def fleet_limits(ctx: EvolutionContext, totals: pd.DataFrame | None) -> pd.DataFrame:
     """``region, limit, sector, year, value_t`` for every year after the base year: ``limit``
     ``committed`` and ``retirement`` (per point sector, lower bounds, t CO2/yr), ``build`` (per
     point sector, upper bound, t CO2/yr) and ``capture`` (sector ``ccs``, upper bound on captured
     t CO2/yr). ``totals``: the last allocation (``region, sector, year, allocated_t``; its
-    ``beccs`` uses storage, its point sectors' rises build plants), None before the first one."""
-    table = Fleet.from_facilities(ctx.inv.facilities, ctx.grid, ctx.years[0]).table
-    regions = np.asarray(ctx.grid.regions, dtype=object)
-    plants = pd.DataFrame({"region": regions[table["region_pos"].to_numpy()], "sector": table["sector"].to_numpy(),
-                           "emission_t": table["potential_t"].to_numpy(float),
-                           "built": table["year_built"].to_numpy(float), "cell": table["cell"].to_numpy(np.int64),
-                           "retires": table["planned_retirement"].to_numpy(float),
-                           "due": table["planned_year"].to_numpy(float)})
-    storage = Storage.on(ctx.storage_sites, removals=np.zeros((len(ctx.years), len(ctx.grid.regions))),
-                         years=ctx.years)
-    plants["reach"] = plants["sector"].isin(CAPTURE_SECTORS).to_numpy() & (storage.reach_site[plants["cell"]] >= 0)
-    active, pipeline = plants[(table["status"] == "active").to_numpy()], plants[(table["status"] == PIPELINE).to_numpy()]
-    parts = [_committed(ctx, active), _retirement(ctx, active, totals), _build(ctx, active, pipeline),
-             _capture(ctx, active, storage, totals)]
-    return pd.concat(parts, ignore_index=True)[COLUMNS]
+    ``beccs`` uses storage, its point sectors' rises build plants), None before the first one.
+    Asked for several allocations of one context, :class:`FleetLimits` makes the fixed parts once."""
+    return FleetLimits(ctx)(totals)
 
 
 @lru_cache(maxsize=1)

@@ -145,3 +145,25 @@ def test_retirement_floors_above_the_pathway_are_diagnosed_with_their_numbers(ba
     message = str(info.value)
     assert "2060 gross pathway" in message
     assert "retirement rate 1,200 Mt (most: " in message and "steel 300 Mt" in message
+
+
+def test_one_context_reads_its_fleet_once_for_every_allocation(monkeypatch):
+    """:class:`FleetLimits` (what the coupling asks after each allocation) reads the context's
+    plants once and gives, for each allocation's totals, the limits :func:`fleet_limits` gives."""
+    from gridcarbon.evolution import FleetLimits
+    from gridcarbon.evolution import commitments
+
+    ctx = context(cement(2015), storage_mt=500.0)
+    base = ctx.inv.totals.set_index(["region", "sector"])["value_t"]
+    rising = pd.DataFrame([(r, s, y, base[r, s] * (1.5 if s in ("cement", "beccs") and y >= 2030 else 1.0))
+                           for r, s in base.index if s in GRIDDED for y in YEARS],
+                          columns=["region", "sector", "year", "allocated_t"])
+    expected = [fleet_limits(ctx, None), fleet_limits(ctx, rising)]
+    reads = []
+    real = commitments.Fleet.from_facilities
+    monkeypatch.setattr(commitments.Fleet, "from_facilities", lambda *a, **k: reads.append(1) or real(*a, **k))
+    limits_under = FleetLimits(ctx)
+    for totals, table in zip([None, rising], expected):
+        pd.testing.assert_frame_equal(limits_under(totals), table)
+    assert len(reads) == 1
+    assert not expected[0].equals(expected[1])  # the allocation moves the limits
