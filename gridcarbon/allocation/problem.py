@@ -18,7 +18,7 @@ from gridcarbon.allocation.nesting import nested_pathway
 from gridcarbon.allocation.pathway import annual_pathway
 from gridcarbon.allocation.power_data import DEMAND_GDP_ELASTICITY, PowerSystem
 from gridcarbon.allocation.power_inputs import power_system
-from gridcarbon.allocation.shares import driver_arrays, target_shares
+from gridcarbon.allocation.shares import driver_arrays, shares_of
 from gridcarbon.allocation.supply import (
     AUTONOMOUS_INTENSITY_DECLINE,
     business_as_usual,
@@ -118,11 +118,11 @@ def prepare(scenario: Scenario, baseline: pd.DataFrame, drivers: pd.DataFrame,
     e0, r0 = table[EMITTING].to_numpy(float) / T_PER_MT, -table[REMOVALS].to_numpy(float) / T_PER_MT
     pathway = _pathway(scenario, regions, e0.sum() * T_PER_MT, r0.sum() * T_PER_MT, parent)
     projection = pathway[pathway["kind"] == "projection"]
-    shares = target_shares(table[EMITTING].sum(axis=1), drivers, scenario.principles.weights(),
-                           base_year=scenario.base_year, end_year=scenario.end_year)
+    population, gdp = driver_arrays(drivers, regions, scenario.all_years)
+    shares = shares_of(table[EMITTING].sum(axis=1), population, gdp, scenario.principles.weights(),
+                       base_year=scenario.base_year, end_year=scenario.end_year)
     ramp_base = np.where(e0 > 0, np.maximum(e0, RAMP_MIN_FRAC * e0.sum(axis=1, keepdims=True)), 0.0)
     ramp = np.array([scenario.allocation.ramp_for(s) for s in EMITTING])[None, :] * ramp_base
-    _, gdp = driver_arrays(drivers, regions, scenario.all_years)
     widths, costs = regional_curves(mac, regions, supply_facts() if supply is None else supply)
     factors = scenario.assumptions
     power = _power(scenario, regions, e0, drivers, kept)

@@ -56,7 +56,15 @@ def target_shares(base_gross: pd.Series, drivers: pd.DataFrame, weights: dict[st
     Columns: region, year, one per principle, blend, target.
     """
     regions, years = list(base_gross.index), list(range(base_year, end_year + 1))
-    population, gdp = driver_arrays(drivers, regions, years)
+    return shares_of(base_gross, *driver_arrays(drivers, regions, years), weights, base_year=base_year,
+                     end_year=end_year)
+
+
+def shares_of(base_gross: pd.Series, population: np.ndarray, gdp: np.ndarray, weights: dict[str, float], *,
+              base_year: int, end_year: int) -> pd.DataFrame:
+    """:func:`target_shares` of the (region, year) ``population`` and ``gdp`` arrays of
+    :func:`driver_arrays` (regions in ``base_gross``'s order)."""
+    regions, years = list(base_gross.index), list(range(base_year, end_year + 1))
     shares = {name: rule(base_gross.to_numpy(float), population, gdp) for name, rule in SHARE_RULES.items()}
     blend = sum(weights.get(name, 0.0) * share for name, share in shares.items())
     phase = (np.array(years) - base_year) / (end_year - base_year)
