@@ -150,8 +150,7 @@ def test_retirement_floors_above_the_pathway_are_diagnosed_with_their_numbers(ba
 def test_one_context_reads_its_fleet_once_for_every_allocation(monkeypatch):
     """:class:`FleetLimits` (what the coupling asks after each allocation) reads the context's
     plants once and gives, for each allocation's totals, the limits :func:`fleet_limits` gives."""
-    from gridcarbon.evolution import FleetLimits
-    from gridcarbon.evolution import commitments
+    from gridcarbon.evolution import FleetLimits, commitments
 
     ctx = context(cement(2015), storage_mt=500.0)
     base = ctx.inv.totals.set_index(["region", "sector"])["value_t"]
