@@ -120,7 +120,8 @@ def _run_all(names: list[str], args: tuple, *, ensemble: int, dask_scheduler: st
 
     # what the imports made (about 200,000 objects) lives as long as the command: out of the garbage
     # collector's sight, later full collections no longer scan it (the default run: 0.14 -> 0.01 s
-    # each in this process, 0.4 -> 0.1 s in a map worker forked from it)
+    # each in this process, 0.4 -> 0.1 s in a map worker forked from it, and the interpreter's last
+    # one as it exits: 0.7 -> 0.2 s from the manifest's writing to the process's end)
     gc.freeze()
     out, years, resolution, seed = args
     if ensemble:
