@@ -39,14 +39,20 @@ PR_SET_PDEATHSIG = 1
 
 def _start_worker(parent: int, niceness: int, warm_up: Callable[[], object] | None) -> None:
     """A worker's initializer: SIGTERM it when its parent ends (end it now if the parent already
-    has), lower its priority by ``niceness``, then call ``warm_up``."""
+    has), lower its priority by ``niceness``, then call ``warm_up``. A warm-up that fails (say, no
+    writable temporary folder) leaves the worker cold, not broken: an initializer's error would
+    break the pool, and every task with it, with no word of the cause; a task meeting the same
+    trouble reports it."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:
         os._exit(0)
     if niceness:
         os.nice(niceness)
     if warm_up is not None:
-        warm_up()
+        try:
+            warm_up()
+        except Exception:  # noqa: BLE001 - only a head start is lost (see above)
+            pass
 
 
 def done_future(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:

@@ -88,3 +88,19 @@ def test_the_warm_up_draws_a_map_and_a_panel_and_leaves_nothing_behind(tmp_path,
     map_process.warm_up()
     assert [p.name for p in drawn] == ["map.png", "panel.png"]
     assert not any(p.exists() for p in drawn) and not list(tmp_path.iterdir())
+
+
+def failing_warm_up() -> None:
+    raise OSError("no writable temporary folder")
+
+
+def test_a_failed_warm_up_leaves_the_workers_drawing(grid, values, tmp_path, monkeypatch):
+    """A worker whose warm-up fails still draws (its tasks report their own errors): an error in a
+    pool's initializer would break the pool and every map with it."""
+    from gridcarbon.output import map_process
+
+    monkeypatch.setattr(map_process, "warm_up", failing_warm_up)
+    with MapProcess(inline=False) as drawing:
+        drawing.submit(render_map, tmp_path / "map.png", values, grid, outlines=None, title="x")
+        drawing.wait()
+    assert (tmp_path / "map.png").read_bytes().startswith(b"\x89PNG")
